@@ -1,0 +1,1 @@
+//! The sansmail mail model on Maildir files and a redb index.

@@ -1,0 +1,1 @@
+//! The sansmail server library.

@@ -1,0 +1,2 @@
+//! The `sansmail` binary.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Sans-IO SMTP/ESMTP/LMTP: codec and server session.
+#![forbid(unsafe_code)]
