@@ -1,1 +1,10 @@
 //! Benches and the load generator for sansmail.
+//!
+//! The `loadgen` binary (`src/bin/loadgen.rs`) drives any SMTP server with
+//! many parallel connections; the building blocks it uses (message
+//! generation, dot-stuffing, reply reading, latency statistics) live here so
+//! they are unit-tested. The criterion benches are under `benches/`.
+
+pub mod message;
+pub mod reply;
+pub mod stats;
