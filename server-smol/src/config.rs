@@ -1,0 +1,408 @@
+//! The configuration file (DESIGN.md §4) and its embedded defaults.
+//!
+//! Every key is optional; a missing key takes the default shown in
+//! [`DEFAULT_CONFIG`]. A missing key inside a listener section keeps that
+//! section's own default (so `[imap] listen = []` turns off plain IMAP but
+//! keeps `listen_tls`). Unknown keys are reported as warnings, not errors, so
+//! a config written for a newer sansmail still starts an older one.
+
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The embedded defaults, exactly as DESIGN.md §4 documents them.
+pub const DEFAULT_CONFIG: &str = r#"data_dir = "sansmail-data"
+hostname = "localhost"
+domains  = ["localhost"]
+
+[smtp]
+listen     = ["127.0.0.1:2525"]
+listen_tls = []
+[submission]
+listen     = ["127.0.0.1:2587"]
+listen_tls = ["127.0.0.1:2465"]
+[imap]
+listen     = ["127.0.0.1:2143"]
+listen_tls = ["127.0.0.1:2993"]
+[pop3]
+listen     = ["127.0.0.1:2110"]
+listen_tls = ["127.0.0.1:2995"]
+[auth]
+plaintext = "loopback"
+[limits]
+max_message_size = 52428800
+"#;
+
+/// The whole server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where mail, the index and generated TLS material live (relative paths
+    /// are relative to the working directory).
+    pub data_dir: PathBuf,
+    /// Used in greetings and `Received:` headers.
+    pub hostname: String,
+    /// Mail for these domains is delivered locally (lower-cased).
+    pub domains: Vec<String>,
+    /// `[smtp]`: MX-style receiving.
+    pub smtp: Listeners,
+    /// `[submission]`: AUTH required before MAIL FROM.
+    pub submission: Listeners,
+    /// `[imap]`.
+    pub imap: Listeners,
+    /// `[pop3]`.
+    pub pop3: Listeners,
+    /// `[tls]`: certificate and key; none means a generated self-signed pair.
+    pub tls: TlsConfig,
+    /// `[auth]`.
+    pub auth: AuthConfig,
+    /// `[limits]`.
+    pub limits: LimitsConfig,
+}
+
+/// A protocol's listeners: `listen` (plain, with STARTTLS/STLS) and
+/// `listen_tls` (implicit TLS). Empty lists turn them off.
+#[derive(Debug, Clone, Default)]
+pub struct Listeners {
+    /// Plain-text listeners that offer the protocol's TLS upgrade.
+    pub listen: Vec<String>,
+    /// Implicit-TLS listeners.
+    pub listen_tls: Vec<String>,
+}
+
+/// `[tls]`: PEM files; both or neither.
+#[derive(Debug, Clone, Default)]
+pub struct TlsConfig {
+    /// PEM certificate chain (leaf first).
+    pub cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<PathBuf>,
+}
+
+/// When password authentication is allowed without TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlaintextPolicy {
+    /// Only over TLS.
+    Never,
+    /// Over TLS, or without TLS from a loopback address (the default).
+    Loopback,
+    /// Always, also without TLS.
+    Always,
+}
+
+impl PlaintextPolicy {
+    /// Whether a client at `peer` may send a password over a connection that
+    /// is not (yet) encrypted.
+    pub fn allows_plaintext(self, peer: &SocketAddr) -> bool {
+        match self {
+            PlaintextPolicy::Never => false,
+            PlaintextPolicy::Always => true,
+            PlaintextPolicy::Loopback => is_loopback(peer),
+        }
+    }
+}
+
+/// Loopback, also for IPv4-mapped IPv6 addresses.
+pub fn is_loopback(peer: &SocketAddr) -> bool {
+    match peer {
+        SocketAddr::V4(a) => a.ip().is_loopback(),
+        SocketAddr::V6(a) => {
+            a.ip().is_loopback() || a.ip().to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// See [`PlaintextPolicy`]; default `loopback`.
+    pub plaintext: PlaintextPolicy,
+    /// Delay before answering a failed login, in milliseconds (default 1000;
+    /// Dovecot's `auth_failure_delay` is 2 s). An extension of the contract.
+    pub failure_delay_ms: u64,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    /// Largest accepted message in bytes; also EHLO's `SIZE` value.
+    pub max_message_size: u64,
+    /// Concurrent connections per client IP address over all listeners
+    /// (default 50, like Postfix's `smtpd_client_connection_count_limit`).
+    /// Loopback clients are exempt, as Postfix exempts `$mynetworks`.
+    /// An extension of the contract.
+    pub max_connections_per_ip: usize,
+}
+
+/// A configuration problem, printed as one line.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+// The raw file: every key optional so that defaults can be filled in per
+// section afterwards.
+#[derive(Deserialize, Default)]
+struct RawConfig {
+    data_dir: Option<PathBuf>,
+    hostname: Option<String>,
+    domains: Option<Vec<String>>,
+    smtp: Option<RawListeners>,
+    submission: Option<RawListeners>,
+    imap: Option<RawListeners>,
+    pop3: Option<RawListeners>,
+    tls: Option<RawTls>,
+    auth: Option<RawAuth>,
+    limits: Option<RawLimits>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawListeners {
+    listen: Option<Vec<String>>,
+    listen_tls: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawTls {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawAuth {
+    plaintext: Option<PlaintextPolicy>,
+    failure_delay_ms: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawLimits {
+    max_message_size: Option<u64>,
+    max_connections_per_ip: Option<usize>,
+}
+
+fn listeners(raw: Option<RawListeners>, listen: &[&str], listen_tls: &[&str]) -> Listeners {
+    let raw = raw.unwrap_or_default();
+    let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    Listeners {
+        listen: raw.listen.unwrap_or_else(|| own(listen)),
+        listen_tls: raw.listen_tls.unwrap_or_else(|| own(listen_tls)),
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::parse(DEFAULT_CONFIG).expect("the embedded default configuration is valid")
+    }
+}
+
+impl Config {
+    /// Parses a configuration file's text. Unknown keys are returned as
+    /// warnings.
+    pub fn parse_with_warnings(text: &str) -> Result<(Config, Vec<String>), ConfigError> {
+        let mut unknown = Vec::new();
+        let de = toml::Deserializer::parse(text).map_err(|e| ConfigError(one_line(&e)))?;
+        let raw: RawConfig = serde_ignored::deserialize(de, |path| unknown.push(path.to_string()))
+            .map_err(|e| ConfigError(one_line(&e)))?;
+        let config = Config::from_raw(raw)?;
+        let warnings = unknown
+            .into_iter()
+            .map(|k| format!("unknown configuration key `{k}` ignored"))
+            .collect();
+        Ok((config, warnings))
+    }
+
+    /// Parses a configuration file's text, ignoring unknown keys.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse_with_warnings(text).map(|(c, _)| c)
+    }
+
+    /// Reads and parses a configuration file.
+    pub fn load(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
+        Config::parse_with_warnings(&text)
+            .map_err(|e| ConfigError(format!("config {}: {}", path.display(), e.0)))
+    }
+
+    fn from_raw(raw: RawConfig) -> Result<Config, ConfigError> {
+        let auth = raw.auth.unwrap_or_default();
+        let limits = raw.limits.unwrap_or_default();
+        let tls = raw.tls.unwrap_or_default();
+        let config = Config {
+            data_dir: raw
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from("sansmail-data")),
+            hostname: raw.hostname.unwrap_or_else(|| "localhost".into()),
+            domains: raw
+                .domains
+                .unwrap_or_else(|| vec!["localhost".into()])
+                .into_iter()
+                .map(|d| d.trim().to_ascii_lowercase())
+                .collect(),
+            smtp: listeners(raw.smtp, &["127.0.0.1:2525"], &[]),
+            submission: listeners(raw.submission, &["127.0.0.1:2587"], &["127.0.0.1:2465"]),
+            imap: listeners(raw.imap, &["127.0.0.1:2143"], &["127.0.0.1:2993"]),
+            pop3: listeners(raw.pop3, &["127.0.0.1:2110"], &["127.0.0.1:2995"]),
+            tls: TlsConfig {
+                cert: tls.cert,
+                key: tls.key,
+            },
+            auth: AuthConfig {
+                plaintext: auth.plaintext.unwrap_or(PlaintextPolicy::Loopback),
+                failure_delay_ms: auth.failure_delay_ms.unwrap_or(1000),
+            },
+            limits: LimitsConfig {
+                max_message_size: limits.max_message_size.unwrap_or(52_428_800),
+                max_connections_per_ip: limits.max_connections_per_ip.unwrap_or(50),
+            },
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.hostname.is_empty()
+            || !self
+                .hostname
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        {
+            return Err(ConfigError(format!(
+                "hostname `{}` is not a valid host name",
+                self.hostname
+            )));
+        }
+        for d in &self.domains {
+            if d.is_empty() || d.contains(['/', '\\', '@']) || d.starts_with('.') || d.contains("..")
+            {
+                return Err(ConfigError(format!("domain `{d}` is not a valid domain")));
+            }
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err(ConfigError(
+                "[tls] needs both `cert` and `key`, or neither".into(),
+            ));
+        }
+        if self.limits.max_message_size == 0 {
+            return Err(ConfigError(
+                "[limits] max_message_size must be greater than 0".into(),
+            ));
+        }
+        for (name, addr) in self.listener_specs() {
+            resolve(name, addr)?;
+        }
+        Ok(())
+    }
+
+    /// Every configured listener as (listener name, address text), in the
+    /// order they are started and logged.
+    pub fn listener_specs(&self) -> Vec<(&'static str, &str)> {
+        let mut out = Vec::new();
+        let groups: [(&'static str, &'static str, &Listeners); 4] = [
+            ("smtp", "smtps", &self.smtp),
+            ("submission", "submissions", &self.submission),
+            ("imap", "imaps", &self.imap),
+            ("pop3", "pop3s", &self.pop3),
+        ];
+        for (plain, tls, l) in groups {
+            out.extend(l.listen.iter().map(|a| (plain, a.as_str())));
+            out.extend(l.listen_tls.iter().map(|a| (tls, a.as_str())));
+        }
+        out
+    }
+
+    /// Whether `domain` is one of the local domains (case-insensitive).
+    pub fn is_local_domain(&self, domain: &str) -> bool {
+        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+    }
+}
+
+/// Resolves a listener address (`ip:port` or `host:port`).
+pub fn resolve(name: &str, addr: &str) -> Result<SocketAddr, ConfigError> {
+    addr.to_socket_addrs()
+        .ok()
+        .and_then(|mut it| it.next())
+        .ok_or_else(|| ConfigError(format!("[{name}] address `{addr}` is not host:port")))
+}
+
+fn one_line(e: &dyn fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.chars().all(|c| c == '^' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_match_the_contract() {
+        let c = Config::default();
+        assert_eq!(c.data_dir, PathBuf::from("sansmail-data"));
+        assert_eq!(c.hostname, "localhost");
+        assert_eq!(c.domains, vec!["localhost"]);
+        assert_eq!(c.smtp.listen, vec!["127.0.0.1:2525"]);
+        assert!(c.smtp.listen_tls.is_empty());
+        assert_eq!(c.submission.listen_tls, vec!["127.0.0.1:2465"]);
+        assert_eq!(c.imap.listen, vec!["127.0.0.1:2143"]);
+        assert_eq!(c.pop3.listen_tls, vec!["127.0.0.1:2995"]);
+        assert_eq!(c.auth.plaintext, PlaintextPolicy::Loopback);
+        assert_eq!(c.limits.max_message_size, 52_428_800);
+        let names: Vec<_> = c.listener_specs().iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            ["smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s"]
+        );
+    }
+
+    #[test]
+    fn missing_keys_keep_their_section_default() {
+        let (c, warnings) = Config::parse_with_warnings(
+            "[imap]\nlisten = []\n[limits]\nmax_message_size = 1000\nfoo = 1\n",
+        )
+        .unwrap();
+        assert!(c.imap.listen.is_empty());
+        assert_eq!(c.imap.listen_tls, vec!["127.0.0.1:2993"]);
+        assert_eq!(c.limits.max_message_size, 1000);
+        assert_eq!(warnings, vec!["unknown configuration key `limits.foo` ignored"]);
+    }
+
+    #[test]
+    fn bad_values_are_one_line_errors() {
+        for text in [
+            "data_dir = 3",
+            "[auth]\nplaintext = \"sometimes\"",
+            "[smtp]\nlisten = [\"nonsense\"]",
+            "[tls]\ncert = \"/x.pem\"",
+            "hostname = \"bad host\"",
+            "[[[",
+        ] {
+            let e = Config::parse(text).unwrap_err();
+            assert!(!e.0.contains('\n'), "{text:?} gave a multi-line error {e}");
+            assert!(!e.0.is_empty());
+        }
+    }
+
+    #[test]
+    fn loopback_policy() {
+        let lo: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:1".parse().unwrap();
+        let far: SocketAddr = "192.0.2.1:1".parse().unwrap();
+        assert!(PlaintextPolicy::Loopback.allows_plaintext(&lo));
+        assert!(PlaintextPolicy::Loopback.allows_plaintext(&mapped));
+        assert!(!PlaintextPolicy::Loopback.allows_plaintext(&far));
+        assert!(!PlaintextPolicy::Never.allows_plaintext(&lo));
+        assert!(PlaintextPolicy::Always.allows_plaintext(&far));
+    }
+}

@@ -1,0 +1,178 @@
+//! Connections: a TCP stream that is plain or TLS, and the per-IP
+//! connection limit.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use futures_lite::{AsyncRead, AsyncWrite};
+use futures_rustls::TlsAcceptor;
+use futures_rustls::server::TlsStream;
+use smol::net::TcpStream;
+
+use crate::config::is_loopback;
+
+/// A client connection, before or after TLS.
+pub enum Stream {
+    /// Plain TCP (before STARTTLS, or a server without TLS).
+    Plain(TcpStream),
+    /// TLS over TCP (implicit TLS, or after STARTTLS).
+    Tls(Box<TlsStream<TcpStream>>),
+    /// The stream is being upgraded (only seen if an upgrade failed).
+    Closed,
+}
+
+impl Stream {
+    /// Whether the stream is encrypted.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+
+    /// Upgrades a plain stream to TLS (STARTTLS/STLS). The plain stream is
+    /// consumed; on failure the connection is gone.
+    pub async fn upgrade(&mut self, acceptor: &TlsAcceptor) -> io::Result<()> {
+        match std::mem::replace(self, Stream::Closed) {
+            Stream::Plain(tcp) => {
+                let tls = acceptor.accept(tcp).await?;
+                *self = Stream::Tls(Box::new(tls));
+                Ok(())
+            }
+            other => {
+                *self = other;
+                Err(io::Error::other("TLS is already active"))
+            }
+        }
+    }
+}
+
+fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "connection closed")
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Closed => Poll::Ready(Err(closed())),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Closed => Poll::Ready(Err(closed())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Closed => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_close(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_close(cx),
+            Stream::Closed => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+/// Counts open connections per client IP address.
+///
+/// Loopback clients are exempt (Postfix exempts `$mynetworks` from its
+/// connection count limit the same way): test rigs and local fetchers open
+/// many connections from 127.0.0.1.
+#[derive(Default)]
+pub struct PerIpLimit {
+    max: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// Releases one connection slot when dropped.
+pub struct IpSlot {
+    limit: Arc<PerIpLimit>,
+    ip: Option<IpAddr>,
+}
+
+impl PerIpLimit {
+    /// A limit of `max` concurrent connections per non-loopback address.
+    pub fn new(max: usize) -> Self {
+        PerIpLimit {
+            max,
+            open: Mutex::default(),
+        }
+    }
+
+    /// Takes a slot for `peer`, or `None` when it already has `max` open.
+    pub fn acquire(self: &Arc<Self>, peer: &SocketAddr) -> Option<IpSlot> {
+        if is_loopback(peer) {
+            return Some(IpSlot {
+                limit: self.clone(),
+                ip: None,
+            });
+        }
+        let ip = peer.ip();
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(ip).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(IpSlot {
+            limit: self.clone(),
+            ip: Some(ip),
+        })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        if let Some(ip) = self.ip {
+            let mut open = self.limit.open.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = open.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&ip);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_ip_limit_counts_and_releases() {
+        let limit = Arc::new(PerIpLimit::new(2));
+        let far: SocketAddr = "192.0.2.7:1000".parse().unwrap();
+        let a = limit.acquire(&far).unwrap();
+        let _b = limit.acquire(&far).unwrap();
+        assert!(limit.acquire(&far).is_none());
+        drop(a);
+        assert!(limit.acquire(&far).is_some());
+        let lo: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let many: Vec<_> = (0..10).map(|_| limit.acquire(&lo).unwrap()).collect();
+        assert_eq!(many.len(), 10);
+    }
+}

@@ -1,0 +1,208 @@
+//! The one generic pump that moves bytes between a socket and a sans-IO
+//! session (DESIGN.md §4). No protocol logic lives here: the protocol glue
+//! (`smtp.rs`, ...) answers the session's events through [`Handler`].
+//!
+//! Each turn of the loop follows the drain order the protocol crates
+//! document: write everything `poll_transmit` produced, answer every
+//! `poll_event`, then feed pending input; only when the session has taken
+//! all input does the pump read again, racing the socket against
+//! `poll_timeout` and the server's shutdown signal. Reading only into an
+//! empty buffer keeps per-connection memory bounded by the buffer size,
+//! whatever the peer sends.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use async_io::Timer;
+use bytes::BytesMut;
+use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use futures_rustls::TlsAcceptor;
+
+use crate::net::Stream;
+
+/// How many bytes one socket read may bring in.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A client that does not read our output for this long is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The sans-IO session operations the pump drives (DESIGN.md §2).
+pub trait SessionIo {
+    /// What the session asks of the adapter.
+    type Event;
+    /// Offers input; returns the bytes taken (0: stop reading for now).
+    fn feed(&mut self, data: &[u8]) -> usize;
+    /// Appends pending output; true if anything was appended.
+    fn poll_transmit(&mut self, out: &mut BytesMut) -> bool;
+    /// The next event, if any.
+    fn poll_event(&mut self) -> Option<Self::Event>;
+    /// When `handle_timeout` must be called next.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// Tells the session that time has passed.
+    fn handle_timeout(&mut self, now: Instant);
+    /// Whether the session is over (its last words were drained).
+    fn is_closed(&self) -> bool;
+}
+
+/// What the pump does after an event was answered.
+pub enum Next {
+    /// Keep going.
+    Continue,
+    /// Upgrade the stream to TLS (STARTTLS/STLS), dropping any unread
+    /// plaintext input (RFC 3207 §4.2), then call [`Handler::on_tls`].
+    StartTls,
+    /// Close the connection now.
+    Close,
+}
+
+/// The protocol glue: answers a session's events from storage and policy.
+pub trait Handler {
+    /// The session type this glue serves.
+    type Session: SessionIo;
+    /// Answers one event (storage calls go to the blocking pool).
+    fn on_event(
+        &mut self,
+        session: &mut Self::Session,
+        event: <Self::Session as SessionIo>::Event,
+    ) -> impl Future<Output = Next>;
+    /// The stream is now TLS.
+    fn on_tls(&mut self, session: &mut Self::Session);
+    /// The line sent to an idle client when the server shuts down.
+    fn shutdown_notice(&self) -> &'static [u8];
+    /// The connection ended (any way): release what the glue holds.
+    fn on_close(&mut self) -> impl Future<Output = ()>;
+}
+
+/// Shared by every connection's pump.
+pub struct PumpContext {
+    /// Upgrades plain streams.
+    pub acceptor: Option<TlsAcceptor>,
+    /// Closed when the server shuts down.
+    pub shutdown: smol::channel::Receiver<()>,
+}
+
+enum Wake {
+    Read(io::Result<usize>),
+    Timeout,
+    Shutdown,
+}
+
+/// Runs one connection to its end.
+pub async fn run<H: Handler>(
+    stream: &mut Stream,
+    session: &mut H::Session,
+    handler: &mut H,
+    ctx: &PumpContext,
+) {
+    let result = drive(stream, session, handler, ctx).await;
+    if let Err(e) = result {
+        tracing::debug!("connection ended: {e}");
+    }
+    handler.on_close().await;
+    let _ = stream.close().await;
+}
+
+async fn drive<H: Handler>(
+    stream: &mut Stream,
+    session: &mut H::Session,
+    handler: &mut H,
+    ctx: &PumpContext,
+) -> io::Result<()> {
+    let mut out = BytesMut::new();
+    let mut input: Vec<u8> = Vec::new();
+    let mut taken = 0usize;
+    loop {
+        // 1. Output and events, in the documented drain order.
+        loop {
+            while session.poll_transmit(&mut out) {}
+            if !out.is_empty() {
+                write_all(stream, &out).await?;
+                out.clear();
+            }
+            let Some(event) = session.poll_event() else {
+                break;
+            };
+            match handler.on_event(session, event).await {
+                Next::Continue => {}
+                Next::Close => return Ok(()),
+                Next::StartTls => {
+                    // Anything the client pipelined after the command is
+                    // plaintext that must not be executed after the upgrade.
+                    input.clear();
+                    taken = 0;
+                    let Some(acceptor) = &ctx.acceptor else {
+                        return Err(io::Error::other("STARTTLS without TLS configuration"));
+                    };
+                    stream.upgrade(acceptor).await?;
+                    handler.on_tls(session);
+                }
+            }
+        }
+        if session.is_closed() {
+            return Ok(());
+        }
+        // 2. Pending input.
+        if taken < input.len() {
+            let n = session.feed(&input[taken..]);
+            taken += n;
+            if taken == input.len() {
+                input.clear();
+                taken = 0;
+            }
+            if n > 0 {
+                continue;
+            }
+        }
+        // 3. Wait. A session that refuses input while it has nothing to say
+        // only waits for its timer (or shutdown); we never read more then.
+        let stalled = taken < input.len();
+        let deadline = session.poll_timeout();
+        let timer = async {
+            match deadline {
+                Some(at) => {
+                    Timer::at(at).await;
+                }
+                None => futures_lite::future::pending::<()>().await,
+            }
+            Wake::Timeout
+        };
+        let shutdown = async {
+            let _ = ctx.shutdown.recv().await;
+            Wake::Shutdown
+        };
+        let wake = if stalled {
+            timer.or(shutdown).await
+        } else {
+            input.resize(READ_CHUNK, 0);
+            let read = async { Wake::Read(stream.read(&mut input).await) };
+            read.or(timer).or(shutdown).await
+        };
+        match wake {
+            Wake::Read(Ok(0)) => return Ok(()),
+            Wake::Read(Ok(n)) => input.truncate(n),
+            Wake::Read(Err(e)) => return Err(e),
+            Wake::Timeout => {
+                if !stalled {
+                    input.clear();
+                }
+                session.handle_timeout(Instant::now());
+            }
+            Wake::Shutdown => {
+                let _ = write_all(stream, handler.shutdown_notice()).await;
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn write_all(stream: &mut Stream, bytes: &[u8]) -> io::Result<()> {
+    let write = async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    };
+    let timeout = async {
+        Timer::after(WRITE_TIMEOUT).await;
+        Err(io::Error::new(io::ErrorKind::TimedOut, "write timed out"))
+    };
+    write.or(timeout).await
+}

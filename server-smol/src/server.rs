@@ -1,0 +1,353 @@
+//! Starting and stopping the server: the store, TLS, the listeners, the
+//! executor threads and graceful shutdown. Embeddable in tests the way
+//! GreenMail is: [`Server::start`] returns a [`RunningServer`] with the
+//! bound addresses and a [`RunningServer::stop`].
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use futures_lite::{AsyncWriteExt, FutureExt};
+use futures_rustls::TlsAcceptor;
+use maildir::{Store, StoreConfig, StoreError};
+use smol::Executor;
+use smol::channel::{Receiver, Sender};
+use smol::net::{TcpListener, TcpStream};
+
+use crate::config::{Config, resolve};
+use crate::control::ControlSocket;
+use crate::net::{PerIpLimit, Stream};
+use crate::pump::{self, PumpContext};
+use crate::smtp::{SmtpHandler, SmtpRole, session_config};
+
+/// How long a TLS handshake (implicit TLS) may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long [`RunningServer::stop`] waits for connections to finish.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
+/// How long start-up waits for a `sansmail user` command holding the index.
+const STORE_LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// What every connection shares.
+pub struct Shared {
+    /// The configuration the server started with.
+    pub config: Config,
+    /// The mail store.
+    pub store: Store,
+    /// TLS for STARTTLS and implicit-TLS listeners.
+    pub acceptor: Option<TlsAcceptor>,
+    per_ip: Arc<PerIpLimit>,
+    pump: PumpContext,
+    /// One clone per open connection, to know when all have ended.
+    connections: Arc<()>,
+}
+
+/// A server failed to start; the message is one line.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// One bound listener.
+#[derive(Debug, Clone)]
+pub struct BoundListener {
+    /// `smtp`, `smtps`, `submission`, `submissions`, `imap`, `imaps`,
+    /// `pop3` or `pop3s`.
+    pub name: &'static str,
+    /// The real address (with the port chosen by the OS for port 0).
+    pub addr: SocketAddr,
+}
+
+/// The server library's entry point.
+pub struct Server;
+
+/// A started server; dropping it stops it too.
+pub struct RunningServer {
+    listeners: Vec<BoundListener>,
+    stop: Option<Sender<()>>,
+    halt: Option<Sender<()>>,
+    threads: Vec<JoinHandle<()>>,
+    shared: Arc<Shared>,
+    control: Option<ControlSocket>,
+}
+
+impl Server {
+    /// Opens the store, prepares TLS, binds every configured listener and
+    /// starts serving on background threads. Returns once every listener is
+    /// bound, or the first problem as a one-line error.
+    pub fn start(config: Config) -> Result<RunningServer, StartError> {
+        raise_fd_limit();
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            StartError(format!(
+                "cannot create data_dir {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let store = open_store(&config)?;
+        let tls = crate::tls::server_config(&config).map_err(StartError)?;
+        let acceptor = Some(TlsAcceptor::from(tls));
+
+        let mut bound = Vec::new();
+        for (name, text) in config.listener_specs() {
+            let addr = resolve(name, text).map_err(|e| StartError(e.0))?;
+            let listener = std::net::TcpListener::bind(addr)
+                .map_err(|e| StartError(format!("cannot listen on {name} {addr}: {e}")))?;
+            let local = listener
+                .local_addr()
+                .map_err(|e| StartError(format!("cannot listen on {name} {addr}: {e}")))?;
+            listener
+                .set_nonblocking(true)
+                .map_err(|e| StartError(format!("cannot listen on {name} {addr}: {e}")))?;
+            let listener = TcpListener::try_from(listener)
+                .map_err(|e| StartError(format!("cannot listen on {name} {addr}: {e}")))?;
+            bound.push((name, local, listener));
+        }
+        let control = ControlSocket::start(&config.data_dir, store.clone())
+            .map_err(|e| StartError(format!("control socket: {e}")))?;
+
+        let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
+        let (halt_tx, halt_rx) = smol::channel::bounded::<()>(1);
+        let shared = Arc::new(Shared {
+            per_ip: Arc::new(PerIpLimit::new(config.limits.max_connections_per_ip)),
+            config,
+            store,
+            pump: PumpContext {
+                acceptor: acceptor.clone(),
+                shutdown: stop_rx.clone(),
+            },
+            acceptor,
+            connections: Arc::new(()),
+        });
+
+        let executor = Arc::new(Executor::new());
+        let mut listeners = Vec::new();
+        for (name, addr, listener) in bound {
+            listeners.push(BoundListener { name, addr });
+            let task = accept_loop(
+                executor.clone(),
+                shared.clone(),
+                name,
+                listener,
+                stop_rx.clone(),
+            );
+            executor.spawn(task).detach();
+        }
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(2, 16);
+        let threads = (0..threads)
+            .map(|i| {
+                let ex = executor.clone();
+                let halt = halt_rx.clone();
+                std::thread::Builder::new()
+                    .name(format!("sansmail-{i}"))
+                    .spawn(move || {
+                        let _ = smol::block_on(ex.run(halt.recv()));
+                    })
+                    .expect("spawning an executor thread")
+            })
+            .collect();
+        Ok(RunningServer {
+            listeners,
+            stop: Some(stop_tx),
+            halt: Some(halt_tx),
+            threads,
+            shared,
+            control: Some(control),
+        })
+    }
+}
+
+fn open_store(config: &Config) -> Result<Store, StartError> {
+    let store_config = StoreConfig {
+        data_dir: config.data_dir.clone(),
+        hostname: config.hostname.clone(),
+    };
+    let deadline = Instant::now() + STORE_LOCK_WAIT;
+    loop {
+        match Store::open(store_config.clone()) {
+            Ok(store) => return Ok(store),
+            // A `sansmail user` command may hold the index for a moment.
+            Err(StoreError::Locked) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            Err(StoreError::Locked) => {
+                return Err(StartError(format!(
+                    "data_dir {} is in use by another sansmail process",
+                    config.data_dir.display()
+                )));
+            }
+            Err(e) => {
+                return Err(StartError(format!(
+                    "cannot open the store in {}: {e}",
+                    config.data_dir.display()
+                )));
+            }
+        }
+    }
+}
+
+/// Lets the server hold many connections (1,000 from one test client, or
+/// thousands of idle IMAP sessions) without running out of descriptors.
+fn raise_fd_limit() {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+}
+
+impl RunningServer {
+    /// Every bound listener, in configuration order.
+    pub fn listeners(&self) -> &[BoundListener] {
+        &self.listeners
+    }
+
+    /// The address of the first listener called `name` (`smtp`, `imaps`, ...).
+    pub fn addr(&self, name: &str) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|l| l.name == name)
+            .map(|l| l.addr)
+    }
+
+    /// The store the server delivers into (for tests that inspect it).
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// Stops accepting, tells idle clients the server is going away, waits
+    /// up to 8 seconds for connections in the middle of a command (a
+    /// delivery being made durable) to finish, then stops.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let Some(stop) = self.stop.take() else {
+            return;
+        };
+        drop(stop);
+        if let Some(control) = self.control.take() {
+            control.stop();
+        }
+        let deadline = Instant::now() + DRAIN_TIMEOUT;
+        while Arc::strong_count(&self.shared.connections) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(self.halt.take());
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+async fn accept_loop(
+    executor: Arc<Executor<'static>>,
+    shared: Arc<Shared>,
+    name: &'static str,
+    listener: TcpListener,
+    stop: Receiver<()>,
+) {
+    loop {
+        let accepted = async { Some(listener.accept().await) }
+            .or(async {
+                let _ = stop.recv().await;
+                None
+            })
+            .await;
+        match accepted {
+            None => return,
+            Some(Ok((tcp, peer))) => {
+                let _ = tcp.set_nodelay(true);
+                let shared = shared.clone();
+                executor
+                    .spawn(async move { serve(shared, name, tcp, peer).await })
+                    .detach();
+            }
+            Some(Err(e)) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!("{name}: accept failed: {e}");
+                async_io::Timer::after(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: SocketAddr) {
+    let _alive = shared.connections.clone();
+    let implicit_tls = name.ends_with('s');
+    let slot = shared.per_ip.acquire(&peer);
+    let mut stream = Stream::Plain(tcp);
+    if implicit_tls {
+        let Some(acceptor) = shared.acceptor.clone() else {
+            return;
+        };
+        let handshake = async { Some(stream.upgrade(&acceptor).await) }.or(async {
+            async_io::Timer::after(HANDSHAKE_TIMEOUT).await;
+            None
+        });
+        match handshake.await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                tracing::debug!(%peer, "{name}: TLS handshake failed: {e}");
+                return;
+            }
+            None => return,
+        }
+    }
+    tracing::debug!(%peer, "{name}: connection");
+    match name {
+        "smtp" | "smtps" | "submission" | "submissions" => {
+            let role = if name.starts_with("smtp") {
+                SmtpRole::Mx
+            } else {
+                SmtpRole::Submission
+            };
+            let config = session_config(&shared, role, &peer, implicit_tls);
+            let now = Instant::now();
+            let mut session = if slot.is_some() {
+                smtp_proto::ServerSession::new(config, now)
+            } else {
+                tracing::info!(%peer, "{name}: too many connections from this address");
+                smtp_proto::ServerSession::refuse(
+                    config,
+                    smtp_proto::Reply::new(
+                        421,
+                        "4.7.0",
+                        "Too many connections from your address, try again later",
+                    ),
+                    now,
+                )
+            };
+            let mut handler = SmtpHandler::new(shared.clone(), peer, role);
+            pump::run(&mut stream, &mut session, &mut handler, &shared.pump).await;
+        }
+        // IMAP and POP3 listeners are bound so the listener contract holds,
+        // but their protocol is not served yet: say so in the protocol's own
+        // words and close, rather than hang.
+        "imap" | "imaps" => {
+            let _ = stream
+                .write_all(b"* BYE [UNAVAILABLE] IMAP is not available in this sansmail build yet\r\n")
+                .await;
+            let _ = stream.close().await;
+        }
+        _ => {
+            let _ = stream
+                .write_all(b"-ERR [SYS/PERM] POP3 is not available in this sansmail build yet\r\n")
+                .await;
+            let _ = stream.close().await;
+        }
+    }
+    drop(slot);
+}
