@@ -1,0 +1,264 @@
+//! Dates (`date`, for SEARCH) and date-times (`date-time`, for APPEND and
+//! INTERNALDATE), RFC 9051 §9.
+
+use super::ValidationError;
+use crate::core::{PResult, fail};
+use crate::encode::{Encode, Encoder};
+use nom::Parser;
+use nom::bytes::complete::{tag, take, take_while_m_n};
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// A calendar date (always valid: day exists in its month).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Date {
+    year: u16,
+    month: u8,
+    day: u8,
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
+        _ => 28,
+    }
+}
+
+impl Date {
+    /// A date; the year has four digits on the wire.
+    pub fn new(year: u16, month: u8, day: u8) -> Result<Self, ValidationError> {
+        if !(1..=9999).contains(&year)
+            || !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+        {
+            return Err(ValidationError::OutOfRange);
+        }
+        Ok(Date { year, month, day })
+    }
+
+    /// Year.
+    pub fn year(&self) -> u16 {
+        self.year
+    }
+    /// Month, 1–12.
+    pub fn month(&self) -> u8 {
+        self.month
+    }
+    /// Day of month, 1–31.
+    pub fn day(&self) -> u8 {
+        self.day
+    }
+
+    fn month_name(&self) -> &'static str {
+        MONTHS
+            .get(usize::from(self.month) - 1)
+            .copied()
+            .unwrap_or("Jan")
+    }
+}
+
+/// `date-text = date-day "-" date-month "-" date-year`, e.g. `1-Feb-1994`.
+impl Encode for Date {
+    fn encode(&self, enc: &mut Encoder) {
+        let s = format!("{}-{}-{:04}", self.day, self.month_name(), self.year);
+        enc.put_str(&s);
+    }
+}
+
+/// A date, time and zone (`date-time`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DateTime {
+    date: Date,
+    hour: u8,
+    minute: u8,
+    second: u8,
+    /// Offset from UTC in minutes.
+    zone: i16,
+}
+
+impl DateTime {
+    /// A date-time; `zone_minutes` is the offset from UTC (−5999..=5999
+    /// as `±HHMM` allows two digits each).
+    pub fn new(
+        date: Date,
+        hour: u8,
+        minute: u8,
+        second: u8,
+        zone_minutes: i16,
+    ) -> Result<Self, ValidationError> {
+        if hour > 23 || minute > 59 || second > 60 || zone_minutes.abs() > 99 * 60 + 59 {
+            return Err(ValidationError::OutOfRange);
+        }
+        Ok(DateTime {
+            date,
+            hour,
+            minute,
+            second,
+            zone: zone_minutes,
+        })
+    }
+
+    /// The date.
+    pub fn date(&self) -> Date {
+        self.date
+    }
+    /// Hour, minute, second.
+    pub fn time(&self) -> (u8, u8, u8) {
+        (self.hour, self.minute, self.second)
+    }
+    /// Offset from UTC in minutes.
+    pub fn zone_minutes(&self) -> i16 {
+        self.zone
+    }
+}
+
+/// `date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE`;
+/// the day is written `SP DIGIT` below 10, as RFC 9051 examples do.
+impl Encode for DateTime {
+    fn encode(&self, enc: &mut Encoder) {
+        let sign = if self.zone < 0 { '-' } else { '+' };
+        let z = self.zone.unsigned_abs();
+        let s = format!(
+            "\"{:>2}-{}-{:04} {:02}:{:02}:{:02} {}{:02}{:02}\"",
+            self.date.day,
+            self.date.month_name(),
+            self.date.year,
+            self.hour,
+            self.minute,
+            self.second,
+            sign,
+            z / 60,
+            z % 60
+        );
+        enc.put_str(&s);
+    }
+}
+
+fn digits(i: &[u8], min: usize, max: usize) -> PResult<'_, u16> {
+    let (rest, d) = take_while_m_n(min, max, |b: u8| b.is_ascii_digit()).parse(i)?;
+    let n = d.iter().fold(0u16, |acc, b| acc * 10 + u16::from(b - b'0'));
+    Ok((rest, n))
+}
+
+/// `date-month = "Jan" / "Feb" / ... / "Dec"` (case-insensitive)
+fn date_month(i: &[u8]) -> PResult<'_, u8> {
+    let (rest, m) = take(3usize).parse(i)?;
+    let pos = MONTHS
+        .iter()
+        .position(|n| n.as_bytes().eq_ignore_ascii_case(m))
+        .ok_or_else(|| fail(i))?;
+    Ok((rest, pos as u8 + 1))
+}
+
+/// `date-text = date-day "-" date-month "-" date-year`
+fn date_text(i: &[u8]) -> PResult<'_, Date> {
+    let (rest, day) = digits(i, 1, 2)?;
+    let (rest, _) = tag(&b"-"[..]).parse(rest)?;
+    let (rest, month) = date_month(rest)?;
+    let (rest, _) = tag(&b"-"[..]).parse(rest)?;
+    let (rest, year) = digits(rest, 4, 4)?;
+    let d = Date::new(year, month, day as u8).map_err(|_| fail(i))?;
+    Ok((rest, d))
+}
+
+/// `date = date-text / DQUOTE date-text DQUOTE`
+pub(crate) fn date(i: &[u8]) -> PResult<'_, Date> {
+    if let Some(r) = i.strip_prefix(b"\"") {
+        let (r, d) = date_text(r)?;
+        let (r, _) = tag(&b"\""[..]).parse(r)?;
+        return Ok((r, d));
+    }
+    date_text(i)
+}
+
+/// `date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE`;
+/// `date-day-fixed = (SP DIGIT) / 2DIGIT`; `time = 2DIGIT ":" 2DIGIT ":" 2DIGIT`;
+/// `zone = ("+" / "-") 4DIGIT`
+pub(crate) fn date_time(i: &[u8]) -> PResult<'_, DateTime> {
+    let (r, _) = tag(&b"\""[..]).parse(i)?;
+    let (r, day) = match r.strip_prefix(b" ") {
+        Some(r) => digits(r, 1, 1)?,
+        None => digits(r, 2, 2)?,
+    };
+    let (r, _) = tag(&b"-"[..]).parse(r)?;
+    let (r, month) = date_month(r)?;
+    let (r, _) = tag(&b"-"[..]).parse(r)?;
+    let (r, year) = digits(r, 4, 4)?;
+    let (r, _) = tag(&b" "[..]).parse(r)?;
+    let (r, hour) = digits(r, 2, 2)?;
+    let (r, _) = tag(&b":"[..]).parse(r)?;
+    let (r, minute) = digits(r, 2, 2)?;
+    let (r, _) = tag(&b":"[..]).parse(r)?;
+    let (r, second) = digits(r, 2, 2)?;
+    let (r, _) = tag(&b" "[..]).parse(r)?;
+    let (r, sign) = take(1usize).parse(r)?;
+    let neg = match sign {
+        b"+" => false,
+        b"-" => true,
+        _ => return Err(fail(i)),
+    };
+    let (r, zh) = digits(r, 2, 2)?;
+    let (r, zm) = digits(r, 2, 2)?;
+    let (r, _) = tag(&b"\""[..]).parse(r)?;
+    if zm > 59 {
+        return Err(fail(i));
+    }
+    let zone = (zh * 60 + zm) as i16;
+    let date = Date::new(year, month, day as u8).map_err(|_| fail(i))?;
+    let dt = DateTime::new(
+        date,
+        hour as u8,
+        minute as u8,
+        second as u8,
+        if neg { -zone } else { zone },
+    )
+    .map_err(|_| fail(i))?;
+    Ok((r, dt))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::Version;
+
+    #[test]
+    fn date_known_answers() {
+        let d = Date::new(1994, 2, 1).unwrap();
+        assert_eq!(date(b"1-Feb-1994 x"), Ok((&b" x"[..], d)));
+        assert_eq!(date(b"\"01-feb-1994\""), Ok((&b""[..], d)));
+        assert!(date(b"30-Feb-1994").is_err());
+        assert!(date(b"29-Feb-1900").is_err());
+        assert!(date(b"29-Feb-2000").is_ok());
+        assert!(date(b"1-Foo-1994").is_err());
+        assert_eq!(d.to_bytes(Version::Rev1), b"1-Feb-1994".to_vec());
+    }
+
+    #[test]
+    fn date_time_known_answers() {
+        let input = b"\"17-Jul-1996 02:44:25 -0700\" x";
+        let (rest, dt) = date_time(input).unwrap();
+        assert_eq!(rest, b" x");
+        assert_eq!(dt.date(), Date::new(1996, 7, 17).unwrap());
+        assert_eq!(dt.time(), (2, 44, 25));
+        assert_eq!(dt.zone_minutes(), -420);
+        assert_eq!(
+            dt.to_bytes(Version::Rev1),
+            b"\"17-Jul-1996 02:44:25 -0700\"".to_vec()
+        );
+        let (_, dt) = date_time(b"\" 7-Feb-1994 21:52:25 +0530\"").unwrap();
+        assert_eq!(dt.zone_minutes(), 330);
+        assert_eq!(
+            dt.to_bytes(Version::Rev1),
+            b"\" 7-Feb-1994 21:52:25 +0530\"".to_vec()
+        );
+        assert!(date_time(b"\"17-Jul-1996 24:00:00 +0000\"").is_err());
+        assert!(date_time(b"\"7-Jul-1996 02:44:25 +0000\"").is_err());
+    }
+}
