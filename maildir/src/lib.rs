@@ -1,1 +1,62 @@
 //! The sansmail mail model on Maildir files and a redb index.
+//!
+//! This crate knows nothing of SMTP, IMAP or POP3. It stores accounts,
+//! mailboxes and messages under a data directory that any Maildir tool
+//! (mutt, Dovecot, mbsync) can read, with a redb index for UIDs, flags and
+//! counters. The on-disk layout, the index tables and the crash-safety
+//! rules are in `docs/design.md`.
+//!
+//! Every method blocks (file IO, fsync, redb, argon2). A server calls them
+//! from a blocking pool:
+//!
+//! ```no_run
+//! use maildir::{Envelope, Store, StoreConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = Store::open(StoreConfig {
+//!     data_dir: "sansmail-data".into(),
+//!     hostname: "mx.example".into(),
+//! })?;
+//! store.add_user("alice@example.org", "secret")?;
+//!
+//! // SMTP DATA: stream the body, then commit; answer 250 only after commit.
+//! let mut delivery = store.begin_delivery(Envelope {
+//!     return_path: Some("bob@example.net".into()),
+//!     recipients: vec!["alice@example.org".into()],
+//!     trace: b"Received: from client by mx.example; Sun, 22 Nov 2026 16:00:00 +0000\r\n".to_vec(),
+//! })?;
+//! delivery.write(b"Subject: hi\r\n\r\nhello\r\n")?;
+//! match delivery.commit() {
+//!     Ok(delivered) => println!("250 uid {}", delivered[0].uid),
+//!     Err(e) if e.is_temporary() => println!("451 4.3.0 {e}"),
+//!     Err(e) => println!("550 {e}"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod account;
+mod address;
+mod codec;
+mod delivery;
+mod error;
+pub mod fault;
+mod filename;
+mod flags;
+pub mod fs;
+mod group_commit;
+mod index;
+mod layout;
+mod rescan;
+mod store;
+
+pub use address::Address;
+pub use delivery::{Delivered, Delivery, Envelope};
+pub use error::{AccountError, DeliveryError, StoreError};
+pub use flags::Flags;
+pub use fs::{Fs, FsFile, RealFs};
+pub use layout::{INBOX, SpecialUse, canonical_mailbox_name};
+pub use rescan::RescanReport;
+pub use store::{MailboxInfo, MailboxStatus, MessageInfo, Store, StoreConfig};

@@ -1,0 +1,356 @@
+//! The index's value encodings: compact, little-endian, hand-rolled, each
+//! record starting with a version byte so that later versions (MIME part
+//! offsets, keywords for IMAP) can extend a record without a migration.
+//! A decoder accepts every version up to its own and ignores trailing bytes
+//! it does not know (a newer writer may append fields; older readers keep
+//! working). Layouts are documented in `docs/design.md`.
+
+use crate::error::StoreError;
+use crate::flags::Flags;
+use crate::layout::SpecialUse;
+
+/// An account (`accounts` table, keyed by the normalised address).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// The address as given at creation (local-part case preserved).
+    pub display: String,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    /// Creation time, seconds since the Unix epoch.
+    pub created: i64,
+}
+
+/// A mailbox (`mailboxes` table, keyed by (account, mailbox name)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxRecord {
+    /// Store-wide mailbox id; messages are keyed by it, so a RENAME only
+    /// touches this table.
+    pub id: u64,
+    /// RFC 9051 §2.3.1.1 UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// The next UID to assign; only ever grows.
+    pub uidnext: u32,
+    /// RFC 7162 HIGHESTMODSEQ: the MODSEQ of the last change.
+    pub highestmodseq: u64,
+    /// Number of messages.
+    pub messages: u32,
+    /// RFC 6154 special use.
+    pub special_use: Option<SpecialUse>,
+    /// Whether the mailbox is subscribed (RFC 9051 §6.3.7).
+    pub subscribed: bool,
+}
+
+/// Where a message file lives inside its Maildir.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subdir {
+    /// `new/`: not yet seen by any client; no info part.
+    New,
+    /// `cur/`: `<base>:2,<info>`.
+    Cur,
+}
+
+impl Subdir {
+    /// The directory name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subdir::New => "new",
+            Subdir::Cur => "cur",
+        }
+    }
+}
+
+/// A message (`messages` table, keyed by (mailbox id, UID)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// System flags.
+    pub flags: Flags,
+    /// RFC 7162 MODSEQ of the last change to this message.
+    pub modseq: u64,
+    /// RFC 9051 INTERNALDATE, seconds since the Unix epoch.
+    pub internal_date: i64,
+    /// Size of the file in bytes (RFC822.SIZE: the file is CRLF).
+    pub size: u64,
+    /// `new/` or `cur/`.
+    pub subdir: Subdir,
+    /// The file's base name (before `:`), stable for the message's life.
+    pub base: String,
+    /// The rest of the file name after the base, verbatim: empty in `new/`,
+    /// `:2,<flags>` in `cur/`. Kept as found so that letters we do not
+    /// interpret (e.g. Dovecot keywords) survive.
+    pub suffix: String,
+}
+
+impl MessageRecord {
+    /// The file name inside [`MessageRecord::subdir`].
+    #[must_use]
+    pub fn file_name(&self) -> String {
+        format!("{}{}", self.base, self.suffix)
+    }
+}
+
+const ACCOUNT_V1: u8 = 1;
+const MAILBOX_V1: u8 = 1;
+const MESSAGE_V1: u8 = 1;
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn new(version: u8) -> Writer {
+        Writer(vec![version])
+    }
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    /// A string with a u32 length prefix.
+    fn str(&mut self, s: &str) {
+        self.u32(u32::try_from(s.len()).unwrap_or(u32::MAX));
+        self.0.extend_from_slice(s.as_bytes());
+    }
+}
+
+struct Reader<'a> {
+    what: &'static str,
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn new(what: &'static str, bytes: &'a [u8], max_version: u8) -> Result<Reader<'a>, StoreError> {
+        let mut r = Reader { what, rest: bytes };
+        let version = r.u8()?;
+        if version == 0 || version > max_version {
+            return Err(StoreError::Corrupt(format!(
+                "{what} record version {version} is not supported"
+            )));
+        }
+        Ok(r)
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
+        if self.rest.len() < n {
+            return Err(StoreError::Corrupt(format!(
+                "{} record is truncated",
+                self.what
+            )));
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+    fn u8(&mut self) -> Result<u8, StoreError> {
+        Ok(self.array::<1>()?[0])
+    }
+    fn u16(&mut self) -> Result<u16, StoreError> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+    fn u32(&mut self) -> Result<u32, StoreError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+    fn u64(&mut self) -> Result<u64, StoreError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+    fn i64(&mut self) -> Result<i64, StoreError> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+    fn str(&mut self) -> Result<String, StoreError> {
+        let len = usize::try_from(self.u32()?).unwrap_or(usize::MAX);
+        let bytes = self.take(len)?;
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| StoreError::Corrupt(format!("{} record holds invalid UTF-8", self.what)))
+    }
+}
+
+impl AccountRecord {
+    /// Encodes as version 1: display, password_hash, created.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new(ACCOUNT_V1);
+        w.str(&self.display);
+        w.str(&self.password_hash);
+        w.i64(self.created);
+        w.0
+    }
+
+    /// Decodes any version up to 1.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] on truncation, bad UTF-8 or an unknown version.
+    pub fn decode(bytes: &[u8]) -> Result<AccountRecord, StoreError> {
+        let mut r = Reader::new("account", bytes, ACCOUNT_V1)?;
+        Ok(AccountRecord {
+            display: r.str()?,
+            password_hash: r.str()?,
+            created: r.i64()?,
+        })
+    }
+}
+
+impl MailboxRecord {
+    /// Encodes as version 1: id, uidvalidity, uidnext, highestmodseq,
+    /// messages, special-use code, attribute bits (bit 0: subscribed).
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new(MAILBOX_V1);
+        w.u64(self.id);
+        w.u32(self.uidvalidity);
+        w.u32(self.uidnext);
+        w.u64(self.highestmodseq);
+        w.u32(self.messages);
+        w.u8(self.special_use.map_or(0, SpecialUse::code));
+        w.u8(u8::from(self.subscribed));
+        w.0
+    }
+
+    /// Decodes any version up to 1.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] on truncation or an unknown version.
+    pub fn decode(bytes: &[u8]) -> Result<MailboxRecord, StoreError> {
+        let mut r = Reader::new("mailbox", bytes, MAILBOX_V1)?;
+        Ok(MailboxRecord {
+            id: r.u64()?,
+            uidvalidity: r.u32()?,
+            uidnext: r.u32()?,
+            highestmodseq: r.u64()?,
+            messages: r.u32()?,
+            special_use: SpecialUse::from_code(r.u8()?),
+            subscribed: r.u8()? & 1 == 1,
+        })
+    }
+}
+
+impl MessageRecord {
+    /// Encodes as version 1: flags, modseq, internal_date, size, subdir,
+    /// base, suffix. Version 2 will append keywords and MIME part offsets.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new(MESSAGE_V1);
+        w.u16(self.flags.bits());
+        w.u64(self.modseq);
+        w.i64(self.internal_date);
+        w.u64(self.size);
+        w.u8(match self.subdir {
+            Subdir::New => 0,
+            Subdir::Cur => 1,
+        });
+        w.str(&self.base);
+        w.str(&self.suffix);
+        w.0
+    }
+
+    /// Decodes any version up to 1.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] on truncation, bad UTF-8 or an unknown version.
+    pub fn decode(bytes: &[u8]) -> Result<MessageRecord, StoreError> {
+        let mut r = Reader::new("message", bytes, MESSAGE_V1)?;
+        let flags = Flags::from_bits(r.u16()?);
+        let modseq = r.u64()?;
+        let internal_date = r.i64()?;
+        let size = r.u64()?;
+        let subdir = match r.u8()? {
+            0 => Subdir::New,
+            1 => Subdir::Cur,
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "message record has unknown subdir {other}"
+                )));
+            }
+        };
+        Ok(MessageRecord {
+            flags,
+            modseq,
+            internal_date,
+            size,
+            subdir,
+            base: r.str()?,
+            suffix: r.str()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message() -> MessageRecord {
+        MessageRecord {
+            flags: Flags::SEEN,
+            modseq: 7,
+            internal_date: 1_700_000_000,
+            size: 1234,
+            subdir: Subdir::Cur,
+            base: "1.M2P3Q4.h,S=1234".into(),
+            suffix: ":2,S".into(),
+        }
+    }
+
+    #[test]
+    fn message_round_trip_and_layout() {
+        let m = message();
+        let bytes = m.encode();
+        assert_eq!(bytes.len(), 1 + 2 + 8 + 8 + 8 + 1 + 4 + 17 + 4 + 4);
+        assert_eq!(bytes[0], 1);
+        assert_eq!(&bytes[1..3], &[1, 0]);
+        assert_eq!(MessageRecord::decode(&bytes).unwrap(), m);
+        assert_eq!(m.file_name(), "1.M2P3Q4.h,S=1234:2,S");
+    }
+
+    #[test]
+    fn decoder_ignores_appended_fields() {
+        let m = message();
+        let mut bytes = m.encode();
+        bytes.extend_from_slice(&[9, 9, 9]);
+        assert_eq!(MessageRecord::decode(&bytes).unwrap(), m);
+    }
+
+    #[test]
+    fn rejects_truncation_and_future_versions() {
+        let bytes = message().encode();
+        for cut in 0..bytes.len() {
+            assert!(MessageRecord::decode(&bytes[..cut]).is_err(), "cut {cut}");
+        }
+        let mut future = bytes.clone();
+        future[0] = 2;
+        assert_eq!(
+            MessageRecord::decode(&future).unwrap_err().to_string(),
+            "corrupt index: message record version 2 is not supported"
+        );
+    }
+
+    #[test]
+    fn mailbox_and_account_round_trip() {
+        let mb = MailboxRecord {
+            id: 3,
+            uidvalidity: 1_700_000_001,
+            uidnext: 42,
+            highestmodseq: 99,
+            messages: 41,
+            special_use: Some(SpecialUse::Trash),
+            subscribed: true,
+        };
+        assert_eq!(MailboxRecord::decode(&mb.encode()).unwrap(), mb);
+        let acct = AccountRecord {
+            display: "Alice@example.com".into(),
+            password_hash: "$argon2id$v=19$...".into(),
+            created: 5,
+        };
+        assert_eq!(AccountRecord::decode(&acct.encode()).unwrap(), acct);
+    }
+}

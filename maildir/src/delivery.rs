@@ -1,0 +1,277 @@
+//! Streamed delivery into the INBOX of one or more local accounts.
+//!
+//! ```text
+//! begin_delivery   validate recipients; create tmp/<unique> in the first
+//!                  recipient's Maildir; buffer Return-Path + trace
+//! write*           stream the message bytes (buffered, 64 KiB writes)
+//! commit           flush + fsync the file (caller's thread), then join the
+//!                  group commit: link/rename into every new/, fsync each
+//!                  new/ once per batch, assign UIDs in one durable index
+//!                  transaction; only then return success
+//! abort / Drop     remove the tmp file
+//! ```
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::address::Address;
+use crate::error::DeliveryError;
+use crate::filename;
+use crate::fs::FsFile;
+use crate::group_commit::Job;
+use crate::store::{Inner, Store};
+
+/// Bytes buffered before a write to the file: large writes, bounded memory.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+/// The SMTP envelope of a delivery (RFC 5321 §2.3.1).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Envelope {
+    /// The reverse-path without angle brackets; `None` for the null path `<>`.
+    pub return_path: Option<String>,
+    /// Local recipient addresses. Duplicates (case-insensitive) are delivered once.
+    pub recipients: Vec<String>,
+    /// Extra header lines written after `Return-Path:`, CRLF-terminated
+    /// (the server's `Received:` line, RFC 5321 §4.4).
+    pub trace: Vec<u8>,
+}
+
+/// One successful delivery to one account's INBOX.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    /// The account's address (display form).
+    pub address: String,
+    /// The UID of the new message.
+    pub uid: u32,
+    /// The INBOX's UIDVALIDITY.
+    pub uidvalidity: u32,
+}
+
+/// A recipient resolved at `begin_delivery`.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    /// The normalised address (index key).
+    pub(crate) key: String,
+    /// The display address.
+    pub(crate) display: String,
+    /// The INBOX Maildir (account root).
+    pub(crate) inbox: PathBuf,
+}
+
+/// A message being delivered. Owns its `tmp/` file until [`Delivery::commit`]
+/// succeeds; dropping it without a successful commit removes the file.
+#[derive(Debug)]
+pub struct Delivery {
+    inner: Arc<Inner>,
+    targets: Vec<Target>,
+    tmp_name: String,
+    tmp_path: PathBuf,
+    file: Option<FileHandle>,
+    buffer: Vec<u8>,
+    /// Bytes written to the file so far.
+    written: u64,
+    /// An earlier write failed: the file content is unknown.
+    poisoned: bool,
+    /// The tmp file has been moved away (committed): nothing to clean up.
+    committed: bool,
+}
+
+/// `Box<dyn FsFile>` with a `Debug` impl.
+struct FileHandle(Box<dyn FsFile>);
+
+impl std::fmt::Debug for FileHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FsFile")
+    }
+}
+
+/// A reverse-path goes inside `Return-Path: <...>`: it must not be able to
+/// end the header or add another (header injection).
+fn check_return_path(path: &str) -> Result<(), DeliveryError> {
+    if path.len() > 256 {
+        return Err(DeliveryError::InvalidAddress(
+            "reverse-path longer than 256 bytes".to_owned(),
+        ));
+    }
+    if let Some(c) = path
+        .chars()
+        .find(|&c| c.is_control() || c == '<' || c == '>')
+    {
+        return Err(DeliveryError::InvalidAddress(format!(
+            "reverse-path contains {c:?}"
+        )));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Starts a delivery to the INBOX of every recipient.
+    ///
+    /// # Errors
+    /// [`DeliveryError::UnknownRecipient`] when a recipient has no account,
+    /// [`DeliveryError::InvalidAddress`], [`DeliveryError::NoRecipients`];
+    /// temporary IO and index errors.
+    pub fn begin_delivery(&self, envelope: Envelope) -> Result<Delivery, DeliveryError> {
+        if envelope.recipients.is_empty() {
+            return Err(DeliveryError::NoRecipients);
+        }
+        if let Some(path) = &envelope.return_path {
+            check_return_path(path)?;
+        }
+        let mut targets: Vec<Target> = Vec::with_capacity(envelope.recipients.len());
+        for rcpt in &envelope.recipients {
+            let address = Address::parse(rcpt).map_err(DeliveryError::InvalidAddress)?;
+            let key = address.key();
+            if targets.iter().any(|t| t.key == key) {
+                continue;
+            }
+            let Some(account) = self.account(&address)? else {
+                return Err(DeliveryError::UnknownRecipient(rcpt.clone()));
+            };
+            targets.push(Target {
+                key,
+                display: account.display,
+                inbox: self.inner.layout.account_dir(&address),
+            });
+        }
+        let Some(first) = targets.first() else {
+            return Err(DeliveryError::NoRecipients);
+        };
+        let tmp_dir = first.inbox.join("tmp");
+        let (tmp_name, tmp_path, file) = self.create_tmp(&tmp_dir)?;
+        let mut buffer = Vec::with_capacity(WRITE_BUFFER);
+        // RFC 5321 §4.4: the final delivery adds Return-Path with the
+        // reverse-path of MAIL FROM, `<>` for the null path.
+        buffer.extend_from_slice(b"Return-Path: <");
+        buffer.extend_from_slice(envelope.return_path.as_deref().unwrap_or("").as_bytes());
+        buffer.extend_from_slice(b">\r\n");
+        buffer.extend_from_slice(&envelope.trace);
+        Ok(Delivery {
+            inner: Arc::clone(&self.inner),
+            targets,
+            tmp_name,
+            tmp_path,
+            file: Some(FileHandle(file)),
+            buffer,
+            written: 0,
+            poisoned: false,
+            committed: false,
+        })
+    }
+
+    fn create_tmp(
+        &self,
+        tmp_dir: &std::path::Path,
+    ) -> Result<(String, PathBuf, Box<dyn FsFile>), DeliveryError> {
+        // The name embeds time, pid and a counter, so a clash means another
+        // process with our pid on a shared directory: retry with a new name.
+        let mut last = None;
+        for _ in 0..3 {
+            let name = self.inner.names.next();
+            let path = tmp_dir.join(&name);
+            match self.inner.fs.create_new(&path) {
+                Ok(file) => return Ok((name, path, file)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(DeliveryError::Io(e)),
+            }
+        }
+        Err(DeliveryError::Io(last.unwrap_or_else(|| {
+            io::Error::other("cannot create a tmp file")
+        })))
+    }
+}
+
+impl Delivery {
+    /// Appends message bytes, exactly as received.
+    ///
+    /// # Errors
+    /// A temporary [`DeliveryError::Io`]; after one, every later call fails
+    /// too and [`Delivery::commit`] does not deliver.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), DeliveryError> {
+        if self.poisoned {
+            return Err(poisoned());
+        }
+        self.buffer.extend_from_slice(chunk);
+        if self.buffer.len() >= WRITE_BUFFER {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), DeliveryError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Err(poisoned());
+        };
+        if let Err(e) = file.0.write_all(&self.buffer) {
+            self.poisoned = true;
+            return Err(DeliveryError::Io(e));
+        }
+        self.written += self.buffer.len() as u64;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    /// Makes the message durable in every recipient's INBOX and returns the
+    /// UIDs. On success the file is fsynced, linked into each `new/`, each
+    /// `new/` fsynced, and the index committed durably. On error nothing was
+    /// delivered (for no recipient), and the error is temporary unless a
+    /// recipient vanished.
+    ///
+    /// # Errors
+    /// Temporary [`DeliveryError::Io`] / [`DeliveryError::Storage`];
+    /// [`DeliveryError::UnknownRecipient`] if an account was deleted since
+    /// `begin_delivery`.
+    pub fn commit(mut self) -> Result<Vec<Delivered>, DeliveryError> {
+        if self.poisoned {
+            return Err(poisoned());
+        }
+        self.flush()?;
+        let Some(mut file) = self.file.take() else {
+            return Err(poisoned());
+        };
+        // The file's own fsync happens on the caller's thread, in parallel
+        // with other deliveries, before joining the group.
+        file.0.sync_all().map_err(DeliveryError::Io)?;
+        drop(file);
+        let job = Job {
+            tmp_path: self.tmp_path.clone(),
+            base: filename::with_size(&self.tmp_name, self.written),
+            size: self.written,
+            targets: self.targets.clone(),
+        };
+        let inner = Arc::clone(&self.inner);
+        let result = inner.group.submit(&inner, job);
+        if result.is_ok() {
+            self.committed = true;
+        }
+        result
+    }
+
+    /// Abandons the delivery and removes the tmp file (same as dropping it).
+    pub fn abort(self) {}
+}
+
+fn poisoned() -> DeliveryError {
+    DeliveryError::Io(io::Error::other("an earlier write of this message failed"))
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        self.file = None;
+        match self.inner.fs.remove_file(&self.tmp_path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                // Harmless: rescan removes tmp files after 36 hours.
+                tracing::warn!(path = %self.tmp_path.display(), error = %e, "cannot remove tmp file");
+            }
+        }
+    }
+}

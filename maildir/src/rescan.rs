@@ -1,0 +1,209 @@
+//! Rescan: make the index agree with what is on disk, keeping UIDs stable.
+//!
+//! Runs at open for every account, and for a new account (adopting a
+//! directory left behind, e.g. by a crash during `delete_user`). The caller
+//! holds the maildir lock, so no delivery is between its rename and its
+//! index commit while we look.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io;
+use std::ops::AddAssign;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use redb::{Table, WriteTransaction};
+
+use crate::address::Address;
+use crate::codec::{MailboxRecord, MessageRecord, Subdir};
+use crate::error::StoreError;
+use crate::filename::parse_name;
+use crate::flags::Flags;
+use crate::fs::Fs;
+use crate::index::{self, MAILBOXES, MESSAGES};
+use crate::layout::{INBOX, SUBDIRS};
+use crate::store::Inner;
+
+/// `tmp/` files older than this are removed (the Maildir spec: 36 hours).
+const TMP_MAX_AGE: Duration = Duration::from_secs(36 * 3600);
+
+/// What a rescan changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RescanReport {
+    /// Files found on disk without an index entry, now indexed with new UIDs.
+    pub added: u64,
+    /// Index entries whose file was gone, now dropped.
+    pub dropped: u64,
+    /// Entries whose file moved (`new/` → `cur/`) or changed flags.
+    pub changed: u64,
+}
+
+impl AddAssign for RescanReport {
+    fn add_assign(&mut self, other: RescanReport) {
+        self.added += other.added;
+        self.dropped += other.dropped;
+        self.changed += other.changed;
+    }
+}
+
+/// Creates `cur/ new/ tmp/` (and `maildirfolder` for a sub-folder,
+/// Maildir++) when missing.
+pub(crate) fn ensure_maildir(fs: &dyn Fs, dir: &Path, is_folder: bool) -> io::Result<()> {
+    for sub in SUBDIRS {
+        fs.create_dir_all(&dir.join(sub))?;
+    }
+    if is_folder {
+        let marker = dir.join("maildirfolder");
+        match fs.stat(&marker) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => fs.write_file(&marker, b"")?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Rescans every mailbox of one account inside `txn` (not committed here).
+pub(crate) fn rescan_account(
+    inner: &Inner,
+    txn: &WriteTransaction,
+    address: &Address,
+) -> Result<RescanReport, StoreError> {
+    let key = address.key();
+    let mut mailboxes = txn.open_table(MAILBOXES)?;
+    let mut messages = txn.open_table(MESSAGES)?;
+    let mut report = RescanReport::default();
+    for (name, mut record) in index::account_mailboxes(&mailboxes, &key)? {
+        let dir = inner.layout.mailbox_dir(address, &name);
+        ensure_maildir(inner.fs.as_ref(), &dir, name != INBOX)?;
+        clean_tmp(inner.fs.as_ref(), &dir.join("tmp"));
+        let before = record.clone();
+        report += rescan_mailbox(inner.fs.as_ref(), &mut messages, &dir, &mut record)?;
+        if record != before {
+            index::put_mailbox(&mut mailboxes, &key, &name, &record)?;
+        }
+    }
+    Ok(report)
+}
+
+/// A message file found on disk.
+struct Found {
+    subdir: Subdir,
+    suffix: String,
+    info: String,
+    path: PathBuf,
+}
+
+fn names(fs: &dyn Fs, dir: &Path) -> io::Result<Vec<OsString>> {
+    match fs.read_dir(dir) {
+        Ok(names) => Ok(names),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+fn rescan_mailbox(
+    fs: &dyn Fs,
+    messages: &mut Table<'_, (u64, u32), &'static [u8]>,
+    dir: &Path,
+    record: &mut MailboxRecord,
+) -> Result<RescanReport, StoreError> {
+    // Read new/ before cur/: a reader moving a file new/ → cur/ meanwhile is
+    // then seen in cur/ at least (and cur/ wins when seen in both).
+    let mut found: BTreeMap<String, Found> = BTreeMap::new();
+    for subdir in [Subdir::New, Subdir::Cur] {
+        let sub_path = dir.join(subdir.as_str());
+        for os_name in names(fs, &sub_path)? {
+            let Some(name) = os_name.to_str() else {
+                tracing::warn!(dir = %sub_path.display(), name = ?os_name, "skipping non-UTF-8 file name");
+                continue;
+            };
+            let Some(parsed) = parse_name(name) else {
+                continue;
+            };
+            found.insert(
+                parsed.base.to_owned(),
+                Found {
+                    subdir,
+                    suffix: parsed.suffix.to_owned(),
+                    info: parsed.info.to_owned(),
+                    path: sub_path.join(name),
+                },
+            );
+        }
+    }
+
+    let mut report = RescanReport::default();
+    for (uid, mut message) in index::mailbox_messages(messages, record.id)? {
+        match found.remove(&message.base) {
+            None => {
+                messages.remove((record.id, uid))?;
+                record.messages = record.messages.saturating_sub(1);
+                record.highestmodseq += 1;
+                report.dropped += 1;
+            }
+            Some(f) if f.subdir != message.subdir || f.suffix != message.suffix => {
+                record.highestmodseq += 1;
+                message.subdir = f.subdir;
+                message.flags = Flags::from_maildir_info(&f.info);
+                message.suffix = f.suffix;
+                message.modseq = record.highestmodseq;
+                messages.insert((record.id, uid), message.encode().as_slice())?;
+                report.changed += 1;
+            }
+            Some(_) => {}
+        }
+    }
+
+    // New files: oldest first, so UIDs follow arrival order as far as known.
+    let mut new_files = Vec::new();
+    for (base, f) in found {
+        match fs.stat(&f.path) {
+            Ok(stat) if !stat.is_dir => new_files.push((stat, base, f)),
+            Ok(_) => {}
+            // Moved or deleted by another reader since read_dir: the next
+            // rescan sees it where it went.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    new_files.sort_by(|a, b| (a.0.modified, &a.1).cmp(&(b.0.modified, &b.1)));
+    for (stat, base, f) in new_files {
+        let uid = record.uidnext;
+        record.uidnext = uid
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Corrupt("UID space of a mailbox exhausted".to_owned()))?;
+        record.highestmodseq += 1;
+        record.messages = record.messages.saturating_add(1);
+        let message = MessageRecord {
+            flags: Flags::from_maildir_info(&f.info),
+            modseq: record.highestmodseq,
+            internal_date: index::secs_of(stat.modified),
+            size: stat.size,
+            subdir: f.subdir,
+            base,
+            suffix: f.suffix,
+        };
+        messages.insert((record.id, uid), message.encode().as_slice())?;
+        report.added += 1;
+    }
+    Ok(report)
+}
+
+/// Removes stale `tmp/` files (best effort: failures are only logged).
+fn clean_tmp(fs: &dyn Fs, tmp: &Path) {
+    let Ok(list) = names(fs, tmp) else { return };
+    let now = SystemTime::now();
+    for name in list {
+        let path = tmp.join(name);
+        let stale = fs.stat(&path).is_ok_and(|s| {
+            !s.is_dir
+                && now
+                    .duration_since(s.modified)
+                    .is_ok_and(|age| age > TMP_MAX_AGE)
+        });
+        if stale && let Err(e) = fs.remove_file(&path) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot remove stale tmp file");
+        }
+    }
+}

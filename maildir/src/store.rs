@@ -1,0 +1,307 @@
+//! [`Store`]: opening the data directory and read-only queries. Account
+//! administration is in `account.rs`, delivery in `delivery.rs`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use redb::{Database, ReadableDatabase, ReadableTable};
+
+use crate::address::Address;
+use crate::codec::AccountRecord;
+use crate::error::StoreError;
+use crate::filename::UniqueNames;
+use crate::flags::Flags;
+use crate::fs::{Fs, RealFs};
+use crate::group_commit::GroupCommit;
+use crate::index::{self, ACCOUNTS, MAILBOXES, MESSAGES};
+use crate::layout::{INBOX, Layout, SpecialUse, canonical_mailbox_name};
+use crate::rescan::{self, RescanReport};
+
+/// Where and as whom the store writes.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// The data directory: `mail/` and `index.redb` live under it.
+    pub data_dir: PathBuf,
+    /// This host's name, used in Maildir file names.
+    pub hostname: String,
+}
+
+/// The mail store: accounts, mailboxes and messages on Maildir files with a
+/// redb index.
+///
+/// Cheap to clone (an `Arc` inside) and `Send + Sync`. Every method blocks
+/// (file and index IO, argon2): call them from a blocking thread pool, never
+/// from an async executor thread.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// State shared by the store, its deliveries and the group committer.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) layout: Layout,
+    pub(crate) fs: Arc<dyn Fs>,
+    pub(crate) db: Database,
+    pub(crate) names: UniqueNames,
+    pub(crate) group: GroupCommit,
+    /// Held while files are moved into or out of Maildirs *and* the index is
+    /// changed to match (group commit, rescan, account creation/deletion), so
+    /// a rescan never sees a delivered-but-uncommitted file as foreign and
+    /// an account cannot vanish in the middle of a batch. Lock order: this
+    /// lock, then a redb write transaction.
+    pub(crate) maildir_lock: Mutex<()>,
+}
+
+impl Inner {
+    pub(crate) fn lock_maildirs(&self) -> MutexGuard<'_, ()> {
+        // The guarded data is `()`: a panic elsewhere cannot leave it inconsistent.
+        self.maildir_lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The state of one mailbox (IMAP STATUS / SELECT data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MailboxStatus {
+    /// RFC 9051 §2.3.1.1 UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// The UID the next message will get.
+    pub uidnext: u32,
+    /// RFC 7162 HIGHESTMODSEQ.
+    pub highestmodseq: u64,
+    /// Number of messages.
+    pub messages: u32,
+}
+
+/// One message of a mailbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageInfo {
+    /// The message's UID.
+    pub uid: u32,
+    /// The file holding the exact message bytes.
+    pub path: PathBuf,
+    /// The file's size in bytes.
+    pub size: u64,
+    /// System flags.
+    pub flags: Flags,
+    /// RFC 7162 MODSEQ.
+    pub modseq: u64,
+    /// INTERNALDATE, seconds since the Unix epoch.
+    pub internal_date: i64,
+}
+
+/// One mailbox of an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxInfo {
+    /// The mailbox name as on the wire (`/` separator, `INBOX` upper-case).
+    pub name: String,
+    /// RFC 6154 special use, if any.
+    pub special_use: Option<SpecialUse>,
+    /// Whether it is subscribed.
+    pub subscribed: bool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store under `config.data_dir` on the
+    /// real filesystem, then rescans every Maildir (see [`Store::rescan`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] when another process holds the index open;
+    /// IO, index and corruption errors otherwise.
+    pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
+        Store::open_with_fs(config, Arc::new(RealFs))
+    }
+
+    /// Like [`Store::open`] with a chosen filesystem (tests inject faults).
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn open_with_fs(config: StoreConfig, fs: Arc<dyn Fs>) -> Result<Store, StoreError> {
+        let layout = Layout::new(config.data_dir.clone());
+        fs.create_dir_all(&layout.mail_root())?;
+        let db = Database::create(layout.index_path())?;
+        index::init(&db)?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                layout,
+                fs,
+                db,
+                names: UniqueNames::new(&config.hostname),
+                group: GroupCommit::default(),
+                maildir_lock: Mutex::new(()),
+            }),
+        };
+        let report = store.rescan()?;
+        if report != RescanReport::default() {
+            tracing::info!(
+                added = report.added,
+                dropped = report.dropped,
+                changed = report.changed,
+                "rescan at open changed the index"
+            );
+        }
+        Ok(store)
+    }
+
+    /// Brings the index in line with the Maildirs of every account: files
+    /// without an index entry (a crash after the rename but before the index
+    /// commit, or a file written by mutt or a script) get the next UIDs in
+    /// (mtime, name) order; entries whose file is gone are dropped; files
+    /// moved between `new/` and `cur/` or renamed with other flags are
+    /// updated. UIDs are never reused. Also removes `tmp/` files older than
+    /// 36 hours (the Maildir spec's rule).
+    ///
+    /// # Errors
+    /// IO and index errors.
+    pub fn rescan(&self) -> Result<RescanReport, StoreError> {
+        let _guard = self.inner.lock_maildirs();
+        let keys: Vec<String> = {
+            let txn = self.inner.db.begin_read()?;
+            let table = txn.open_table(ACCOUNTS)?;
+            let mut keys = Vec::new();
+            for entry in table.iter()? {
+                keys.push(entry?.0.value().to_owned());
+            }
+            keys
+        };
+        let mut report = RescanReport::default();
+        for key in keys {
+            let address = Address::parse(&key).map_err(|why| {
+                StoreError::Corrupt(format!("account key {key:?} is not an address: {why}"))
+            })?;
+            let txn = index::begin_write(&self.inner.db)?;
+            report += rescan::rescan_account(&self.inner, &txn, &address)?;
+            txn.commit()?;
+        }
+        Ok(report)
+    }
+
+    /// All account addresses (display form), sorted by normalised address.
+    ///
+    /// # Errors
+    /// Index errors.
+    pub fn list_users(&self) -> Result<Vec<String>, StoreError> {
+        let txn = self.inner.db.begin_read()?;
+        let table = txn.open_table(ACCOUNTS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (_, v) = entry?;
+            out.push(AccountRecord::decode(v.value())?.display);
+        }
+        Ok(out)
+    }
+
+    /// Whether an account exists (matched case-insensitively).
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidAddress`] for an unsafe address; index errors.
+    pub fn user_exists(&self, address: &str) -> Result<bool, StoreError> {
+        let address = Address::parse(address).map_err(StoreError::InvalidAddress)?;
+        Ok(self.account(&address)?.is_some())
+    }
+
+    pub(crate) fn account(&self, address: &Address) -> Result<Option<AccountRecord>, StoreError> {
+        let txn = self.inner.db.begin_read()?;
+        let table = txn.open_table(ACCOUNTS)?;
+        match table.get(address.key().as_str())? {
+            Some(v) => Ok(Some(AccountRecord::decode(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and the message count of a mailbox
+    /// (`"INBOX"` in any case, `"Sent"`, …).
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchAccount`], [`StoreError::NoSuchMailbox`],
+    /// invalid names, index errors.
+    pub fn mailbox_status(
+        &self,
+        address: &str,
+        mailbox: &str,
+    ) -> Result<MailboxStatus, StoreError> {
+        let (address, mailbox) = parse_target(address, mailbox)?;
+        let txn = self.inner.db.begin_read()?;
+        let table = txn.open_table(MAILBOXES)?;
+        let record = index::get_mailbox(&table, &address.key(), &mailbox)?;
+        let record = match record {
+            Some(r) => r,
+            None => return Err(self.missing(&address, &mailbox)?),
+        };
+        Ok(MailboxStatus {
+            uidvalidity: record.uidvalidity,
+            uidnext: record.uidnext,
+            highestmodseq: record.highestmodseq,
+            messages: record.messages,
+        })
+    }
+
+    /// The messages of a mailbox in UID order, with their file paths.
+    ///
+    /// # Errors
+    /// As [`Store::mailbox_status`].
+    pub fn list_messages(
+        &self,
+        address: &str,
+        mailbox: &str,
+    ) -> Result<Vec<MessageInfo>, StoreError> {
+        let (address, mailbox) = parse_target(address, mailbox)?;
+        let txn = self.inner.db.begin_read()?;
+        let mailboxes = txn.open_table(MAILBOXES)?;
+        let record = match index::get_mailbox(&mailboxes, &address.key(), &mailbox)? {
+            Some(r) => r,
+            None => return Err(self.missing(&address, &mailbox)?),
+        };
+        let dir = self.inner.layout.mailbox_dir(&address, &mailbox);
+        let messages = txn.open_table(MESSAGES)?;
+        Ok(index::mailbox_messages(&messages, record.id)?
+            .into_iter()
+            .map(|(uid, m)| MessageInfo {
+                uid,
+                path: dir.join(m.subdir.as_str()).join(m.file_name()),
+                size: m.size,
+                flags: m.flags,
+                modseq: m.modseq,
+                internal_date: m.internal_date,
+            })
+            .collect())
+    }
+
+    /// The mailboxes of an account: INBOX first, then the others by name.
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchAccount`], index errors.
+    pub fn mailboxes(&self, address: &str) -> Result<Vec<MailboxInfo>, StoreError> {
+        let address = Address::parse(address).map_err(StoreError::InvalidAddress)?;
+        let txn = self.inner.db.begin_read()?;
+        let table = txn.open_table(MAILBOXES)?;
+        let mut list = index::account_mailboxes(&table, &address.key())?;
+        if list.is_empty() {
+            return Err(StoreError::NoSuchAccount(address.display()));
+        }
+        list.sort_by(|(a, _), (b, _)| (a != INBOX, a).cmp(&(b != INBOX, b)));
+        Ok(list
+            .into_iter()
+            .map(|(name, r)| MailboxInfo {
+                name,
+                special_use: r.special_use,
+                subscribed: r.subscribed,
+            })
+            .collect())
+    }
+
+    /// The error for a mailbox that is not in the index.
+    fn missing(&self, address: &Address, mailbox: &str) -> Result<StoreError, StoreError> {
+        Ok(if self.account(address)?.is_some() {
+            StoreError::NoSuchMailbox(mailbox.to_owned())
+        } else {
+            StoreError::NoSuchAccount(address.display())
+        })
+    }
+}
+
+fn parse_target(address: &str, mailbox: &str) -> Result<(Address, String), StoreError> {
+    let address = Address::parse(address).map_err(StoreError::InvalidAddress)?;
+    let mailbox = canonical_mailbox_name(mailbox).map_err(StoreError::InvalidMailbox)?;
+    Ok((address, mailbox))
+}
