@@ -8,8 +8,13 @@ use common::*;
 
 /// The reply code of a result line `code word`.
 fn code(r: &BTreeMap<String, String>, label: &str) -> u16 {
-    let v = r.get(label).unwrap_or_else(|| panic!("no result {label} in {r:#?}"));
-    v.split(' ').next().and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("{label}: {v:?}"))
+    let v = r
+        .get(label)
+        .unwrap_or_else(|| panic!("no result {label} in {r:#?}"));
+    v.split(' ')
+        .next()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("{label}: {v:?}"))
 }
 
 /// The enhanced status code (first word of the text) of a result line.
@@ -32,22 +37,35 @@ fn smtplib_plain_mx() {
                  Content-Transfer-Encoding: 8bit\r\n\r\nCafé crème — ünïcödé ✓\r\n..two dots\r\n"
         .as_bytes()
         .to_vec();
-    let utf8 = "From: jösé <jösé@example.org>\r\nTo: <alice@localhost>\r\nSubject: utf8-sender-token\r\n\
+    let utf8 =
+        "From: jösé <jösé@example.org>\r\nTo: <alice@localhost>\r\nSubject: utf8-sender-token\r\n\
                 MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nGrüße\r\n"
-        .as_bytes()
-        .to_vec();
+            .as_bytes()
+            .to_vec();
     std::fs::write(site.dir().join("plain.eml"), &plain).unwrap();
     std::fs::write(site.dir().join("8bit.eml"), &eight).unwrap();
     std::fs::write(site.dir().join("utf8.eml"), &utf8).unwrap();
     let port = srv.port("smtp").to_string();
     let max = site.opts.max_message_size.to_string();
     let dir = site.dir().to_str().unwrap();
-    let Some(out) = python("smtp_plain.py", &[host(), &port, &max, dir]) else { return };
+    let Some(out) = python("smtp_plain.py", &[host(), &port, &max, dir]) else {
+        return;
+    };
     let r = results(&out);
 
     assert_eq!(r["ehlo"], "250");
-    for f in ["PIPELINING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING", "STARTTLS"] {
-        assert!(r.contains_key(&format!("feature:{f}")), "EHLO lacks {f}: {r:#?}");
+    for f in [
+        "PIPELINING",
+        "8BITMIME",
+        "SMTPUTF8",
+        "ENHANCEDSTATUSCODES",
+        "CHUNKING",
+        "STARTTLS",
+    ] {
+        assert!(
+            r.contains_key(&format!("feature:{f}")),
+            "EHLO lacks {f}: {r:#?}"
+        );
     }
     assert_eq!(r["feature:SIZE"], "1048576");
 
@@ -59,7 +77,12 @@ fn smtplib_plain_mx() {
         .into_iter()
         .find(|(_, b)| contains(b, b"plain-token-1"))
         .expect("plain message delivered");
-    assert_eq!(path.parent().and_then(|p| p.file_name()).unwrap(), "new", "{}", path.display());
+    assert_eq!(
+        path.parent().and_then(|p| p.file_name()).unwrap(),
+        "new",
+        "{}",
+        path.display()
+    );
     assert_stored(&stored, "sender@example.org", &plain);
 
     assert_eq!(code(&r, "unknown.rcpt"), 550);
@@ -79,12 +102,20 @@ fn smtplib_plain_mx() {
     assert_eq!(code(&r, "8bit.mail"), 250);
     assert_eq!(code(&r, "8bit.rcpt"), 250);
     assert_eq!(code(&r, "8bit.data"), 250);
-    assert_stored(&site.delivered_with(ALICE.0, "8bit-token"), "sender@example.org", &eight);
+    assert_stored(
+        &site.delivered_with(ALICE.0, "8bit-token"),
+        "sender@example.org",
+        &eight,
+    );
 
     assert_eq!(code(&r, "utf8.mail"), 250);
     assert_eq!(code(&r, "utf8.rcpt"), 250);
     assert_eq!(code(&r, "utf8.data"), 250);
-    assert_stored(&site.delivered_with(ALICE.0, "utf8-sender-token"), "jösé@example.org", &utf8);
+    assert_stored(
+        &site.delivered_with(ALICE.0, "utf8-sender-token"),
+        "jösé@example.org",
+        &utf8,
+    );
 
     assert_eq!(code(&r, "quit"), 221);
     assert_eq!(site.inbox(ALICE.0).len(), 3);
@@ -102,12 +133,16 @@ fn smtplib_starttls_auth_submission() {
         std::fs::write(site.dir().join(format!("{n}.eml")), &m).unwrap();
         sent.insert(n, m);
     }
-    let (sub, subs, smtp) =
-        (srv.port("submission").to_string(), srv.port("submissions").to_string(), srv.port("smtp").to_string());
+    let (sub, subs, smtp) = (
+        srv.port("submission").to_string(),
+        srv.port("submissions").to_string(),
+        srv.port("smtp").to_string(),
+    );
     let dir = site.dir().to_str().unwrap();
-    let Some(out) =
-        python("smtp_submission.py", &[host(), &sub, &subs, &smtp, BOB.0, BOB.1, ALICE.0, dir])
-    else {
+    let Some(out) = python(
+        "smtp_submission.py",
+        &[host(), &sub, &subs, &smtp, BOB.0, BOB.1, ALICE.0, dir],
+    ) else {
         return;
     };
     let r = results(&out);
@@ -116,9 +151,15 @@ fn smtplib_starttls_auth_submission() {
     assert_eq!(code(&r, "noauth.mail"), 530);
     assert_eq!(enhanced(&r, "noauth.mail"), "5.7.0");
     assert_eq!(code(&r, "noauth.starttls"), 220);
-    assert_eq!(r["tls.starttls_offered"], "no", "STARTTLS must not be offered again (RFC 3207 §4.2)");
+    assert_eq!(
+        r["tls.starttls_offered"], "no",
+        "STARTTLS must not be offered again (RFC 3207 §4.2)"
+    );
     let mechs: Vec<&str> = r["tls.auth"].split(' ').collect();
-    assert!(mechs.contains(&"PLAIN") && mechs.contains(&"LOGIN"), "AUTH mechanisms {mechs:?}");
+    assert!(
+        mechs.contains(&"PLAIN") && mechs.contains(&"LOGIN"),
+        "AUTH mechanisms {mechs:?}"
+    );
 
     for p in ["plain", "login", "subs"] {
         assert_eq!(code(&r, &format!("{p}.auth")), 235, "{p}");
@@ -136,7 +177,12 @@ fn smtplib_starttls_auth_submission() {
     assert_eq!(code(&r, "mx.rcpt"), 250);
     assert_eq!(code(&r, "mx.data"), 250);
 
-    for (n, rp) in [("sub-plain", BOB.0), ("sub-login", BOB.0), ("subs", BOB.0), ("smtp-tls", "sender@example.org")] {
+    for (n, rp) in [
+        ("sub-plain", BOB.0),
+        ("sub-login", BOB.0),
+        ("subs", BOB.0),
+        ("smtp-tls", "sender@example.org"),
+    ] {
         let stored = site.delivered_with(ALICE.0, &format!("{n}-token"));
         assert_stored(&stored, rp, &sent[n]);
     }
@@ -144,33 +190,62 @@ fn smtplib_starttls_auth_submission() {
 
 #[test]
 fn auth_never_offered_before_starttls() {
-    let site = Site::new(Opts { plaintext: "never", listeners: vec!["submission"], ..Opts::default() });
+    let site = Site::new(Opts {
+        plaintext: "never",
+        listeners: vec!["submission"],
+        ..Opts::default()
+    });
     site.default_users();
     let srv = site.start();
     let sub = srv.port("submission").to_string();
-    let Some(out) = python("smtp_never.py", &[host(), &sub]) else { return };
+    let Some(out) = python("smtp_never.py", &[host(), &sub]) else {
+        return;
+    };
     let r = results(&out);
-    assert_eq!(r["pre.auth"], "<none>", "AUTH offered before STARTTLS with plaintext = never");
+    assert_eq!(
+        r["pre.auth"], "<none>",
+        "AUTH offered before STARTTLS with plaintext = never"
+    );
     assert_eq!(r["pre.starttls"], "yes");
-    assert_eq!(code(&r, "pre.auth_cmd") / 100, 5, "AUTH before TLS: {}", r["pre.auth_cmd"]);
+    assert_eq!(
+        code(&r, "pre.auth_cmd") / 100,
+        5,
+        "AUTH before TLS: {}",
+        r["pre.auth_cmd"]
+    );
     assert_eq!(code(&r, "starttls"), 220);
     let mechs: Vec<&str> = r["post.auth"].split(' ').collect();
-    assert!(mechs.contains(&"PLAIN") && mechs.contains(&"LOGIN"), "after TLS {mechs:?}");
+    assert!(
+        mechs.contains(&"PLAIN") && mechs.contains(&"LOGIN"),
+        "after TLS {mechs:?}"
+    );
     assert_eq!(code(&r, "quit"), 221);
 }
 
 #[test]
 fn starttls_discards_pipelined_commands() {
-    let site = Site::new(Opts { listeners: vec!["smtp"], ..Opts::default() });
+    let site = Site::new(Opts {
+        listeners: vec!["smtp"],
+        ..Opts::default()
+    });
     let srv = site.start();
     let port = srv.port("smtp").to_string();
-    let Some(out) = python("starttls_inject.py", &[host(), &port]) else { return };
+    let Some(out) = python("starttls_inject.py", &[host(), &port]) else {
+        return;
+    };
     let r = results(&out);
     assert_eq!(r["greeting"], "220");
     assert_eq!(r["ehlo"], "250");
     assert_eq!(r["starttls"], "220");
-    assert_eq!(r["before_handshake"], "silent", "RSET answered in plaintext");
-    assert!(r["after_tls.first"].starts_with("250-"), "first reply over TLS: {:?}", r["after_tls.first"]);
+    assert_eq!(
+        r["before_handshake"], "silent",
+        "RSET answered in plaintext"
+    );
+    assert!(
+        r["after_tls.first"].starts_with("250-"),
+        "first reply over TLS: {:?}",
+        r["after_tls.first"]
+    );
     assert_eq!(r["noop"], "250");
     assert_eq!(r["quit"], "221");
 }
@@ -178,7 +253,11 @@ fn starttls_discards_pipelined_commands() {
 /// Every corpus message (LF converted to CRLF) is stored byte for byte.
 #[test]
 fn corpus_roundtrip() {
-    let site = Site::new(Opts { listeners: vec!["smtp"], max_message_size: 10_485_760, ..Opts::default() });
+    let site = Site::new(Opts {
+        listeners: vec!["smtp"],
+        max_message_size: 10_485_760,
+        ..Opts::default()
+    });
     site.user_add("corpus@localhost", "corpus-pass");
     let srv = site.start();
     let corpus = std::path::Path::new("/work/shared/corpus/eml");
@@ -205,7 +284,9 @@ fn corpus_roundtrip() {
     let port = srv.port("smtp").to_string();
     let mut args = vec![host(), &port, "sender@example.org", "corpus@localhost"];
     args.extend(sent.iter().map(|(p, _)| p.as_str()));
-    let Some(out) = python("send_files.py", &args) else { return };
+    let Some(out) = python("send_files.py", &args) else {
+        return;
+    };
     let r = results(&out);
     for (p, _) in &sent {
         assert_eq!(code(&r, p), 250, "{p}: {:?}", r.get(p));
@@ -218,6 +299,9 @@ fn corpus_roundtrip() {
     assert_eq!(stored.len(), sent.len());
     stored.sort();
     for (p, bytes) in &sent {
-        assert!(stored.binary_search(bytes).is_ok(), "{p} not stored byte for byte");
+        assert!(
+            stored.binary_search(bytes).is_ok(),
+            "{p} not stored byte for byte"
+        );
     }
 }

@@ -17,7 +17,10 @@ fn start(opts: Opts) -> (Site, Server, SocketAddr) {
 }
 
 fn mx_only() -> Opts {
-    Opts { listeners: vec!["smtp"], ..Opts::default() }
+    Opts {
+        listeners: vec!["smtp"],
+        ..Opts::default()
+    }
 }
 
 /// A new client still gets a greeting and an EHLO answer.
@@ -96,7 +99,12 @@ fn binary_garbage_then_421() {
         }
     }
     let (last, before) = codes.split_last().expect("at least one reply");
-    assert_eq!(*last, 421, "no 421 after {} bad commands: {codes:?}", codes.len());
+    assert_eq!(
+        *last,
+        421,
+        "no 421 after {} bad commands: {codes:?}",
+        codes.len()
+    );
     assert!(!before.is_empty(), "421 without any 500 first");
     assert!(before.iter().all(|&c| c == 500), "{codes:?}");
     assert!(c.is_closed(), "connection not closed after 421");
@@ -105,8 +113,11 @@ fn binary_garbage_then_421() {
 
 #[test]
 fn body_over_limit_552_without_size() {
-    let (site, _srv, addr) =
-        start(Opts { listeners: vec!["smtp"], max_message_size: 65_536, ..Opts::default() });
+    let (site, _srv, addr) = start(Opts {
+        listeners: vec!["smtp"],
+        max_message_size: 65_536,
+        ..Opts::default()
+    });
     let (mut c, _) = RawSmtp::connect_ehlo(addr);
     let mut big = message("raw-big-token");
     while big.len() <= 100_000 {
@@ -122,7 +133,11 @@ fn body_over_limit_552_without_size() {
     assert_eq!(r.0, 250, "{r:?}");
     c.expect("QUIT", 221);
     site.assert_not_delivered(ALICE.0, "raw-big-token");
-    assert_stored(&site.delivered_with(ALICE.0, "raw-small-token"), "sender@example.org", &small);
+    assert_stored(
+        &site.delivered_with(ALICE.0, "raw-small-token"),
+        "sender@example.org",
+        &small,
+    );
 }
 
 /// SMTP smuggling: only CRLF.CRLF ends DATA, bare LF/CR are refused, and the
@@ -130,7 +145,10 @@ fn body_over_limit_552_without_size() {
 #[test]
 fn bare_lf_smuggling_refused() {
     let (site, _srv, addr) = start(mx_only());
-    for (i, fake) in ["\n.\n", "\n.\r\n", "\r.\r\n", "\r\n.\n", "\r\n.\r"].iter().enumerate() {
+    for (i, fake) in ["\n.\n", "\n.\r\n", "\r.\r\n", "\r\n.\n", "\r\n.\r"]
+        .iter()
+        .enumerate()
+    {
         let (mut c, _) = RawSmtp::connect_ehlo(addr);
         c.expect("MAIL FROM:<sender@example.org>", 250);
         c.expect(&format!("RCPT TO:<{}>", ALICE.0), 250);
@@ -142,7 +160,11 @@ fn bare_lf_smuggling_refused() {
         );
         c.send(body.as_bytes()).unwrap();
         let r = c.reply().unwrap();
-        assert_eq!(r.0 / 100, 5, "variant {i} {fake:?}: body with bare CR/LF accepted: {r:?}");
+        assert_eq!(
+            r.0 / 100,
+            5,
+            "variant {i} {fake:?}: body with bare CR/LF accepted: {r:?}"
+        );
         // The next reply must answer our NOOP, not a smuggled command.
         let r = c.cmd("NOOP").unwrap();
         assert_eq!(r.0, 250, "variant {i}: {r:?}");
@@ -158,7 +180,10 @@ fn bare_lf_smuggling_refused() {
 fn bdat_chunks() {
     let (site, _srv, addr) = start(mx_only());
     let (mut c, ehlo) = RawSmtp::connect_ehlo(addr);
-    assert!(ehlo.1.iter().any(|l| l.eq_ignore_ascii_case("CHUNKING")), "{ehlo:?}");
+    assert!(
+        ehlo.1.iter().any(|l| l.eq_ignore_ascii_case("CHUNKING")),
+        "{ehlo:?}"
+    );
     let m = message("bdat-token");
     let (a, b) = m.split_at(40);
     c.expect("MAIL FROM:<sender@example.org>", 250);
@@ -168,19 +193,29 @@ fn bdat_chunks() {
     assert_eq!(c.reply().unwrap().0, 250);
     // A chunk of zero bytes ends a message too (RFC 3030 §2); here the
     // last chunk has data and LAST.
-    c.send(format!("BDAT {} LAST\r\n", b.len()).as_bytes()).unwrap();
+    c.send(format!("BDAT {} LAST\r\n", b.len()).as_bytes())
+        .unwrap();
     c.send(b).unwrap();
     assert_eq!(c.reply().unwrap().0, 250);
     // BDAT bytes are not dot-stuffed: a leading dot stays single.
     c.expect("MAIL FROM:<sender@example.org>", 250);
     c.expect(&format!("RCPT TO:<{}>", ALICE.0), 250);
     let m2 = b"Subject: bdat-dot-token\r\n\r\n.\r\n..\r\n".to_vec();
-    c.send(format!("BDAT {} LAST\r\n", m2.len()).as_bytes()).unwrap();
+    c.send(format!("BDAT {} LAST\r\n", m2.len()).as_bytes())
+        .unwrap();
     c.send(&m2).unwrap();
     assert_eq!(c.reply().unwrap().0, 250);
     c.expect("QUIT", 221);
-    assert_stored(&site.delivered_with(ALICE.0, "bdat-token"), "sender@example.org", &m);
-    assert_stored(&site.delivered_with(ALICE.0, "bdat-dot-token"), "sender@example.org", &m2);
+    assert_stored(
+        &site.delivered_with(ALICE.0, "bdat-token"),
+        "sender@example.org",
+        &m,
+    );
+    assert_stored(
+        &site.delivered_with(ALICE.0, "bdat-dot-token"),
+        "sender@example.org",
+        &m2,
+    );
 }
 
 /// Pipelined MAIL/RCPT/DATA (RFC 2920) with a bad recipient in the middle.
@@ -202,7 +237,11 @@ fn pipelining_replies_in_order() {
     c.send(&group).unwrap();
     let codes: Vec<u16> = (0..3).map(|_| c.reply().unwrap().0).collect();
     assert_eq!(codes, [250, 250, 221]);
-    assert_stored(&site.delivered_with(ALICE.0, "pipelined-token"), "sender@example.org", &m);
+    assert_stored(
+        &site.delivered_with(ALICE.0, "pipelined-token"),
+        "sender@example.org",
+        &m,
+    );
 }
 
 fn nofile_soft_limit() -> Option<u64> {
@@ -217,7 +256,10 @@ fn thousand_connections_from_one_address() {
     match nofile_soft_limit() {
         Some(n) if n >= 2 * N as u64 + 100 => {}
         other => {
-            println!("SKIP: RLIMIT_NOFILE {other:?} is below {} (raise it with ulimit -n)", 2 * N + 100);
+            println!(
+                "SKIP: RLIMIT_NOFILE {other:?} is below {} (raise it with ulimit -n)",
+                2 * N + 100
+            );
             return;
         }
     }
@@ -228,7 +270,10 @@ fn thousand_connections_from_one_address() {
             Ok(s) => conns.push(s),
             // A full accept backlog may refuse: that is a clean refusal.
             Err(e) => assert!(
-                matches!(e.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::TimedOut),
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::TimedOut
+                ),
                 "connect: {e}"
             ),
         }
@@ -253,7 +298,11 @@ fn thousand_connections_from_one_address() {
             }
         };
         if let Some(b) = res {
-            assert!(b.starts_with(b"220") || b.starts_with(b"421"), "{:?}", String::from_utf8_lossy(&b));
+            assert!(
+                b.starts_with(b"220") || b.starts_with(b"421"),
+                "{:?}",
+                String::from_utf8_lossy(&b)
+            );
             greeted += usize::from(b.starts_with(b"220"));
         }
     }

@@ -11,11 +11,18 @@ use std::process::Command;
 use common::*;
 
 fn swaks(args: &[&str]) -> std::process::Output {
-    Command::new("swaks").args(args).output().expect("run swaks")
+    Command::new("swaks")
+        .args(args)
+        .output()
+        .expect("run swaks")
 }
 
 fn curl(args: &[&str]) -> std::process::Output {
-    Command::new("curl").args(["-sS", "--max-time", "60"]).args(args).output().expect("run curl")
+    Command::new("curl")
+        .args(["-sS", "--max-time", "60"])
+        .args(args)
+        .output()
+        .expect("run curl")
 }
 
 /// A message for swaks: CRLF lines, no final CRLF (swaks adds one).
@@ -38,17 +45,43 @@ fn swaks_plain_tls_auth_pipeline() {
     let srv = site.start();
     let mx = format!("127.0.0.1:{}", srv.port("smtp"));
     let sub = format!("127.0.0.1:{}", srv.port("submission"));
-    let base = ["--from", "sender@example.org", "--to", ALICE.0, "--helo", "client.sansmail.test"];
+    let base = [
+        "--from",
+        "sender@example.org",
+        "--to",
+        ALICE.0,
+        "--helo",
+        "client.sansmail.test",
+    ];
 
     let cases: [(&str, &str, Vec<&str>); 5] = [
         ("swaks-plain", mx.as_str(), vec![]),
         ("swaks-tls", mx.as_str(), vec!["--tls"]),
         ("swaks-pipeline", mx.as_str(), vec!["--pipeline"]),
-        ("swaks-auth", sub.as_str(), vec!["--auth", "PLAIN", "--auth-user", BOB.0, "--auth-password", BOB.1]),
+        (
+            "swaks-auth",
+            sub.as_str(),
+            vec![
+                "--auth",
+                "PLAIN",
+                "--auth-user",
+                BOB.0,
+                "--auth-password",
+                BOB.1,
+            ],
+        ),
         (
             "swaks-tls-auth",
             sub.as_str(),
-            vec!["--tls", "--auth", "LOGIN", "--auth-user", BOB.0, "--auth-password", BOB.1],
+            vec![
+                "--tls",
+                "--auth",
+                "LOGIN",
+                "--auth-user",
+                BOB.0,
+                "--auth-password",
+                BOB.1,
+            ],
         ),
     ];
     for (token, server, extra) in &cases {
@@ -58,24 +91,53 @@ fn swaks_plain_tls_auth_pipeline() {
         args.extend(extra);
         let out = swaks(&args);
         assert_eq!(out.status.code(), Some(0), "{token}: {}", describe(&out));
-        assert_stored(&site.delivered_with(ALICE.0, token), "sender@example.org", &sent);
+        assert_stored(
+            &site.delivered_with(ALICE.0, token),
+            "sender@example.org",
+            &sent,
+        );
     }
 
     // An unknown recipient: swaks exit status 24 ("no RCPTs accepted").
     let (data, _) = swaks_file(&site, "swaks-unknown");
     let out = swaks(&[
-        "--server", &mx, "--data", &data, "--from", "sender@example.org", "--to", "nobody@localhost",
+        "--server",
+        &mx,
+        "--data",
+        &data,
+        "--from",
+        "sender@example.org",
+        "--to",
+        "nobody@localhost",
     ]);
     assert_eq!(out.status.code(), Some(24), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("<** 550 5.1.1"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("<** 550 5.1.1"),
+        "{}",
+        describe(&out)
+    );
 
     // A wrong password: exit status 28 (AUTH error).
     let out = swaks(&[
-        "--server", &sub, "--from", BOB.0, "--to", ALICE.0, "--auth", "PLAIN", "--auth-user", BOB.0,
-        "--auth-password", "not-the-password",
+        "--server",
+        &sub,
+        "--from",
+        BOB.0,
+        "--to",
+        ALICE.0,
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        BOB.0,
+        "--auth-password",
+        "not-the-password",
     ]);
     assert_eq!(out.status.code(), Some(28), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("<** 535 5.7.8"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("<** 535 5.7.8"),
+        "{}",
+        describe(&out)
+    );
 }
 
 #[test]
@@ -87,38 +149,82 @@ fn curl_plain_starttls_smtps() {
     site.default_users();
     let srv = site.start();
     let cases = [
-        ("curl-plain", format!("smtp://127.0.0.1:{}/client.sansmail.test", srv.port("smtp")), vec![]),
+        (
+            "curl-plain",
+            format!("smtp://127.0.0.1:{}/client.sansmail.test", srv.port("smtp")),
+            vec![],
+        ),
         (
             "curl-starttls",
             format!("smtp://127.0.0.1:{}/client.sansmail.test", srv.port("smtp")),
             vec!["--ssl-reqd", "-k"],
         ),
-        ("curl-smtps", format!("smtps://127.0.0.1:{}/client.sansmail.test", srv.port("smtps")), vec!["-k"]),
+        (
+            "curl-smtps",
+            format!(
+                "smtps://127.0.0.1:{}/client.sansmail.test",
+                srv.port("smtps")
+            ),
+            vec!["-k"],
+        ),
     ];
     for (token, url, extra) in &cases {
         let m = message(token);
         let p = site.dir().join(format!("{token}.eml"));
         std::fs::write(&p, &m).unwrap();
-        let mut args = vec![url.as_str(), "--mail-from", "sender@example.org", "--mail-rcpt", ALICE.0];
+        let mut args = vec![
+            url.as_str(),
+            "--mail-from",
+            "sender@example.org",
+            "--mail-rcpt",
+            ALICE.0,
+        ];
         args.extend(extra);
         args.extend(["--upload-file", p.to_str().unwrap()]);
         let out = curl(&args);
         assert_eq!(out.status.code(), Some(0), "{token}: {}", describe(&out));
-        assert_stored(&site.delivered_with(ALICE.0, token), "sender@example.org", &m);
+        assert_stored(
+            &site.delivered_with(ALICE.0, token),
+            "sender@example.org",
+            &m,
+        );
     }
 
     // Authenticated submission over STARTTLS and over implicit TLS.
     let user = format!("{}:{}", BOB.0, BOB.1);
     for (token, url, extra) in [
-        ("curl-sub", format!("smtp://127.0.0.1:{}/client.sansmail.test", srv.port("submission")), "--ssl-reqd"),
-        ("curl-subs", format!("smtps://127.0.0.1:{}/client.sansmail.test", srv.port("submissions")), "-k"),
+        (
+            "curl-sub",
+            format!(
+                "smtp://127.0.0.1:{}/client.sansmail.test",
+                srv.port("submission")
+            ),
+            "--ssl-reqd",
+        ),
+        (
+            "curl-subs",
+            format!(
+                "smtps://127.0.0.1:{}/client.sansmail.test",
+                srv.port("submissions")
+            ),
+            "-k",
+        ),
     ] {
         let m = message(token);
         let p = site.dir().join(format!("{token}.eml"));
         std::fs::write(&p, &m).unwrap();
         let out = curl(&[
-            &url, extra, "-k", "--user", &user, "--mail-from", BOB.0, "--mail-rcpt", ALICE.0,
-            "--upload-file", p.to_str().unwrap(),
+            &url,
+            extra,
+            "-k",
+            "--user",
+            &user,
+            "--mail-from",
+            BOB.0,
+            "--mail-rcpt",
+            ALICE.0,
+            "--upload-file",
+            p.to_str().unwrap(),
         ]);
         assert_eq!(out.status.code(), Some(0), "{token}: {}", describe(&out));
         assert_stored(&site.delivered_with(ALICE.0, token), BOB.0, &m);
@@ -128,9 +234,17 @@ fn curl_plain_starttls_smtps() {
     let p = site.dir().join("curl-plain.eml");
     let out = curl(&[
         &format!("smtp://127.0.0.1:{}/client.sansmail.test", srv.port("smtp")),
-        "--mail-from", "sender@example.org", "--mail-rcpt", "nobody@localhost",
-        "--upload-file", p.to_str().unwrap(),
+        "--mail-from",
+        "sender@example.org",
+        "--mail-rcpt",
+        "nobody@localhost",
+        "--upload-file",
+        p.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(55), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("550"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("550"),
+        "{}",
+        describe(&out)
+    );
 }

@@ -62,7 +62,11 @@ impl Opts {
     /// relative to the server's working directory).
     pub fn toml(&self) -> String {
         let l = |name: &str| {
-            if self.listeners.contains(&name) { "[\"127.0.0.1:0\"]" } else { "[]" }
+            if self.listeners.contains(&name) {
+                "[\"127.0.0.1:0\"]"
+            } else {
+                "[]"
+            }
         };
         format!(
             "data_dir = \"data\"\nhostname = \"{host}\"\ndomains = [\"localhost\"]\n\n\
@@ -98,7 +102,10 @@ pub struct Site {
 impl Site {
     /// Creates the directory and writes the config.
     pub fn new(opts: Opts) -> Self {
-        let tmp = tempfile::Builder::new().prefix("sansmail-e2e").tempdir().expect("tempdir");
+        let tmp = tempfile::Builder::new()
+            .prefix("sansmail-e2e")
+            .tempdir()
+            .expect("tempdir");
         std::fs::write(tmp.path().join("sansmail.toml"), opts.toml()).expect("write config");
         Self { tmp, opts }
     }
@@ -122,7 +129,9 @@ impl Site {
     /// removed from the environment so tests choose the config explicitly.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin());
-        c.current_dir(self.dir()).env_remove("SANSMAIL_CONFIG").env("NO_COLOR", "1");
+        c.current_dir(self.dir())
+            .env_remove("SANSMAIL_CONFIG")
+            .env("NO_COLOR", "1");
         c
     }
 
@@ -135,8 +144,15 @@ impl Site {
 
     /// `user add ADDRESS --password-stdin`; panics unless it succeeds.
     pub fn user_add(&self, address: &str, password: &str) {
-        let out = self.run(&["user", "add", address, "--password-stdin"], &format!("{password}\n"));
-        assert!(out.status.success(), "user add {address} failed: {}", describe(&out));
+        let out = self.run(
+            &["user", "add", address, "--password-stdin"],
+            &format!("{password}\n"),
+        );
+        assert!(
+            out.status.success(),
+            "user add {address} failed: {}",
+            describe(&out)
+        );
     }
 
     /// Adds [`ALICE`] and [`BOB`].
@@ -179,14 +195,20 @@ impl Site {
     /// Asserts that no delivered message of `address` contains `token`.
     pub fn assert_not_delivered(&self, address: &str, token: &str) {
         for (p, b) in self.inbox(address) {
-            assert!(!contains(&b, token.as_bytes()), "{token:?} was delivered in {}", p.display());
+            assert!(
+                !contains(&b, token.as_bytes()),
+                "{token:?} was delivered in {}",
+                p.display()
+            );
         }
     }
 }
 
 /// Runs a command with `stdin` written to it.
 pub fn run_with_stdin(mut c: Command, stdin: &str) -> Output {
-    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().expect("spawn sansmail");
     if let Some(mut i) = child.stdin.take() {
         // The command may exit before reading (e.g. on a usage error).
@@ -211,7 +233,9 @@ pub fn inbox_files(data_dir: &Path, address: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let root = data_dir.join("mail").join(domain).join(local);
     let mut out = Vec::new();
     for sub in ["new", "cur"] {
-        let Ok(rd) = std::fs::read_dir(root.join(sub)) else { continue };
+        let Ok(rd) = std::fs::read_dir(root.join(sub)) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_file() {
@@ -253,7 +277,10 @@ pub fn strip_trace<'a>(stored: &'a [u8], return_path: &str) -> &'a [u8] {
             panic!("Received: header is not CRLF-terminated");
         };
         let line = &rest[pos..pos + eol];
-        assert!(!line.contains(&b'\n') && !line.contains(&b'\r'), "bare CR/LF in Received:");
+        assert!(
+            !line.contains(&b'\n') && !line.contains(&b'\r'),
+            "bare CR/LF in Received:"
+        );
         pos += eol + 2;
         match rest.get(pos) {
             Some(b' ' | b'\t') => continue,
@@ -266,7 +293,11 @@ pub fn strip_trace<'a>(stored: &'a [u8], return_path: &str) -> &'a [u8] {
 pub fn assert_stored(stored: &[u8], return_path: &str, sent: &[u8]) {
     let body = strip_trace(stored, return_path);
     if body != sent {
-        let at = body.iter().zip(sent).position(|(a, b)| a != b).unwrap_or(body.len().min(sent.len()));
+        let at = body
+            .iter()
+            .zip(sent)
+            .position(|(a, b)| a != b)
+            .unwrap_or(body.len().min(sent.len()));
         panic!(
             "stored bytes differ from sent bytes at offset {at} (stored {} bytes, sent {}):\n\
              stored: {:?}\nsent:   {:?}",
@@ -335,7 +366,9 @@ pub fn parse_listening(line: &str) -> Option<(String, SocketAddr)> {
     let at = line.find("listening ")?;
     let mut words = line[at + "listening ".len()..].split_whitespace();
     let proto = words.next()?.to_owned();
-    let addr = words.next()?.trim_matches(|c: char| c == '"' || c == ',' || c == ';');
+    let addr = words
+        .next()?
+        .trim_matches(|c: char| c == '"' || c == ',' || c == ';');
     Some((proto, addr.parse().ok()?))
 }
 
@@ -343,7 +376,9 @@ impl Server {
     /// Spawns the command and waits until every listener in `listeners`
     /// has printed its `listening` line.
     pub fn spawn(mut c: Command, listeners: &[&str]) -> Self {
-        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn sansmail serve");
         let output = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel::<String>();
@@ -364,7 +399,11 @@ impl Server {
             });
         }
         drop(tx);
-        let mut server = Self { child, addrs: BTreeMap::new(), output };
+        let mut server = Self {
+            child,
+            addrs: BTreeMap::new(),
+            output,
+        };
         let deadline = Instant::now() + START_TIMEOUT;
         let wanted: Vec<String> = listeners.iter().map(|s| (*s).to_owned()).collect();
         // Stdout and log may both report a listener; count each address once.
@@ -399,9 +438,10 @@ impl Server {
 
     /// The (first) address of a listener.
     pub fn addr(&self, name: &str) -> SocketAddr {
-        self.addrs.get(name).and_then(|v| v.first().copied()).unwrap_or_else(|| {
-            panic!("listener {name} not reported; have {:?}", self.addrs)
-        })
+        self.addrs
+            .get(name)
+            .and_then(|v| v.first().copied())
+            .unwrap_or_else(|| panic!("listener {name} not reported; have {:?}", self.addrs))
     }
 
     /// The port of a listener.
@@ -438,7 +478,10 @@ impl Server {
         self.signal("TERM");
         match self.wait_timeout(Duration::from_secs(10)) {
             Some(st) => st,
-            None => panic!("server did not exit within 10 s of SIGTERM:\n{}", self.output_text()),
+            None => panic!(
+                "server did not exit within 10 s of SIGTERM:\n{}",
+                self.output_text()
+            ),
         }
     }
 
@@ -483,7 +526,9 @@ pub fn skip_without(tool: &str) -> bool {
 
 /// The directory of the Python client scripts.
 pub fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("interop")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("interop")
 }
 
 /// Runs `python3 tests/interop/<script> <args>`; `None` (after printing the
@@ -498,7 +543,11 @@ pub fn python(script: &str, args: &[&str]) -> Option<String> {
         .env("PYTHONIOENCODING", "utf-8")
         .output()
         .expect("run python3");
-    assert!(out.status.success(), "{script} {args:?} failed: {}", describe(&out));
+    assert!(
+        out.status.success(),
+        "{script} {args:?} failed: {}",
+        describe(&out)
+    );
     Some(String::from_utf8(out.stdout).expect("utf-8 output"))
 }
 
@@ -531,7 +580,10 @@ impl RawSmtp {
         let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
         s.set_read_timeout(Some(IO_TIMEOUT))?;
         s.set_write_timeout(Some(IO_TIMEOUT))?;
-        Ok(Self { reader: BufReader::new(s.try_clone()?), writer: s })
+        Ok(Self {
+            reader: BufReader::new(s.try_clone()?),
+            writer: s,
+        })
     }
 
     /// Connects and asserts the 220 greeting.
@@ -565,7 +617,9 @@ impl RawSmtp {
             if n == 0 {
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed"));
             }
-            let line = String::from_utf8_lossy(&buf).trim_end_matches(['\r', '\n']).to_owned();
+            let line = String::from_utf8_lossy(&buf)
+                .trim_end_matches(['\r', '\n'])
+                .to_owned();
             let code: u16 = line
                 .get(..3)
                 .and_then(|c| c.parse().ok())
