@@ -50,6 +50,8 @@ struct State {
     fail_at: [Option<u64>; OPS],
     /// Faults injected so far, per kind.
     injected: [u64; OPS],
+    /// Calls seen per kind since creation (failed ones included).
+    total: [u64; OPS],
 }
 
 /// The fault-injecting filesystem. Clones share their state.
@@ -86,6 +88,12 @@ impl FaultFs {
         self.lock().injected[slot(op)]
     }
 
+    /// How many calls of kind `op` were made so far (failed ones included).
+    #[must_use]
+    pub fn calls(&self, op: FaultOp) -> u64 {
+        self.lock().total[slot(op)]
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panicking test thread must not hide the faults from the others.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -95,6 +103,7 @@ impl FaultFs {
         let mut s = self.lock();
         let i = slot(op);
         s.calls[i] += 1;
+        s.total[i] += 1;
         if s.fail_at[i] == Some(s.calls[i]) {
             s.fail_at[i] = None;
             s.injected[i] += 1;
@@ -177,6 +186,7 @@ mod tests {
         assert!(fs.fsync_dir(dir.path()).is_ok());
         assert_eq!(fs.injected(FaultOp::DirSync), 1);
         assert_eq!(fs.injected(FaultOp::Rename), 0);
+        assert_eq!(fs.calls(FaultOp::DirSync), 3);
     }
 
     #[test]

@@ -353,3 +353,82 @@ fn index_batch(
     txn.commit()?;
     Ok(delivered)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::fault::{FaultFs, FaultOp};
+    use crate::{Envelope, Store, StoreConfig};
+
+    const N: usize = 8;
+
+    /// Holds the maildir lock so the first leader blocks with a batch of
+    /// one while the other N-1 callers queue up; releasing it must commit
+    /// those N-1 as a single batch.
+    fn queued_batch(fs: &FaultFs, arm: impl FnOnce()) -> Vec<Result<u32, bool>> {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            data_dir: dir.path().to_path_buf(),
+            hostname: "h".into(),
+        };
+        let store = Store::open_with_fs(config, Arc::new(fs.clone())).unwrap();
+        store.add_user("a@h", "pw").unwrap();
+        let guard = store.inner.lock_maildirs();
+        let handles: Vec<_> = (0..N)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let mut d = store
+                        .begin_delivery(Envelope {
+                            return_path: None,
+                            recipients: vec!["a@h".into()],
+                            trace: Vec::new(),
+                        })
+                        .unwrap();
+                    d.write(b"x\r\n").unwrap();
+                    d.commit().map(|v| v[0].uid).map_err(|e| e.is_temporary())
+                })
+            })
+            .collect();
+        for _ in 0..1000 {
+            if store.inner.group.lock().pending.len() == N - 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(store.inner.group.lock().pending.len(), N - 1);
+        arm();
+        drop(guard);
+        let mut results: Vec<Result<u32, bool>> =
+            handles.into_iter().map(|h| h.join().unwrap()).collect();
+        results.sort();
+        results
+    }
+
+    #[test]
+    fn queued_deliveries_share_one_directory_fsync() {
+        let fs = FaultFs::new();
+        let before = std::cell::Cell::new(0);
+        let results = queued_batch(&fs, || before.set(fs.calls(FaultOp::DirSync)));
+        let expected: Vec<Result<u32, bool>> = (1..=N as u32).map(Ok).collect();
+        assert_eq!(results, expected);
+        // One fsync of new/ for the leader's batch of one (blocked on the
+        // lock until after we counted) and one for the other N-1 together.
+        assert_eq!(fs.calls(FaultOp::DirSync) - before.get(), 2);
+    }
+
+    #[test]
+    fn one_failed_rename_fails_only_its_own_job() {
+        let fs = FaultFs::new();
+        // Counting restarts at arming. The leader's single job renames
+        // first (it was blocked on the lock); the 3rd rename is the second
+        // job of the big batch.
+        let results = queued_batch(&fs, || fs.fail_nth(FaultOp::Rename, 3));
+        let mut expected: Vec<Result<u32, bool>> = (1..N as u32).map(Ok).collect();
+        expected.push(Err(true));
+        assert_eq!(results, expected);
+        assert_eq!(fs.injected(FaultOp::Rename), 1);
+    }
+}
