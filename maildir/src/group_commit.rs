@@ -376,29 +376,37 @@ mod tests {
         let store = Store::open_with_fs(config, Arc::new(fs.clone())).unwrap();
         store.add_user("a@h", "pw").unwrap();
         let guard = store.inner.lock_maildirs();
-        let handles: Vec<_> = (0..N)
-            .map(|_| {
-                let store = store.clone();
-                std::thread::spawn(move || {
-                    let mut d = store
-                        .begin_delivery(Envelope {
-                            return_path: None,
-                            recipients: vec!["a@h".into()],
-                            trace: Vec::new(),
-                        })
-                        .unwrap();
-                    d.write(b"x\r\n").unwrap();
-                    d.commit().map(|v| v[0].uid).map_err(|e| e.is_temporary())
-                })
+        let spawn = || {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let mut d = store
+                    .begin_delivery(Envelope {
+                        return_path: None,
+                        recipients: vec!["a@h".into()],
+                        trace: Vec::new(),
+                    })
+                    .unwrap();
+                d.write(b"x\r\n").unwrap();
+                d.commit().map(|v| v[0].uid).map_err(|e| e.is_temporary())
             })
-            .collect();
-        for _ in 0..1000 {
-            if store.inner.group.lock().pending.len() == N - 1 {
-                break;
+        };
+        let wait_for = |leader: bool, pending: usize| {
+            for _ in 0..1000 {
+                let q = store.inner.group.lock();
+                if q.leader == leader && q.pending.len() == pending {
+                    return;
+                }
+                drop(q);
+                std::thread::sleep(Duration::from_millis(5));
             }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert_eq!(store.inner.group.lock().pending.len(), N - 1);
+            panic!("queue never reached leader={leader} pending={pending}");
+        };
+        // First a leader that took its batch of one (it then blocks on the lock)...
+        let mut handles = vec![spawn()];
+        wait_for(true, 0);
+        // ...then N-1 followers queued behind it.
+        handles.extend((1..N).map(|_| spawn()));
+        wait_for(true, N - 1);
         arm();
         drop(guard);
         let mut results: Vec<Result<u32, bool>> =
