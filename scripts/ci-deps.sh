@@ -1,0 +1,23 @@
+#!/bin/sh
+# System packages the end-to-end tests (server-smol/tests) need on Debian 12.
+# CI runs this as root before `cargo test --workspace`:
+#
+#   apt-get update
+#   apt-get install -y --no-install-recommends \
+#       python3 swaks libnet-ssleay-perl libio-socket-ssl-perl curl openssl ca-certificates
+#
+# - python3: the smtplib/ssl/email client scripts in server-smol/tests/interop
+#   (standard library only; no pip packages).
+# - swaks, plus libnet-ssleay-perl and libio-socket-ssl-perl for `swaks --tls`
+#   (Debian only recommends them; `swaks --support` must say "TLS supported").
+# - curl: smtp:// and smtps:// uploads (built with OpenSSL on Debian).
+# - openssl: `openssl s_client` compares the served certificate with the stored one.
+#
+# The 1,000-connection test needs RLIMIT_NOFILE >= 2100 (`ulimit -n 4096`);
+# it prints "SKIP: RLIMIT_NOFILE ..." otherwise.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends \
+    python3 swaks libnet-ssleay-perl libio-socket-ssl-perl curl openssl ca-certificates
+swaks --support 2>&1 | grep -q "TLS supported"
