@@ -3,12 +3,17 @@
 // Temporary while the command/response grammar that uses the rules lands.
 #![allow(dead_code)]
 
+pub mod command;
 #[allow(dead_code)] // rules used by the command/response grammar
 mod core;
 pub mod encode;
+pub mod error;
 pub mod framer;
 pub mod limits;
 pub mod types;
 
 pub use encode::{Encode, Encoded, Encoder, Fragment, Version};
 pub use limits::Limits;
+
+pub use command::{Command, CommandBody};
+pub use error::{ParseError, ParseErrorKind};

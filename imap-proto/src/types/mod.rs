@@ -36,7 +36,7 @@ pub(crate) use mailbox::{list_mailbox, mailbox};
 #[allow(unused_imports)] // used by the command/response grammar
 pub(crate) use sequence::sequence_set;
 #[allow(unused_imports)] // used by the command/response grammar
-pub(crate) use string::{astring, literal8, nstring, quoted, string};
+pub(crate) use string::{astring, literal, literal8, nstring, quoted, string};
 #[allow(unused_imports)] // used by the command/response grammar
 pub(crate) use tag::tag_imap;
 
