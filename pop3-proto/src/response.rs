@@ -237,9 +237,16 @@ fn resp_code(input: &[u8]) -> IResult<&[u8], ResponseCode> {
 /// `single-line = status [SP text]`, `text = *schar / resp-code *CHAR`
 fn single_line(input: &[u8]) -> IResult<&[u8], Response> {
     let (input, status) = status(input)?;
+    // The SP after a resp-code is part of the separator; without a code
+    // every octet after the first SP is text.
     let (input, after) = opt(preceded(
         tag(&b" "[..]),
-        (opt(resp_code), opt(tag(&b" "[..])), rest),
+        alt((
+            map((resp_code, opt(tag(&b" "[..])), rest), |(code, _, text)| {
+                (Some(code), text)
+            }),
+            map(rest, |text| (None, text)),
+        )),
     ))
     .parse(input)?;
     if after.is_none() && !input.is_empty() {
@@ -249,7 +256,7 @@ fn single_line(input: &[u8]) -> IResult<&[u8], Response> {
         )));
     }
     let (code, text) = match after {
-        Some((code, _, text)) => (code, String::from_utf8_lossy(text).into_owned()),
+        Some((code, text)) => (code, String::from_utf8_lossy(text).into_owned()),
         None => (None, String::new()),
     };
     Ok((input, Response { status, code, text }))
@@ -295,6 +302,7 @@ mod tests {
             ),
             // `[` not followed by a valid code is plain text.
             (b"-ERR [oops", Response::err("[oops")),
+            (b"+OK  two spaces", Response::ok(" two spaces")),
         ];
         for (input, expected) in table {
             assert_eq!(
