@@ -216,8 +216,9 @@ impl Reply {
 
 /// One `Reply-line` without CRLF: code, whether more lines follow, text.
 fn reply_line(line: &[u8]) -> Result<(u16, bool, String), ParseError> {
+    // Reply-code = %x32-35 %x30-35 %x30-39 (RFC 5321 §4.2)
     let code_bytes = line.get(..3).ok_or(ParseError::InvalidReply)?;
-    if !code_bytes.iter().all(u8::is_ascii_digit) {
+    if !matches!(code_bytes, [b'2'..=b'5', b'0'..=b'5', b'0'..=b'9']) {
         return Err(ParseError::InvalidReply);
     }
     let code = code_bytes
@@ -332,6 +333,8 @@ mod tests {
             Err(ParseError::InvalidReply)
         );
         assert_eq!(Reply::parse(b"25x ok\r\n"), Err(ParseError::InvalidReply));
+        assert_eq!(Reply::parse(b"199 ok\r\n"), Err(ParseError::InvalidReply));
+        assert_eq!(Reply::parse(b"260 ok\r\n"), Err(ParseError::InvalidReply));
         assert_eq!(Reply::parse(b"250x\r\n"), Err(ParseError::InvalidReply));
         assert_eq!(Reply::parse(b"\r\n"), Err(ParseError::InvalidReply));
     }

@@ -108,7 +108,7 @@ fn command() -> impl Strategy<Value = Command> {
 
 fn reply() -> impl Strategy<Value = Reply> {
     (
-        200u16..600,
+        (2u16..6, 0u16..6, 0u16..10).prop_map(|(a, b, c)| a * 100 + b * 10 + c),
         0u16..1000,
         0u16..1000,
         any::<bool>(),
