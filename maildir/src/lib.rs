@@ -60,3 +60,18 @@ pub use fs::{Fs, FsFile, RealFs};
 pub use layout::{INBOX, SpecialUse, canonical_mailbox_name};
 pub use rescan::RescanReport;
 pub use store::{MailboxInfo, MailboxStatus, MessageInfo, Store, StoreConfig};
+
+#[cfg(test)]
+mod tests {
+    /// The server moves stores and deliveries onto blocking threads.
+    #[test]
+    fn thread_safety_bounds() {
+        fn send_sync<T: Send + Sync + Clone>() {}
+        fn send<T: Send>() {}
+        send_sync::<crate::Store>();
+        send::<crate::Delivery>();
+        send::<crate::DeliveryError>();
+        send::<crate::AccountError>();
+        send::<crate::StoreError>();
+    }
+}
