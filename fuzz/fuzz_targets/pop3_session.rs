@@ -153,6 +153,63 @@ impl Adapter {
     }
 }
 
+fn steps_to_actions(steps: &[Step]) -> Vec<Action> {
+    steps
+        .iter()
+        .map(|step| match step {
+            Step::Bytes(bytes) => Action::Feed(bytes.clone()),
+            Step::Tokens(tokens) => Action::Feed(
+                tokens
+                    .iter()
+                    .flat_map(|t| TOKENS[usize::from(*t) % TOKENS.len()].iter().copied())
+                    .collect(),
+            ),
+            Step::Wait(minutes) => Action::Wait(*minutes),
+        })
+        .collect()
+}
+
+enum Action {
+    Feed(Vec<u8>),
+    Wait(u16),
+}
+
+/// Runs one session; returns everything it wrote.
+fn drive(config: ServerConfig, input: &Input, actions: &[Action]) -> Vec<u8> {
+    let start = Instant::now();
+    let mut adapter = Adapter {
+        answers: input.answers.clone(),
+        next: 0,
+        messages: input.messages.iter().take(8).cloned().collect(),
+        now: start,
+    };
+    let mut session = ServerSession::new(config, start);
+    let mut out = BytesMut::new();
+    adapter.drain(&mut session, &mut out);
+    for action in actions {
+        if session.is_closed() {
+            break;
+        }
+        match action {
+            Action::Wait(minutes) => {
+                adapter.now += Duration::from_secs(u64::from(*minutes) * 60);
+                session.handle_timeout(adapter.now);
+                adapter.drain(&mut session, &mut out);
+            }
+            Action::Feed(bytes) => {
+                let mut rest = &bytes[..];
+                while !rest.is_empty() && !session.is_closed() {
+                    let taken = session.feed(rest);
+                    rest = &rest[taken..];
+                    adapter.drain(&mut session, &mut out);
+                    assert!(taken > 0 || session.is_closed(), "session stuck");
+                }
+            }
+        }
+    }
+    out.to_vec()
+}
+
 fuzz_target!(|input: Input| {
     let mut limits = Limits::default();
     if input.small_limits {
@@ -168,46 +225,28 @@ fuzz_target!(|input: Input| {
         allow_plaintext: input.allow_plaintext,
         limits,
     };
-    let start = Instant::now();
-    let mut adapter = Adapter {
-        answers: input.answers,
-        next: 0,
-        messages: input.messages.into_iter().take(8).collect(),
-        now: start,
-    };
-    let mut session = ServerSession::new(config, start);
-    let mut out = BytesMut::new();
-    adapter.drain(&mut session, &mut out);
-    for step in input.steps {
-        if session.is_closed() {
-            break;
-        }
-        let bytes = match step {
-            Step::Bytes(bytes) => bytes,
-            Step::Tokens(tokens) => tokens
-                .iter()
-                .flat_map(|t| TOKENS[usize::from(*t) % TOKENS.len()].iter().copied())
-                .collect(),
-            Step::Wait(minutes) => {
-                adapter.now += Duration::from_secs(u64::from(minutes) * 60);
-                session.handle_timeout(adapter.now);
-                adapter.drain(&mut session, &mut out);
-                continue;
-            }
-        };
-        let mut rest = &bytes[..];
-        while !rest.is_empty() && !session.is_closed() {
-            let taken = session.feed(rest);
-            rest = &rest[taken..];
-            adapter.drain(&mut session, &mut out);
-            assert!(taken > 0 || session.is_closed(), "session stuck");
-        }
-    }
+    let actions = steps_to_actions(&input.steps);
+    let out = drive(config.clone(), &input, &actions);
     // Every line the server wrote ends in CRLF (message bodies included:
     // bare LF is converted).
     for (i, byte) in out.iter().enumerate() {
         if *byte == b'\n' {
             assert!(i > 0 && out[i - 1] == b'\r', "bare LF in output");
         }
+    }
+    // Without timers and without STLS (whose pipelined-byte discard depends
+    // on what arrived before the switch), the split points must not matter.
+    let no_waits = actions.iter().all(|a| matches!(a, Action::Feed(_)));
+    if no_waits && (!input.stls || input.tls_active) {
+        let whole: Vec<u8> = actions
+            .iter()
+            .flat_map(|a| match a {
+                Action::Feed(bytes) => bytes.clone(),
+                Action::Wait(_) => Vec::new(),
+            })
+            .collect();
+        let bytewise: Vec<Action> = whole.iter().map(|b| Action::Feed(vec![*b])).collect();
+        assert_eq!(drive(config.clone(), &input, &[Action::Feed(whole)]), out);
+        assert_eq!(drive(config, &input, &bytewise), out);
     }
 });

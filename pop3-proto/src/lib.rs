@@ -83,6 +83,7 @@
 mod command;
 mod dotstuff;
 mod limits;
+mod multiline;
 mod response;
 mod secret;
 mod session;
@@ -90,6 +91,7 @@ mod session;
 pub use command::Command;
 pub use dotstuff::{DotStuffer, MessageProgress};
 pub use limits::Limits;
+pub use multiline::{DotUnstuffer, Unstuffed};
 pub use response::{Continuation, Response, ResponseCode, Status};
 pub use secret::Secret;
 pub use session::{

@@ -97,3 +97,56 @@ proptest! {
         let _ = Response::parse(&line);
     }
 }
+
+/// What the stuffer promises to deliver: bare LF as CRLF, and a final CRLF.
+fn normalised(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut previous = None;
+    for &byte in message {
+        if byte == b'\n' && previous != Some(b'\r') {
+            out.push(b'\r');
+        }
+        out.push(byte);
+        previous = Some(byte);
+    }
+    match previous {
+        None | Some(b'\n') => {}
+        Some(b'\r') => out.push(b'\n'),
+        Some(_) => out.extend_from_slice(b"\r\n"),
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn stuffer_then_unstuffer_gives_the_message(
+        message in proptest::collection::vec(prop_oneof![
+            Just(b'.'), Just(b'\r'), Just(b'\n'), Just(b'a'), any::<u8>()
+        ], 0..400),
+        chunk in 1usize..50,
+        read in 1usize..50,
+    ) {
+        use pop3_proto::{DotStuffer, DotUnstuffer, Unstuffed};
+        let mut stuffer = DotStuffer::new();
+        let mut wire = BytesMut::new();
+        for piece in message.chunks(chunk) {
+            let _ = stuffer.encode(piece, &mut wire);
+        }
+        stuffer.finish(&mut wire);
+        wire.extend_from_slice(b"+OK next\r\n");
+
+        let mut decoder = DotUnstuffer::new();
+        let mut body = BytesMut::new();
+        let mut end = None;
+        let mut offset = 0;
+        for piece in wire.chunks(read) {
+            if let Unstuffed::Done { consumed } = decoder.decode(piece, &mut body) {
+                end = Some(offset + consumed);
+                break;
+            }
+            offset += piece.len();
+        }
+        prop_assert_eq!(body.to_vec(), normalised(&message));
+        prop_assert_eq!(end, Some(wire.len() - b"+OK next\r\n".len()));
+    }
+}
