@@ -353,4 +353,35 @@ mod tests {
         };
         assert_eq!(AccountRecord::decode(&acct.encode()).unwrap(), acct);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn message_round_trips(
+            flags in proptest::num::u16::ANY,
+            modseq in proptest::num::u64::ANY,
+            internal_date in proptest::num::i64::ANY,
+            size in proptest::num::u64::ANY,
+            cur in proptest::bool::ANY,
+            base in "\\PC{0,40}",
+            suffix in "\\PC{0,10}",
+        ) {
+            let m = MessageRecord {
+                flags: Flags::from_bits(flags),
+                modseq,
+                internal_date,
+                size,
+                subdir: if cur { Subdir::Cur } else { Subdir::New },
+                base,
+                suffix,
+            };
+            proptest::prop_assert_eq!(MessageRecord::decode(&m.encode()).unwrap(), m);
+        }
+
+        #[test]
+        fn decoding_garbage_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = MessageRecord::decode(&bytes);
+            let _ = MailboxRecord::decode(&bytes);
+            let _ = AccountRecord::decode(&bytes);
+        }
+    }
 }

@@ -263,3 +263,25 @@ fn concurrent_deliveries_get_distinct_increasing_uids() {
     let status = store.mailbox_status("alice@localhost", "INBOX").unwrap();
     assert_eq!(status.uidnext, u32::try_from(total).unwrap() + 1);
 }
+
+#[test]
+fn account_deleted_during_delivery_fails_temporarily() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store.add_user("alice@localhost", "pw").unwrap();
+    let mut d = store
+        .begin_delivery(envelope(None, &["alice@localhost"]))
+        .unwrap();
+    d.write(b"x\r\n").unwrap();
+    store.delete_user("alice@localhost").unwrap();
+    let err = d.commit().unwrap_err();
+    assert!(err.is_temporary(), "{err:?}");
+    assert!(!root(dir.path(), "localhost", "alice").exists());
+    // The retry is refused permanently at the recipient.
+    assert!(matches!(
+        store
+            .begin_delivery(envelope(None, &["alice@localhost"]))
+            .unwrap_err(),
+        DeliveryError::UnknownRecipient(_)
+    ));
+}
