@@ -65,6 +65,36 @@
 //! );
 //! ```
 //!
+//! # The flow of a session
+//!
+//! - AUTHORIZATION: `USER`/`PASS`, `AUTH PLAIN` (with or without initial
+//!   response) and `AUTH LOGIN` end in [`Event::Authenticate`]. The adapter
+//!   checks the password, locks the maildrop and answers
+//!   [`AuthAnswer::Accept`] with the listing, or [`AuthAnswer::Reject`] with
+//!   `-ERR [AUTH]`, `-ERR [IN-USE]` or `-ERR [SYS/TEMP]`.
+//! - TRANSACTION: STAT, LIST, UIDL, DELE, RSET, NOOP and CAPA are answered
+//!   by the session from the listing; deleted marks live in the session.
+//!   RETR and TOP emit [`Event::Retrieve`]; after
+//!   [`respond_retrieve`](ServerSession::respond_retrieve) the adapter
+//!   copies the file through
+//!   [`send_message_chunk`](ServerSession::send_message_chunk) (dot-stuffing
+//!   by [`DotStuffer`]) and ends with
+//!   [`finish_message`](ServerSession::finish_message).
+//! - UPDATE: QUIT emits [`Event::Update`] with the deleted indexes; the
+//!   adapter removes them durably, releases the lock and answers
+//!   [`respond_update`](ServerSession::respond_update). QUIT in
+//!   AUTHORIZATION just closes. A session that ends any other way
+//!   (autologout, too many errors, the peer disconnecting, a failed message
+//!   stream) must remove nothing and only release the lock.
+//! - STLS: the `+OK` is queued, bytes pipelined after STLS are discarded,
+//!   and once the `+OK` is drained [`Event::SwitchTransport`] asks for the
+//!   TLS handshake; the adapter must also drop bytes it read but did not
+//!   feed, then call [`transport_switched`](ServerSession::transport_switched).
+//!
+//! Each question blocks input (`feed` returns 0) until it is answered, so
+//! answers stay in order under PIPELINING (RFC 2449 §6.6). An answer with a
+//! wrong [`RequestId`] or in the wrong state is handed back as `Err`.
+//!
 //! # Choices
 //!
 //! - Message numbers in events are 0-based indexes into the listing the
@@ -78,6 +108,21 @@
 //!   octets (RFC 2449 §4), SASL response lines at 4096.
 //! - Message bodies are sent with bare LF converted to CRLF; sizes in
 //!   STAT/LIST are the adapter's (RFC 1939 allows them to differ).
+//! - An `AUTH` command line is a command line: an initial response that
+//!   would make it longer than 255 octets is refused as too long (RFC 5034
+//!   §4 tells clients not to send one).
+//! - Every refused login counts toward [`Limits::max_auth_failures`],
+//!   whatever the response code; every unknown, malformed, over-long or
+//!   out-of-state command counts toward [`Limits::max_bad_commands`]. A
+//!   valid command with a negative answer (RETR of a deleted message) does
+//!   not count.
+//! - The autologout timer (RFC 1939 §3) is re-armed lazily, since `feed`
+//!   takes no time argument: a silent client is logged out after between
+//!   one and two [`Limits::autologout`] periods, never earlier than one.
+//!
+//! The client side of the codec: [`Command::encode`], [`Response::parse`],
+//! [`Continuation::parse`] and the [`DotUnstuffer`] for multi-line
+//! responses.
 #![forbid(unsafe_code)]
 
 mod command;

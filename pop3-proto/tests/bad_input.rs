@@ -373,14 +373,35 @@ fn autologout_waits_for_pending_answers() {
     assert!(session.is_closed());
     let mut session = logged_in(start);
     assert_eq!(session.feed(b"RETR 1\r\n"), 8);
-    let Some(Event::Retrieve { .. }) = session.poll_event() else {
+    let Some(Event::Retrieve {
+        id: retrieve_id, ..
+    }) = session.poll_event()
+    else {
         panic!("no Retrieve");
     };
+    // The timer does not run while the adapter has the turn.
+    assert_eq!(session.poll_timeout(), None);
     session.handle_timeout(start + 10 * MINUTE);
     session.handle_timeout(start + 20 * MINUTE);
     session.handle_timeout(start + 30 * MINUTE);
     assert!(!session.is_closed());
     assert_eq!(transmit(&mut session), "");
+    // A 40-minute stream ends; the client gets a full period afterwards.
+    session.respond_retrieve(retrieve_id, Ok(())).unwrap();
+    assert_eq!(session.poll_timeout(), None);
+    session.finish_message().unwrap();
+    assert_eq!(transmit(&mut session), "+OK 10 octets\r\n.\r\n");
+    // (The calls above re-armed it at 30 minutes, for 40.)
+    assert_eq!(session.poll_timeout(), Some(start + 40 * MINUTE));
+    session.handle_timeout(start + 40 * MINUTE);
+    assert!(!session.is_closed());
+    assert_eq!(session.poll_timeout(), Some(start + 50 * MINUTE));
+    session.handle_timeout(start + 50 * MINUTE);
+    assert_eq!(
+        transmit(&mut session),
+        "-ERR Autologout; idle for too long\r\n"
+    );
+    assert!(session.is_closed());
 }
 
 #[test]

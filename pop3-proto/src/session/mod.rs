@@ -400,29 +400,41 @@ impl ServerSession {
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next;
-    /// `None` once closing. Ask again after every call into the session.
+    /// `None` while the session waits for the adapter (an answer, a message
+    /// stream, a TLS handshake) and once closing. Ask again after every call
+    /// into the session.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.closing {
+        if self.closing || self.waiting_for_adapter() {
             None
         } else {
             Some(self.deadline)
         }
     }
 
+    /// An answer, a message stream or a transport switch is pending.
+    fn waiting_for_adapter(&self) -> bool {
+        !matches!(self.waiting, Waiting::Nothing | Waiting::Sasl(_))
+    }
+
+    /// The configuration the session was created with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
     /// Runs the autologout timer (RFC 1939 §3).
     ///
     /// The timer is re-armed for another [`Limits::autologout`] when input
-    /// arrived since it was last armed or an answer from the adapter is
-    /// pending, so a silent client is logged out after between one and two
-    /// periods. On expiry the session sends `-ERR` and closes without
-    /// entering the UPDATE state: no message is removed.
+    /// arrived (or an answer from the adapter completed) since it was last
+    /// armed, so a silent client is logged out after between one and two
+    /// periods. It does not run while the session waits for the adapter.
+    /// On expiry the session sends `-ERR` and closes without entering the
+    /// UPDATE state: no message is removed.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closing || now < self.deadline {
             return;
         }
-        let busy = !matches!(self.waiting, Waiting::Nothing | Waiting::Sasl(_));
-        if self.activity || busy {
+        if self.activity || self.waiting_for_adapter() {
             self.activity = false;
             self.deadline = now + self.config.limits.autologout;
             return;
@@ -445,6 +457,8 @@ impl ServerSession {
             return Err(answer);
         }
         self.waiting = Waiting::Nothing;
+        // Time spent waiting for the adapter is not client idleness.
+        self.activity = true;
         match answer {
             AuthAnswer::Accept(entries) => {
                 let user = match std::mem::replace(
@@ -516,6 +530,7 @@ impl ServerSession {
                 response.status = crate::Status::Err;
                 self.queue(&response);
                 self.waiting = Waiting::Nothing;
+                self.activity = true;
                 self.process();
             }
         }
@@ -542,6 +557,8 @@ impl ServerSession {
         };
         stuffer.finish(&mut self.output);
         self.waiting = Waiting::Nothing;
+        // Time spent streaming is not client idleness.
+        self.activity = true;
         self.process();
         Ok(())
     }
@@ -655,7 +672,7 @@ impl ServerSession {
     /// Whether the session reads no further command for now.
     fn blocked(&self) -> bool {
         self.closing
-            || !matches!(self.waiting, Waiting::Nothing | Waiting::Sasl(_))
+            || self.waiting_for_adapter()
             || self.output.len() >= self.config.limits.max_pending_output
     }
 
