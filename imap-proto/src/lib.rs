@@ -1,15 +1,13 @@
 //! Sans-IO IMAP4rev2/IMAP4rev1: codec, framer and (later) server session.
 #![forbid(unsafe_code)]
-// Temporary while the command/response grammar that uses the rules lands.
-#![allow(dead_code)]
 
 pub mod command;
-#[allow(dead_code)] // rules used by the command/response grammar
 mod core;
 pub mod encode;
 pub mod error;
 pub mod framer;
 pub mod limits;
+pub mod response;
 pub mod types;
 
 pub use encode::{Encode, Encoded, Encoder, Fragment, Version};
@@ -17,3 +15,4 @@ pub use limits::Limits;
 
 pub use command::{Command, CommandBody};
 pub use error::{ParseError, ParseErrorKind};
+pub use response::Response;

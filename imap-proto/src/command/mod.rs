@@ -12,15 +12,12 @@ pub use options::{
     ListReturnOption, ListSelectOption, OptionExtension, OptionValue, SearchReturnOption,
     SelectParameter, StatusAttribute, TaggedExtValue,
 };
+pub(crate) use search::charset as search_charset;
 pub use search::{Charset, EntryType, SearchKey};
 
-#[allow(unused_imports)] // used by the response grammar
 pub(crate) use encode::encode_id_params;
-#[allow(unused_imports)]
 pub(crate) use fetch::{encode_binary_section, encode_section, section, section_binary};
-#[allow(unused_imports)]
 pub(crate) use options::{status_att, tagged_ext_value};
-#[allow(unused_imports)]
 pub(crate) use parse::id_params_list;
 
 use crate::error::{ParseError, run};

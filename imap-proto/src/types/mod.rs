@@ -23,21 +23,15 @@ pub use sequence::{SeqOrUid, Sequence, SequenceSet};
 pub use string::{AString, IString, Literal, LiteralMode, NString, Quoted};
 pub use tag::Tag;
 
-#[allow(unused_imports)] // used by the command/response grammar
 pub(crate) use atom::{atom, atom_ext};
-#[allow(unused_imports)] // used by the command/response grammar
 pub(crate) use capability::capability;
-#[allow(unused_imports)] // used by the command/response grammar
 pub(crate) use datetime::{date, date_time};
-#[allow(unused_imports)] // used by the command/response grammar
-pub(crate) use flag::{flag, flag_fetch, flag_list, flag_perm, mbx_list_flag};
-#[allow(unused_imports)] // used by the command/response grammar
+pub(crate) use flag::{
+    encode_flag_fetch_list, flag, flag_fetch, flag_list, flag_perm, mbx_list_flag,
+};
 pub(crate) use mailbox::{list_mailbox, mailbox};
-#[allow(unused_imports)] // used by the command/response grammar
 pub(crate) use sequence::sequence_set;
-#[allow(unused_imports)] // used by the command/response grammar
 pub(crate) use string::{astring, literal, literal8, nstring, quoted, string};
-#[allow(unused_imports)] // used by the command/response grammar
 pub(crate) use tag::tag_imap;
 
 /// Why a value was refused by a validating constructor.
