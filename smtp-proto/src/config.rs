@@ -50,8 +50,9 @@ impl Mechanism {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Longest command line, CRLF included. Default 4096; RFC 5321 §4.5.3.1.4
-    /// asks for at least 512. Longer lines are discarded up to their LF and
-    /// answered `500 5.5.2 Line too long`. Memory: one line buffer of this size.
+    /// asks for at least 512. A longer line is answered `500 5.5.2 Line too
+    /// long` as soon as it crosses the limit and discarded up to its LF.
+    /// Memory: one line buffer of this size.
     pub max_line_length: usize,
     /// Largest message accepted, in unstuffed octets, advertised as
     /// `SIZE <max>` (RFC 1870). Default 50 MiB; 0 means no limit. Not buffered.

@@ -109,6 +109,19 @@ fn long_line_is_discarded_and_answered_once() {
 }
 
 #[test]
+fn line_without_lf_is_answered_at_once() {
+    let mut s = ServerSession::new(config("mx.example"), Instant::now());
+    let _ = transmit(&mut s);
+    let junk = vec![b'x'; 10_000];
+    assert_eq!(s.feed(&junk), 10_000);
+    assert_eq!(transmit(&mut s), "500 5.5.2 Line too long\r\n");
+    assert_eq!(s.feed(&junk), 10_000);
+    assert_eq!(transmit(&mut s), "");
+    assert_eq!(s.feed(b"\r\nNOOP\r\n"), 8);
+    assert_eq!(transmit(&mut s), "250 2.0.0 OK\r\n");
+}
+
+#[test]
 fn too_many_recipients() {
     let cfg = ServerConfig {
         limits: Limits {

@@ -505,18 +505,20 @@ impl ServerSession {
             None => (rest, false),
         };
         let used = chunk.len();
-        let too_long = self.discarding_line
-            || self.line.len() + chunk.len() > self.config.limits.max_line_length;
-        if too_long {
-            // RFC 5321 §4.5.3.1.4: keep framing, answer once at the line's end.
+        if self.discarding_line {
+            self.discarding_line = !complete;
+            return used;
+        }
+        if self.line.len() + chunk.len() > self.config.limits.max_line_length {
+            // RFC 5321 §4.5.3.1.4: answer as soon as the limit is crossed (a
+            // client that never sends LF still hears back), then keep framing
+            // by discarding up to the line's LF.
             self.line.clear();
             self.discarding_line = !complete;
-            if complete {
-                if matches!(self.phase, Phase::AuthResponse(_)) {
-                    self.phase = Phase::Command;
-                }
-                self.error(500, "5.5.2", "Line too long");
+            if matches!(self.phase, Phase::AuthResponse(_)) {
+                self.phase = Phase::Command;
             }
+            self.error(500, "5.5.2", "Line too long");
             return used;
         }
         self.line.extend_from_slice(chunk);
