@@ -81,12 +81,8 @@ pub fn run(config: &Config, req: &AccountRequest) -> Result<Vec<String>, String>
     if let Some(lines) = crate::control::send(&config.data_dir, req)? {
         return Ok(lines);
     }
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot create data_dir {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
     let store_config = StoreConfig {
         data_dir: config.data_dir.clone(),
         hostname: config.hostname.clone(),

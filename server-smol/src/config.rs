@@ -209,8 +209,17 @@ impl Config {
     pub fn parse_with_warnings(text: &str) -> Result<(Config, Vec<String>), ConfigError> {
         let mut unknown = Vec::new();
         let de = toml::Deserializer::parse(text).map_err(|e| ConfigError(one_line(&e)))?;
-        let raw: RawConfig = serde_ignored::deserialize(de, |path| unknown.push(path.to_string()))
-            .map_err(|e| ConfigError(one_line(&e)))?;
+        let raw: RawConfig = serde_ignored::deserialize(de, |path| {
+            // serde_ignored writes `?` for the `Some` of an Option.
+            let key: Vec<String> = path
+                .to_string()
+                .split('.')
+                .filter(|part| *part != "?")
+                .map(str::to_string)
+                .collect();
+            unknown.push(key.join("."))
+        })
+        .map_err(|e| ConfigError(one_line(&e)))?;
         let config = Config::from_raw(raw)?;
         let warnings = unknown
             .into_iter()
@@ -281,7 +290,10 @@ impl Config {
             )));
         }
         for d in &self.domains {
-            if d.is_empty() || d.contains(['/', '\\', '@']) || d.starts_with('.') || d.contains("..")
+            if d.is_empty()
+                || d.contains(['/', '\\', '@'])
+                || d.starts_with('.')
+                || d.contains("..")
             {
                 return Err(ConfigError(format!("domain `{d}` is not a valid domain")));
             }
@@ -337,7 +349,9 @@ fn one_line(e: &dyn fmt::Display) -> String {
     e.to_string()
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.chars().all(|c| c == '^' || c == ' '))
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with('|') && !l.chars().all(|c| c == '^' || c == ' ')
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -362,7 +376,15 @@ mod tests {
         let names: Vec<_> = c.listener_specs().iter().map(|(n, _)| *n).collect();
         assert_eq!(
             names,
-            ["smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s"]
+            [
+                "smtp",
+                "submission",
+                "submissions",
+                "imap",
+                "imaps",
+                "pop3",
+                "pop3s"
+            ]
         );
     }
 
@@ -375,7 +397,10 @@ mod tests {
         assert!(c.imap.listen.is_empty());
         assert_eq!(c.imap.listen_tls, vec!["127.0.0.1:2993"]);
         assert_eq!(c.limits.max_message_size, 1000);
-        assert_eq!(warnings, vec!["unknown configuration key `limits.foo` ignored"]);
+        assert_eq!(
+            warnings,
+            vec!["unknown configuration key `limits.foo` ignored"]
+        );
     }
 
     #[test]

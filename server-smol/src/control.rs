@@ -11,7 +11,7 @@
 //! `VERB<TAB>ADDRESS<TAB>BASE64(PASSWORD)<LF>` (empty fields allowed), and a
 //! reply of `ok<LF>` followed by payload lines, or `error<TAB>MESSAGE<LF>`.
 
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -64,10 +64,10 @@ impl ControlSocket {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
-                    if let Ok(conn) = conn {
-                        if let Err(e) = answer(conn, &store) {
-                            tracing::warn!("control request failed: {e}");
-                        }
+                    if let Ok(conn) = conn
+                        && let Err(e) = answer(conn, &store)
+                    {
+                        tracing::warn!("control request failed: {e}");
                     }
                 }
             })?;

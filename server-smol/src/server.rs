@@ -338,7 +338,9 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
         // words and close, rather than hang.
         "imap" | "imaps" => {
             let _ = stream
-                .write_all(b"* BYE [UNAVAILABLE] IMAP is not available in this sansmail build yet\r\n")
+                .write_all(
+                    b"* BYE [UNAVAILABLE] IMAP is not available in this sansmail build yet\r\n",
+                )
                 .await;
             let _ = stream.close().await;
         }

@@ -60,7 +60,12 @@ impl SessionIo for ServerSession {
 }
 
 /// The session configuration for a new connection.
-pub fn session_config(shared: &Shared, role: SmtpRole, peer: &SocketAddr, tls: bool) -> ServerConfig {
+pub fn session_config(
+    shared: &Shared,
+    role: SmtpRole,
+    peer: &SocketAddr,
+    tls: bool,
+) -> ServerConfig {
     let config = &shared.config;
     let mut limits = smtp_proto::Limits::default();
     limits.max_message_size = config.limits.max_message_size;
@@ -126,11 +131,11 @@ impl SmtpHandler {
         let Some((local, domain)) = forward_path.rsplit_once('@') else {
             // RFC 5321 §4.5.1 requires "postmaster" without a domain; it is
             // accepted when a postmaster account exists in a local domain.
-            if forward_path.eq_ignore_ascii_case("postmaster") {
-                if let Some(addr) = self.postmaster().await {
-                    self.recipients.push(addr);
-                    return Reply::new(250, "2.1.5", "OK");
-                }
+            if forward_path.eq_ignore_ascii_case("postmaster")
+                && let Some(addr) = postmaster(self.shared.clone()).await
+            {
+                self.recipients.push(addr);
+                return Reply::new(250, "2.1.5", "OK");
             }
             return Reply::new(550, "5.1.3", "Bad recipient address syntax");
         };
@@ -145,7 +150,11 @@ impl SmtpHandler {
                     "Relaying is not available: sansmail has no outbound delivery yet",
                 )
             } else {
-                Reply::new(554, "5.7.1", &format!("<{forward_path}>: Relay access denied"))
+                Reply::new(
+                    554,
+                    "5.7.1",
+                    &format!("<{forward_path}>: Relay access denied"),
+                )
             };
         }
         let store = self.shared.store.clone();
@@ -167,11 +176,14 @@ impl SmtpHandler {
             }
         }
     }
+}
 
-    async fn postmaster(&self) -> Option<String> {
-        for domain in &self.shared.config.domains {
+/// The first `postmaster@<local domain>` account, if any.
+async fn postmaster(shared: Arc<Shared>) -> Option<String> {
+    {
+        for domain in &shared.config.domains {
             let addr = format!("postmaster@{domain}");
-            let store = self.shared.store.clone();
+            let store = shared.store.clone();
             let probe = addr.clone();
             if let Ok(true) = blocking::unblock(move || store.user_exists(&probe)).await {
                 return Some(addr);
@@ -179,7 +191,9 @@ impl SmtpHandler {
         }
         None
     }
+}
 
+impl SmtpHandler {
     async fn auth(
         &mut self,
         authzid: Option<String>,
@@ -187,7 +201,10 @@ impl SmtpHandler {
         password: smtp_proto::Secret<String>,
     ) -> Reply {
         // RFC 4616 §2: acting as another identity is not supported.
-        let ok = if authzid.as_deref().is_some_and(|z| !z.is_empty() && z != authcid) {
+        let ok = if authzid
+            .as_deref()
+            .is_some_and(|z| !z.is_empty() && z != authcid)
+        {
             false
         } else {
             let store = self.shared.store.clone();
@@ -386,12 +403,10 @@ impl Handler for SmtpHandler {
             Event::DataStart => {
                 self.drop_message().await;
             }
-            Event::BodyChunk(chunk) => {
-                if self.body_error.is_none() {
-                    self.pending_body.extend_from_slice(&chunk);
-                    if self.pending_body.len() >= WRITE_BATCH {
-                        self.flush_body(session).await;
-                    }
+            Event::BodyChunk(chunk) if self.body_error.is_none() => {
+                self.pending_body.extend_from_slice(&chunk);
+                if self.pending_body.len() >= WRITE_BATCH {
+                    self.flush_body(session).await;
                 }
             }
             Event::DataEnd { id } => {

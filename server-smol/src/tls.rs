@@ -30,10 +30,7 @@ pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, String> {
         .collect::<Result<_, _>>()
         .map_err(|e| format!("bad TLS certificate {}: {e}", cert_path.display()))?;
     if certs.is_empty() {
-        return Err(format!(
-            "no certificate found in {}",
-            cert_path.display()
-        ));
+        return Err(format!("no certificate found in {}", cert_path.display()));
     }
     let key = PrivateKeyDer::from_pem_file(&key_path)
         .map_err(|e| format!("cannot read TLS key {}: {e}", key_path.display()))?;
@@ -105,8 +102,10 @@ mod tests {
     #[test]
     fn generated_certificate_is_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.data_dir = dir.path().join("data");
+        let config = Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
         server_config(&config).unwrap();
         let first = std::fs::read(config.data_dir.join(GENERATED_CERT)).unwrap();
         server_config(&config).unwrap();
