@@ -305,6 +305,47 @@ mod tests {
         Secret::new(value.to_owned())
     }
 
+    /// (input, remainder, value) per rule, as in imap-codec.
+    #[test]
+    fn rule_keyword() {
+        let table: &[(&[u8], &[u8], &[u8])] = &[
+            (b"TOP 1 2", b" 1 2", b"TOP"),
+            (b"RETR 1", b" 1", b"RETR"),
+            (b"RETRX", b"X", b"RETR"),
+            (b"capa", b"", b"capa"),
+        ];
+        for (input, remainder, value) in table {
+            assert_eq!(keyword(input), Ok((*remainder, *value)));
+        }
+        assert!(keyword(b"AB").is_err());
+        assert!(keyword(b" AB").is_err());
+    }
+
+    #[test]
+    fn rule_param() {
+        let table: &[(&[u8], &[u8], &[u8])] = &[
+            (b"abc def", b" def", b"abc"),
+            (b"a@b.c", b"", b"a@b.c"),
+            (b"\xc3\xa9t\xc3\xa9 x", b" x", b"\xc3\xa9t\xc3\xa9"),
+            (b"x\x01", b"\x01", b"x"),
+        ];
+        for (input, remainder, value) in table {
+            assert_eq!(param(input), Ok((*remainder, *value)));
+        }
+        assert!(param(b" x").is_err());
+        assert!(param(b"").is_err());
+    }
+
+    #[test]
+    fn rule_params_and_number() {
+        assert_eq!(params(b" 1  2 "), Ok(vec![&b"1"[..], b"2"]));
+        assert_eq!(params(b""), Ok(vec![]));
+        assert_eq!(params(b"x"), Err(ParseError::InvalidArgument));
+        assert_eq!(number(&&b"007"[..]), Ok(7));
+        assert_eq!(number(&&b"1x"[..]), Err(ParseError::InvalidArgument));
+        assert_eq!(number(&&b"+1"[..]), Err(ParseError::InvalidArgument));
+    }
+
     #[test]
     fn parse_known_answers() {
         let table: Vec<(&[u8], Command)> = vec![

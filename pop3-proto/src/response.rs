@@ -273,6 +273,30 @@ mod tests {
     }
 
     #[test]
+    fn rule_status() {
+        assert_eq!(status(b"+OK x"), Ok((&b" x"[..], Status::Ok)));
+        assert_eq!(status(b"-ERR"), Ok((&b""[..], Status::Err)));
+        assert!(status(b"+ok").is_err());
+        assert!(status(b"OK").is_err());
+    }
+
+    #[test]
+    fn rule_resp_code() {
+        let table: &[(&[u8], &[u8], ResponseCode)] = &[
+            (b"[IN-USE] x", b" x", ResponseCode::InUse),
+            (b"[LOGIN-DELAY]", b"", ResponseCode::LoginDelay),
+            (b"[SYS/PERM]", b"", ResponseCode::SysPerm),
+            (b"[a/b]c", b"c", ResponseCode::Other("a/b".into())),
+        ];
+        for (input, remainder, value) in table {
+            assert_eq!(resp_code(input), Ok((*remainder, value.clone())));
+        }
+        for bad in [&b"[]"[..], b"[a//b]", b"[a/]", b"[a b]", b"[abc", b"abc]"] {
+            assert!(resp_code(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn parse_known_answers() {
         let table: &[(&[u8], Response)] = &[
             (b"+OK\r\n", Response::ok("")),
