@@ -1,6 +1,8 @@
 //! Sans-IO IMAP4rev2/IMAP4rev1: codec, framer and (later) server session.
 #![forbid(unsafe_code)]
 
+#[cfg(any(test, feature = "arbitrary"))]
+pub mod arbitrary;
 pub mod command;
 mod core;
 pub mod encode;

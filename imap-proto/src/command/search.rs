@@ -72,7 +72,7 @@ pub enum SearchKey {
     /// `HEADER field value`
     Header(AString, AString),
     /// `KEYWORD flag-keyword`
-    Keyword(Flag),
+    Keyword(Atom),
     /// `LARGER n`
     Larger(u64),
     /// `NEW` (IMAP4rev1)
@@ -116,7 +116,7 @@ pub enum SearchKey {
     /// `UNFLAGGED`
     Unflagged,
     /// `UNKEYWORD flag-keyword`
-    Unkeyword(Flag),
+    Unkeyword(Atom),
     /// `UNSEEN`
     Unseen,
     /// A bare sequence set.
@@ -323,11 +323,11 @@ pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
     }
     if let Ok((r, _)) = keyword("KEYWORD")(i) {
         let (r, (_, a)) = (sp, atom).parse(r)?;
-        return Ok((r, SearchKey::Keyword(Flag::Keyword(a))));
+        return Ok((r, SearchKey::Keyword(a)));
     }
     if let Ok((r, _)) = keyword("UNKEYWORD")(i) {
         let (r, (_, a)) = (sp, atom).parse(r)?;
-        return Ok((r, SearchKey::Unkeyword(Flag::Keyword(a))));
+        return Ok((r, SearchKey::Unkeyword(a)));
     }
     if let Ok((r, _)) = keyword("LARGER")(i) {
         let (r, (_, n)) = (sp, number64).parse(r)?;

@@ -4,7 +4,8 @@ use super::{
     Condition, Continue, Data, Delimiter, ESearchItem, ListItem, NamespaceDescr, RespText,
     Response, Status, StatusItem,
 };
-use crate::encode::{Encode, Encoder, paren, sp_sep};
+use crate::encode::{Encode, Encoder, Version, paren, sp_sep};
+use crate::types::MailboxAttribute;
 
 impl Encode for RespText {
     fn encode(&self, enc: &mut Encoder) {
@@ -189,6 +190,17 @@ impl Encode for Data {
                 enc.put(b"LIST ");
                 l.encode(enc);
             }
+            // IMAP4rev2 has no LSUB (RFC 9051 §6.3.9 folds it into
+            // LIST (SUBSCRIBED)); the same mailbox goes out as LIST with
+            // \Subscribed.
+            Data::Lsub(l) if enc.version() == Version::Rev2 => {
+                enc.put(b"LIST ");
+                let mut l = l.clone();
+                if !l.attributes.contains(&MailboxAttribute::Subscribed) {
+                    l.attributes.push(MailboxAttribute::Subscribed);
+                }
+                l.encode(enc);
+            }
             Data::Lsub(l) => {
                 enc.put(b"LSUB ");
                 l.encode(enc);
@@ -228,7 +240,15 @@ impl Encode for Data {
                 enc.put(b"STATUS ");
                 mailbox.encode(enc);
                 enc.put(b" ");
-                paren(enc, items);
+                // STATUS RECENT does not exist in IMAP4rev2 (RFC 9051 Appendix E).
+                let items: Vec<StatusItem> = items
+                    .iter()
+                    .filter(|i| {
+                        enc.version() == Version::Rev1 || !matches!(i, StatusItem::Recent(_))
+                    })
+                    .copied()
+                    .collect();
+                paren(enc, &items);
             }
             Data::Exists(n) => {
                 enc.put_num(n);
@@ -276,6 +296,11 @@ impl Encode for Data {
 
 impl Encode for Response {
     fn encode(&self, enc: &mut Encoder) {
+        // `* n RECENT` does not exist in IMAP4rev2 (RFC 9051 Appendix E):
+        // nothing is written.
+        if enc.version() == Version::Rev2 && matches!(self, Response::Data(Data::Recent(_))) {
+            return;
+        }
         match self {
             Response::Continue(Continue(t)) => {
                 enc.put(b"+ ");

@@ -293,6 +293,44 @@ pub enum Data {
     },
 }
 
+impl Data {
+    /// The answer to SEARCH in the form `version` requires: `* SEARCH ...`
+    /// for IMAP4rev1, `* ESEARCH (TAG "...") [UID] ALL ...` for IMAP4rev2
+    /// (RFC 9051 §6.4.4: IMAP4rev2 answers SEARCH with ESEARCH).
+    pub fn search_result(
+        version: crate::Version,
+        tag: &Tag,
+        uid: bool,
+        ids: &[NonZeroU32],
+        mod_seq: Option<u64>,
+    ) -> Data {
+        match version {
+            crate::Version::Rev1 => Data::Search {
+                ids: ids.to_vec(),
+                mod_seq,
+            },
+            crate::Version::Rev2 => {
+                let mut items = Vec::new();
+                let seqs = ids
+                    .iter()
+                    .map(|n| crate::types::Sequence::Single(crate::types::SeqOrUid::Value(*n)))
+                    .collect();
+                if let Some(set) = SequenceSet::new(seqs) {
+                    items.push(ESearchItem::All(set));
+                }
+                if let Some(m) = mod_seq {
+                    items.push(ESearchItem::ModSeq(m));
+                }
+                Data::ESearch {
+                    correlator: Some(tag.clone()),
+                    uid,
+                    items,
+                }
+            }
+        }
+    }
+}
+
 /// One server response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Response {

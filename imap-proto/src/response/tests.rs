@@ -202,3 +202,31 @@ fn failures() {
     let e = Response::parse(&deep).unwrap_err();
     assert_eq!(e.kind, ParseErrorKind::TooDeep);
 }
+
+#[test]
+fn rev2_forms() {
+    let t = crate::types::Tag::try_from("A7").unwrap();
+    let ids = [
+        std::num::NonZeroU32::new(2).unwrap(),
+        std::num::NonZeroU32::new(5).unwrap(),
+    ];
+    let r1 = Response::Data(Data::search_result(Version::Rev1, &t, false, &ids, None));
+    assert_eq!(r1.to_bytes(Version::Rev1), b"* SEARCH 2 5\r\n".to_vec());
+    let r2 = Response::Data(Data::search_result(Version::Rev2, &t, true, &ids, None));
+    assert_eq!(
+        r2.to_bytes(Version::Rev2),
+        b"* ESEARCH (TAG \"A7\") UID ALL 2,5\r\n".to_vec()
+    );
+    let lsub = Response::parse(b"* LSUB () \".\" foo\r\n").unwrap();
+    assert_eq!(
+        lsub.to_bytes(Version::Rev2),
+        b"* LIST (\\Subscribed) \".\" foo\r\n".to_vec()
+    );
+    let recent = Response::Data(Data::Recent(3));
+    assert_eq!(recent.to_bytes(Version::Rev2), Vec::<u8>::new());
+    let st = Response::parse(b"* STATUS x (MESSAGES 2 RECENT 1)\r\n").unwrap();
+    assert_eq!(
+        st.to_bytes(Version::Rev2),
+        b"* STATUS x (MESSAGES 2)\r\n".to_vec()
+    );
+}

@@ -85,6 +85,12 @@ impl Literal {
         Ok(Literal { data, mode })
     }
 
+    /// A literal8 (RFC 3516): any octets, NUL included. Only valid where
+    /// the grammar allows `literal8` (APPEND data, BINARY responses).
+    pub fn new_binary(data: Vec<u8>, mode: LiteralMode) -> Self {
+        Literal { data, mode }
+    }
+
     /// The literal's octets.
     pub fn data(&self) -> &[u8] {
         &self.data
