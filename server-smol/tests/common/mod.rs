@@ -24,8 +24,8 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The default test accounts: (address, password).
 pub const ALICE: (&str, &str) = ("alice@localhost", "alice-secret");
-/// A second account whose password has spaces and non-ASCII characters.
-pub const BOB: (&str, &str) = ("bob@localhost", "bob pass wörd");
+/// A second account whose password has spaces (smtplib encodes AUTH as ASCII).
+pub const BOB: (&str, &str) = ("bob@localhost", "bob pass word");
 
 /// The path of the binary under test.
 pub fn bin() -> &'static str {
@@ -175,13 +175,15 @@ impl Site {
         inbox_files(&self.data_dir(), address)
     }
 
-    /// The one message of `address` whose bytes contain `token`; panics
-    /// unless there is exactly one.
+    /// The one message of `address` whose header has `Subject: <token>`
+    /// (a whole line, so `tok-1` does not match `tok-10`); panics unless
+    /// there is exactly one.
     pub fn delivered_with(&self, address: &str, token: &str) -> Vec<u8> {
+        let line = format!("\nSubject: {token}\r\n");
         let found: Vec<_> = self
             .inbox(address)
             .into_iter()
-            .filter(|(_, b)| contains(b, token.as_bytes()))
+            .filter(|(_, b)| contains(b, line.as_bytes()))
             .collect();
         assert_eq!(
             found.len(),
@@ -412,10 +414,10 @@ impl Server {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
-                    if let Some((proto, addr)) = parse_listening(&line) {
-                        if seen.insert((proto.clone(), addr)) {
-                            server.addrs.entry(proto).or_default().push(addr);
-                        }
+                    if let Some((proto, addr)) = parse_listening(&line)
+                        && seen.insert((proto.clone(), addr))
+                    {
+                        server.addrs.entry(proto).or_default().push(addr);
                     }
                 }
                 Err(_) => {

@@ -1,7 +1,11 @@
-"""AUTH PLAIN with the given credentials; prints the reply code.
+"""AUTH PLAIN (RFC 4616) with the given credentials; prints the reply code.
+
+smtplib's own auth() encodes credentials as ASCII, so the initial response
+is built here from UTF-8 to allow non-ASCII passwords.
 
 usage: auth_check.py HOST PORT USER PASSWORD
 """
+import base64
 import smtplib
 
 from _util import args, call
@@ -9,6 +13,6 @@ from _util import args, call
 host, port, user, password = args(4)
 s = smtplib.SMTP(host, int(port), timeout=60)
 s.ehlo("client.sansmail.test")
-s.user, s.password = user, password
-call("auth", s.auth, "PLAIN", s.auth_plain)
+token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
+call("auth", s.docmd, "AUTH", "PLAIN " + token)
 s.close()
