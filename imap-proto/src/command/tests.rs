@@ -207,3 +207,39 @@ fn authenticate_lines_and_done() {
     assert!(is_idle_done(b"done\r\n"));
     assert!(!is_idle_done(b"DONE NOW\r\n"));
 }
+
+/// All examples as one client stream: split at every byte position and fed
+/// byte by byte, the framer yields the same frames, and every complete frame
+/// is exactly one example.
+#[test]
+fn rfc_examples_through_the_framer() {
+    use crate::framer::{Frame, Framer, Role};
+    let stream: Vec<u8> = RFC_EXAMPLES.iter().flat_map(|e| e.bytes()).collect();
+    let run = |chunks: &[&[u8]]| {
+        let mut f = Framer::new(Role::Server, crate::Limits::default());
+        let mut out = Vec::new();
+        for chunk in chunks {
+            let mut input = *chunk;
+            loop {
+                let (used, frame) = f.feed(input);
+                input = &input[used..];
+                match frame {
+                    Some(Frame::Complete(c)) => out.push(c),
+                    Some(Frame::LiteralAnnounced { .. }) => f.accept_literal().unwrap(),
+                    Some(other) => panic!("{other:?}"),
+                    None => break,
+                }
+            }
+        }
+        out
+    };
+    let whole = run(&[&stream]);
+    let expected: Vec<Vec<u8>> = RFC_EXAMPLES.iter().map(|e| e.as_bytes().to_vec()).collect();
+    assert_eq!(whole, expected);
+    for cut in 0..=stream.len() {
+        let (a, b) = stream.split_at(cut);
+        assert_eq!(run(&[a, b]), whole, "split at {cut}");
+    }
+    let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+    assert_eq!(run(&bytes), whole);
+}

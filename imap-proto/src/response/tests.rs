@@ -230,3 +230,36 @@ fn rev2_forms() {
         b"* STATUS x (MESSAGES 2)\r\n".to_vec()
     );
 }
+
+/// All examples as one server stream, framed in client role at every split
+/// point and byte by byte: same frames, one per example.
+#[test]
+fn examples_through_the_framer() {
+    use crate::framer::{Frame, Framer, Role};
+    let all: Vec<&str> = RFC_EXAMPLES.iter().chain(REAL_WORLD).copied().collect();
+    let stream: Vec<u8> = all.iter().flat_map(|e| e.bytes()).collect();
+    let run = |chunks: &[&[u8]]| {
+        let mut f = Framer::new(Role::Client, crate::Limits::default());
+        let mut out = Vec::new();
+        for chunk in chunks {
+            let mut input = *chunk;
+            while let (used, Some(frame)) = f.feed(input) {
+                input = &input[used..];
+                let Frame::Complete(c) = frame else {
+                    panic!("{frame:?}")
+                };
+                out.push(c);
+            }
+        }
+        out
+    };
+    let whole = run(&[&stream]);
+    let expected: Vec<Vec<u8>> = all.iter().map(|e| e.as_bytes().to_vec()).collect();
+    assert_eq!(whole, expected);
+    for cut in 0..=stream.len() {
+        let (a, b) = stream.split_at(cut);
+        assert_eq!(run(&[a, b]), whole, "split at {cut}");
+    }
+    let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+    assert_eq!(run(&bytes), whole);
+}
