@@ -93,7 +93,7 @@ impl DateTime {
         second: u8,
         zone_minutes: i16,
     ) -> Result<Self, ValidationError> {
-        if hour > 23 || minute > 59 || second > 60 || zone_minutes.abs() > 99 * 60 + 59 {
+        if hour > 23 || minute > 59 || second > 60 || zone_minutes.unsigned_abs() > 99 * 60 + 59 {
             return Err(ValidationError::OutOfRange);
         }
         Ok(DateTime {
