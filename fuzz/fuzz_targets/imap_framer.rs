@@ -25,10 +25,20 @@ fn run(role: Role, plus: bool, chunks: &[&[u8]]) -> Vec<Frame> {
             input = &input[used..];
             assert!(f.pending().len() <= limits.max_command_size);
             match frame {
+                Some(Frame::LiteralData(d)) => {
+                    // Streamed pieces depend on the chunks: join them.
+                    match out.last_mut() {
+                        Some(Frame::LiteralData(prev)) => prev.extend_from_slice(&d),
+                        _ => out.push(Frame::LiteralData(d)),
+                    }
+                }
                 Some(fr) => {
                     if let Frame::LiteralAnnounced { size, .. } = fr {
-                        // Accept even sizes that fit, reject the others.
-                        if size % 2 == 1 || f.accept_literal().is_err() {
+                        // Stream multiples of 3, buffer even sizes that fit,
+                        // reject the others.
+                        if size % 3 == 0 {
+                            f.accept_literal_streaming().expect("a literal is pending");
+                        } else if size % 2 == 1 || f.accept_literal().is_err() {
                             f.reject_literal().expect("a literal is pending");
                         }
                     }

@@ -13,6 +13,11 @@
 //!   before its data is read, so the session decides (quota, size, state)
 //!   before it sends `+` ([`Framer::accept_literal`]) or refuses
 //!   ([`Framer::reject_literal`]);
+//! - a literal too large to buffer (over [`Limits::max_literal_size`]) is
+//!   announced too, synchronising or not, and can be *streamed*
+//!   ([`Framer::accept_literal_streaming`]): its octets come out as
+//!   [`Frame::LiteralData`] chunks and are never buffered (an APPEND of a
+//!   large message, a FETCH BODY[] in client role);
 //! - LITERAL- (RFC 7888 §4) is enforced: a non-synchronising literal above
 //!   4096 octets is refused unless LITERAL+ is advertised
 //!   ([`Framer::set_literal_plus`]);
@@ -46,7 +51,7 @@
 
 use crate::core::is_tag_char;
 use crate::limits::Limits;
-use crate::types::Tag;
+use crate::types::{LiteralMode, Tag};
 
 /// Which side's stream is framed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +84,12 @@ pub enum DiscardReason {
     },
     /// The whole command exceeded [`Limits::max_command_size`].
     CommandTooLarge,
+    /// A non-synchronising literal was refused with
+    /// [`Framer::reject_literal`]; its octets were skipped.
+    LiteralRejected {
+        /// The announced size.
+        size: u64,
+    },
 }
 
 /// What the framer found.
@@ -86,8 +97,10 @@ pub enum DiscardReason {
 pub enum Frame {
     /// A whole command or response: its lines and literals, ending with LF.
     Complete(Vec<u8>),
-    /// A synchronising literal was announced (server role). No input is
-    /// consumed until [`Framer::accept_literal`] or
+    /// A literal was announced that needs a decision: every synchronising
+    /// literal in server role, and any literal over
+    /// [`Limits::max_literal_size`]. No input is consumed until
+    /// [`Framer::accept_literal`], [`Framer::accept_literal_streaming`] or
     /// [`Framer::reject_literal`] is called.
     LiteralAnnounced {
         /// The command's tag, if its start is a valid tag.
@@ -98,7 +111,16 @@ pub enum Frame {
         size: u64,
         /// `~{N}`: a literal8 (RFC 3516).
         binary: bool,
+        /// `{N}` (the peer waits for `+`) or `{N+}` (the data follows at once).
+        mode: LiteralMode,
     },
+    /// A piece of a literal accepted with
+    /// [`Framer::accept_literal_streaming`]. The pieces of one literal, in
+    /// order, are its octets; how they are cut depends on the input chunks.
+    /// After the last piece the command continues; its
+    /// [`Frame::Complete`] keeps the announcement but not the streamed
+    /// octets.
+    LiteralData(Vec<u8>),
     /// A command was skipped because it broke a limit; all its bytes have
     /// been consumed.
     Discarded {
@@ -142,6 +164,10 @@ enum State {
     },
     AwaitDecision {
         size: u64,
+        mode: LiteralMode,
+    },
+    Stream {
+        remaining: u64,
     },
     DiscardLine {
         tail: Vec<u8>,
@@ -260,7 +286,7 @@ impl Framer {
     /// Accepts the announced synchronising literal: the session sends `+`
     /// and the framer reads the data into the command.
     pub fn accept_literal(&mut self) -> Result<(), FramerError> {
-        let State::AwaitDecision { size } = self.state else {
+        let State::AwaitDecision { size, .. } = self.state else {
             return Err(FramerError::NoPendingLiteral);
         };
         if !self.fits(size) {
@@ -271,14 +297,43 @@ impl Framer {
         Ok(())
     }
 
-    /// Refuses the announced synchronising literal: the client will not
-    /// send it (it waits for `+`), so the command is dropped and the
-    /// session answers with a tagged `NO`/`BAD`.
-    pub fn reject_literal(&mut self) -> Result<(), FramerError> {
-        if !matches!(self.state, State::AwaitDecision { .. }) {
+    /// Accepts the announced literal for streaming: its octets come out as
+    /// [`Frame::LiteralData`] and are not buffered, whatever their size
+    /// (the session enforces its own message-size limit before accepting).
+    /// For a synchronising literal the session sends `+` now.
+    pub fn accept_literal_streaming(&mut self) -> Result<(), FramerError> {
+        let State::AwaitDecision { size, .. } = self.state else {
             return Err(FramerError::NoPendingLiteral);
+        };
+        self.state = State::Stream { remaining: size };
+        if size == 0 {
+            self.state = State::Line;
+            self.line_start = self.buf.len();
         }
-        self.reset();
+        Ok(())
+    }
+
+    /// Refuses the announced literal. A client's synchronising literal is
+    /// never sent (the client waits for `+`), so the command is dropped at
+    /// once and the session answers with a tagged `NO`/`BAD`. Any other
+    /// literal is already on its way: its octets and the rest of the
+    /// command are skipped, then [`Frame::Discarded`] reports it.
+    pub fn reject_literal(&mut self) -> Result<(), FramerError> {
+        let State::AwaitDecision { size, mode } = self.state else {
+            return Err(FramerError::NoPendingLiteral);
+        };
+        // A server in client role sends literal data without waiting, so
+        // only a client's synchronising literal is never sent.
+        match (self.role, mode) {
+            (Role::Server, LiteralMode::Sync) => self.reset(),
+            _ => {
+                self.state = State::DiscardLiteral {
+                    remaining: size,
+                    reason: DiscardReason::LiteralRejected { size },
+                };
+                self.finish_empty_literal();
+            }
+        }
         Ok(())
     }
 
@@ -313,6 +368,17 @@ impl Framer {
                     self.line_start = self.buf.len();
                 }
                 (n, None)
+            }
+            State::Stream { remaining } => {
+                let n = input
+                    .len()
+                    .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+                *remaining -= n as u64;
+                if *remaining == 0 {
+                    self.state = State::Line;
+                    self.line_start = self.buf.len();
+                }
+                (n, Some(Frame::LiteralData(input[..n].to_vec())))
             }
             State::DiscardLiteral { remaining, reason } => {
                 let n = input
@@ -390,33 +456,34 @@ impl Framer {
             self.reset();
             return (n, Some(frame));
         };
-        if self.role == Role::Server && !a.non_sync {
-            self.state = State::AwaitDecision { size: a.size };
+        let mode = if a.non_sync {
+            LiteralMode::NonSync
+        } else {
+            LiteralMode::Sync
+        };
+        if self.role == Role::Server
+            && a.non_sync
+            && !self.literal_plus
+            && a.size > Limits::LITERAL_MINUS_MAX
+        {
+            // RFC 7888 §4: LITERAL- refuses such a literal outright.
+            self.state = State::DiscardLiteral {
+                remaining: a.size,
+                reason: DiscardReason::NonSyncLiteralTooLarge { size: a.size },
+            };
+        } else if (self.role == Role::Server && !a.non_sync) || !self.fits(a.size) {
+            self.state = State::AwaitDecision { size: a.size, mode };
             let frame = Frame::LiteralAnnounced {
                 tag: leading_tag(&self.buf),
                 command_so_far: self.buf.clone(),
                 size: a.size,
                 binary: a.binary,
+                mode,
             };
             return (n, Some(frame));
-        }
-        let reason = if self.role == Role::Server
-            && !self.literal_plus
-            && a.size > Limits::LITERAL_MINUS_MAX
-        {
-            Some(DiscardReason::NonSyncLiteralTooLarge { size: a.size })
-        } else if !self.fits(a.size) {
-            Some(DiscardReason::LiteralTooLarge { size: a.size })
         } else {
-            None
-        };
-        self.state = match reason {
-            Some(reason) => State::DiscardLiteral {
-                remaining: a.size,
-                reason,
-            },
-            None => State::Literal { remaining: a.size },
-        };
+            self.state = State::Literal { remaining: a.size };
+        }
         if a.size == 0 {
             // An empty literal ends at once; `step` handles the transition
             // on the next byte, but a command may end right here.

@@ -4,20 +4,35 @@ use proptest::prelude::*;
 /// Feeds `chunks` in order; accepts every literal that fits, rejects the
 /// others; returns all frames (announcements included).
 fn run(role: Role, limits: Limits, plus: bool, chunks: &[&[u8]]) -> Vec<Frame> {
+    run_with(role, limits, plus, false, chunks)
+}
+
+/// Like [`run`]; with `stream`, literals that do not fit are streamed
+/// instead of rejected. Consecutive [`Frame::LiteralData`] are joined, as
+/// their cut depends on the chunks.
+fn run_with(role: Role, limits: Limits, plus: bool, stream: bool, chunks: &[&[u8]]) -> Vec<Frame> {
     let mut f = Framer::new(role, limits);
     f.set_literal_plus(plus);
-    let mut out = Vec::new();
+    let mut out: Vec<Frame> = Vec::new();
     for chunk in chunks {
         let mut input = *chunk;
         loop {
             let (used, frame) = f.feed(input);
             input = &input[used..];
             match frame {
+                Some(Frame::LiteralData(d)) => match out.last_mut() {
+                    Some(Frame::LiteralData(prev)) => prev.extend_from_slice(&d),
+                    _ => out.push(Frame::LiteralData(d)),
+                },
                 Some(fr) => {
                     if let Frame::LiteralAnnounced { .. } = fr
                         && f.accept_literal().is_err()
                     {
-                        f.reject_literal().unwrap();
+                        if stream {
+                            f.accept_literal_streaming().unwrap();
+                        } else {
+                            f.reject_literal().unwrap();
+                        }
                     }
                     out.push(fr);
                 }
@@ -85,13 +100,15 @@ fn synchronising_literals_are_announced() {
                 tag: tag("A1"),
                 command_so_far: b"A1 LOGIN {4}\r\n".to_vec(),
                 size: 4,
-                binary: false
+                binary: false,
+                mode: LiteralMode::Sync,
             },
             Frame::LiteralAnnounced {
                 tag: tag("A1"),
                 command_so_far: b"A1 LOGIN {4}\r\nfred {6}\r\n".to_vec(),
                 size: 6,
-                binary: false
+                binary: false,
+                mode: LiteralMode::Sync,
             },
             Frame::Complete(b"A1 LOGIN {4}\r\nfred {6}\r\nsecret\r\n".to_vec()),
             Frame::Complete(b"A2 NOOP\r\n".to_vec()),
@@ -206,13 +223,79 @@ fn oversized_non_sync_literal_is_not_buffered() {
     assert_eq!(
         frames,
         vec![
+            Frame::LiteralAnnounced {
+                tag: tag("B1"),
+                command_so_far: b"B1 APPEND x {150+}\r\n".to_vec(),
+                size: 150,
+                binary: false,
+                mode: LiteralMode::NonSync,
+            },
             Frame::Discarded {
                 tag: tag("B1"),
-                reason: DiscardReason::LiteralTooLarge { size: 150 }
+                reason: DiscardReason::LiteralRejected { size: 150 }
             },
             Frame::Complete(b"B2 NOOP\r\n".to_vec()),
         ]
     );
+}
+
+#[test]
+fn large_literals_stream_without_buffering() {
+    let body: Vec<u8> = (0..1000u32).map(|n| (n % 251) as u8 + 1).collect();
+    for (announce, mode) in [
+        (&b"{1000}"[..], LiteralMode::Sync),
+        (&b"{1000+}"[..], LiteralMode::NonSync),
+    ] {
+        let mut input = b"C1 APPEND x ".to_vec();
+        input.extend_from_slice(announce);
+        input.extend_from_slice(b"\r\n");
+        let prefix = input.clone();
+        input.extend_from_slice(&body);
+        input.extend_from_slice(b"\r\nC2 NOOP\r\n");
+        let whole = run_with(Role::Server, small(), true, true, &[&input]);
+        let mut expected_tail = prefix.clone();
+        expected_tail.extend_from_slice(b"\r\n");
+        assert_eq!(
+            whole,
+            vec![
+                Frame::LiteralAnnounced {
+                    tag: tag("C1"),
+                    command_so_far: prefix,
+                    size: 1000,
+                    binary: false,
+                    mode,
+                },
+                Frame::LiteralData(body.clone()),
+                Frame::Complete(expected_tail),
+                Frame::Complete(b"C2 NOOP\r\n".to_vec()),
+            ]
+        );
+        for cut in 0..=input.len() {
+            let (a, b) = input.split_at(cut);
+            assert_eq!(
+                run_with(Role::Server, small(), true, true, &[a, b]),
+                whole,
+                "split at {cut}"
+            );
+        }
+    }
+}
+
+#[test]
+fn client_role_can_reject_a_large_literal() {
+    let mut input = b"* 1 FETCH (BODY[] {300}\r\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 300));
+    input.extend_from_slice(b")\r\n* OK\r\n");
+    let frames = assert_split_invariant(Role::Client, small(), false, &input);
+    assert_eq!(frames.len(), 3);
+    assert_eq!(
+        frames[1],
+        Frame::Discarded {
+            tag: None,
+            reason: DiscardReason::LiteralRejected { size: 300 }
+        }
+    );
+    assert_eq!(frames[2], Frame::Complete(b"* OK\r\n".to_vec()));
 }
 
 #[test]
