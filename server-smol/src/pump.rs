@@ -59,11 +59,14 @@ pub enum Next {
 pub trait Handler {
     /// The session type this glue serves.
     type Session: SessionIo;
-    /// Answers one event (storage calls go to the blocking pool).
+    /// Answers one event (storage calls go to the blocking pool). `out`
+    /// lets an answer that streams a message (RETR, FETCH BODY[]) write the
+    /// session's output as it goes, so memory stays bounded by a chunk.
     fn on_event(
         &mut self,
         session: &mut Self::Session,
         event: <Self::Session as SessionIo>::Event,
+        out: &mut Output<'_>,
     ) -> impl Future<Output = Next>;
     /// The stream is now TLS.
     fn on_tls(&mut self, session: &mut Self::Session);
@@ -79,6 +82,24 @@ pub struct PumpContext {
     pub acceptor: Option<TlsAcceptor>,
     /// Closed when the server shuts down.
     pub shutdown: smol::channel::Receiver<()>,
+}
+
+/// The connection's output side, lent to [`Handler::on_event`].
+pub struct Output<'a> {
+    stream: &'a mut Stream,
+    buf: &'a mut BytesMut,
+}
+
+impl Output<'_> {
+    /// Writes everything the session has queued so far.
+    pub async fn flush<S: SessionIo>(&mut self, session: &mut S) -> io::Result<()> {
+        while session.poll_transmit(self.buf) {}
+        if !self.buf.is_empty() {
+            write_all(self.stream, self.buf).await?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
 }
 
 enum Wake {
@@ -122,7 +143,12 @@ async fn drive<H: Handler>(
             let Some(event) = session.poll_event() else {
                 break;
             };
-            match handler.on_event(session, event).await {
+            let mut output = Output {
+                stream,
+                buf: &mut out,
+            };
+            let next = handler.on_event(session, event, &mut output).await;
+            match next {
                 Next::Continue => {}
                 Next::Close => return Ok(()),
                 Next::StartTls => {

@@ -21,7 +21,7 @@ use bytes::BytesMut;
 use maildir::{Delivery, DeliveryError, Envelope};
 use smtp_proto::{Event, Mechanism, Reply, ServerConfig, ServerSession};
 
-use crate::pump::{Handler, Next, SessionIo};
+use crate::pump::{Handler, Next, Output, SessionIo};
 use crate::server::Shared;
 
 /// Which SMTP listener a connection came in on.
@@ -375,7 +375,12 @@ fn new_queue_id() -> String {
 impl Handler for SmtpHandler {
     type Session = ServerSession;
 
-    async fn on_event(&mut self, session: &mut ServerSession, event: Event) -> Next {
+    async fn on_event(
+        &mut self,
+        session: &mut ServerSession,
+        event: Event,
+        _out: &mut Output<'_>,
+    ) -> Next {
         match event {
             Event::MailFrom {
                 id, reverse_path, ..
