@@ -1,12 +1,14 @@
 //! Client commands of RFC 9051 / RFC 3501 and the extensions listed in the
 //! crate docs: the [`Command`] type, its parser and its encoder.
 
+mod append;
 mod encode;
 mod fetch;
 mod options;
 mod parse;
 mod search;
 
+pub use append::AppendHead;
 pub use fetch::{FetchAttribute, FetchAttributes, FetchMacro, FetchModifier, Part, Section};
 pub use options::{
     ListReturnOption, ListSelectOption, OptionExtension, OptionValue, SearchReturnOption,

@@ -369,3 +369,39 @@ pub(crate) fn authenticate_data(i: &[u8]) -> PResult<'_, AuthenticateData> {
     let (r, _) = crlf(r)?;
     Ok((r, d))
 }
+
+/// The part of `append` up to the message literal's announcement:
+/// `tag SP "APPEND" SP mailbox [SP flag-list] [SP date-time] SP ["~"] "{" number64 ["+"] "}" CRLF`
+pub(crate) fn append_head(i: &[u8]) -> PResult<'_, super::AppendHead> {
+    let (r, command_tag) = tag_imap(i)?;
+    let (r, _) = sp(r)?;
+    let (r, _) = keyword("APPEND")(r)?;
+    let (r, _) = sp(r)?;
+    let (r, mailbox) = mailbox(r)?;
+    let (r, _) = sp(r)?;
+    let (r, flags) = opt(map((flag_list, sp), |(f, _)| f)).parse(r)?;
+    let (r, date) = opt(map((date_time, sp), |(d, _)| d)).parse(r)?;
+    let (r, binary) = opt(tag(&b"~"[..])).parse(r)?;
+    let (r, _) = tag(&b"{"[..]).parse(r)?;
+    let (r, size) = crate::core::number64(r)?;
+    let (r, plus) = opt(tag(&b"+"[..])).parse(r)?;
+    let (r, _) = tag(&b"}"[..]).parse(r)?;
+    let (r, _) = crlf(r)?;
+    let mode = if plus.is_some() {
+        crate::types::LiteralMode::NonSync
+    } else {
+        crate::types::LiteralMode::Sync
+    };
+    Ok((
+        r,
+        super::AppendHead {
+            tag: command_tag,
+            mailbox,
+            flags,
+            date,
+            size,
+            binary: binary.is_some(),
+            mode,
+        },
+    ))
+}
