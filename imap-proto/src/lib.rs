@@ -1,4 +1,100 @@
-//! Sans-IO IMAP4rev2/IMAP4rev1: codec, framer and (later) server session.
+//! Sans-IO IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501): value types,
+//! the command and response grammar in both directions, and the framer.
+//! No sockets, no runtime, no storage: bytes in, values out, and back.
+//!
+//! # The loop a server writes
+//!
+//! Bytes from the socket go through a [`framer::Framer`], which cuts them
+//! into whole commands (lines plus literals) *before* any detailed parsing,
+//! asks before a synchronising literal is read, and enforces the
+//! [`Limits`]. Each complete frame is parsed with [`Command::parse`];
+//! answers are built as [`Response`] values and encoded for the
+//! connection's [`Version`].
+//!
+//! ```
+//! use imap_proto::framer::{Frame, Framer, Role};
+//! use imap_proto::response::{Condition, RespText, Status};
+//! use imap_proto::{Command, CommandBody, Limits, Response, Version};
+//!
+//! let mut framer = Framer::new(Role::Server, Limits::default());
+//! let mut input: &[u8] = b"a1 LOGIN {5}\r\nalice secret\r\na2 NOOP\r\n";
+//! let mut out = Vec::new();
+//! loop {
+//!     let (used, frame) = framer.feed(input);
+//!     input = &input[used..];
+//!     match frame {
+//!         // Decide before the client sends the literal (size, state, quota).
+//!         Some(Frame::LiteralAnnounced { .. }) => {
+//!             framer.accept_literal().unwrap();
+//!             out.extend_from_slice(b"+ Ready\r\n");
+//!         }
+//!         Some(Frame::Complete(bytes)) => {
+//!             let reply = match Command::parse(&bytes) {
+//!                 Ok(cmd) => {
+//!                     if let CommandBody::Login { username, .. } = &cmd.body {
+//!                         assert_eq!(username.as_bytes(), b"alice");
+//!                     }
+//!                     let text = RespText::plain("done");
+//!                     Status::Tagged { tag: cmd.tag, condition: Condition::Ok, text }
+//!                 }
+//!                 // A malformed command is answered with its own tag.
+//!                 Err(e) => match e.tag {
+//!                     Some(tag) => Status::Tagged { tag, condition: Condition::Bad, text: RespText::plain("syntax") },
+//!                     None => Status::Untagged { condition: Condition::Bad, text: RespText::plain("syntax") },
+//!                 },
+//!             };
+//!             out.extend(Response::Status(reply).encode(Version::Rev2).into_bytes());
+//!         }
+//!         Some(_) => unreachable!("no limit is hit in this example"),
+//!         None => break,
+//!     }
+//! }
+//! assert_eq!(out, b"+ Ready\r\na1 OK done\r\na2 OK done\r\n");
+//! ```
+//!
+//! # The client side
+//!
+//! The same types encode commands and parse responses. Encoding yields
+//! [`Fragment`]s so a client sends a line, waits for `+` before a
+//! synchronising literal, and goes on:
+//!
+//! ```
+//! use imap_proto::{Command, Fragment, Response, Version};
+//!
+//! let cmd = Command::parse(b"a1 LOGIN {5}\r\nalice {6}\r\nsecret\r\n").unwrap();
+//! let fragments = cmd.encode(Version::Rev1).into_fragments();
+//! assert_eq!(fragments[0], Fragment::Line(b"a1 LOGIN {5}\r\n".to_vec()));
+//! assert!(matches!(fragments[1], Fragment::Literal { .. })); // after "+"
+//!
+//! let resp = Response::parse(b"* 3 FETCH (UID 9 FLAGS (\\Seen))\r\n").unwrap();
+//! assert_eq!(resp.encode(Version::Rev1).into_bytes(), b"* 3 FETCH (UID 9 FLAGS (\\Seen))\r\n");
+//! ```
+//!
+//! # What is covered
+//!
+//! Every command and response of RFC 9051 and RFC 3501, and the syntax of
+//! LITERAL+/LITERAL- (RFC 7888), IDLE (2177), UIDPLUS (4315), MOVE (6851),
+//! ENABLE (5161), NAMESPACE (2342), SPECIAL-USE and CREATE-SPECIAL-USE
+//! (6154), UNSELECT (3691), ID (2971), CHILDREN (3348), LIST-EXTENDED
+//! (5258), LIST-STATUS (5819), ESEARCH (4731), SEARCHRES `$` (5182),
+//! SASL-IR (4959), APPENDLIMIT (7889), STATUS=SIZE (8438), BINARY (3516),
+//! and CONDSTORE/QRESYNC (7162).
+//!
+//! - [`types`]: values that cannot be invalid (tags, atoms, strings,
+//!   literals, mailbox names with modified UTF-7, sequence sets, flags,
+//!   dates, [`types::Secret`]).
+//! - [`command`] / [`response`]: the grammar, one nom function per ABNF
+//!   rule (quoted in its doc comment), recursion-depth limited.
+//! - [`framer`]: lines and literals, literal decisions, streaming, limits.
+//! - [`encode`]: fragments and the [`Version`] switch (IMAP4rev2 drops
+//!   `\Recent` and `RECENT`, turns LSUB into LIST `\Subscribed`, sends
+//!   mailbox names in UTF-8 rather than modified UTF-7;
+//!   [`response::Data::search_result`] picks SEARCH or ESEARCH).
+//!
+//! Parsing is strict where RFC 9051 is and lenient where widely deployed
+//! servers differ (a bare `+`, missing text after a status, SP between
+//! BODYSTRUCTURE parts or envelope addresses); the encoder always writes
+//! the strict form.
 #![forbid(unsafe_code)]
 
 #[cfg(any(test, feature = "arbitrary"))]
