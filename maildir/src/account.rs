@@ -18,7 +18,7 @@ use redb::ReadableTable;
 use crate::address::Address;
 use crate::codec::AccountRecord;
 use crate::error::{AccountError, StoreError};
-use crate::index::{self, ACCOUNTS, MAILBOXES, MESSAGES};
+use crate::index::{self, ACCOUNTS, MAILBOXES, MESSAGES, SUBSCRIPTIONS};
 use crate::layout::{DEFAULT_MAILBOXES, INBOX};
 use crate::rescan::{ensure_maildir, rescan_account};
 use crate::store::Store;
@@ -93,7 +93,13 @@ impl Store {
                 index::put_mailbox(&mut mailboxes, &key, name, &record)?;
             }
         }
-        let report = rescan_account(inner, &txn, &address)?;
+        {
+            let mut subs = txn.open_table(SUBSCRIPTIONS)?;
+            for (name, _) in DEFAULT_MAILBOXES {
+                subs.insert((key.as_str(), name), 0)?;
+            }
+        }
+        let (report, _) = rescan_account(inner, &txn, &address)?;
         txn.commit()?;
         if report.added > 0 {
             tracing::info!(account = %address, adopted = report.added, "adopted existing messages");
@@ -149,10 +155,13 @@ impl Store {
             let mut mailboxes = txn.open_table(MAILBOXES)?;
             let mut messages = txn.open_table(MESSAGES)?;
             for (name, record) in index::account_mailboxes(&mailboxes, &key)? {
-                for (uid, _) in index::mailbox_messages(&messages, record.id)? {
-                    messages.remove((record.id, uid))?;
-                }
+                index::remove_mailbox_rows(&txn, &mut messages, record.id)?;
                 mailboxes.remove((key.as_str(), name.as_str()))?;
+            }
+            let mut subs = txn.open_table(SUBSCRIPTIONS)?;
+            let names: Vec<String> = index::subscriptions(&subs, &key)?;
+            for name in names {
+                subs.remove((key.as_str(), name.as_str()))?;
             }
         }
         txn.commit()?;

@@ -36,8 +36,12 @@ pub struct MailboxRecord {
     pub messages: u32,
     /// RFC 6154 special use.
     pub special_use: Option<SpecialUse>,
-    /// Whether the mailbox is subscribed (RFC 9051 §6.3.7).
+    /// Legacy v1 attribute bit, no longer read: subscriptions live in their
+    /// own table since v2 (they may name mailboxes that do not exist).
     pub subscribed: bool,
+    /// Total size in bytes of the mailbox's messages (quota accounting;
+    /// v2, recomputed by rescan for v1 records).
+    pub bytes: u64,
 }
 
 /// Where a message file lives inside its Maildir.
@@ -79,6 +83,8 @@ pub struct MessageRecord {
     /// `:2,<flags>` in `cur/`. Kept as found so that letters we do not
     /// interpret (e.g. Dovecot keywords) survive.
     pub suffix: String,
+    /// IMAP keywords (RFC 9051 §2.3.2), sorted, without duplicates (v2).
+    pub keywords: Vec<String>,
 }
 
 impl MessageRecord {
@@ -90,8 +96,8 @@ impl MessageRecord {
 }
 
 const ACCOUNT_V1: u8 = 1;
-const MAILBOX_V1: u8 = 1;
-const MESSAGE_V1: u8 = 1;
+const MAILBOX_V2: u8 = 2;
+const MESSAGE_V2: u8 = 2;
 
 struct Writer(Vec<u8>);
 
@@ -202,11 +208,12 @@ impl AccountRecord {
 }
 
 impl MailboxRecord {
-    /// Encodes as version 1: id, uidvalidity, uidnext, highestmodseq,
-    /// messages, special-use code, attribute bits (bit 0: subscribed).
+    /// Encodes as version 2: id, uidvalidity, uidnext, highestmodseq,
+    /// messages, special-use code, attribute bits (bit 0: legacy
+    /// subscribed), bytes.
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new(MAILBOX_V1);
+        let mut w = Writer::new(MAILBOX_V2);
         w.u64(self.id);
         w.u32(self.uidvalidity);
         w.u32(self.uidnext);
@@ -214,15 +221,18 @@ impl MailboxRecord {
         w.u32(self.messages);
         w.u8(self.special_use.map_or(0, SpecialUse::code));
         w.u8(u8::from(self.subscribed));
+        w.u64(self.bytes);
         w.0
     }
 
-    /// Decodes any version up to 1.
+    /// Decodes any version up to 2 (v1 records read `bytes` as 0; rescan
+    /// at open recomputes it).
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] on truncation or an unknown version.
     pub fn decode(bytes: &[u8]) -> Result<MailboxRecord, StoreError> {
-        let mut r = Reader::new("mailbox", bytes, MAILBOX_V1)?;
+        let mut r = Reader::new("mailbox", bytes, MAILBOX_V2)?;
+        let version = bytes.first().copied().unwrap_or(0);
         Ok(MailboxRecord {
             id: r.u64()?,
             uidvalidity: r.u32()?,
@@ -231,16 +241,19 @@ impl MailboxRecord {
             messages: r.u32()?,
             special_use: SpecialUse::from_code(r.u8()?),
             subscribed: r.u8()? & 1 == 1,
+            bytes: if version >= 2 { r.u64()? } else { 0 },
         })
     }
 }
 
 impl MessageRecord {
-    /// Encodes as version 1: flags, modseq, internal_date, size, subdir,
-    /// base, suffix. Version 2 will append keywords and MIME part offsets.
+    /// Encodes as version 2: flags, modseq, internal_date, size, subdir,
+    /// base, suffix, keyword count (u16) and keywords. MIME part offsets
+    /// live in their own table (`parts`) so that this record stays small
+    /// for the SELECT scan.
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new(MESSAGE_V1);
+        let mut w = Writer::new(MESSAGE_V2);
         w.u16(self.flags.bits());
         w.u64(self.modseq);
         w.i64(self.internal_date);
@@ -251,15 +264,21 @@ impl MessageRecord {
         });
         w.str(&self.base);
         w.str(&self.suffix);
+        let count = self.keywords.len().min(usize::from(u16::MAX));
+        w.u16(u16::try_from(count).unwrap_or(u16::MAX));
+        for k in self.keywords.iter().take(count) {
+            w.str(k);
+        }
         w.0
     }
 
-    /// Decodes any version up to 1.
+    /// Decodes any version up to 2.
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] on truncation, bad UTF-8 or an unknown version.
     pub fn decode(bytes: &[u8]) -> Result<MessageRecord, StoreError> {
-        let mut r = Reader::new("message", bytes, MESSAGE_V1)?;
+        let mut r = Reader::new("message", bytes, MESSAGE_V2)?;
+        let version = bytes.first().copied().unwrap_or(0);
         let flags = Flags::from_bits(r.u16()?);
         let modseq = r.u64()?;
         let internal_date = r.i64()?;
@@ -273,16 +292,60 @@ impl MessageRecord {
                 )));
             }
         };
+        let base = r.str()?;
+        let suffix = r.str()?;
+        let mut keywords = Vec::new();
+        if version >= 2 {
+            let count = r.u16()?;
+            for _ in 0..count {
+                keywords.push(r.str()?);
+            }
+        }
         Ok(MessageRecord {
             flags,
             modseq,
             internal_date,
             size,
             subdir,
-            base: r.str()?,
-            suffix: r.str()?,
+            base,
+            suffix,
+            keywords,
         })
     }
+}
+
+/// Decodes the SELECT-relevant fields of a message record, skipping the
+/// file name strings (no allocation for them).
+///
+/// # Errors
+/// As [`MessageRecord::decode`].
+pub fn decode_summary(uid: u32, bytes: &[u8]) -> Result<crate::read::MessageSummary, StoreError> {
+    let mut r = Reader::new("message", bytes, MESSAGE_V2)?;
+    let version = bytes.first().copied().unwrap_or(0);
+    let flags = Flags::from_bits(r.u16()?);
+    let modseq = r.u64()?;
+    let internal_date = r.i64()?;
+    let size = r.u64()?;
+    let recent = r.u8()? == 0;
+    for _ in 0..2 {
+        let len = usize::try_from(r.u32()?).unwrap_or(usize::MAX);
+        r.take(len)?;
+    }
+    let mut keywords = Vec::new();
+    if version >= 2 {
+        for _ in 0..r.u16()? {
+            keywords.push(r.str()?);
+        }
+    }
+    Ok(crate::read::MessageSummary {
+        uid,
+        flags,
+        keywords,
+        modseq,
+        size,
+        internal_date,
+        recent,
+    })
 }
 
 #[cfg(test)]
@@ -298,6 +361,7 @@ mod tests {
             subdir: Subdir::Cur,
             base: "1.M2P3Q4.h,S=1234".into(),
             suffix: ":2,S".into(),
+            keywords: vec!["$Junk".into()],
         }
     }
 
@@ -305,11 +369,32 @@ mod tests {
     fn message_round_trip_and_layout() {
         let m = message();
         let bytes = m.encode();
-        assert_eq!(bytes.len(), 1 + 2 + 8 + 8 + 8 + 1 + 4 + 17 + 4 + 4);
-        assert_eq!(bytes[0], 1);
+        assert_eq!(
+            bytes.len(),
+            1 + 2 + 8 + 8 + 8 + 1 + 4 + 17 + 4 + 4 + 2 + 4 + 5
+        );
+        assert_eq!(bytes[0], 2);
         assert_eq!(&bytes[1..3], &[1, 0]);
         assert_eq!(MessageRecord::decode(&bytes).unwrap(), m);
         assert_eq!(m.file_name(), "1.M2P3Q4.h,S=1234:2,S");
+    }
+
+    #[test]
+    fn summary_matches_full_decode_and_v1_reads() {
+        let m = message();
+        let s = decode_summary(9, &m.encode()).unwrap();
+        assert_eq!(
+            (s.uid, s.flags, s.modseq, s.size, s.internal_date, s.recent),
+            (9, m.flags, m.modseq, m.size, m.internal_date, false)
+        );
+        assert_eq!(s.keywords, m.keywords);
+        // A v1 record: the v2 bytes without the keyword count and list.
+        let mut v1 = m.encode();
+        v1.truncate(v1.len() - 2 - 4 - 5);
+        v1[0] = 1;
+        let old = MessageRecord::decode(&v1).unwrap();
+        assert_eq!(old.keywords, Vec::<String>::new());
+        assert_eq!(old.base, m.base);
     }
 
     #[test]
@@ -327,10 +412,10 @@ mod tests {
             assert!(MessageRecord::decode(&bytes[..cut]).is_err(), "cut {cut}");
         }
         let mut future = bytes.clone();
-        future[0] = 2;
+        future[0] = 3;
         assert_eq!(
             MessageRecord::decode(&future).unwrap_err().to_string(),
-            "corrupt index: message record version 2 is not supported"
+            "corrupt index: message record version 3 is not supported"
         );
     }
 
@@ -344,6 +429,7 @@ mod tests {
             messages: 41,
             special_use: Some(SpecialUse::Trash),
             subscribed: true,
+            bytes: 123_456,
         };
         assert_eq!(MailboxRecord::decode(&mb.encode()).unwrap(), mb);
         let acct = AccountRecord {
@@ -364,6 +450,7 @@ mod tests {
             cur in proptest::bool::ANY,
             base in "\\PC{0,40}",
             suffix in "\\PC{0,10}",
+            keywords in proptest::collection::vec("[a-zA-Z$]{1,10}", 0..4),
         ) {
             let m = MessageRecord {
                 flags: Flags::from_bits(flags),
@@ -373,6 +460,7 @@ mod tests {
                 subdir: if cur { Subdir::Cur } else { Subdir::New },
                 base,
                 suffix,
+                keywords,
             };
             proptest::prop_assert_eq!(MessageRecord::decode(&m.encode()).unwrap(), m);
         }

@@ -16,10 +16,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::address::Address;
+use crate::codec::Subdir;
 use crate::error::DeliveryError;
 use crate::filename;
+use crate::flags::Flags;
 use crate::fs::FsFile;
 use crate::group_commit::Job;
+use crate::layout::INBOX;
 use crate::store::{Inner, Store};
 
 /// Bytes buffered before a write to the file: large writes, bounded memory.
@@ -55,8 +58,33 @@ pub(crate) struct Target {
     pub(crate) key: String,
     /// The display address.
     pub(crate) display: String,
-    /// The INBOX Maildir (account root).
-    pub(crate) inbox: PathBuf,
+    /// The target mailbox (canonical wire name).
+    pub(crate) mailbox: String,
+    /// Its Maildir.
+    pub(crate) dir: PathBuf,
+    /// SMTP delivery (a vanished target is an unknown recipient) rather
+    /// than APPEND (a vanished mailbox).
+    pub(crate) is_delivery: bool,
+}
+
+/// How the file is stored (delivery defaults: `new/`, no flags).
+#[derive(Clone, Debug)]
+pub(crate) struct StoreAs {
+    pub(crate) subdir: Subdir,
+    pub(crate) flags: Flags,
+    pub(crate) keywords: Vec<String>,
+    pub(crate) internal_date: Option<i64>,
+}
+
+impl Default for StoreAs {
+    fn default() -> StoreAs {
+        StoreAs {
+            subdir: Subdir::New,
+            flags: Flags::empty(),
+            keywords: Vec::new(),
+            internal_date: None,
+        }
+    }
 }
 
 /// A message being delivered. Owns its `tmp/` file until [`Delivery::commit`]
@@ -65,6 +93,7 @@ pub(crate) struct Target {
 pub struct Delivery {
     inner: Arc<Inner>,
     targets: Vec<Target>,
+    store_as: StoreAs,
     tmp_name: String,
     tmp_path: PathBuf,
     file: Option<FileHandle>,
@@ -129,31 +158,48 @@ impl Store {
             let Some(account) = self.account(&address)? else {
                 return Err(DeliveryError::UnknownRecipient(rcpt.clone()));
             };
+            if self.over_quota(&key, 0)? {
+                return Err(DeliveryError::OverQuota(account.display));
+            }
             targets.push(Target {
                 key,
                 display: account.display,
-                inbox: self.inner.layout.account_dir(&address),
+                mailbox: INBOX.to_owned(),
+                dir: self.inner.layout.account_dir(&address),
+                is_delivery: true,
             });
         }
+        let mut delivery = self.begin_spool(targets, StoreAs::default())?;
+        // RFC 5321 §4.4: the final delivery adds Return-Path with the
+        // reverse-path of MAIL FROM, `<>` for the null path.
+        delivery.buffer.extend_from_slice(b"Return-Path: <");
+        delivery
+            .buffer
+            .extend_from_slice(envelope.return_path.as_deref().unwrap_or("").as_bytes());
+        delivery.buffer.extend_from_slice(b">\r\n");
+        delivery.buffer.extend_from_slice(&envelope.trace);
+        Ok(delivery)
+    }
+
+    /// A tmp file in the first target's Maildir, ready for `write`.
+    pub(crate) fn begin_spool(
+        &self,
+        targets: Vec<Target>,
+        store_as: StoreAs,
+    ) -> Result<Delivery, DeliveryError> {
         let Some(first) = targets.first() else {
             return Err(DeliveryError::NoRecipients);
         };
-        let tmp_dir = first.inbox.join("tmp");
+        let tmp_dir = first.dir.join("tmp");
         let (tmp_name, tmp_path, file) = self.create_tmp(&tmp_dir)?;
-        let mut buffer = Vec::with_capacity(WRITE_BUFFER);
-        // RFC 5321 §4.4: the final delivery adds Return-Path with the
-        // reverse-path of MAIL FROM, `<>` for the null path.
-        buffer.extend_from_slice(b"Return-Path: <");
-        buffer.extend_from_slice(envelope.return_path.as_deref().unwrap_or("").as_bytes());
-        buffer.extend_from_slice(b">\r\n");
-        buffer.extend_from_slice(&envelope.trace);
         Ok(Delivery {
             inner: Arc::clone(&self.inner),
             targets,
+            store_as,
             tmp_name,
             tmp_path,
             file: Some(FileHandle(file)),
-            buffer,
+            buffer: Vec::with_capacity(WRITE_BUFFER),
             written: 0,
             poisoned: false,
             committed: false,
@@ -237,11 +283,28 @@ impl Delivery {
         // with other deliveries, before joining the group.
         file.0.sync_all().map_err(DeliveryError::Io)?;
         drop(file);
+        // MIME offsets for BODYSTRUCTURE / BODY[section], computed once
+        // here, off the group commit's critical section. A read failure
+        // only costs the index entry (readers then parse the file).
+        let parts = std::fs::read(&self.tmp_path)
+            .ok()
+            .and_then(|bytes| crate::mime::parse(&bytes))
+            .map(|root| crate::mime::encode(&root));
+        let suffix = match self.store_as.subdir {
+            Subdir::New => String::new(),
+            Subdir::Cur => format!(":2,{}", self.store_as.flags.to_maildir_info()),
+        };
         let job = Job {
             tmp_path: self.tmp_path.clone(),
             base: filename::with_size(&self.tmp_name, self.written),
             size: self.written,
             targets: self.targets.clone(),
+            subdir: self.store_as.subdir,
+            suffix,
+            flags: self.store_as.flags,
+            keywords: self.store_as.keywords.clone(),
+            internal_date: self.store_as.internal_date,
+            parts,
         };
         let inner = Arc::clone(&self.inner);
         let result = inner.group.submit(&inner, job);

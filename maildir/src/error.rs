@@ -25,8 +25,16 @@ pub enum StoreError {
     InvalidMailbox(String),
     /// No account with this address exists.
     NoSuchAccount(String),
-    /// The account has no mailbox with this name.
+    /// The account has no mailbox with this name (IMAP `[TRYCREATE]` for
+    /// APPEND/COPY/MOVE, `[NONEXISTENT]` otherwise).
     NoSuchMailbox(String),
+    /// A mailbox with this name already exists (IMAP `[ALREADYEXISTS]`).
+    MailboxExists(String),
+    /// The operation is not allowed, e.g. deleting INBOX (IMAP `NO`).
+    NotAllowed(String),
+    /// The account's quota would be exceeded (IMAP `[OVERQUOTA]`, SMTP
+    /// `552 5.2.2`).
+    OverQuota(String),
 }
 
 impl fmt::Display for StoreError {
@@ -42,6 +50,9 @@ impl fmt::Display for StoreError {
             StoreError::InvalidMailbox(why) => write!(f, "invalid mailbox name: {why}"),
             StoreError::NoSuchAccount(a) => write!(f, "no such account: {a}"),
             StoreError::NoSuchMailbox(m) => write!(f, "no such mailbox: {m}"),
+            StoreError::MailboxExists(m) => write!(f, "mailbox already exists: {m}"),
+            StoreError::NotAllowed(why) => write!(f, "not allowed: {why}"),
+            StoreError::OverQuota(a) => write!(f, "quota exceeded for {a}"),
         }
     }
 }
@@ -172,6 +183,9 @@ pub enum DeliveryError {
     Io(std::io::Error),
     /// The index failed (temporary): nothing was delivered.
     Storage(StoreError),
+    /// The recipient's quota would be exceeded (permanent for this message:
+    /// SMTP `552 5.2.2`, RFC 3463 §3.3): nothing was delivered.
+    OverQuota(String),
 }
 
 impl DeliveryError {
@@ -182,6 +196,7 @@ impl DeliveryError {
         match self {
             DeliveryError::Io(_) | DeliveryError::Storage(_) => true,
             DeliveryError::UnknownRecipient(_)
+            | DeliveryError::OverQuota(_)
             | DeliveryError::InvalidAddress(_)
             | DeliveryError::NoRecipients => false,
         }
@@ -196,6 +211,7 @@ impl fmt::Display for DeliveryError {
             DeliveryError::NoRecipients => f.write_str("no recipients"),
             DeliveryError::Io(e) => write!(f, "delivery failed: {e}"),
             DeliveryError::Storage(e) => write!(f, "delivery failed: {e}"),
+            DeliveryError::OverQuota(a) => write!(f, "quota exceeded for {a}"),
         }
     }
 }
@@ -222,7 +238,22 @@ impl From<StoreError> for DeliveryError {
             StoreError::Io(e) => DeliveryError::Io(e),
             StoreError::InvalidAddress(why) => DeliveryError::InvalidAddress(why),
             StoreError::NoSuchAccount(a) => DeliveryError::UnknownRecipient(a),
+            StoreError::OverQuota(a) => DeliveryError::OverQuota(a),
             other => DeliveryError::Storage(other),
+        }
+    }
+}
+
+/// For APPEND, which shares the delivery machinery.
+impl From<DeliveryError> for StoreError {
+    fn from(e: DeliveryError) -> Self {
+        match e {
+            DeliveryError::Io(e) => StoreError::Io(e),
+            DeliveryError::Storage(e) => e,
+            DeliveryError::OverQuota(a) => StoreError::OverQuota(a),
+            DeliveryError::UnknownRecipient(a) => StoreError::NoSuchAccount(a),
+            DeliveryError::InvalidAddress(why) => StoreError::InvalidAddress(why),
+            DeliveryError::NoRecipients => StoreError::NotAllowed("no target".to_owned()),
         }
     }
 }

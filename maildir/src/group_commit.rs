@@ -27,8 +27,9 @@ use crate::delivery::{Delivered, Target};
 use crate::error::{DeliveryError, StoreError};
 use crate::flags::Flags;
 use crate::fs::Fs;
-use crate::index::{self, MAILBOXES, MESSAGES};
-use crate::layout::INBOX;
+use crate::index::{self, MAILBOXES, MESSAGES, PARTS};
+use crate::notify::{Change, Notice};
+use crate::quota;
 use crate::store::Inner;
 
 /// A fsynced file in `tmp/`, ready to be moved into every recipient's INBOX.
@@ -39,6 +40,16 @@ pub(crate) struct Job {
     pub(crate) base: String,
     pub(crate) size: u64,
     pub(crate) targets: Vec<Target>,
+    /// `new/` for deliveries, `cur/` for APPEND.
+    pub(crate) subdir: Subdir,
+    /// Appended to the base name: empty in `new/`, `:2,<flags>` in `cur/`.
+    pub(crate) suffix: String,
+    pub(crate) flags: Flags,
+    pub(crate) keywords: Vec<String>,
+    /// INTERNALDATE; `None` means the commit time.
+    pub(crate) internal_date: Option<i64>,
+    /// Encoded MIME part offsets ([`crate::mime::encode`]), if parsed.
+    pub(crate) parts: Option<Vec<u8>>,
 }
 
 type Outcome = Result<Vec<Delivered>, DeliveryError>;
@@ -194,7 +205,8 @@ fn unplace(fs: &dyn Fs, placed: &[PathBuf]) {
 /// the same step). Returns the new paths; on error removes what it made.
 fn place(fs: &dyn Fs, job: &Job) -> Result<Vec<PathBuf>, DeliveryError> {
     let mut placed = Vec::with_capacity(job.targets.len());
-    let dest = |t: &Target| t.inbox.join(Subdir::New.as_str()).join(&job.base);
+    let name = format!("{}{}", job.base, job.suffix);
+    let dest = |t: &Target| t.dir.join(job.subdir.as_str()).join(&name);
     for target in job.targets.iter().skip(1) {
         let to = dest(target);
         if let Err(e) = fs.hard_link(&job.tmp_path, &to) {
@@ -217,8 +229,26 @@ fn place(fs: &dyn Fs, job: &Job) -> Result<Vec<PathBuf>, DeliveryError> {
 
 /// The heart of the group commit; returns one outcome per job, in order.
 fn commit_batch(inner: &Inner, jobs: Vec<Job>) -> Vec<Outcome> {
-    let fs = inner.fs.as_ref();
     let _guard = inner.lock_maildirs();
+    let stamps: Vec<(PathBuf, crate::store::DirStamp)> = jobs
+        .iter()
+        .flat_map(|j| j.targets.iter().map(|t| t.dir.clone()))
+        .collect::<BTreeSet<PathBuf>>()
+        .into_iter()
+        .map(|d| {
+            let s = inner.stamp(&d);
+            (d, s)
+        })
+        .collect();
+    let outcomes = commit_locked(inner, &jobs);
+    for (dir, before) in stamps {
+        inner.advance_stamp(&dir, before);
+    }
+    outcomes
+}
+
+fn commit_locked(inner: &Inner, jobs: &[Job]) -> Vec<Outcome> {
+    let fs = inner.fs.as_ref();
 
     // 1. Move every file into place.
     let mut states: Vec<Result<Vec<PathBuf>, DeliveryError>> =
@@ -256,7 +286,7 @@ fn commit_batch(inner: &Inner, jobs: Vec<Job>) -> Vec<Outcome> {
     }
 
     // 3. One durable index transaction for everything still standing.
-    match index_batch(inner, &jobs, &mut states) {
+    match index_batch(inner, jobs, &mut states) {
         Ok(delivered) => states
             .into_iter()
             .zip(delivered)
@@ -276,12 +306,16 @@ fn commit_batch(inner: &Inner, jobs: Vec<Job>) -> Vec<Outcome> {
 fn copy_store_error(e: &StoreError) -> StoreError {
     match e {
         StoreError::Io(e) => StoreError::Io(io_copy(e)),
+        StoreError::NoSuchMailbox(m) => StoreError::NoSuchMailbox(m.clone()),
+        StoreError::OverQuota(a) => StoreError::OverQuota(a.clone()),
         other => StoreError::Corrupt(format!("index commit failed: {other}")),
     }
 }
 
-/// Assigns UIDs and commits. Jobs whose account vanished fail alone
-/// (their state turns into an error and their files are removed).
+/// Assigns UIDs and commits. Jobs whose account or mailbox vanished, or
+/// whose account is over quota, fail alone (their state turns into an
+/// error and their files are removed). Publishes the new messages after
+/// the commit (the caller holds the maildir lock, so in commit order).
 fn index_batch(
     inner: &Inner,
     jobs: &[Job],
@@ -292,35 +326,57 @@ fn index_batch(
         return Ok(delivered);
     }
     let now = index::now_secs();
+    let limit = inner.quota();
+    let mut notices: HashMap<String, Vec<Notice>> = HashMap::new();
     let txn = index::begin_write(&inner.db)?;
     {
         let mut mailboxes = txn.open_table(MAILBOXES)?;
         let mut messages = txn.open_table(MESSAGES)?;
-        let mut cache: HashMap<String, MailboxRecord> = HashMap::new();
+        let mut parts = txn.open_table(PARTS)?;
+        let mut cache: HashMap<(String, String), MailboxRecord> = HashMap::new();
+        // (bytes, messages) per account, including this batch so far.
+        let mut usage: HashMap<String, (u64, u64)> = HashMap::new();
         for ((job, state), out) in jobs.iter().zip(states.iter_mut()).zip(delivered.iter_mut()) {
             let Ok(placed) = state else { continue };
-            // Check every recipient first, so a job is indexed for all or none.
-            let mut missing = None;
+            // Check every target first, so a job is indexed for all or none.
+            let mut failure = None;
             for target in &job.targets {
-                if !cache.contains_key(&target.key) {
-                    match index::get_mailbox(&mailboxes, &target.key, INBOX)? {
+                let k = (target.key.clone(), target.mailbox.clone());
+                if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(k) {
+                    match index::get_mailbox(&mailboxes, &target.key, &target.mailbox)? {
                         Some(record) => {
-                            cache.insert(target.key.clone(), record);
+                            slot.insert(record);
+                        }
+                        None if target.is_delivery => {
+                            failure = Some(DeliveryError::UnknownRecipient(target.display.clone()));
+                            break;
                         }
                         None => {
-                            missing = Some(target.display.clone());
+                            failure = Some(DeliveryError::Storage(StoreError::NoSuchMailbox(
+                                target.mailbox.clone(),
+                            )));
                             break;
                         }
                     }
                 }
+                if !usage.contains_key(&target.key) {
+                    let u = quota::account_usage(&mailboxes, &target.key)?;
+                    usage.insert(target.key.clone(), u);
+                }
+                let (bytes, count) = usage.get(&target.key).copied().unwrap_or_default();
+                if !limit.allows(bytes, count, job.size, 1) {
+                    failure = Some(DeliveryError::OverQuota(target.display.clone()));
+                    break;
+                }
             }
-            if let Some(address) = missing {
+            if let Some(e) = failure {
                 unplace(inner.fs.as_ref(), placed);
-                *state = Err(DeliveryError::UnknownRecipient(address));
+                *state = Err(e);
                 continue;
             }
             for target in &job.targets {
-                let Some(record) = cache.get_mut(&target.key) else {
+                let Some(record) = cache.get_mut(&(target.key.clone(), target.mailbox.clone()))
+                else {
                     continue;
                 };
                 let uid = record.uidnext;
@@ -329,16 +385,33 @@ fn index_batch(
                 })?;
                 record.highestmodseq += 1;
                 record.messages = record.messages.saturating_add(1);
+                record.bytes = record.bytes.saturating_add(job.size);
+                if let Some(u) = usage.get_mut(&target.key) {
+                    u.0 = u.0.saturating_add(job.size);
+                    u.1 = u.1.saturating_add(1);
+                }
                 let message = MessageRecord {
-                    flags: Flags::empty(),
+                    flags: job.flags,
                     modseq: record.highestmodseq,
-                    internal_date: now,
+                    internal_date: job.internal_date.unwrap_or(now),
                     size: job.size,
-                    subdir: Subdir::New,
+                    subdir: job.subdir,
                     base: job.base.clone(),
-                    suffix: String::new(),
+                    suffix: job.suffix.clone(),
+                    keywords: job.keywords.clone(),
                 };
                 messages.insert((record.id, uid), message.encode().as_slice())?;
+                if let Some(p) = &job.parts {
+                    parts.insert((record.id, uid), p.as_slice())?;
+                }
+                notices.entry(target.key.clone()).or_default().push(Notice {
+                    mailbox: target.mailbox.clone(),
+                    uidvalidity: record.uidvalidity,
+                    change: Change::Appended {
+                        uid,
+                        modseq: record.highestmodseq,
+                    },
+                });
                 out.push(Delivered {
                     address: target.display.clone(),
                     uid,
@@ -346,11 +419,14 @@ fn index_batch(
                 });
             }
         }
-        for (key, record) in &cache {
-            index::put_mailbox(&mut mailboxes, key, INBOX, record)?;
+        for ((key, mailbox), record) in &cache {
+            index::put_mailbox(&mut mailboxes, key, mailbox, record)?;
         }
     }
     txn.commit()?;
+    for (account, list) in notices {
+        inner.notifier.publish(&account, list);
+    }
     Ok(delivered)
 }
 

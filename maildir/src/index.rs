@@ -15,6 +15,19 @@ pub const ACCOUNTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("acc
 pub const MAILBOXES: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("mailboxes");
 /// Messages: (mailbox id, UID) → [`MessageRecord`].
 pub const MESSAGES: TableDefinition<'_, (u64, u32), &[u8]> = TableDefinition::new("messages");
+/// MIME part offsets: (mailbox id, UID) → [`crate::mime::encode`] bytes.
+pub const PARTS: TableDefinition<'_, (u64, u32), &[u8]> = TableDefinition::new("parts");
+/// Tombstones: (mailbox id, UID) → the MODSEQ of its expunge (QRESYNC
+/// VANISHED (EARLIER), RFC 7162 §3.2.5).
+pub const EXPUNGED: TableDefinition<'_, (u64, u32), u64> = TableDefinition::new("expunged");
+/// Subscriptions: (normalised address, mailbox name) → 0. May name
+/// mailboxes that do not exist (RFC 9051 §6.3.7).
+pub const SUBSCRIPTIONS: TableDefinition<'_, (&str, &str), u8> =
+    TableDefinition::new("subscriptions");
+/// Pending directory operations (rename, delete), committed together with
+/// their index change and finished (or rolled forward at open) on disk:
+/// id → [`crate::journal::Intent`] bytes.
+pub const INTENTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("intents");
 /// Counters and the schema version.
 pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 
@@ -26,7 +39,7 @@ pub const META_NEXT_MAILBOX_ID: &str = "next_mailbox_id";
 pub const META_LAST_UIDVALIDITY: &str = "last_uidvalidity";
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Creates the tables and checks the schema version.
 ///
@@ -38,13 +51,22 @@ pub fn init(db: &Database) -> Result<(), StoreError> {
         txn.open_table(ACCOUNTS)?;
         txn.open_table(MAILBOXES)?;
         txn.open_table(MESSAGES)?;
+        txn.open_table(PARTS)?;
+        txn.open_table(EXPUNGED)?;
+        txn.open_table(SUBSCRIPTIONS)?;
+        txn.open_table(INTENTS)?;
         let mut meta = txn.open_table(META)?;
         let found = meta.get(META_SCHEMA)?.map(|v| v.value());
         match found {
             None => {
                 meta.insert(META_SCHEMA, SCHEMA_VERSION)?;
             }
-            Some(v) if v <= SCHEMA_VERSION => {}
+            Some(v) if v < SCHEMA_VERSION => {
+                // v1 → v2 adds tables and appends record fields; decoders
+                // read both versions, rescan at open recomputes byte counts.
+                meta.insert(META_SCHEMA, SCHEMA_VERSION)?;
+            }
+            Some(v) if v == SCHEMA_VERSION => {}
             Some(v) => {
                 return Err(StoreError::Corrupt(format!(
                     "index schema version {v} is newer than this program's {SCHEMA_VERSION}"
@@ -111,7 +133,8 @@ pub fn new_mailbox(
         highestmodseq: 1,
         messages: 0,
         special_use,
-        subscribed: true,
+        subscribed: false,
+        bytes: 0,
     })
 }
 
@@ -189,6 +212,43 @@ where
     Ok(out)
 }
 
+/// Removes every message, parts and tombstone row of a mailbox id.
+///
+/// # Errors
+/// Any redb error.
+pub fn remove_mailbox_rows(
+    txn: &WriteTransaction,
+    messages: &mut Table<'_, (u64, u32), &'static [u8]>,
+    id: u64,
+) -> Result<(), StoreError> {
+    let range = (id, 0u32)..=(id, u32::MAX);
+    messages.retain_in(range.clone(), |_, _| false)?;
+    txn.open_table(PARTS)?
+        .retain_in(range.clone(), |_, _| false)?;
+    txn.open_table(EXPUNGED)?.retain_in(range, |_, _| false)?;
+    Ok(())
+}
+
+/// The subscribed names of an account, sorted.
+///
+/// # Errors
+/// Any redb error.
+pub fn subscriptions<T>(table: &T, account: &str) -> Result<Vec<String>, StoreError>
+where
+    T: ReadableTable<(&'static str, &'static str), u8>,
+{
+    let mut out = Vec::new();
+    for entry in table.range((account, "")..)? {
+        let (k, _) = entry?;
+        let (acct, name) = k.value();
+        if acct != account {
+            break;
+        }
+        out.push(name.to_owned());
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,7 +282,7 @@ mod tests {
         txn.commit().unwrap();
         assert_eq!(
             init(&db).unwrap_err().to_string(),
-            "corrupt index: index schema version 99 is newer than this program's 1"
+            "corrupt index: index schema version 99 is newer than this program's 2"
         );
     }
 

@@ -147,9 +147,16 @@ pub fn canonical_mailbox_name(name: &str) -> Result<String, String> {
     if name.eq_ignore_ascii_case(INBOX) {
         return Ok(INBOX.to_owned());
     }
-    if name.len() > 255 {
-        return Err("longer than 255 bytes".to_owned());
+    // The on-disk directory is `.` + the name with `/` → `.`, one path
+    // component: keep it well under NAME_MAX (255).
+    if name.len() > MAX_MAILBOX_NAME {
+        return Err(format!("longer than {MAX_MAILBOX_NAME} bytes"));
     }
+    // `INBOX/x` in any case names a child of INBOX (RFC 9051 §5.1).
+    let name = match name.split_once('/') {
+        Some((first, rest)) if first.eq_ignore_ascii_case(INBOX) => format!("{INBOX}/{rest}"),
+        _ => name.to_owned(),
+    };
     for component in name.split('/') {
         if component.is_empty() {
             return Err(format!("{name:?} has an empty hierarchy level"));
@@ -164,7 +171,19 @@ pub fn canonical_mailbox_name(name: &str) -> Result<String, String> {
             return Err(format!("{name:?} contains {c:?}"));
         }
     }
-    Ok(name.to_owned())
+    Ok(name)
+}
+
+/// Longest mailbox name accepted, in bytes.
+pub const MAX_MAILBOX_NAME: usize = 200;
+
+/// The parent names of a canonical mailbox name, outermost first
+/// (`a/b/c` → `a`, `a/b`).
+#[must_use]
+pub fn parents(name: &str) -> Vec<String> {
+    name.match_indices('/')
+        .map(|(i, _)| name[..i].to_owned())
+        .collect()
 }
 
 #[cfg(test)]
@@ -210,6 +229,18 @@ mod tests {
         assert_eq!(
             canonical_mailbox_name("~x").unwrap_err(),
             "\"~x\" has a level starting with '~'"
+        );
+    }
+
+    #[test]
+    fn inbox_prefix_and_parents() {
+        assert_eq!(canonical_mailbox_name("inbox/Sub").unwrap(), "INBOX/Sub");
+        assert_eq!(canonical_mailbox_name("Inboxes").unwrap(), "Inboxes");
+        assert_eq!(parents("a/b/c"), vec!["a".to_owned(), "a/b".to_owned()]);
+        assert!(parents("a").is_empty());
+        assert_eq!(
+            canonical_mailbox_name(&"x".repeat(201)).unwrap_err(),
+            "longer than 200 bytes"
         );
     }
 

@@ -39,6 +39,7 @@
 
 mod account;
 mod address;
+mod append;
 mod codec;
 mod delivery;
 mod error;
@@ -48,18 +49,33 @@ mod flags;
 pub mod fs;
 mod group_commit;
 mod index;
+mod journal;
 mod layout;
+mod mailboxes;
+mod messages;
+pub mod mime;
+mod notify;
+mod quota;
+mod read;
 mod rescan;
 mod store;
+mod uidset;
 
 pub use address::Address;
+pub use append::Append;
 pub use delivery::{Delivered, Delivery, Envelope};
 pub use error::{AccountError, DeliveryError, StoreError};
 pub use flags::Flags;
 pub use fs::{Fs, FsFile, RealFs};
-pub use layout::{INBOX, SpecialUse, canonical_mailbox_name};
+pub use layout::{INBOX, MAX_MAILBOX_NAME, SpecialUse, canonical_mailbox_name};
+pub use messages::{CopyOutcome, FlagChange, FlagOp, FlagUpdate, StoreOutcome};
+pub use mime::{MimePart, PartKind};
+pub use notify::{Change, Event, Notice, QUEUE as SUBSCRIPTION_QUEUE, Subscription};
+pub use quota::{Quota, QuotaUsage};
+pub use read::{Changes, MessageSummary};
 pub use rescan::RescanReport;
 pub use store::{MailboxInfo, MailboxStatus, MessageInfo, Store, StoreConfig};
+pub use uidset::UidSet;
 
 #[cfg(test)]
 mod tests {
@@ -69,6 +85,9 @@ mod tests {
         fn send_sync<T: Send + Sync + Clone>() {}
         fn send<T: Send>() {}
         send_sync::<crate::Store>();
+        fn sync<T: Send + Sync>() {}
+        sync::<crate::Subscription>();
+        send::<crate::Append>();
         send::<crate::Delivery>();
         send::<crate::DeliveryError>();
         send::<crate::AccountError>();

@@ -20,8 +20,9 @@ use crate::error::StoreError;
 use crate::filename::parse_name;
 use crate::flags::Flags;
 use crate::fs::Fs;
-use crate::index::{self, MAILBOXES, MESSAGES};
+use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::layout::{INBOX, SUBDIRS};
+use crate::notify::{Change, Notice};
 use crate::store::Inner;
 
 /// `tmp/` files older than this are removed (the Maildir spec: 36 hours).
@@ -64,26 +65,60 @@ pub(crate) fn ensure_maildir(fs: &dyn Fs, dir: &Path, is_folder: bool) -> io::Re
 }
 
 /// Rescans every mailbox of one account inside `txn` (not committed here).
+/// Returns the changes to publish once `txn` is committed.
 pub(crate) fn rescan_account(
     inner: &Inner,
     txn: &WriteTransaction,
     address: &Address,
-) -> Result<RescanReport, StoreError> {
+) -> Result<(RescanReport, Vec<Notice>), StoreError> {
+    let key = address.key();
+    let list = {
+        let mailboxes = txn.open_table(MAILBOXES)?;
+        index::account_mailboxes(&mailboxes, &key)?
+    };
+    let mut report = RescanReport::default();
+    let mut notices = Vec::new();
+    for (name, _) in list {
+        let (r, n) = rescan_one(inner, txn, address, &name)?;
+        report += r;
+        notices.extend(n);
+    }
+    Ok((report, notices))
+}
+
+/// Rescans one mailbox inside `txn` and records the directory stamp taken
+/// before reading it (see [`crate::Store::refresh`]). The stamp is only
+/// valid once `txn` commits; callers that abort must forget it.
+pub(crate) fn rescan_one(
+    inner: &Inner,
+    txn: &WriteTransaction,
+    address: &Address,
+    name: &str,
+) -> Result<(RescanReport, Vec<Notice>), StoreError> {
     let key = address.key();
     let mut mailboxes = txn.open_table(MAILBOXES)?;
-    let mut messages = txn.open_table(MESSAGES)?;
-    let mut report = RescanReport::default();
-    for (name, mut record) in index::account_mailboxes(&mailboxes, &key)? {
-        let dir = inner.layout.mailbox_dir(address, &name);
-        ensure_maildir(inner.fs.as_ref(), &dir, name != INBOX)?;
-        clean_tmp(inner.fs.as_ref(), &dir.join("tmp"));
-        let before = record.clone();
-        report += rescan_mailbox(inner.fs.as_ref(), &mut messages, &dir, &mut record)?;
-        if record != before {
-            index::put_mailbox(&mut mailboxes, &key, &name, &record)?;
-        }
+    let Some(mut record) = index::get_mailbox(&mailboxes, &key, name)? else {
+        return Ok((RescanReport::default(), Vec::new()));
+    };
+    let dir = inner.layout.mailbox_dir(address, name);
+    ensure_maildir(inner.fs.as_ref(), &dir, name != INBOX)?;
+    clean_tmp(inner.fs.as_ref(), &dir.join("tmp"));
+    let stamp = inner.stamp(&dir);
+    let before = record.clone();
+    let (report, changes) = rescan_mailbox(inner.fs.as_ref(), txn, &dir, &mut record)?;
+    if record != before {
+        index::put_mailbox(&mut mailboxes, &key, name, &record)?;
     }
-    Ok(report)
+    inner.set_stamp(&dir, stamp);
+    let notices = changes
+        .into_iter()
+        .map(|change| Notice {
+            mailbox: name.to_owned(),
+            uidvalidity: record.uidvalidity,
+            change,
+        })
+        .collect();
+    Ok((report, notices))
 }
 
 /// A message file found on disk.
@@ -104,10 +139,14 @@ fn names(fs: &dyn Fs, dir: &Path) -> io::Result<Vec<OsString>> {
 
 fn rescan_mailbox(
     fs: &dyn Fs,
-    messages: &mut Table<'_, (u64, u32), &'static [u8]>,
+    txn: &WriteTransaction,
     dir: &Path,
     record: &mut MailboxRecord,
-) -> Result<RescanReport, StoreError> {
+) -> Result<(RescanReport, Vec<Change>), StoreError> {
+    let mut messages: Table<'_, (u64, u32), &'static [u8]> = txn.open_table(MESSAGES)?;
+    let mut parts = txn.open_table(PARTS)?;
+    let mut expunged = txn.open_table(EXPUNGED)?;
+    let mut changes = Vec::new();
     // Read new/ before cur/: a reader moving a file new/ → cur/ meanwhile is
     // then seen in cur/ at least (and cur/ wins when seen in both).
     let mut found: BTreeMap<String, Found> = BTreeMap::new();
@@ -134,26 +173,56 @@ fn rescan_mailbox(
     }
 
     let mut report = RescanReport::default();
-    for (uid, mut message) in index::mailbox_messages(messages, record.id)? {
+    let mut gone = Vec::new();
+    // Recomputed from the records: self-healing for v1 records (no byte
+    // count) and for any drift.
+    let mut bytes = 0u64;
+    let mut count = 0u32;
+    for (uid, mut message) in index::mailbox_messages(&messages, record.id)? {
         match found.remove(&message.base) {
             None => {
                 messages.remove((record.id, uid))?;
-                record.messages = record.messages.saturating_sub(1);
-                record.highestmodseq += 1;
+                parts.remove((record.id, uid))?;
+                gone.push(uid);
                 report.dropped += 1;
+                continue;
             }
             Some(f) if f.subdir != message.subdir || f.suffix != message.suffix => {
-                record.highestmodseq += 1;
+                let flags = Flags::from_maildir_info(&f.info);
+                let flags_changed = flags != message.flags;
                 message.subdir = f.subdir;
-                message.flags = Flags::from_maildir_info(&f.info);
+                message.flags = flags;
                 message.suffix = f.suffix;
-                message.modseq = record.highestmodseq;
+                if flags_changed {
+                    record.highestmodseq += 1;
+                    message.modseq = record.highestmodseq;
+                    changes.push(Change::Flags {
+                        uid,
+                        flags,
+                        keywords: message.keywords.clone(),
+                        modseq: message.modseq,
+                    });
+                }
                 messages.insert((record.id, uid), message.encode().as_slice())?;
                 report.changed += 1;
             }
             Some(_) => {}
         }
+        bytes = bytes.saturating_add(message.size);
+        count = count.saturating_add(1);
     }
+    if !gone.is_empty() {
+        record.highestmodseq += 1;
+        for &uid in &gone {
+            expunged.insert((record.id, uid), record.highestmodseq)?;
+        }
+        changes.push(Change::Expunged {
+            uids: gone,
+            modseq: record.highestmodseq,
+        });
+    }
+    record.bytes = bytes;
+    record.messages = count;
 
     // New files: oldest first, so UIDs follow arrival order as far as known.
     let mut new_files = Vec::new();
@@ -175,6 +244,7 @@ fn rescan_mailbox(
             .ok_or_else(|| StoreError::Corrupt("UID space of a mailbox exhausted".to_owned()))?;
         record.highestmodseq += 1;
         record.messages = record.messages.saturating_add(1);
+        record.bytes = record.bytes.saturating_add(stat.size);
         let message = MessageRecord {
             flags: Flags::from_maildir_info(&f.info),
             modseq: record.highestmodseq,
@@ -183,11 +253,16 @@ fn rescan_mailbox(
             subdir: f.subdir,
             base,
             suffix: f.suffix,
+            keywords: Vec::new(),
         };
         messages.insert((record.id, uid), message.encode().as_slice())?;
+        changes.push(Change::Appended {
+            uid,
+            modseq: record.highestmodseq,
+        });
         report.added += 1;
     }
-    Ok(report)
+    Ok((report, changes))
 }
 
 /// Removes stale `tmp/` files (best effort: failures are only logged).

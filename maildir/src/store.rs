@@ -1,8 +1,10 @@
 //! [`Store`]: opening the data directory and read-only queries. Account
 //! administration is in `account.rs`, delivery in `delivery.rs`.
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::SystemTime;
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 
@@ -13,8 +15,10 @@ use crate::filename::UniqueNames;
 use crate::flags::Flags;
 use crate::fs::{Fs, RealFs};
 use crate::group_commit::GroupCommit;
-use crate::index::{self, ACCOUNTS, MAILBOXES, MESSAGES};
+use crate::index::{self, ACCOUNTS, MAILBOXES, MESSAGES, SUBSCRIPTIONS};
 use crate::layout::{INBOX, Layout, SpecialUse, canonical_mailbox_name};
+use crate::notify::Notifier;
+use crate::quota::Quota;
 use crate::rescan::{self, RescanReport};
 
 /// Where and as whom the store writes.
@@ -51,12 +55,72 @@ pub(crate) struct Inner {
     /// an account cannot vanish in the middle of a batch. Lock order: this
     /// lock, then a redb write transaction.
     pub(crate) maildir_lock: Mutex<()>,
+    /// Subscribers to each account's changes.
+    pub(crate) notifier: Notifier,
+    /// Quota limits (per account).
+    pub(crate) quota: RwLock<Quota>,
+    /// The `new/` and `cur/` mtimes of each Maildir as of the last time the
+    /// index was known to match it (see [`Store::refresh`]).
+    pub(crate) stamps: Mutex<HashMap<PathBuf, DirStamp>>,
+}
+
+/// The modification times of a Maildir's `new/` and `cur/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DirStamp {
+    new: Option<SystemTime>,
+    cur: Option<SystemTime>,
 }
 
 impl Inner {
     pub(crate) fn lock_maildirs(&self) -> MutexGuard<'_, ()> {
         // The guarded data is `()`: a panic elsewhere cannot leave it inconsistent.
         self.maildir_lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current stamp of a Maildir (two stats).
+    pub(crate) fn stamp(&self, dir: &Path) -> DirStamp {
+        let m = |sub: &str| self.fs.stat(&dir.join(sub)).ok().map(|s| s.modified);
+        DirStamp {
+            new: m("new"),
+            cur: m("cur"),
+        }
+    }
+
+    fn stamps(&self) -> MutexGuard<'_, HashMap<PathBuf, DirStamp>> {
+        self.stamps.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The stamp recorded when the index last matched `dir`.
+    pub(crate) fn known_stamp(&self, dir: &Path) -> Option<DirStamp> {
+        self.stamps().get(dir).copied()
+    }
+
+    /// Records that the index matches `dir` as of `stamp`.
+    pub(crate) fn set_stamp(&self, dir: &Path, stamp: DirStamp) {
+        self.stamps().insert(dir.to_path_buf(), stamp);
+    }
+
+    /// Forgets a Maildir's stamp (renamed or deleted mailbox).
+    pub(crate) fn forget_stamp(&self, dir: &Path) {
+        self.stamps().remove(dir);
+    }
+
+    /// After one of our own changes to `dir` (under the maildir lock): if
+    /// the index matched the directory right before it (`before` is the
+    /// recorded stamp), it matches now too, so record the new stamp and
+    /// spare the next [`Store::refresh`] a full rescan. An outside change
+    /// in the same clock tick as ours can be missed until the next change
+    /// of the directory (the same limit as Dovecot's mtime check).
+    pub(crate) fn advance_stamp(&self, dir: &Path, before: DirStamp) {
+        let mut map = self.stamps();
+        if map.get(dir) == Some(&before) {
+            let now = self.stamp(dir);
+            map.insert(dir.to_path_buf(), now);
+        }
+    }
+
+    pub(crate) fn quota(&self) -> Quota {
+        *self.quota.read().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -88,6 +152,10 @@ pub struct MessageInfo {
     pub modseq: u64,
     /// INTERNALDATE, seconds since the Unix epoch.
     pub internal_date: i64,
+    /// IMAP keywords, sorted.
+    pub keywords: Vec<String>,
+    /// Whether the file is still in `new/` (a `\Recent` candidate).
+    pub recent: bool,
 }
 
 /// One mailbox of an account.
@@ -99,6 +167,9 @@ pub struct MailboxInfo {
     pub special_use: Option<SpecialUse>,
     /// Whether it is subscribed.
     pub subscribed: bool,
+    /// Whether other mailboxes exist below it (`\HasChildren`,
+    /// RFC 9051 §7.3.1).
+    pub has_children: bool,
 }
 
 impl Store {
@@ -129,8 +200,15 @@ impl Store {
                 names: UniqueNames::new(&config.hostname),
                 group: GroupCommit::default(),
                 maildir_lock: Mutex::new(()),
+                notifier: Notifier::default(),
+                quota: RwLock::new(Quota::default()),
+                stamps: Mutex::new(HashMap::new()),
             }),
         };
+        let replayed = crate::journal::recover(&store.inner)?;
+        if replayed > 0 {
+            tracing::info!(replayed, "finished interrupted mailbox renames/deletes");
+        }
         let report = store.rescan()?;
         if report != RescanReport::default() {
             tracing::info!(
@@ -170,8 +248,10 @@ impl Store {
                 StoreError::Corrupt(format!("account key {key:?} is not an address: {why}"))
             })?;
             let txn = index::begin_write(&self.inner.db)?;
-            report += rescan::rescan_account(&self.inner, &txn, &address)?;
+            let (r, notices) = rescan::rescan_account(&self.inner, &txn, &address)?;
             txn.commit()?;
+            self.inner.notifier.publish(&key, notices);
+            report += r;
         }
         Ok(report)
     }
@@ -256,14 +336,7 @@ impl Store {
         let messages = txn.open_table(MESSAGES)?;
         Ok(index::mailbox_messages(&messages, record.id)?
             .into_iter()
-            .map(|(uid, m)| MessageInfo {
-                uid,
-                path: dir.join(m.subdir.as_str()).join(m.file_name()),
-                size: m.size,
-                flags: m.flags,
-                modseq: m.modseq,
-                internal_date: m.internal_date,
-            })
+            .map(|(uid, m)| message_info(&dir, uid, m))
             .collect())
     }
 
@@ -275,23 +348,33 @@ impl Store {
         let address = Address::parse(address).map_err(StoreError::InvalidAddress)?;
         let txn = self.inner.db.begin_read()?;
         let table = txn.open_table(MAILBOXES)?;
-        let mut list = index::account_mailboxes(&table, &address.key())?;
+        let key = address.key();
+        let mut list = index::account_mailboxes(&table, &key)?;
         if list.is_empty() {
             return Err(StoreError::NoSuchAccount(address.display()));
         }
+        let subscriptions = txn.open_table(SUBSCRIPTIONS)?;
         list.sort_by(|(a, _), (b, _)| (a != INBOX, a).cmp(&(b != INBOX, b)));
-        Ok(list
-            .into_iter()
-            .map(|(name, r)| MailboxInfo {
+        let names: Vec<String> = list.iter().map(|(n, _)| n.clone()).collect();
+        let mut out = Vec::with_capacity(list.len());
+        for (name, r) in list {
+            let prefix = format!("{name}/");
+            out.push(MailboxInfo {
+                has_children: names.iter().any(|n| n.starts_with(&prefix)),
+                subscribed: subscriptions.get((key.as_str(), name.as_str()))?.is_some(),
                 name,
                 special_use: r.special_use,
-                subscribed: r.subscribed,
-            })
-            .collect())
+            });
+        }
+        Ok(out)
     }
 
     /// The error for a mailbox that is not in the index.
-    fn missing(&self, address: &Address, mailbox: &str) -> Result<StoreError, StoreError> {
+    pub(crate) fn missing(
+        &self,
+        address: &Address,
+        mailbox: &str,
+    ) -> Result<StoreError, StoreError> {
         Ok(if self.account(address)?.is_some() {
             StoreError::NoSuchMailbox(mailbox.to_owned())
         } else {
@@ -300,7 +383,21 @@ impl Store {
     }
 }
 
-fn parse_target(address: &str, mailbox: &str) -> Result<(Address, String), StoreError> {
+/// A [`MessageInfo`] from an index record in Maildir `dir`.
+pub(crate) fn message_info(dir: &Path, uid: u32, m: crate::codec::MessageRecord) -> MessageInfo {
+    MessageInfo {
+        uid,
+        path: dir.join(m.subdir.as_str()).join(m.file_name()),
+        size: m.size,
+        flags: m.flags,
+        modseq: m.modseq,
+        internal_date: m.internal_date,
+        recent: m.subdir == crate::codec::Subdir::New,
+        keywords: m.keywords,
+    }
+}
+
+pub(crate) fn parse_target(address: &str, mailbox: &str) -> Result<(Address, String), StoreError> {
     let address = Address::parse(address).map_err(StoreError::InvalidAddress)?;
     let mailbox = canonical_mailbox_name(mailbox).map_err(StoreError::InvalidMailbox)?;
     Ok((address, mailbox))

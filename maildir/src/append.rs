@@ -1,0 +1,150 @@
+//! IMAP APPEND (RFC 9051 §6.3.12, UIDPLUS RFC 4315): a streamed message
+//! into any mailbox, with flags, keywords and an internal date, sharing the
+//! group commit (and its durability rule) with SMTP delivery.
+//!
+//! The file goes to `cur/` as `<base>:2,<flags>` (an appended message has
+//! been seen by a client by definition, so it is no `\Recent` candidate;
+//! its system flags are in the name for other Maildir tools).
+
+use crate::address::Address;
+use crate::codec::Subdir;
+use crate::delivery::{Delivery, StoreAs, Target};
+use crate::error::StoreError;
+use crate::flags::Flags;
+use crate::index::{self, MAILBOXES};
+use crate::quota::{QuotaUsage, account_usage};
+use crate::store::{Store, parse_target};
+use redb::ReadableDatabase;
+
+/// A message being appended; dropping it without [`Append::commit`] removes
+/// its tmp file.
+#[derive(Debug)]
+pub struct Append {
+    delivery: Delivery,
+}
+
+/// Normalises keywords: sorted, deduplicated, empty ones dropped.
+pub(crate) fn normalise_keywords(keywords: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = keywords.iter().filter(|k| !k.is_empty()).cloned().collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+impl Store {
+    /// Starts an APPEND into `mailbox` with system `flags`, `keywords` and
+    /// an INTERNALDATE (`None`: the commit time), in seconds since the epoch.
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchMailbox`] (IMAP `[TRYCREATE]`),
+    /// [`StoreError::OverQuota`] when the account is already at its limit,
+    /// invalid names, IO and index errors.
+    pub fn begin_append(
+        &self,
+        address: &str,
+        mailbox: &str,
+        flags: Flags,
+        keywords: &[String],
+        internal_date: Option<i64>,
+    ) -> Result<Append, StoreError> {
+        let (address, mailbox) = parse_target(address, mailbox)?;
+        let key = address.key();
+        let display = match self.account(&address)? {
+            Some(a) => a.display,
+            None => return Err(StoreError::NoSuchAccount(address.display())),
+        };
+        {
+            let txn = self.inner.db.begin_read()?;
+            let table = txn.open_table(MAILBOXES)?;
+            if index::get_mailbox(&table, &key, &mailbox)?.is_none() {
+                return Err(StoreError::NoSuchMailbox(mailbox));
+            }
+        }
+        if self.over_quota(&key, 0)? {
+            return Err(StoreError::OverQuota(display));
+        }
+        let target = Target {
+            key,
+            display,
+            dir: self.inner.layout.mailbox_dir(&address, &mailbox),
+            mailbox,
+            is_delivery: false,
+        };
+        let delivery = self.begin_spool(
+            vec![target],
+            StoreAs {
+                subdir: Subdir::Cur,
+                flags,
+                keywords: normalise_keywords(keywords),
+                internal_date,
+            },
+        )?;
+        Ok(Append { delivery })
+    }
+
+    /// Whether adding one message of `bytes` would exceed `account`'s quota.
+    pub(crate) fn over_quota(&self, account: &str, bytes: u64) -> Result<bool, StoreError> {
+        let limit = self.inner.quota();
+        if limit.max_bytes.is_none() && limit.max_messages.is_none() {
+            return Ok(false);
+        }
+        let txn = self.inner.db.begin_read()?;
+        let table = txn.open_table(MAILBOXES)?;
+        let (used_bytes, used_messages) = account_usage(&table, account)?;
+        Ok(!limit.allows(used_bytes, used_messages, bytes.max(1), 1))
+    }
+
+    /// An account's usage and quota limits (IMAP GETQUOTAROOT, RFC 9208).
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchAccount`], index errors.
+    pub fn quota_usage(&self, address: &str) -> Result<QuotaUsage, StoreError> {
+        let address = Address::parse(address).map_err(StoreError::InvalidAddress)?;
+        if self.account(&address)?.is_none() {
+            return Err(StoreError::NoSuchAccount(address.display()));
+        }
+        let txn = self.inner.db.begin_read()?;
+        let table = txn.open_table(MAILBOXES)?;
+        let (bytes, messages) = account_usage(&table, &address.key())?;
+        Ok(QuotaUsage {
+            bytes,
+            messages,
+            limit: self.inner.quota(),
+        })
+    }
+
+    /// Sets the per-account quota limits (from the configuration; may be
+    /// changed at run time). Default: unlimited.
+    pub fn set_quota(&self, quota: crate::quota::Quota) {
+        *self.inner.quota.write().unwrap_or_else(|p| p.into_inner()) = quota;
+    }
+}
+
+impl Append {
+    /// Appends message bytes, exactly as the client sent them.
+    ///
+    /// # Errors
+    /// IO errors; after one, the append cannot be committed.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        self.delivery.write(chunk).map_err(StoreError::from)
+    }
+
+    /// Makes the message durable (fsync file, rename into `cur/`, fsync
+    /// directory, durable index commit) and returns `(UIDVALIDITY, UID)`
+    /// for `[APPENDUID]` (RFC 4315 §3).
+    ///
+    /// # Errors
+    /// [`StoreError::OverQuota`], [`StoreError::NoSuchMailbox`] if the
+    /// mailbox was deleted meanwhile, IO and index errors. Nothing was
+    /// stored on error.
+    pub fn commit(self) -> Result<(u32, u32), StoreError> {
+        let delivered = self.delivery.commit().map_err(StoreError::from)?;
+        match delivered.first() {
+            Some(d) => Ok((d.uidvalidity, d.uid)),
+            None => Err(StoreError::Corrupt("append stored nothing".to_owned())),
+        }
+    }
+
+    /// Abandons the append and removes the tmp file (same as dropping it).
+    pub fn abort(self) {}
+}

@@ -1,0 +1,697 @@
+//! Changing messages: flags (STORE, with CONDSTORE's UNCHANGEDSINCE),
+//! EXPUNGE / UID EXPUNGE / POP3 DELE, COPY and MOVE.
+//!
+//! Every operation holds the maildir lock and follows one pattern: change
+//! the files (rename, link), fsync the directories, commit the index
+//! durably, publish; on any failure before the commit, undo the file
+//! changes. Crash points are in `docs/design.md`.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use redb::{ReadableTable, WriteTransaction};
+
+use crate::address::Address;
+use crate::append::normalise_keywords;
+use crate::codec::{MailboxRecord, MessageRecord, Subdir};
+use crate::error::StoreError;
+use crate::flags::Flags;
+use crate::fs::Fs;
+use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
+use crate::notify::{Change, Notice};
+use crate::quota::account_usage;
+use crate::store::{DirStamp, Store, parse_target};
+use crate::uidset::UidSet;
+
+/// How STORE changes flags (RFC 9051 §6.4.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlagOp {
+    /// `+FLAGS`
+    Add,
+    /// `-FLAGS`
+    Remove,
+    /// `FLAGS`
+    Replace,
+}
+
+/// A STORE request (RFC 9051 §6.4.6, RFC 7162 §3.1.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagChange {
+    /// Add, remove or replace.
+    pub op: FlagOp,
+    /// System flags.
+    pub flags: Flags,
+    /// Keywords (any order; duplicates ignored).
+    pub keywords: Vec<String>,
+    /// CONDSTORE `UNCHANGEDSINCE`: leave messages with a greater MODSEQ alone.
+    pub unchanged_since: Option<u64>,
+}
+
+impl FlagChange {
+    /// A change of system flags only, without UNCHANGEDSINCE.
+    #[must_use]
+    pub fn flags(op: FlagOp, flags: Flags) -> FlagChange {
+        FlagChange {
+            op,
+            flags,
+            keywords: Vec::new(),
+            unchanged_since: None,
+        }
+    }
+}
+
+/// The outcome for one message of a STORE.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagUpdate {
+    /// The message's UID.
+    pub uid: u32,
+    /// Its system flags now.
+    pub flags: Flags,
+    /// Its keywords now, sorted.
+    pub keywords: Vec<String>,
+    /// Its MODSEQ now.
+    pub modseq: u64,
+    /// Whether this STORE changed it (its MODSEQ is new).
+    pub changed: bool,
+}
+
+/// What a STORE did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreOutcome {
+    /// Every message of the set that passed the UNCHANGEDSINCE test, in
+    /// UID order.
+    pub updated: Vec<FlagUpdate>,
+    /// UIDs whose MODSEQ was above UNCHANGEDSINCE and were left alone
+    /// (RFC 7162 §3.1.3 `[MODIFIED]`).
+    pub modified: Vec<u32>,
+}
+
+/// COPY / MOVE result for `[COPYUID]` (RFC 4315 §3).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CopyOutcome {
+    /// The destination's UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// Source UIDs, ascending.
+    pub source_uids: Vec<u32>,
+    /// The destination UIDs, in the same order.
+    pub dest_uids: Vec<u32>,
+}
+
+/// The records of `set` in mailbox `id`, in UID order.
+fn select(
+    messages: &impl ReadableTable<(u64, u32), &'static [u8]>,
+    id: u64,
+    set: &UidSet,
+) -> Result<Vec<(u32, MessageRecord)>, StoreError> {
+    let mut out = Vec::new();
+    for r in set.ranges() {
+        for entry in messages.range((id, *r.start())..=(id, *r.end()))? {
+            let (k, v) = entry?;
+            out.push((k.value().1, MessageRecord::decode(v.value())?));
+        }
+    }
+    Ok(out)
+}
+
+/// The `:2,` suffix for `flags`, keeping letters we do not interpret
+/// (Dovecot's lower-case keyword letters) after ours.
+fn suffix_for(old_suffix: &str, flags: Flags) -> String {
+    let mut letters = flags.to_maildir_info();
+    let old = old_suffix.strip_prefix(":2,").unwrap_or("");
+    let mut other: Vec<char> = old
+        .chars()
+        .filter(|c| !matches!(c, 'D' | 'F' | 'P' | 'R' | 'S' | 'T'))
+        .collect();
+    other.sort_unstable();
+    other.dedup();
+    letters.extend(other);
+    format!(":2,{letters}")
+}
+
+fn path_of(dir: &Path, m: &MessageRecord) -> PathBuf {
+    dir.join(m.subdir.as_str()).join(m.file_name())
+}
+
+/// Undoes renames (best effort; what cannot be undone is repaired by the
+/// next rescan, which trusts the files).
+fn undo(fs: &dyn Fs, renames: &[(PathBuf, PathBuf)]) {
+    for (from, to) in renames.iter().rev() {
+        if let Err(e) = fs.rename(to, from) {
+            tracing::error!(from = %to.display(), to = %from.display(), error = %e,
+                "cannot undo a rename; the next rescan adopts the file as it is");
+        }
+    }
+}
+
+fn unlink_all(fs: &dyn Fs, paths: &[PathBuf]) {
+    for p in paths {
+        if let Err(e) = fs.remove_file(p) {
+            tracing::error!(path = %p.display(), error = %e, "cannot remove a file");
+        }
+    }
+}
+
+fn fsync_dirs(fs: &dyn Fs, paths: &[(PathBuf, PathBuf)]) -> io::Result<()> {
+    let dirs: BTreeSet<&Path> = paths
+        .iter()
+        .flat_map(|(a, b)| [a.parent(), b.parent()])
+        .flatten()
+        .collect();
+    for d in dirs {
+        fs.fsync_dir(d)?;
+    }
+    Ok(())
+}
+
+struct Target {
+    address: Address,
+    key: String,
+    name: String,
+    dir: PathBuf,
+}
+
+impl Store {
+    fn target(&self, address: &str, mailbox: &str) -> Result<Target, StoreError> {
+        let (address, name) = parse_target(address, mailbox)?;
+        let dir = self.inner.layout.mailbox_dir(&address, &name);
+        Ok(Target {
+            key: address.key(),
+            address,
+            name,
+            dir,
+        })
+    }
+
+    fn load(&self, txn: &WriteTransaction, t: &Target) -> Result<MailboxRecord, StoreError> {
+        let mailboxes = txn.open_table(MAILBOXES)?;
+        match index::get_mailbox(&mailboxes, &t.key, &t.name)? {
+            Some(r) => Ok(r),
+            None => Err(self.missing(&t.address, &t.name)?),
+        }
+    }
+
+    /// Runs `f` under the maildir lock, keeping the directory stamps of
+    /// `dirs` current (see `Store::refresh`).
+    fn locked<R>(&self, dirs: &[&Path], f: impl FnOnce() -> R) -> R {
+        let _guard = self.inner.lock_maildirs();
+        let before: Vec<DirStamp> = dirs.iter().map(|d| self.inner.stamp(d)).collect();
+        let out = f();
+        for (d, b) in dirs.iter().zip(before) {
+            self.inner.advance_stamp(d, b);
+        }
+        out
+    }
+
+    /// Changes the flags and keywords of the messages in `uids` (IMAP
+    /// STORE). System flags are also written into the file name
+    /// (`cur/<base>:2,<letters>`); a message still in `new/` moves to
+    /// `cur/` when its system flags change. Each changed message gets a new
+    /// MODSEQ; unchanged ones keep theirs. With
+    /// [`FlagChange::unchanged_since`] (CONDSTORE, RFC 7162 §3.1.3),
+    /// messages whose MODSEQ is greater are left alone and reported in
+    /// [`StoreOutcome::modified`].
+    ///
+    /// # Errors
+    /// Unknown account or mailbox, IO and index errors (nothing changed).
+    pub fn store_flags(
+        &self,
+        address: &str,
+        mailbox: &str,
+        uids: &UidSet,
+        change: &FlagChange,
+    ) -> Result<StoreOutcome, StoreError> {
+        let t = self.target(address, mailbox)?;
+        let keywords = normalise_keywords(&change.keywords);
+        let (op, flags, unchanged_since) = (change.op, change.flags, change.unchanged_since);
+        self.locked(&[&t.dir], || {
+            let fs = self.inner.fs.as_ref();
+            let txn = index::begin_write(&self.inner.db)?;
+            let mut record = self.load(&txn, &t)?;
+            let mut outcome = StoreOutcome::default();
+            let mut renames: Vec<(PathBuf, PathBuf)> = Vec::new();
+            let mut writes = Vec::new();
+            {
+                let messages = txn.open_table(MESSAGES)?;
+                for (uid, mut m) in select(&messages, record.id, uids)? {
+                    if unchanged_since.is_some_and(|u| m.modseq > u) {
+                        outcome.modified.push(uid);
+                        continue;
+                    }
+                    let (new_flags, new_keywords) = match op {
+                        FlagOp::Add => {
+                            let mut k = m.keywords.clone();
+                            k.extend(keywords.iter().cloned());
+                            (m.flags.union(flags), normalise_keywords(&k))
+                        }
+                        FlagOp::Remove => (
+                            Flags::from_bits(m.flags.bits() & !flags.bits()),
+                            m.keywords
+                                .iter()
+                                .filter(|k| !keywords.contains(k))
+                                .cloned()
+                                .collect(),
+                        ),
+                        FlagOp::Replace => (flags, keywords.clone()),
+                    };
+                    let changed = new_flags != m.flags || new_keywords != m.keywords;
+                    if changed {
+                        if new_flags != m.flags {
+                            let from = path_of(&t.dir, &m);
+                            m.subdir = Subdir::Cur;
+                            m.suffix = suffix_for(&m.suffix, new_flags);
+                            let to = path_of(&t.dir, &m);
+                            if let Err(e) = fs.rename(&from, &to) {
+                                undo(fs, &renames);
+                                return Err(e.into());
+                            }
+                            renames.push((from, to));
+                        }
+                        record.highestmodseq += 1;
+                        m.flags = new_flags;
+                        m.keywords = new_keywords;
+                        m.modseq = record.highestmodseq;
+                        writes.push((uid, m.clone()));
+                    }
+                    outcome.updated.push(FlagUpdate {
+                        uid,
+                        flags: m.flags,
+                        keywords: m.keywords.clone(),
+                        modseq: m.modseq,
+                        changed,
+                    });
+                }
+            }
+            if writes.is_empty() {
+                return Ok(outcome);
+            }
+            let result = (|| -> Result<(), StoreError> {
+                fsync_dirs(fs, &renames)?;
+                {
+                    let mut messages = txn.open_table(MESSAGES)?;
+                    for (uid, m) in &writes {
+                        messages.insert((record.id, *uid), m.encode().as_slice())?;
+                    }
+                    let mut mailboxes = txn.open_table(MAILBOXES)?;
+                    index::put_mailbox(&mut mailboxes, &t.key, &t.name, &record)?;
+                }
+                Ok(())
+            })();
+            if let Err(e) = result.and_then(|()| txn.commit().map_err(StoreError::from)) {
+                undo(fs, &renames);
+                return Err(e);
+            }
+            let notices = writes
+                .into_iter()
+                .map(|(uid, m)| Notice {
+                    mailbox: t.name.clone(),
+                    uidvalidity: record.uidvalidity,
+                    change: Change::Flags {
+                        uid,
+                        flags: m.flags,
+                        keywords: m.keywords,
+                        modseq: m.modseq,
+                    },
+                })
+                .collect();
+            self.inner.notifier.publish(&t.key, notices);
+            Ok(outcome)
+        })
+    }
+
+    /// Moves every message still in `new/` to `cur/` (no flag change, no
+    /// new MODSEQ) and returns their UIDs: the session that calls this
+    /// first (at SELECT) sees them as `\Recent` (RFC 3501 §2.3.2); later
+    /// sessions do not.
+    ///
+    /// # Errors
+    /// Unknown account or mailbox, IO and index errors (nothing changed).
+    pub fn claim_recent(&self, address: &str, mailbox: &str) -> Result<Vec<u32>, StoreError> {
+        let t = self.target(address, mailbox)?;
+        self.locked(&[&t.dir], || {
+            let fs = self.inner.fs.as_ref();
+            let txn = index::begin_write(&self.inner.db)?;
+            let record = self.load(&txn, &t)?;
+            let mut renames = Vec::new();
+            let mut writes = Vec::new();
+            {
+                let messages = txn.open_table(MESSAGES)?;
+                for (uid, mut m) in index::mailbox_messages(&messages, record.id)? {
+                    if m.subdir != Subdir::New {
+                        continue;
+                    }
+                    let from = path_of(&t.dir, &m);
+                    m.subdir = Subdir::Cur;
+                    m.suffix = suffix_for(&m.suffix, m.flags);
+                    let to = path_of(&t.dir, &m);
+                    if let Err(e) = fs.rename(&from, &to) {
+                        undo(fs, &renames);
+                        return Err(e.into());
+                    }
+                    renames.push((from, to));
+                    writes.push((uid, m));
+                }
+            }
+            if writes.is_empty() {
+                return Ok(Vec::new());
+            }
+            let result = (|| -> Result<(), StoreError> {
+                fsync_dirs(fs, &renames)?;
+                let mut messages = txn.open_table(MESSAGES)?;
+                for (uid, m) in &writes {
+                    messages.insert((record.id, *uid), m.encode().as_slice())?;
+                }
+                Ok(())
+            })();
+            if let Err(e) = result.and_then(|()| txn.commit().map_err(StoreError::from)) {
+                undo(fs, &renames);
+                return Err(e);
+            }
+            Ok(writes.into_iter().map(|(uid, _)| uid).collect())
+        })
+    }
+
+    /// Expunges the messages flagged `\Deleted` (IMAP EXPUNGE), only those
+    /// in `uids` if given (UID EXPUNGE, RFC 4315 §2.1). Returns the
+    /// expunged UIDs, ascending.
+    ///
+    /// # Errors
+    /// Unknown account or mailbox, IO and index errors (nothing expunged).
+    pub fn expunge(
+        &self,
+        address: &str,
+        mailbox: &str,
+        uids: Option<&UidSet>,
+    ) -> Result<Vec<u32>, StoreError> {
+        let all = UidSet::all();
+        self.remove_messages(address, mailbox, uids.unwrap_or(&all), true)
+    }
+
+    /// Removes the messages in `uids` whatever their flags (POP3 DELE at
+    /// UPDATE, RFC 1939 §6). Returns the removed UIDs, ascending.
+    ///
+    /// # Errors
+    /// As [`Store::expunge`].
+    pub fn delete_messages(
+        &self,
+        address: &str,
+        mailbox: &str,
+        uids: &UidSet,
+    ) -> Result<Vec<u32>, StoreError> {
+        self.remove_messages(address, mailbox, uids, false)
+    }
+
+    /// Expunge: rename each file into `tmp/` (invisible to Maildir readers,
+    /// and undoable), fsync, commit the index with tombstones, then unlink.
+    fn remove_messages(
+        &self,
+        address: &str,
+        mailbox: &str,
+        uids: &UidSet,
+        only_deleted: bool,
+    ) -> Result<Vec<u32>, StoreError> {
+        let t = self.target(address, mailbox)?;
+        self.locked(&[&t.dir], || {
+            let fs = self.inner.fs.as_ref();
+            let txn = index::begin_write(&self.inner.db)?;
+            let mut record = self.load(&txn, &t)?;
+            let victims: Vec<(u32, MessageRecord)> = {
+                let messages = txn.open_table(MESSAGES)?;
+                select(&messages, record.id, uids)?
+                    .into_iter()
+                    .filter(|(_, m)| !only_deleted || m.flags.contains(Flags::DELETED))
+                    .collect()
+            };
+            if victims.is_empty() {
+                return Ok(Vec::new());
+            }
+            let tmp = t.dir.join("tmp");
+            let mut renames = Vec::new();
+            for (uid, m) in &victims {
+                let from = path_of(&t.dir, m);
+                let to = tmp.join(format!(".expunged.{}.{uid}.{}", record.id, m.base));
+                match fs.rename(&from, &to) {
+                    Ok(()) => renames.push((from, to)),
+                    // Already gone behind our back: just drop the entry.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        undo(fs, &renames);
+                        return Err(e.into());
+                    }
+                }
+            }
+            let result = (|| -> Result<(), StoreError> {
+                fsync_dirs(fs, &renames)?;
+                record.highestmodseq += 1;
+                let mut messages = txn.open_table(MESSAGES)?;
+                let mut parts = txn.open_table(PARTS)?;
+                let mut expunged = txn.open_table(EXPUNGED)?;
+                for (uid, m) in &victims {
+                    messages.remove((record.id, *uid))?;
+                    parts.remove((record.id, *uid))?;
+                    expunged.insert((record.id, *uid), record.highestmodseq)?;
+                    record.messages = record.messages.saturating_sub(1);
+                    record.bytes = record.bytes.saturating_sub(m.size);
+                }
+                let mut mailboxes = txn.open_table(MAILBOXES)?;
+                index::put_mailbox(&mut mailboxes, &t.key, &t.name, &record)?;
+                Ok(())
+            })();
+            if let Err(e) = result.and_then(|()| txn.commit().map_err(StoreError::from)) {
+                undo(fs, &renames);
+                return Err(e);
+            }
+            let gone: Vec<PathBuf> = renames.into_iter().map(|(_, to)| to).collect();
+            unlink_all(fs, &gone);
+            let uids: Vec<u32> = victims.iter().map(|(u, _)| *u).collect();
+            self.inner.notifier.publish(
+                &t.key,
+                vec![Notice {
+                    mailbox: t.name.clone(),
+                    uidvalidity: record.uidvalidity,
+                    change: Change::Expunged {
+                        uids: uids.clone(),
+                        modseq: record.highestmodseq,
+                    },
+                }],
+            );
+            Ok(uids)
+        })
+    }
+
+    /// Copies the messages in `uids` to `to` (IMAP COPY) with their flags,
+    /// keywords and internal dates. The new files are hard links to the
+    /// old ones (a copy plus fsync where linking fails).
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchMailbox`] (IMAP `[TRYCREATE]` for the
+    /// destination), [`StoreError::OverQuota`], IO and index errors
+    /// (nothing copied).
+    pub fn copy_messages(
+        &self,
+        address: &str,
+        from: &str,
+        uids: &UidSet,
+        to: &str,
+    ) -> Result<CopyOutcome, StoreError> {
+        self.transfer(address, from, uids, to, false)
+    }
+
+    /// Moves the messages in `uids` to `to` (RFC 6851 MOVE): the files are
+    /// renamed, and the source entries expunged in the same index
+    /// transaction that adds the destination entries.
+    ///
+    /// # Errors
+    /// As [`Store::copy_messages`] (nothing moved).
+    pub fn move_messages(
+        &self,
+        address: &str,
+        from: &str,
+        uids: &UidSet,
+        to: &str,
+    ) -> Result<CopyOutcome, StoreError> {
+        self.transfer(address, from, uids, to, true)
+    }
+
+    fn transfer(
+        &self,
+        address: &str,
+        from: &str,
+        uids: &UidSet,
+        to: &str,
+        is_move: bool,
+    ) -> Result<CopyOutcome, StoreError> {
+        let src = self.target(address, from)?;
+        let dst = self.target(address, to)?;
+        let same = src.name == dst.name;
+        let dirs: Vec<&Path> = if same {
+            vec![&src.dir]
+        } else {
+            vec![&src.dir, &dst.dir]
+        };
+        self.locked(&dirs, || {
+            let fs = self.inner.fs.as_ref();
+            let txn = index::begin_write(&self.inner.db)?;
+            let mut src_rec = self.load(&txn, &src)?;
+            let dst_loaded = self.load(&txn, &dst)?;
+            let items: Vec<(u32, MessageRecord)> = {
+                let messages = txn.open_table(MESSAGES)?;
+                select(&messages, src_rec.id, uids)?
+            };
+            if items.is_empty() {
+                return Ok(CopyOutcome {
+                    uidvalidity: dst_loaded.uidvalidity,
+                    ..CopyOutcome::default()
+                });
+            }
+            if !is_move {
+                let limit = self.inner.quota();
+                let mailboxes = txn.open_table(MAILBOXES)?;
+                let (b, n) = account_usage(&mailboxes, &src.key)?;
+                let add: u64 = items.iter().map(|(_, m)| m.size).sum();
+                if !limit.allows(b, n, add, items.len() as u64) {
+                    let display = self
+                        .account(&src.address)?
+                        .map_or_else(|| src.address.display(), |a| a.display);
+                    return Err(StoreError::OverQuota(display));
+                }
+            }
+            // Place the files: (source uid, record in destination, path).
+            let mut placed: Vec<(u32, MessageRecord, PathBuf)> = Vec::new();
+            let mut renames: Vec<(PathBuf, PathBuf)> = Vec::new();
+            let mut created: Vec<PathBuf> = Vec::new();
+            let rollback = |renames: &[(PathBuf, PathBuf)], created: &[PathBuf]| {
+                undo(fs, renames);
+                unlink_all(fs, created);
+            };
+            for (uid, m) in &items {
+                let from_path = path_of(&src.dir, m);
+                let mut nm = m.clone();
+                nm.base = crate::filename::with_size(&self.inner.names.next(), m.size);
+                let to_path = path_of(&dst.dir, &nm);
+                let r = if is_move {
+                    fs.rename(&from_path, &to_path)
+                        .map(|()| renames.push((from_path.clone(), to_path.clone())))
+                } else {
+                    link_or_copy(fs, &from_path, &to_path).map(|()| created.push(to_path.clone()))
+                };
+                match r {
+                    Ok(()) => placed.push((*uid, nm, to_path)),
+                    // Expunged behind our back: not part of the result.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        rollback(&renames, &created);
+                        return Err(e.into());
+                    }
+                }
+            }
+            let mut dst_rec = if same { src_rec.clone() } else { dst_loaded };
+            let mut outcome = CopyOutcome {
+                uidvalidity: dst_rec.uidvalidity,
+                ..CopyOutcome::default()
+            };
+            let mut src_notices = Vec::new();
+            let mut dst_notices = Vec::new();
+            let result = (|| -> Result<(), StoreError> {
+                let mut dirs: Vec<(PathBuf, PathBuf)> = renames.clone();
+                dirs.extend(created.iter().map(|p| (p.clone(), p.clone())));
+                fsync_dirs(fs, &dirs)?;
+                let mut messages = txn.open_table(MESSAGES)?;
+                let mut parts = txn.open_table(PARTS)?;
+                let mut expunged = txn.open_table(EXPUNGED)?;
+                if is_move {
+                    let rec = if same { &mut dst_rec } else { &mut src_rec };
+                    rec.highestmodseq += 1;
+                    let mut gone = Vec::new();
+                    for (uid, nm, _) in &placed {
+                        messages.remove((rec.id, *uid))?;
+                        expunged.insert((rec.id, *uid), rec.highestmodseq)?;
+                        rec.messages = rec.messages.saturating_sub(1);
+                        rec.bytes = rec.bytes.saturating_sub(nm.size);
+                        gone.push(*uid);
+                    }
+                    src_notices.push(Notice {
+                        mailbox: src.name.clone(),
+                        uidvalidity: rec.uidvalidity,
+                        change: Change::Expunged {
+                            uids: gone,
+                            modseq: rec.highestmodseq,
+                        },
+                    });
+                }
+                for (uid, nm, _) in &mut placed {
+                    let new_uid = dst_rec.uidnext;
+                    dst_rec.uidnext = new_uid.checked_add(1).ok_or_else(|| {
+                        StoreError::Corrupt("UID space of a mailbox exhausted".to_owned())
+                    })?;
+                    dst_rec.highestmodseq += 1;
+                    dst_rec.messages = dst_rec.messages.saturating_add(1);
+                    dst_rec.bytes = dst_rec.bytes.saturating_add(nm.size);
+                    nm.modseq = dst_rec.highestmodseq;
+                    messages.insert((dst_rec.id, new_uid), nm.encode().as_slice())?;
+                    let p = parts.get((src_rec.id, *uid))?.map(|v| v.value().to_vec());
+                    if let Some(p) = p {
+                        parts.insert((dst_rec.id, new_uid), p.as_slice())?;
+                        if is_move {
+                            parts.remove((src_rec.id, *uid))?;
+                        }
+                    }
+                    outcome.source_uids.push(*uid);
+                    outcome.dest_uids.push(new_uid);
+                    dst_notices.push(Notice {
+                        mailbox: dst.name.clone(),
+                        uidvalidity: dst_rec.uidvalidity,
+                        change: Change::Appended {
+                            uid: new_uid,
+                            modseq: nm.modseq,
+                        },
+                    });
+                }
+                let mut mailboxes = txn.open_table(MAILBOXES)?;
+                if !same {
+                    index::put_mailbox(&mut mailboxes, &src.key, &src.name, &src_rec)?;
+                }
+                index::put_mailbox(&mut mailboxes, &dst.key, &dst.name, &dst_rec)?;
+                Ok(())
+            })();
+            if let Err(e) = result.and_then(|()| txn.commit().map_err(StoreError::from)) {
+                rollback(&renames, &created);
+                return Err(e);
+            }
+            dst_notices.extend(src_notices);
+            self.inner.notifier.publish(&src.key, dst_notices);
+            Ok(outcome)
+        })
+    }
+}
+
+/// A hard link, or (across filesystems, or where links are refused) a copy
+/// that is fsynced before it counts.
+fn link_or_copy(fs: &dyn Fs, from: &Path, to: &Path) -> io::Result<()> {
+    match fs.hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(e),
+        Err(e) => {
+            tracing::debug!(error = %e, "hard link failed; copying");
+            let bytes = std::fs::read(from)?;
+            let mut f = fs.create_new(to)?;
+            let r = f.write_all(&bytes).and_then(|()| f.sync_all());
+            if r.is_err() {
+                let _ = fs.remove_file(to);
+            }
+            r
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffix_keeps_foreign_letters() {
+        assert_eq!(suffix_for("", Flags::SEEN), ":2,S");
+        assert_eq!(suffix_for(":2,Sab", Flags::FLAGGED), ":2,Fab");
+        assert_eq!(suffix_for(":2,ST", Flags::empty()), ":2,");
+    }
+}
