@@ -107,7 +107,10 @@ impl Encoder {
 
     /// Appends a decimal number.
     pub(crate) fn put_num(&mut self, n: impl std::fmt::Display) {
-        self.line.extend_from_slice(n.to_string().as_bytes());
+        use std::io::Write;
+        // Writing into a Vec cannot fail; formatting in place avoids a
+        // String per number (FETCH responses are full of numbers).
+        let _ = write!(self.line, "{n}");
     }
 
     /// Appends a literal: the announcement ends the current line fragment,

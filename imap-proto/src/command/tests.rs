@@ -43,7 +43,8 @@ const RFC_EXAMPLES: &[&str] = &[
     "A002 LSUB \"#news.\" \"comp.mail.*\"\r\n",
     "A042 STATUS blurdybloop (MESSAGES UIDNEXT)\r\n",
     "A042 STATUS blurdybloop (UIDNEXT MESSAGES DELETED SIZE)\r\n",
-    "A003 APPEND saved-messages (\\Seen) {25}\r\nDate: Mon, 7 Feb 1994\r\n\r\n\r\n",
+    // RFC 3501 §6.3.11 / RFC 9051 §6.3.12 (the literal is 310 octets).
+    "A003 APPEND saved-messages (\\Seen) {310}\r\nDate: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\r\nFrom: Fred Foobar <foobar@Blurdybloop.COM>\r\nSubject: afternoon meeting\r\nTo: mooch@owatagu.siam.edu\r\nMessage-Id: <B27397-0100000@Blurdybloop.COM>\r\nMIME-Version: 1.0\r\nContent-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n\r\nHello Joe, do you think we can meet at 3:30 tomorrow?\r\n\r\n",
     "A341 CLOSE\r\n",
     "A202 EXPUNGE\r\n",
     "a CHECK\r\n",
@@ -94,6 +95,32 @@ const RFC_EXAMPLES: &[&str] = &[
     "a3 UID SEARCH UID 1:5 OR SEEN (UNSEEN LARGER 200)\r\n",
     "a4 UNSELECT\r\n",
     "a5 EXAMINE \"Entw&APw-rfe\"\r\n",
+    "abcd CAPABILITY\r\n",
+    "A684 RENAME foo zowie\r\n",
+    "A003 LSUB \"#news.\" \"comp.%\"\r\n",
+    "A042 STATUS blurdybloop (UIDNEXT MESSAGES)\r\n",
+    "FXXZ CHECK\r\n",
+    "A282 SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"\r\n",
+    "A284 SEARCH CHARSET UTF-8 TEXT {6}\r\nXXXXXX\r\n",
+    "A005 UID STORE 1:* -FLAGS.SILENT ($Junk)\r\n",
+    "a UID COPY 2:4 \"Saved Items\"\r\n",
+    "A01 MOVE 42:69 foo\r\n",
+    "A02 SEARCH RETURN (COUNT ALL) UID 1:* KEYWORD $Forwarded\r\n",
+    "A03 SEARCH RETURN (MIN MAX) OR SENTSINCE 1-Jan-2020 SENTBEFORE 1-Jan-2021 HEADER \"Message-ID\" \"<x@y>\"\r\n",
+    "A04 STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ APPENDLIMIT RECENT)\r\n",
+    "A05 EXAMINE INBOX (QRESYNC (67890007 90060115194045000 1:29997 (5000,7500,9000,9990:9999 15000,22500,27000,29970,29973,29976,29979,29982,29985,29988,29991,29994,29997)))\r\n",
+    "A06 LIST (SUBSCRIBED REMOTE RECURSIVEMATCH) \"\" (\"%\" \"Archive/*\") RETURN (SUBSCRIBED CHILDREN SPECIAL-USE STATUS (MESSAGES SIZE))\r\n",
+    "A07 CREATE Drafts (USE (\\Drafts))\r\n",
+    "A08 FETCH 1 (BODYSTRUCTURE ENVELOPE INTERNALDATE RFC822.SIZE FLAGS UID MODSEQ)\r\n",
+    "A09 UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE 1 VANISHED)\r\n",
+    "A10 FETCH 2 BODY.PEEK[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To)]\r\n",
+    "A11 STORE 1 FLAGS ()\r\n",
+    "A12 UID SEARCH UNDELETED UNSEEN UNDRAFT UNFLAGGED UNANSWERED NEW OLD RECENT\r\n",
+    "A13 SEARCH BEFORE 1-Jan-2000 ON 2-Feb-2001 SENTON 3-Mar-2002 LARGER 1024 SMALLER 4096 BCC x CC y TO z BODY w TEXT v SUBJECT u\r\n",
+    "A14 AUTHENTICATE XOAUTH2\r\n",
+    "A15 LOGIN \"user@example.org\" \"p\\\"w\\\\d\"\r\n",
+    "A16 ID (\"name\" NIL)\r\n",
+    "A17 ENABLE QRESYNC CONDSTORE UTF8=ACCEPT\r\n",
 ];
 
 #[test]
@@ -242,4 +269,37 @@ fn rfc_examples_through_the_framer() {
     }
     let bytes: Vec<&[u8]> = stream.chunks(1).collect();
     assert_eq!(run(&bytes), whole);
+}
+
+/// Lower-case and otherwise non-canonical client input (RFC 3501 §8
+/// transcript, real clients) parses to the canonical value.
+#[test]
+fn case_insensitive_input() {
+    let cases: &[(&str, &str)] = &[
+        ("a001 login mrc secret\r\n", "a001 LOGIN mrc secret\r\n"),
+        ("a002 select inbox\r\n", "a002 SELECT inbox\r\n"),
+        ("a003 fetch 12 full\r\n", "a003 FETCH 12 FULL\r\n"),
+        (
+            "a004 fetch 12 body[header]\r\n",
+            "a004 FETCH 12 BODY[HEADER]\r\n",
+        ),
+        (
+            "a005 store 12 +flags \\deleted\r\n",
+            "a005 STORE 12 +FLAGS (\\Deleted)\r\n",
+        ),
+        ("a006 logout\r\n", "a006 LOGOUT\r\n"),
+        (
+            "a7 uid search since 01-feb-1994\r\n",
+            "a7 UID SEARCH SINCE 1-Feb-1994\r\n",
+        ),
+        ("a8 list \"\" (\"x\")\r\n", "a8 LIST \"\" \"x\"\r\n"),
+    ];
+    for (input, canonical) in cases {
+        let cmd = Command::parse(input.as_bytes()).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&cmd.to_bytes(Version::Rev1)),
+            *canonical
+        );
+        assert_eq!(Command::parse(canonical.as_bytes()).unwrap(), cmd);
+    }
 }
