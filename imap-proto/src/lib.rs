@@ -105,6 +105,7 @@ pub mod encode;
 pub mod error;
 pub mod framer;
 pub mod limits;
+pub mod message;
 pub mod response;
 pub mod types;
 

@@ -1,0 +1,455 @@
+//! SEARCH evaluation over one message and its metadata (RFC 9051 §6.4.4,
+//! RFC 3501 §6.4.4 for NEW/OLD/RECENT, RFC 7162 §3.1.5 for MODSEQ).
+//!
+//! A [`SearchProgram`] is compiled once per command. [`SearchProgram::needs`]
+//! says whether the keys can be answered from metadata alone, from the
+//! header, or need the whole message, so a server searching thousands of
+//! messages opens files only when it has to.
+
+use crate::command::SearchKey;
+use crate::types::{AString, Date, DateTime, Flag, SequenceSet};
+use mail_parser::{Address, HeaderName, HeaderValue, MessageParser, PartType};
+
+/// What a search needs to look at, from cheapest to dearest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Needs {
+    /// Flags, UID, sequence number, sizes, internal date, mod-sequence.
+    Metadata,
+    /// The header fields too (FROM, SUBJECT, HEADER, SENT*, …).
+    Headers,
+    /// The body too (BODY, TEXT).
+    Body,
+}
+
+/// The per-message data a store keeps, handed in by the server.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageMeta<'a> {
+    /// Message sequence number in the client's view.
+    pub seq: u32,
+    /// UID.
+    pub uid: u32,
+    /// Flags and keywords.
+    pub flags: &'a [Flag],
+    /// `\Recent` (IMAP4rev1 sessions).
+    pub recent: bool,
+    /// INTERNALDATE.
+    pub internal_date: DateTime,
+    /// RFC822.SIZE.
+    pub size: u64,
+    /// The message's mod-sequence (RFC 7162).
+    pub mod_seq: u64,
+}
+
+/// What `*` stands for in sequence sets of this search (RFC 9051 §9:
+/// the largest number in use).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SearchScope {
+    /// Highest message sequence number (the mailbox's EXISTS).
+    pub max_seq: u32,
+    /// Highest UID in the mailbox.
+    pub max_uid: u32,
+}
+
+/// A message parsed for searching: header fields and (if needed) bodies
+/// decoded by mail-parser (RFC 2047 encoded words, transfer encodings,
+/// charsets converted to UTF-8).
+#[derive(Debug)]
+pub struct SearchMessage<'a> {
+    parsed: Option<mail_parser::Message<'a>>,
+}
+
+impl<'a> SearchMessage<'a> {
+    /// Parses `raw` as deeply as `needs` asks: only the header for
+    /// [`Needs::Headers`], everything for [`Needs::Body`].
+    pub fn new(raw: &'a [u8], needs: Needs) -> Self {
+        let parser = MessageParser::new().default_header_text();
+        let parsed = match needs {
+            Needs::Metadata => None,
+            Needs::Headers => parser.parse_headers(raw),
+            Needs::Body => parser.parse(raw),
+        };
+        SearchMessage { parsed }
+    }
+
+    fn headers(&self) -> &[mail_parser::Header<'a>] {
+        self.parsed
+            .as_ref()
+            .and_then(|m| m.parts.first())
+            .map_or(&[], |p| p.headers.as_slice())
+    }
+}
+
+/// Text fields matched by substring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AddrField {
+    From,
+    To,
+    Cc,
+    Bcc,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SystemFlag {
+    Answered,
+    Deleted,
+    Draft,
+    Flagged,
+    Seen,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DateOp {
+    Before,
+    On,
+    Since,
+}
+
+/// A compiled search key: needles lower-cased once.
+#[derive(Clone, Debug)]
+enum Node {
+    All,
+    Flag(SystemFlag, bool),
+    Keyword(String, bool),
+    Recent(bool),
+    New,
+    Internal(DateOp, Date),
+    Sent(DateOp, Date),
+    Larger(u64),
+    Smaller(u64),
+    Uid(SequenceSet),
+    Seq(SequenceSet),
+    ModSeq(u64),
+    Header(String, Needle),
+    Addr(AddrField, Needle),
+    Subject(Needle),
+    Body(Needle),
+    Text(Needle),
+    Not(Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    And(Vec<Node>),
+    /// Keys nested deeper than [`MAX_KEY_DEPTH`]: match nothing.
+    Never,
+}
+
+/// A lower-cased search string.
+#[derive(Clone, Debug)]
+struct Needle {
+    lower: String,
+    ascii: bool,
+}
+
+impl Needle {
+    fn new(s: &AString) -> Self {
+        let lower = String::from_utf8_lossy(s.as_bytes()).to_lowercase();
+        let ascii = lower.is_ascii();
+        Needle { lower, ascii }
+    }
+
+    /// Case-insensitive substring match (RFC 9051 §6.4.4: "case-insensitive
+    /// substring"). ASCII needles are matched without allocating: ASCII
+    /// bytes never occur inside a UTF-8 multi-byte sequence.
+    fn found_in(&self, hay: &str) -> bool {
+        if self.lower.is_empty() {
+            return true;
+        }
+        if self.ascii {
+            let n = self.lower.as_bytes();
+            return hay
+                .as_bytes()
+                .windows(n.len())
+                .any(|w| w.eq_ignore_ascii_case(n));
+        }
+        hay.to_lowercase().contains(&self.lower)
+    }
+}
+
+/// Nesting depth of search keys followed (the parser bounds it too).
+const MAX_KEY_DEPTH: usize = 64;
+
+fn compile(key: &SearchKey, depth: usize) -> Node {
+    if depth > MAX_KEY_DEPTH {
+        return Node::Never;
+    }
+    let d = depth + 1;
+    match key {
+        SearchKey::All => Node::All,
+        SearchKey::Answered => Node::Flag(SystemFlag::Answered, true),
+        SearchKey::Deleted => Node::Flag(SystemFlag::Deleted, true),
+        SearchKey::Draft => Node::Flag(SystemFlag::Draft, true),
+        SearchKey::Flagged => Node::Flag(SystemFlag::Flagged, true),
+        SearchKey::Seen => Node::Flag(SystemFlag::Seen, true),
+        SearchKey::Unanswered => Node::Flag(SystemFlag::Answered, false),
+        SearchKey::Undeleted => Node::Flag(SystemFlag::Deleted, false),
+        SearchKey::Undraft => Node::Flag(SystemFlag::Draft, false),
+        SearchKey::Unflagged => Node::Flag(SystemFlag::Flagged, false),
+        SearchKey::Unseen => Node::Flag(SystemFlag::Seen, false),
+        SearchKey::Keyword(k) => Node::Keyword(k.as_str().to_ascii_lowercase(), true),
+        SearchKey::Unkeyword(k) => Node::Keyword(k.as_str().to_ascii_lowercase(), false),
+        SearchKey::Recent => Node::Recent(true),
+        SearchKey::Old => Node::Recent(false),
+        SearchKey::New => Node::New,
+        SearchKey::Before(x) => Node::Internal(DateOp::Before, *x),
+        SearchKey::On(x) => Node::Internal(DateOp::On, *x),
+        SearchKey::Since(x) => Node::Internal(DateOp::Since, *x),
+        SearchKey::SentBefore(x) => Node::Sent(DateOp::Before, *x),
+        SearchKey::SentOn(x) => Node::Sent(DateOp::On, *x),
+        SearchKey::SentSince(x) => Node::Sent(DateOp::Since, *x),
+        SearchKey::Larger(n) => Node::Larger(*n),
+        SearchKey::Smaller(n) => Node::Smaller(*n),
+        SearchKey::Uid(s) => Node::Uid(s.clone()),
+        SearchKey::SequenceSet(s) => Node::Seq(s.clone()),
+        SearchKey::ModSeq { mod_seq, .. } => Node::ModSeq(*mod_seq),
+        SearchKey::Header(f, v) => Node::Header(
+            String::from_utf8_lossy(f.as_bytes()).to_ascii_lowercase(),
+            Needle::new(v),
+        ),
+        SearchKey::From(v) => Node::Addr(AddrField::From, Needle::new(v)),
+        SearchKey::To(v) => Node::Addr(AddrField::To, Needle::new(v)),
+        SearchKey::Cc(v) => Node::Addr(AddrField::Cc, Needle::new(v)),
+        SearchKey::Bcc(v) => Node::Addr(AddrField::Bcc, Needle::new(v)),
+        SearchKey::Subject(v) => Node::Subject(Needle::new(v)),
+        SearchKey::Body(v) => Node::Body(Needle::new(v)),
+        SearchKey::Text(v) => Node::Text(Needle::new(v)),
+        SearchKey::Not(k) => Node::Not(Box::new(compile(k, d))),
+        SearchKey::Or(a, b) => Node::Or(Box::new(compile(a, d)), Box::new(compile(b, d))),
+        SearchKey::And(v) => Node::And(v.iter().map(|k| compile(k, d)).collect()),
+    }
+}
+
+fn needs(n: &Node) -> Needs {
+    match n {
+        Node::Header(..) | Node::Addr(..) | Node::Subject(_) | Node::Sent(..) => Needs::Headers,
+        Node::Body(_) | Node::Text(_) => Needs::Body,
+        Node::Not(k) => needs(k),
+        Node::Or(a, b) => needs(a).max(needs(b)),
+        Node::And(v) => v.iter().map(needs).max().unwrap_or(Needs::Metadata),
+        _ => Needs::Metadata,
+    }
+}
+
+/// A compiled SEARCH program (the search keys of one command, ANDed).
+#[derive(Clone, Debug)]
+pub struct SearchProgram {
+    root: Node,
+    needs: Needs,
+    mod_seq: bool,
+}
+
+fn has_modseq(k: &SearchKey, depth: usize) -> bool {
+    depth <= MAX_KEY_DEPTH
+        && match k {
+            SearchKey::ModSeq { .. } => true,
+            SearchKey::Not(k) => has_modseq(k, depth + 1),
+            SearchKey::Or(a, b) => has_modseq(a, depth + 1) || has_modseq(b, depth + 1),
+            SearchKey::And(v) => v.iter().any(|k| has_modseq(k, depth + 1)),
+            _ => false,
+        }
+}
+
+impl SearchProgram {
+    /// Compiles the keys of a SEARCH command (all must match).
+    pub fn new(keys: &[SearchKey]) -> Self {
+        let root = Node::And(keys.iter().map(|k| compile(k, 0)).collect());
+        let needs = needs(&root);
+        let mod_seq = keys.iter().any(|k| has_modseq(k, 0));
+        SearchProgram {
+            root,
+            needs,
+            mod_seq,
+        }
+    }
+
+    /// What evaluating needs: pass a [`SearchMessage`] built with (at
+    /// least) this to [`SearchProgram::matches`] unless it is
+    /// [`Needs::Metadata`].
+    pub fn needs(&self) -> Needs {
+        self.needs
+    }
+
+    /// True when a key is `MODSEQ`: RFC 7162 §3.1.5 then wants the highest
+    /// mod-sequence of the matches in the answer.
+    pub fn has_modseq(&self) -> bool {
+        self.mod_seq
+    }
+
+    /// Evaluates the program for one message. Keys that need the header or
+    /// body evaluate to false when `message` is `None` (so pass it whenever
+    /// [`SearchProgram::needs`] is more than metadata). A `$` sequence set
+    /// matches nothing here: the server replaces it by the saved result
+    /// before compiling (RFC 5182).
+    pub fn matches(
+        &self,
+        meta: &MessageMeta<'_>,
+        message: Option<&SearchMessage<'_>>,
+        scope: &SearchScope,
+    ) -> bool {
+        eval(&self.root, meta, message, scope, 0)
+    }
+}
+
+fn has_flag(flags: &[Flag], f: SystemFlag) -> bool {
+    flags.iter().any(|x| {
+        matches!(
+            (x, f),
+            (Flag::Answered, SystemFlag::Answered)
+                | (Flag::Deleted, SystemFlag::Deleted)
+                | (Flag::Draft, SystemFlag::Draft)
+                | (Flag::Flagged, SystemFlag::Flagged)
+                | (Flag::Seen, SystemFlag::Seen)
+        )
+    })
+}
+
+fn date_matches(op: DateOp, have: Date, want: Date) -> bool {
+    match op {
+        DateOp::Before => have < want,
+        DateOp::On => have == want,
+        DateOp::Since => have >= want,
+    }
+}
+
+fn eval(
+    n: &Node,
+    meta: &MessageMeta<'_>,
+    msg: Option<&SearchMessage<'_>>,
+    scope: &SearchScope,
+    depth: usize,
+) -> bool {
+    if depth > MAX_KEY_DEPTH + 2 {
+        return false;
+    }
+    let d = depth + 1;
+    match n {
+        Node::All => true,
+        Node::Never => false,
+        Node::Flag(f, want) => has_flag(meta.flags, *f) == *want,
+        Node::Keyword(k, want) => {
+            let has = meta.flags.iter().any(|f| match f {
+                Flag::Keyword(a) => a.as_str().eq_ignore_ascii_case(k),
+                _ => false,
+            });
+            has == *want
+        }
+        Node::Recent(want) => meta.recent == *want,
+        Node::New => meta.recent && !has_flag(meta.flags, SystemFlag::Seen),
+        // RFC 9051 §6.4.4: internal date "disregarding time and timezone".
+        Node::Internal(op, want) => date_matches(*op, meta.internal_date.date(), *want),
+        Node::Sent(op, want) => msg
+            .and_then(sent_date)
+            .is_some_and(|have| date_matches(*op, have, *want)),
+        Node::Larger(x) => meta.size > *x,
+        Node::Smaller(x) => meta.size < *x,
+        Node::Uid(s) => s.contains(meta.uid, scope.max_uid),
+        Node::Seq(s) => s.contains(meta.seq, scope.max_seq),
+        Node::ModSeq(x) => meta.mod_seq >= *x,
+        Node::Header(name, needle) => msg.is_some_and(|m| {
+            m.headers()
+                .iter()
+                .filter(|h| h.name.as_str().eq_ignore_ascii_case(name))
+                .any(|h| needle.found_in(&header_text(m, h)))
+        }),
+        Node::Addr(field, needle) => msg.is_some_and(|m| {
+            let want = match field {
+                AddrField::From => HeaderName::From,
+                AddrField::To => HeaderName::To,
+                AddrField::Cc => HeaderName::Cc,
+                AddrField::Bcc => HeaderName::Bcc,
+            };
+            m.headers()
+                .iter()
+                .filter(|h| h.name == want)
+                .any(|h| needle.found_in(&header_text(m, h)))
+        }),
+        Node::Subject(needle) => msg.is_some_and(|m| {
+            m.headers()
+                .iter()
+                .filter(|h| h.name == HeaderName::Subject)
+                .any(|h| needle.found_in(&header_text(m, h)))
+        }),
+        Node::Body(needle) => msg.is_some_and(|m| body_contains(m, needle)),
+        Node::Text(needle) => msg.is_some_and(|m| {
+            m.headers()
+                .iter()
+                .any(|h| needle.found_in(&header_text(m, h)))
+                || body_contains(m, needle)
+        }),
+        Node::Not(k) => !eval(k, meta, msg, scope, d),
+        Node::Or(a, b) => eval(a, meta, msg, scope, d) || eval(b, meta, msg, scope, d),
+        Node::And(v) => v.iter().all(|k| eval(k, meta, msg, scope, d)),
+    }
+}
+
+/// The Date: header's calendar date, "disregarding time and timezone"
+/// (RFC 9051 §6.4.4). A message without a readable Date: matches no SENT*
+/// key.
+fn sent_date(m: &SearchMessage<'_>) -> Option<Date> {
+    m.headers().iter().find_map(|h| match (&h.name, &h.value) {
+        (HeaderName::Date, HeaderValue::DateTime(dt)) => Date::new(dt.year, dt.month, dt.day).ok(),
+        _ => None,
+    })
+}
+
+fn push_addr(out: &mut String, a: &mail_parser::Addr<'_>) {
+    if !out.is_empty() {
+        out.push_str(", ");
+    }
+    if let Some(n) = &a.name {
+        out.push_str(n);
+        out.push(' ');
+    }
+    if let Some(x) = &a.address {
+        out.push('<');
+        out.push_str(x);
+        out.push('>');
+    }
+}
+
+/// A header field's decoded text: encoded words decoded, addresses written
+/// as `name <address>`; structured values mail-parser keeps in parsed form
+/// (dates, Content-Type, Received) are matched on their raw text.
+fn header_text(m: &SearchMessage<'_>, h: &mail_parser::Header<'_>) -> String {
+    match &h.value {
+        HeaderValue::Text(s) => s.to_string(),
+        HeaderValue::TextList(v) => v.join(", "),
+        HeaderValue::Address(Address::List(v)) => {
+            let mut out = String::new();
+            v.iter().for_each(|a| push_addr(&mut out, a));
+            out
+        }
+        HeaderValue::Address(Address::Group(groups)) => {
+            let mut out = String::new();
+            for g in groups {
+                if let Some(n) = &g.name {
+                    if !out.is_empty() {
+                        out.push_str(", ");
+                    }
+                    out.push_str(n);
+                    out.push(':');
+                }
+                g.addresses.iter().for_each(|a| push_addr(&mut out, a));
+            }
+            out
+        }
+        _ => {
+            let raw = m.parsed.as_ref().map_or(&[][..], |p| &p.raw_message[..]);
+            let r = usize::try_from(h.offset_start).unwrap_or(0)
+                ..usize::try_from(h.offset_end).unwrap_or(0);
+            String::from_utf8_lossy(raw.get(r).unwrap_or_default()).into_owned()
+        }
+    }
+}
+
+/// BODY: the decoded text of every text part, nested messages included.
+fn body_contains(m: &SearchMessage<'_>, needle: &Needle) -> bool {
+    fn walk(msg: &mail_parser::Message<'_>, needle: &Needle, depth: usize) -> bool {
+        if depth > super::MAX_DEPTH {
+            return false;
+        }
+        msg.parts.iter().any(|p| match &p.body {
+            PartType::Text(s) | PartType::Html(s) => needle.found_in(s),
+            PartType::Message(inner) => walk(inner, needle, depth + 1),
+            _ => false,
+        })
+    }
+    m.parsed.as_ref().is_some_and(|msg| walk(msg, needle, 0))
+}
