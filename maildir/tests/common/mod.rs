@@ -63,3 +63,31 @@ pub fn uids(store: &Store, address: &str, mailbox: &str) -> Vec<u32> {
         .map(|m| m.uid)
         .collect()
 }
+
+/// Appends `body` to `mailbox` of `address`; returns (uidvalidity, uid).
+pub fn append(
+    store: &Store,
+    address: &str,
+    mailbox: &str,
+    flags: maildir::Flags,
+    body: &[u8],
+) -> Result<(u32, u32), maildir::StoreError> {
+    let mut a = store.begin_append(address, mailbox, flags, &[], Some(1_700_000_000))?;
+    a.write(body)?;
+    a.commit()
+}
+
+/// The mailbox names of an account, in listing order.
+pub fn mailbox_names(store: &Store, address: &str) -> Vec<String> {
+    store
+        .mailboxes(address)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect()
+}
+
+/// Every event queued on a subscription right now.
+pub fn drain(sub: &maildir::Subscription) -> Vec<maildir::Event> {
+    std::iter::from_fn(|| sub.try_recv()).collect()
+}
