@@ -13,7 +13,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
 use crate::error::StoreError;
 use crate::fs::Fs;
@@ -198,19 +198,19 @@ pub(crate) fn complete(inner: &Inner, id: u64, intent: &Intent) {
     }
 }
 
-/// Rolls every pending intent forward (at open, before the rescan).
+/// Rolls every pending intent forward: at open, and before any rescan
+/// (the caller holds the maildir lock), so that a rescan never sees a
+/// mailbox whose directory has not followed its index entry yet (it would
+/// take the missing directory for an emptied mailbox).
 pub(crate) fn recover(inner: &Inner) -> Result<usize, StoreError> {
     let pending: Vec<(u64, Intent)> = {
-        let txn = index::begin_write(&inner.db)?;
+        let txn = inner.db.begin_read()?;
+        let table = txn.open_table(INTENTS)?;
         let mut out = Vec::new();
-        {
-            let table = txn.open_table(INTENTS)?;
-            for entry in table.iter()? {
-                let (k, v) = entry?;
-                out.push((k.value(), decode(v.value())?));
-            }
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            out.push((k.value(), decode(v.value())?));
         }
-        txn.abort()?;
         out
     };
     let root = inner.layout.mail_root();

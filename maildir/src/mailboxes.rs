@@ -69,6 +69,8 @@ impl Store {
         let key = address.key();
         let inner = &self.inner;
         let _guard = inner.lock_maildirs();
+        // Finish any earlier rename/delete whose directory step failed.
+        journal::recover(inner)?;
         let txn = index::begin_write(&inner.db)?;
         let mut created = Vec::new();
         {
@@ -128,6 +130,8 @@ impl Store {
         let key = address.key();
         let inner = &self.inner;
         let _guard = inner.lock_maildirs();
+        // Finish any earlier rename/delete whose directory step failed.
+        journal::recover(inner)?;
         let dir = inner.layout.mailbox_dir(&address, &name);
         let intent = vec![Step::RemoveDir {
             dir: self.relative(&dir)?,
@@ -185,6 +189,8 @@ impl Store {
         let inner = &self.inner;
         let layout = &inner.layout;
         let _guard = inner.lock_maildirs();
+        // Finish any earlier rename/delete whose directory step failed.
+        journal::recover(inner)?;
         let txn = index::begin_write(&inner.db)?;
         let mut notices = Vec::new();
         let mut intent = Vec::new();

@@ -263,6 +263,7 @@ impl Store {
             return Ok(RescanReport::default());
         }
         let _guard = self.inner.lock_maildirs();
+        crate::journal::recover(&self.inner)?;
         {
             let txn = self.inner.db.begin_read()?;
             self.read_mailbox(&txn, &address, &mailbox)?;

@@ -233,6 +233,7 @@ impl Store {
     /// IO and index errors.
     pub fn rescan(&self) -> Result<RescanReport, StoreError> {
         let _guard = self.inner.lock_maildirs();
+        crate::journal::recover(&self.inner)?;
         let keys: Vec<String> = {
             let txn = self.inner.db.begin_read()?;
             let table = txn.open_table(ACCOUNTS)?;
