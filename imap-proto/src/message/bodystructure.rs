@@ -28,8 +28,6 @@ struct Mime {
     media_type: Vec<u8>,
     subtype: Vec<u8>,
     params: Vec<(IString, IString)>,
-    /// True when Content-Type was absent or unusable (defaults applied).
-    defaulted: bool,
     disposition: Option<(IString, Vec<(IString, IString)>)>,
 }
 
@@ -50,7 +48,6 @@ fn mime(header: &[u8], in_digest: bool) -> Mime {
         media_type: b"text".to_vec(),
         subtype: b"plain".to_vec(),
         params: vec![(istring(b"charset"), istring(b"us-ascii"))],
-        defaulted: true,
         disposition: None,
     };
     if in_digest {
@@ -76,7 +73,6 @@ fn mime(header: &[u8], in_digest: bool) -> Mime {
                 out.media_type = ct.c_type.as_bytes().to_vec();
                 out.subtype = sub.as_bytes().to_vec();
                 out.params = params(ct.attributes.as_ref());
-                out.defaulted = false;
             }
             (HeaderName::ContentDisposition, HeaderValue::ContentType(cd))
                 if out.disposition.is_none() && !cd.c_type.is_empty() =>
@@ -154,19 +150,25 @@ fn build(
     let header = slice(bytes, node.header_range());
     let body = slice(bytes, node.body_range());
     let m = mime(header, in_digest);
-    if node.kind == PartKind::Multipart && depth < MAX_DEPTH {
-        let is_multi = eq(&m.media_type, "multipart");
+    let is_multi = eq(&m.media_type, "multipart");
+    if (node.kind == PartKind::Multipart || is_multi) && depth < MAX_DEPTH {
         let subtype = if is_multi {
             m.subtype.clone()
         } else {
             b"mixed".to_vec()
         };
         let digest = eq(&subtype, "digest");
-        let bodies = node
+        let mut bodies: Vec<BodyStructure> = node
             .children
             .iter()
             .map(|c| build(bytes, c, ext, depth + 1, digest))
             .collect();
+        if bodies.is_empty() {
+            // `body-type-mpart` needs at least one body. Like Dovecot, a
+            // multipart without parts (no boundary found) gets one empty
+            // text/plain part.
+            bodies.push(empty_text(ext));
+        }
         return BodyStructure::Multi {
             bodies,
             subtype: istring(&subtype),
@@ -180,21 +182,13 @@ fn build(
             }),
         };
     }
-    let mut media_type = m.media_type;
-    let mut subtype = m.subtype;
-    let mut parameters = m.params;
-    if eq(&media_type, "multipart") {
-        // A multipart without usable parts (no boundary, say) cannot be
-        // shown as one (`body-type-mpart` needs a body): describe it as
-        // plain text, as Dovecot does for unparseable MIME.
-        media_type = b"text".to_vec();
-        subtype = b"plain".to_vec();
-        parameters = vec![(istring(b"charset"), istring(b"us-ascii"))];
-    }
+    let media_type = m.media_type;
+    let subtype = m.subtype;
+    let parameters = m.params;
     let encoding = first(header, "Content-Transfer-Encoding")
         .map(unfold)
         .filter(|e| !e.is_empty())
-        .unwrap_or_else(|| b"7BIT".to_vec());
+        .unwrap_or_else(|| b"7bit".to_vec());
     let fields = BodyFields {
         parameters,
         id: nstring_field(header, "Content-ID"),
@@ -265,21 +259,39 @@ fn message_specific(
 fn empty_message(lines: u64) -> BodySpecific {
     BodySpecific::Message {
         envelope: Box::default(),
-        body: Box::new(BodyStructure::Single {
-            body: Body {
-                media_type: istring(b"text"),
-                media_subtype: istring(b"plain"),
-                fields: BodyFields {
-                    parameters: vec![(istring(b"charset"), istring(b"us-ascii"))],
-                    id: NString::Nil,
-                    description: NString::Nil,
-                    encoding: istring(b"7BIT"),
-                    octets: 0,
-                },
-                specific: BodySpecific::Text { lines: 0 },
-            },
-            extension: None,
-        }),
+        body: Box::new(empty_text(false)),
         lines,
+    }
+}
+
+/// `("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 ...)`: what
+/// Dovecot shows for a part that is not there.
+fn empty_text(ext: bool) -> BodyStructure {
+    BodyStructure::Single {
+        body: Body {
+            media_type: istring(b"text"),
+            media_subtype: istring(b"plain"),
+            fields: BodyFields {
+                parameters: vec![(istring(b"charset"), istring(b"us-ascii"))],
+                id: NString::Nil,
+                description: NString::Nil,
+                encoding: istring(b"7bit"),
+                octets: 0,
+            },
+            specific: BodySpecific::Text { lines: 0 },
+        },
+        extension: ext.then(|| SinglePartExtension {
+            md5: NString::Nil,
+            tail: Some(DispositionTail {
+                disposition: None,
+                language: Some(LanguageTail {
+                    language: Language::Single(NString::Nil),
+                    location: Some(LocationTail {
+                        location: NString::Nil,
+                        extensions: Vec::new(),
+                    }),
+                }),
+            }),
+        }),
     }
 }

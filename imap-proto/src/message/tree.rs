@@ -91,7 +91,7 @@ impl PartOffsets {
             return PartOffsets::flat(bytes);
         };
         let mut budget = MAX_PARTS;
-        let root = build(&message, 0, 0, &mut budget);
+        let root = build(&message, 0, 0, &mut budget, bytes, bytes.len() as u64);
         if root.is_valid(bytes.len() as u64) {
             root
         } else {
@@ -132,11 +132,17 @@ impl PartOffsets {
 /// Builds the tree from mail-parser's flat part list. mail-parser 0.11
 /// gives the parts of an unencoded nested message offsets into the outer
 /// buffer already, so no shifting is needed.
+///
+/// `limit` is where the part must end at the latest: a part of a multipart
+/// never runs past its parent's next boundary line (RFC 2046 §5.1.1),
+/// which mail-parser does not always ensure for a broken nested message.
 fn build(
     message: &mail_parser::Message<'_>,
     id: usize,
     depth: usize,
     budget: &mut usize,
+    raw: &[u8],
+    limit: u64,
 ) -> PartOffsets {
     *budget = budget.saturating_sub(1);
     let Some(part) = message.parts.get(id) else {
@@ -148,11 +154,13 @@ fn build(
             children: Vec::new(),
         };
     };
+    let end = u64::from(part.offset_end).min(limit);
+    let body_start = u64::from(part.offset_body).min(end);
     let mut out = PartOffsets {
         kind: PartKind::Leaf,
-        header_start: u64::from(part.offset_header),
-        body_start: u64::from(part.offset_body),
-        end: u64::from(part.offset_end),
+        header_start: u64::from(part.offset_header).min(body_start),
+        body_start,
+        end,
         children: Vec::new(),
     };
     if depth >= MAX_DEPTH {
@@ -161,6 +169,7 @@ fn build(
     match &part.body {
         PartType::Multipart(ids) => {
             out.kind = PartKind::Multipart;
+            let boundary = boundary(part);
             for &child in ids {
                 if *budget == 0 {
                     break;
@@ -171,19 +180,18 @@ fn build(
                 if child <= id {
                     continue;
                 }
-                let c = build(message, child, depth + 1, budget);
+                let cut = match (message.parts.get(child), &boundary) {
+                    (Some(p), Some(b)) => boundary_cut(raw, u64::from(p.offset_body), out.end, b),
+                    _ => out.end,
+                };
+                let c = build(message, child, depth + 1, budget, raw, cut);
                 if out.contains(&c) {
                     out.children.push(c);
                 }
             }
-            if out.children.is_empty() {
-                // `body-type-mpart` needs at least one body: a multipart
-                // without parts is shown as a leaf.
-                out.kind = PartKind::Leaf;
-            }
         }
         PartType::Message(inner) if part.encoding == Encoding::None && *budget > 0 => {
-            let c = build(inner, 0, depth + 1, budget);
+            let c = build(inner, 0, depth + 1, budget, raw, out.end);
             if out.contains(&c) {
                 out.kind = PartKind::Message;
                 out.children.push(c);
@@ -192,4 +200,36 @@ fn build(
         _ => {}
     }
     out
+}
+
+/// The `boundary` parameter of a part's Content-Type.
+fn boundary(part: &mail_parser::MessagePart<'_>) -> Option<Vec<u8>> {
+    part.headers.iter().find_map(|h| match (&h.name, &h.value) {
+        (mail_parser::HeaderName::ContentType, mail_parser::HeaderValue::ContentType(ct)) => ct
+            .attributes
+            .iter()
+            .flatten()
+            .find(|a| a.name.eq_ignore_ascii_case("boundary"))
+            .map(|a| a.value.as_bytes().to_vec()),
+        _ => None,
+    })
+}
+
+/// Where the first boundary line (`--boundary` at a line start) at or
+/// after `from` begins, minus the line break before it (which belongs to
+/// the boundary, RFC 2046 §5.1.1); `end` when there is none.
+fn boundary_cut(raw: &[u8], from: u64, end: u64, boundary: &[u8]) -> u64 {
+    let hay = super::slice(raw, from..end);
+    let mut needle = b"\n--".to_vec();
+    needle.extend_from_slice(boundary);
+    match hay
+        .windows(needle.len())
+        .position(|w| w == needle.as_slice())
+    {
+        Some(p) => {
+            let cr = p > 0 && hay.get(p - 1) == Some(&b'\r');
+            from + p as u64 - u64::from(cr)
+        }
+        None => end,
+    }
 }
