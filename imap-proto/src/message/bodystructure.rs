@@ -15,12 +15,12 @@ use mail_parser::{HeaderName, HeaderValue, MessageParser};
 /// `BODYSTRUCTURE`: the structure with extension data (MD5, disposition,
 /// language, location) for every part.
 pub fn body_structure(msg: &MessageView<'_>) -> BodyStructure {
-    build(msg.bytes(), msg.root(), true, 0, false)
+    build(msg.bytes(), msg.root(), true, 0, false, 0)
 }
 
 /// `BODY` (non-extensible form): the structure without extension data.
 pub fn body(msg: &MessageView<'_>) -> BodyStructure {
-    build(msg.bytes(), msg.root(), false, 0, false)
+    build(msg.bytes(), msg.root(), false, 0, false, 0)
 }
 
 /// The MIME header fields of one part that the structure shows.
@@ -138,6 +138,12 @@ fn eq(a: &[u8], b: &str) -> bool {
     a.eq_ignore_ascii_case(b.as_bytes())
 }
 
+/// Transfer-encoded `message/rfc822` parts decoded and parsed within one
+/// another: each level decodes and re-parses the whole inner message, so a
+/// deep chain would cost depth × size (DoS limit; mail-parser stops at a
+/// similar depth). Deeper ones show an empty envelope and body.
+const MAX_ENCODED_LEVELS: usize = 3;
+
 /// The structure of `node` in `bytes`. `depth` bounds recursion through
 /// nested messages and multiparts.
 fn build(
@@ -146,6 +152,7 @@ fn build(
     ext: bool,
     depth: usize,
     in_digest: bool,
+    encoded: usize,
 ) -> BodyStructure {
     let header = slice(bytes, node.header_range());
     let body = slice(bytes, node.body_range());
@@ -161,7 +168,7 @@ fn build(
         let mut bodies: Vec<BodyStructure> = node
             .children
             .iter()
-            .map(|c| build(bytes, c, ext, depth + 1, digest))
+            .map(|c| build(bytes, c, ext, depth + 1, digest, encoded))
             .collect();
         if bodies.is_empty() {
             // `body-type-mpart` needs at least one body. Like Dovecot, a
@@ -199,7 +206,7 @@ fn build(
     let is_message =
         eq(&media_type, "message") && (eq(&subtype, "rfc822") || eq(&subtype, "global"));
     let specific = if is_message {
-        message_specific(bytes, node, body, &encoding, ext, depth)
+        message_specific(bytes, node, body, &encoding, ext, depth, encoded)
     } else if eq(&media_type, "text") {
         BodySpecific::Text { lines: lines(body) }
     } else {
@@ -229,6 +236,7 @@ fn message_specific(
     encoding: &[u8],
     ext: bool,
     depth: usize,
+    encoded: usize,
 ) -> BodySpecific {
     let lines = lines(body);
     if depth >= MAX_DEPTH {
@@ -238,9 +246,12 @@ fn message_specific(
         let env = envelope(slice(bytes, inner.header_range()));
         return BodySpecific::Message {
             envelope: Box::new(env),
-            body: Box::new(build(bytes, inner, ext, depth + 1, false)),
+            body: Box::new(build(bytes, inner, ext, depth + 1, false, encoded)),
             lines,
         };
+    }
+    if encoded >= MAX_ENCODED_LEVELS {
+        return empty_message(lines);
     }
     let decoded = super::section::decode_cte(encoding, body);
     let inner_bytes: &[u8] = match &decoded {
@@ -251,7 +262,14 @@ fn message_specific(
     let env = envelope(slice(inner_bytes, tree.header_range()));
     BodySpecific::Message {
         envelope: Box::new(env),
-        body: Box::new(build(inner_bytes, &tree, ext, depth + 1, false)),
+        body: Box::new(build(
+            inner_bytes,
+            &tree,
+            ext,
+            depth + 1,
+            false,
+            encoded + 1,
+        )),
         lines,
     }
 }

@@ -367,10 +367,11 @@ fn eval(
                 .any(|h| needle.found_in(&header_text(m, h)))
         }),
         Node::Body(needle) => msg.is_some_and(|m| body_contains(m, needle)),
+        // TEXT looks at whole header lines, names included, like Dovecot.
         Node::Text(needle) => msg.is_some_and(|m| {
             m.headers()
                 .iter()
-                .any(|h| needle.found_in(&header_text(m, h)))
+                .any(|h| needle.found_in(&format!("{}: {}", h.name.as_str(), header_text(m, h))))
                 || body_contains(m, needle)
         }),
         Node::Not(k) => !eval(k, meta, msg, scope, d),
