@@ -6,6 +6,21 @@
 //! counters. The on-disk layout, the index tables and the crash-safety
 //! rules are in `docs/design.md`.
 //!
+//! What it offers, all storage-shaped (no IMAP or POP3 wire concepts):
+//!
+//! * accounts: [`Store::add_user`], [`Store::verify_password`], …;
+//! * delivery and APPEND, durable and group-committed:
+//!   [`Store::begin_delivery`], [`Store::begin_append`];
+//! * mailboxes: [`Store::create_mailbox`], [`Store::delete_mailbox`],
+//!   [`Store::rename_mailbox`], [`Store::mailboxes`], subscriptions;
+//! * messages: [`Store::message_summaries`] (SELECT), [`Store::messages`],
+//!   [`Store::open_message`], [`Store::mime_parts`],
+//!   [`Store::store_flags`], [`Store::expunge`], [`Store::delete_messages`]
+//!   (POP3), [`Store::copy_messages`], [`Store::move_messages`],
+//!   [`Store::claim_recent`], [`Store::changes_since`];
+//! * change notification: [`Store::subscribe`]; outside changes:
+//!   [`Store::refresh`]; quota: [`Store::set_quota`], [`Store::quota_usage`].
+//!
 //! Every method blocks (file IO, fsync, redb, argon2). A server calls them
 //! from a blocking pool:
 //!

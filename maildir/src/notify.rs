@@ -5,7 +5,8 @@
 //!
 //! Publishing happens after the index commit and while the store's maildir
 //! lock is still held, so subscribers see changes in MODSEQ order. Each
-//! subscription has a bounded queue ([`QUEUE`] events); a subscriber that
+//! subscription queues at most [`QUEUE`] events (allocated as they come,
+//! so an idle subscription costs a few hundred bytes); a subscriber that
 //! falls that far behind is marked *overflowed* and its queue is dropped:
 //! its next receive says [`Event::Overflowed`] and the session does a full
 //! resync ([`crate::Store::changes_since`]) instead of the server buffering
@@ -99,7 +100,10 @@ pub(crate) struct Notifier {
 
 impl Notifier {
     pub(crate) fn subscribe(&self, account: &str) -> Subscription {
-        let (tx, rx) = async_channel::bounded(QUEUE);
+        // Unbounded in the channel (it allocates blocks lazily, so an idle
+        // subscription costs a few hundred bytes, not QUEUE slots up
+        // front); the bound is enforced in `publish`.
+        let (tx, rx) = async_channel::unbounded();
         let overflowed = Arc::new(AtomicBool::new(false));
         self.lock()
             .entry(account.to_owned())
@@ -130,13 +134,14 @@ impl Notifier {
                 continue;
             }
             for n in &notices {
-                match s.tx.try_send(n.clone()) {
-                    Ok(()) => {}
-                    Err(async_channel::TrySendError::Full(_)) => {
-                        s.overflowed.store(true, Ordering::Release);
-                        break;
-                    }
-                    Err(async_channel::TrySendError::Closed(_)) => break,
+                if s.tx.len() >= QUEUE {
+                    // The receiver has QUEUE events waiting, so it is not
+                    // asleep: it sees the flag at its next receive.
+                    s.overflowed.store(true, Ordering::Release);
+                    break;
+                }
+                if s.tx.try_send(n.clone()).is_err() {
+                    break;
                 }
             }
         }
