@@ -265,10 +265,11 @@ fn renaming_inbox_moves_its_messages_and_leaves_it_empty() {
     assert_eq!(names(&r.join("new")), Vec::<String>::new());
     assert_eq!(names(&r.join(".Old Mail").join("new")).len(), 2);
     let list = store.list_messages(A, "Old Mail").unwrap();
-    assert!(std::fs::read(&list[1].path).unwrap().ends_with(
-        b"second
-"
-    ));
+    assert!(
+        std::fs::read(&list[1].path)
+            .unwrap()
+            .ends_with(b"second\r\n")
+    );
     // New mail goes to the fresh INBOX; reopening changes nothing.
     deliver(&store, &[A], b"third\r\n").unwrap();
     drop(store);
