@@ -15,8 +15,10 @@ use crate::types::LiteralMode;
 ///
 /// - Rev1: `\Recent` is emitted; non-ASCII mailbox names go out in modified
 ///   UTF-7 (RFC 3501 §5.1.3).
-/// - Rev2: `\Recent` is dropped from FETCH FLAGS (RFC 9051 §7.5.2 removed it);
-///   mailbox names go out in UTF-8 (RFC 9051 §5.1).
+/// - Rev2: `\Recent` is dropped from FETCH FLAGS and `RECENT` from STATUS,
+///   and `* n RECENT` is not written at all (RFC 9051 Appendix E); LSUB
+///   data goes out as LIST with `\Subscribed`; mailbox names go out in
+///   UTF-8 (RFC 9051 §5.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Version {
     /// IMAP4rev1 (RFC 3501), the default until a client ENABLEs IMAP4rev2.

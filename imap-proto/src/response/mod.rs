@@ -293,6 +293,56 @@ pub enum Data {
     },
 }
 
+impl Status {
+    /// `tag OK [code] text` (tagged when `tag` is given, else `* OK`).
+    pub fn ok(tag: Option<Tag>, code: Option<Code>, text: &str) -> Self {
+        Self::cond(tag, Condition::Ok, code, text)
+    }
+
+    /// `tag NO [code] text`.
+    pub fn no(tag: Option<Tag>, code: Option<Code>, text: &str) -> Self {
+        Self::cond(tag, Condition::No, code, text)
+    }
+
+    /// `tag BAD [code] text`.
+    pub fn bad(tag: Option<Tag>, code: Option<Code>, text: &str) -> Self {
+        Self::cond(tag, Condition::Bad, code, text)
+    }
+
+    /// `* BYE [code] text`.
+    pub fn bye(code: Option<Code>, text: &str) -> Self {
+        Status::Bye(RespText {
+            code,
+            text: Text::try_from(text).unwrap_or_default(),
+        })
+    }
+
+    /// `* PREAUTH [code] text`.
+    pub fn preauth(code: Option<Code>, text: &str) -> Self {
+        Status::PreAuth(RespText {
+            code,
+            text: Text::try_from(text).unwrap_or_default(),
+        })
+    }
+
+    /// Text that is not valid [`Text`] (CR, LF, NUL, leading `[`) becomes
+    /// empty rather than corrupting the stream.
+    fn cond(tag: Option<Tag>, condition: Condition, code: Option<Code>, text: &str) -> Self {
+        let text = RespText {
+            code,
+            text: Text::try_from(text).unwrap_or_default(),
+        };
+        match tag {
+            Some(tag) => Status::Tagged {
+                tag,
+                condition,
+                text,
+            },
+            None => Status::Untagged { condition, text },
+        }
+    }
+}
+
 impl Data {
     /// The answer to SEARCH in the form `version` requires: `* SEARCH ...`
     /// for IMAP4rev1, `* ESEARCH (TAG "...") [UID] ALL ...` for IMAP4rev2

@@ -286,3 +286,26 @@ fn examples_through_the_framer() {
     let bytes: Vec<&[u8]> = stream.chunks(1).collect();
     assert_eq!(run(&bytes), whole);
 }
+
+#[test]
+fn status_constructors() {
+    let t = crate::types::Tag::try_from("a1").unwrap();
+    let cases = [
+        (
+            Status::ok(Some(t.clone()), Some(Code::ReadWrite), "SELECT completed"),
+            "a1 OK [READ-WRITE] SELECT completed\r\n",
+        ),
+        (Status::no(None, None, "bad\r\nthing"), "* NO \r\n"),
+        (Status::bad(Some(t), None, "[x"), "a1 BAD \r\n"),
+        (Status::bye(None, "Logging out"), "* BYE Logging out\r\n"),
+        (
+            Status::preauth(Some(Code::Alert), "hi"),
+            "* PREAUTH [ALERT] hi\r\n",
+        ),
+    ];
+    for (status, wire) in cases {
+        let r = Response::Status(status);
+        assert_eq!(String::from_utf8_lossy(&r.to_bytes(Version::Rev2)), wire);
+        assert_eq!(Response::parse(wire.as_bytes()), Ok(r));
+    }
+}
