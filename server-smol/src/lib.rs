@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod config;
 pub mod control;
 pub mod net;
+pub mod pop3;
 pub mod pump;
 pub mod server;
 pub mod smtp;

@@ -19,6 +19,7 @@ use smol::net::{TcpListener, TcpStream};
 use crate::config::{Config, resolve};
 use crate::control::ControlSocket;
 use crate::net::{PerIpLimit, Stream};
+use crate::pop3::{MaildropLocks, Pop3Handler};
 use crate::pump::{self, PumpContext};
 use crate::smtp::{SmtpHandler, SmtpRole, session_config};
 
@@ -38,6 +39,7 @@ pub struct Shared {
     /// TLS for STARTTLS and implicit-TLS listeners.
     pub acceptor: Option<TlsAcceptor>,
     per_ip: Arc<PerIpLimit>,
+    pub(crate) maildrops: MaildropLocks,
     pump: PumpContext,
     /// One clone per open connection, to know when all have ended.
     connections: Arc<()>,
@@ -123,6 +125,7 @@ impl Server {
                 shutdown: stop_rx.clone(),
             },
             acceptor,
+            maildrops: MaildropLocks::default(),
             connections: Arc::new(()),
         });
 
@@ -333,9 +336,9 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
             let mut handler = SmtpHandler::new(shared.clone(), peer, role);
             pump::run(&mut stream, &mut session, &mut handler, &shared.pump).await;
         }
-        // IMAP and POP3 listeners are bound so the listener contract holds,
-        // but their protocol is not served yet: say so in the protocol's own
-        // words and close, rather than hang.
+        // The IMAP listeners are bound so the listener contract holds, but
+        // IMAP is not served yet: say so in the protocol's own words and
+        // close, rather than hang.
         "imap" | "imaps" => {
             let _ = stream
                 .write_all(
@@ -345,10 +348,22 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
             let _ = stream.close().await;
         }
         _ => {
-            let _ = stream
-                .write_all(b"-ERR [SYS/PERM] POP3 is not available in this sansmail build yet\r\n")
-                .await;
-            let _ = stream.close().await;
+            let config = crate::pop3::session_config(&shared, &peer, implicit_tls);
+            let now = Instant::now();
+            let mut session = if slot.is_some() {
+                pop3_proto::ServerSession::new(config, now)
+            } else {
+                pop3_proto::ServerSession::refuse(
+                    config,
+                    pop3_proto::Response::err_with_code(
+                        pop3_proto::ResponseCode::SysTemp,
+                        "Too many connections from your address, try again later",
+                    ),
+                    now,
+                )
+            };
+            let mut handler = Pop3Handler::new(shared.clone(), peer);
+            pump::run(&mut stream, &mut session, &mut handler, &shared.pump).await;
         }
     }
     drop(slot);

@@ -1,0 +1,329 @@
+//! POP3 glue: answers `pop3-proto` session events from the store. Serves
+//! the account's INBOX.
+//!
+//! - The maildrop is locked per account for the whole TRANSACTION state
+//!   (RFC 1939 §8): a second POP3 login gets `-ERR [IN-USE]`; IMAP keeps
+//!   working meanwhile.
+//! - UIDL values are Dovecot's default `%08Xu%08Xv` (UID then UIDVALIDITY,
+//!   upper-case hex), so they are stable across sessions and restarts,
+//!   consistent with IMAP, and survive a migration from Dovecot.
+//! - Deletions are applied only in the UPDATE state (QUIT), durably, and are
+//!   published to IMAP sessions like any expunge.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use maildir::{INBOX, MessageInfo};
+use pop3_proto::{
+    AuthAnswer, Event, MaildropEntry, MessageProgress, Response, ResponseCode, ServerConfig,
+    ServerSession,
+};
+
+use crate::pump::{Handler, Next, Output, SessionIo};
+use crate::server::Shared;
+
+/// A message is copied to the client in reads of this size.
+const READ_CHUNK: usize = 64 * 1024;
+
+impl SessionIo for ServerSession {
+    type Event = Event;
+    fn feed(&mut self, data: &[u8]) -> usize {
+        ServerSession::feed(self, data)
+    }
+    fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
+        ServerSession::poll_transmit(self, out)
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        ServerSession::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        ServerSession::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        ServerSession::handle_timeout(self, now)
+    }
+    fn is_closed(&self) -> bool {
+        ServerSession::is_closed(self)
+    }
+}
+
+/// Accounts whose maildrop a POP3 session holds.
+#[derive(Default)]
+pub struct MaildropLocks(Mutex<HashSet<String>>);
+
+/// Holds one account's maildrop lock; released on drop.
+pub struct MaildropLock {
+    locks: Arc<Shared>,
+    key: String,
+}
+
+impl MaildropLocks {
+    fn try_lock(shared: &Arc<Shared>, address: &str) -> Option<MaildropLock> {
+        let key = address.to_lowercase();
+        let mut held = shared.maildrops.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !held.insert(key.clone()) {
+            return None;
+        }
+        Some(MaildropLock {
+            locks: shared.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for MaildropLock {
+    fn drop(&mut self) {
+        let mut held = self
+            .locks
+            .maildrops
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        held.remove(&self.key);
+    }
+}
+
+/// The session configuration for a new connection.
+pub fn session_config(shared: &Shared, peer: &SocketAddr, tls: bool) -> ServerConfig {
+    let mut config = ServerConfig::new(shared.config.hostname.clone());
+    config.stls = shared.acceptor.is_some();
+    config.tls_active = tls;
+    config.allow_plaintext = shared.config.auth.plaintext.allows_plaintext(peer);
+    config
+}
+
+/// Per-connection state of the POP3 glue.
+pub struct Pop3Handler {
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    account: Option<String>,
+    lock: Option<MaildropLock>,
+    /// The maildrop as listed at login; message n is `messages[n - 1]`.
+    messages: Vec<MessageInfo>,
+}
+
+impl Pop3Handler {
+    /// Glue for a new connection from `peer`.
+    pub fn new(shared: Arc<Shared>, peer: SocketAddr) -> Self {
+        Pop3Handler {
+            shared,
+            peer,
+            account: None,
+            lock: None,
+            messages: Vec::new(),
+        }
+    }
+
+    async fn authenticate(
+        &mut self,
+        authzid: Option<String>,
+        user: String,
+        password: String,
+    ) -> AuthAnswer {
+        let store = self.shared.store.clone();
+        let check = user.clone();
+        // RFC 4616 §2: acting as another identity is not supported.
+        let ok = authzid.as_deref().is_none_or(|z| z.is_empty() || z == user)
+            && blocking::unblock(move || store.verify_password(&check, &password))
+                .await
+                .unwrap_or(false);
+        if !ok {
+            tracing::info!(peer = %self.peer, user = %user, "pop3 login failed");
+            async_io::Timer::after(Duration::from_millis(
+                self.shared.config.auth.failure_delay_ms,
+            ))
+            .await;
+            return AuthAnswer::Reject(Response::err_with_code(
+                ResponseCode::Auth,
+                "Authentication failed",
+            ));
+        }
+        let Some(lock) = MaildropLocks::try_lock(&self.shared, &user) else {
+            return AuthAnswer::Reject(Response::err_with_code(
+                ResponseCode::InUse,
+                "Maildrop is locked by another POP3 session",
+            ));
+        };
+        let store = self.shared.store.clone();
+        let address = user.clone();
+        let listing = blocking::unblock(move || {
+            let status = store.mailbox_status(&address, INBOX)?;
+            let messages = store.list_messages(&address, INBOX)?;
+            Ok::<_, maildir::StoreError>((status.uidvalidity, messages))
+        })
+        .await;
+        let (uidvalidity, messages) = match listing {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("pop3: cannot list INBOX of {user}: {e}");
+                return AuthAnswer::Reject(Response::err_with_code(
+                    ResponseCode::SysTemp,
+                    "Cannot open the maildrop, try again later",
+                ));
+            }
+        };
+        tracing::info!(peer = %self.peer, user = %user, "pop3 login");
+        let entries = messages
+            .iter()
+            .map(|m| MaildropEntry {
+                size: m.size,
+                uid: format!("{:08X}{:08X}", m.uid, uidvalidity),
+            })
+            .collect();
+        self.messages = messages;
+        self.account = Some(user);
+        self.lock = Some(lock);
+        AuthAnswer::Accept(entries)
+    }
+
+    /// Opens a message's file, following a rename (an IMAP client may have
+    /// changed its flags, and so its file name, since the listing).
+    async fn open(&self, index: usize) -> Option<File> {
+        let message = self.messages.get(index)?.clone();
+        let account = self.account.clone()?;
+        let store = self.shared.store.clone();
+        blocking::unblock(move || match File::open(&message.path) {
+            Ok(f) => Some(f),
+            Err(_) => {
+                let now = store.list_messages(&account, INBOX).ok()?;
+                let current = now.into_iter().find(|m| m.uid == message.uid)?;
+                File::open(current.path).ok()
+            }
+        })
+        .await
+    }
+
+    async fn retrieve(
+        &mut self,
+        session: &mut ServerSession,
+        id: pop3_proto::RequestId,
+        index: usize,
+        out: &mut Output<'_>,
+    ) -> Next {
+        let Some(mut file) = self.open(index).await else {
+            let _ = session.respond_retrieve(
+                id,
+                Err(Response::err_with_code(
+                    ResponseCode::SysTemp,
+                    "Cannot read the message, it may have been deleted meanwhile",
+                )),
+            );
+            return Next::Continue;
+        };
+        let _ = session.respond_retrieve(id, Ok(()));
+        loop {
+            let read = blocking::unblock(move || {
+                let mut buf = vec![0u8; READ_CHUNK];
+                let n = file.read(&mut buf);
+                (file, buf, n)
+            })
+            .await;
+            let (f, buf, n) = read;
+            file = f;
+            let n = match n {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!("pop3: read failed: {e}");
+                    let _ = session.abort_message();
+                    return Next::Continue;
+                }
+            };
+            match session.send_message_chunk(&buf[..n]) {
+                Ok(MessageProgress::Continue) => {}
+                Ok(_) => break,
+                Err(_) => return Next::Continue,
+            }
+            if out.flush(session).await.is_err() {
+                return Next::Close;
+            }
+        }
+        let _ = session.finish_message();
+        Next::Continue
+    }
+
+    async fn update(&mut self, deleted: Vec<usize>) -> Result<(), Response> {
+        let uids: Vec<u32> = deleted
+            .iter()
+            .filter_map(|&i| self.messages.get(i).map(|m| m.uid))
+            .collect();
+        let Some(account) = self.account.clone() else {
+            return Ok(());
+        };
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let store = self.shared.store.clone();
+        let n = uids.len();
+        let uids = maildir::UidSet::from(uids.as_slice());
+        let result = blocking::unblock(move || store.delete_messages(&account, INBOX, &uids)).await;
+        match result {
+            Ok(_) => {
+                tracing::info!(peer = %self.peer, deleted = n, "pop3 update");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!("pop3: deleting messages failed: {e}");
+                Err(Response::err_with_code(
+                    ResponseCode::SysTemp,
+                    "Some deleted messages were not removed, try again later",
+                ))
+            }
+        }
+    }
+}
+
+impl Handler for Pop3Handler {
+    type Session = ServerSession;
+
+    async fn on_event(
+        &mut self,
+        session: &mut ServerSession,
+        event: Event,
+        out: &mut Output<'_>,
+    ) -> Next {
+        match event {
+            Event::Authenticate {
+                id,
+                authzid,
+                user,
+                password,
+                ..
+            } => {
+                let answer = self
+                    .authenticate(authzid, user, password.expose().clone())
+                    .await;
+                let _ = session.respond_authenticate(id, answer);
+            }
+            Event::Retrieve { id, index, .. } => {
+                return self.retrieve(session, id, index, out).await;
+            }
+            Event::Update { id, deleted } => {
+                let result = self.update(deleted).await;
+                let _ = session.respond_update(id, result);
+                self.lock = None;
+            }
+            Event::SwitchTransport { .. } => return Next::StartTls,
+            _ => {}
+        }
+        Next::Continue
+    }
+
+    fn on_tls(&mut self, session: &mut ServerSession) {
+        session.transport_switched(Instant::now());
+    }
+
+    fn shutdown_notice(&self) -> &'static [u8] {
+        b"-ERR [SYS/TEMP] Server shutting down\r\n"
+    }
+
+    async fn on_close(&mut self) {
+        // Any end other than UPDATE deletes nothing (RFC 1939 §6).
+        self.lock = None;
+    }
+}
