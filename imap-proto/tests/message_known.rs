@@ -350,6 +350,19 @@ fn malformed_mime_best_effort() {
         section(&msg, Some(Section::Part(part(&[2])))).as_deref(),
         Some("this attachment is not a valid eml, sorry!")
     );
+    // Still an encapsulated message: all header, no body.
+    assert_eq!(
+        section(&msg, Some(Section::Header(Some(part(&[2]))))).as_deref(),
+        Some("this attachment is not a valid eml, sorry!")
+    );
+    assert_eq!(
+        section(&msg, Some(Section::Text(Some(part(&[2]))))).as_deref(),
+        Some("")
+    );
+    assert_eq!(
+        section(&msg, Some(Section::Part(part(&[2, 1])))).as_deref(),
+        Some("")
+    );
 }
 
 #[test]

@@ -79,6 +79,12 @@ impl<'a> MessageView<'a> {
         &self.root
     }
 
+    /// The message's header block (blank line included), the input of
+    /// [`envelope`].
+    pub fn header(&self) -> &'a [u8] {
+        self.slice(self.root.header_range())
+    }
+
     /// The octets in `range` (empty when out of bounds).
     pub(crate) fn slice(&self, range: Range<u64>) -> &'a [u8] {
         slice(self.bytes, range)

@@ -197,9 +197,38 @@ fn build(
                 out.children.push(c);
             }
         }
+        // mail-parser keeps a message/rfc822 body it could not read as
+        // text; with an identity encoding it is still an encapsulated
+        // message (Dovecot reads it as one): its header runs to the first
+        // blank line, so BODY[n.HEADER] and BODY[n.TEXT] work on it too.
+        _ if part.encoding == Encoding::None && is_message_type(part) => {
+            let body = super::slice(raw, out.body_start..out.end);
+            let inner_body = out.body_start + super::header::header_len(body) as u64;
+            out.kind = PartKind::Message;
+            out.children.push(PartOffsets {
+                kind: PartKind::Leaf,
+                header_start: out.body_start,
+                body_start: inner_body,
+                end: out.end,
+                children: Vec::new(),
+            });
+        }
         _ => {}
     }
     out
+}
+
+/// True for `message/rfc822` and `message/global` (RFC 6532).
+fn is_message_type(part: &mail_parser::MessagePart<'_>) -> bool {
+    part.headers.iter().any(|h| match (&h.name, &h.value) {
+        (mail_parser::HeaderName::ContentType, mail_parser::HeaderValue::ContentType(ct)) => {
+            ct.c_type.eq_ignore_ascii_case("message")
+                && ct.c_subtype.as_ref().is_some_and(|s| {
+                    s.eq_ignore_ascii_case("rfc822") || s.eq_ignore_ascii_case("global")
+                })
+        }
+        _ => false,
+    })
 }
 
 /// The `boundary` parameter of a part's Content-Type.
