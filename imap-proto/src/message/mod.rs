@@ -20,6 +20,22 @@
 //!
 //! SEARCH is evaluated by [`SearchProgram`]: it tells the server what a
 //! query needs ([`Needs`]) so that metadata-only queries never read a file.
+//!
+//! ```
+//! use imap_proto::command::{Part, Section};
+//! use imap_proto::message::{MessageView, SectionData, body_section, envelope};
+//! use std::num::NonZeroU32;
+//!
+//! let raw = b"From: Ann <ann@example.org>\r\nSubject: hi\r\n\r\nhello\r\n";
+//! let msg = MessageView::parse(raw);
+//! let env = envelope(msg.header());
+//! assert_eq!(env.subject.as_bytes(), Some(&b"hi"[..]));
+//! // BODY[1] of a single-part message is its body: a range to stream.
+//! let one = Part::new(vec![NonZeroU32::MIN]).unwrap();
+//! let data = body_section(&msg, Some(&Section::Part(one)), None);
+//! assert_eq!(data, SectionData::Range(44..51));
+//! assert_eq!(data.bytes(&msg), Some(&b"hello\r\n"[..]));
+//! ```
 
 mod address;
 mod bodystructure;
