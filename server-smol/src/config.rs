@@ -134,6 +134,13 @@ pub struct LimitsConfig {
     /// Loopback clients are exempt, as Postfix exempts `$mynetworks`.
     /// An extension of the contract.
     pub max_connections_per_ip: usize,
+    /// Per-account quota on the total size of all messages, in bytes (none
+    /// by default). Over it, SMTP answers `552 5.2.2` and IMAP APPEND
+    /// `[OVERQUOTA]`. An extension of the contract.
+    pub quota_bytes: Option<u64>,
+    /// Per-account quota on the number of messages (none by default).
+    /// An extension of the contract.
+    pub quota_messages: Option<u64>,
 }
 
 /// A configuration problem, printed as one line.
@@ -186,6 +193,8 @@ struct RawAuth {
 struct RawLimits {
     max_message_size: Option<u64>,
     max_connections_per_ip: Option<usize>,
+    quota_bytes: Option<u64>,
+    quota_messages: Option<u64>,
 }
 
 fn listeners(raw: Option<RawListeners>, listen: &[&str], listen_tls: &[&str]) -> Listeners {
@@ -271,6 +280,8 @@ impl Config {
             limits: LimitsConfig {
                 max_message_size: limits.max_message_size.unwrap_or(52_428_800),
                 max_connections_per_ip: limits.max_connections_per_ip.unwrap_or(50),
+                quota_bytes: limits.quota_bytes.filter(|&q| q > 0),
+                quota_messages: limits.quota_messages.filter(|&q| q > 0),
             },
         };
         config.validate()?;

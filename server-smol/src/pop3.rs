@@ -181,21 +181,13 @@ impl Pop3Handler {
         AuthAnswer::Accept(entries)
     }
 
-    /// Opens a message's file, following a rename (an IMAP client may have
-    /// changed its flags, and so its file name, since the listing).
+    /// Opens a message's file; the store follows a rename (an IMAP client
+    /// may have changed its flags, and so its file name, since the listing).
     async fn open(&self, index: usize) -> Option<File> {
-        let message = self.messages.get(index)?.clone();
+        let uid = self.messages.get(index)?.uid;
         let account = self.account.clone()?;
         let store = self.shared.store.clone();
-        blocking::unblock(move || match File::open(&message.path) {
-            Ok(f) => Some(f),
-            Err(_) => {
-                let now = store.list_messages(&account, INBOX).ok()?;
-                let current = now.into_iter().find(|m| m.uid == message.uid)?;
-                File::open(current.path).ok()
-            }
-        })
-        .await
+        blocking::unblock(move || store.open_message(&account, INBOX, uid).ok()).await
     }
 
     async fn retrieve(

@@ -93,6 +93,10 @@ impl Server {
             ))
         })?;
         let store = open_store(&config)?;
+        store.set_quota(maildir::Quota {
+            max_bytes: config.limits.quota_bytes,
+            max_messages: config.limits.quota_messages,
+        });
         let tls = crate::tls::server_config(&config).map_err(StartError)?;
         let acceptor = Some(TlsAcceptor::from(tls));
 

@@ -343,6 +343,9 @@ impl SmtpHandler {
 }
 
 fn delivery_failure(e: &DeliveryError) -> Reply {
+    if let DeliveryError::OverQuota(who) = e {
+        return Reply::new(552, "5.2.2", &format!("<{who}>: Mailbox full"));
+    }
     if e.is_temporary() {
         tracing::warn!("delivery failed: {e}");
         Reply::new(451, "4.3.0", "Local delivery failed, try again later")
