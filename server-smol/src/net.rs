@@ -11,7 +11,11 @@ use std::task::{Context, Poll};
 use futures_lite::{AsyncRead, AsyncWrite};
 use futures_rustls::TlsAcceptor;
 use futures_rustls::server::TlsStream;
-use smol::net::TcpStream;
+use smol::Async;
+
+/// The TCP stream type: `Async` directly (rather than `smol::net`) so the
+/// pump can wait for readability before it allocates a read buffer.
+pub type TcpStream = Async<std::net::TcpStream>;
 
 use crate::config::is_loopback;
 
@@ -29,6 +33,16 @@ impl Stream {
     /// Whether the stream is encrypted.
     pub fn is_tls(&self) -> bool {
         matches!(self, Stream::Tls(_))
+    }
+
+    /// Waits until a read would not block. For plain TCP this costs no
+    /// buffer, so an idle connection holds no read buffer at all; TLS keeps
+    /// its own buffers and is simply polled.
+    pub async fn readable(&self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.readable().await,
+            _ => Ok(()),
+        }
     }
 
     /// Upgrades a plain stream to TLS (STARTTLS/STLS). The plain stream is

@@ -96,7 +96,7 @@ impl Output<'_> {
         while session.poll_transmit(self.buf) {}
         if !self.buf.is_empty() {
             write_all(self.stream, self.buf).await?;
-            self.buf.clear();
+            release(self.buf);
         }
         Ok(())
     }
@@ -138,7 +138,7 @@ async fn drive<H: Handler>(
             while session.poll_transmit(&mut out) {}
             if !out.is_empty() {
                 write_all(stream, &out).await?;
-                out.clear();
+                release(&mut out);
             }
             let Some(event) = session.poll_event() else {
                 break;
@@ -172,7 +172,7 @@ async fn drive<H: Handler>(
             let n = session.feed(&input[taken..]);
             taken += n;
             if taken == input.len() {
-                input.clear();
+                input = Vec::new();
                 taken = 0;
             }
             if n > 0 {
@@ -199,17 +199,28 @@ async fn drive<H: Handler>(
         let wake = if stalled {
             timer.or(shutdown).await
         } else {
-            input.resize(READ_CHUNK, 0);
-            let read = async { Wake::Read(stream.read(&mut input).await) };
+            let read = async {
+                // Allocate the read buffer only once there is something to
+                // read: idle connections then hold none (DESIGN.md's per-
+                // connection memory target).
+                if let Err(e) = stream.readable().await {
+                    return Wake::Read(Err(e));
+                }
+                input.resize(READ_CHUNK, 0);
+                Wake::Read(stream.read(&mut input).await)
+            };
             read.or(timer).or(shutdown).await
         };
         match wake {
             Wake::Read(Ok(0)) => return Ok(()),
-            Wake::Read(Ok(n)) => input.truncate(n),
+            Wake::Read(Ok(n)) => {
+                input.truncate(n);
+                input.shrink_to_fit();
+            }
             Wake::Read(Err(e)) => return Err(e),
             Wake::Timeout => {
                 if !stalled {
-                    input.clear();
+                    input = Vec::new();
                 }
                 session.handle_timeout(Instant::now());
             }
@@ -218,6 +229,16 @@ async fn drive<H: Handler>(
                 return Ok(());
             }
         }
+    }
+}
+
+/// Empties the output buffer, freeing it when it grew large (a streamed
+/// message) so idle connections do not keep it.
+fn release(out: &mut BytesMut) {
+    if out.capacity() > 8 * 1024 {
+        *out = BytesMut::new();
+    } else {
+        out.clear();
     }
 }
 

@@ -12,9 +12,13 @@ use std::time::{Duration, Instant};
 use futures_lite::{AsyncWriteExt, FutureExt};
 use futures_rustls::TlsAcceptor;
 use maildir::{Store, StoreConfig, StoreError};
+use smol::Async;
 use smol::Executor;
 use smol::channel::{Receiver, Sender};
-use smol::net::{TcpListener, TcpStream};
+
+use crate::net::TcpStream;
+
+type TcpListener = Async<std::net::TcpListener>;
 
 use crate::config::{Config, resolve};
 use crate::control::ControlSocket;
@@ -108,10 +112,7 @@ impl Server {
             let local = listener
                 .local_addr()
                 .map_err(|e| StartError(format!("cannot listen on {name} {addr}: {e}")))?;
-            listener
-                .set_nonblocking(true)
-                .map_err(|e| StartError(format!("cannot listen on {name} {addr}: {e}")))?;
-            let listener = TcpListener::try_from(listener)
+            let listener = Async::new(listener)
                 .map_err(|e| StartError(format!("cannot listen on {name} {addr}: {e}")))?;
             bound.push((name, local, listener));
         }
@@ -276,7 +277,7 @@ async fn accept_loop(
         match accepted {
             None => return,
             Some(Ok((tcp, peer))) => {
-                let _ = tcp.set_nodelay(true);
+                let _ = tcp.get_ref().set_nodelay(true);
                 let shared = shared.clone();
                 executor
                     .spawn(async move { serve(shared, name, tcp, peer).await })
