@@ -48,6 +48,16 @@ pub(crate) fn is_text_byte(b: u8) -> bool {
     !matches!(b, 0 | b'\r' | b'\n')
 }
 
+/// Owned text of octets a predicate has already limited to ASCII.
+pub(crate) fn ascii_string(b: &[u8]) -> String {
+    // The callers' predicates admit ASCII only, so this never falls back;
+    // the fallback keeps it total without `unwrap`.
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
 /// `SP = %x20`.
 pub(crate) fn sp(i: &[u8]) -> PResult<'_, ()> {
     value((), tag(&b" "[..])).parse(i)
@@ -213,6 +223,41 @@ pub(crate) fn keyword<'a>(kw: &'static str) -> impl FnMut(&'a [u8]) -> PResult<'
     }
 }
 
+/// An upper-cased copy of a short name, kept on the stack so command,
+/// item and code names are matched without allocating.
+pub(crate) struct UpperName {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl UpperName {
+    /// Upper-cases `name`; a name longer than any IMAP keyword becomes
+    /// empty, which matches nothing.
+    pub(crate) fn new(name: &[u8]) -> Self {
+        let mut buf = [0u8; 24];
+        let len = if name.len() <= buf.len() {
+            name.len()
+        } else {
+            0
+        };
+        for (d, s) in buf.iter_mut().zip(&name[..len]) {
+            *d = s.to_ascii_uppercase();
+        }
+        UpperName { buf, len }
+    }
+
+    /// The upper-cased octets.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// `1*ATOM-CHAR`, upper-cased, without allocating.
+pub(crate) fn upper_atom(i: &[u8]) -> PResult<'_, UpperName> {
+    let (rest, a) = take_while1(is_atom_char).parse(i)?;
+    Ok((rest, UpperName::new(a)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +298,9 @@ mod tests {
         assert!(paren_list1(number)(b"()").is_err());
         assert_eq!(sp_list1(number)(b"1 2 x"), Ok((&b" x"[..], vec![1, 2])));
         assert_eq!(keyword("ALL")(b"ALL)"), Ok((&b")"[..], ())));
+        let (r, n) = upper_atom(b"uid fetch").unwrap();
+        assert_eq!((r, n.as_bytes()), (&b" fetch"[..], &b"UID"[..]));
+        assert_eq!(UpperName::new(&[b'a'; 30]).as_bytes(), b"");
         assert!(keyword("ALL")(b"ALLX").is_err());
     }
 }

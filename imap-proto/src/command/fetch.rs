@@ -2,13 +2,14 @@
 //! sections, shared with the FETCH response.
 
 use crate::core::{
-    PResult, fail, keyword, mod_sequence_value, number64, nz_number, paren_list1, sp,
+    PResult, UpperName, fail, is_atom_char, keyword, mod_sequence_value, number64, nz_number,
+    paren_list1, sp,
 };
 use crate::encode::{Encode, Encoder};
 use crate::types::{AString, astring};
 use nom::Parser;
 use nom::branch::alt;
-use nom::bytes::complete::{tag, tag_no_case};
+use nom::bytes::complete::{tag, tag_no_case, take_while1};
 use nom::combinator::{map, opt};
 use std::num::{NonZeroU32, NonZeroU64};
 
@@ -419,69 +420,70 @@ fn partial(i: &[u8]) -> PResult<'_, (u64, NonZeroU64)> {
 ///  "BODY.PEEK" section [partial] / "BINARY" [".PEEK"] section-binary [partial] /
 ///  "BINARY.SIZE" section-binary / "MODSEQ" / "RFC822" [".HEADER" / ".TEXT"]`
 pub(crate) fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttribute> {
-    let kw = |s: &'static str| tag_no_case::<_, _, nom::error::Error<&[u8]>>(s.as_bytes());
-    if let Ok((r, _)) = kw("BINARY.SIZE").parse(i) {
-        let (r, section) = section_binary(r)?;
-        return Ok((r, FetchAttribute::BinarySize { section }));
-    }
-    if let Ok((r, _)) = kw("BINARY").parse(i) {
-        let (r, peek) = opt(kw(".PEEK")).parse(r)?;
-        let (r, section) = section_binary(r)?;
-        let (r, partial) = opt(partial).parse(r)?;
-        return Ok((
-            r,
-            FetchAttribute::Binary {
-                peek: peek.is_some(),
-                section,
-                partial,
-            },
-        ));
-    }
-    if let Ok((r, _)) = kw("BODY.PEEK").parse(i) {
-        let (r, section) = section(r)?;
-        let (r, partial) = opt(partial).parse(r)?;
-        return Ok((
-            r,
-            FetchAttribute::BodySection {
-                peek: true,
-                section,
-                partial,
-            },
-        ));
-    }
-    if let Ok((r, _)) = kw("BODY[").parse(i) {
-        let r = &i[i.len() - r.len() - 1..];
-        let (r, section) = section(r)?;
-        let (r, partial) = opt(partial).parse(r)?;
-        return Ok((
-            r,
-            FetchAttribute::BodySection {
-                peek: false,
-                section,
-                partial,
-            },
-        ));
-    }
-    // Longest names first: `keyword` refuses a match followed by more atom chars.
-    let table: &[(&'static str, FetchAttribute)] = &[
-        ("BODYSTRUCTURE", FetchAttribute::BodyStructure),
-        ("BODY", FetchAttribute::Body),
-        ("ENVELOPE", FetchAttribute::Envelope),
-        ("FLAGS", FetchAttribute::Flags),
-        ("INTERNALDATE", FetchAttribute::InternalDate),
-        ("RFC822.HEADER", FetchAttribute::Rfc822Header),
-        ("RFC822.SIZE", FetchAttribute::Rfc822Size),
-        ("RFC822.TEXT", FetchAttribute::Rfc822Text),
-        ("RFC822", FetchAttribute::Rfc822),
-        ("UID", FetchAttribute::Uid),
-        ("MODSEQ", FetchAttribute::ModSeq),
-    ];
-    for (name, att) in table {
-        if let Ok((r, _)) = keyword(name)(i) {
-            return Ok((r, att.clone()));
+    // One scan for the name (up to `[` or `<`), then a single match: the
+    // item list of a FETCH is the hot path of IMAP command parsing.
+    let (r, name) = take_while1(|b: u8| is_atom_char(b) && b != b'[' && b != b'<').parse(i)?;
+    let name = UpperName::new(name);
+    let att = match name.as_bytes() {
+        b"BINARY.SIZE" => {
+            let (r, section) = section_binary(r)?;
+            return Ok((r, FetchAttribute::BinarySize { section }));
         }
+        b"BINARY" | b"BINARY.PEEK" => {
+            let (r, section) = section_binary(r)?;
+            let (r, partial) = opt(partial).parse(r)?;
+            let peek = name.as_bytes().len() > 6;
+            return Ok((
+                r,
+                FetchAttribute::Binary {
+                    peek,
+                    section,
+                    partial,
+                },
+            ));
+        }
+        b"BODY.PEEK" => {
+            let (r, section) = section(r)?;
+            let (r, partial) = opt(partial).parse(r)?;
+            return Ok((
+                r,
+                FetchAttribute::BodySection {
+                    peek: true,
+                    section,
+                    partial,
+                },
+            ));
+        }
+        b"BODY" if r.starts_with(b"[") => {
+            let (r, section) = section(r)?;
+            let (r, partial) = opt(partial).parse(r)?;
+            return Ok((
+                r,
+                FetchAttribute::BodySection {
+                    peek: false,
+                    section,
+                    partial,
+                },
+            ));
+        }
+        b"BODY" => FetchAttribute::Body,
+        b"BODYSTRUCTURE" => FetchAttribute::BodyStructure,
+        b"ENVELOPE" => FetchAttribute::Envelope,
+        b"FLAGS" => FetchAttribute::Flags,
+        b"INTERNALDATE" => FetchAttribute::InternalDate,
+        b"RFC822.HEADER" => FetchAttribute::Rfc822Header,
+        b"RFC822.SIZE" => FetchAttribute::Rfc822Size,
+        b"RFC822.TEXT" => FetchAttribute::Rfc822Text,
+        b"RFC822" => FetchAttribute::Rfc822,
+        b"UID" => FetchAttribute::Uid,
+        b"MODSEQ" => FetchAttribute::ModSeq,
+        _ => return Err(fail(i)),
+    };
+    // A simple item must not run on into `[` or `<`.
+    if r.first().is_some_and(|b| is_atom_char(*b)) {
+        return Err(fail(i));
     }
-    Err(fail(i))
+    Ok((r, att))
 }
 
 /// `"ALL" / "FULL" / "FAST" / (fetch-att / "(" fetch-att *(SP fetch-att) ")")`

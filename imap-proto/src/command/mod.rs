@@ -258,10 +258,13 @@ impl Command {
 
     /// Like [`Command::parse`] with explicit limits (`max_depth`).
     pub fn parse_with_limits(input: &[u8], limits: &Limits) -> Result<Command, ParseError> {
-        let tag = crate::types::tag_imap(input)
-            .ok()
-            .and_then(|(rest, t)| rest.starts_with(b" ").then_some(t));
-        run(input, tag, parse::command(input, limits.max_depth))
+        // The tag is read again only on failure, for the `tag BAD` answer.
+        run(input, None, parse::command(input, limits.max_depth)).map_err(|mut e| {
+            e.tag = crate::types::tag_imap(input)
+                .ok()
+                .and_then(|(rest, t)| rest.starts_with(b" ").then_some(t));
+            e
+        })
     }
 
     /// Encodes the command for `version` into line and literal fragments.

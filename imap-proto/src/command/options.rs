@@ -228,10 +228,7 @@ pub(crate) fn tagged_ext_value(i: &[u8], depth: usize) -> PResult<'_, TaggedExtV
     }
     let (r, s) = take_while1(|b: u8| b.is_ascii_digit() || matches!(b, b':' | b',' | b'*' | b'$'))
         .parse(i)?;
-    Ok((
-        r,
-        TaggedExtValue::Simple(String::from_utf8_lossy(s).into_owned()),
-    ))
+    Ok((r, TaggedExtValue::Simple(crate::core::ascii_string(s))))
 }
 
 /// An unknown LIST option: `option-extension = (option-standard-tag / option-vendor-tag) [SP option-value]`.

@@ -8,7 +8,7 @@ use super::search::{charset, search_key};
 use super::{AppendData, AuthenticateData, Command, CommandBody, StoreAction};
 use crate::core::{
     PResult, base64, crlf, fail, keyword, mod_sequence_valzer, nil, paren_list0, paren_list1, sp,
-    sp_list1,
+    sp_list1, upper_atom,
 };
 use crate::types::{
     Secret, atom, capability, date_time, flag, flag_list, list_mailbox, literal, literal8, mailbox,
@@ -29,28 +29,27 @@ pub(crate) fn command(i: &[u8], depth: usize) -> PResult<'_, Command> {
 }
 
 fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
-    let (r, name) = atom(i)?;
-    let n = name.as_str().to_ascii_uppercase();
-    let simple = match n.as_str() {
-        "CAPABILITY" => Some(CommandBody::Capability),
-        "NOOP" => Some(CommandBody::Noop),
-        "LOGOUT" => Some(CommandBody::Logout),
-        "STARTTLS" => Some(CommandBody::StartTls),
-        "NAMESPACE" => Some(CommandBody::Namespace),
-        "IDLE" => Some(CommandBody::Idle),
-        "CHECK" => Some(CommandBody::Check),
-        "CLOSE" => Some(CommandBody::Close),
-        "UNSELECT" => Some(CommandBody::Unselect),
-        "EXPUNGE" => Some(CommandBody::Expunge),
+    let (r, n) = upper_atom(i)?;
+    let simple = match n.as_bytes() {
+        b"CAPABILITY" => Some(CommandBody::Capability),
+        b"NOOP" => Some(CommandBody::Noop),
+        b"LOGOUT" => Some(CommandBody::Logout),
+        b"STARTTLS" => Some(CommandBody::StartTls),
+        b"NAMESPACE" => Some(CommandBody::Namespace),
+        b"IDLE" => Some(CommandBody::Idle),
+        b"CHECK" => Some(CommandBody::Check),
+        b"CLOSE" => Some(CommandBody::Close),
+        b"UNSELECT" => Some(CommandBody::Unselect),
+        b"EXPUNGE" => Some(CommandBody::Expunge),
         _ => None,
     };
     if let Some(b) = simple {
         return Ok((r, b));
     }
     let (r, _) = sp(r)?;
-    match n.as_str() {
-        "AUTHENTICATE" => authenticate(r),
-        "LOGIN" => {
+    match n.as_bytes() {
+        b"AUTHENTICATE" => authenticate(r),
+        b"LOGIN" => {
             let (r, (username, _, password)) =
                 (crate::types::astring, sp, crate::types::astring).parse(r)?;
             Ok((
@@ -61,17 +60,17 @@ fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
                 },
             ))
         }
-        "ENABLE" => map(sp_list1(capability), |capabilities| CommandBody::Enable {
+        b"ENABLE" => map(sp_list1(capability), |capabilities| CommandBody::Enable {
             capabilities,
         })
         .parse(r),
-        "SELECT" | "EXAMINE" => {
+        b"SELECT" | b"EXAMINE" => {
             let (r, mailbox) = mailbox(r)?;
             let (r, parameters) = opt(map((sp, paren_list1(select_param)), |(_, v)| v)).parse(r)?;
             let parameters = parameters.unwrap_or_default();
             Ok((
                 r,
-                if n == "SELECT" {
+                if n.as_bytes() == b"SELECT" {
                     CommandBody::Select {
                         mailbox,
                         parameters,
@@ -84,7 +83,7 @@ fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
                 },
             ))
         }
-        "CREATE" => {
+        b"CREATE" => {
             let (r, mailbox) = mailbox(r)?;
             let (r, special_use) = opt(create_params).parse(r)?;
             Ok((
@@ -95,19 +94,19 @@ fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
                 },
             ))
         }
-        "DELETE" => map(mailbox, |mailbox| CommandBody::Delete { mailbox }).parse(r),
-        "SUBSCRIBE" => map(mailbox, |mailbox| CommandBody::Subscribe { mailbox }).parse(r),
-        "UNSUBSCRIBE" => map(mailbox, |mailbox| CommandBody::Unsubscribe { mailbox }).parse(r),
-        "RENAME" => map((mailbox, sp, mailbox), |(from, _, to)| {
+        b"DELETE" => map(mailbox, |mailbox| CommandBody::Delete { mailbox }).parse(r),
+        b"SUBSCRIBE" => map(mailbox, |mailbox| CommandBody::Subscribe { mailbox }).parse(r),
+        b"UNSUBSCRIBE" => map(mailbox, |mailbox| CommandBody::Unsubscribe { mailbox }).parse(r),
+        b"RENAME" => map((mailbox, sp, mailbox), |(from, _, to)| {
             CommandBody::Rename { from, to }
         })
         .parse(r),
-        "LIST" => list(r, depth),
-        "LSUB" => map((mailbox, sp, list_mailbox), |(reference, _, pattern)| {
+        b"LIST" => list(r, depth),
+        b"LSUB" => map((mailbox, sp, list_mailbox), |(reference, _, pattern)| {
             CommandBody::Lsub { reference, pattern }
         })
         .parse(r),
-        "STATUS" => map(
+        b"STATUS" => map(
             (mailbox, sp, paren_list1(status_att)),
             |(mailbox, _, attributes)| CommandBody::Status {
                 mailbox,
@@ -115,14 +114,14 @@ fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
             },
         )
         .parse(r),
-        "APPEND" => append(r),
-        "SEARCH" => search(r, false, depth),
-        "FETCH" => fetch(r, false),
-        "STORE" => store(r, false),
-        "COPY" => copy_move(r, false, false),
-        "MOVE" => copy_move(r, false, true),
-        "UID" => uid(r, depth),
-        "ID" => map(id_params_list, |parameters| CommandBody::Id { parameters }).parse(r),
+        b"APPEND" => append(r),
+        b"SEARCH" => search(r, false, depth),
+        b"FETCH" => fetch(r, false),
+        b"STORE" => store(r, false),
+        b"COPY" => copy_move(r, false, false),
+        b"MOVE" => copy_move(r, false, true),
+        b"UID" => uid(r, depth),
+        b"ID" => map(id_params_list, |parameters| CommandBody::Id { parameters }).parse(r),
         _ => Err(fail(i)),
     }
 }
@@ -325,15 +324,15 @@ fn copy_move(i: &[u8], uid: bool, is_move: bool) -> PResult<'_, CommandBody> {
 
 /// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`
 fn uid(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
-    let (r, name) = atom(i)?;
+    let (r, name) = upper_atom(i)?;
     let (r, _) = sp(r)?;
-    match name.as_str().to_ascii_uppercase().as_str() {
-        "COPY" => copy_move(r, true, false),
-        "MOVE" => copy_move(r, true, true),
-        "FETCH" => fetch(r, true),
-        "SEARCH" => search(r, true, depth),
-        "STORE" => store(r, true),
-        "EXPUNGE" => map(sequence_set, |sequence_set| CommandBody::UidExpunge {
+    match name.as_bytes() {
+        b"COPY" => copy_move(r, true, false),
+        b"MOVE" => copy_move(r, true, true),
+        b"FETCH" => fetch(r, true),
+        b"SEARCH" => search(r, true, depth),
+        b"STORE" => store(r, true),
+        b"EXPUNGE" => map(sequence_set, |sequence_set| CommandBody::UidExpunge {
             sequence_set,
         })
         .parse(r),

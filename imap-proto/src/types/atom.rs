@@ -1,7 +1,7 @@
 //! `atom = 1*ATOM-CHAR` and the astring form `1*ASTRING-CHAR` (RFC 9051 §9).
 
 use super::{ValidationError, validate};
-use crate::core::{PResult, is_astring_char, is_atom_char};
+use crate::core::{PResult, ascii_string, is_astring_char, is_atom_char};
 use crate::encode::{Encode, Encoder};
 use nom::Parser;
 use nom::bytes::complete::take_while1;
@@ -66,16 +66,13 @@ impl Encode for AtomExt {
 /// `atom = 1*ATOM-CHAR`
 pub(crate) fn atom(i: &[u8]) -> PResult<'_, Atom> {
     // ATOM-CHAR is ASCII, so the lossy conversion never replaces anything.
-    map(take_while1(is_atom_char), |a: &[u8]| {
-        Atom(String::from_utf8_lossy(a).into_owned())
-    })
-    .parse(i)
+    map(take_while1(is_atom_char), |a: &[u8]| Atom(ascii_string(a))).parse(i)
 }
 
 /// `1*ASTRING-CHAR` (the atom alternative of `astring`)
 pub(crate) fn atom_ext(i: &[u8]) -> PResult<'_, AtomExt> {
     map(take_while1(is_astring_char), |a: &[u8]| {
-        AtomExt(String::from_utf8_lossy(a).into_owned())
+        AtomExt(ascii_string(a))
     })
     .parse(i)
 }

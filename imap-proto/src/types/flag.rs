@@ -2,11 +2,11 @@
 //! special-use; RFC 3348 / RFC 5258 child and LIST-EXTENDED attributes).
 
 use super::{Atom, atom};
-use crate::core::{PResult, fail, paren_list0};
+use crate::core::{PResult, fail, is_atom_char, paren_list0};
 use crate::encode::{Encode, Encoder, Version};
 use nom::Parser;
 use nom::branch::alt;
-use nom::bytes::complete::tag;
+use nom::bytes::complete::{tag, take_while1};
 use nom::combinator::map;
 
 /// A message flag that can be stored.
@@ -40,14 +40,6 @@ impl Flag {
     /// A keyword flag, e.g. `$Forwarded`.
     pub fn keyword(name: &str) -> Option<Self> {
         Atom::try_from(name).ok().map(Flag::Keyword)
-    }
-
-    fn system(a: Atom) -> Flag {
-        SYSTEM
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(a.as_str()))
-            .map(|(_, f)| f.clone())
-            .unwrap_or(Flag::Extension(a))
     }
 }
 
@@ -125,11 +117,19 @@ impl Encode for FlagPerm {
 
 /// `flag = "\Answered" / "\Flagged" / "\Deleted" / "\Seen" / "\Draft" / flag-keyword / flag-extension`
 pub(crate) fn flag(i: &[u8]) -> PResult<'_, Flag> {
-    alt((
-        map((tag(&b"\\"[..]), atom), |(_, a)| Flag::system(a)),
-        map(atom, Flag::Keyword),
-    ))
-    .parse(i)
+    if let Some(r) = i.strip_prefix(b"\\") {
+        let (rest, name) = take_while1(is_atom_char).parse(r)?;
+        // System flags are matched without allocating.
+        if let Some((_, f)) = SYSTEM
+            .iter()
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+        {
+            return Ok((rest, f.clone()));
+        }
+        let (rest, a) = atom(r)?;
+        return Ok((rest, Flag::Extension(a)));
+    }
+    map(atom, Flag::Keyword).parse(i)
 }
 
 /// `flag-list = "(" [flag *(SP flag)] ")"`

@@ -8,7 +8,7 @@
 //! [`Mailbox::to_utf8`] with the connection's [`Version`].
 
 use super::{AString, IString, ValidationError, astring, decode_mutf7, encode_mutf7, string};
-use crate::core::{PResult, is_list_char};
+use crate::core::{PResult, ascii_string, is_list_char};
 use crate::encode::{Encode, Encoder, Version};
 use nom::Parser;
 use nom::branch::alt;
@@ -117,9 +117,7 @@ impl ListMailbox {
     /// The most compact valid form of `pattern`.
     pub fn from_bytes(pattern: &[u8]) -> Result<Self, ValidationError> {
         if !pattern.is_empty() && pattern.iter().all(|b| is_list_char(*b)) {
-            return Ok(ListMailbox::Token(
-                String::from_utf8_lossy(pattern).into_owned(),
-            ));
+            return Ok(ListMailbox::Token(ascii_string(pattern)));
         }
         Ok(ListMailbox::String(IString::from_bytes(pattern)?))
     }
@@ -138,7 +136,7 @@ impl Encode for ListMailbox {
 pub(crate) fn list_mailbox(i: &[u8]) -> PResult<'_, ListMailbox> {
     alt((
         map(take_while1(is_list_char), |t: &[u8]| {
-            ListMailbox::Token(String::from_utf8_lossy(t).into_owned())
+            ListMailbox::Token(ascii_string(t))
         }),
         map(string, ListMailbox::String),
     ))

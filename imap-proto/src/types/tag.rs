@@ -1,7 +1,7 @@
 //! `tag = 1*<any ASTRING-CHAR except "+">` (RFC 9051 §9).
 
 use super::{ValidationError, validate};
-use crate::core::{PResult, is_tag_char};
+use crate::core::{PResult, ascii_string, is_tag_char};
 use crate::encode::{Encode, Encoder};
 use nom::Parser;
 use nom::bytes::complete::take_while1;
@@ -49,10 +49,7 @@ impl Encode for Tag {
 /// `tag = 1*<any ASTRING-CHAR except "+">`
 pub(crate) fn tag_imap(i: &[u8]) -> PResult<'_, Tag> {
     // Tag chars are ASCII, so the conversion cannot lose anything.
-    map(take_while1(is_tag_char), |t: &[u8]| {
-        Tag(String::from_utf8_lossy(t).into_owned())
-    })
-    .parse(i)
+    map(take_while1(is_tag_char), |t: &[u8]| Tag(ascii_string(t))).parse(i)
 }
 
 #[cfg(test)]
