@@ -379,3 +379,71 @@ fn mailbox_data(i: &[u8], depth: usize) -> PResult<'_, Data> {
         _ => Err(fail(i)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::Code;
+
+    /// (input, remainder, code, text)
+    type Case = (&'static [u8], &'static [u8], Option<Code>, &'static str);
+
+    #[test]
+    fn resp_text_known_answers() {
+        let cases: &[Case] = &[
+            (b"[ALERT] hi\r\n", b"\r\n", Some(Code::Alert), "hi"),
+            (b"[READ-WRITE]\r\n", b"\r\n", Some(Code::ReadWrite), ""),
+            (b"plain text\r\n", b"\r\n", None, "plain text"),
+            (b"\r\n", b"\r\n", None, ""),
+        ];
+        for (input, rest, code, t) in cases {
+            let (r, v) = resp_text(input).unwrap();
+            assert_eq!((r, &v.code, v.text.as_str()), (*rest, code, *t));
+        }
+        assert!(resp_text(b"[unterminated\r\n").is_err());
+    }
+
+    #[test]
+    fn mailbox_data_known_answers() {
+        let (r, d) = mailbox_data(b"STATUS x (MESSAGES 3 APPENDLIMIT NIL)\r\n", 8).unwrap();
+        assert_eq!(r, b"\r\n");
+        let Data::Status { items, .. } = d else {
+            panic!()
+        };
+        assert_eq!(
+            items,
+            vec![StatusItem::Messages(3), StatusItem::AppendLimit(None)]
+        );
+        let (r, d) = mailbox_data(b"SEARCH 1 2 (MODSEQ 9)\r\n", 8).unwrap();
+        assert_eq!(r, b"\r\n");
+        assert!(matches!(d, Data::Search { ref ids, mod_seq: Some(9) } if ids.len() == 2));
+        let (r, d) = mailbox_data(b"ESEARCH UID COUNT 0\r\n", 8).unwrap();
+        assert_eq!(r, b"\r\n");
+        assert_eq!(
+            d,
+            Data::ESearch {
+                correlator: None,
+                uid: true,
+                items: vec![ESearchItem::Count(0)]
+            }
+        );
+        let (r, n) = namespace(b"((\"\" \"/\")) rest").unwrap();
+        assert_eq!(r, b" rest");
+        assert_eq!(n.map(|v| v.len()), Some(1));
+        assert!(namespace(b"()").is_err());
+        assert_eq!(delimiter(b"NIL x"), Ok((&b" x"[..], None)));
+        assert!(delimiter(b"\"ab\"").is_err());
+    }
+
+    #[test]
+    fn message_data_known_answers() {
+        assert_eq!(
+            message_data(b"0 EXISTS\r\n", 8),
+            Ok((&b"\r\n"[..], Data::Exists(0)))
+        );
+        assert!(message_data(b"0 EXPUNGE\r\n", 8).is_err());
+        let (r, d) = message_data(b"3 FETCH (UID 7)\r\n", 8).unwrap();
+        assert_eq!(r, b"\r\n");
+        assert!(matches!(d, Data::Fetch { ref items, .. } if items.len() == 1));
+    }
+}
