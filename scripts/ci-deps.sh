@@ -21,3 +21,10 @@ apt-get update
 apt-get install -y --no-install-recommends \
     python3 swaks libnet-ssleay-perl libio-socket-ssl-perl curl openssl ca-certificates
 swaks --support 2>&1 | grep -q "TLS supported"
+# POP3 end-to-end tests (server-smol/tests/pop3_*.rs); python3 (poplib) and
+# curl (pop3://, pop3s://) come from the list above.
+# - fetchmail: plain POP3 and `ssl` to an MDA script, `nokeep`.
+# - getmail6: SimplePOP3Retriever and SimplePOP3SSLRetriever into a Maildir
+#   (it refuses to deliver as root, so as root the test delivers as nobody).
+apt-get install -y --no-install-recommends fetchmail getmail6
+command -v fetchmail >/dev/null && command -v getmail >/dev/null

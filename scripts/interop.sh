@@ -105,3 +105,101 @@ fi
 delivered=$(find data/mail/localhost/alice/new data/mail/localhost/alice/cur -type f 2>/dev/null | wc -l)
 echo "summary: $pass passed, $fail failed; $delivered messages in alice's INBOX"
 [ "$fail" -eq 0 ]
+smtp_status=$?
+
+# --- POP3 (curl, Python poplib, fetchmail, getmail6) against a second server
+# with the POP3 listeners on. Same style: PASS/FAIL lines, then a summary.
+pop3_work=$work/pop3
+mkdir -p "$pop3_work"
+sed -e '/^\[pop3\]/,/^\[/ s/^listen = \[\]/listen = ["127.0.0.1:0"]/' \
+    -e '/^\[pop3\]/,/^\[/ s/^listen_tls = \[\]/listen_tls = ["127.0.0.1:0"]/' \
+    -e '/^\[submission\]/,/^\[/ s/^listen\(_tls\)\{0,1\} = .*/listen\1 = []/' \
+    -e '/^\[smtp\]/,/^\[/ s/^listen_tls = .*/listen_tls = []/' \
+    "$work/sansmail.toml" > "$pop3_work/sansmail.toml"
+pop3_pid=
+pop3_cleanup() {
+    [ -n "$pop3_pid" ] && kill "$pop3_pid" 2>/dev/null && wait "$pop3_pid" 2>/dev/null
+    cleanup
+}
+trap pop3_cleanup EXIT INT TERM
+cd "$pop3_work" || exit 1
+printf 'alice-secret\n' | "$bin" --config sansmail.toml user add alice@localhost --password-stdin || exit 1
+"$bin" serve --config sansmail.toml > server.out 2> server.err &
+pop3_pid=$!
+i=0
+while [ -z "$(port_of pop3s)" ] || [ -z "$(port_of pop3)" ] || [ -z "$(port_of smtp)" ]; do
+    i=$((i + 1))
+    if [ $i -gt 300 ] || ! kill -0 "$pop3_pid" 2>/dev/null; then
+        echo "POP3 server did not start:"; cat server.err; exit 1
+    fi
+    sleep 0.1
+done
+p_smtp=$(port_of smtp); pop3=$(port_of pop3); pop3s=$(port_of pop3s)
+echo "sansmail (POP3): smtp $p_smtp pop3 $pop3 pop3s $pop3s"
+pass=0; fail=0
+inbox=data/mail/localhost/alice
+deliver() {
+    curl -sS smtp://127.0.0.1:"$p_smtp"/client.test --mail-from sender@example.org \
+        --mail-rcpt alice@localhost --upload-file "$work/msg.eml"
+}
+if command -v curl >/dev/null; then
+    deliver && deliver
+    check pop3-curl-retr sh -c "curl -sS pop3://127.0.0.1:$pop3/1 -u alice@localhost:alice-secret \
+        > retr1.eml && cmp retr1.eml \"\$(ls $inbox/new/* $inbox/cur/* 2>/dev/null | head -n 1)\" \
+        && cat retr1.eml"
+    check pop3-curl-stls sh -c "curl -sS --ssl-reqd -k pop3://127.0.0.1:$pop3/ \
+        -u alice@localhost:alice-secret | grep -c . | grep -qx 2"
+    check pop3-curl-pop3s curl -sS -k pop3s://127.0.0.1:"$pop3s"/2 -u alice@localhost:alice-secret
+else
+    skip pop3-curl curl
+fi
+if command -v python3 >/dev/null; then
+    mkdir -p poplib
+    check pop3-poplib-stls python3 "$root/server-smol/tests/interop/pop3_client.py" \
+        fetch stls 127.0.0.1 "$pop3" alice@localhost alice-secret poplib 2
+    check pop3-poplib-ssl python3 "$root/server-smol/tests/interop/pop3_client.py" \
+        fetch ssl 127.0.0.1 "$pop3s" alice@localhost alice-secret poplib 2
+    check pop3-stls-inject python3 "$root/server-smol/tests/interop/pop3_stls_inject.py" \
+        127.0.0.1 "$pop3" alice@localhost alice-secret
+else
+    skip pop3-poplib python3
+fi
+if command -v getmail >/dev/null; then
+    mkdir -p gm gm-dest/Maildir/cur gm-dest/Maildir/new gm-dest/Maildir/tmp
+    chmod 755 "$work" "$pop3_work" gm-dest; chmod 777 gm-dest/Maildir gm-dest/Maildir/*
+    as_user=; [ "$(id -u)" = 0 ] && as_user="user = nobody"
+    cat > gm/getmailrc <<GETMAIL
+[retriever]
+type = SimplePOP3SSLRetriever
+server = 127.0.0.1
+port = $pop3s
+username = alice@localhost
+password = alice-secret
+[destination]
+type = Maildir
+path = $pop3_work/gm-dest/Maildir/
+$as_user
+[options]
+read_all = true
+delete = false
+received = false
+GETMAIL
+    check pop3-getmail-ssl sh -c "getmail --getmaildir gm --rcfile $pop3_work/gm/getmailrc \
+        && ls gm-dest/Maildir/new | wc -l | grep -qx 2"
+else
+    skip pop3-getmail getmail6
+fi
+if command -v fetchmail >/dev/null; then
+    mkdir -p fm fm-out && chmod 700 fm
+    printf '#!/bin/sh\ncat > "%s/fm-out/msg.$(ls %s/fm-out | wc -l)"\n' "$pop3_work" "$pop3_work" > fm/mda.sh
+    chmod 755 fm/mda.sh
+    printf 'set no bouncemail\nset invisible\npoll 127.0.0.1 service %s protocol pop3 auth password\n  user "alice@localhost" there with password "alice-secret"\n  sslproto %s nokeep fetchall no rewrite\n  mda "%s"\n' \
+        "$pop3" "''" "$pop3_work/fm/mda.sh" > fm/rc
+    chmod 600 fm/rc
+    check pop3-fetchmail-nokeep sh -c "FETCHMAILHOME=$pop3_work/fm fetchmail -f fm/rc -v --nosyslog \
+        && ls fm-out | wc -l | grep -qx 2 && find $inbox/new $inbox/cur -type f | wc -l | grep -qx 0"
+else
+    skip pop3-fetchmail fetchmail
+fi
+echo "summary (POP3): $pass passed, $fail failed"
+[ "$smtp_status" -eq 0 ] && [ "$fail" -eq 0 ]
