@@ -380,3 +380,144 @@ fn stls_discards_pipelined_commands() {
     assert!(r["after_tls.quit"].starts_with("+OK"), "{r:#?}");
     assert_healthy(addr);
 }
+
+/// A message whose `<eol>.` sequence starts at `at`, the body filled with
+/// `x` lines; `eol` is `\r\n` or `\n` (a bare-LF file).
+fn straddling(token: &str, eol: &str, at: usize) -> Vec<u8> {
+    let mut m = format!("Subject: {token}{eol}{eol}").into_bytes();
+    let line = format!("{}{eol}", "x".repeat(78));
+    while at - m.len() > line.len() + 10 {
+        m.extend_from_slice(line.as_bytes());
+    }
+    m.resize(at, b'y');
+    for l in [".", "..", ".z", "end"] {
+        m.extend_from_slice(eol.as_bytes());
+        m.extend_from_slice(l.as_bytes());
+    }
+    m.extend_from_slice(eol.as_bytes());
+    m
+}
+
+/// The server copies a message in 64 KiB reads: dot-stuffing and LF to
+/// CRLF conversion must carry across every split of `<eol>.`.
+#[test]
+fn dot_stuffing_across_read_boundaries() {
+    let site = site();
+    let mut files = Vec::new();
+    for (i, eol) in ["\r\n", "\n"].iter().enumerate() {
+        for d in 0..4usize {
+            for base in [65536usize, 131072] {
+                let token = format!("b{i}-{d}-{base}");
+                let m = straddling(&token, eol, base - d);
+                assert_eq!(&m[base - d..base - d + eol.len()], eol.as_bytes());
+                let name = format!("17000000{:02}.M{d}P{i}.{base}", files.len());
+                drop_into_new(&site.data_dir(), ALICE.0, &name, &m);
+                files.push(m);
+            }
+        }
+    }
+    let srv = site.start();
+    let mut c = RawPop3::login(srv.addr("pop3"), ALICE.0, ALICE.1);
+    assert!(c.ok("STAT").starts_with(&format!("+OK {} ", files.len())));
+    let mut got: Vec<Vec<u8>> = (1..=files.len())
+        .map(|n| c.multiline(&format!("RETR {n}")))
+        .collect();
+    c.ok("QUIT");
+    let mut want: Vec<Vec<u8>> = files.iter().map(|m| wire(m)).collect();
+    got.sort();
+    want.sort();
+    for (g, w) in got.iter().zip(&want) {
+        if g != w {
+            let at = g.iter().zip(w).position(|(a, b)| a != b).unwrap_or(0);
+            panic!(
+                "RETR differs at {at}: got {:?} want {:?}",
+                String::from_utf8_lossy(&g[at.saturating_sub(20)..g.len().min(at + 20)]),
+                String::from_utf8_lossy(&w[at.saturating_sub(20)..w.len().min(at + 20)])
+            );
+        }
+    }
+    assert_eq!(got, want);
+}
+
+/// RFC 1939 §3: keywords are case-insensitive.
+#[test]
+fn keywords_are_case_insensitive() {
+    let (site, srv, addr) = start();
+    let stored = deliver(&site, &srv, "raw-case");
+    let mut c = RawPop3::connect(addr);
+    c.ok(&format!("user {}", ALICE.0));
+    c.ok(&format!("Pass {}", ALICE.1));
+    assert_eq!(c.ok("stat"), format!("+OK 1 {}", stored.len()));
+    assert_eq!(c.multiline("rEtR 1"), wire(&stored));
+    assert_eq!(
+        c.multiline("top 1 0"),
+        wire(&stored[..stored.len() - top_cut(&stored)])
+    );
+    c.ok("dele 1");
+    c.ok("rset");
+    c.ok("noop");
+    c.ok("quit");
+    assert_eq!(site.inbox(ALICE.0).len(), 1);
+}
+
+/// The length of the body (after the empty line) of a CRLF message.
+fn top_cut(m: &[u8]) -> usize {
+    let split = m
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .expect("empty line");
+    m.len() - split
+}
+
+/// A LIST and a UIDL larger than the session's 64 KiB output limit are
+/// sent whole, in order.
+#[test]
+fn large_maildrop_listing() {
+    let site = site();
+    let count = 3000;
+    for i in 0..count {
+        let m = format!("Subject: m{i}\r\n\r\nbody {i}\r\n");
+        drop_into_new(
+            &site.data_dir(),
+            ALICE.0,
+            &format!("1700000000.M{i}P1.bulk"),
+            m.as_bytes(),
+        );
+    }
+    let srv = site.start();
+    let mut c = RawPop3::login(srv.addr("pop3"), ALICE.0, ALICE.1);
+    assert!(c.ok("STAT").starts_with(&format!("+OK {count} ")));
+    c.send(b"LIST\r\nUIDL\r\nNOOP\r\n").unwrap();
+    assert!(c.line().unwrap().starts_with("+OK"));
+    let list = String::from_utf8(c.multiline_raw().unwrap()).unwrap();
+    assert!(c.line().unwrap().starts_with("+OK"));
+    let uidl = String::from_utf8(c.multiline_raw().unwrap()).unwrap();
+    assert!(uidl.len() > 64 * 1024, "{}", uidl.len());
+    assert!(c.line().unwrap().starts_with("+OK"));
+    let list: Vec<&str> = list.lines().collect();
+    let uidl: Vec<&str> = uidl.lines().collect();
+    assert_eq!(list.len(), count + 1);
+    assert_eq!(uidl.len(), count + 1);
+    for (n, (l, u)) in list.iter().zip(&uidl).take(count).enumerate() {
+        assert!(l.starts_with(&format!("{} ", n + 1)), "{l:?}");
+        assert!(u.starts_with(&format!("{} ", n + 1)), "{u:?}");
+    }
+    let ids: std::collections::BTreeSet<&str> = uidl[..count]
+        .iter()
+        .map(|u| u.split_once(' ').unwrap().1)
+        .collect();
+    assert_eq!(ids.len(), count, "unique-ids are not unique");
+    // Dropped files are in new/, 3000 of them, each listed with its size.
+    let sizes: u64 = list[..count]
+        .iter()
+        .map(|l| l.split_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum();
+    let on_disk: u64 = site
+        .inbox(ALICE.0)
+        .iter()
+        .map(|(_, b)| b.len() as u64)
+        .sum();
+    assert_eq!(sizes, on_disk);
+    c.ok("QUIT");
+}
