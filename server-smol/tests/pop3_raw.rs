@@ -374,6 +374,7 @@ fn stls_discards_pipelined_commands() {
     assert_eq!(r["before_handshake"], "silent", "answered in clear text");
     // The injected USER/PASS were not executed: not logged in over TLS.
     assert!(r["after_tls.stat"].starts_with("-ERR"), "{r:#?}");
+    assert!(r["after_tls.stls_again"].starts_with("-ERR"), "{r:#?}");
     assert!(r["after_tls.user"].starts_with("+OK"), "{r:#?}");
     assert!(r["after_tls.pass"].starts_with("+OK"), "{r:#?}");
     assert_eq!(r["after_tls.stat2"], "+OK 0 0");

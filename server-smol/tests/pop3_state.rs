@@ -266,3 +266,29 @@ fn sizes_count_crlf_for_bare_lf_files() {
     );
     c.ok("QUIT");
 }
+
+/// A message file removed behind the session's back (another program, an
+/// IMAP expunge): RETR answers -ERR, the session goes on, QUIT works.
+#[test]
+fn message_removed_behind_the_session() {
+    let site = site();
+    let srv = site.start();
+    deliver(&site, &srv, ALICE.0, "gone-1");
+    let two = deliver(&site, &srv, ALICE.0, "gone-2");
+    let (path, _) = stored_with(&site, ALICE.0, "gone-1");
+    let mut c = RawPop3::login(srv.addr("pop3"), ALICE.0, ALICE.1);
+    let stat = c.ok("STAT");
+    let ids_before = ids(&uidl(&mut c));
+    std::fs::remove_file(&path).unwrap();
+    c.err("RETR 1");
+    c.err("TOP 1 0");
+    assert_eq!(c.multiline("RETR 2"), dot_stuff(&two));
+    assert_eq!(c.ok("STAT"), stat);
+    c.ok("DELE 1");
+    assert!(c.ok("QUIT").starts_with("+OK"));
+    assert!(c.is_closed());
+    let mut c = RawPop3::login(srv.addr("pop3"), ALICE.0, ALICE.1);
+    assert_eq!(c.ok("STAT"), format!("+OK 1 {}", two.len()));
+    assert_eq!(uidl(&mut c), vec![format!("1 {}", ids_before[1])]);
+    c.ok("QUIT");
+}

@@ -45,6 +45,8 @@ sock.settimeout(30)
 tls = tls_context().wrap_socket(sock)
 out("tls", tls.version())
 out("after_tls.stat", command(tls, "STAT"))
+# RFC 2595 §4: STLS is refused once TLS is active.
+out("after_tls.stls_again", command(tls, "STLS"))
 out("after_tls.user", command(tls, "USER " + user))
 out("after_tls.pass", command(tls, "PASS " + password))
 out("after_tls.stat2", command(tls, "STAT"))
