@@ -107,7 +107,9 @@ pub mod framer;
 pub mod limits;
 pub mod message;
 pub mod response;
+pub mod session;
 pub mod types;
+pub mod view;
 
 pub use encode::{Encode, Encoded, Encoder, Fragment, Version};
 pub use limits::Limits;

@@ -1,0 +1,685 @@
+//! FETCH and SEARCH (RFC 9051 §6.4.4, §6.4.5; RFC 7162 CONDSTORE; RFC 4731
+//! ESEARCH; RFC 5182 SEARCHRES): multi-step jobs that walk the messages,
+//! ask the adapter for content only when needed, and build the answers
+//! with the [`message`](crate::message) helpers.
+
+use super::dispatch::{Job, Pending};
+use super::{
+    ContentNeed, Event, MessageContent, RequestId, ServerSession, SessionError, StoreAnswer, Wait,
+};
+use crate::command::{
+    Charset, FetchAttribute, FetchAttributes, FetchModifier, SearchKey, SearchReturnOption,
+    Section, StoreAction,
+};
+use crate::encode::{Encode, Encoder};
+use crate::message::{
+    MessageMeta, MessageView, Needs, PartOffsets, SearchMessage, SearchProgram, SearchResult,
+    SearchScope, SectionData, find_part, search_data,
+};
+use crate::response::{Code, Data, MessageDataItem, RespText, Response};
+use crate::types::{Flag, SequenceSet, Tag};
+use crate::view::{MessageSummary, flag_fetch};
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::ops::Range;
+
+/// A FETCH in progress.
+#[derive(Debug)]
+pub(crate) struct FetchJob {
+    tag: Tag,
+    uid: bool,
+    items: Vec<FetchAttribute>,
+    targets: VecDeque<(NonZeroU32, NonZeroU32)>,
+    need: Option<ContentNeed>,
+    /// Messages whose `\Seen` this FETCH set: their FLAGS are sent.
+    seen_set: Vec<NonZeroU32>,
+    current: Option<(NonZeroU32, NonZeroU32)>,
+}
+
+/// A SEARCH in progress.
+#[derive(Debug)]
+pub(crate) struct SearchJob {
+    tag: Tag,
+    uid: bool,
+    return_options: Option<Vec<SearchReturnOption>>,
+    program: SearchProgram,
+    scope: SearchScope,
+    targets: VecDeque<(NonZeroU32, NonZeroU32)>,
+    matched: Vec<(NonZeroU32, NonZeroU32, u64)>,
+    current: Option<(NonZeroU32, NonZeroU32)>,
+}
+
+/// What an item needs beyond the view's metadata.
+fn item_need(item: &FetchAttribute) -> Option<ContentNeed> {
+    use FetchAttribute as A;
+    match item {
+        A::Flags | A::Uid | A::InternalDate | A::Rfc822Size | A::ModSeq | A::Rfc822 => None,
+        A::Envelope | A::Rfc822Header => Some(ContentNeed::Header),
+        A::Rfc822Text => Some(ContentNeed::Offsets),
+        A::Body | A::BodyStructure | A::Binary { .. } | A::BinarySize { .. } => {
+            Some(ContentNeed::Message)
+        }
+        A::BodySection { section, .. } => match section {
+            None => None,
+            Some(Section::HeaderFields { part: None, .. }) => Some(ContentNeed::Header),
+            Some(Section::HeaderFields { .. }) => Some(ContentNeed::Message),
+            Some(_) => Some(ContentNeed::Offsets),
+        },
+    }
+}
+
+/// True for items that set `\Seen` (RFC 9051 §6.4.5).
+fn sets_seen(item: &FetchAttribute) -> bool {
+    use FetchAttribute as A;
+    match item {
+        A::BodySection { peek, .. } | A::Binary { peek, .. } => !peek,
+        A::Rfc822 | A::Rfc822Text => true,
+        _ => false,
+    }
+}
+
+/// The range a section names, from the part offsets alone (`None` for
+/// HEADER.FIELDS, which needs the octets).
+fn section_range(root: &PartOffsets, size: u64, section: Option<&Section>) -> Option<SectionData> {
+    let inner = |p: &Option<crate::command::Part>| match p {
+        None => Some(root),
+        Some(p) => find_part(root, p.path()).and_then(|n| n.inner_root()),
+    };
+    Some(match section {
+        None => SectionData::Range(0..size),
+        Some(Section::Part(p)) => find_part(root, p.path())
+            .map_or(SectionData::Missing, |n| SectionData::Range(n.body_range())),
+        Some(Section::Mime(p)) => find_part(root, p.path()).map_or(SectionData::Missing, |n| {
+            SectionData::Range(n.header_range())
+        }),
+        Some(Section::Header(p)) => inner(p).map_or(SectionData::Missing, |n| {
+            SectionData::Range(n.header_range())
+        }),
+        Some(Section::Text(p)) => {
+            inner(p).map_or(SectionData::Missing, |n| SectionData::Range(n.body_range()))
+        }
+        Some(Section::HeaderFields { .. }) => return None,
+    })
+}
+
+/// Writes one FETCH response into the output, item by item, so large
+/// literals can be shared or streamed instead of copied.
+struct Writer<'s> {
+    session: &'s mut ServerSession,
+    line: Vec<u8>,
+}
+
+impl Writer<'_> {
+    fn item(&mut self, item: &MessageDataItem) {
+        let mut enc = Encoder::new(self.session.version);
+        item.encode(&mut enc);
+        self.line.extend(enc.finish().into_bytes());
+    }
+
+    fn raw(&mut self, b: &[u8]) {
+        self.line.extend_from_slice(b);
+    }
+
+    fn flush_line(&mut self) {
+        let line = std::mem::take(&mut self.line);
+        self.session.out.push(&line);
+    }
+
+    /// `name SP` then the section's data as NIL or a literal.
+    fn section(&mut self, uid: NonZeroU32, data: SectionData, bytes: Option<&Bytes>, binary: bool) {
+        let len = data.len();
+        match data {
+            SectionData::Missing => self.raw(b"NIL"),
+            SectionData::Owned(v) => {
+                self.literal_head(v.len() as u64, binary && v.contains(&0));
+                self.raw(&v);
+            }
+            SectionData::Range(r) => {
+                let inline_max = self.session.config.limits.inline_section_max;
+                match bytes {
+                    Some(b) => {
+                        let slice = slice(b, r);
+                        self.literal_head(slice.len() as u64, binary && slice.contains(&0));
+                        if slice.len() as u64 <= inline_max {
+                            self.raw(&slice);
+                        } else {
+                            self.flush_line();
+                            self.session.out.push_shared(slice);
+                        }
+                    }
+                    None => {
+                        // The octets stay in the file: the adapter writes
+                        // them (DESIGN.md §2). BINARY of an identity-encoded
+                        // part is announced as literal8 to be safe with NULs.
+                        self.literal_head(len, binary);
+                        self.flush_line();
+                        self.session.out.push_external(uid, r);
+                    }
+                }
+            }
+        }
+    }
+
+    fn literal_head(&mut self, len: u64, literal8: bool) {
+        if literal8 {
+            self.raw(b"~");
+        }
+        self.raw(format!("{{{len}}}\r\n").as_bytes());
+    }
+}
+
+fn slice(b: &Bytes, r: Range<u64>) -> Bytes {
+    let len = b.len() as u64;
+    let (s, e) = (r.start.min(len), r.end.min(len).max(r.start.min(len)));
+    b.slice(s as usize..e as usize)
+}
+
+impl ServerSession {
+    pub(super) fn start_fetch(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        set: &SequenceSet,
+        attributes: FetchAttributes,
+        modifiers: Vec<FetchModifier>,
+    ) {
+        let Some(targets) = self.resolve(&tag, set, uid) else {
+            return;
+        };
+        let mut items = attributes.items();
+        if uid && !items.contains(&FetchAttribute::Uid) {
+            // RFC 9051 §6.4.9: UID FETCH answers always carry UID.
+            items.insert(0, FetchAttribute::Uid);
+        }
+        let mut changed_since = None;
+        for m in &modifiers {
+            match m {
+                FetchModifier::ChangedSince(n) => changed_since = Some(*n),
+                FetchModifier::Vanished => {
+                    if !(uid && self.enabled.qresync) {
+                        self.bad(tag, "VANISHED needs UID FETCH and QRESYNC");
+                        return;
+                    }
+                }
+            }
+        }
+        if changed_since.is_some() && !items.contains(&FetchAttribute::ModSeq) {
+            items.push(FetchAttribute::ModSeq);
+        }
+        let mod_seq = items.contains(&FetchAttribute::ModSeq);
+        if mod_seq {
+            // RFC 7162 §3.1: a CONDSTORE-using command enables it.
+            self.enabled.condstore = true;
+        }
+        let Some(sel) = self.selected.as_ref() else {
+            return;
+        };
+        let targets: VecDeque<_> = targets
+            .into_iter()
+            .filter(|(seq, _)| match changed_since {
+                Some(n) => sel.view.get(seq.get()).is_some_and(|m| m.mod_seq > n),
+                None => true,
+            })
+            .collect();
+        let need = items.iter().filter_map(item_need).max();
+        let wants_seen = !sel.read_only && items.iter().any(sets_seen);
+        let unseen: Vec<NonZeroU32> = if wants_seen {
+            targets
+                .iter()
+                .filter(|(seq, _)| {
+                    sel.view
+                        .get(seq.get())
+                        .is_some_and(|m| !m.flags.contains(&Flag::Seen))
+                })
+                .map(|(_, u)| *u)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let job = Box::new(FetchJob {
+            tag,
+            uid,
+            items,
+            targets,
+            need,
+            seen_set: Vec::new(),
+            current: None,
+        });
+        if !unseen.is_empty() {
+            let flags = vec![Flag::Seen];
+            self.ask(
+                |id| Event::Store {
+                    id,
+                    uids: unseen,
+                    action: StoreAction::Add,
+                    flags,
+                    unchanged_since: None,
+                },
+                Pending::Job(Job::Fetch(job)),
+            );
+            return;
+        }
+        self.fetch_continue(job);
+    }
+
+    /// The answer to the implicit `+FLAGS (\Seen)` of a FETCH.
+    pub(super) fn respond_seen(
+        &mut self,
+        id: RequestId,
+        answer: Result<StoreAnswer, RespText>,
+    ) -> Result<(), Result<StoreAnswer, RespText>> {
+        let Some(Pending::Job(Job::Fetch(mut job))) = self.take_pending(
+            id,
+            |p| matches!(p, Pending::Job(Job::Fetch(j)) if j.current.is_none()),
+        ) else {
+            return Err(answer);
+        };
+        // A failure to set \Seen does not fail the FETCH.
+        if let Ok(a) = answer {
+            self.apply_own_flags(&a.updated, false, false, false);
+            job.seen_set = a.updated.iter().map(|u| u.uid).collect();
+        }
+        self.fetch_continue(job);
+        Ok(())
+    }
+
+    fn fetch_continue(&mut self, mut job: Box<FetchJob>) {
+        loop {
+            if self.closing {
+                return;
+            }
+            if self.out.has_external() || self.out.len() >= self.config.limits.max_pending_output {
+                self.wait = Wait::Resume(Job::Fetch(job));
+                return;
+            }
+            let Some((seq, uid)) = job.targets.pop_front() else {
+                let uid_cmd = job.uid;
+                self.complete(job.tag, uid_cmd, None, "FETCH completed");
+                return;
+            };
+            match job.need {
+                Some(need) => {
+                    job.current = Some((seq, uid));
+                    self.ask(
+                        |id| Event::ReadMessage { id, uid, need },
+                        Pending::Job(Job::Fetch(job)),
+                    );
+                    return;
+                }
+                None => self.fetch_one(&job, seq, uid, None),
+            }
+        }
+    }
+
+    /// Builds and queues the FETCH response of one message.
+    fn fetch_one(
+        &mut self,
+        job: &FetchJob,
+        seq: NonZeroU32,
+        uid: NonZeroU32,
+        content: Option<MessageContent>,
+    ) {
+        let Some(summary) = self
+            .selected
+            .as_ref()
+            .and_then(|s| s.view.get(seq.get()))
+            .cloned()
+        else {
+            return;
+        };
+        if summary.uid != uid {
+            return;
+        }
+        let (bytes, offsets, header) = match content {
+            Some(MessageContent::Message { bytes, offsets }) => {
+                let offsets = offsets
+                    .filter(|o| o.is_valid(bytes.len() as u64))
+                    .unwrap_or_else(|| PartOffsets::parse(&bytes));
+                let header = slice(&bytes, offsets.header_range());
+                (Some(bytes), Some(offsets), Some(header))
+            }
+            Some(MessageContent::Offsets(o)) => {
+                let o = o.is_valid(summary.size).then_some(o);
+                (None, o, None)
+            }
+            Some(MessageContent::Header(h)) => (None, None, Some(h)),
+            Some(MessageContent::Gone) => return,
+            None => (None, None, None),
+        };
+        let mut items = job.items.clone();
+        if job.seen_set.contains(&uid) && !items.contains(&FetchAttribute::Flags) {
+            items.push(FetchAttribute::Flags);
+        }
+        let mut w = Writer {
+            session: self,
+            line: format!("* {seq} FETCH (").into_bytes(),
+        };
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                w.raw(b" ");
+            }
+            write_item(
+                &mut w,
+                item,
+                &summary,
+                bytes.as_ref(),
+                offsets.as_ref(),
+                header.as_ref(),
+            );
+        }
+        w.raw(b")\r\n");
+        w.flush_line();
+    }
+
+    /// Answers an [`Event::ReadMessage`].
+    pub fn respond_message(
+        &mut self,
+        id: RequestId,
+        content: MessageContent,
+    ) -> Result<(), MessageContent> {
+        let Some(Pending::Job(job)) = self.take_pending(id, |p| {
+            matches!(p, Pending::Job(Job::Fetch(j)) if j.current.is_some())
+                || matches!(p, Pending::Job(Job::Search(_)))
+        }) else {
+            return Err(content);
+        };
+        match job {
+            Job::Fetch(mut job) => {
+                if let Some((seq, uid)) = job.current.take() {
+                    self.fetch_one(&job, seq, uid, Some(content));
+                }
+                self.fetch_continue(job);
+            }
+            Job::Search(mut job) => {
+                if let Some((seq, uid)) = job.current.take() {
+                    let raw = match &content {
+                        MessageContent::Message { bytes, .. } => Some(bytes.clone()),
+                        MessageContent::Header(h) => Some(h.clone()),
+                        _ => None,
+                    };
+                    if let Some(raw) = raw {
+                        let msg = SearchMessage::new(&raw, job.program.needs());
+                        self.search_one(&mut job, seq, uid, Some(&msg));
+                    }
+                }
+                self.search_continue(job);
+            }
+        }
+        Ok(())
+    }
+
+    /// Continues a paused FETCH or SEARCH.
+    pub(super) fn resume(&mut self) {
+        match std::mem::replace(&mut self.wait, Wait::Nothing) {
+            Wait::Resume(Job::Fetch(job)) => self.fetch_continue(job),
+            Wait::Resume(Job::Search(job)) => self.search_continue(job),
+            other => self.wait = other,
+        }
+    }
+
+    /// Octets of the literal announced by [`Event::WriteExternal`]; drain
+    /// [`poll_transmit`](Self::poll_transmit) between chunks.
+    pub fn send_external_chunk(&mut self, id: RequestId, chunk: &[u8]) -> Result<(), SessionError> {
+        self.out.external_chunk(id, chunk).map(|_| ())
+    }
+
+    /// Ends the literal. If fewer octets came than announced (the file
+    /// shrank), the literal cannot be completed and the session closes.
+    pub fn finish_external(&mut self, id: RequestId) -> Result<(), SessionError> {
+        let missing = self.out.finish_external(id)?;
+        if missing > 0 {
+            self.close();
+        }
+        self.activity = true;
+        Ok(())
+    }
+
+    pub(super) fn start_search(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        return_options: Option<Vec<SearchReturnOption>>,
+        charset: Option<Charset>,
+        criteria: Vec<SearchKey>,
+    ) {
+        if let Some(c) = charset {
+            let name = match &c {
+                Charset::Atom(a) => a.as_str().to_owned(),
+                Charset::Quoted(q) => q.as_str().to_owned(),
+            };
+            if !name.eq_ignore_ascii_case("UTF-8") && !name.eq_ignore_ascii_case("US-ASCII") {
+                let code = Code::BadCharset(vec![]);
+                self.no(tag, RespText::with_code(code, "Only UTF-8 and US-ASCII"));
+                return;
+            }
+        }
+        let program = SearchProgram::new(&criteria);
+        if program.has_modseq() {
+            self.enabled.condstore = true;
+        }
+        let Some(sel) = self.selected.as_ref() else {
+            return;
+        };
+        let scope = SearchScope {
+            max_seq: sel.view.exists(),
+            max_uid: sel.view.max_uid(),
+        };
+        let targets = sel.view.iter().map(|(s, m)| (s, m.uid)).collect();
+        let job = Box::new(SearchJob {
+            tag,
+            uid,
+            return_options,
+            program,
+            scope,
+            targets,
+            matched: Vec::new(),
+            current: None,
+        });
+        self.search_continue(job);
+    }
+
+    fn search_one(
+        &mut self,
+        job: &mut SearchJob,
+        seq: NonZeroU32,
+        uid: NonZeroU32,
+        msg: Option<&SearchMessage<'_>>,
+    ) {
+        let Some(m) = self.selected.as_ref().and_then(|s| s.view.get(seq.get())) else {
+            return;
+        };
+        if m.uid != uid {
+            return;
+        }
+        let meta = meta_of(seq, m);
+        if job.program.matches(&meta, msg, &job.scope) {
+            job.matched.push((seq, uid, m.mod_seq));
+        }
+    }
+
+    fn search_continue(&mut self, mut job: Box<SearchJob>) {
+        let needs = job.program.needs();
+        while let Some((seq, uid)) = job.targets.pop_front() {
+            if needs == Needs::Metadata {
+                self.search_one(&mut job, seq, uid, None);
+                continue;
+            }
+            let need = if needs == Needs::Headers {
+                ContentNeed::Header
+            } else {
+                ContentNeed::Message
+            };
+            job.current = Some((seq, uid));
+            self.ask(
+                |id| Event::ReadMessage { id, uid, need },
+                Pending::Job(Job::Search(job)),
+            );
+            return;
+        }
+        let ids: Vec<NonZeroU32> = job
+            .matched
+            .iter()
+            .map(|(s, u, _)| if job.uid { *u } else { *s })
+            .collect();
+        let highest_mod_seq = job
+            .program
+            .has_modseq()
+            .then(|| job.matched.iter().map(|(_, _, m)| *m).max())
+            .flatten();
+        let options = job.return_options.as_deref();
+        let save = options.is_some_and(|o| o.contains(&SearchReturnOption::Save));
+        if save {
+            let mut uids: Vec<NonZeroU32> = job.matched.iter().map(|(_, u, _)| *u).collect();
+            uids.sort_unstable();
+            self.saved_search = uids;
+        }
+        // RFC 5182 §2.1: SAVE alone sends no ESEARCH.
+        let save_only = options
+            .is_some_and(|o| !o.is_empty() && o.iter().all(|x| *x == SearchReturnOption::Save));
+        if !save_only {
+            let result = SearchResult {
+                ids,
+                highest_mod_seq,
+            };
+            let data: Data = search_data(self.version, &job.tag, job.uid, &result, options);
+            self.send(&Response::Data(data));
+        }
+        let uid = job.uid;
+        self.complete(job.tag, uid, None, "SEARCH completed");
+    }
+}
+
+fn meta_of<'a>(seq: NonZeroU32, m: &'a MessageSummary) -> MessageMeta<'a> {
+    MessageMeta {
+        seq: seq.get(),
+        uid: m.uid.get(),
+        flags: &m.flags,
+        recent: m.recent,
+        internal_date: m.internal_date,
+        size: m.size,
+        mod_seq: m.mod_seq,
+    }
+}
+
+fn write_item(
+    w: &mut Writer<'_>,
+    item: &FetchAttribute,
+    m: &MessageSummary,
+    bytes: Option<&Bytes>,
+    offsets: Option<&PartOffsets>,
+    header: Option<&Bytes>,
+) {
+    use FetchAttribute as A;
+    let view = || {
+        bytes.map(|b| {
+            MessageView::with_offsets(b, offsets.cloned().unwrap_or_else(|| PartOffsets::parse(b)))
+        })
+    };
+    match item {
+        A::Flags => w.item(&MessageDataItem::Flags(flag_fetch(m))),
+        A::Uid => w.item(&MessageDataItem::Uid(m.uid)),
+        A::InternalDate => w.item(&MessageDataItem::InternalDate(m.internal_date)),
+        A::Rfc822Size => w.item(&MessageDataItem::Rfc822Size(m.size)),
+        A::ModSeq => w.item(&MessageDataItem::ModSeq(m.mod_seq)),
+        A::Envelope => {
+            let env = crate::message::envelope(header.map_or(&[][..], |h| &h[..]));
+            w.item(&MessageDataItem::Envelope(Box::new(env)));
+        }
+        A::Body | A::BodyStructure => {
+            let structure = match view() {
+                Some(v) if *item == A::Body => crate::message::body(&v),
+                Some(v) => crate::message::body_structure(&v),
+                None => crate::message::body_structure(&MessageView::parse(b"")),
+            };
+            if *item == A::Body {
+                w.item(&MessageDataItem::Body(Box::new(structure)));
+            } else {
+                w.item(&MessageDataItem::BodyStructure(Box::new(structure)));
+            }
+        }
+        A::Rfc822 => {
+            w.raw(b"RFC822 ");
+            w.section(m.uid, SectionData::Range(0..m.size), bytes, false);
+        }
+        A::Rfc822Header => {
+            w.raw(b"RFC822.HEADER ");
+            match header {
+                Some(h) => w.section(m.uid, SectionData::Range(0..h.len() as u64), Some(h), false),
+                None => w.raw(b"NIL"),
+            }
+        }
+        A::Rfc822Text => {
+            w.raw(b"RFC822.TEXT ");
+            let data = offsets.map_or(SectionData::Missing, |o| SectionData::Range(o.body_range()));
+            w.section(m.uid, data, bytes, false);
+        }
+        A::BodySection {
+            section, partial, ..
+        } => {
+            let mut enc = Encoder::new(w.session.version);
+            let name = MessageDataItem::BodySection {
+                section: section.clone(),
+                origin: partial.map(|(o, _)| o),
+                data: crate::types::NString::Nil,
+            };
+            name.encode(&mut enc);
+            // "BODY[...]<o> NIL": keep the name, drop the NIL.
+            let mut head = enc.finish().into_bytes();
+            head.truncate(head.len().saturating_sub(3));
+            w.raw(&head);
+            let size = bytes.map_or(m.size, |b| b.len() as u64);
+            let data = match section {
+                Some(Section::HeaderFields { .. }) => match (&view(), header) {
+                    (Some(v), _) => crate::message::body_section(v, section.as_ref(), None),
+                    (None, Some(h)) => {
+                        let hv = MessageView::parse(h);
+                        crate::message::body_section(&hv, section.as_ref(), None)
+                    }
+                    (None, None) => SectionData::Missing,
+                },
+                _ => match offsets {
+                    Some(o) => {
+                        section_range(o, size, section.as_ref()).unwrap_or(SectionData::Missing)
+                    }
+                    None if section.is_none() => SectionData::Range(0..size),
+                    None => SectionData::Missing,
+                },
+            };
+            let data = match partial {
+                Some((o, n)) => data.partial(*o, *n),
+                None => data,
+            };
+            // A HEADER.FIELDS of the header alone was built from `h`: its
+            // octets are owned, never a range into a missing message.
+            w.section(m.uid, data, bytes, false);
+        }
+        A::Binary {
+            section, partial, ..
+        } => {
+            w.raw(b"BINARY");
+            let mut enc = Encoder::new(w.session.version);
+            crate::command::encode_binary_section(&mut enc, section);
+            w.raw(&enc.finish().into_bytes());
+            if let Some((o, _)) = partial {
+                w.raw(format!("<{o}>").as_bytes());
+            }
+            w.raw(b" ");
+            let data = match view() {
+                Some(v) => crate::message::binary(&v, section, partial.map(|(o, n)| (o, n)))
+                    .unwrap_or(SectionData::Missing),
+                None => SectionData::Missing,
+            };
+            w.section(m.uid, data, bytes, true);
+        }
+        A::BinarySize { section } => {
+            let size = view()
+                .and_then(|v| crate::message::binary_size(&v, section).ok())
+                .unwrap_or(0);
+            w.item(&MessageDataItem::BinarySize {
+                section: section.clone(),
+                size: u32::try_from(size).unwrap_or(u32::MAX),
+            });
+        }
+    }
+}

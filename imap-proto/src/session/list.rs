@@ -1,0 +1,329 @@
+//! LIST and LSUB (RFC 9051 §6.3.9, RFC 3501 §6.3.9) with LIST-EXTENDED
+//! (RFC 5258), LIST-STATUS (RFC 5819), SPECIAL-USE (RFC 6154) and CHILDREN
+//! (RFC 3348): the adapter lists every mailbox, the session matches and
+//! formats.
+
+use super::dispatch::{Pending, status_items};
+use super::{Event, MailboxInfo, RequestId, ServerSession, StatusAnswer};
+use crate::Version;
+use crate::command::{ListReturnOption, ListSelectOption, StatusAttribute};
+use crate::response::{Data, Delimiter, ListItem, RespText, Response};
+use crate::types::{ListMailbox, Mailbox, MailboxAttribute, Tag, decode_mutf7};
+use std::collections::VecDeque;
+
+/// What a LIST or LSUB asked for.
+#[derive(Clone, Debug)]
+pub(super) struct ListRequest {
+    /// Reference + pattern, UTF-8.
+    patterns: Vec<Vec<char>>,
+    lsub: bool,
+    subscribed_only: bool,
+    special_use_only: bool,
+    return_subscribed: bool,
+    return_children: bool,
+    status: Option<Vec<StatusAttribute>>,
+    /// `LIST "" ""`: the delimiter query.
+    delimiter_query: bool,
+}
+
+/// LIST-STATUS still to send: each mailbox's LIST line is followed by its
+/// STATUS (RFC 5819 §2).
+#[derive(Debug)]
+pub(super) struct ListStatusRest {
+    pub(super) queue: VecDeque<(ListItem, String)>,
+    pub(super) attributes: Vec<StatusAttribute>,
+}
+
+fn wire_to_utf8(bytes: &[u8], version: Version) -> String {
+    let s = String::from_utf8_lossy(bytes).into_owned();
+    match version {
+        Version::Rev1 => decode_mutf7(&s).unwrap_or(s),
+        Version::Rev2 => s,
+    }
+}
+
+impl ListRequest {
+    pub(super) fn list(
+        s: &ServerSession,
+        selection: Vec<ListSelectOption>,
+        reference: &Mailbox,
+        patterns: &[ListMailbox],
+        returns: Vec<ListReturnOption>,
+    ) -> ListRequest {
+        let reference = wire_to_utf8(reference.as_bytes(), s.version);
+        let delimiter_query =
+            patterns.len() == 1 && patterns.iter().all(|p| p.as_bytes().is_empty());
+        let subscribed_only = selection.contains(&ListSelectOption::Subscribed);
+        let mut status = None;
+        for r in &returns {
+            if let ListReturnOption::Status(a) = r {
+                status = Some(a.clone());
+            }
+        }
+        ListRequest {
+            patterns: patterns
+                .iter()
+                .map(|p| {
+                    let full = format!("{reference}{}", wire_to_utf8(p.as_bytes(), s.version));
+                    normalise_inbox(full.chars().collect())
+                })
+                .collect(),
+            lsub: false,
+            subscribed_only,
+            special_use_only: selection.contains(&ListSelectOption::SpecialUse),
+            // RFC 5258 §3.1: SUBSCRIBED selection implies the attribute.
+            return_subscribed: subscribed_only || returns.contains(&ListReturnOption::Subscribed),
+            return_children: true,
+            status,
+            delimiter_query,
+        }
+    }
+
+    pub(super) fn lsub(
+        s: &ServerSession,
+        reference: &Mailbox,
+        pattern: &ListMailbox,
+    ) -> ListRequest {
+        let reference = wire_to_utf8(reference.as_bytes(), s.version);
+        let full = format!("{reference}{}", wire_to_utf8(pattern.as_bytes(), s.version));
+        ListRequest {
+            patterns: vec![normalise_inbox(full.chars().collect())],
+            lsub: true,
+            subscribed_only: true,
+            special_use_only: false,
+            return_subscribed: false,
+            return_children: false,
+            status: None,
+            delimiter_query: false,
+        }
+    }
+}
+
+/// `INBOX` is case-insensitive (RFC 9051 §5.1): a pattern starting with it
+/// in any case is written in upper case, as the adapter names INBOX.
+fn normalise_inbox(mut p: Vec<char>) -> Vec<char> {
+    let head: String = p.iter().take(5).collect();
+    if head.eq_ignore_ascii_case("INBOX") {
+        for (c, u) in p.iter_mut().zip("INBOX".chars()) {
+            *c = u;
+        }
+    }
+    p
+}
+
+/// RFC 9051 §6.3.9: `*` matches zero or more characters, `%` the same
+/// without the hierarchy delimiter. Dynamic programming over the pattern,
+/// so no input makes it exponential.
+pub(super) fn matches(pattern: &[char], name: &str, delimiter: char) -> bool {
+    let m = pattern.len();
+    let mut row = vec![false; m + 1];
+    row[0] = true;
+    let close = |row: &mut Vec<bool>| {
+        for j in 0..m {
+            if row[j] && matches!(pattern[j], '*' | '%') {
+                row[j + 1] = true;
+            }
+        }
+    };
+    close(&mut row);
+    for c in name.chars() {
+        let mut next = vec![false; m + 1];
+        for j in 0..m {
+            if !row[j] {
+                continue;
+            }
+            match pattern[j] {
+                '*' => next[j] = true,
+                '%' if c != delimiter => next[j] = true,
+                '%' => {}
+                p if p == c => next[j + 1] = true,
+                _ => {}
+            }
+        }
+        close(&mut next);
+        if !next.iter().any(|b| *b) {
+            return false;
+        }
+        row = next;
+    }
+    row[m]
+}
+
+fn is_special_use(a: &MailboxAttribute) -> bool {
+    matches!(
+        a,
+        MailboxAttribute::All
+            | MailboxAttribute::Archive
+            | MailboxAttribute::Drafts
+            | MailboxAttribute::Flagged
+            | MailboxAttribute::Junk
+            | MailboxAttribute::Sent
+            | MailboxAttribute::Trash
+    )
+}
+
+impl ServerSession {
+    pub(super) fn start_list(&mut self, tag: Tag, request: ListRequest) {
+        if request.delimiter_query {
+            // RFC 9051 §6.3.9: an empty pattern asks for the delimiter.
+            let item = ListItem {
+                attributes: vec![MailboxAttribute::NoSelect],
+                delimiter: Delimiter::new(self.config.delimiter),
+                mailbox: Mailbox::from_wire(crate::types::AString::String(
+                    crate::types::IString::from_bytes(b"").unwrap_or_else(|_| unreachable!()),
+                )),
+                extended: Vec::new(),
+            };
+            self.send(&Response::Data(Data::List(item)));
+            self.complete(tag, true, None, "LIST completed");
+            return;
+        }
+        self.ask(|id| Event::List { id }, Pending::List { tag, request });
+    }
+
+    /// Answers an [`Event::List`] with every mailbox of the user.
+    pub fn respond_list(
+        &mut self,
+        id: RequestId,
+        answer: Result<Vec<MailboxInfo>, RespText>,
+    ) -> Result<(), Result<Vec<MailboxInfo>, RespText>> {
+        let Some(Pending::List { tag, request }) =
+            self.take_pending(id, |p| matches!(p, Pending::List { .. }))
+        else {
+            return Err(answer);
+        };
+        let all = match answer {
+            Ok(v) => v,
+            Err(text) => {
+                self.no(tag, text);
+                return Ok(());
+            }
+        };
+        let d = self.config.delimiter;
+        let mut queue = VecDeque::new();
+        for info in &all {
+            if !request.patterns.iter().any(|p| matches(p, &info.name, d)) {
+                continue;
+            }
+            if request.subscribed_only && !info.subscribed {
+                continue;
+            }
+            if request.special_use_only && !info.attributes.iter().any(is_special_use) {
+                continue;
+            }
+            let mut attributes = info.attributes.clone();
+            if request.return_children && !request.lsub {
+                let prefix = format!("{}{d}", info.name);
+                let has = all.iter().any(|o| o.name.starts_with(&prefix));
+                attributes.retain(|a| {
+                    !matches!(
+                        a,
+                        MailboxAttribute::HasChildren | MailboxAttribute::HasNoChildren
+                    )
+                });
+                attributes.push(if has {
+                    MailboxAttribute::HasChildren
+                } else {
+                    MailboxAttribute::HasNoChildren
+                });
+            }
+            if request.return_subscribed && info.subscribed {
+                attributes.push(MailboxAttribute::Subscribed);
+            }
+            let Ok(mailbox) = Mailbox::from_utf8(&info.name, Version::Rev2) else {
+                continue;
+            };
+            let item = ListItem {
+                attributes,
+                delimiter: Delimiter::new(d),
+                mailbox,
+                extended: Vec::new(),
+            };
+            queue.push_back((item, info.name.clone()));
+        }
+        if let Some(attributes) = request.status.clone() {
+            let rest = super::list::ListStatusRest { queue, attributes };
+            self.list_status_next(tag, rest);
+            return Ok(());
+        }
+        for (item, _) in queue {
+            let data = if request.lsub {
+                Data::Lsub(item)
+            } else {
+                Data::List(item)
+            };
+            self.send(&Response::Data(data));
+        }
+        let text = if request.lsub {
+            "LSUB completed"
+        } else {
+            "LIST completed"
+        };
+        self.complete(tag, true, None, text);
+        Ok(())
+    }
+
+    /// Sends the next LIST line of a LIST-STATUS and asks for its STATUS.
+    pub(super) fn list_status_next(&mut self, tag: Tag, mut rest: ListStatusRest) {
+        let Some((item, name)) = rest.queue.pop_front() else {
+            self.complete(tag, true, None, "LIST completed");
+            return;
+        };
+        let selectable = !item.attributes.iter().any(|a| {
+            matches!(
+                a,
+                MailboxAttribute::NoSelect | MailboxAttribute::NonExistent
+            )
+        });
+        let mailbox = item.mailbox.clone();
+        self.send(&Response::Data(Data::List(item)));
+        if !selectable {
+            self.list_status_next(tag, rest);
+            return;
+        }
+        self.ask(
+            |id| Event::Status { id, mailbox: name },
+            Pending::ListStatus { tag, mailbox, rest },
+        );
+    }
+
+    /// The STATUS part of a LIST-STATUS (errors are skipped: RFC 5819 §2).
+    pub(super) fn list_status_answer(
+        &mut self,
+        tag: Tag,
+        mailbox: Mailbox,
+        rest: ListStatusRest,
+        answer: Result<StatusAnswer, RespText>,
+    ) {
+        if let Ok(a) = answer {
+            let items = status_items(&a, &rest.attributes, self.version);
+            self.send(&Response::Data(Data::Status { mailbox, items }));
+        }
+        self.list_status_next(tag, rest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    fn m(p: &str, n: &str) -> bool {
+        matches(&p.chars().collect::<Vec<_>>(), n, '/')
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(m("*", "a/b/c"));
+        assert!(m("%", "Sent"));
+        assert!(!m("%", "a/b"));
+        assert!(m("a/%", "a/b"));
+        assert!(!m("a/%", "a/b/c"));
+        assert!(m("a/*", "a/b/c"));
+        assert!(m("*b*", "abc"));
+        assert!(!m("x*", "abc"));
+        assert!(m("", ""));
+        assert!(!m("", "a"));
+        assert!(m("%/%", "a/b"));
+        assert!(m(&"*".repeat(500), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"));
+    }
+}

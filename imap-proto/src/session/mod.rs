@@ -1,0 +1,602 @@
+//! The sans-IO IMAP server session (RFC 9051, RFC 3501 and the extensions
+//! listed in [`Capabilities::default`]).
+//!
+//! The session reads command bytes, writes response bytes, and asks the
+//! adapter (the program that owns the sockets and the store) for
+//! everything that needs storage or policy. All IMAP semantics live here:
+//! which command is valid in which state, sequence numbers (through the
+//! [`MailboxView`](crate::view::MailboxView)), when untagged updates may be
+//! sent, how FETCH and SEARCH answers are built (with the
+//! [`message`](crate::message) helpers), and how IMAP4rev1 and IMAP4rev2
+//! differ on the wire.
+//!
+//! # The loop an adapter writes
+//!
+//! ```text
+//! let mut s = ServerSession::new(config, now);
+//! loop {
+//!     while s.poll_transmit(&mut out) {}          // 1. write out
+//!     while let Some(ev) = s.poll_event() { .. }  // 2. answer events
+//!     if s.is_closed() { break }
+//!     // 3. race: socket read -> s.feed(&buf[pos..]) (keep what was not
+//!     //    accepted and feed it again after the next drain),
+//!     //    store change -> s.mailbox_changed(change),
+//!     //    s.poll_timeout() -> s.handle_timeout(now)
+//! }
+//! ```
+//!
+//! Methods, grouped as in quinn-proto:
+//! - getters: [`state`](ServerSession::state),
+//!   [`version`](ServerSession::version), [`user`](ServerSession::user),
+//!   [`selected`](ServerSession::selected),
+//!   [`is_closed`](ServerSession::is_closed);
+//! - input: [`feed`](ServerSession::feed),
+//!   [`handle_timeout`](ServerSession::handle_timeout),
+//!   [`mailbox_changed`](ServerSession::mailbox_changed),
+//!   [`transport_switched`](ServerSession::transport_switched);
+//! - answers (each hands its argument back on a wrong `id` or state):
+//!   `respond_authenticate`, `respond_select`, `respond_mailbox`,
+//!   `respond_list`, `respond_status`, `respond_append_begin`,
+//!   `respond_append_end`, `respond_message`, `respond_store`,
+//!   `respond_copy`, `respond_expunge`, and the literal stream
+//!   `send_external_chunk` / `finish_external`;
+//! - output: [`poll_transmit`](ServerSession::poll_transmit),
+//!   [`poll_event`](ServerSession::poll_event),
+//!   [`poll_timeout`](ServerSession::poll_timeout).
+//!
+//! After every input or answer drain `poll_transmit` until false, then
+//! `poll_event` until `None`, then read `poll_timeout`, then offer input
+//! again. `feed` returns 0 while an answer, an event, a literal stream or
+//! a transport switch is pending, or while output exceeds
+//! [`Limits::max_pending_output`].
+//!
+//! # Design choices
+//!
+//! - **Pipelining**: commands are read one at a time; a command that needs
+//!   the adapter stops reading until answered, so answers stay in order.
+//! - **Events and answers**: see [`Event`]. LOGIN and AUTHENTICATE (SASL
+//!   PLAIN and LOGIN, SASL-IR, `*` cancels with BAD) both become
+//!   [`Event::Authenticate`]; without TLS and without
+//!   [`ServerConfig::allow_plaintext`] they are refused with
+//!   `NO [PRIVACYREQUIRED]` and `LOGINDISABLED` is advertised.
+//!   CAPABILITY, NOOP, CHECK, LOGOUT, ENABLE, ID, NAMESPACE, UNSELECT and
+//!   IDLE are answered by the session from its configuration.
+//! - **SELECT** hands the session every message's summary (UID, flags,
+//!   mod-sequence, internal date, size, `\Recent`): FETCH of FLAGS, UID,
+//!   INTERNALDATE, RFC822.SIZE and MODSEQ, and SEARCH on metadata keys,
+//!   never ask the adapter. Content is asked per message with
+//!   [`Event::ReadMessage`] at the cheapest [`ContentNeed`]: offsets only
+//!   for `BODY[]`/`BODY[TEXT]`/`BODY[n]` (the octets then come from the
+//!   file through [`Event::WriteExternal`], never through the session),
+//!   the header for ENVELOPE and header fields, the message for
+//!   BODYSTRUCTURE, BINARY and body searches. Memory per FETCH is one
+//!   message's small items.
+//! - **Other sessions' changes** come in through
+//!   [`mailbox_changed`](ServerSession::mailbox_changed) and are announced
+//!   by the view: before the tagged answer of every command, except that
+//!   EXPUNGE/VANISHED wait during FETCH, STORE and SEARCH without UID
+//!   (RFC 9051 §7.5.1), and at once while idling.
+//! - **LIST/LSUB**: the adapter lists all mailboxes; the session matches
+//!   `*` and `%`, applies LIST-EXTENDED selection and return options
+//!   (SUBSCRIBED, CHILDREN, SPECIAL-USE) and formats.
+//! - **APPEND** streams: [`Event::AppendBegin`] before `+`, then
+//!   [`Event::AppendChunk`]s, then [`Event::AppendEnd`] answered with the
+//!   APPENDUID. MULTIAPPEND is not offered; a second message literal is
+//!   refused without breaking framing and the APPEND aborted.
+//! - **Capabilities**: see [`Capabilities`]. ENABLE accepts CONDSTORE,
+//!   QRESYNC, IMAP4rev2 and UTF8=ACCEPT when offered after login;
+//!   IMAP4rev2 switches the encoder to [`Version::Rev2`].
+//! - **Autologout** (RFC 9051 §5.4): [`Limits::login_timeout`] before
+//!   login, [`Limits::autologout`] (30 minutes) after, IDLE included.
+//! - **STARTTLS**: the OK is queued, leftover input is discarded, and
+//!   [`Event::SwitchTransport`] follows once the OK is drained.
+
+mod auth;
+mod dispatch;
+mod fetch;
+mod list;
+mod output;
+mod types;
+
+pub use types::{
+    AppendAnswer, AuthMechanism, Capabilities, ContentNeed, CopyAnswer, Event, Limits, MailboxInfo,
+    MailboxOp, MessageContent, QResyncParams, RequestId, SelectAnswer, ServerConfig, SessionError,
+    SessionState, StatusAnswer, StoreAnswer, TransportKind, refusal,
+};
+
+use crate::Version;
+use crate::framer::{Frame, Framer, Role};
+use crate::response::{Code, RespText, Response, Status};
+use crate::types::{Capability, Tag};
+use crate::view::{FlushOptions, MailboxChange, MailboxView};
+use bytes::BytesMut;
+use output::Output;
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// The selected mailbox.
+#[derive(Debug)]
+struct Selected {
+    name: String,
+    read_only: bool,
+    view: MailboxView,
+}
+
+/// Extensions the client turned on (RFC 5161, RFC 7162 §3.1).
+#[derive(Clone, Copy, Debug, Default)]
+struct Enabled {
+    condstore: bool,
+    qresync: bool,
+    utf8: bool,
+}
+
+/// What the session waits for before it reads the next command.
+#[derive(Debug)]
+enum Wait {
+    Nothing,
+    /// An answer from the adapter.
+    Answer {
+        id: RequestId,
+        pending: dispatch::Pending,
+    },
+    /// A paused FETCH or SEARCH: resumes when output drains or an external
+    /// literal is finished.
+    Resume(dispatch::Job),
+    /// The client's next SASL line.
+    Sasl {
+        tag: Tag,
+        step: auth::SaslStep,
+    },
+    /// `DONE`.
+    Idle {
+        tag: Tag,
+    },
+    /// Octets of an accepted APPEND literal.
+    AppendData {
+        id: RequestId,
+        tag: Tag,
+    },
+    /// STARTTLS answered; `emitted` once the event was handed out.
+    Switch {
+        emitted: bool,
+    },
+}
+
+/// An IMAP server session. See the module docs.
+#[derive(Debug)]
+pub struct ServerSession {
+    config: ServerConfig,
+    version: Version,
+    tls_active: bool,
+    state: SessionState,
+    user: Option<String>,
+    selected: Option<Selected>,
+    enabled: Enabled,
+    framer: Framer,
+    out: Output,
+    events: VecDeque<Event>,
+    wait: Wait,
+    next_id: u64,
+    bad_commands: u32,
+    auth_failures: u32,
+    /// The answer for a non-synchronising literal refused with
+    /// `reject_literal`, sent when the framer reports it discarded.
+    discard_answer: Option<Status>,
+    /// UIDs saved by `SEARCH RETURN (SAVE)` (RFC 5182).
+    saved_search: Vec<std::num::NonZeroU32>,
+    closing: bool,
+    deadline: Instant,
+    activity: bool,
+}
+
+impl ServerSession {
+    /// A session for a new connection; the `* OK [CAPABILITY ...]` greeting
+    /// is queued.
+    pub fn new(config: ServerConfig, now: Instant) -> Self {
+        let mut framer = Framer::new(Role::Server, config.limits.codec);
+        framer.set_literal_plus(false);
+        let deadline = now + config.limits.login_timeout;
+        let mut s = ServerSession {
+            version: Version::Rev1,
+            tls_active: config.tls_active,
+            state: SessionState::NotAuthenticated,
+            user: None,
+            selected: None,
+            enabled: Enabled::default(),
+            framer,
+            out: Output::default(),
+            events: VecDeque::new(),
+            wait: Wait::Nothing,
+            next_id: 0,
+            bad_commands: 0,
+            auth_failures: 0,
+            discard_answer: None,
+            saved_search: Vec::new(),
+            closing: false,
+            deadline,
+            activity: false,
+            config,
+        };
+        s.update_literal_plus();
+        let code = Code::Capability(s.capabilities());
+        let greeting = s.config.greeting.clone();
+        s.send(&Response::Status(Status::ok(None, Some(code), &greeting)));
+        s
+    }
+
+    /// The RFC 9051 §3 state.
+    pub fn state(&self) -> SessionState {
+        self.state
+    }
+
+    /// The protocol revision in use (IMAP4rev2 once ENABLEd).
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The login name, once authenticated.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The selected mailbox's name and whether it is read-only.
+    pub fn selected(&self) -> Option<(&str, bool)> {
+        self.selected
+            .as_ref()
+            .map(|s| (s.name.as_str(), s.read_only))
+    }
+
+    /// Whether the connection is TLS.
+    pub fn tls_active(&self) -> bool {
+        self.tls_active
+    }
+
+    /// True once the last response has been drained: close the connection.
+    pub fn is_closed(&self) -> bool {
+        self.closing && self.out.is_empty()
+    }
+
+    /// The capabilities to advertise now.
+    pub fn capabilities(&self) -> Vec<Capability> {
+        let caps = &self.config.capabilities;
+        if self.state != SessionState::NotAuthenticated {
+            return caps.after_login.clone();
+        }
+        let mut list = if self.tls_active {
+            caps.before_login_tls.clone()
+        } else {
+            caps.before_login.clone()
+        };
+        if self.tls_active {
+            list.retain(|c| *c != Capability::StartTls);
+        }
+        if !self.plaintext_ok() {
+            // RFC 9051 §6.2.3 and §7.1: no plaintext login here.
+            list.retain(|c| !matches!(c, Capability::Auth(_) | Capability::LoginDisabled));
+            list.push(Capability::LoginDisabled);
+        }
+        list
+    }
+
+    fn plaintext_ok(&self) -> bool {
+        self.tls_active || self.config.allow_plaintext
+    }
+
+    fn offers(&self, cap: &Capability) -> bool {
+        self.capabilities().contains(cap)
+    }
+
+    fn update_literal_plus(&mut self) {
+        let on = self.offers(&Capability::LiteralPlus);
+        self.framer.set_literal_plus(on);
+    }
+
+    /// Offers bytes read from the client; returns how many were taken.
+    /// 0 (for non-empty input) means "stop reading": drain the outputs,
+    /// answer the events, and offer the rest again.
+    pub fn feed(&mut self, data: &[u8]) -> usize {
+        let mut used = 0;
+        while used < data.len() && !self.blocked() {
+            let (n, frame) = self.framer.feed(&data[used..]);
+            used += n;
+            match frame {
+                Some(frame) => self.handle_frame(frame),
+                None if n == 0 => break,
+                None => {}
+            }
+        }
+        if used > 0 {
+            self.activity = true;
+        }
+        used
+    }
+
+    /// Appends pending response bytes to `out`; true if anything was added.
+    /// Call until it returns false. It stops before a literal the adapter
+    /// must write ([`Event::WriteExternal`]).
+    #[must_use]
+    pub fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
+        let mut any = false;
+        loop {
+            if self.out.drain_into(out) {
+                any = true;
+            }
+            if !self.out.is_empty() {
+                return any;
+            }
+            if !matches!(self.wait, Wait::Resume(_)) {
+                return any;
+            }
+            self.resume();
+            if self.out.is_empty() {
+                return any;
+            }
+        }
+    }
+
+    /// The next event for the adapter. Call until `None` after draining
+    /// [`poll_transmit`](Self::poll_transmit), and again after every input
+    /// or answer.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(e) = self.events.pop_front() {
+            return Some(e);
+        }
+        if let Some((uid, range)) = self.out.external_ready() {
+            let id = self.next_request_id();
+            self.out.start_external(id);
+            return Some(Event::WriteExternal { id, uid, range });
+        }
+        if let Wait::Switch { emitted } = &mut self.wait
+            && !*emitted
+            && self.out.is_empty()
+        {
+            *emitted = true;
+            return Some(Event::SwitchTransport {
+                kind: TransportKind::StartTls,
+                leftover: bytes::Bytes::new(),
+            });
+        }
+        None
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must be called next;
+    /// `None` while the session waits for the adapter and once closing.
+    /// Ask again after every call into the session.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closing || self.waiting_for_adapter() {
+            None
+        } else {
+            Some(self.deadline)
+        }
+    }
+
+    /// Runs the autologout timer (RFC 9051 §5.4). It is re-armed when
+    /// input arrived since it was last armed, so a silent client is logged
+    /// out after one to two periods; on expiry `* BYE` is sent and the
+    /// session closes.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closing || now < self.deadline {
+            return;
+        }
+        if self.activity || self.waiting_for_adapter() {
+            self.activity = false;
+            self.rearm(now);
+            return;
+        }
+        self.send(&Response::Status(Status::bye(
+            None,
+            "Autologout; idle for too long",
+        )));
+        self.close();
+    }
+
+    fn rearm(&mut self, now: Instant) {
+        let period = if self.state == SessionState::NotAuthenticated {
+            self.config.limits.login_timeout
+        } else {
+            self.config.limits.autologout
+        };
+        self.deadline = now + period;
+    }
+
+    /// A change to the selected mailbox made by anyone (this session's own
+    /// STORE/EXPUNGE/COPY results may be fed too: they are idempotent).
+    /// While idling the client is told at once; otherwise at the next
+    /// command's end. Ignored when nothing is selected.
+    pub fn mailbox_changed(&mut self, change: MailboxChange) {
+        let Some(sel) = self.selected.as_mut() else {
+            return;
+        };
+        sel.view.apply(change);
+        if matches!(self.wait, Wait::Idle { .. }) {
+            self.flush_updates(true);
+        }
+    }
+
+    /// The adapter finished the TLS handshake after
+    /// [`Event::SwitchTransport`]. The session is in a fresh Not
+    /// Authenticated state and sends nothing (RFC 9051 §6.2.1: the client
+    /// asks for CAPABILITY again). Does nothing if no switch was pending.
+    pub fn transport_switched(&mut self, now: Instant) {
+        if !matches!(self.wait, Wait::Switch { .. }) {
+            return;
+        }
+        self.wait = Wait::Nothing;
+        self.tls_active = true;
+        self.framer = Framer::new(Role::Server, self.config.limits.codec);
+        self.update_literal_plus();
+        self.rearm(now);
+        self.activity = false;
+    }
+
+    fn waiting_for_adapter(&self) -> bool {
+        matches!(self.wait, Wait::Answer { .. } | Wait::Switch { .. }) || self.out.external_active()
+    }
+
+    /// Whether the session reads no further input for now.
+    fn blocked(&self) -> bool {
+        self.closing
+            || !self.events.is_empty()
+            || matches!(
+                self.wait,
+                Wait::Answer { .. } | Wait::Resume(_) | Wait::Switch { .. }
+            )
+            || self.out.has_external()
+            || self.out.len() >= self.config.limits.max_pending_output
+    }
+
+    fn next_request_id(&mut self) -> RequestId {
+        self.next_id += 1;
+        RequestId(self.next_id)
+    }
+
+    fn send(&mut self, response: &Response) {
+        let encoded = response.encode(self.version).into_bytes();
+        self.out.push(&encoded);
+    }
+
+    fn close(&mut self) {
+        self.closing = true;
+        self.state = SessionState::Logout;
+    }
+
+    /// Sends a tagged status.
+    fn tagged(&mut self, tag: Tag, status: crate::response::Condition, text: RespText) {
+        let st = Status::Tagged {
+            tag,
+            condition: status,
+            text,
+        };
+        if matches!(
+            st,
+            Status::Tagged {
+                condition: crate::response::Condition::Bad,
+                ..
+            }
+        ) {
+            self.bad_commands += 1;
+        } else {
+            self.bad_commands = 0;
+        }
+        self.send(&Response::Status(st));
+        if self.bad_commands >= self.config.limits.max_bad_commands {
+            self.send(&Response::Status(Status::bye(
+                None,
+                "Too many invalid commands",
+            )));
+            self.close();
+        }
+    }
+
+    fn ok(&mut self, tag: Tag, code: Option<Code>, text: &str) {
+        self.tagged(tag, crate::response::Condition::Ok, refusal(code, text));
+    }
+
+    fn no(&mut self, tag: Tag, text: RespText) {
+        self.tagged(tag, crate::response::Condition::No, text);
+    }
+
+    fn bad(&mut self, tag: Tag, text: &str) {
+        self.tagged(tag, crate::response::Condition::Bad, RespText::plain(text));
+    }
+
+    /// Sends the view's pending updates. `expunge` false keeps
+    /// EXPUNGE/VANISHED back (RFC 9051 §7.5.1).
+    fn flush_updates(&mut self, expunge: bool) {
+        let options = FlushOptions {
+            expunge,
+            vanished: self.enabled.qresync,
+            uid: self.enabled.qresync,
+            mod_seq: self.enabled.condstore,
+        };
+        let Some(sel) = self.selected.as_mut() else {
+            return;
+        };
+        let updates = sel.view.flush(options);
+        for d in updates {
+            self.send(&Response::Data(d));
+        }
+    }
+
+    fn handle_frame(&mut self, frame: Frame) {
+        match frame {
+            Frame::Complete(bytes) => match std::mem::replace(&mut self.wait, Wait::Nothing) {
+                Wait::Sasl { tag, step } => self.sasl_line(tag, step, &bytes),
+                Wait::Idle { tag } => self.idle_line(tag, &bytes),
+                Wait::AppendData { id, tag } => self.append_tail(id, tag, &bytes),
+                other => {
+                    self.wait = other;
+                    self.command(&bytes);
+                }
+            },
+            Frame::LiteralAnnounced {
+                tag,
+                command_so_far,
+                size,
+                mode,
+                ..
+            } => self.literal_announced(tag, &command_so_far, size, mode),
+            Frame::LiteralData(data) => {
+                if let Wait::AppendData { id, .. } = self.wait {
+                    self.events.push_back(Event::AppendChunk {
+                        id,
+                        data: bytes::Bytes::from(data),
+                    });
+                }
+            }
+            Frame::Discarded { tag, reason } => self.discarded(tag, reason),
+        }
+    }
+
+    fn discarded(&mut self, tag: Option<Tag>, reason: crate::framer::DiscardReason) {
+        use crate::framer::DiscardReason as R;
+        if let Wait::AppendData { id, tag } = std::mem::replace(&mut self.wait, Wait::Nothing) {
+            self.events.push_back(Event::AppendAbort { id });
+            self.bad(tag, "APPEND aborted: command too long");
+            return;
+        }
+        if let Some(answer) = self.discard_answer.take() {
+            if let Status::Tagged {
+                condition, text, ..
+            } = answer
+                && let Some(tag) = tag.clone()
+            {
+                self.tagged(tag, condition, text);
+            }
+            return;
+        }
+        let text = match reason {
+            R::LineTooLong => RespText::plain("Line too long"),
+            R::CommandTooLarge => RespText::plain("Command too long"),
+            R::LiteralTooLarge { .. } | R::NonSyncLiteralTooLarge { .. } => RespText::with_code(
+                Code::Unit(crate::response::UnitCode::TooBig),
+                "Literal too large",
+            ),
+            R::LiteralRejected { .. } => RespText::plain("Literal refused"),
+        };
+        let status = match tag {
+            Some(tag) => Status::Tagged {
+                tag,
+                condition: crate::response::Condition::Bad,
+                text,
+            },
+            None => Status::Untagged {
+                condition: crate::response::Condition::Bad,
+                text,
+            },
+        };
+        match status {
+            Status::Tagged {
+                tag,
+                condition,
+                text,
+            } => self.tagged(tag, condition, text),
+            other => {
+                self.bad_commands += 1;
+                self.send(&Response::Status(other));
+            }
+        }
+    }
+}
