@@ -134,3 +134,219 @@ fn basic_session_with_idle_push() {
     );
     assert!(h.session.is_closed());
 }
+
+const THUNDERBIRD: &[u8] = b"1 capability\r\n\
+2 ID (\"name\" \"Thunderbird\" \"version\" \"115.3.1\")\r\n\
+3 authenticate PLAIN AGFsaWNlAHNlY3JldA==\r\n\
+4 namespace\r\n\
+5 list (subscribed) \"\" \"*\" return (special-use)\r\n\
+6 list \"\" \"INBOX\"\r\n\
+7 select \"INBOX\" (CONDSTORE)\r\n\
+8 UID fetch 1:* (FLAGS)\r\n\
+9 UID fetch 2 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To)])\r\n\
+10 IDLE\r\n\
+DONE\r\n\
+11 APPEND \"Sent\" (\\Seen) {18}\r\n\
+Subject: hi\r\n\r\nyo\r\n\
+12 logout\r\n";
+
+#[test]
+fn thunderbird_like_session_at_every_split_point() {
+    let (out, log) = replay_all_splits(&store_with_two(), THUNDERBIRD);
+    let expected = crlf(&[
+        "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] sansmail ready",
+        "* CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN",
+        "1 OK CAPABILITY completed",
+        "* ID (\"name\" \"sansmail\")",
+        "2 OK ID completed",
+        "3 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED ESEARCH STATUS=SIZE CONDSTORE QRESYNC] Logged in",
+        "* NAMESPACE ((\"\" \"/\")) NIL NIL",
+        "4 OK NAMESPACE completed",
+        "* LIST (\\HasNoChildren \\Subscribed) \"/\" INBOX",
+        "* LIST (\\Sent \\HasNoChildren \\Subscribed) \"/\" Sent",
+        "5 OK LIST completed",
+        "* LIST (\\HasNoChildren) \"/\" INBOX",
+        "6 OK LIST completed",
+        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
+        "* 2 EXISTS",
+        "* 0 RECENT",
+        "* OK [UNSEEN 2] First unseen",
+        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Limited",
+        "* OK [UIDVALIDITY 1700000000] UIDs valid",
+        "* OK [UIDNEXT 3] Predicted next UID",
+        "* OK [HIGHESTMODSEQ 3] Highest",
+        "7 OK [READ-WRITE] SELECT completed",
+        "* 1 FETCH (UID 1 FLAGS (\\Seen))",
+        "* 2 FETCH (UID 2 FLAGS ())",
+        "8 OK FETCH completed",
+        "* 2 FETCH (UID 2 RFC822.SIZE 123 FLAGS () BODY[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To)] {116}",
+        "From: Alice <alice@example.org>",
+        "To: Bob <bob@example.org>",
+        "Subject: Lunch",
+        "Date: Tue, 5 Mar 2024 10:20:30 +0100",
+        "",
+        ")",
+        "9 OK FETCH completed",
+        "+ idling",
+        "10 OK IDLE terminated",
+        "+ Ready for literal data",
+        "11 OK [APPENDUID 1700000000 1] APPEND completed",
+        "* BYE Logging out",
+        "12 OK LOGOUT completed",
+    ]);
+    assert_eq!(out, expected);
+    assert_eq!(
+        log,
+        vec![
+            "Authenticate Plain None alice",
+            "List",
+            "List",
+            "Select INBOX false None",
+            "Read 2 Header",
+            "IdleStarted",
+            "IdleDone",
+            "AppendBegin Sent [Seen] 18",
+            "AppendEnd Sent 18",
+        ]
+    );
+}
+
+/// RFC 3501 §8 (the sample session), with this store's user and message
+/// numbers; the LOGIN uses synchronising literals as RFC 3501 §6.2.3's
+/// example does.
+const RFC3501: &[u8] = b"a001 login {5}\r\nalice {6}\r\nsecret\r\n\
+a002 select inbox\r\n\
+a003 fetch 1 full\r\n\
+a004 fetch 1 body[header]\r\n\
+a005 store 1 +flags \\deleted\r\n\
+a006 logout\r\n";
+
+#[test]
+fn rfc3501_sample_session_at_every_split_point() {
+    let (out, log) = replay_all_splits(&store_with_two(), RFC3501);
+    let expected = crlf(&[
+        "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] sansmail ready",
+        "+ Ready",
+        "+ Ready",
+        "a001 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED ESEARCH STATUS=SIZE CONDSTORE QRESYNC] Logged in",
+        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
+        "* 2 EXISTS",
+        "* 0 RECENT",
+        "* OK [UNSEEN 2] First unseen",
+        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Limited",
+        "* OK [UIDVALIDITY 1700000000] UIDs valid",
+        "* OK [UIDNEXT 3] Predicted next UID",
+        "a002 OK [READ-WRITE] SELECT completed",
+        "* 1 FETCH (FLAGS (\\Seen) INTERNALDATE \" 5-Mar-2024 10:20:30 +0100\" RFC822.SIZE 282 ENVELOPE (NIL \"afternoon meeting\" ((\"Fred Foobar\" NIL \"foobar\" \"Blurdybloop.example\")) ((\"Fred Foobar\" NIL \"foobar\" \"Blurdybloop.example\")) ((\"Fred Foobar\" NIL \"foobar\" \"Blurdybloop.example\")) ((NIL NIL \"mooch\" \"owatagu.siam.edu.example\")) NIL NIL NIL \"<B27397-0100000@Blurdybloop.example>\") BODY (\"text\" \"plain\" (\"charset\" \"US-ASCII\") NIL NIL \"7bit\" 55 1))",
+        "a003 OK FETCH completed",
+        "* 1 FETCH (BODY[HEADER] {227}",
+        "From: Fred Foobar <foobar@Blurdybloop.example>",
+        "Subject: afternoon meeting",
+        "To: mooch@owatagu.siam.edu.example",
+        "Message-Id: <B27397-0100000@Blurdybloop.example>",
+        "MIME-Version: 1.0",
+        "Content-Type: TEXT/PLAIN; CHARSET=US-ASCII",
+        "",
+        ")",
+        "a004 OK FETCH completed",
+        "* 1 FETCH (FLAGS (\\Seen \\Deleted))",
+        "a005 OK STORE completed",
+        "* BYE Logging out",
+        "a006 OK LOGOUT completed",
+    ]);
+    assert_eq!(out, expected);
+    assert_eq!(
+        log,
+        vec![
+            "Authenticate Login None alice",
+            "Select INBOX false None",
+            "Read 1 Message",
+            "Read 1 Offsets",
+            "WriteExternal 1 0..227",
+            "Store [1] Add [Deleted] None",
+        ] as Vec<&str>
+    );
+}
+
+/// RFC 9051 flavour: ENABLE IMAP4rev2, then mailbox management, STATUS,
+/// SEARCH answered with ESEARCH, COPY/MOVE with COPYUID, UID EXPUNGE.
+const RFC9051: &[u8] = b"A1 AUTHENTICATE PLAIN\r\n\
+AGFsaWNlAHNlY3JldA==\r\n\
+A2 ENABLE IMAP4rev2 CONDSTORE\r\n\
+A3 CREATE Archive/2024\r\n\
+A4 LIST \"\" %\r\n\
+A5 STATUS INBOX (MESSAGES UIDNEXT UNSEEN SIZE HIGHESTMODSEQ RECENT)\r\n\
+A6 SELECT INBOX\r\n\
+A7 SEARCH RETURN (MIN MAX COUNT) ALL\r\n\
+A8 UID SEARCH FROM alice\r\n\
+A9 COPY 1 Trash\r\n\
+B1 MOVE 2 Archive/2024\r\n\
+B2 STORE 1 +FLAGS.SILENT (\\Deleted)\r\n\
+B3 UID EXPUNGE 1\r\n\
+B4 RENAME Archive/2024 Archive/Y2024\r\n\
+B5 DELETE Archive/Y2024\r\n\
+B6 UNSELECT\r\n\
+B7 LOGOUT\r\n";
+
+#[test]
+fn rfc9051_session_at_every_split_point() {
+    let (out, log) = replay_all_splits(&store_with_two(), RFC9051);
+    let expected = crlf(&[
+        "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] sansmail ready",
+        "+ ",
+        "A1 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED ESEARCH STATUS=SIZE CONDSTORE QRESYNC] Logged in",
+        "* ENABLED IMAP4rev2 CONDSTORE",
+        "A2 OK ENABLE completed",
+        "A3 OK Completed",
+        "* LIST (\\Drafts \\HasNoChildren) \"/\" Drafts",
+        "* LIST (\\HasNoChildren) \"/\" INBOX",
+        "* LIST (\\Sent \\HasNoChildren) \"/\" Sent",
+        "* LIST (\\Trash \\HasNoChildren) \"/\" Trash",
+        "* LIST (\\NonExistent \\HasChildren) \"/\" Archive",
+        "A4 OK LIST completed",
+        "* STATUS INBOX (MESSAGES 2 UIDNEXT 3 UNSEEN 1 SIZE 405 HIGHESTMODSEQ 3)",
+        "A5 OK STATUS completed",
+        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
+        "* 2 EXISTS",
+        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Limited",
+        "* OK [UIDVALIDITY 1700000000] UIDs valid",
+        "* OK [UIDNEXT 3] Predicted next UID",
+        "* OK [HIGHESTMODSEQ 3] Highest",
+        "A6 OK [READ-WRITE] SELECT completed",
+        "* ESEARCH (TAG \"A7\") MIN 1 MAX 2 COUNT 2",
+        "A7 OK SEARCH completed",
+        "* ESEARCH (TAG \"A8\") UID ALL 2",
+        "A8 OK SEARCH completed",
+        "A9 OK [COPYUID 1700000000 1 1] COPY completed",
+        "* OK [COPYUID 1700000000 2 1] Moved UIDs",
+        "* 2 EXPUNGE",
+        "B1 OK MOVE completed",
+        "B2 OK STORE completed",
+        "* 1 EXPUNGE",
+        "B3 OK EXPUNGE completed",
+        "B4 OK Completed",
+        "B5 OK Completed",
+        "B6 OK UNSELECT completed",
+        "* BYE Logging out",
+        "B7 OK LOGOUT completed",
+    ]);
+    assert_eq!(out, expected);
+    assert_eq!(
+        log,
+        vec![
+            "Authenticate Plain None alice",
+            "Mailbox Create { name: \"Archive/2024\", special_use: [] }",
+            "List",
+            "Status INBOX",
+            "Select INBOX false None",
+            "Read 1 Header",
+            "Read 2 Header",
+            "Copy [1] Trash false",
+            "Copy [2] Archive/2024 true",
+            "Store [1] Add [Deleted] None",
+            "Expunge [1]",
+            "Mailbox Rename { from: \"Archive/2024\", to: \"Archive/Y2024\" }",
+            "Mailbox Delete { name: \"Archive/Y2024\" }",
+        ] as Vec<&str>
+    );
+}

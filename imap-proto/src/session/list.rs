@@ -162,6 +162,51 @@ fn is_special_use(a: &MailboxAttribute) -> bool {
     )
 }
 
+/// Parents that exist only as a level of hierarchy ("a" of "a/b" when
+/// there is no "a"). RFC 9051 §6.3.9: when `%` stops at such a level it is
+/// listed with `\NonExistent` (`\Noselect` for IMAP4rev1). A parent is
+/// added only for patterns that match it but no real mailbox below it.
+fn implied_parents(
+    all: &[MailboxInfo],
+    patterns: &[Vec<char>],
+    d: char,
+    version: Version,
+) -> Vec<MailboxInfo> {
+    let mut out: Vec<MailboxInfo> = Vec::new();
+    for info in all {
+        let mut parent = String::new();
+        let parts: Vec<&str> = info.name.split(d).collect();
+        for part in parts.iter().take(parts.len().saturating_sub(1)) {
+            if !parent.is_empty() {
+                parent.push(d);
+            }
+            parent.push_str(part);
+            if all.iter().any(|o| o.name == parent) || out.iter().any(|o| o.name == parent) {
+                continue;
+            }
+            let prefix = format!("{parent}{d}");
+            let wanted = patterns.iter().any(|p| {
+                matches(p, &parent, d)
+                    && !all
+                        .iter()
+                        .any(|o| o.name.starts_with(&prefix) && matches(p, &o.name, d))
+            });
+            if wanted {
+                let attribute = match version {
+                    Version::Rev1 => MailboxAttribute::NoSelect,
+                    Version::Rev2 => MailboxAttribute::NonExistent,
+                };
+                out.push(MailboxInfo {
+                    name: parent.clone(),
+                    attributes: vec![attribute],
+                    subscribed: false,
+                });
+            }
+        }
+    }
+    out
+}
+
 impl ServerSession {
     pub(super) fn start_list(&mut self, tag: Tag, request: ListRequest) {
         if request.delimiter_query {
@@ -200,6 +245,10 @@ impl ServerSession {
             }
         };
         let d = self.config.delimiter;
+        let mut all = all;
+        if !request.lsub {
+            all.extend(implied_parents(&all, &request.patterns, d, self.version));
+        }
         let mut queue = VecDeque::new();
         for info in &all {
             if !request.patterns.iter().any(|p| matches(p, &info.name, d)) {
