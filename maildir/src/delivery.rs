@@ -4,10 +4,12 @@
 //! begin_delivery   validate recipients; create tmp/<unique> in the first
 //!                  recipient's Maildir; buffer Return-Path + trace
 //! write*           stream the message bytes (buffered, 64 KiB writes)
-//! commit           flush + fsync the file (caller's thread), then join the
-//!                  group commit: link/rename into every new/, fsync each
-//!                  new/ once per batch, assign UIDs in one durable index
-//!                  transaction; only then return success
+//! commit           MIME offsets (from memory when the message never left
+//!                  the write buffer), flush + fsync the file (caller's
+//!                  thread), then join the group commit: link/rename into
+//!                  every new/, fsync each new/ once per batch while UIDs
+//!                  are assigned in one durable index transaction; only
+//!                  when both succeeded return success
 //! abort / Drop     remove the tmp file
 //! ```
 
@@ -275,6 +277,18 @@ impl Delivery {
         if self.poisoned {
             return Err(poisoned());
         }
+        // MIME offsets for BODYSTRUCTURE / BODY[section], computed once
+        // here, off the group commit's critical section. A message that
+        // never outgrew the write buffer (most mail: < 64 KiB) is still
+        // whole in memory, so it is parsed from there; a larger one is read
+        // back after the fsync. A read failure only costs the index entry
+        // (readers then parse the file).
+        let whole_in_buffer = self.written == 0;
+        let parts = if whole_in_buffer {
+            encoded_parts(&self.buffer)
+        } else {
+            None
+        };
         self.flush()?;
         let Some(mut file) = self.file.take() else {
             return Err(poisoned());
@@ -283,13 +297,13 @@ impl Delivery {
         // with other deliveries, before joining the group.
         file.0.sync_all().map_err(DeliveryError::Io)?;
         drop(file);
-        // MIME offsets for BODYSTRUCTURE / BODY[section], computed once
-        // here, off the group commit's critical section. A read failure
-        // only costs the index entry (readers then parse the file).
-        let parts = std::fs::read(&self.tmp_path)
-            .ok()
-            .and_then(|bytes| crate::mime::parse(&bytes))
-            .map(|root| crate::mime::encode(&root));
+        let parts = if whole_in_buffer {
+            parts
+        } else {
+            std::fs::read(&self.tmp_path)
+                .ok()
+                .and_then(|bytes| encoded_parts(&bytes))
+        };
         let suffix = match self.store_as.subdir {
             Subdir::New => String::new(),
             Subdir::Cur => format!(":2,{}", self.store_as.flags.to_maildir_info()),
@@ -318,6 +332,11 @@ impl Delivery {
     pub fn abort(self) {}
 }
 
+/// The encoded MIME part offsets of a whole message file.
+fn encoded_parts(file: &[u8]) -> Option<Vec<u8>> {
+    crate::mime::parse(file).map(|root| crate::mime::encode(&root))
+}
+
 fn poisoned() -> DeliveryError {
     DeliveryError::Io(io::Error::other("an earlier write of this message failed"))
 }
@@ -335,6 +354,67 @@ impl Drop for Delivery {
                 // Harmless: rescan removes tmp files after 36 hours.
                 tracing::warn!(path = %self.tmp_path.display(), error = %e, "cannot remove tmp file");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::ReadableDatabase;
+
+    use super::WRITE_BUFFER;
+    use crate::index::{self, MAILBOXES, PARTS};
+    use crate::{Envelope, Store, StoreConfig};
+
+    /// The stored MIME offsets are those of the file on disk, whether they
+    /// were computed from the write buffer (a small message) or from the
+    /// file read back (one that outgrew the buffer).
+    #[test]
+    fn stored_offsets_match_the_file_from_memory_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig {
+            data_dir: dir.path().to_path_buf(),
+            hostname: "h".into(),
+        })
+        .unwrap();
+        store.add_user("a@h", "pw").unwrap();
+        for (size, in_memory) in [(1_000, true), (200_000, false)] {
+            let mut body = b"Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n".to_vec();
+            while body.len() < size {
+                body.extend_from_slice(b"0123456789abcdef\r\n");
+            }
+            body.extend_from_slice(b"--b--\r\n");
+            let mut d = store
+                .begin_delivery(Envelope {
+                    return_path: Some("s@x".into()),
+                    recipients: vec!["a@h".into()],
+                    trace: b"Received: from x\r\n".to_vec(),
+                })
+                .unwrap();
+            for chunk in body.chunks(4096) {
+                d.write(chunk).unwrap();
+            }
+            assert_eq!(d.written == 0, in_memory, "{size}");
+            let uid = d.commit().unwrap()[0].uid;
+            let path = store.message("a@h", "INBOX", uid).unwrap().unwrap().path;
+            let file = std::fs::read(path).unwrap();
+            assert_eq!(file.len() <= WRITE_BUFFER, in_memory, "{size}");
+            let root = crate::mime::parse(&file).unwrap();
+            assert_eq!(root.children.len(), 1);
+            let expected = crate::mime::encode(&root);
+            let txn = store.inner.db.begin_read().unwrap();
+            let mailboxes = txn.open_table(MAILBOXES).unwrap();
+            let mailbox = index::get_mailbox(&mailboxes, "a@h", "INBOX")
+                .unwrap()
+                .unwrap();
+            let parts = txn.open_table(PARTS).unwrap();
+            let stored = parts
+                .get((mailbox.id, uid))
+                .unwrap()
+                .unwrap()
+                .value()
+                .to_vec();
+            assert_eq!(stored, expected, "{size}");
         }
     }
 }

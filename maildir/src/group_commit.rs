@@ -3,23 +3,29 @@
 //!
 //! Leader/follower: a caller queues its job; if no leader is active it
 //! becomes the leader, takes *every* queued job, and commits them as one
-//! batch (link/rename all, fsync each distinct `new/` once, one durable
-//! index transaction), then wakes every caller with its own result and
-//! hands leadership to the first job queued meanwhile. Followers just
-//! sleep until their result arrives. While a batch commits, the next one
-//! gathers, so the number of fsyncs per message falls as load rises.
+//! batch (link/rename all; then fsync each distinct `new/` once on a helper
+//! thread *while* one durable index transaction commits on the leader's),
+//! then wakes every caller with its own result and hands leadership to the
+//! first job queued meanwhile. Followers just sleep until their result
+//! arrives. While a batch commits, the next one gathers, so the number of
+//! fsyncs per message falls as load rises, and a batch costs
+//! max(directory fsync, index commit) rather than their sum.
 //!
 //! Failure isolation: a job whose link/rename fails fails alone; a failed
-//! directory fsync fails the jobs with a file in that directory; a failed
-//! index commit fails the whole batch. A failed job's files are removed
-//! from `new/` again, so a client told "451" does not find the message
-//! delivered after a restart (if even that removal fails, rescan indexes
-//! the file: a duplicate, never a loss).
+//! index commit fails the whole batch; a failed directory fsync fails the
+//! jobs with a file in that directory. Those were committed to the index
+//! already (concurrently), so a compensating transaction removes their
+//! rows again (tombstoned, UIDs not reused) before anyone is answered, and
+//! only jobs that fully succeeded are published. A failed job's files are
+//! removed from `new/` again, so a client told "451" does not find the
+//! message delivered after a restart (if even that removal fails, rescan
+//! indexes the file: a duplicate, never a loss).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::mem;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::codec::{MailboxRecord, MessageRecord, Subdir};
@@ -27,7 +33,7 @@ use crate::delivery::{Delivered, Target};
 use crate::error::{DeliveryError, StoreError};
 use crate::flags::Flags;
 use crate::fs::Fs;
-use crate::index::{self, MAILBOXES, MESSAGES, PARTS};
+use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::notify::{Change, Notice};
 use crate::quota;
 use crate::store::Inner;
@@ -240,67 +246,193 @@ fn commit_batch(inner: &Inner, jobs: Vec<Job>) -> Vec<Outcome> {
             (d, s)
         })
         .collect();
-    let outcomes = commit_locked(inner, &jobs);
+    let (outcomes, stale) = commit_locked(inner, &jobs);
     for (dir, before) in stamps {
-        inner.advance_stamp(&dir, before);
+        if stale.contains(&dir) {
+            // The index may not match this Maildir after a double fault:
+            // the next `refresh` rescans it instead of trusting the stamp.
+            inner.forget_stamp(&dir);
+        } else {
+            inner.advance_stamp(&dir, before);
+        }
     }
     outcomes
 }
 
-fn commit_locked(inner: &Inner, jobs: &[Job]) -> Vec<Outcome> {
+/// Where each job's file went (or why it failed).
+type Placed = Result<Vec<PathBuf>, DeliveryError>;
+
+/// What the index transaction recorded for one job.
+#[derive(Debug, Default)]
+struct Indexed {
+    delivered: Vec<Delivered>,
+    /// `(account key, mailbox)` and UID of every row written for the job,
+    /// so that [`retract`] can take them back.
+    rows: Vec<(String, String, u32)>,
+    /// `Appended` per account, published only once the job fully succeeded.
+    notices: Vec<(String, Notice)>,
+}
+
+/// Fsyncs the directories of `dirs` not yet taken by another worker
+/// (`next` is shared), returning the failures.
+fn fsync_some(fs: &dyn Fs, dirs: &[PathBuf], next: &AtomicUsize) -> Vec<(PathBuf, io::Error)> {
+    let mut failed = Vec::new();
+    while let Some(dir) = dirs.get(next.fetch_add(1, Ordering::Relaxed)) {
+        if let Err(e) = fs.fsync_dir(dir) {
+            failed.push((dir.clone(), e));
+        }
+    }
+    failed
+}
+
+/// Runs `index` (the durable index commit) on this thread while a helper
+/// thread fsyncs `dirs`; when `index` is done this thread helps with the
+/// directories left. Both must finish before any job is answered, but
+/// neither needs the other, so the batch costs the slower of the two
+/// instead of their sum. Returns the directories whose fsync failed.
+fn fsync_dirs_during<R>(
+    fs: &dyn Fs,
+    dirs: &[PathBuf],
+    index: impl FnOnce() -> R,
+) -> (HashMap<PathBuf, io::Error>, R) {
+    let next = AtomicUsize::new(0);
+    if dirs.is_empty() {
+        return (HashMap::new(), index());
+    }
+    std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .name("maildir-dirsync".to_owned())
+            .spawn_scoped(scope, || fsync_some(fs, dirs, &next));
+        let helper = match helper {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start a directory fsync thread; fsyncing inline");
+                None
+            }
+        };
+        let result = index();
+        let mut failed: HashMap<PathBuf, io::Error> =
+            fsync_some(fs, dirs, &next).into_iter().collect();
+        if let Some(h) = helper {
+            match h.join() {
+                Ok(list) => failed.extend(list),
+                // The helper panicked part-way: none of its directories
+                // can be trusted to be durable.
+                Err(_) => failed.extend(dirs.iter().map(|d| {
+                    (
+                        d.clone(),
+                        io::Error::other("directory fsync thread panicked"),
+                    )
+                })),
+            }
+        }
+        (failed, result)
+    })
+}
+
+fn commit_locked(inner: &Inner, jobs: &[Job]) -> (Vec<Outcome>, BTreeSet<PathBuf>) {
     let fs = inner.fs.as_ref();
+    // Maildirs whose index may be out of step with the disk.
+    let mut stale = BTreeSet::new();
 
     // 1. Move every file into place.
-    let mut states: Vec<Result<Vec<PathBuf>, DeliveryError>> =
-        jobs.iter().map(|job| place(fs, job)).collect();
+    let mut states: Vec<Placed> = jobs.iter().map(|job| place(fs, job)).collect();
 
-    // 2. Fsync each distinct new/ directory once.
-    let dirs: BTreeSet<&Path> = states
+    // 2. Fsync each distinct new/ (cur/) directory once, while 3. one
+    //    durable index transaction records every job still standing.
+    let dirs: Vec<PathBuf> = states
         .iter()
         .filter_map(|s| s.as_ref().ok())
         .flatten()
         .filter_map(|p| p.parent())
+        .collect::<BTreeSet<&Path>>()
+        .into_iter()
+        .map(Path::to_path_buf)
         .collect();
-    let mut failed_dirs: HashMap<PathBuf, io::Error> = HashMap::new();
-    for dir in dirs {
-        if let Err(e) = fs.fsync_dir(dir) {
-            failed_dirs.insert(dir.to_path_buf(), e);
+    let (failed_dirs, indexed) =
+        fsync_dirs_during(fs, &dirs, || index_batch(inner, jobs, &mut states));
+
+    let indexed = match indexed {
+        Ok(indexed) => indexed,
+        Err(e) => {
+            // Nothing is indexed (or, if redb erred after the commit reached
+            // the disk, the entries dangle: the next refresh drops them).
+            let outcomes = jobs
+                .iter()
+                .zip(states)
+                .map(|(job, state)| {
+                    let placed = state?;
+                    unplace(fs, &placed);
+                    stale.extend(job.targets.iter().map(|t| t.dir.clone()));
+                    Err(DeliveryError::Storage(copy_store_error(&e)))
+                })
+                .collect();
+            return (outcomes, stale);
         }
-    }
-    if !failed_dirs.is_empty() {
-        for state in &mut states {
-            let failure = match state {
-                Ok(placed) => placed
-                    .iter()
-                    .find_map(|p| p.parent().and_then(|d| failed_dirs.get(d))),
-                Err(_) => None,
-            };
-            if let Some(e) = failure {
-                let e = io_copy(e);
-                if let Ok(placed) = state {
-                    unplace(fs, placed);
-                }
-                *state = Err(DeliveryError::Io(e));
+    };
+
+    // 4. A job is acknowledged only if every directory it is in was
+    //    fsynced. The others were committed to the index already: take
+    //    their rows back before answering, so a client told "451" never
+    //    finds the message delivered (their UIDs stay used).
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(jobs.len());
+    let mut notices: Vec<(String, Notice)> = Vec::new();
+    let mut rows = Vec::new();
+    let mut retracted: Vec<(&Job, Vec<PathBuf>)> = Vec::new();
+    for ((job, state), done) in jobs.iter().zip(states).zip(indexed) {
+        let placed = match state {
+            Ok(placed) => placed,
+            Err(e) => {
+                outcomes.push(Err(e));
+                continue;
+            }
+        };
+        let failure = placed
+            .iter()
+            .find_map(|p| p.parent().and_then(|d| failed_dirs.get(d)));
+        match failure {
+            None => {
+                notices.extend(done.notices);
+                outcomes.push(Ok(done.delivered));
+            }
+            Some(e) => {
+                outcomes.push(Err(DeliveryError::Io(io_copy(e))));
+                rows.extend(
+                    done.rows
+                        .into_iter()
+                        .map(|(key, mailbox, uid)| (key, mailbox, uid, job.size)),
+                );
+                retracted.push((job, placed));
             }
         }
     }
-
-    // 3. One durable index transaction for everything still standing.
-    match index_batch(inner, jobs, &mut states) {
-        Ok(delivered) => states
-            .into_iter()
-            .zip(delivered)
-            .map(|(state, d)| state.map(|_| d))
-            .collect(),
-        Err(e) => states
-            .into_iter()
-            .map(|state| {
-                let placed = state?;
-                unplace(fs, &placed);
-                Err(DeliveryError::Storage(copy_store_error(&e)))
-            })
-            .collect(),
+    if !retracted.is_empty() {
+        match retract(inner, &rows) {
+            Ok(expunged) => notices.extend(expunged),
+            Err(e) => {
+                // The rows stay until the next rescan drops them (their
+                // files are removed below); make the next refresh rescan.
+                tracing::error!(error = %e,
+                    "cannot retract the index entries of deliveries whose directory fsync failed");
+                for (job, _) in &retracted {
+                    stale.extend(job.targets.iter().map(|t| t.dir.clone()));
+                }
+            }
+        }
+        for (_, placed) in &retracted {
+            unplace(fs, placed);
+        }
     }
+
+    // 5. Publish (under the maildir lock: in commit order).
+    let mut by_account: HashMap<String, Vec<Notice>> = HashMap::new();
+    for (account, notice) in notices {
+        by_account.entry(account).or_default().push(notice);
+    }
+    for (account, list) in by_account {
+        inner.notifier.publish(&account, list);
+    }
+    (outcomes, stale)
 }
 
 fn copy_store_error(e: &StoreError) -> StoreError {
@@ -312,22 +444,79 @@ fn copy_store_error(e: &StoreError) -> StoreError {
     }
 }
 
+/// The compensating transaction for jobs whose directory fsync failed
+/// after their index rows were committed: removes the rows (message and
+/// MIME parts), tombstones the UIDs with one new MODSEQ per mailbox like
+/// an expunge (RFC 7162 §3.2.10: a QRESYNC client that saw the message
+/// learns it VANISHED), and fixes the mailbox's counters. UIDNEXT is left
+/// alone: a UID that readers may have seen is never handed out again.
+/// Returns the `Expunged` notices to publish.
+fn retract(
+    inner: &Inner,
+    rows: &[(String, String, u32, u64)],
+) -> Result<Vec<(String, Notice)>, StoreError> {
+    let mut by_mailbox: BTreeMap<(&str, &str), Vec<(u32, u64)>> = BTreeMap::new();
+    for (key, mailbox, uid, size) in rows {
+        by_mailbox
+            .entry((key.as_str(), mailbox.as_str()))
+            .or_default()
+            .push((*uid, *size));
+    }
+    let mut notices = Vec::new();
+    let txn = index::begin_write(&inner.db)?;
+    {
+        let mut mailboxes = txn.open_table(MAILBOXES)?;
+        let mut messages = txn.open_table(MESSAGES)?;
+        let mut parts = txn.open_table(PARTS)?;
+        let mut expunged = txn.open_table(EXPUNGED)?;
+        for ((key, mailbox), uids) in by_mailbox {
+            // The maildir lock is held since the batch's commit: the
+            // mailbox cannot have been deleted or renamed meanwhile.
+            let Some(mut record) = index::get_mailbox(&mailboxes, key, mailbox)? else {
+                continue;
+            };
+            record.highestmodseq += 1;
+            for &(uid, size) in &uids {
+                if messages.remove((record.id, uid))?.is_some() {
+                    record.messages = record.messages.saturating_sub(1);
+                    record.bytes = record.bytes.saturating_sub(size);
+                }
+                parts.remove((record.id, uid))?;
+                expunged.insert((record.id, uid), record.highestmodseq)?;
+            }
+            index::put_mailbox(&mut mailboxes, key, mailbox, &record)?;
+            notices.push((
+                key.to_owned(),
+                Notice {
+                    mailbox: mailbox.to_owned(),
+                    uidvalidity: record.uidvalidity,
+                    change: Change::Expunged {
+                        uids: uids.iter().map(|&(uid, _)| uid).collect(),
+                        modseq: record.highestmodseq,
+                    },
+                },
+            ));
+        }
+    }
+    txn.commit()?;
+    Ok(notices)
+}
+
 /// Assigns UIDs and commits. Jobs whose account or mailbox vanished, or
 /// whose account is over quota, fail alone (their state turns into an
-/// error and their files are removed). Publishes the new messages after
-/// the commit (the caller holds the maildir lock, so in commit order).
+/// error and their files are removed). Publishes nothing: the caller does,
+/// once the directory fsyncs are known to have succeeded.
 fn index_batch(
     inner: &Inner,
     jobs: &[Job],
-    states: &mut [Result<Vec<PathBuf>, DeliveryError>],
-) -> Result<Vec<Vec<Delivered>>, StoreError> {
-    let mut delivered = vec![Vec::new(); jobs.len()];
+    states: &mut [Placed],
+) -> Result<Vec<Indexed>, StoreError> {
+    let mut indexed: Vec<Indexed> = jobs.iter().map(|_| Indexed::default()).collect();
     if states.iter().all(Result::is_err) {
-        return Ok(delivered);
+        return Ok(indexed);
     }
     let now = index::now_secs();
     let limit = inner.quota();
-    let mut notices: HashMap<String, Vec<Notice>> = HashMap::new();
     let txn = index::begin_write(&inner.db)?;
     {
         let mut mailboxes = txn.open_table(MAILBOXES)?;
@@ -336,7 +525,7 @@ fn index_batch(
         let mut cache: HashMap<(String, String), MailboxRecord> = HashMap::new();
         // (bytes, messages) per account, including this batch so far.
         let mut usage: HashMap<String, (u64, u64)> = HashMap::new();
-        for ((job, state), out) in jobs.iter().zip(states.iter_mut()).zip(delivered.iter_mut()) {
+        for ((job, state), out) in jobs.iter().zip(states.iter_mut()).zip(indexed.iter_mut()) {
             let Ok(placed) = state else { continue };
             // Check every target first, so a job is indexed for all or none.
             let mut failure = None;
@@ -404,15 +593,20 @@ fn index_batch(
                 if let Some(p) = &job.parts {
                     parts.insert((record.id, uid), p.as_slice())?;
                 }
-                notices.entry(target.key.clone()).or_default().push(Notice {
-                    mailbox: target.mailbox.clone(),
-                    uidvalidity: record.uidvalidity,
-                    change: Change::Appended {
-                        uid,
-                        modseq: record.highestmodseq,
+                out.notices.push((
+                    target.key.clone(),
+                    Notice {
+                        mailbox: target.mailbox.clone(),
+                        uidvalidity: record.uidvalidity,
+                        change: Change::Appended {
+                            uid,
+                            modseq: record.highestmodseq,
+                        },
                     },
-                });
-                out.push(Delivered {
+                ));
+                out.rows
+                    .push((target.key.clone(), target.mailbox.clone(), uid));
+                out.delivered.push(Delivered {
                     address: target.display.clone(),
                     uid,
                     uidvalidity: record.uidvalidity,
@@ -424,10 +618,7 @@ fn index_batch(
         }
     }
     txn.commit()?;
-    for (account, list) in notices {
-        inner.notifier.publish(&account, list);
-    }
-    Ok(delivered)
+    Ok(indexed)
 }
 
 #[cfg(test)]
@@ -442,23 +633,33 @@ mod tests {
 
     /// Holds the maildir lock so the first leader blocks with a batch of
     /// one while the other N-1 callers queue up; releasing it must commit
-    /// those N-1 as a single batch.
-    fn queued_batch(fs: &FaultFs, arm: impl FnOnce()) -> Vec<Result<u32, bool>> {
+    /// those N-1 as a single batch. Job `i` goes to `rcpts[i]`; the
+    /// results come back in job order, with the store for inspection.
+    fn queued(
+        fs: &FaultFs,
+        rcpts: &[&'static str; N],
+        arm: impl FnOnce(&Store),
+    ) -> (tempfile::TempDir, Store, Vec<Result<u32, bool>>) {
         let dir = tempfile::tempdir().unwrap();
         let config = StoreConfig {
             data_dir: dir.path().to_path_buf(),
             hostname: "h".into(),
         };
         let store = Store::open_with_fs(config, Arc::new(fs.clone())).unwrap();
-        store.add_user("a@h", "pw").unwrap();
+        let mut users: Vec<&str> = rcpts.to_vec();
+        users.sort_unstable();
+        users.dedup();
+        for user in users {
+            store.add_user(user, "pw").unwrap();
+        }
         let guard = store.inner.lock_maildirs();
-        let spawn = || {
+        let spawn = |rcpt: &'static str| {
             let store = store.clone();
             std::thread::spawn(move || {
                 let mut d = store
                     .begin_delivery(Envelope {
                         return_path: None,
-                        recipients: vec!["a@h".into()],
+                        recipients: vec![rcpt.into()],
                         trace: Vec::new(),
                     })
                     .unwrap();
@@ -478,15 +679,22 @@ mod tests {
             panic!("queue never reached leader={leader} pending={pending}");
         };
         // First a leader that took its batch of one (it then blocks on the lock)...
-        let mut handles = vec![spawn()];
+        let mut handles = vec![spawn(rcpts[0])];
         wait_for(true, 0);
-        // ...then N-1 followers queued behind it.
-        handles.extend((1..N).map(|_| spawn()));
-        wait_for(true, N - 1);
-        arm();
+        // ...then N-1 followers queued behind it, one at a time so that
+        // the queue order is the job order.
+        for (i, rcpt) in rcpts.iter().enumerate().skip(1) {
+            handles.push(spawn(rcpt));
+            wait_for(true, i);
+        }
+        arm(&store);
         drop(guard);
-        let mut results: Vec<Result<u32, bool>> =
-            handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let results = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        (dir, store, results)
+    }
+
+    fn queued_batch(fs: &FaultFs, arm: impl FnOnce()) -> Vec<Result<u32, bool>> {
+        let (_dir, _store, mut results) = queued(fs, &["a@h"; N], |_| arm());
         results.sort();
         results
     }
@@ -514,5 +722,95 @@ mod tests {
         expected.push(Err(true));
         assert_eq!(results, expected);
         assert_eq!(fs.injected(FaultOp::Rename), 1);
+    }
+
+    #[test]
+    fn failed_directory_fsync_fails_only_the_jobs_in_that_directory() {
+        use crate::notify::{Change, Event, Subscription};
+        const A: &str = "a@h";
+        const B: &str = "b@h";
+        let rcpts = [A, B, A, B, A, B, A, B];
+        let fs = FaultFs::new();
+        let mut subs: Vec<Subscription> = Vec::new();
+        // The leader's batch of one fsyncs a's new/ first; the 2nd fsync
+        // is the first one of the big batch: a's or b's new/, whichever
+        // thread gets there first.
+        let (dir, store, results) = queued(&fs, &rcpts, |store| {
+            subs.push(store.subscribe(A).unwrap());
+            subs.push(store.subscribe(B).unwrap());
+            fs.fail_nth(FaultOp::DirSync, 2);
+        });
+        assert_eq!(fs.injected(FaultOp::DirSync), 1);
+        assert_eq!(results[0], Ok(1));
+        let (failed, kept) = if results[1].is_err() { (B, A) } else { (A, B) };
+        let jobs_of = |who: &'static str| (1..N).filter(move |&i| rcpts[i] == who);
+        let failed_jobs = jobs_of(failed).count();
+        for i in jobs_of(failed) {
+            assert_eq!(results[i], Err(true), "job {i}");
+        }
+        // Before the batch: a had UID 1 (the leader's job), b nothing.
+        let had = |who: &str| u32::from(who == A);
+        let mut kept_uids: Vec<u32> = jobs_of(kept).map(|i| results[i].unwrap()).collect();
+        kept_uids.sort_unstable();
+        let expected: Vec<u32> = (had(kept) + 1..=had(kept) + kept_uids.len() as u32).collect();
+        assert_eq!(kept_uids, expected);
+
+        // The failed account keeps only what came before the batch; the
+        // batch's UIDs stay used; its new/ holds just the earlier files.
+        let used = had(failed) + failed_jobs as u32;
+        let check = |store: &Store| {
+            let status = store.mailbox_status(failed, "INBOX").unwrap();
+            assert_eq!((status.messages, status.uidnext), (had(failed), used + 1));
+            let local = failed.split('@').next().unwrap();
+            let new = dir.path().join("mail/h").join(local).join("new");
+            assert_eq!(
+                std::fs::read_dir(new).unwrap().count(),
+                had(failed) as usize
+            );
+            let status = store.mailbox_status(kept, "INBOX").unwrap();
+            assert_eq!(
+                status.messages as usize,
+                had(kept) as usize + kept_uids.len()
+            );
+        };
+        check(&store);
+
+        // Subscribers hear Appended only for jobs that fully succeeded; the
+        // retracted UIDs come as one expunge.
+        let uids_of = |sub: &Subscription| -> (Vec<u32>, Vec<u32>) {
+            let (mut appended, mut expunged) = (Vec::new(), Vec::new());
+            while let Some(Event::Change(n)) = sub.try_recv() {
+                match n.change {
+                    Change::Appended { uid, .. } => appended.push(uid),
+                    Change::Expunged { uids, .. } => expunged.extend(uids),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            (appended, expunged)
+        };
+        let (sub_failed, sub_kept) = if failed == A {
+            (&subs[0], &subs[1])
+        } else {
+            (&subs[1], &subs[0])
+        };
+        let leader: Vec<u32> = (1..=had(failed)).collect();
+        let retracted: Vec<u32> = (had(failed) + 1..=used).collect();
+        assert_eq!(uids_of(sub_failed), (leader, retracted));
+        let mut all_kept: Vec<u32> = (1..=had(kept)).collect();
+        all_kept.extend(&expected);
+        assert_eq!(uids_of(sub_kept), (all_kept, Vec::new()));
+
+        // After a reopen (full rescan) nothing reappears.
+        drop(subs);
+        drop(store);
+        let store = Store::open_with_fs(
+            StoreConfig {
+                data_dir: dir.path().to_path_buf(),
+                hostname: "h".into(),
+            },
+            Arc::new(fs.clone()),
+        )
+        .unwrap();
+        check(&store);
     }
 }

@@ -6,9 +6,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{deliver, names, open, open_faulty, root, uids};
+use common::{deliver, drain, names, open, open_faulty, root, uids};
 use maildir::fault::{FaultFs, FaultOp};
-use maildir::{DeliveryError, Store};
+use maildir::{Change, DeliveryError, Event, Notice, Store};
 
 fn setup(dir: &Path) -> (Store, FaultFs) {
     let (store, fs) = open_faulty(dir);
@@ -18,8 +18,14 @@ fn setup(dir: &Path) -> (Store, FaultFs) {
 }
 
 /// Nothing of a failed delivery is visible: not in the index, not in new/,
-/// not in tmp/, also after a reopen (which rescans).
+/// not in tmp/, also after a reopen (which rescans), and no UID was used.
 fn assert_nothing_delivered(dir: &Path, store: Store) {
+    assert_nothing_left(dir, store, 1);
+}
+
+/// As [`assert_nothing_delivered`], but the failed delivery may have used
+/// UIDs: UIDNEXT must be `uidnext` (never reused after a reopen either).
+fn assert_nothing_left(dir: &Path, store: Store, uidnext: u32) {
     for local in ["alice", "bob"] {
         let address = format!("{local}@localhost");
         assert_eq!(
@@ -48,7 +54,7 @@ fn assert_nothing_delivered(dir: &Path, store: Store) {
             "{address} after reopen"
         );
         let status = store.mailbox_status(address, "INBOX").unwrap();
-        assert_eq!((status.messages, status.uidnext), (0, 1));
+        assert_eq!((status.messages, status.uidnext), (0, uidnext));
     }
 }
 
@@ -59,7 +65,9 @@ fn assert_temporary(result: Result<Vec<maildir::Delivered>, DeliveryError>) {
     }
 }
 
-fn check_fault(op: FaultOp, n: u64) {
+/// `used` is how many UIDs per mailbox the failed delivery consumed: 0,
+/// or 1 when the fault struck after the index committed (directory fsync).
+fn check_fault(op: FaultOp, n: u64, used: u32) {
     let dir = tempfile::tempdir().unwrap();
     let (store, fs) = setup(dir.path());
     fs.fail_nth(op, n);
@@ -69,9 +77,9 @@ fn check_fault(op: FaultOp, n: u64) {
         b"x\r\n",
     ));
     assert_eq!(fs.injected(op), 1, "the fault of {op:?} was injected");
-    // The store still works after the fault; the UID was not consumed.
+    // The store still works after the fault.
     let ok = deliver(&store, &["alice@localhost"], b"y\r\n").unwrap();
-    assert_eq!(ok[0].uid, 1);
+    assert_eq!(ok[0].uid, 1 + used);
     let m = &store.list_messages("alice@localhost", "INBOX").unwrap()[0];
     assert!(std::fs::read(&m.path).unwrap().ends_with(b"y\r\n"));
     // Now remove it again so the common check below sees an empty store.
@@ -83,7 +91,7 @@ fn check_fault(op: FaultOp, n: u64) {
             .mailbox_status("alice@localhost", "INBOX")
             .unwrap()
             .uidnext,
-        2
+        2 + used
     );
 }
 
@@ -98,7 +106,7 @@ fn failed_file_fsync() {
         b"x\r\n",
     ));
     assert_nothing_delivered(dir.path(), store);
-    check_fault(FaultOp::FileSync, 1);
+    check_fault(FaultOp::FileSync, 1, 0);
 }
 
 #[test]
@@ -112,7 +120,7 @@ fn failed_rename_into_new() {
         b"x\r\n",
     ));
     assert_nothing_delivered(dir.path(), store);
-    check_fault(FaultOp::Rename, 1);
+    check_fault(FaultOp::Rename, 1, 0);
 }
 
 #[test]
@@ -130,6 +138,9 @@ fn failed_link_for_second_recipient() {
 
 #[test]
 fn failed_directory_fsync() {
+    // The directory fsyncs run while the index commits, so the failure is
+    // seen after the commit: the compensating transaction takes the rows
+    // back (UID 1 stays used in both mailboxes), and the files go.
     for n in [1, 2] {
         let dir = tempfile::tempdir().unwrap();
         let (store, fs) = setup(dir.path());
@@ -140,9 +151,63 @@ fn failed_directory_fsync() {
             b"x\r\n",
         ));
         assert_eq!(fs.injected(FaultOp::DirSync), 1);
-        assert_nothing_delivered(dir.path(), store);
+        assert_nothing_left(dir.path(), store, 2);
     }
-    check_fault(FaultOp::DirSync, 1);
+    check_fault(FaultOp::DirSync, 1, 1);
+}
+
+#[test]
+fn failed_directory_fsync_is_retracted_as_an_expunge() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, fs) = setup(dir.path());
+    deliver(&store, &["alice@localhost"], b"kept\r\n").unwrap();
+    let before = store.mailbox_status("alice@localhost", "INBOX").unwrap();
+    assert_eq!((before.uidnext, before.highestmodseq), (2, 2));
+    let alice = store.subscribe("alice@localhost").unwrap();
+    let bob = store.subscribe("bob@localhost").unwrap();
+    fs.fail_nth(FaultOp::DirSync, 1);
+    assert_temporary(deliver(
+        &store,
+        &["alice@localhost", "bob@localhost"],
+        b"x\r\n",
+    ));
+    // Never announced as delivered; readers that saw UID 2 during the
+    // window learn that it is gone (one MODSEQ for the commit, one for the
+    // retraction).
+    let gone = |uidvalidity: u32, uid: u32, modseq: u64| {
+        vec![Event::Change(Notice {
+            mailbox: "INBOX".into(),
+            uidvalidity,
+            change: Change::Expunged {
+                uids: vec![uid],
+                modseq,
+            },
+        })]
+    };
+    assert_eq!(drain(&alice), gone(before.uidvalidity, 2, 4));
+    let bob_status = store.mailbox_status("bob@localhost", "INBOX").unwrap();
+    assert_eq!(drain(&bob), gone(bob_status.uidvalidity, 1, 3));
+    let after = store.mailbox_status("alice@localhost", "INBOX").unwrap();
+    assert_eq!(
+        (after.messages, after.uidnext, after.highestmodseq),
+        (1, 3, 4)
+    );
+    let changes = store.changes_since("alice@localhost", "INBOX", 2).unwrap();
+    assert_eq!(changes.changed, Vec::new());
+    assert_eq!(changes.expunged, vec![2]);
+    let usage = store.quota_usage("alice@localhost").unwrap();
+    let kept = store.list_messages("alice@localhost", "INBOX").unwrap()[0].size;
+    assert_eq!((usage.bytes, usage.messages), (kept, 1));
+    assert_eq!(uids(&store, "alice@localhost", "INBOX"), vec![1]);
+    let r = root(dir.path(), "localhost", "alice");
+    assert_eq!(names(&r.join("new")).len(), 1);
+    // A reopen (full rescan) agrees, and the next delivery gets UID 3.
+    drop((alice, bob));
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(uids(&store, "alice@localhost", "INBOX"), vec![1]);
+    let ok = deliver(&store, &["alice@localhost"], b"y\r\n").unwrap();
+    assert_eq!(ok[0].uid, 3);
 }
 
 #[test]
@@ -186,6 +251,7 @@ fn failed_cleanup_after_a_failed_fsync_duplicates_rather_than_loses() {
     let store = open(dir.path());
     let list = store.list_messages("alice@localhost", "INBOX").unwrap();
     assert_eq!(list.len(), 1);
-    assert_eq!(list[0].uid, 1);
+    // UID 1 was committed and retracted: the adopted file gets UID 2.
+    assert_eq!(list[0].uid, 2);
     assert!(list[0].path.exists());
 }
