@@ -116,6 +116,9 @@ pub struct Harness {
     appending: Option<(String, Vec<Flag>, Vec<u8>)>,
     /// Answer `Offsets` reads with the whole message instead.
     pub no_offsets: bool,
+    /// A transport switch happened: bytes read but not fed are dropped, as
+    /// the adapter must (RFC 9051 §6.2.1).
+    switched: bool,
 }
 
 impl Harness {
@@ -134,6 +137,7 @@ impl Harness {
             now,
             appending: None,
             no_offsets: false,
+            switched: false,
         };
         h.drain();
         h
@@ -164,6 +168,9 @@ impl Harness {
     pub fn pump(&mut self, pending: &mut Vec<u8>) {
         loop {
             self.drain();
+            if std::mem::take(&mut self.switched) {
+                pending.clear();
+            }
             if self.session.is_closed() || pending.is_empty() {
                 return;
             }
@@ -434,6 +441,11 @@ impl Harness {
                 self.log.push(format!("AppendEnd {mailbox} {}", data.len()));
                 let sm = self.store.add(&mailbox, &data, flags);
                 let validity = self.store.mailboxes[&mailbox].uid_validity;
+                // Feeding the change first lets the session announce the
+                // new message before the tagged OK.
+                if self.selected.as_deref() == Some(mailbox.as_str()) {
+                    s.mailbox_changed(MailboxChange::Added(vec![sm.clone()]));
+                }
                 s.respond_append_end(
                     id,
                     Ok(AppendAnswer {
@@ -442,9 +454,6 @@ impl Harness {
                     }),
                 )
                 .unwrap();
-                if self.selected.as_deref() == Some(mailbox.as_str()) {
-                    s.mailbox_changed(MailboxChange::Added(vec![sm]));
-                }
             }
             Event::AppendAbort { .. } => {
                 self.log.push("AppendAbort".into());
@@ -596,6 +605,7 @@ impl Harness {
             Event::SwitchTransport { kind, leftover } => {
                 self.log.push(format!("Switch {kind:?} {}", leftover.len()));
                 s.transport_switched(self.now);
+                self.switched = true;
             }
             other => panic!("unexpected event {other:?}"),
         }
