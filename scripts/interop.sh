@@ -196,7 +196,7 @@ if command -v fetchmail >/dev/null; then
     printf 'set no bouncemail\nset invisible\npoll 127.0.0.1 service %s protocol pop3 auth password\n  user "alice@localhost" there with password "alice-secret"\n  sslproto %s nokeep fetchall no rewrite\n  mda "%s"\n' \
         "$pop3" "''" "$pop3_work/fm/mda.sh" > fm/rc
     chmod 600 fm/rc
-    check pop3-fetchmail-nokeep sh -c "FETCHMAILHOME=$pop3_work/fm fetchmail -f fm/rc -v --nosyslog \
+    check pop3-fetchmail-nokeep sh -c "FETCHMAILHOME=$pop3_work/fm fetchmail -f fm/rc -v --nosyslog --pidfile $pop3_work/fm/pid \
         && ls fm-out | wc -l | grep -qx 2 && find $inbox/new $inbox/cur -type f | wc -l | grep -qx 0"
 else
     skip pop3-fetchmail fetchmail

@@ -468,4 +468,25 @@ fn plaintext_never_refuses_login_before_stls() {
     assert!(r["post.pass"].starts_with("+OK"), "{r:#?}");
     assert_eq!(r["post.stat"], "1");
     assert!(r["post.quit"].starts_with("+OK"), "{r:#?}");
+    // Implicit TLS (pop3s): USER/PASS allowed at once.
+    let out = site.dir().join("never-ssl");
+    std::fs::create_dir(&out).unwrap();
+    let port = srv.port("pop3s").to_string();
+    let r = poplib(&[
+        "fetch",
+        "ssl",
+        "127.0.0.1",
+        &port,
+        ALICE.0,
+        ALICE.1,
+        out.to_str().unwrap(),
+        "0",
+    ])
+    .unwrap();
+    assert!(r["capa"].split(' ').any(|c| c == "USER"), "{r:#?}");
+    assert!(r["pass"].starts_with("+OK"), "{r:#?}");
+    assert_eq!(
+        read(&out, "retr-1.eml"),
+        stored_with(&site, ALICE.0, "never-1").1
+    );
 }

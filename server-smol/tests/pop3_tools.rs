@@ -75,7 +75,9 @@ fn lossy(v: &[Vec<u8>]) -> Vec<String> {
 
 /// Runs fetchmail with a generated rcfile against `port`; every message
 /// goes to an MDA script that writes it to `<out>/msg.N`.
-fn fetchmail(work: &Path, port: u16, ssl: bool) -> Output {
+/// `uidl` adds fetchmail's UIDL tracking (a server option); `keep` is the
+/// retention words (`nokeep fetchall`, `keep`).
+fn fetchmail(work: &Path, port: u16, ssl: bool, uidl: bool, keep: &str) -> Output {
     let home = work.join("fetchmail-home");
     let out = work.join("out");
     std::fs::create_dir_all(&home).unwrap();
@@ -103,13 +105,14 @@ fn fetchmail(work: &Path, port: u16, ssl: bool) -> Output {
         &rc,
         format!(
             "set no bouncemail\nset invisible\n\
-             poll 127.0.0.1 service {port} protocol pop3 auth password timeout 30\n\
+             poll 127.0.0.1 service {port} protocol pop3 auth password timeout 30{uidl}\n\
              \tuser \"{user}\" there with password \"{pass}\"\n\
-             \t{tls} nokeep fetchall no rewrite\n\
+             \t{tls} {keep} no rewrite\n\
              \tmda \"{mda}\"\n",
             user = ALICE.0,
             pass = ALICE.1,
             mda = mda.display(),
+            uidl = if uidl { " uidl" } else { "" },
         ),
     )
     .unwrap();
@@ -118,6 +121,10 @@ fn fetchmail(work: &Path, port: u16, ssl: bool) -> Output {
         .arg("-f")
         .arg(&rc)
         .args(["--nosyslog", "-v"])
+        // As root the lock file is /var/run/fetchmail.pid whatever
+        // FETCHMAILHOME says: one per run, so that tests run in parallel.
+        .arg("--pidfile")
+        .arg(home.join("fetchmail.pid"))
         .env("FETCHMAILHOME", &home)
         .env("HOME", work)
         .output()
@@ -140,7 +147,7 @@ fn fetchmail_plain_and_ssl_nokeep() {
         };
         let work = site.dir().join(run);
         std::fs::create_dir(&work).unwrap();
-        let out = fetchmail(&work, srv.port(listener), ssl);
+        let out = fetchmail(&work, srv.port(listener), ssl, false, "nokeep fetchall");
         assert_eq!(out.status.code(), Some(0), "{run}: {}", describe(&out));
         // fetchmail -v logs the dialogue on stdout.
         let log = format!(
@@ -193,24 +200,19 @@ fn running_as_root() -> bool {
         .unwrap_or(false)
 }
 
-#[test]
-fn getmail_plain_and_ssl_delete() {
-    if skip_without("getmail") {
-        return;
-    }
-    let site = site_with_auth(opts(), "failure_delay_ms = 0");
-    site.default_users();
-    let srv = site.start();
-    let root = running_as_root();
-    for (run, listener, retriever) in [
-        ("gm-plain", "pop3", "SimplePOP3Retriever"),
-        ("gm-ssl", "pop3s", "SimplePOP3SSLRetriever"),
-    ] {
-        let tokens: Vec<String> = (1..=3).map(|i| format!("{run}-{i}")).collect();
-        let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
-        let Some(stored) = deliver(&site, &srv, &tokens) else {
-            return;
-        };
+/// A getmail6 setup: rcfile, getmail directory (its UIDL memory, the
+/// `oldmail-*` files) and a destination Maildir.
+struct Getmail {
+    /// Keeps the destination alive; getmail may deliver as `nobody`.
+    _dest: tempfile::TempDir,
+    maildir: PathBuf,
+    home: PathBuf,
+    rc: PathBuf,
+}
+
+impl Getmail {
+    /// `options` are the `[options]` lines besides `received = false`.
+    fn new(site: &Site, run: &str, retriever: &str, port: u16, options: &str) -> Self {
         // getmail refuses to deliver as root: then it delivers as nobody,
         // into a Maildir that nobody can write.
         let dest = tempfile::Builder::new()
@@ -224,43 +226,151 @@ fn getmail_plain_and_ssl_delete() {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777)).unwrap();
         }
         std::fs::set_permissions(dest.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let gm_home = site.dir().join(run);
-        std::fs::create_dir(&gm_home).unwrap();
-        let rc = gm_home.join("getmailrc");
+        let home = site.dir().join(run);
+        std::fs::create_dir(&home).unwrap();
+        let rc = home.join("getmailrc");
         std::fs::write(
             &rc,
             format!(
                 "[retriever]\ntype = {retriever}\nserver = 127.0.0.1\nport = {port}\n\
                  username = {user}\npassword = {pass}\n\n\
                  [destination]\ntype = Maildir\npath = {path}/\n{as_user}\n\
-                 [options]\nread_all = true\ndelete = true\nreceived = false\nverbose = 2\n",
-                port = srv.port(listener),
+                 [options]\n{options}\nreceived = false\nverbose = 2\n",
                 user = ALICE.0,
                 pass = ALICE.1,
                 path = maildir.display(),
-                as_user = if root { "user = nobody\n" } else { "" },
+                as_user = if running_as_root() {
+                    "user = nobody\n"
+                } else {
+                    ""
+                },
             ),
         )
         .unwrap();
+        Self {
+            _dest: dest,
+            maildir,
+            home,
+            rc,
+        }
+    }
+
+    /// Runs getmail; panics unless it exits 0.
+    fn run(&self) -> Output {
         let out = Command::new("getmail")
             .arg("--getmaildir")
-            .arg(&gm_home)
+            .arg(&self.home)
             .arg("--rcfile")
-            .arg(&rc)
+            .arg(&self.rc)
             .output()
             .expect("run getmail");
-        assert_eq!(out.status.code(), Some(0), "{run}: {}", describe(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
         assert!(
-            files_in(&maildir.join("tmp")).is_empty(),
-            "{run}: left in tmp/"
+            files_in(&self.maildir.join("tmp")).is_empty(),
+            "left in tmp/"
         );
-        let fetched = sorted(files_in(&maildir.join("new")));
+        out
+    }
+
+    /// The delivered messages, sorted by content.
+    fn delivered(&self) -> Vec<Vec<u8>> {
+        sorted(files_in(&self.maildir.join("new")))
+    }
+}
+
+#[test]
+fn getmail_plain_and_ssl_delete() {
+    if skip_without("getmail") {
+        return;
+    }
+    let site = site_with_auth(opts(), "failure_delay_ms = 0");
+    site.default_users();
+    let srv = site.start();
+    for (run, listener, retriever) in [
+        ("gm-plain", "pop3", "SimplePOP3Retriever"),
+        ("gm-ssl", "pop3s", "SimplePOP3SSLRetriever"),
+    ] {
+        let tokens: Vec<String> = (1..=3).map(|i| format!("{run}-{i}")).collect();
+        let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        let Some(stored) = deliver(&site, &srv, &tokens) else {
+            return;
+        };
+        let gm = Getmail::new(
+            &site,
+            run,
+            retriever,
+            srv.port(listener),
+            "read_all = true\ndelete = true",
+        );
+        let out = gm.run();
+        let fetched = gm.delivered();
         let want = sorted(stored.iter().map(|s| getmail_expected(s)).collect());
         assert_eq!(lossy(&fetched), lossy(&want), "{run}: {}", describe(&out));
         assert_eq!(fetched, want, "{run}");
         // delete = true: gone from the server.
         assert_eq!(site.inbox(ALICE.0), Vec::new(), "{run}: left on the server");
     }
+}
+
+/// With `read_all = false` getmail fetches only messages whose UIDL it has
+/// not seen: a second run fetches nothing, also after a server restart,
+/// and a third only the new message.
+#[test]
+fn getmail_fetches_only_unseen_uidl() {
+    if skip_without("getmail") {
+        return;
+    }
+    let site = site_with_auth(opts(), "failure_delay_ms = 0");
+    site.default_users();
+    let srv = site.start();
+    let Some(first) = deliver(&site, &srv, &["gu-1", "gu-2"]) else {
+        return;
+    };
+    let options = "read_all = false\ndelete = false";
+    let gm = Getmail::new(
+        &site,
+        "gm-uidl",
+        "SimplePOP3Retriever",
+        srv.port("pop3"),
+        options,
+    );
+    gm.run();
+    let mut want: Vec<Vec<u8>> = first.iter().map(|s| getmail_expected(s)).collect();
+    assert_eq!(gm.delivered(), sorted(want.clone()));
+    // The port changes at restart: same getmail directory, new rcfile.
+    assert!(srv.stop().success());
+    let srv = site.start();
+    let rc = std::fs::read_to_string(&gm.rc).unwrap();
+    let old_port = rc
+        .lines()
+        .find_map(|l| l.strip_prefix("port = "))
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        &gm.rc,
+        rc.replace(
+            &format!("port = {old_port}\n"),
+            &format!("port = {}\n", srv.port("pop3")),
+        ),
+    )
+    .unwrap();
+    // getmail keys its memory by server and port
+    // (`oldmail-127.0.0.1-PORT-USER`): carry it over to the new port.
+    let name = |port: &str| format!("oldmail-127.0.0.1-{port}-{}", ALICE.0);
+    std::fs::rename(
+        gm.home.join(name(&old_port)),
+        gm.home.join(name(&srv.port("pop3").to_string())),
+    )
+    .expect("getmail's oldmail file");
+    gm.run();
+    assert_eq!(gm.delivered().len(), 2, "fetched again after a restart");
+    let Some(third) = deliver(&site, &srv, &["gu-3"]) else {
+        return;
+    };
+    gm.run();
+    want.push(getmail_expected(&third[0]));
+    assert_eq!(gm.delivered(), sorted(want));
+    assert_eq!(site.inbox(ALICE.0).len(), 3);
 }
 
 fn curl(args: &[&str]) -> Output {
@@ -333,4 +443,41 @@ fn curl_pop3_stls_and_pop3s() {
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let left: Vec<Vec<u8>> = site.inbox(ALICE.0).into_iter().map(|(_, b)| b).collect();
     assert_eq!(left, vec![stored[1].clone()]);
+}
+
+/// fetchmail's `uidl` mode remembers the UIDL values it has seen (in
+/// .fetchids): a second run fetches nothing, a third only the new message.
+/// This fails if unique-ids change between sessions.
+#[test]
+fn fetchmail_keep_uidl_fetches_only_new_mail() {
+    if skip_without("fetchmail") {
+        return;
+    }
+    let site = site_with_auth(opts(), "failure_delay_ms = 0");
+    site.default_users();
+    let srv = site.start();
+    let Some(first) = deliver(&site, &srv, &["fu-1", "fu-2"]) else {
+        return;
+    };
+    let work = site.dir().join("fetchmail-uidl");
+    std::fs::create_dir(&work).unwrap();
+    let port = srv.port("pop3");
+    let out = fetchmail(&work, port, false, true, "keep");
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let want: Vec<Vec<u8>> = first.iter().map(|s| crlf_to_lf(s)).collect();
+    assert_eq!(files_in(&work.join("out")), want);
+    // Nothing new: fetchmail's exit status 1 ("no mail").
+    let out = fetchmail(&work, port, false, true, "keep");
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(files_in(&work.join("out")).len(), 2);
+    let Some(third) = deliver(&site, &srv, &["fu-3"]) else {
+        return;
+    };
+    let out = fetchmail(&work, port, false, true, "keep");
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let mut want = want;
+    want.push(crlf_to_lf(&third[0]));
+    assert_eq!(files_in(&work.join("out")), want);
+    // `keep`: all three are still on the server.
+    assert_eq!(site.inbox(ALICE.0).len(), 3);
 }
