@@ -292,3 +292,28 @@ fn message_removed_behind_the_session() {
     assert_eq!(uidl(&mut c), vec![format!("1 {}", ids_before[1])]);
     c.ok("QUIT");
 }
+
+/// `[auth] failure_delay_ms` defaults to 1000: a refused login is answered
+/// no sooner than that (and still with `[AUTH]`).
+#[test]
+fn failed_login_is_delayed_by_default() {
+    let site = Site::new(Opts {
+        listeners: vec!["pop3"],
+        ..Opts::default()
+    });
+    site.default_users();
+    let srv = site.start();
+    let mut c = RawPop3::connect(srv.addr("pop3"));
+    c.ok(&format!("USER {}", ALICE.0));
+    let t = std::time::Instant::now();
+    let r = c.err("PASS wrong-password");
+    let took = t.elapsed();
+    assert!(r.starts_with("-ERR [AUTH]"), "{r:?}");
+    assert!(
+        took >= Duration::from_millis(950),
+        "answered after {took:?}"
+    );
+    c.ok(&format!("USER {}", ALICE.0));
+    c.ok(&format!("PASS {}", ALICE.1));
+    c.ok("QUIT");
+}
