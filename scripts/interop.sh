@@ -145,8 +145,8 @@ deliver() {
 if command -v curl >/dev/null; then
     deliver && deliver
     check pop3-curl-retr sh -c "curl -sS pop3://127.0.0.1:$pop3/1 -u alice@localhost:alice-secret \
-        > retr1.eml && cmp retr1.eml \"\$(ls $inbox/new/* $inbox/cur/* 2>/dev/null | head -n 1)\" \
-        && cat retr1.eml"
+        > retr1.eml && cat retr1.eml && for f in $inbox/new/* $inbox/cur/*; do \
+        cmp -s retr1.eml \"\$f\" && exit 0; done; echo 'not byte-identical to a stored file'; exit 1"
     check pop3-curl-stls sh -c "curl -sS --ssl-reqd -k pop3://127.0.0.1:$pop3/ \
         -u alice@localhost:alice-secret | grep -c . | grep -qx 2"
     check pop3-curl-pop3s curl -sS -k pop3s://127.0.0.1:"$pop3s"/2 -u alice@localhost:alice-secret
