@@ -217,6 +217,10 @@ fn poplib_retrieves_delivered_bytes_exactly() {
         b"From: <mutt@example.org>\r\nSubject: mutt-lf\r\n\r\n.dot line\r\nplain\r\n",
     );
     assert_ne!(n, n_lf);
+    assert_eq!(
+        read(&out, &format!("top-{n_lf}.eml")),
+        b"From: <mutt@example.org>\r\nSubject: mutt-lf\r\n\r\n.dot line\r\nplain\r\n"
+    );
     // STAT's octets are the sum of the LIST sizes.
     let listed: u64 = r["list"]
         .split('|')
