@@ -278,3 +278,36 @@ fn every_transcript_output_parses() {
     assert!(text.ends_with("g OK CLOSE completed\r\n"));
     assert_eq!(h.session.state(), SessionState::Authenticated);
 }
+
+#[test]
+fn qresync_select_reports_changes_since() {
+    let mut h = Harness::with_store(ServerConfig::new("hi"), store_with_two(), Instant::now());
+    h.run(
+        b"a LOGIN alice secret\r\nb ENABLE QRESYNC\r\nc SELECT INBOX (QRESYNC (1700000000 2))\r\n",
+        1000,
+    );
+    let out = h.take_output();
+    assert!(out.ends_with(
+        "* OK [HIGHESTMODSEQ 3] Highest\r\n* 2 FETCH (UID 2 FLAGS () MODSEQ (3))\r\nc OK [READ-WRITE] SELECT completed\r\n"
+    ));
+    assert_eq!(
+        h.log[1],
+        "Select INBOX false Some(QResyncParams { uid_validity: 1700000000, mod_seq: 2 })"
+    );
+    // Another UIDVALIDITY: the client must resynchronise from scratch.
+    h.run(b"d SELECT INBOX (QRESYNC (99 2))\r\n", 1000);
+    assert!(
+        h.take_output()
+            .ends_with("* OK [HIGHESTMODSEQ 3] Highest\r\nd OK [READ-WRITE] SELECT completed\r\n")
+    );
+    // QRESYNC parameters without ENABLE QRESYNC are an error.
+    let mut h = Harness::with_store(ServerConfig::new("hi"), store_with_two(), Instant::now());
+    h.run(
+        b"a LOGIN alice secret\r\nc SELECT INBOX (QRESYNC (1 2))\r\n",
+        1000,
+    );
+    assert!(
+        h.take_output()
+            .ends_with("c BAD QRESYNC is not enabled\r\n")
+    );
+}

@@ -31,6 +31,7 @@ pub(super) enum Pending {
         name: String,
         read_only: bool,
         condstore: bool,
+        qresync: Option<QResyncParams>,
     },
     Mailbox {
         tag: Tag,
@@ -548,18 +549,20 @@ impl ServerSession {
             return;
         }
         let mailbox = name.clone();
+        let params = qresync.clone();
         self.ask(
             |id| Event::Select {
                 id,
                 mailbox,
                 read_only,
-                qresync: qresync.clone(),
+                qresync: params,
             },
             Pending::Select {
                 tag,
                 name,
                 read_only,
                 condstore,
+                qresync,
             },
         );
     }
@@ -579,6 +582,7 @@ impl ServerSession {
             name,
             read_only,
             condstore,
+            qresync,
         }) = self.take_pending(id, |p| matches!(p, Pending::Select { .. }))
         else {
             return Err(answer);
@@ -621,14 +625,24 @@ impl ServerSession {
                 None => okc(self, Code::Unit(UnitCode::NoModSeq), "No mod-sequences"),
             }
         }
-        if let Some(uids) = compact_sequence_set(&a.vanished) {
-            d(
-                self,
-                Data::Vanished {
-                    earlier: true,
-                    uids,
-                },
-            );
+        // RFC 7162 §3.2.5.1: with a matching UIDVALIDITY, report what
+        // vanished and changed since the client's mod-sequence.
+        if let Some(q) = qresync.filter(|q| q.uid_validity == a.uid_validity.get()) {
+            if let Some(uids) = compact_sequence_set(&a.vanished) {
+                d(
+                    self,
+                    Data::Vanished {
+                        earlier: true,
+                        uids,
+                    },
+                );
+            }
+            for (seq, m) in view.iter() {
+                if m.mod_seq > q.mod_seq {
+                    let items = crate::view::fetch_items(m, true, true);
+                    d(self, Data::Fetch { seq, items });
+                }
+            }
         }
         self.selected = Some(Selected {
             name,
