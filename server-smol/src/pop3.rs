@@ -10,7 +10,7 @@
 //! - Deletions are applied only in the UPDATE state (QUIT), durably, and are
 //!   published to IMAP sessions like any expunge.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::net::SocketAddr;
@@ -88,6 +88,68 @@ impl Drop for MaildropLock {
     }
 }
 
+/// The sizes POP3 announces are those of the message as sent, with CRLF
+/// line endings (RFC 1939 §11): a file written with bare LF by another
+/// program (mutt, procmail) is longer on the wire than on disk. Computing
+/// that needs a read of the file, so results are cached per message (a UID
+/// names the same bytes for as long as its UIDVALIDITY lasts); files whose
+/// size says nothing changed (our own deliveries are CRLF) still need one
+/// scan, once.
+#[derive(Default)]
+pub struct WireSizes(Mutex<HashMap<(String, u32, u32), u64>>);
+
+impl WireSizes {
+    fn wire_size(&self, address: &str, uidvalidity: u32, message: &MessageInfo) -> u64 {
+        let key = (address.to_lowercase(), uidvalidity, message.uid);
+        if let Some(&size) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return size;
+        }
+        let Ok(size) = crlf_size(&message.path) else {
+            // Unreadable now (renamed or removed meanwhile): the disk size is
+            // the best guess, and not cached.
+            return message.size;
+        };
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, size);
+        size
+    }
+
+    fn forget(&self, address: &str, uidvalidity: u32, uids: &[u32]) {
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for &uid in uids {
+            cache.remove(&(address.to_lowercase(), uidvalidity, uid));
+        }
+    }
+}
+
+/// The size of a file's bytes once every bare LF is sent as CRLF and the
+/// last line is terminated, as the POP3 session's encoder sends it.
+fn crlf_size(path: &std::path::Path) -> std::io::Result<u64> {
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; READ_CHUNK];
+    let (mut size, mut prev, mut last) = (0u64, 0u8, b'\n');
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            if b == b'\n' && prev != b'\r' {
+                size += 1;
+            }
+            prev = b;
+        }
+        size += n as u64;
+        last = buf[n - 1];
+    }
+    if size > 0 && last != b'\n' {
+        size += 2;
+    }
+    Ok(size)
+}
+
 /// The session configuration for a new connection.
 pub fn session_config(shared: &Shared, peer: &SocketAddr, tls: bool) -> ServerConfig {
     let mut config = ServerConfig::new(shared.config.hostname.clone());
@@ -105,6 +167,7 @@ pub struct Pop3Handler {
     lock: Option<MaildropLock>,
     /// The maildrop as listed at login; message n is `messages[n - 1]`.
     messages: Vec<MessageInfo>,
+    uidvalidity: u32,
 }
 
 impl Pop3Handler {
@@ -116,6 +179,7 @@ impl Pop3Handler {
             account: None,
             lock: None,
             messages: Vec::new(),
+            uidvalidity: 0,
         }
     }
 
@@ -151,13 +215,18 @@ impl Pop3Handler {
         };
         let store = self.shared.store.clone();
         let address = user.clone();
+        let sizes = self.shared.clone();
         let listing = blocking::unblock(move || {
             let status = store.mailbox_status(&address, INBOX)?;
             let messages = store.list_messages(&address, INBOX)?;
-            Ok::<_, maildir::StoreError>((status.uidvalidity, messages))
+            let wire: Vec<u64> = messages
+                .iter()
+                .map(|m| sizes.pop3_sizes.wire_size(&address, status.uidvalidity, m))
+                .collect();
+            Ok::<_, maildir::StoreError>((status.uidvalidity, messages, wire))
         })
         .await;
-        let (uidvalidity, messages) = match listing {
+        let (uidvalidity, messages, wire) = match listing {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!("pop3: cannot list INBOX of {user}: {e}");
@@ -170,12 +239,14 @@ impl Pop3Handler {
         tracing::info!(peer = %self.peer, user = %user, "pop3 login");
         let entries = messages
             .iter()
-            .map(|m| MaildropEntry {
-                size: m.size,
+            .zip(wire)
+            .map(|(m, size)| MaildropEntry {
+                size,
                 uid: format!("{:08X}{:08X}", m.uid, uidvalidity),
             })
             .collect();
         self.messages = messages;
+        self.uidvalidity = uidvalidity;
         self.account = Some(user);
         self.lock = Some(lock);
         AuthAnswer::Accept(entries)
@@ -252,6 +323,9 @@ impl Pop3Handler {
         }
         let store = self.shared.store.clone();
         let n = uids.len();
+        self.shared
+            .pop3_sizes
+            .forget(&account, self.uidvalidity, &uids);
         let uids = maildir::UidSet::from(uids.as_slice());
         let result = blocking::unblock(move || store.delete_messages(&account, INBOX, &uids)).await;
         match result {
@@ -317,5 +391,28 @@ impl Handler for Pop3Handler {
     async fn on_close(&mut self) {
         // Any end other than UPDATE deletes nothing (RFC 1939 §6).
         self.lock = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_size_counts_bare_lf_twice_and_terminates_the_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(&[u8], u64); 6] = [
+            (b"a\r\nb\r\n", 6),
+            (b"a\nb\n", 6),
+            (b"a\r\nb", 6),
+            (b"a\nb", 6),
+            (b"", 0),
+            (b"\r\n\n", 4),
+        ];
+        for (i, (bytes, want)) in cases.iter().enumerate() {
+            let path = dir.path().join(i.to_string());
+            std::fs::write(&path, bytes).unwrap();
+            assert_eq!(crlf_size(&path).unwrap(), *want, "{bytes:?}");
+        }
     }
 }

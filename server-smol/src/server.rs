@@ -23,7 +23,7 @@ type TcpListener = Async<std::net::TcpListener>;
 use crate::config::{Config, resolve};
 use crate::control::ControlSocket;
 use crate::net::{PerIpLimit, Stream};
-use crate::pop3::{MaildropLocks, Pop3Handler};
+use crate::pop3::{MaildropLocks, Pop3Handler, WireSizes};
 use crate::pump::{self, PumpContext};
 use crate::smtp::{SmtpHandler, SmtpRole, session_config};
 
@@ -44,6 +44,7 @@ pub struct Shared {
     pub acceptor: Option<TlsAcceptor>,
     per_ip: Arc<PerIpLimit>,
     pub(crate) maildrops: MaildropLocks,
+    pub(crate) pop3_sizes: WireSizes,
     pump: PumpContext,
     /// One clone per open connection, to know when all have ended.
     connections: Arc<()>,
@@ -131,6 +132,7 @@ impl Server {
             },
             acceptor,
             maildrops: MaildropLocks::default(),
+            pop3_sizes: WireSizes::default(),
             connections: Arc::new(()),
         });
 
