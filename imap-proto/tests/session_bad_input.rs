@@ -215,3 +215,24 @@ fn too_many_failures_end_the_session() {
     assert!(out.ends_with("* BYE Too many invalid commands\r\n"));
     assert!(h.session.is_closed());
 }
+
+#[test]
+fn over_long_lines_end_sasl_and_idle() {
+    let mut h = Harness::with_store(ServerConfig::new("hi"), store_with_two(), Instant::now());
+    h.take_output();
+    let mut input = b"a1 AUTHENTICATE PLAIN\r\n".to_vec();
+    input.extend(std::iter::repeat_n(b'A', 20_000));
+    input.extend_from_slice(b"\r\n");
+    assert_eq!(
+        answer(&mut h, &input),
+        "+ \r\na1 BAD SASL response too long\r\n"
+    );
+    let mut h = selected();
+    let mut input = b"i1 IDLE\r\n".to_vec();
+    input.extend(std::iter::repeat_n(b'D', 20_000));
+    input.extend_from_slice(b"\r\n");
+    assert_eq!(
+        answer(&mut h, &input),
+        "+ idling\r\ni1 BAD Expected DONE\r\n"
+    );
+}

@@ -5,7 +5,7 @@
 //! adapter (the program that owns the sockets and the store) for
 //! everything that needs storage or policy. All IMAP semantics live here:
 //! which command is valid in which state, sequence numbers (through the
-//! [`MailboxView`](crate::view::MailboxView)), when untagged updates may be
+//! [`MailboxView`]), when untagged updates may be
 //! sent, how FETCH and SEARCH answers are built (with the
 //! [`message`](crate::message) helpers), and how IMAP4rev1 and IMAP4rev2
 //! differ on the wire.
@@ -90,6 +90,40 @@
 //!   login, [`Limits::autologout`] (30 minutes) after, IDLE included.
 //! - **STARTTLS**: the OK is queued, leftover input is discarded, and
 //!   [`Event::SwitchTransport`] follows once the OK is drained.
+//! - **Own changes**: the session updates its view from its own STORE,
+//!   EXPUNGE and MOVE answers. For APPEND (and COPY) into the selected
+//!   mailbox, feed the store's change with
+//!   [`mailbox_changed`](ServerSession::mailbox_changed) *before* answering,
+//!   so that `EXISTS` precedes the tagged OK; changes fed twice are
+//!   ignored. There is no event for UNSELECT/CLOSE/LOGOUT: the adapter
+//!   reads [`selected`](ServerSession::selected) to know which mailbox's
+//!   changes to forward.
+//!
+//! # Memory
+//!
+//! Per session: the framer's command buffer
+//! ([`crate::Limits::max_command_size`], 256 KiB), queued output
+//! ([`Limits::max_pending_output`], 256 KiB, plus at most one message's
+//! FETCH items), the view (one [`MessageSummary`](crate::view::MessageSummary)
+//! per message of the selected mailbox, about 100 octets each) and, during
+//! a FETCH or SEARCH, 8 octets per targeted message. Message octets are
+//! never copied into the session beyond
+//! [`Limits::inline_section_max`]: larger sections are either shared
+//! [`bytes::Bytes`] the adapter handed in or written by the adapter from
+//! its file ([`Event::WriteExternal`]).
+//!
+//! # Not implemented (documented choices)
+//!
+//! - MULTIAPPEND (RFC 3502), COMPRESS, NOTIFY, METADATA, QUOTA, ACL, SORT,
+//!   THREAD, WITHIN, SAVEDATE, OBJECTID: not offered.
+//! - `$` (SEARCHRES) works as a FETCH/STORE/COPY/MOVE/UID EXPUNGE sequence
+//!   set; inside SEARCH criteria it matches nothing.
+//! - The `VANISHED` FETCH modifier (RFC 7162 §3.2.6) is accepted and
+//!   ignored (the session cannot tell expunged UIDs from unused ones).
+//! - UTF8=ACCEPT can be enabled but IMAP4rev1 sessions still send mailbox
+//!   names in modified UTF-7.
+//! - LIST `RECURSIVEMATCH` and `REMOTE` selection options are accepted and
+//!   ignored.
 
 mod auth;
 mod dispatch;
@@ -552,10 +586,23 @@ impl ServerSession {
 
     fn discarded(&mut self, tag: Option<Tag>, reason: crate::framer::DiscardReason) {
         use crate::framer::DiscardReason as R;
-        if let Wait::AppendData { id, tag } = std::mem::replace(&mut self.wait, Wait::Nothing) {
-            self.events.push_back(Event::AppendAbort { id });
-            self.bad(tag, "APPEND aborted: command too long");
-            return;
+        match std::mem::replace(&mut self.wait, Wait::Nothing) {
+            Wait::AppendData { id, tag } => {
+                self.events.push_back(Event::AppendAbort { id });
+                self.bad(tag, "APPEND aborted: command too long");
+                return;
+            }
+            // An over-long line ends the exchange it interrupts.
+            Wait::Sasl { tag, .. } => {
+                self.bad(tag, "SASL response too long");
+                return;
+            }
+            Wait::Idle { tag } => {
+                self.events.push_back(Event::IdleDone);
+                self.bad(tag, "Expected DONE");
+                return;
+            }
+            other => self.wait = other,
         }
         if let Some(answer) = self.discard_answer.take() {
             if let Status::Tagged {

@@ -234,7 +234,7 @@ pub enum MailboxOp {
 /// What the session needs of a stored message, cheapest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ContentNeed {
-    /// The MIME part offsets the store keeps (BODY[TEXT], BODY[1], BODY[]
+    /// The MIME part offsets the store keeps (`BODY[TEXT]`, `BODY[1]`, `BODY[1.MIME]`
     /// by range): no file is read.
     Offsets,
     /// The header octets (ENVELOPE, HEADER.FIELDS, header searches).
