@@ -21,6 +21,7 @@
 pub mod accounts;
 pub mod config;
 pub mod control;
+pub mod imap;
 pub mod net;
 pub mod pop3;
 pub mod pump;

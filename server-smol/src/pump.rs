@@ -74,6 +74,15 @@ pub trait Handler {
     fn shutdown_notice(&self) -> &'static [u8];
     /// The connection ended (any way): release what the glue holds.
     fn on_close(&mut self) -> impl Future<Output = ()>;
+    /// Resolves when something outside the connection needs the session's
+    /// attention (another session changed the selected mailbox); the pump
+    /// races it against the socket and then calls [`Handler::on_outside`].
+    /// The default never resolves.
+    fn outside(&mut self) -> impl Future<Output = ()> {
+        futures_lite::future::pending()
+    }
+    /// Hands what [`Handler::outside`] announced to the session.
+    fn on_outside(&mut self, _session: &mut Self::Session) {}
 }
 
 /// Shared by every connection's pump.
@@ -106,6 +115,7 @@ enum Wake {
     Read(io::Result<usize>),
     Timeout,
     Shutdown,
+    Outside,
 }
 
 /// Runs one connection to its end.
@@ -196,8 +206,12 @@ async fn drive<H: Handler>(
             let _ = ctx.shutdown.recv().await;
             Wake::Shutdown
         };
+        let outside = async {
+            handler.outside().await;
+            Wake::Outside
+        };
         let wake = if stalled {
-            timer.or(shutdown).await
+            timer.or(shutdown).or(outside).await
         } else {
             let read = async {
                 // Allocate the read buffer only once there is something to
@@ -209,7 +223,7 @@ async fn drive<H: Handler>(
                 input.resize(READ_CHUNK, 0);
                 Wake::Read(stream.read(&mut input).await)
             };
-            read.or(timer).or(shutdown).await
+            read.or(timer).or(shutdown).or(outside).await
         };
         match wake {
             Wake::Read(Ok(0)) => return Ok(()),
@@ -223,6 +237,12 @@ async fn drive<H: Handler>(
                     input = Vec::new();
                 }
                 session.handle_timeout(Instant::now());
+            }
+            Wake::Outside => {
+                if !stalled {
+                    input = Vec::new();
+                }
+                handler.on_outside(session);
             }
             Wake::Shutdown => {
                 let _ = write_all(stream, handler.shutdown_notice()).await;

@@ -343,16 +343,19 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
             let mut handler = SmtpHandler::new(shared.clone(), peer, role);
             pump::run(&mut stream, &mut session, &mut handler, &shared.pump).await;
         }
-        // The IMAP listeners are bound so the listener contract holds, but
-        // IMAP is not served yet: say so in the protocol's own words and
-        // close, rather than hang.
         "imap" | "imaps" => {
-            let _ = stream
-                .write_all(
-                    b"* BYE [UNAVAILABLE] IMAP is not available in this sansmail build yet\r\n",
-                )
-                .await;
-            let _ = stream.close().await;
+            let config = crate::imap::session_config(&shared, &peer, implicit_tls);
+            let now = Instant::now();
+            if slot.is_none() {
+                let _ = stream
+                    .write_all(b"* BYE [UNAVAILABLE] Too many connections from your address\r\n")
+                    .await;
+                let _ = stream.close().await;
+                return;
+            }
+            let mut session = imap_proto::session::ServerSession::new(config, now);
+            let mut handler = crate::imap::ImapHandler::new(shared.clone(), peer);
+            pump::run(&mut stream, &mut session, &mut handler, &shared.pump).await;
         }
         _ => {
             let config = crate::pop3::session_config(&shared, &peer, implicit_tls);

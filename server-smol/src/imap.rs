@@ -1,0 +1,969 @@
+//! IMAP glue: answers `imap-proto` session events from the store. All IMAP
+//! semantics (states, sequence numbers, when updates are announced, FETCH
+//! and SEARCH building) live in the session; this file only translates
+//! between its protocol-shaped questions and `maildir` calls, on the
+//! blocking pool.
+//!
+//! Other sessions' changes reach a session through the store's per-account
+//! change channel: the pump races it against the socket
+//! ([`Handler::outside`]), and every notice for the selected mailbox is
+//! handed to the session, which announces it when the protocol allows
+//! (at once while idling).
+
+use std::io::{Read, Seek, SeekFrom};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use imap_proto::command::StoreAction;
+use imap_proto::message::{PartKind as ImapPartKind, PartOffsets};
+use imap_proto::response::{Code, RespText, UnitCode};
+use imap_proto::session::{
+    AppendAnswer, ContentNeed, CopyAnswer, Event, MailboxInfo, MailboxOp, MessageContent,
+    RequestId, SelectAnswer, ServerConfig, ServerSession, StatusAnswer, StoreAnswer, refusal,
+};
+use imap_proto::types::{Date, DateTime, Flag, FlagPerm, MailboxAttribute};
+use imap_proto::view::{FlagUpdate, MailboxChange, MessageSummary};
+use maildir::{
+    Append, Change, FlagChange, FlagOp, Flags, INBOX, MimePart, PartKind, SpecialUse, StoreError,
+    Subscription, UidSet,
+};
+
+use crate::pump::{Handler, Next, Output, SessionIo};
+use crate::server::Shared;
+
+/// A message is copied to the client in reads of this size.
+const READ_CHUNK: usize = 64 * 1024;
+/// APPEND data is written to the file in batches of this size.
+const WRITE_BATCH: usize = 64 * 1024;
+
+impl SessionIo for ServerSession {
+    type Event = Event;
+    fn feed(&mut self, data: &[u8]) -> usize {
+        ServerSession::feed(self, data)
+    }
+    fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
+        ServerSession::poll_transmit(self, out)
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        ServerSession::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        ServerSession::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        ServerSession::handle_timeout(self, now)
+    }
+    fn is_closed(&self) -> bool {
+        ServerSession::is_closed(self)
+    }
+}
+
+/// The session configuration for a new connection.
+pub fn session_config(shared: &Shared, peer: &SocketAddr, tls: bool) -> ServerConfig {
+    let mut config = ServerConfig::new(format!("{} IMAP sansmail ready", shared.config.hostname));
+    config.tls_active = tls;
+    config.allow_plaintext = shared.config.auth.plaintext.allows_plaintext(peer);
+    config.limits.max_message_size = shared.config.limits.max_message_size;
+    if shared.acceptor.is_none() {
+        config
+            .capabilities
+            .before_login
+            .retain(|c| *c != imap_proto::types::Capability::StartTls);
+    }
+    config
+}
+
+/// Per-connection state of the IMAP glue.
+pub struct ImapHandler {
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    account: Option<String>,
+    changes: Option<Subscription>,
+    /// The change notices waiting for the session.
+    pending: Vec<maildir::Notice>,
+    append: Option<PendingAppend>,
+}
+
+struct PendingAppend {
+    id: RequestId,
+    /// In a mutex only so the handler is `Sync` (its futures borrow it
+    /// across awaits); never contended.
+    append: Option<Mutex<Append>>,
+    buffer: Vec<u8>,
+    error: Option<StoreError>,
+}
+
+fn no(text: &str) -> RespText {
+    refusal(None, text)
+}
+
+fn no_code(code: UnitCode, text: &str) -> RespText {
+    refusal(Some(Code::Unit(code)), text)
+}
+
+/// Maps a store failure to the IMAP answer of RFC 5530 response codes.
+fn store_refusal(e: &StoreError) -> RespText {
+    match e {
+        StoreError::NoSuchMailbox(_) => refusal(Some(Code::TryCreate), "Mailbox does not exist"),
+        StoreError::MailboxExists(_) => no_code(UnitCode::AlreadyExists, "Mailbox already exists"),
+        StoreError::InvalidMailbox(why) => {
+            no_code(UnitCode::Cannot, &format!("Invalid name: {why}"))
+        }
+        StoreError::NotAllowed(why) => no_code(UnitCode::Cannot, why),
+        StoreError::OverQuota(_) => no_code(UnitCode::OverQuota, "Quota exceeded"),
+        other => {
+            tracing::warn!("imap: store failure: {other}");
+            no_code(UnitCode::ServerBug, "Internal error, try again later")
+        }
+    }
+}
+
+/// IMAP flags of a stored message (system flags and keywords).
+fn imap_flags(flags: Flags, keywords: &[String]) -> Vec<Flag> {
+    let mut out = Vec::new();
+    for (bit, flag) in [
+        (Flags::SEEN, Flag::Seen),
+        (Flags::ANSWERED, Flag::Answered),
+        (Flags::FLAGGED, Flag::Flagged),
+        (Flags::DELETED, Flag::Deleted),
+        (Flags::DRAFT, Flag::Draft),
+    ] {
+        if flags.contains(bit) {
+            out.push(flag);
+        }
+    }
+    if flags.contains(Flags::FORWARDED) {
+        out.extend(Flag::keyword("$Forwarded"));
+    }
+    out.extend(keywords.iter().filter_map(|k| Flag::keyword(k)));
+    out
+}
+
+/// Stored flags of IMAP flags: system flags, `$Forwarded` (Maildir `P`),
+/// and the other keywords.
+fn store_flags(flags: &[Flag]) -> (Flags, Vec<String>) {
+    let mut bits = Flags::empty();
+    let mut keywords = Vec::new();
+    for f in flags {
+        match f {
+            Flag::Seen => bits = bits.union(Flags::SEEN),
+            Flag::Answered => bits = bits.union(Flags::ANSWERED),
+            Flag::Flagged => bits = bits.union(Flags::FLAGGED),
+            Flag::Deleted => bits = bits.union(Flags::DELETED),
+            Flag::Draft => bits = bits.union(Flags::DRAFT),
+            Flag::Keyword(k) if k.as_str().eq_ignore_ascii_case("$Forwarded") => {
+                bits = bits.union(Flags::FORWARDED)
+            }
+            Flag::Keyword(k) => keywords.push(k.as_str().to_string()),
+            Flag::Extension(_) => {}
+        }
+    }
+    (bits, keywords)
+}
+
+/// INTERNALDATE of seconds since the epoch, in UTC.
+fn imap_date(secs: i64) -> DateTime {
+    let dt = mail_parser::DateTime::from_timestamp(secs);
+    Date::new(dt.year, dt.month, dt.day)
+        .and_then(|d| DateTime::new(d, dt.hour, dt.minute, dt.second, 0))
+        .unwrap_or_else(|_| {
+            DateTime::new(Date::new(1970, 1, 1).expect("valid date"), 0, 0, 0, 0)
+                .expect("valid time")
+        })
+}
+
+/// Seconds since the epoch of an IMAP date-time.
+fn epoch_secs(dt: &DateTime) -> i64 {
+    let d = dt.date();
+    let (h, m, s) = dt.time();
+    let days = days_from_civil(
+        i64::from(d.year()),
+        i64::from(d.month()),
+        i64::from(d.day()),
+    );
+    days * 86_400 + i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s)
+        - i64::from(dt.zone_minutes()) * 60
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn nz(uid: u32) -> Option<NonZeroU32> {
+    NonZeroU32::new(uid)
+}
+
+fn uid_set(uids: &[NonZeroU32]) -> UidSet {
+    let plain: Vec<u32> = uids.iter().map(|u| u.get()).collect();
+    UidSet::from(plain.as_slice())
+}
+
+fn part_offsets(p: &MimePart) -> PartOffsets {
+    PartOffsets {
+        kind: match p.kind {
+            PartKind::Leaf => ImapPartKind::Leaf,
+            PartKind::Multipart => ImapPartKind::Multipart,
+            PartKind::Message => ImapPartKind::Message,
+        },
+        header_start: p.header_start,
+        body_start: p.body_start,
+        end: p.end,
+        children: p.children.iter().map(part_offsets).collect(),
+    }
+}
+
+fn special_use(attributes: &[MailboxAttribute]) -> Option<SpecialUse> {
+    attributes.iter().find_map(|a| match a {
+        MailboxAttribute::Drafts => Some(SpecialUse::Drafts),
+        MailboxAttribute::Sent => Some(SpecialUse::Sent),
+        MailboxAttribute::Trash => Some(SpecialUse::Trash),
+        MailboxAttribute::Junk => Some(SpecialUse::Junk),
+        MailboxAttribute::Archive => Some(SpecialUse::Archive),
+        _ => None,
+    })
+}
+
+fn attribute(s: SpecialUse) -> Option<MailboxAttribute> {
+    Some(match s {
+        SpecialUse::Drafts => MailboxAttribute::Drafts,
+        SpecialUse::Sent => MailboxAttribute::Sent,
+        SpecialUse::Trash => MailboxAttribute::Trash,
+        SpecialUse::Junk => MailboxAttribute::Junk,
+        SpecialUse::Archive => MailboxAttribute::Archive,
+        _ => return None,
+    })
+}
+
+impl ImapHandler {
+    /// Glue for a new connection from `peer`.
+    pub fn new(shared: Arc<Shared>, peer: SocketAddr) -> Self {
+        ImapHandler {
+            shared,
+            peer,
+            account: None,
+            changes: None,
+            pending: Vec::new(),
+            append: None,
+        }
+    }
+
+    /// Runs a store call for the logged-in account on the blocking pool.
+    async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&maildir::Store, &str) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let Some(account) = self.account.clone() else {
+            return Err(StoreError::NoSuchAccount(String::new()));
+        };
+        let store = self.shared.store.clone();
+        blocking::unblock(move || f(&store, &account)).await
+    }
+
+    async fn authenticate(
+        &mut self,
+        authzid: Option<String>,
+        username: String,
+        password: String,
+    ) -> Result<(), RespText> {
+        let store = self.shared.store.clone();
+        let user = username.clone();
+        let ok = authzid
+            .as_deref()
+            .is_none_or(|z| z.is_empty() || z == username)
+            && blocking::unblock(move || store.verify_password(&user, &password))
+                .await
+                .unwrap_or(false);
+        if !ok {
+            tracing::info!(peer = %self.peer, user = %username, "imap login failed");
+            async_io::Timer::after(Duration::from_millis(
+                self.shared.config.auth.failure_delay_ms,
+            ))
+            .await;
+            return Err(no_code(
+                UnitCode::AuthenticationFailed,
+                "Authentication failed",
+            ));
+        }
+        let store = self.shared.store.clone();
+        let user = username.clone();
+        match blocking::unblock(move || store.subscribe(&user)).await {
+            Ok(sub) => self.changes = Some(sub),
+            Err(e) => {
+                tracing::warn!("imap: cannot subscribe to changes of {username}: {e}");
+                return Err(no_code(UnitCode::Unavailable, "Mailbox store unavailable"));
+            }
+        }
+        tracing::info!(peer = %self.peer, user = %username, "imap login");
+        self.account = Some(username);
+        Ok(())
+    }
+
+    async fn select(
+        &mut self,
+        mailbox: String,
+        read_only: bool,
+        qresync_since: Option<u64>,
+    ) -> Result<SelectAnswer, RespText> {
+        // Notices queued before this SELECT describe the old view.
+        self.pending.clear();
+        if let Some(sub) = &self.changes {
+            while sub.try_recv().is_some() {}
+        }
+        let result = self
+            .with_store(move |store, account| {
+                store.refresh(account, &mailbox)?;
+                if !read_only {
+                    store.claim_recent(account, &mailbox)?;
+                }
+                let (status, messages) = store.message_summaries(account, &mailbox)?;
+                let vanished = match qresync_since {
+                    Some(since) => store.changes_since(account, &mailbox, since)?.expunged,
+                    None => Vec::new(),
+                };
+                Ok((status, messages, vanished))
+            })
+            .await;
+        let (status, messages, vanished) = result.map_err(|e| store_refusal(&e))?;
+        let flags = vec![
+            Flag::Answered,
+            Flag::Flagged,
+            Flag::Deleted,
+            Flag::Seen,
+            Flag::Draft,
+        ];
+        let mut permanent_flags: Vec<FlagPerm> =
+            flags.iter().cloned().map(FlagPerm::Flag).collect();
+        permanent_flags.push(FlagPerm::Asterisk);
+        Ok(SelectAnswer {
+            uid_validity: nz(status.uidvalidity).unwrap_or(NonZeroU32::MIN),
+            uid_next: nz(status.uidnext).unwrap_or(NonZeroU32::MIN),
+            highest_mod_seq: Some(status.highestmodseq),
+            flags,
+            permanent_flags,
+            read_only,
+            messages: messages
+                .into_iter()
+                .filter_map(|m| {
+                    Some(MessageSummary {
+                        uid: nz(m.uid)?,
+                        flags: imap_flags(m.flags, &m.keywords),
+                        mod_seq: m.modseq,
+                        internal_date: imap_date(m.internal_date),
+                        size: m.size,
+                        recent: m.recent,
+                    })
+                })
+                .collect(),
+            vanished: vanished.into_iter().filter_map(nz).collect(),
+        })
+    }
+
+    async fn mailbox_op(&mut self, op: MailboxOp) -> Result<(), RespText> {
+        let result = self
+            .with_store(move |store, account| match op {
+                MailboxOp::Create {
+                    name,
+                    special_use: su,
+                } => store
+                    .create_mailbox(account, &name, special_use(&su))
+                    .map(|_| ()),
+                MailboxOp::Delete { name } => store.delete_mailbox(account, &name),
+                MailboxOp::Rename { from, to } => store.rename_mailbox(account, &from, &to),
+                MailboxOp::Subscribe { name } => store.subscribe_mailbox(account, &name),
+                MailboxOp::Unsubscribe { name } => store.unsubscribe_mailbox(account, &name),
+                _ => Err(StoreError::NotAllowed("unsupported operation".into())),
+            })
+            .await;
+        result.map_err(|e| store_refusal(&e))
+    }
+
+    async fn list(&mut self) -> Result<Vec<MailboxInfo>, RespText> {
+        let result = self
+            .with_store(|store, account| {
+                let boxes = store.mailboxes(account)?;
+                let subscribed = store.subscriptions(account)?;
+                Ok((boxes, subscribed))
+            })
+            .await;
+        let (boxes, subscriptions) = result.map_err(|e| store_refusal(&e))?;
+        let mut out: Vec<MailboxInfo> = boxes
+            .into_iter()
+            .map(|b| MailboxInfo {
+                attributes: b.special_use.and_then(attribute).into_iter().collect(),
+                subscribed: b.subscribed,
+                name: b.name,
+            })
+            .collect();
+        // Subscriptions may name mailboxes that do not exist (RFC 9051
+        // §6.3.9): LSUB and LIST (SUBSCRIBED) still show them.
+        for name in subscriptions {
+            if !out.iter().any(|m| m.name == name) {
+                out.push(MailboxInfo {
+                    name,
+                    attributes: vec![MailboxAttribute::NonExistent],
+                    subscribed: true,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn status(&mut self, mailbox: String) -> Result<StatusAnswer, RespText> {
+        let max = self.shared.config.limits.max_message_size;
+        let result = self
+            .with_store(move |store, account| store.message_summaries(account, &mailbox))
+            .await;
+        let (status, messages) = result.map_err(|e| store_refusal(&e))?;
+        let count = |f: &dyn Fn(&maildir::MessageSummary) -> bool| {
+            messages.iter().filter(|m| f(m)).count() as u32
+        };
+        Ok(StatusAnswer {
+            messages: messages.len() as u32,
+            recent: count(&|m| m.recent),
+            uid_next: nz(status.uidnext).unwrap_or(NonZeroU32::MIN),
+            uid_validity: nz(status.uidvalidity).unwrap_or(NonZeroU32::MIN),
+            unseen: count(&|m| !m.flags.contains(Flags::SEEN)),
+            deleted: count(&|m| m.flags.contains(Flags::DELETED)),
+            size: messages.iter().map(|m| m.size).sum(),
+            highest_mod_seq: status.highestmodseq,
+            append_limit: u32::try_from(max).ok(),
+        })
+    }
+
+    async fn append_begin(
+        &mut self,
+        id: RequestId,
+        mailbox: String,
+        flags: Vec<Flag>,
+        date: Option<DateTime>,
+        size: u64,
+    ) -> Result<(), RespText> {
+        if size > self.shared.config.limits.max_message_size {
+            return Err(no_code(UnitCode::TooBig, "Message too large"));
+        }
+        let (bits, keywords) = store_flags(&flags);
+        let date = date.as_ref().map(epoch_secs);
+        let result = self
+            .with_store(move |store, account| {
+                store.begin_append(account, &mailbox, bits, &keywords, date)
+            })
+            .await;
+        match result {
+            Ok(append) => {
+                self.append = Some(PendingAppend {
+                    id,
+                    append: Some(Mutex::new(append)),
+                    buffer: Vec::new(),
+                    error: None,
+                });
+                Ok(())
+            }
+            Err(e) => Err(store_refusal(&e)),
+        }
+    }
+
+    /// Writes buffered APPEND data to the file (on the blocking pool).
+    async fn append_flush(&mut self) {
+        let Some(p) = self.append.as_mut() else {
+            return;
+        };
+        if p.error.is_some() || p.buffer.is_empty() {
+            return;
+        }
+        let Some(append) = p.append.take() else {
+            return;
+        };
+        let mut append = append.into_inner().unwrap_or_else(|e| e.into_inner());
+        let bytes = std::mem::take(&mut p.buffer);
+        let (append, result) = blocking::unblock(move || {
+            let r = append.write(&bytes);
+            (append, r)
+        })
+        .await;
+        p.append = Some(Mutex::new(append));
+        if let Err(e) = result {
+            p.error = Some(e);
+        }
+    }
+
+    async fn append_end(&mut self) -> Result<AppendAnswer, RespText> {
+        self.append_flush().await;
+        let Some(mut p) = self.append.take() else {
+            return Err(no("No APPEND in progress"));
+        };
+        if let Some(e) = p.error.take() {
+            return Err(store_refusal(&e));
+        }
+        let Some(append) = p.append.take() else {
+            return Err(no("No APPEND in progress"));
+        };
+        let append = append.into_inner().unwrap_or_else(|e| e.into_inner());
+        match blocking::unblock(move || append.commit()).await {
+            Ok((uidvalidity, uid)) => match (nz(uidvalidity), nz(uid)) {
+                (Some(uid_validity), Some(uid)) => Ok(AppendAnswer { uid_validity, uid }),
+                _ => Err(no_code(UnitCode::ServerBug, "Invalid UID")),
+            },
+            Err(e) => Err(store_refusal(&e)),
+        }
+    }
+
+    async fn read_message(
+        &self,
+        mailbox: String,
+        uid: NonZeroU32,
+        need: ContentNeed,
+    ) -> MessageContent {
+        let uid = uid.get();
+        let result = self
+            .with_store(move |store, account| {
+                let parts = store.mime_parts(account, &mailbox, uid)?;
+                let offsets = parts.as_ref().map(part_offsets);
+                match need {
+                    ContentNeed::Offsets => match offsets {
+                        Some(o) => Ok(MessageContent::Offsets(o)),
+                        None => read_whole(store, account, &mailbox, uid, None),
+                    },
+                    ContentNeed::Header => {
+                        let mut file = store.open_message(account, &mailbox, uid)?;
+                        match offsets {
+                            Some(o) => {
+                                let mut buf = vec![0u8; o.body_start as usize];
+                                file.read_exact(&mut buf)?;
+                                Ok(MessageContent::Header(Bytes::from(buf)))
+                            }
+                            None => read_whole(store, account, &mailbox, uid, None),
+                        }
+                    }
+                    ContentNeed::Message => read_whole(store, account, &mailbox, uid, offsets),
+                }
+            })
+            .await;
+        match result {
+            Ok(content) => content,
+            Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                MessageContent::Gone
+            }
+            Err(e) => {
+                tracing::debug!("imap: message {uid} unreadable: {e}");
+                MessageContent::Gone
+            }
+        }
+    }
+
+    async fn write_external(
+        &self,
+        session: &mut ServerSession,
+        mailbox: String,
+        id: RequestId,
+        uid: NonZeroU32,
+        range: std::ops::Range<u64>,
+        out: &mut Output<'_>,
+    ) -> Next {
+        let uid = uid.get();
+        let start = range.start;
+        let opened = self
+            .with_store(move |store, account| {
+                let mut f = store.open_message(account, &mailbox, uid)?;
+                f.seek(SeekFrom::Start(start))?;
+                Ok(f)
+            })
+            .await;
+        let mut remaining = range.end.saturating_sub(range.start);
+        if let Ok(mut file) = opened {
+            while remaining > 0 {
+                let want = remaining.min(READ_CHUNK as u64) as usize;
+                let (f, buf, n) = blocking::unblock(move || {
+                    let mut buf = vec![0u8; want];
+                    let n = file.read(&mut buf);
+                    (file, buf, n)
+                })
+                .await;
+                file = f;
+                let n = match n {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                if session.send_external_chunk(id, &buf[..n]).is_err() {
+                    break;
+                }
+                remaining -= n as u64;
+                if out.flush(session).await.is_err() {
+                    return Next::Close;
+                }
+            }
+        }
+        // A short file (changed behind our back) makes the session close the
+        // connection: a literal cannot be cut short.
+        let _ = session.finish_external(id);
+        Next::Continue
+    }
+
+    fn selected(&self, session: &ServerSession) -> Option<String> {
+        session.selected().map(|(name, _)| name.to_string())
+    }
+}
+
+fn read_whole(
+    store: &maildir::Store,
+    account: &str,
+    mailbox: &str,
+    uid: u32,
+    offsets: Option<PartOffsets>,
+) -> Result<MessageContent, StoreError> {
+    let mut file = store.open_message(account, mailbox, uid)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(MessageContent::Message {
+        bytes: Bytes::from(bytes),
+        offsets,
+    })
+}
+
+impl Handler for ImapHandler {
+    type Session = ServerSession;
+
+    async fn on_event(
+        &mut self,
+        session: &mut ServerSession,
+        event: Event,
+        out: &mut Output<'_>,
+    ) -> Next {
+        match event {
+            Event::Authenticate {
+                id,
+                authzid,
+                username,
+                password,
+                ..
+            } => {
+                let answer = self
+                    .authenticate(authzid, username, password.declassify().clone())
+                    .await;
+                let _ = session.respond_authenticate(id, answer);
+            }
+            Event::Select {
+                id,
+                mailbox,
+                read_only,
+                qresync,
+            } => {
+                let answer = self
+                    .select(mailbox, read_only, qresync.map(|q| q.mod_seq))
+                    .await;
+                let _ = session.respond_select(id, answer);
+            }
+            Event::Mailbox { id, op } => {
+                let answer = self.mailbox_op(op).await;
+                let _ = session.respond_mailbox(id, answer);
+            }
+            Event::List { id } => {
+                let answer = self.list().await;
+                let _ = session.respond_list(id, answer);
+            }
+            Event::Status { id, mailbox } => {
+                let answer = self.status(mailbox).await;
+                let _ = session.respond_status(id, answer);
+            }
+            Event::AppendBegin {
+                id,
+                mailbox,
+                flags,
+                date,
+                size,
+            } => {
+                let answer = self.append_begin(id, mailbox, flags, date, size).await;
+                let _ = session.respond_append_begin(id, answer);
+            }
+            Event::AppendChunk { id, data } => {
+                if let Some(p) = self.append.as_mut()
+                    && p.id == id
+                    && p.error.is_none()
+                {
+                    p.buffer.extend_from_slice(&data);
+                    if p.buffer.len() >= WRITE_BATCH {
+                        self.append_flush().await;
+                    }
+                }
+            }
+            Event::AppendEnd { id } => {
+                let answer = self.append_end().await;
+                let _ = session.respond_append_end(id, answer);
+            }
+            Event::AppendAbort { .. } => {
+                if let Some(mut p) = self.append.take()
+                    && let Some(a) = p.append.take()
+                {
+                    let a = a.into_inner().unwrap_or_else(|e| e.into_inner());
+                    blocking::unblock(move || a.abort()).await;
+                }
+            }
+            Event::ReadMessage { id, uid, need } => {
+                let content = match self.selected(session) {
+                    Some(mailbox) => self.read_message(mailbox, uid, need).await,
+                    None => MessageContent::Gone,
+                };
+                let _ = session.respond_message(id, content);
+            }
+            Event::Store {
+                id,
+                uids,
+                action,
+                flags,
+                unchanged_since,
+            } => {
+                let answer = self
+                    .store(session, uids, action, flags, unchanged_since)
+                    .await;
+                let _ = session.respond_store(id, answer);
+            }
+            Event::Copy {
+                id,
+                uids,
+                mailbox,
+                is_move,
+            } => {
+                let answer = self.copy(session, uids, mailbox, is_move).await;
+                let _ = session.respond_copy(id, answer);
+            }
+            Event::Expunge { id, uids } => {
+                let answer = match self.selected(session) {
+                    Some(mailbox) => {
+                        let set = uid_set(&uids);
+                        self.with_store(move |store, account| {
+                            store.expunge(account, &mailbox, Some(&set))
+                        })
+                        .await
+                        .map(|removed| removed.into_iter().filter_map(nz).collect())
+                        .map_err(|e| store_refusal(&e))
+                    }
+                    None => Err(no("No mailbox selected")),
+                };
+                let _ = session.respond_expunge(id, answer);
+            }
+            Event::WriteExternal { id, uid, range } => {
+                let Some(mailbox) = self.selected(session) else {
+                    let _ = session.finish_external(id);
+                    return Next::Continue;
+                };
+                return self
+                    .write_external(session, mailbox, id, uid, range, out)
+                    .await;
+            }
+            Event::SwitchTransport { .. } => return Next::StartTls,
+            _ => {}
+        }
+        Next::Continue
+    }
+
+    fn on_tls(&mut self, session: &mut ServerSession) {
+        session.transport_switched(Instant::now());
+    }
+
+    fn shutdown_notice(&self) -> &'static [u8] {
+        b"* BYE [UNAVAILABLE] Server shutting down\r\n"
+    }
+
+    async fn on_close(&mut self) {
+        if let Some(mut p) = self.append.take()
+            && let Some(a) = p.append.take()
+        {
+            let a = a.into_inner().unwrap_or_else(|e| e.into_inner());
+            blocking::unblock(move || a.abort()).await;
+        }
+    }
+
+    async fn outside(&mut self) {
+        let Some(sub) = &self.changes else {
+            return futures_lite::future::pending().await;
+        };
+        match sub.recv().await {
+            Some(maildir::Event::Change(notice)) => {
+                self.pending.push(notice);
+                while let Some(maildir::Event::Change(n)) = sub.try_recv() {
+                    self.pending.push(n);
+                }
+            }
+            Some(_) => {
+                tracing::warn!("imap: change notices overflowed; some updates may be late");
+            }
+            None => futures_lite::future::pending().await,
+        }
+    }
+
+    fn on_outside(&mut self, session: &mut ServerSession) {
+        let notices = std::mem::take(&mut self.pending);
+        let Some(selected) = self.selected(session) else {
+            return;
+        };
+        let mut added = Vec::new();
+        for notice in notices {
+            if notice.mailbox != selected {
+                continue;
+            }
+            match notice.change {
+                Change::Appended { uid, .. } => added.push(uid),
+                Change::Flags {
+                    uid,
+                    flags,
+                    keywords,
+                    modseq,
+                } => {
+                    if let Some(uid) = nz(uid) {
+                        session.mailbox_changed(MailboxChange::Flags(vec![FlagUpdate {
+                            uid,
+                            flags: imap_flags(flags, &keywords),
+                            mod_seq: modseq,
+                        }]));
+                    }
+                }
+                Change::Expunged { uids, .. } => {
+                    session.mailbox_changed(MailboxChange::Expunged(
+                        uids.into_iter().filter_map(nz).collect(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if !added.is_empty()
+            && let Some(account) = &self.account
+        {
+            // The notice carries the UID only; the summary is one index
+            // read (small, and only for mailboxes a session has selected).
+            let set = UidSet::from(added.as_slice());
+            if let Ok(infos) = self.shared.store.messages(account, &selected, &set) {
+                let summaries = infos
+                    .into_iter()
+                    .filter_map(|m| {
+                        Some(MessageSummary {
+                            uid: nz(m.uid)?,
+                            flags: imap_flags(m.flags, &m.keywords),
+                            mod_seq: m.modseq,
+                            internal_date: imap_date(m.internal_date),
+                            size: m.size,
+                            recent: false,
+                        })
+                    })
+                    .collect();
+                session.mailbox_changed(MailboxChange::Added(summaries));
+            }
+        }
+    }
+}
+
+impl ImapHandler {
+    async fn store(
+        &self,
+        session: &ServerSession,
+        uids: Vec<NonZeroU32>,
+        action: StoreAction,
+        flags: Vec<Flag>,
+        unchanged_since: Option<u64>,
+    ) -> Result<StoreAnswer, RespText> {
+        let Some(mailbox) = self.selected(session) else {
+            return Err(no("No mailbox selected"));
+        };
+        let (bits, keywords) = store_flags(&flags);
+        let change = FlagChange {
+            op: match action {
+                StoreAction::Replace => FlagOp::Replace,
+                StoreAction::Add => FlagOp::Add,
+                StoreAction::Remove => FlagOp::Remove,
+            },
+            flags: bits,
+            keywords,
+            unchanged_since,
+        };
+        let set = uid_set(&uids);
+        let outcome = self
+            .with_store(move |store, account| store.store_flags(account, &mailbox, &set, &change))
+            .await
+            .map_err(|e| store_refusal(&e))?;
+        Ok(StoreAnswer {
+            updated: outcome
+                .updated
+                .into_iter()
+                .filter_map(|u| {
+                    Some(FlagUpdate {
+                        uid: nz(u.uid)?,
+                        flags: imap_flags(u.flags, &u.keywords),
+                        mod_seq: u.modseq,
+                    })
+                })
+                .collect(),
+            modified: outcome.modified.into_iter().filter_map(nz).collect(),
+        })
+    }
+
+    async fn copy(
+        &self,
+        session: &ServerSession,
+        uids: Vec<NonZeroU32>,
+        destination: String,
+        is_move: bool,
+    ) -> Result<CopyAnswer, RespText> {
+        let Some(mailbox) = self.selected(session) else {
+            return Err(no("No mailbox selected"));
+        };
+        let set = uid_set(&uids);
+        let outcome = self
+            .with_store(move |store, account| {
+                if is_move {
+                    store.move_messages(account, &mailbox, &set, &destination)
+                } else {
+                    store.copy_messages(account, &mailbox, &set, &destination)
+                }
+            })
+            .await
+            .map_err(|e| store_refusal(&e))?;
+        Ok(CopyAnswer {
+            uid_validity: nz(outcome.uidvalidity).unwrap_or(NonZeroU32::MIN),
+            source: outcome.source_uids.into_iter().filter_map(nz).collect(),
+            destination: outcome.dest_uids.into_iter().filter_map(nz).collect(),
+        })
+    }
+}
+
+/// The canonical name of INBOX, for callers that compare names.
+pub const INBOX_NAME: &str = INBOX;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_through_the_epoch() {
+        for secs in [0i64, 86_399, 951_782_400, 1_795_366_237] {
+            assert_eq!(epoch_secs(&imap_date(secs)), secs);
+        }
+    }
+
+    #[test]
+    fn flags_round_trip() {
+        let flags = vec![
+            Flag::Seen,
+            Flag::Deleted,
+            Flag::keyword("$Forwarded").unwrap(),
+            Flag::keyword("$Work").unwrap(),
+        ];
+        let (bits, keywords) = store_flags(&flags);
+        assert!(bits.contains(Flags::SEEN) && bits.contains(Flags::FORWARDED));
+        assert_eq!(keywords, vec!["$Work".to_string()]);
+        assert_eq!(imap_flags(bits, &keywords), {
+            let mut f = vec![Flag::Seen, Flag::Deleted];
+            f.push(Flag::keyword("$Forwarded").unwrap());
+            f.push(Flag::keyword("$Work").unwrap());
+            f
+        });
+    }
+}
