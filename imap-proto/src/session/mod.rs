@@ -125,11 +125,14 @@
 //! - LIST `RECURSIVEMATCH` and `REMOTE` selection options are accepted and
 //!   ignored.
 
+mod append;
 mod auth;
 mod dispatch;
 mod fetch;
 mod list;
+mod messages;
 mod output;
+mod select;
 mod types;
 
 pub use types::{
