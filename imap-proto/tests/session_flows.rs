@@ -311,3 +311,70 @@ fn qresync_select_reports_changes_since() {
             .ends_with("c BAD QRESYNC is not enabled\r\n")
     );
 }
+
+#[test]
+fn examine_is_read_only() {
+    let mut h = Harness::with_store(ServerConfig::new("hi"), store_with_two(), Instant::now());
+    h.run(b"a LOGIN alice secret\r\nb EXAMINE INBOX\r\n", 1000);
+    let out = h.take_output();
+    assert!(out.contains("* OK [PERMANENTFLAGS ()] Limited\r\n"));
+    assert!(out.ends_with("b OK [READ-ONLY] SELECT completed\r\n"));
+    assert_eq!(h.session.selected(), Some(("INBOX", true)));
+    // FETCH BODY[] does not set \Seen in a read-only mailbox.
+    h.run(
+        b"c FETCH 2 BODY[TEXT]\r\nd STORE 1 +FLAGS (\\Deleted)\r\ne EXPUNGE\r\nf MOVE 1 Trash\r\ng CLOSE\r\n",
+        1000,
+    );
+    assert_eq!(
+        h.take_output(),
+        "* 2 FETCH (BODY[TEXT] {7}\r\nNoon?\r\n)\r\nc OK FETCH completed\r\n\
+         d NO [READ-ONLY] Mailbox is read-only\r\n\
+         e NO [READ-ONLY] Mailbox is read-only\r\n\
+         f NO [READ-ONLY] Mailbox is read-only\r\n\
+         g OK CLOSE completed\r\n"
+    );
+    assert!(
+        !h.log
+            .iter()
+            .any(|l| l.starts_with("Store") || l.starts_with("Expunge"))
+    );
+    // SELECT of a missing mailbox leaves nothing selected, after [CLOSED].
+    h.run(
+        b"h SELECT INBOX\r\ni SELECT Nope\r\nj FETCH 1 UID\r\n",
+        1000,
+    );
+    assert!(h.take_output().ends_with(
+        "h OK [READ-WRITE] SELECT completed\r\n* OK [CLOSED] Previous mailbox closed\r\ni NO [NONEXISTENT] No such mailbox\r\nj BAD No mailbox selected\r\n"
+    ));
+}
+
+#[test]
+fn search_save_and_dollar() {
+    let mut h = selected(ServerConfig::new("hi"));
+    h.run(
+        b"a SEARCH RETURN (SAVE) UNSEEN\r\nb FETCH $ (UID)\r\nc UID SEARCH RETURN (COUNT SAVE) ALL\r\nd UID STORE $ +FLAGS.SILENT (\\Flagged)\r\ne SEARCH FLAGGED\r\n",
+        1000,
+    );
+    assert_eq!(
+        h.take_output(),
+        "a OK SEARCH completed\r\n\
+         * 2 FETCH (UID 2)\r\nb OK FETCH completed\r\n\
+         * ESEARCH (TAG \"c\") UID COUNT 2\r\nc OK SEARCH completed\r\n\
+         d OK STORE completed\r\n\
+         * SEARCH 1 2\r\ne OK SEARCH completed\r\n"
+    );
+}
+
+#[test]
+fn refused_connection_says_bye() {
+    let mut s = imap_proto::session::ServerSession::refuse(
+        ServerConfig::new("hi"),
+        "Too many connections",
+        Instant::now(),
+    );
+    let mut out = bytes::BytesMut::new();
+    assert!(s.poll_transmit(&mut out));
+    assert_eq!(&out[..], b"* BYE Too many connections\r\n");
+    assert!(s.is_closed());
+    assert_eq!(s.feed(b"a NOOP\r\n"), 0);
+}

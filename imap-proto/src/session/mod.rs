@@ -261,6 +261,17 @@ impl ServerSession {
         s
     }
 
+    /// A session that only sends `* BYE text` (for example when the server
+    /// is shutting down or has too many connections, RFC 9051 §7.1.5) and
+    /// then closes.
+    pub fn refuse(config: ServerConfig, text: &str, now: Instant) -> Self {
+        let mut s = Self::new(config, now);
+        s.out = Output::default();
+        s.send(&Response::Status(Status::bye(None, text)));
+        s.close();
+        s
+    }
+
     /// The RFC 9051 §3 state.
     pub fn state(&self) -> SessionState {
         self.state

@@ -119,8 +119,11 @@ impl Default for Capabilities {
             C::Children,
             C::SpecialUse,
             C::ListExtended,
+            C::ListStatus,
             C::ESearch,
             C::StatusSize,
+            C::Binary,
+            C::CreateSpecialUse,
             C::CondStore,
             C::QResync,
         ];
