@@ -378,3 +378,47 @@ fn refused_connection_says_bye() {
     assert!(s.is_closed());
     assert_eq!(s.feed(b"a NOOP\r\n"), 0);
 }
+
+#[test]
+fn small_output_limit_pauses_and_resumes_fetch() {
+    let mut config = ServerConfig::new("hi");
+    config.limits.max_pending_output = 64;
+    config.limits.inline_section_max = 8;
+    let mut store = store_with_two();
+    for i in 0..5 {
+        store.add(
+            "INBOX",
+            format!("Subject: {i}\r\n\r\nbody {i}\r\n").as_bytes(),
+            vec![],
+        );
+    }
+    let mut h = Harness::with_store(config, store.clone(), Instant::now());
+    h.run(
+        b"a LOGIN alice secret\r\nb SELECT INBOX\r\nc FETCH 1:* (UID BODY.PEEK[] FLAGS)\r\nd NOOP\r\n",
+        3,
+    );
+    let out = String::from_utf8(std::mem::take(&mut h.out)).unwrap();
+    let mut expected = String::new();
+    for (seq, (uid, m)) in store.mailboxes["INBOX"].messages.iter().enumerate() {
+        let flags = match uid {
+            1 => "\\Seen",
+            2 => "",
+            _ => "\\Recent",
+        };
+        expected.push_str(&format!(
+            "* {} FETCH (UID {uid} BODY[] {{{}}}\r\n{} FLAGS ({flags}))\r\n",
+            seq + 1,
+            m.bytes.len(),
+            String::from_utf8_lossy(&m.bytes)
+        ));
+    }
+    expected.push_str("c OK FETCH completed\r\nd OK NOOP completed\r\n");
+    assert!(out.ends_with(&expected), "{out}");
+    assert_eq!(
+        h.log
+            .iter()
+            .filter(|l| l.starts_with("WriteExternal"))
+            .count(),
+        7
+    );
+}
