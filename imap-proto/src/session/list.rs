@@ -99,9 +99,28 @@ impl ListRequest {
     }
 }
 
+/// Longest pattern matched (in characters, after collapsing wildcards);
+/// longer patterns match nothing. Matching costs pattern × name length per
+/// mailbox, so this bounds the work a LIST can ask for.
+const MAX_PATTERN: usize = 1024;
+
 /// `INBOX` is case-insensitive (RFC 9051 §5.1): a pattern starting with it
-/// in any case is written in upper case, as the adapter names INBOX.
-fn normalise_inbox(mut p: Vec<char>) -> Vec<char> {
+/// in any case is written in upper case, as the adapter names INBOX. Runs
+/// of wildcards collapse (`**`, `*%`, `%*` are `*`; `%%` is `%`).
+fn normalise_inbox(p: Vec<char>) -> Vec<char> {
+    let mut out: Vec<char> = Vec::with_capacity(p.len());
+    for c in p {
+        match (out.last().copied(), c) {
+            (Some('*'), '*' | '%') => {}
+            (Some('%'), '*') => {
+                out.pop();
+                out.push('*');
+            }
+            (Some('%'), '%') => {}
+            _ => out.push(c),
+        }
+    }
+    let mut p = out;
     let head: String = p.iter().take(5).collect();
     if head.eq_ignore_ascii_case("INBOX") {
         for (c, u) in p.iter_mut().zip("INBOX".chars()) {
@@ -116,6 +135,9 @@ fn normalise_inbox(mut p: Vec<char>) -> Vec<char> {
 /// so no input makes it exponential.
 pub(super) fn matches(pattern: &[char], name: &str, delimiter: char) -> bool {
     let m = pattern.len();
+    if m > MAX_PATTERN {
+        return false;
+    }
     let mut row = vec![false; m + 1];
     row[0] = true;
     let close = |row: &mut Vec<bool>| {
@@ -354,7 +376,7 @@ impl ServerSession {
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{matches, normalise_inbox};
 
     fn m(p: &str, n: &str) -> bool {
         matches(&p.chars().collect::<Vec<_>>(), n, '/')
@@ -374,5 +396,8 @@ mod tests {
         assert!(!m("", "a"));
         assert!(m("%/%", "a/b"));
         assert!(m(&"*".repeat(500), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"));
+        assert!(!m(&"a".repeat(2000), &"a".repeat(2000)));
+        let p = normalise_inbox("inbox/%%*%x**".chars().collect());
+        assert_eq!(p.iter().collect::<String>(), "INBOX/*x*");
     }
 }
