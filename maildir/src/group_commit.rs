@@ -35,7 +35,7 @@ use crate::flags::Flags;
 use crate::fs::Fs;
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::notify::{Change, Notice};
-use crate::quota;
+use crate::quota::{self, Quota};
 use crate::store::Inner;
 
 /// A fsynced file in `tmp/`, ready to be moved into every recipient's INBOX.
@@ -517,6 +517,7 @@ fn index_batch(
     }
     let now = index::now_secs();
     let limit = inner.quota();
+    let limited = limit != Quota::default();
     let txn = index::begin_write(&inner.db)?;
     {
         let mut mailboxes = txn.open_table(MAILBOXES)?;
@@ -548,7 +549,10 @@ fn index_batch(
                         }
                     }
                 }
-                if !usage.contains_key(&target.key) {
+                // Without limits (the default) the usage scan over the
+                // account's mailboxes is skipped: it is inside the batch's
+                // critical section.
+                if limited && !usage.contains_key(&target.key) {
                     let u = quota::account_usage(&mailboxes, &target.key)?;
                     usage.insert(target.key.clone(), u);
                 }
