@@ -237,8 +237,13 @@ fuzz_target!(|data: &[u8]| {
         now,
     };
     a.drain();
-    let chunk = usize::from(cfg >> 2).max(1);
+    let chunk = usize::from(cfg >> 3).max(1);
     let mut pending: Vec<u8> = Vec::new();
+    if cfg & 4 != 0 {
+        // Start in the Selected state so that random bytes reach FETCH,
+        // STORE, SEARCH and friends.
+        pending.extend_from_slice(b"0 LOGIN a secret\r\n1 SELECT INBOX\r\n");
+    }
     for piece in rest.chunks(chunk) {
         pending.extend_from_slice(piece);
         if piece.first().is_some_and(|b| *b == b'!') {
