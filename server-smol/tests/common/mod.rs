@@ -925,7 +925,7 @@ pub type ImapLine = Vec<u8>;
 
 /// What a command produced: every untagged or continuation line before
 /// the tagged one, then the tagged line itself.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ImapReply {
     /// `* ...` and `+ ...` lines, in order (lossy UTF-8).
     pub untagged: Vec<String>,
@@ -933,6 +933,16 @@ pub struct ImapReply {
     pub raw: Vec<ImapLine>,
     /// The tagged status line without the tag: `OK ...`, `NO ...`, `BAD ...`.
     pub status: String,
+}
+
+impl std::fmt::Debug for ImapReply {
+    // The raw lines repeat `untagged`; leave them out of failure messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapReply")
+            .field("untagged", &self.untagged)
+            .field("status", &self.status)
+            .finish()
+    }
 }
 
 impl ImapReply {
