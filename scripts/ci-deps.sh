@@ -28,3 +28,12 @@ swaks --support 2>&1 | grep -q "TLS supported"
 #   (it refuses to deliver as root, so as root the test delivers as nobody).
 apt-get install -y --no-install-recommends fetchmail getmail6
 command -v fetchmail >/dev/null && command -v getmail >/dev/null
+# IMAP end-to-end tests (server-smol/tests/imap_*.rs); python3 (imaplib) and
+# curl (imap://, imaps://) come from the lists above.
+# - isync: mbsync syncing both ways with a local Maildir (plain and IMAPS).
+# - mutt, offlineimap: for manual checks (scripts/interop.sh); optional.
+# - imapclient (pip): a realistic client session with IDLE.
+apt-get install -y --no-install-recommends isync mutt offlineimap python3-pip
+command -v mbsync >/dev/null
+python3 -m pip install imapclient || python3 -m pip install --break-system-packages imapclient
+python3 -c "import imapclient"
