@@ -203,3 +203,100 @@ else
 fi
 echo "summary (POP3): $pass passed, $fail failed"
 [ "$smtp_status" -eq 0 ] && [ "$fail" -eq 0 ]
+pop3_status=$?
+
+# --- IMAP (curl, Python imaplib and imapclient, mbsync) against a third
+# server with the IMAP listeners on. Same style: PASS/FAIL lines, a summary.
+imap_work=$work/imap
+mkdir -p "$imap_work"
+sed -e '/^\[imap\]/,/^\[/ s/^listen = \[\]/listen = ["127.0.0.1:0"]/' \
+    -e '/^\[imap\]/,/^\[/ s/^listen_tls = \[\]/listen_tls = ["127.0.0.1:0"]/' \
+    -e '/^\[submission\]/,/^\[/ s/^listen\(_tls\)\{0,1\} = .*/listen\1 = []/' \
+    -e '/^\[smtp\]/,/^\[/ s/^listen_tls = .*/listen_tls = []/' \
+    "$work/sansmail.toml" > "$imap_work/sansmail.toml"
+imap_pid=
+imap_cleanup() {
+    [ -n "$imap_pid" ] && kill "$imap_pid" 2>/dev/null && wait "$imap_pid" 2>/dev/null
+    pop3_cleanup
+}
+trap imap_cleanup EXIT INT TERM
+cd "$imap_work" || exit 1
+printf 'alice-secret\n' | "$bin" --config sansmail.toml user add alice@localhost --password-stdin || exit 1
+"$bin" serve --config sansmail.toml > server.out 2> server.err &
+imap_pid=$!
+i=0
+while [ -z "$(port_of imaps)" ] || [ -z "$(port_of imap)" ] || [ -z "$(port_of smtp)" ]; do
+    i=$((i + 1))
+    if [ $i -gt 300 ] || ! kill -0 "$imap_pid" 2>/dev/null; then
+        echo "IMAP server did not start:"; cat server.err; exit 1
+    fi
+    sleep 0.1
+done
+i_smtp=$(port_of smtp); imap=$(port_of imap); imaps=$(port_of imaps)
+echo "sansmail (IMAP): smtp $i_smtp imap $imap imaps $imaps"
+pass=0; fail=0
+py=$root/server-smol/tests/interop
+if command -v curl >/dev/null; then
+    # APPEND with curl's upload, then the same bytes back by UID.
+    check imap-curl-append-fetch sh -c "curl -sS -T '$work/msg.eml' imap://127.0.0.1:$imap/INBOX \
+        -u alice@localhost:alice-secret && curl -sS 'imap://127.0.0.1:$imap/INBOX;UID=1' \
+        -u alice@localhost:alice-secret > uid1.eml && cmp uid1.eml '$work/msg.eml'"
+    check imap-curl-list sh -c "curl -sS imap://127.0.0.1:$imap/ -u alice@localhost:alice-secret \
+        | tee list.out && grep -q '^\* LIST (.*\\\\Sent.*) \"/\" Sent' list.out"
+    check imap-curl-starttls sh -c "curl -sS --ssl-reqd -k 'imap://127.0.0.1:$imap/INBOX;UID=1' \
+        -u alice@localhost:alice-secret | cmp - '$work/msg.eml'"
+    check imap-curl-imaps sh -c "curl -sS -k 'imaps://127.0.0.1:$imaps/INBOX;UID=1' \
+        -u alice@localhost:alice-secret | cmp - '$work/msg.eml'"
+else
+    skip imap-curl curl
+fi
+if command -v python3 >/dev/null; then
+    for s in mailboxes messages expunge examine auth tls; do
+        check "imap-imaplib-$s" python3 "$py/imap_imaplib.py" "$s" 127.0.0.1 "$imap" "$imaps" \
+            alice@localhost alice-secret
+    done
+    if python3 -c 'import imapclient' 2>/dev/null; then
+        printf 'alice-secret\n' | "$bin" --config sansmail.toml user add carol@localhost --password-stdin >/dev/null
+        check imap-imapclient python3 "$py/imap_imapclient.py" 127.0.0.1 "$imap" "$imaps" "$i_smtp" \
+            carol@localhost alice-secret
+    else
+        skip imap-imapclient "python3 imapclient"
+    fi
+else
+    skip imap-python python3
+fi
+if command -v mbsync >/dev/null; then
+    mkdir -p mb/local
+    cat > mb/rc <<MBSYNC
+IMAPAccount sansmail
+Host 127.0.0.1
+Port $imaps
+User alice@localhost
+Pass alice-secret
+SSLType IMAPS
+CertificateFile $imap_work/data/tls-cert.pem
+
+IMAPStore remote
+Account sansmail
+
+MaildirStore local
+Path $imap_work/mb/local/
+Inbox $imap_work/mb/local/INBOX
+
+Channel sync
+Far :remote:
+Near :local:
+Patterns INBOX
+Create Both
+SyncState *
+MBSYNC
+    printf 'Subject: from mbsync\n\nup\n' > mb/up.eml
+    check imap-mbsync-imaps sh -c "mbsync -c mb/rc -a -V && mkdir -p mb/local/INBOX/new \
+        && cp mb/up.eml mb/local/INBOX/new/1700000000.up.host && mbsync -c mb/rc -a -V \
+        && curl -sS -k 'imaps://127.0.0.1:$imaps/INBOX' -u alice@localhost:alice-secret \
+           -X 'UID SEARCH SUBJECT \"from mbsync\"' | grep -q '^\* SEARCH [0-9]'"
+else
+    skip imap-mbsync isync
+fi
+echo "summary (IMAP): $pass passed, $fail failed"
+[ "$pop3_status" -eq 0 ] && [ "$fail" -eq 0 ]
