@@ -395,3 +395,106 @@ fn mbsync_over_imaps_with_the_self_signed_certificate() {
     assert_eq!(flags_only(&local_view(&inbox)), want);
     assert_eq!(server_view(server.addr("imap")), want);
 }
+
+// ---------------------------------------------------------------------------
+// offlineimap
+
+fn offlineimap(rc: &Path) {
+    let out = Command::new("offlineimap")
+        .arg("-c")
+        .arg(rc)
+        .args(["-o", "-u", "basic"])
+        .output()
+        .expect("run offlineimap");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && !text.contains("ERROR"),
+        "offlineimap failed: {}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn offlineimap_syncs_flags_new_messages_and_deletions() {
+    if skip_without("offlineimap") {
+        return;
+    }
+    let site = imap_site("loopback");
+    let server = site.start();
+    let imap = server.addr("imap");
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = work.path();
+    let rc = dir.join("offlineimaprc");
+    std::fs::write(
+        &rc,
+        format!(
+            "[general]\naccounts = t\nmetadata = {meta}\n\n\
+             [Account t]\nlocalrepository = local\nremoterepository = remote\n\n\
+             [Repository local]\ntype = Maildir\nlocalfolders = {mail}\n\n\
+             [Repository remote]\ntype = IMAP\nremotehost = 127.0.0.1\nremoteport = {port}\n\
+             remoteuser = {user}\nremotepass = {pass}\nssl = no\nstarttls = no\n\
+             folderfilter = lambda f: f == 'INBOX'\n",
+            meta = dir.join("meta").display(),
+            mail = dir.join("mail").display(),
+            port = imap.port(),
+            user = ALICE.0,
+            pass = ALICE.1,
+        ),
+    )
+    .expect("write offlineimaprc");
+    let inbox = dir.join("mail").join("INBOX");
+    let mut c = RawImap::login(imap, ALICE.0, ALICE.1);
+    appended(&c.append("INBOX", "\\Seen", &message("oi-a")));
+    appended(&c.append("INBOX", "", &message("oi-b")));
+
+    offlineimap(&rc);
+    let local = local_view(&inbox);
+    assert_eq!(flags_only(&local), view(&[("oi-a", "S"), ("oi-b", "")]));
+    let got = std::fs::read(&local["oi-a"].0).expect("read");
+    assert!(
+        got == message("oi-a") || got == crlf_to_lf(&message("oi-a")),
+        "local copy differs: {:?}",
+        String::from_utf8_lossy(&got)
+    );
+
+    // Flags both ways and a new local message up.
+    let (pb, _) = &local["oi-b"];
+    let name = pb
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let renamed = if name.contains(":2,") {
+        name.replacen(":2,", ":2,F", 1)
+    } else {
+        format!("{name}:2,F")
+    };
+    let cur = inbox.join("cur");
+    std::fs::rename(pb, cur.join(renamed)).expect("flag locally");
+    std::fs::write(
+        inbox.join("new").join("1700000000_0.1.host"),
+        "Subject: oi-c\n\nfrom offlineimap\n",
+    )
+    .expect("write local message");
+    c.ok("SELECT INBOX");
+    let uid_a = uid_of(&mut c, "oi-a");
+    c.ok(&format!("UID STORE {uid_a} +FLAGS.SILENT (\\Answered)"));
+    offlineimap(&rc);
+    let want = view(&[("oi-a", "RS"), ("oi-b", "F"), ("oi-c", "")]);
+    assert_eq!(flags_only(&local_view(&inbox)), want, "local after sync 2");
+    assert_eq!(server_view(imap), want, "server after sync 2");
+
+    // Deletions both ways.
+    let uid_b = uid_of(&mut c, "oi-b");
+    c.ok(&format!("UID STORE {uid_b} +FLAGS.SILENT (\\Deleted)"));
+    c.ok("EXPUNGE");
+    std::fs::remove_file(&local_view(&inbox)["oi-c"].0).expect("delete locally");
+    offlineimap(&rc);
+    let want = view(&[("oi-a", "RS")]);
+    assert_eq!(flags_only(&local_view(&inbox)), want, "local after sync 3");
+    assert_eq!(server_view(imap), want, "server after sync 3");
+}
