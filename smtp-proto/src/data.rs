@@ -144,25 +144,55 @@ impl DataReceiver {
                     }
                 }
                 DataState::Text => {
+                    // Hot path: scan for CR/LF with memchr and keep one run
+                    // of output going across ordinary lines; the output is
+                    // only cut where a line starts with a dot (to drop it),
+                    // at a bare CR/LF, or at the end of the input.
                     let rest = input.get(i..).unwrap_or_default();
-                    let run = rest
-                        .iter()
-                        .position(|&c| c == b'\r' || c == b'\n')
-                        .unwrap_or(rest.len());
-                    self.emit(rest.get(..run).unwrap_or_default(), out);
-                    i += run;
-                    match rest.get(run) {
-                        Some(b'\r') => {
-                            self.state = DataState::Cr;
-                            i += 1;
-                        }
-                        Some(_) => {
+                    let mut scan = 0;
+                    loop {
+                        let Some(k) =
+                            memchr::memchr2(b'\r', b'\n', rest.get(scan..).unwrap_or_default())
+                        else {
+                            self.emit(rest, out);
+                            i += rest.len();
+                            break;
+                        };
+                        let p = scan + k;
+                        if rest.get(p) == Some(&b'\n') {
                             // A bare LF: not a line end, so `LF . CRLF` is text.
+                            self.emit(rest.get(..p).unwrap_or_default(), out);
                             self.bare();
                             self.emit(b"\n", out);
-                            i += 1;
+                            i += p + 1;
+                            break;
                         }
-                        None => {}
+                        match rest.get(p + 1) {
+                            // CR at the end of the input: decide with the next byte.
+                            None => {
+                                self.emit(rest.get(..p).unwrap_or_default(), out);
+                                self.state = DataState::Cr;
+                                i += p + 1;
+                                break;
+                            }
+                            Some(b'\n') => match rest.get(p + 2) {
+                                Some(b'.') | None => {
+                                    self.emit(rest.get(..p + 2).unwrap_or_default(), out);
+                                    self.state = DataState::LineStart;
+                                    i += p + 2;
+                                    break;
+                                }
+                                Some(_) => scan = p + 2,
+                            },
+                            Some(_) => {
+                                // A bare CR.
+                                self.emit(rest.get(..p).unwrap_or_default(), out);
+                                self.bare();
+                                self.emit(b"\r", out);
+                                i += p + 1;
+                                break;
+                            }
+                        }
                     }
                 }
             }
