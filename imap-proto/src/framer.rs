@@ -466,10 +466,24 @@ impl Framer {
             && !self.literal_plus
             && a.size > Limits::LITERAL_MINUS_MAX
         {
+            let reason = DiscardReason::NonSyncLiteralTooLarge { size: a.size };
+            if a.size > self.limits.max_command_size as u64 {
+                // Skipping that many octets before answering would leave
+                // the client waiting forever (a {2^63+} literal): report it
+                // now and swallow everything after it; the session answers
+                // BAD [TOOBIG] and closes (RFC 7888 §4 allows closing).
+                let tag = leading_tag(&self.buf);
+                self.reset();
+                self.state = State::DiscardLiteral {
+                    remaining: u64::MAX,
+                    reason,
+                };
+                return (n, Some(Frame::Discarded { tag, reason }));
+            }
             // RFC 7888 §4: LITERAL- refuses such a literal outright.
             self.state = State::DiscardLiteral {
                 remaining: a.size,
-                reason: DiscardReason::NonSyncLiteralTooLarge { size: a.size },
+                reason,
             };
         } else if (self.role == Role::Server && !a.non_sync) || !self.fits(a.size) {
             self.state = State::AwaitDecision { size: a.size, mode };

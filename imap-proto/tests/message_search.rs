@@ -194,6 +194,15 @@ fn header_and_body_keys_on_decoded_text() {
         (l1, SearchKey::Header(s("Importance"), s("")), true),
         (l1, SearchKey::Header(s("X-Absent"), s("")), false),
         (l1, SearchKey::Header(s("Message-ID"), s("ndbbiakop")), true),
+        // The raw field text counts: the angle brackets of a Message-ID.
+        (
+            l1,
+            SearchKey::Header(
+                s("Message-ID"),
+                s("<NDBBIAKOPKHFGPLCODIGEEKCCHAA.doug@example.com>"),
+            ),
+            true,
+        ),
         // 8-bit ISO-8859-1 body converted to UTF-8.
         (l1, SearchKey::Body(s("über ihre mißliche")), true),
         (l1, SearchKey::Body(s("Importance")), false),

@@ -323,10 +323,19 @@ impl ImapHandler {
         let result = self
             .with_store(move |store, account| {
                 store.refresh(account, &mailbox)?;
-                if !read_only {
-                    store.claim_recent(account, &mailbox)?;
+                // RFC 3501 §2.3.2: the first session to see a message in
+                // new/ gets it as \Recent; claiming moves it to cur/.
+                let claimed = if read_only {
+                    Vec::new()
+                } else {
+                    store.claim_recent(account, &mailbox)?
+                };
+                let mut claimed = claimed;
+                claimed.sort_unstable();
+                let (status, mut messages) = store.message_summaries(account, &mailbox)?;
+                for m in &mut messages {
+                    m.recent = m.recent || claimed.binary_search(&m.uid).is_ok();
                 }
-                let (status, messages) = store.message_summaries(account, &mailbox)?;
                 let vanished = match qresync_since {
                     Some(since) => store.changes_since(account, &mailbox, since)?.expunged,
                     None => Vec::new(),
@@ -609,6 +618,18 @@ impl ImapHandler {
         Next::Continue
     }
 
+    /// Hands every change already published (for instance by this
+    /// session's own APPEND or COPY) to the session now, so it is announced
+    /// before the command's tagged answer.
+    fn take_changes(&mut self, session: &mut ServerSession) {
+        if let Some(sub) = &self.changes {
+            while let Some(maildir::Event::Change(n)) = sub.try_recv() {
+                self.pending.push(n);
+            }
+        }
+        self.on_outside(session);
+    }
+
     fn selected(&self, session: &ServerSession) -> Option<String> {
         session.selected().map(|(name, _)| name.to_string())
     }
@@ -698,6 +719,9 @@ impl Handler for ImapHandler {
             }
             Event::AppendEnd { id } => {
                 let answer = self.append_end().await;
+                // An APPEND into the selected mailbox is announced with
+                // EXISTS before the tagged OK.
+                self.take_changes(session);
                 let _ = session.respond_append_end(id, answer);
             }
             Event::AppendAbort { .. } => {
@@ -734,6 +758,7 @@ impl Handler for ImapHandler {
                 is_move,
             } => {
                 let answer = self.copy(session, uids, mailbox, is_move).await;
+                self.take_changes(session);
                 let _ = session.respond_copy(id, answer);
             }
             Event::Expunge { id, uids } => {

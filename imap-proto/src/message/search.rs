@@ -346,7 +346,11 @@ fn eval(
             m.headers()
                 .iter()
                 .filter(|h| h.name.as_str().eq_ignore_ascii_case(name))
-                .any(|h| needle.found_in(&header_text(m, h)))
+                // RFC 9051 §6.4.4: "contains the specified string in the
+                // text of the header (what comes after the colon)": the raw
+                // field text counts (Message-ID keeps its angle brackets),
+                // and so does its decoded form (encoded words).
+                .any(|h| needle.found_in(&header_text(m, h)) || needle.found_in(&raw_value(m, h)))
         }),
         Node::Addr(field, needle) => msg.is_some_and(|m| {
             let want = match field {
@@ -408,6 +412,18 @@ fn push_addr(out: &mut String, a: &mail_parser::Addr<'_>) {
 /// A header field's decoded text: encoded words decoded, addresses written
 /// as `name <address>`; structured values mail-parser keeps in parsed form
 /// (dates, Content-Type, Received) are matched on their raw text.
+/// The field's text as it stands in the message, unfolded.
+fn raw_value(m: &SearchMessage<'_>, h: &mail_parser::Header<'_>) -> String {
+    let raw = m.parsed.as_ref().map_or(&[][..], |p| &p.raw_message[..]);
+    let r =
+        usize::try_from(h.offset_start).unwrap_or(0)..usize::try_from(h.offset_end).unwrap_or(0);
+    String::from_utf8_lossy(raw.get(r).unwrap_or_default())
+        .replace("\r\n", "")
+        .replace('\n', "")
+        .trim()
+        .to_string()
+}
+
 fn header_text(m: &SearchMessage<'_>, h: &mail_parser::Header<'_>) -> String {
     match &h.value {
         HeaderValue::Text(s) => s.to_string(),

@@ -659,5 +659,12 @@ impl ServerSession {
                 self.send(&Response::Status(other));
             }
         }
+        // The framer swallows the rest of the stream after a
+        // non-synchronising literal too large to skip: end the session.
+        if let R::NonSyncLiteralTooLarge { size } = reason
+            && size > self.config.limits.codec.max_command_size as u64
+        {
+            self.close();
+        }
     }
 }
