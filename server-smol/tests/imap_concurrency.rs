@@ -183,7 +183,12 @@ fn select(addr: SocketAddr, name: String) -> (RawImap, View) {
 }
 
 /// Returns the final view and the APPENDUIDs whose answer lacked EXISTS.
-fn writer(addr: SocketAddr, i: usize, appended: Arc<Mutex<Vec<u32>>>) -> (Vec<u32>, Vec<u32>) {
+fn writer(
+    addr: SocketAddr,
+    i: usize,
+    appended: Arc<Mutex<Vec<u32>>>,
+    done: Arc<std::sync::Barrier>,
+) -> (Vec<u32>, Vec<u32>) {
     let (mut c, mut v) = select(addr, format!("writer{i}"));
     let mut unannounced = Vec::new();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((i as u64 + 1) * 0x1000_0001));
@@ -246,6 +251,10 @@ fn writer(addr: SocketAddr, i: usize, appended: Arc<Mutex<Vec<u32>>>) -> (Vec<u3
             }
         }
     }
+    // The final view is compared with everyone else's: take it once every
+    // writer is done, or another writer's late APPEND shows up as an EXISTS
+    // this client never fetched.
+    done.wait();
     v.run(&mut c, "NOOP");
     v.run(&mut c, "FETCH 1:* (UID)");
     (v.uids.clone(), unannounced)
@@ -293,10 +302,12 @@ fn concurrent_writers_and_readers_keep_consistent_views() {
             thread::spawn(move || reader(addr, i, stop))
         })
         .collect();
+    let done = Arc::new(std::sync::Barrier::new(WRITERS));
     let writers: Vec<_> = (0..WRITERS)
         .map(|i| {
             let appended = Arc::clone(&appended);
-            thread::spawn(move || writer(addr, i, appended))
+            let done = Arc::clone(&done);
+            thread::spawn(move || writer(addr, i, appended, done))
         })
         .collect();
     let mut finals = Vec::new();
