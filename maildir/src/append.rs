@@ -70,12 +70,23 @@ impl Store {
             mailbox,
             is_delivery: false,
         };
+        // RFC 3501 §6.3.11: an appended message is \Recent. Recency is
+        // "still in new/" here, so a message without flags goes to new/
+        // like a delivery (the next SELECT claims it); one with flags must
+        // carry them in its name, which only cur/ files have, and is not
+        // \Recent (IMAP4rev2 dropped \Recent altogether).
+        let keywords = normalise_keywords(keywords);
+        let subdir = if flags == Flags::empty() && keywords.is_empty() {
+            Subdir::New
+        } else {
+            Subdir::Cur
+        };
         let delivery = self.begin_spool(
             vec![target],
             StoreAs {
-                subdir: Subdir::Cur,
+                subdir,
                 flags,
-                keywords: normalise_keywords(keywords),
+                keywords,
                 internal_date,
             },
         )?;
