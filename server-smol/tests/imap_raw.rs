@@ -421,7 +421,13 @@ fn unbalanced_parentheses_are_bad() {
     };
     assert!(r.status.starts_with("BAD"), "APPEND (\\Seen {{3}}: {r:?}");
     let r = c.ok("FETCH 1 (FLAGS)");
-    assert_eq!(r.untagged, vec!["* 1 FETCH (FLAGS ())"], "nothing changed");
+    // This IMAP4rev1 session was the first to see the message, so it is
+    // \Recent (RFC 3501 §2.3.2); nothing else was set.
+    assert_eq!(
+        r.untagged,
+        vec!["* 1 FETCH (FLAGS (\\Recent))"],
+        "nothing changed"
+    );
     assert_healthy(&mut server);
 }
 
