@@ -46,14 +46,16 @@ eq("search ALL", c.search("ALL"), [1, 2])
 data = c.fetch([1, 2], ["FLAGS", "RFC822.SIZE", "BODY.PEEK[]", "ENVELOPE"])
 eq("fetch keys", sorted(data), [1, 2])
 eq("flags 1", data[1][b"FLAGS"], (b"\\Seen",))
-eq("flags 2", data[2][b"FLAGS"], ())
+# The unflagged APPEND is \Recent for this first IMAP4rev1 session
+# (RFC 3501 §6.3.11 and §2.3.2); the \Seen one went to cur/ with its flag.
+eq("flags 2", data[2][b"FLAGS"], (b"\\Recent",))
 eq("size 1", data[1][b"RFC822.SIZE"], len(raw1))
 eq("body 1", data[1][b"BODY[]"], raw1)
 eq("body 2", data[2][b"BODY[]"], raw2)
 eq("envelope subject", data[2][b"ENVELOPE"].subject, b"client two")
 eq("envelope from", [(a.name, a.mailbox, a.host) for a in data[2][b"ENVELOPE"].from_],
    [(b"Alice Example", b"alice", b"example.org")])
-eq("add_flags", c.add_flags([2], [FLAGGED]), {2: (b"\\Flagged",)})
+eq("add_flags", c.add_flags([2], [FLAGGED]), {2: (b"\\Flagged", b"\\Recent")})
 eq("search FLAGGED", c.search(["FLAGGED"]), [2])
 
 # IDLE: a message delivered by SMTP is announced with EXISTS.
