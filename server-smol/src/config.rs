@@ -134,6 +134,10 @@ pub struct LimitsConfig {
     /// Loopback clients are exempt, as Postfix exempts `$mynetworks`.
     /// An extension of the contract.
     pub max_connections_per_ip: usize,
+    /// Concurrent logged-in IMAP sessions per account (default 100; Dovecot
+    /// limits 10 per user and address). Over it, LOGIN answers
+    /// `NO [LIMIT]`. An extension of the contract.
+    pub max_connections_per_account: usize,
     /// Per-account quota on the total size of all messages, in bytes (none
     /// by default). Over it, SMTP answers `552 5.2.2` and IMAP APPEND
     /// `[OVERQUOTA]`. An extension of the contract.
@@ -193,6 +197,7 @@ struct RawAuth {
 struct RawLimits {
     max_message_size: Option<u64>,
     max_connections_per_ip: Option<usize>,
+    max_connections_per_account: Option<usize>,
     quota_bytes: Option<u64>,
     quota_messages: Option<u64>,
 }
@@ -280,6 +285,7 @@ impl Config {
             limits: LimitsConfig {
                 max_message_size: limits.max_message_size.unwrap_or(52_428_800),
                 max_connections_per_ip: limits.max_connections_per_ip.unwrap_or(50),
+                max_connections_per_account: limits.max_connections_per_account.unwrap_or(100),
                 quota_bytes: limits.quota_bytes.filter(|&q| q > 0),
                 quota_messages: limits.quota_messages.filter(|&q| q > 0),
             },

@@ -82,6 +82,8 @@ pub struct ImapHandler {
     peer: SocketAddr,
     account: Option<String>,
     changes: Option<Subscription>,
+    /// This session's place in the per-account session limit.
+    slot: Option<crate::net::AccountSlot>,
     /// The change notices waiting for the session.
     pending: Vec<maildir::Notice>,
     append: Option<PendingAppend>,
@@ -253,6 +255,7 @@ impl ImapHandler {
             peer,
             account: None,
             changes: None,
+            slot: None,
             pending: Vec::new(),
             append: None,
         }
@@ -295,6 +298,14 @@ impl ImapHandler {
                 "Authentication failed",
             ));
         }
+        let Some(slot) = self.shared.per_account.acquire(&username) else {
+            tracing::info!(peer = %self.peer, user = %username, "imap: too many sessions");
+            return Err(refusal(
+                Some(Code::Unit(UnitCode::Limit)),
+                "Too many sessions for this account",
+            ));
+        };
+        self.slot = Some(slot);
         let store = self.shared.store.clone();
         let user = username.clone();
         match blocking::unblock(move || store.subscribe(&user)).await {

@@ -190,3 +190,68 @@ mod tests {
         assert_eq!(many.len(), 10);
     }
 }
+
+/// Counts logged-in sessions per account (IMAP), so one account cannot
+/// take every connection of the server.
+#[derive(Default)]
+pub struct PerAccountLimit {
+    max: usize,
+    open: Mutex<HashMap<String, usize>>,
+}
+
+/// Releases one account session slot when dropped.
+pub struct AccountSlot {
+    limit: Arc<PerAccountLimit>,
+    key: String,
+}
+
+impl PerAccountLimit {
+    /// A limit of `max` concurrent sessions per account.
+    pub fn new(max: usize) -> Self {
+        PerAccountLimit {
+            max,
+            open: Mutex::default(),
+        }
+    }
+
+    /// Takes a slot for `account`, or `None` when it already has `max`.
+    pub fn acquire(self: &Arc<Self>, account: &str) -> Option<AccountSlot> {
+        let key = account.to_lowercase();
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(key.clone()).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(AccountSlot {
+            limit: self.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for AccountSlot {
+    fn drop(&mut self) {
+        let mut open = self.limit.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    #[test]
+    fn per_account_limit_is_case_insensitive_and_released() {
+        let limit = Arc::new(PerAccountLimit::new(1));
+        let a = limit.acquire("Alice@localhost").unwrap();
+        assert!(limit.acquire("alice@LOCALHOST").is_none());
+        drop(a);
+        assert!(limit.acquire("alice@localhost").is_some());
+    }
+}

@@ -22,7 +22,7 @@ type TcpListener = Async<std::net::TcpListener>;
 
 use crate::config::{Config, resolve};
 use crate::control::ControlSocket;
-use crate::net::{PerIpLimit, Stream};
+use crate::net::{PerAccountLimit, PerIpLimit, Stream};
 use crate::pop3::{MaildropLocks, Pop3Handler, WireSizes};
 use crate::pump::{self, PumpContext};
 use crate::smtp::{SmtpHandler, SmtpRole, session_config};
@@ -43,6 +43,7 @@ pub struct Shared {
     /// TLS for STARTTLS and implicit-TLS listeners.
     pub acceptor: Option<TlsAcceptor>,
     per_ip: Arc<PerIpLimit>,
+    pub(crate) per_account: Arc<PerAccountLimit>,
     pub(crate) maildrops: MaildropLocks,
     pub(crate) pop3_sizes: WireSizes,
     pump: PumpContext,
@@ -124,6 +125,9 @@ impl Server {
         let (halt_tx, halt_rx) = smol::channel::bounded::<()>(1);
         let shared = Arc::new(Shared {
             per_ip: Arc::new(PerIpLimit::new(config.limits.max_connections_per_ip)),
+            per_account: Arc::new(PerAccountLimit::new(
+                config.limits.max_connections_per_account,
+            )),
             config,
             store,
             pump: PumpContext {
