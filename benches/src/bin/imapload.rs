@@ -554,7 +554,10 @@ fn idle(a: IdleArgs) -> ExitCode {
         setup.as_secs_f64(),
         a.connections - held
     );
-    let (mut per_conn, mut marginal) = (0.0, 0.0);
+    let mut per_conn = 0.0;
+    // None when the RSS fell over the second half (transient hashing
+    // memory in the half-way sample): no slope to report then.
+    let mut marginal: Option<f64> = None;
     if let (Some(b), Some(f)) = (before, after) {
         per_conn = (f.saturating_sub(b) as f64) / held.max(1) as f64;
         // The slope over the second half excludes fixed costs paid by the
@@ -562,12 +565,14 @@ fn idle(a: IdleArgs) -> ExitCode {
         let half = samples.iter().find(|(n, _)| *n >= held / 2);
         if let Some(&(n, r)) = half
             && held > n
+            && f >= r
         {
-            marginal = (f.saturating_sub(r) as f64) / (held - n) as f64;
+            marginal = Some((f - r) as f64 / (held - n) as f64);
         }
+        let slope = marginal.map_or_else(|| "n/a".to_owned(), |m| format!("{m:.2} KiB"));
         println!(
             "server VmRSS before {b} KiB  after {f} KiB  delta {} KiB  per connection {per_conn:.2} KiB  \
-             (second-half slope {marginal:.2} KiB)",
+             (second-half slope {slope})",
             f.saturating_sub(b)
         );
     }
@@ -577,13 +582,14 @@ fn idle(a: IdleArgs) -> ExitCode {
     println!(
         "{{\"mode\":\"idle\",\"server\":\"{}\",\"state\":\"{state}\",\"connections\":{held},\"failures\":{},\
          \"setup_s\":{:.3},\"server_rss_before_kib\":{},\"server_rss_after_kib\":{},\
-         \"kib_per_connection\":{per_conn:.3},\"kib_per_connection_second_half\":{marginal:.3},\
+         \"kib_per_connection\":{per_conn:.3},\"kib_per_connection_second_half\":{},\
          \"imapload_rss_kib\":{}}}",
         json_str(&a.common.server),
         a.connections - held,
         setup.as_secs_f64(),
         before.unwrap_or(0),
         after.unwrap_or(0),
+        marginal.map_or_else(|| "null".to_owned(), |m| format!("{m:.3}")),
         own.unwrap_or(0)
     );
     let _ = io::stdout().flush();
