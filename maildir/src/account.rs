@@ -12,7 +12,9 @@
 use std::io;
 use std::sync::OnceLock;
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use argon2::{
+    Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
+};
 use redb::ReadableTable;
 
 use crate::address::Address;
@@ -192,10 +194,49 @@ impl Store {
         };
         let parsed = PasswordHash::new(hash)
             .map_err(|e| StoreError::Corrupt(format!("stored password hash: {e}")))?;
-        match Argon2::default().verify_password(password.as_bytes(), &parsed) {
-            Ok(()) => Ok(known),
-            Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
-            Err(e) => Err(StoreError::Corrupt(format!("stored password hash: {e}"))),
+        match verify_reusing_memory(password.as_bytes(), &parsed) {
+            Some(matches) => Ok(matches && known),
+            // Parameters this path does not handle: the library's verifier.
+            None => match Argon2::default().verify_password(password.as_bytes(), &parsed) {
+                Ok(()) => Ok(known),
+                Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
+                Err(e) => Err(StoreError::Corrupt(format!("stored password hash: {e}"))),
+            },
         }
     }
+}
+
+thread_local! {
+    /// argon2's working memory (19 MiB with the default parameters), kept
+    /// per thread and reused: allocating it for every login left hundreds
+    /// of megabytes resident in malloc's arenas after a burst of logins.
+    static ARGON2_BLOCKS: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Verifies `password` against a PHC argon2 hash with this thread's reused
+/// working memory; the comparison is constant-time (`phc::Output`'s
+/// `PartialEq`). `None` when the hash is not one this path understands.
+fn verify_reusing_memory(password: &[u8], hash: &PasswordHash) -> Option<bool> {
+    let algorithm = Algorithm::try_from(hash.algorithm.as_str()).ok()?;
+    let version = match hash.version {
+        Some(v) => Version::try_from(v).ok()?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(hash).ok()?;
+    let salt = hash.salt.as_ref()?;
+    let expected = hash.hash.as_ref()?;
+    let mut out = vec![0u8; expected.as_bytes().len()];
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    ARGON2_BLOCKS.with(|blocks| {
+        let mut blocks = blocks.borrow_mut();
+        if blocks.len() != params.block_count() {
+            blocks.clear();
+            blocks.resize(params.block_count(), Block::default());
+        }
+        argon2
+            .hash_password_into_with_memory(password, salt, &mut out, blocks.as_mut_slice())
+            .ok()
+    })?;
+    let computed = argon2::password_hash::phc::Output::new(&out).ok()?;
+    Some(computed == *expected)
 }

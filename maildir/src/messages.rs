@@ -332,7 +332,10 @@ impl Store {
         // SELECT), so no write transaction and no scan of every record —
         // this was most of a SELECT's cost on a 100k-message mailbox.
         let pending = self.inner.fs.read_dir(&t.dir.join(Subdir::New.as_str()))?;
-        if !pending.iter().any(|n| !n.to_string_lossy().starts_with('.')) {
+        if !pending
+            .iter()
+            .any(|n| !n.to_string_lossy().starts_with('.'))
+        {
             return Ok(Vec::new());
         }
         self.locked(&[&t.dir], || {

@@ -189,13 +189,9 @@ impl Pop3Handler {
         user: String,
         password: String,
     ) -> AuthAnswer {
-        let store = self.shared.store.clone();
-        let check = user.clone();
         // RFC 4616 §2: acting as another identity is not supported.
         let ok = authzid.as_deref().is_none_or(|z| z.is_empty() || z == user)
-            && blocking::unblock(move || store.verify_password(&check, &password))
-                .await
-                .unwrap_or(false);
+            && self.shared.passwords.verify(&user, &password).await;
         if !ok {
             tracing::info!(peer = %self.peer, user = %user, "pop3 login failed");
             async_io::Timer::after(Duration::from_millis(

@@ -44,6 +44,7 @@ pub struct Shared {
     pub acceptor: Option<TlsAcceptor>,
     per_ip: Arc<PerIpLimit>,
     pub(crate) per_account: Arc<PerAccountLimit>,
+    pub(crate) passwords: crate::passwords::PasswordChecker,
     pub(crate) maildrops: MaildropLocks,
     pub(crate) pop3_sizes: WireSizes,
     pump: PumpContext,
@@ -128,6 +129,8 @@ impl Server {
             per_account: Arc::new(PerAccountLimit::new(
                 config.limits.max_connections_per_account,
             )),
+            passwords: crate::passwords::PasswordChecker::new(store.clone())
+                .map_err(|e| StartError(format!("cannot start password threads: {e}")))?,
             config,
             store,
             pump: PumpContext {

@@ -207,15 +207,10 @@ impl SmtpHandler {
         {
             false
         } else {
-            let store = self.shared.store.clone();
-            let user = authcid.clone();
-            let password = password.expose().clone();
-            blocking::unblock(move || store.verify_password(&user, &password))
+            self.shared
+                .passwords
+                .verify(&authcid, password.expose())
                 .await
-                .unwrap_or_else(|e| {
-                    tracing::warn!("password check failed: {e}");
-                    false
-                })
         };
         if ok {
             tracing::info!(peer = %self.peer, user = %authcid, role = ?self.role, "smtp login");

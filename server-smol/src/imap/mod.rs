@@ -130,14 +130,11 @@ impl ImapHandler {
         username: String,
         password: String,
     ) -> Result<(), RespText> {
-        let store = self.shared.store.clone();
-        let user = username.clone();
+        // RFC 4616 §2: acting as another identity is not supported.
         let ok = authzid
             .as_deref()
             .is_none_or(|z| z.is_empty() || z == username)
-            && blocking::unblock(move || store.verify_password(&user, &password))
-                .await
-                .unwrap_or(false);
+            && self.shared.passwords.verify(&username, &password).await;
         if !ok {
             tracing::info!(peer = %self.peer, user = %username, "imap login failed");
             async_io::Timer::after(Duration::from_millis(
