@@ -17,40 +17,19 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use maildir::{INBOX, MessageInfo};
 use pop3_proto::{
     AuthAnswer, Event, MaildropEntry, MessageProgress, Response, ResponseCode, ServerConfig,
     ServerSession,
 };
 
-use crate::pump::{Handler, Next, Output, SessionIo};
+use crate::pump::{Handler, Next, Output};
 use crate::server::Shared;
 
 /// A message is copied to the client in reads of this size.
 const READ_CHUNK: usize = 64 * 1024;
 
-impl SessionIo for ServerSession {
-    type Event = Event;
-    fn feed(&mut self, data: &[u8]) -> usize {
-        ServerSession::feed(self, data)
-    }
-    fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
-        ServerSession::poll_transmit(self, out)
-    }
-    fn poll_event(&mut self) -> Option<Event> {
-        ServerSession::poll_event(self)
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        ServerSession::poll_timeout(self)
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        ServerSession::handle_timeout(self, now)
-    }
-    fn is_closed(&self) -> bool {
-        ServerSession::is_closed(self)
-    }
-}
+crate::pump::session_io!(ServerSession, Event);
 
 /// Accounts whose maildrop a POP3 session holds.
 #[derive(Default)]

@@ -44,6 +44,36 @@ pub trait SessionIo {
     fn is_closed(&self) -> bool;
 }
 
+/// Implements [`SessionIo`] for a protocol crate's session type: the three
+/// crates share the method names and signatures of DESIGN.md §2, so the
+/// impl only forwards.
+macro_rules! session_io {
+    ($session:ty, $event:ty) => {
+        impl $crate::pump::SessionIo for $session {
+            type Event = $event;
+            fn feed(&mut self, data: &[u8]) -> usize {
+                <$session>::feed(self, data)
+            }
+            fn poll_transmit(&mut self, out: &mut bytes::BytesMut) -> bool {
+                <$session>::poll_transmit(self, out)
+            }
+            fn poll_event(&mut self) -> Option<$event> {
+                <$session>::poll_event(self)
+            }
+            fn poll_timeout(&self) -> Option<std::time::Instant> {
+                <$session>::poll_timeout(self)
+            }
+            fn handle_timeout(&mut self, now: std::time::Instant) {
+                <$session>::handle_timeout(self, now)
+            }
+            fn is_closed(&self) -> bool {
+                <$session>::is_closed(self)
+            }
+        }
+    };
+}
+pub(crate) use session_io;
+
 /// What the pump does after an event was answered.
 pub enum Next {
     /// Keep going.

@@ -17,11 +17,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::BytesMut;
 use maildir::{Delivery, DeliveryError, Envelope};
 use smtp_proto::{Event, Mechanism, Reply, ServerConfig, ServerSession};
 
-use crate::pump::{Handler, Next, Output, SessionIo};
+use crate::pump::{Handler, Next, Output};
 use crate::server::Shared;
 
 /// Which SMTP listener a connection came in on.
@@ -37,27 +36,7 @@ pub enum SmtpRole {
 /// a connection holds at most this much of a message in memory.
 const WRITE_BATCH: usize = 64 * 1024;
 
-impl SessionIo for ServerSession {
-    type Event = Event;
-    fn feed(&mut self, data: &[u8]) -> usize {
-        ServerSession::feed(self, data)
-    }
-    fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
-        ServerSession::poll_transmit(self, out)
-    }
-    fn poll_event(&mut self) -> Option<Event> {
-        ServerSession::poll_event(self)
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        ServerSession::poll_timeout(self)
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        ServerSession::handle_timeout(self, now)
-    }
-    fn is_closed(&self) -> bool {
-        ServerSession::is_closed(self)
-    }
-}
+crate::pump::session_io!(ServerSession, Event);
 
 /// The session configuration for a new connection.
 pub fn session_config(

@@ -16,7 +16,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use imap_proto::command::StoreAction;
 use imap_proto::message::PartOffsets;
 use imap_proto::response::{Code, RespText, UnitCode};
@@ -28,7 +28,7 @@ use imap_proto::types::{DateTime, Flag, FlagPerm, MailboxAttribute};
 use imap_proto::view::{FlagUpdate, MailboxChange, MessageSummary};
 use maildir::{Append, Change, FlagChange, FlagOp, Flags, StoreError, Subscription, UidSet};
 
-use crate::pump::{Handler, Next, Output, SessionIo};
+use crate::pump::{Handler, Next, Output};
 
 mod convert;
 use crate::server::Shared;
@@ -39,27 +39,7 @@ const READ_CHUNK: usize = 64 * 1024;
 /// APPEND data is written to the file in batches of this size.
 const WRITE_BATCH: usize = 64 * 1024;
 
-impl SessionIo for ServerSession {
-    type Event = Event;
-    fn feed(&mut self, data: &[u8]) -> usize {
-        ServerSession::feed(self, data)
-    }
-    fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
-        ServerSession::poll_transmit(self, out)
-    }
-    fn poll_event(&mut self) -> Option<Event> {
-        ServerSession::poll_event(self)
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        ServerSession::poll_timeout(self)
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        ServerSession::handle_timeout(self, now)
-    }
-    fn is_closed(&self) -> bool {
-        ServerSession::is_closed(self)
-    }
-}
+crate::pump::session_io!(ServerSession, Event);
 
 /// The session configuration for a new connection.
 pub fn session_config(shared: &Shared, peer: &SocketAddr, tls: bool) -> ServerConfig {
