@@ -123,3 +123,24 @@ proptest! {
         prop_assert_eq!(&whole.log, &bytewise.log);
     }
 }
+
+/// Found by `random_streams`: plaintext after STARTTLS must be dropped the
+/// same way whether it arrived with the command or byte by byte.
+#[test]
+fn plaintext_after_starttls_is_dropped_at_any_split() {
+    let input = b"a1 STARTTLS\r\n\r\n";
+    let t = Instant::now();
+    let mut whole = Harness::with_store(ServerConfig::new("hi"), store_with_two(), t);
+    whole.run(input, input.len());
+    let mut bytewise = Harness::with_store(ServerConfig::new("hi"), store_with_two(), t);
+    bytewise.run(input, 1);
+    assert_eq!(
+        String::from_utf8_lossy(&whole.out),
+        String::from_utf8_lossy(&bytewise.out)
+    );
+    assert!(
+        !String::from_utf8_lossy(&whole.out).contains("BAD"),
+        "{}",
+        String::from_utf8_lossy(&whole.out)
+    );
+}

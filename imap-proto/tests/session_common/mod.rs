@@ -119,6 +119,10 @@ pub struct Harness {
     /// A transport switch happened: bytes read but not fed are dropped, as
     /// the adapter must (RFC 9051 §6.2.1).
     switched: bool,
+    /// A transport switch happened during the current `run`: the rest of
+    /// that plaintext input would reach the TLS handshake, never the new
+    /// session, so it is dropped (whatever the chunking).
+    switched_in_run: bool,
 }
 
 impl Harness {
@@ -138,6 +142,7 @@ impl Harness {
             appending: None,
             no_offsets: false,
             switched: false,
+            switched_in_run: false,
         };
         h.drain();
         h
@@ -146,7 +151,11 @@ impl Harness {
     /// Feeds `input` in pieces of `chunk` octets, answering everything.
     pub fn run(&mut self, input: &[u8], chunk: usize) {
         let mut pending: Vec<u8> = Vec::new();
+        self.switched_in_run = false;
         for piece in input.chunks(chunk.max(1)) {
+            if self.switched_in_run {
+                return;
+            }
             pending.extend_from_slice(piece);
             self.pump(&mut pending);
         }
@@ -157,7 +166,11 @@ impl Harness {
     pub fn run_split(&mut self, input: &[u8], splits: &[usize]) {
         let mut pending: Vec<u8> = Vec::new();
         let mut last = 0;
+        self.switched_in_run = false;
         for &s in splits.iter().chain(std::iter::once(&input.len())) {
+            if self.switched_in_run {
+                return;
+            }
             let s = s.min(input.len()).max(last);
             pending.extend_from_slice(&input[last..s]);
             last = s;
@@ -606,6 +619,7 @@ impl Harness {
                 self.log.push(format!("Switch {kind:?} {}", leftover.len()));
                 s.transport_switched(self.now);
                 self.switched = true;
+                self.switched_in_run = true;
             }
             other => panic!("unexpected event {other:?}"),
         }
