@@ -386,8 +386,15 @@ impl ImapHandler {
                         let mut file = store.open_message(account, &mailbox, uid)?;
                         match offsets {
                             Some(o) => {
-                                let mut buf = vec![0u8; o.body_start as usize];
-                                file.read_exact(&mut buf)?;
+                                // Read through `take` rather than allocate
+                                // `body_start` up front: the offsets come from
+                                // the index, the bytes from a file another
+                                // program may have replaced meanwhile.
+                                let mut buf = Vec::new();
+                                (&mut file).take(o.body_start).read_to_end(&mut buf)?;
+                                if (buf.len() as u64) < o.body_start {
+                                    return read_whole(store, account, &mailbox, uid, None);
+                                }
                                 Ok(MessageContent::Header(Bytes::from(buf)))
                             }
                             None => read_whole(store, account, &mailbox, uid, None),
