@@ -44,6 +44,9 @@ pub struct Opts {
     pub max_message_size: u64,
     /// `hostname`.
     pub hostname: &'static str,
+    /// Raw TOML appended after the generated sections (extra tables such as
+    /// `[[rules]]`, `[handlers.x]`, `[outbound]`, `[testing]`).
+    pub extra: String,
 }
 
 impl Default for Opts {
@@ -53,6 +56,7 @@ impl Default for Opts {
             plaintext: "loopback",
             max_message_size: 1_048_576,
             hostname: "mx.sansmail.test",
+            extra: String::new(),
         }
     }
 }
@@ -75,7 +79,9 @@ impl Opts {
              [imap]\nlisten = {imap}\nlisten_tls = {imaps}\n\
              [pop3]\nlisten = {pop3}\nlisten_tls = {pop3s}\n\
              [auth]\nplaintext = \"{plain}\"\n\
-             [limits]\nmax_message_size = {max}\n",
+             [lmtp]\nlisten = {lmtp}\n\
+             [http]\nlisten = {http}\n\
+             [limits]\nmax_message_size = {max}\n\n{extra}\n",
             host = self.hostname,
             smtp = l("smtp"),
             smtps = l("smtps"),
@@ -85,6 +91,9 @@ impl Opts {
             imaps = l("imaps"),
             pop3 = l("pop3"),
             pop3s = l("pop3s"),
+            lmtp = l("lmtp"),
+            http = l("http"),
+            extra = self.extra,
             plain = self.plaintext,
             max = self.max_message_size,
         )
