@@ -12,6 +12,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod part2;
+pub use part2::{
+    ChecksConfig, DkimConfig, HandlerConfig, HooksConfig, HttpAuth, HttpConfig, LmtpConfig,
+    OutboundConfig, OutboundTls, RouteConfig, RuleAction, RuleConfig, TestingConfig,
+    parse_duration,
+};
+
 /// The embedded defaults, exactly as DESIGN.md §4 documents them.
 pub const DEFAULT_CONFIG: &str = r#"data_dir = "sansmail-data"
 hostname = "localhost"
@@ -59,6 +66,26 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `[limits]`.
     pub limits: LimitsConfig,
+    /// `[lmtp]` (§5.4).
+    pub lmtp: LmtpConfig,
+    /// `[http]` (§5.5).
+    pub http: HttpConfig,
+    /// `[testing]` (§5.6).
+    pub testing: TestingConfig,
+    /// `[[rules]]` (§5.1), in order.
+    pub rules: Vec<RuleConfig>,
+    /// `[[routes]]` (§5.1), in order.
+    pub routes: Vec<RouteConfig>,
+    /// `[handlers.NAME]` (§5.1).
+    pub handlers: std::collections::BTreeMap<String, HandlerConfig>,
+    /// `[hooks]` (§5.1).
+    pub hooks: HooksConfig,
+    /// `[outbound]` (§5.2).
+    pub outbound: OutboundConfig,
+    /// `[dkim]` (§5.2).
+    pub dkim: DkimConfig,
+    /// `[checks]` (§5.3).
+    pub checks: ChecksConfig,
 }
 
 /// A protocol's listeners: `listen` (plain, with STARTTLS/STLS) and
@@ -173,6 +200,16 @@ struct RawConfig {
     tls: Option<RawTls>,
     auth: Option<RawAuth>,
     limits: Option<RawLimits>,
+    lmtp: Option<LmtpConfig>,
+    http: Option<HttpConfig>,
+    testing: Option<TestingConfig>,
+    rules: Option<Vec<RuleConfig>>,
+    routes: Option<Vec<RouteConfig>>,
+    handlers: Option<std::collections::BTreeMap<String, HandlerConfig>>,
+    hooks: Option<HooksConfig>,
+    outbound: Option<OutboundConfig>,
+    dkim: Option<DkimConfig>,
+    checks: Option<ChecksConfig>,
 }
 
 #[derive(Deserialize, Default)]
@@ -289,6 +326,16 @@ impl Config {
                 quota_bytes: limits.quota_bytes.filter(|&q| q > 0),
                 quota_messages: limits.quota_messages.filter(|&q| q > 0),
             },
+            lmtp: raw.lmtp.unwrap_or_default(),
+            http: raw.http.unwrap_or_default(),
+            testing: raw.testing.unwrap_or_default(),
+            rules: raw.rules.unwrap_or_default(),
+            routes: raw.routes.unwrap_or_default(),
+            handlers: raw.handlers.unwrap_or_default(),
+            hooks: raw.hooks.unwrap_or_default(),
+            outbound: raw.outbound.unwrap_or_default(),
+            dkim: raw.dkim.unwrap_or_default(),
+            checks: raw.checks.unwrap_or_default(),
         };
         config.validate()?;
         Ok(config)
@@ -328,7 +375,7 @@ impl Config {
         for (name, addr) in self.listener_specs() {
             resolve(name, addr)?;
         }
-        Ok(())
+        self.validate_part2()
     }
 
     /// Every configured listener as (listener name, address text), in the
@@ -376,6 +423,7 @@ fn one_line(e: &dyn fmt::Display) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn embedded_defaults_match_the_contract() {
@@ -433,6 +481,89 @@ mod tests {
             let e = Config::parse(text).unwrap_err();
             assert!(!e.0.contains('\n'), "{text:?} gave a multi-line error {e}");
             assert!(!e.0.is_empty());
+        }
+    }
+
+    #[test]
+    fn part2_sections_parse_with_their_defaults() {
+        let c = Config::default();
+        assert_eq!(c.http.listen, vec!["127.0.0.1:8025"]);
+        assert_eq!(c.http.auth, HttpAuth::Token);
+        assert!(c.lmtp.listen.is_empty());
+        assert!(!c.testing.catch_all);
+        assert_eq!(c.outbound.mx_port, 25);
+        assert_eq!(c.outbound.retry.len(), 6);
+        assert_eq!(c.dkim.selector, "sansmail");
+        assert!(c.checks.dmarc_policy);
+        assert_eq!(c.hooks.pre_receive_timeout_ms, 5000);
+
+        let (c, warnings) = Config::parse_with_warnings(
+            r#"
+[[rules]]
+recipient = "reject@example.test"
+action = "reject"
+code = 550
+status = "5.1.1"
+text = "User unknown"
+[[rules]]
+sender = ""
+action = "tempfail"
+probability = 0.5
+[[routes]]
+recipient = "*@example.com"
+to = ["local", "incoming"]
+[handlers.incoming]
+type = "redis"
+url  = "redis://127.0.0.1:6379"
+list = "incoming_emails"
+[handlers.notify]
+type   = "webhook"
+url    = "http://127.0.0.1:9000/hook"
+secret = "change-me"
+[outbound]
+retry = ["1m", "5m"]
+expire = "5d"
+bogus = 1
+[http]
+auth = "none"
+[testing]
+catch_all = true
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.rules.len(), 2);
+        assert_eq!(c.rules[0].action, RuleAction::Reject);
+        assert_eq!(c.rules[1].sender.as_deref(), Some(""));
+        assert_eq!(c.rules[1].probability, 0.5);
+        assert_eq!(c.routes[0].to, vec!["local", "incoming"]);
+        assert!(matches!(
+            c.handlers["incoming"],
+            HandlerConfig::Redis { .. }
+        ));
+        assert!(matches!(
+            c.handlers["notify"],
+            HandlerConfig::Webhook { .. }
+        ));
+        assert_eq!(
+            c.outbound.retry,
+            vec![Duration::from_secs(60), Duration::from_secs(300)]
+        );
+        assert_eq!(c.http.auth, HttpAuth::None);
+        assert!(c.testing.catch_all);
+        assert_eq!(
+            warnings,
+            vec!["unknown configuration key `outbound.bogus` ignored"]
+        );
+
+        for bad in [
+            "[[routes]]\nto = [\"nowhere\"]",
+            "[[rules]]\naction = \"reject\"\ncode = 451",
+            "[[rules]]\naction = \"explode\"",
+            "[outbound]\nexpire = \"soon\"",
+            "[handlers.x]\ntype = \"carrier-pigeon\"",
+        ] {
+            let e = Config::parse(bad).unwrap_err();
+            assert!(!e.0.contains('\n'), "{bad:?}: {e}");
         }
     }
 
