@@ -1,8 +1,83 @@
-//! Sans-IO IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501): value types,
-//! the command and response grammar in both directions, and the framer.
-//! No sockets, no runtime, no storage: bytes in, values out, and back.
+//! Sans-IO IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501) for servers: a
+//! server session state machine ([`session::ServerSession`]), the mailbox
+//! view (sequence numbers, pending EXPUNGEs), message helpers (ENVELOPE,
+//! BODYSTRUCTURE, sections, SEARCH), the command and response grammar in
+//! both directions, and the framer. No sockets, no runtime, no storage:
+//! bytes in, bytes and questions out; the adapter answers from its store.
 //!
 //! # The loop a server writes
+//!
+//! After every input or answer, drain in this order: `poll_transmit` until
+//! false (write the bytes), `poll_event` until `None` (answer each event
+//! that carries an id), then `poll_timeout`. `feed` returns how many bytes
+//! it took; offer the rest again after the next drain. A whole server over
+//! `std::net` is `examples/toy_server.rs`.
+//!
+//! ```
+//! use std::num::NonZeroU32;
+//! use std::time::Instant;
+//! use bytes::{Bytes, BytesMut};
+//! use imap_proto::message::PartOffsets;
+//! use imap_proto::session::{ContentNeed, Event, MessageContent, SelectAnswer, ServerConfig, ServerSession};
+//! use imap_proto::types::{Date, DateTime, Flag, FlagPerm};
+//! use imap_proto::view::MessageSummary;
+//!
+//! let message: &[u8] = b"Subject: hi\r\n\r\nhello\r\n";
+//! let mut session = ServerSession::new(ServerConfig::new("ready"), Instant::now());
+//! let mut input: &[u8] = b"a LOGIN alice secret\r\nb SELECT INBOX\r\nc FETCH 1 (FLAGS BODY.PEEK[])\r\nd LOGOUT\r\n";
+//! let mut wire = BytesMut::new();
+//! while !session.is_closed() {
+//!     let taken = session.feed(input); // a real adapter reads the socket
+//!     input = &input[taken..];
+//!     while session.poll_transmit(&mut wire) {}
+//!     while let Some(event) = session.poll_event() {
+//!         match event {
+//!             Event::Authenticate { id, password, .. } => {
+//!                 let ok = password.declassify() == "secret";
+//!                 let answer = if ok { Ok(()) } else { Err(imap_proto::response::RespText::plain("no")) };
+//!                 session.respond_authenticate(id, answer).unwrap();
+//!             }
+//!             Event::Select { id, .. } => {
+//!                 let nz = |n| NonZeroU32::new(n).unwrap();
+//!                 let date = DateTime::new(Date::new(2024, 3, 5).unwrap(), 10, 0, 0, 0).unwrap();
+//!                 let flags = vec![Flag::Seen, Flag::Deleted];
+//!                 let summary = MessageSummary {
+//!                     uid: nz(1), flags: vec![], mod_seq: 1, internal_date: date,
+//!                     size: message.len() as u64, recent: false,
+//!                 };
+//!                 let answer = SelectAnswer {
+//!                     uid_validity: nz(7), uid_next: nz(2), highest_mod_seq: Some(1),
+//!                     permanent_flags: flags.iter().cloned().map(FlagPerm::Flag).collect(),
+//!                     flags, read_only: false, messages: vec![summary], vanished: vec![],
+//!                 };
+//!                 session.respond_select(id, Ok(answer)).unwrap();
+//!             }
+//!             // FLAGS come from the summaries; BODY[] needs the message.
+//!             Event::ReadMessage { id, need, .. } => {
+//!                 let content = match need {
+//!                     ContentNeed::Offsets => MessageContent::Offsets(PartOffsets::parse(message)),
+//!                     _ => MessageContent::Message { bytes: Bytes::from_static(message), offsets: None },
+//!                 };
+//!                 session.respond_message(id, content).unwrap();
+//!             }
+//!             // Large sections are copied by the adapter from its file.
+//!             Event::WriteExternal { id, range, .. } => {
+//!                 session.send_external_chunk(id, &message[range.start as usize..range.end as usize]).unwrap();
+//!                 session.finish_external(id).unwrap();
+//!             }
+//!             other => unreachable!("not used by this client: {other:?}"),
+//!         }
+//!         while session.poll_transmit(&mut wire) {}
+//!     }
+//!     let _deadline = session.poll_timeout(); // race the socket against it
+//! }
+//! let wire = String::from_utf8(wire.to_vec()).unwrap();
+//! assert!(wire.contains("* 1 EXISTS\r\n"));
+//! assert!(wire.contains("* 1 FETCH (FLAGS () BODY[] {22}\r\nSubject: hi\r\n\r\nhello\r\n)\r\n"));
+//! assert!(wire.ends_with("d OK LOGOUT completed\r\n"));
+//! ```
+//!
+//! # The codec and framer on their own
 //!
 //! Bytes from the socket go through a [`framer::Framer`], which cuts them
 //! into whole commands (lines plus literals) *before* any detailed parsing,
@@ -96,6 +171,10 @@
 //! BODYSTRUCTURE parts or envelope addresses); the encoder always writes
 //! the strict form.
 #![forbid(unsafe_code)]
+
+/// The `bytes` crate, re-exported: `Bytes` and `BytesMut` appear in this
+/// crate's API.
+pub use bytes;
 
 #[cfg(any(test, feature = "arbitrary"))]
 pub mod arbitrary;

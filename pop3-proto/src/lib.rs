@@ -125,6 +125,10 @@
 //! responses.
 #![forbid(unsafe_code)]
 
+/// The `bytes` crate, re-exported: `Bytes` and `BytesMut` appear in this
+/// crate's API.
+pub use bytes;
+
 mod command;
 mod dotstuff;
 mod limits;

@@ -36,10 +36,12 @@ fn swaks_file(site: &Site, token: &str) -> (String, Vec<u8>) {
 }
 
 #[test]
+#[cfg_attr(
+    not(have_swaks),
+    ignore = "needs swaks (scripts/ci-deps.sh installs it)"
+)]
 fn swaks_plain_tls_auth_pipeline() {
-    if skip_without("swaks") {
-        return;
-    }
+    require("swaks");
     let site = Site::new(Opts::default());
     site.default_users();
     let srv = site.start();
@@ -141,10 +143,9 @@ fn swaks_plain_tls_auth_pipeline() {
 }
 
 #[test]
+#[cfg_attr(not(have_curl), ignore = "needs curl (scripts/ci-deps.sh installs it)")]
 fn curl_plain_starttls_smtps() {
-    if skip_without("curl") {
-        return;
-    }
+    require("curl");
     let site = Site::new(Opts::default());
     site.default_users();
     let srv = site.start();

@@ -76,6 +76,10 @@
 //!   timeouts. While the session waits for an answer there is no deadline.
 #![forbid(unsafe_code)]
 
+/// The `bytes` crate, re-exported: `Bytes` and `BytesMut` appear in this
+/// crate's API.
+pub use bytes;
+
 pub mod address;
 mod command;
 mod config;

@@ -525,14 +525,15 @@ pub fn have(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Prints the skip message and returns true when `tool` is missing.
-pub fn skip_without(tool: &str) -> bool {
-    if have(tool) {
-        false
-    } else {
-        println!("SKIP: {tool} not installed");
-        true
-    }
+/// Panics with a clear message when `tool` is missing. Tests that need a
+/// tool are also marked `#[cfg_attr(not(have_<tool>), ignore = ...)]` (the
+/// build script probes the PATH), so a machine without it reports them as
+/// ignored rather than failed; `.ci/run` fails on any ignored test.
+pub fn require(tool: &str) {
+    assert!(
+        have(tool),
+        "{tool} is not installed (scripts/ci-deps.sh installs it)"
+    );
 }
 
 /// The directory of the Python client scripts.
@@ -542,12 +543,10 @@ pub fn interop_dir() -> PathBuf {
         .join("interop")
 }
 
-/// Runs `python3 tests/interop/<script> <args>`; `None` (after printing the
-/// skip line) when python3 is missing. Panics when the script fails.
-pub fn python(script: &str, args: &[&str]) -> Option<String> {
-    if skip_without("python3") {
-        return None;
-    }
+/// Runs `python3 tests/interop/<script> <args>` and returns its stdout.
+/// Panics when python3 is missing or the script fails.
+pub fn python(script: &str, args: &[&str]) -> String {
+    require("python3");
     let out = Command::new("python3")
         .arg(interop_dir().join(script))
         .args(args)
@@ -559,7 +558,7 @@ pub fn python(script: &str, args: &[&str]) -> Option<String> {
         "{script} {args:?} failed: {}",
         describe(&out)
     );
-    Some(String::from_utf8(out.stdout).expect("utf-8 output"))
+    String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
 /// Parses the `label<TAB>value` lines the Python scripts print.
