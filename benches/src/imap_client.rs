@@ -291,14 +291,28 @@ impl Client {
     /// APPEND `message` to `mailbox` and read the completion, using a
     /// non-synchronising literal when allowed, else waiting for `+`.
     pub fn append(&mut self, mailbox: &str, message: &[u8]) -> io::Result<Completion> {
+        self.append_with(mailbox, message, |_| {})
+    }
+
+    /// [`Client::append`], calling `each` on every untagged response.
+    pub fn append_with(
+        &mut self,
+        mailbox: &str,
+        message: &[u8],
+        mut each: impl FnMut(&Response),
+    ) -> io::Result<Completion> {
         let m = quoted(mailbox).ok_or_else(|| other("mailbox cannot be quoted"))?;
         let tag = self.next_tag();
         if self.nonsync.allows(message.len()) {
             self.send(&Self::append_nonsync(&tag, &m, message))?;
-            return self.wait_tagged(&tag, |_| {});
+            return self.wait_tagged(&tag, each);
         }
         self.send(format!("{tag} APPEND {m} {{{}}}\r\n", message.len()).as_bytes())?;
-        let r = self.read_response()?;
+        let mut r = self.read_response()?;
+        while r.tag().is_none() && !r.is_continuation() {
+            each(&r);
+            r = self.read_response()?;
+        }
         if r.tag() == Some(tag.as_bytes()) {
             // Refused before the literal (RFC 9051 §7.5: NO instead of `+`).
             return Ok(Completion {
@@ -312,7 +326,7 @@ impl Client {
         }
         self.send(message)?;
         self.send(b"\r\n")?;
-        self.wait_tagged(&tag, |_| {})
+        self.wait_tagged(&tag, each)
     }
 
     /// The socket, for holding a connection without its read buffer.

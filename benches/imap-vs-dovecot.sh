@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# IMAP side by side: sansmail and Dovecot on this machine, in one run, under
+# the same `imapload stress` workload (many users, a few concurrent clients,
+# a random mix of what clients send; see benches/src/bin/imapload/stress.rs).
+#
+#   benches/imap-vs-dovecot.sh [--users 100] [--clients 10] [--seconds 20] [--rounds 3]
+#                              [--modes "login-heavy persistent"] [--prefill 20]
+#
+# Each round runs sansmail then Dovecot (alternating, so drift on a shared
+# machine hits both), per mode, and prints commands/s, protocol errors and
+# the ratio sansmail/Dovecot per round. Needs root (Dovecot drops privileges)
+# and installs Debian's dovecot-imapd when it is missing.
+#
+# Both servers get the same users (stressNNN@localhost, password `secret`)
+# and the same prefilled INBOXes (imap-proto/testdata messages). Dovecot
+# runs with passwd-file users hashed with SHA512-CRYPT (Dovecot's default
+# scheme) and its auth cache on (auth_cache_size = 10M), as a site would
+# configure it; sansmail with its defaults (argon2id) from a release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --users) users=$2; shift 2 ;;
+    --clients) clients=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --prefill) prefill=$2; shift 2 ;;
+    --modes) modes=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+if ! command -v dovecot >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd >/dev/null
+fi
+cargo build --release -q -p server-smol -p sansmail-benches --bin sansmail --bin imapload
+bin=target/release
+
+work=$(mktemp -d /tmp/imap-vs-dovecot.XXXXXX)
+chmod 755 "$work"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+sport=$(free_port) dport=$(free_port)
+cleanup() {
+  [ -n "${spid:-}" ] && kill "$spid" 2>/dev/null || true
+  [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- sansmail ---------------------------------------------------------------
+mkdir -p "$work/sansmail"
+cat > "$work/sansmail/sansmail.toml" <<EOF
+data_dir = "$work/sansmail/data"
+domains = ["localhost"]
+[smtp]
+listen = []
+[submission]
+listen = []
+listen_tls = []
+[imap]
+listen = ["127.0.0.1:$sport"]
+listen_tls = []
+[pop3]
+listen = []
+listen_tls = []
+[http]
+listen = []
+[limits]
+max_connections_per_ip = 100000
+EOF
+"$bin/sansmail" serve --config "$work/sansmail/sansmail.toml" >"$work/sansmail/log" 2>&1 &
+spid=$!
+for _ in $(seq 100); do grep -q "listening imap" "$work/sansmail/log" && break; sleep 0.1; done
+for n in $(seq -f %03g 1 "$users"); do
+  echo secret | "$bin/sansmail" --config "$work/sansmail/sansmail.toml" user add "stress$n@localhost" --password-stdin >/dev/null
+done
+
+# --- Dovecot ------------------------------------------------------------------
+id vmail >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin vmail
+mkdir -p "$work/dovecot/run" "$work/dovecot/state" "$work/dovecot/mail"
+chown vmail:vmail "$work/dovecot/mail"
+hash=$(doveadm pw -s SHA512-CRYPT -p secret)
+: > "$work/dovecot/passwd"
+for n in $(seq -f %03g 1 "$users"); do echo "stress$n@localhost:$hash" >> "$work/dovecot/passwd"; done
+cat > "$work/dovecot/dovecot.conf" <<EOF
+base_dir = $work/dovecot/run
+state_dir = $work/dovecot/state
+log_path = $work/dovecot/log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_cache_size = 10M
+auth_cache_ttl = 1 hour
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_location = maildir:$work/dovecot/mail/%u
+passdb {
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT username_format=%u $work/dovecot/passwd
+}
+userdb {
+  driver = static
+  args = uid=vmail gid=vmail home=$work/dovecot/mail/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $dport
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+EOF
+dovecot -F -c "$work/dovecot/dovecot.conf" &
+dpid=$!
+for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$dport) 2>/dev/null && break; sleep 0.1; done
+
+stress() { # server-port mode extra-args...
+  local port=$1 mode=$2; shift 2
+  local flag=""; [ "$mode" = login-heavy ] && flag=--login-heavy
+  "$bin/imapload" stress --server "127.0.0.1:$port" --users "$users" --clients "$clients" \
+    --seconds "$seconds" --messages imap-proto/testdata $flag "$@" 2>"$work/stress.err" | tail -1 || true
+}
+field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d[sys.argv[2]])' "$1" "$2"; }
+
+echo "prefilling $prefill messages per user in both servers ..."
+stress "$sport" persistent --seconds 0 --prefill "$prefill" >/dev/null
+stress "$dport" persistent --seconds 0 --prefill "$prefill" >/dev/null
+
+printf '%-12s %5s %14s %10s %14s %10s %7s\n' mode round "sansmail c/s" errors "dovecot c/s" errors ratio
+for mode in $modes; do
+  for r in $(seq "$rounds"); do
+    s=$(stress "$sport" "$mode" --seed "$r")
+    d=$(stress "$dport" "$mode" --seed "$r")
+    sr=$(field "$s" commands_per_s) se=$(field "$s" protocol_errors)
+    dr=$(field "$d" commands_per_s) de=$(field "$d" protocol_errors)
+    ratio=$(python3 -c "print(f'{$sr/$dr:.2f}' if $dr else 'inf')")
+    printf '%-12s %5s %14.1f %10s %14.1f %10s %7s\n' "$mode" "$r" "$sr" "$se" "$dr" "$de" "$ratio"
+  done
+done
