@@ -122,26 +122,31 @@ dovecot -F -c "$work/dovecot/dovecot.conf" &
 dpid=$!
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$dport) 2>/dev/null && break; sleep 0.1; done
 
-stress() { # server-port mode extra-args...
-  local port=$1 mode=$2; shift 2
+stress() { # server-port mode seconds extra-args...
+  local port=$1 mode=$2 secs=$3; shift 3
   local flag=""; [ "$mode" = login-heavy ] && flag=--login-heavy
   "$bin/imapload" stress --server "127.0.0.1:$port" --users "$users" --clients "$clients" \
-    --seconds "$seconds" --messages imap-proto/testdata $flag "$@" 2>"$work/stress.err" | tail -1 || true
+    --seconds "$secs" --messages imap-proto/testdata $flag "$@" 2>"$work/stress.err" | tail -1 || true
+  # The first protocol errors of each run, kept for reading afterwards.
+  { echo "== 127.0.0.1:$port $mode $*"; head -5 "$work/stress.err"; } >> "$errlog"
 }
+errlog=${ERRLOG:-/tmp/imap-vs-dovecot-errors.log}
+: > "$errlog"
 field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d[sys.argv[2]])' "$1" "$2"; }
 
 echo "prefilling $prefill messages per user in both servers ..."
-stress "$sport" persistent --seconds 0 --prefill "$prefill" >/dev/null
-stress "$dport" persistent --seconds 0 --prefill "$prefill" >/dev/null
+stress "$sport" persistent 0 --prefill "$prefill" >/dev/null
+stress "$dport" persistent 0 --prefill "$prefill" >/dev/null
 
 printf '%-12s %5s %14s %10s %14s %10s %7s\n' mode round "sansmail c/s" errors "dovecot c/s" errors ratio
 for mode in $modes; do
   for r in $(seq "$rounds"); do
-    s=$(stress "$sport" "$mode" --seed "$r")
-    d=$(stress "$dport" "$mode" --seed "$r")
+    s=$(stress "$sport" "$mode" "$seconds" --seed "$r")
+    d=$(stress "$dport" "$mode" "$seconds" --seed "$r")
     sr=$(field "$s" commands_per_s) se=$(field "$s" protocol_errors)
     dr=$(field "$d" commands_per_s) de=$(field "$d" protocol_errors)
     ratio=$(python3 -c "print(f'{$sr/$dr:.2f}' if $dr else 'inf')")
     printf '%-12s %5s %14.1f %10s %14.1f %10s %7s\n' "$mode" "$r" "$sr" "$se" "$dr" "$de" "$ratio"
   done
 done
+echo "first protocol errors of each run: $errlog (sansmail port $sport, Dovecot port $dport)"

@@ -169,6 +169,8 @@ pub(super) struct Tracker {
     pub(super) errors: Vec<String>,
     /// How many errors in all.
     pub(super) error_count: usize,
+    /// LOGOUT was sent: its `* BYE` is expected (RFC 9051 §6.1.3).
+    pub(super) logging_out: bool,
 }
 
 impl Tracker {
@@ -198,7 +200,9 @@ impl Tracker {
             return;
         }
         if second.eq_ignore_ascii_case(b"BYE") {
-            self.error(format!("unexpected {}", r.lossy()));
+            if !self.logging_out {
+                self.error(format!("unexpected {}", r.lossy()));
+            }
             return;
         }
         let Some(n) = std::str::from_utf8(second)
@@ -347,6 +351,11 @@ struct Session {
 }
 
 impl Session {
+    fn logout(&mut self) -> io::Result<Completion> {
+        self.tracker.logging_out = true;
+        self.command("LOGOUT")
+    }
+
     fn command(&mut self, line: &str) -> io::Result<Completion> {
         let tracker = &mut self.tracker;
         self.client.command_with(line, |r| tracker.untagged(r))
@@ -413,7 +422,7 @@ fn stress_client(
             };
             if left_in_session == 0 {
                 let t = Instant::now();
-                let done = s.command("LOGOUT")?;
+                let done = s.logout()?;
                 record(&mut res, StressOp::Logout, t.elapsed(), done.is_ok());
                 res.error_count += s.tracker.error_count;
                 res.errors.append(&mut s.tracker.errors);
@@ -484,7 +493,7 @@ fn stress_client(
             record(&mut res, op, took, done.is_ok());
         }
         if let Some(mut s) = session.take() {
-            let _ = s.command("LOGOUT");
+            let _ = s.logout();
             res.error_count += s.tracker.error_count;
             res.errors.append(&mut s.tracker.errors);
         }
@@ -643,6 +652,11 @@ mod tests {
         t.untagged(&resp("* FLAGS (\\Seen $Label2)"));
         t.untagged(&resp("* 1 FETCH (FLAGS ($Label2))"));
         assert_eq!(t.error_count, 3);
+        t.untagged(&resp("* BYE shutting down"));
+        assert_eq!(t.error_count, 4, "BYE without LOGOUT");
+        t.logging_out = true;
+        t.untagged(&resp("* BYE Logging out"));
+        assert_eq!(t.error_count, 4);
     }
 
     #[test]
