@@ -75,9 +75,30 @@ fn check_password(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Refuses to create an account outside the local domains: no mail could
+/// ever reach it (`[smtp]` only delivers locally for `domains`).
+pub fn check_local_domain(config: &Config, address: &str) -> Result<(), String> {
+    let Some((_, domain)) = address.rsplit_once('@') else {
+        return Err(format!(
+            "cannot add {address}: an account is a full address such as alice@{}",
+            config.domains.first().map_or("localhost", String::as_str)
+        ));
+    };
+    if config.is_local_domain(domain) {
+        return Ok(());
+    }
+    Err(format!(
+        "cannot add {address}: {domain} is not one of the local domains ({}); add it to `domains` in the configuration first",
+        config.domains.join(", ")
+    ))
+}
+
 /// Runs `req` for the `user` commands: through the running server if one
 /// answers on `data_dir`, else on the store directly.
 pub fn run(config: &Config, req: &AccountRequest) -> Result<Vec<String>, String> {
+    if let AccountRequest::Add { address, .. } = req {
+        check_local_domain(config, address)?;
+    }
     if let Some(lines) = crate::control::send(&config.data_dir, req)? {
         return Ok(lines);
     }

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod accounts;
+pub mod auth;
 pub mod config;
 pub mod control;
 pub mod imap;
