@@ -187,6 +187,21 @@ impl PasswordChecker {
         true
     }
 
+    /// Moves `source`'s pending checks behind every clean source: it has
+    /// just failed a login, so the checks it queued before that failure
+    /// must not keep their place ahead of other sources either.
+    pub fn demote(&self, source: Source) {
+        let mut state = self.queue.lock();
+        if !state.queues.contains_key(&source) {
+            return;
+        }
+        let before = state.turns[0].len();
+        state.turns[0].retain(|s| *s != source);
+        if state.turns[0].len() != before {
+            state.turns[1].push_back(source);
+        }
+    }
+
     /// How many checking threads run now (for tests and metrics).
     pub fn threads(&self) -> usize {
         self.queue.lock().live
@@ -274,5 +289,30 @@ mod tests {
             .collect();
         assert_eq!(order, ["g0", "f0", "o0", "f1", "f2"]);
         assert!(state.queues.is_empty());
+    }
+
+    #[test]
+    fn a_demoted_source_goes_behind_clean_ones() {
+        let store_dir = tempfile::tempdir().unwrap();
+        let store = Store::open(maildir::StoreConfig {
+            data_dir: store_dir.path().to_path_buf(),
+            hostname: "localhost".into(),
+        })
+        .unwrap();
+        let checker = PasswordChecker::new(store).unwrap();
+        let flood: Source = Some("192.0.2.1".parse().unwrap());
+        let good: Source = Some("198.51.100.7".parse().unwrap());
+        {
+            let mut state = checker.queue.lock();
+            push(&mut state, flood, Class::Clean, "f0");
+            push(&mut state, good, Class::Clean, "g0");
+        }
+        checker.demote(flood);
+        checker.demote(good.map(|_| "203.0.113.1".parse().unwrap()));
+        let mut state = checker.queue.lock();
+        let order: Vec<String> = std::iter::from_fn(|| state.next_job())
+            .map(|j| j.address)
+            .collect();
+        assert_eq!(order, ["g0", "f0"]);
     }
 }

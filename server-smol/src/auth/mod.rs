@@ -10,7 +10,8 @@
 //!    check fairly ([`crate::passwords`]): sources without recent failures
 //!    first, one check per source in turn;
 //! 4. on success cache the credential and forget the source's failures; on
-//!    failure record one and pause `failure_delay_ms` before answering.
+//!    failure record one, move the source's other queued checks behind the
+//!    clean sources, and pause `failure_delay_ms` before answering.
 //!
 //! A cached credential skips the penalty: it proves the password is right,
 //! and the penalty exists to slow down guessing, which the cache does not
@@ -92,6 +93,7 @@ impl Authenticator {
             return Some(ticket);
         }
         self.penalty.failed(source, Instant::now());
+        self.checker.demote(Some(source));
         if !self.failure_delay.is_zero() {
             async_io::Timer::after(self.failure_delay).await;
         }

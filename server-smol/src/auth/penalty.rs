@@ -1,10 +1,13 @@
 //! The per-source login penalty, as Dovecot's `auth_penalty` does it.
 //!
 //! Every failed login from a source doubles the time its next login waits
-//! before its password is even checked: `failure_delay_ms`, then twice
-//! that, and so on up to `penalty_max_ms` (Dovecot: 2 s doubling to 15 s).
-//! The wait counts from the source's last failure, so someone who mistyped
-//! once and tries again a few seconds later waits for nothing. A successful
+//! before its password is even checked, counted from that failure: after
+//! one failure twice `failure_delay_ms`, after two four times, and so on up
+//! to `penalty_max_ms`. With the failure delay itself (paid before the
+//! failure is answered) the logins from one source then take 1, 2, 4, 8,
+//! 15, 15, ... seconds with the defaults (Dovecot: 2 s doubling to 15 s).
+//! Someone who mistyped once and tries again a few seconds later waits for
+//! nothing. A successful
 //! login from the source forgets its failures (as Dovecot does); failures
 //! older than [`FORGET_AFTER`] are forgotten too.
 
@@ -38,7 +41,7 @@ pub struct Penalty {
 }
 
 impl Penalty {
-    /// A penalty starting at `initial` and doubling up to `max`; a zero
+    /// A penalty of `initial` doubled per failure, up to `max`; a zero
     /// `initial` or `max` turns it off.
     pub fn new(initial: Duration, max: Duration) -> Self {
         Penalty {
@@ -52,12 +55,12 @@ impl Penalty {
         self.sources.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The penalty after `failures` failures.
+    /// The penalty after `failures` failures: `initial * 2^failures`, capped.
     fn penalty(&self, failures: u32) -> Duration {
         if failures == 0 || self.initial.is_zero() {
             return Duration::ZERO;
         }
-        let factor = 1u32 << (failures - 1).min(20);
+        let factor = 1u32 << failures.min(20);
         self.initial.saturating_mul(factor).min(self.max)
     }
 
@@ -133,7 +136,7 @@ mod tests {
             p.failed(ip, t0);
             want.push(p.delay(ip, t0).as_secs());
         }
-        assert_eq!(want, [1, 2, 4, 8, 15, 15]);
+        assert_eq!(want, [2, 4, 8, 15, 15, 15]);
         assert_eq!(p.delay(ip, t0 + Duration::from_secs(10)).as_secs(), 5);
         assert_eq!(p.delay(ip, t0 + Duration::from_secs(20)), Duration::ZERO);
         assert_eq!(p.failures(ip, t0), 6);
