@@ -36,16 +36,14 @@ fn time_until_closed(s: &mut TcpStream) -> Duration {
     let start = Instant::now();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut buf = [0u8; 256];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return start.elapsed(),
-            Ok(n) => panic!(
-                "unexpected bytes while waiting for the close: {:?}",
-                String::from_utf8_lossy(&buf[..n])
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return start.elapsed(),
-            Err(e) => panic!("the server did not close the connection: {e}"),
-        }
+    match s.read(&mut buf) {
+        Ok(0) => start.elapsed(),
+        Ok(n) => panic!(
+            "unexpected bytes while waiting for the close: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => start.elapsed(),
+        Err(e) => panic!("the server did not close the connection: {e}"),
     }
 }
 
