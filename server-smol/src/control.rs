@@ -11,7 +11,7 @@
 //! `VERB<TAB>ADDRESS<TAB>BASE64(PASSWORD)<LF>` (empty fields allowed), and a
 //! reply of `ok<LF>` followed by payload lines, or `error<TAB>MESSAGE<LF>`.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use futures_lite::FutureExt;
+use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, FutureExt};
 use maildir::Store;
 
 use crate::accounts::{self, AccountRequest};
@@ -30,6 +30,9 @@ pub const SOCKET_NAME: &str = "control.sock";
 
 /// Largest request line accepted.
 const MAX_REQUEST: u64 = 4096;
+
+/// How long a client may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Called after an account change was applied, with the request, so the
 /// server can forget cached credentials and end the account's sessions.
@@ -85,13 +88,21 @@ impl ControlSocket {
                                 continue;
                             }
                         };
-                        // One request at a time, blocking: the requests are
-                        // rare and bounded by the read timeout.
-                        let answered = conn.into_inner().and_then(|conn| {
-                            conn.set_nonblocking(false)?;
-                            answer(conn, &store, &on_change)
-                        });
-                        if let Err(e) = answered {
+                        // One request at a time: the requests are rare. A
+                        // silent client is dropped after the timeout or at
+                        // once when the server stops.
+                        let answered = async { Some(answer(conn, &store, &on_change).await) }
+                            .or(async {
+                                async_io::Timer::after(REQUEST_TIMEOUT).await;
+                                tracing::warn!("control request timed out");
+                                None
+                            })
+                            .or(async {
+                                let _ = stopped.recv().await;
+                                None
+                            })
+                            .await;
+                        if let Some(Err(e)) = answered {
                             tracing::warn!("control request failed: {e}");
                         }
                     }
@@ -114,10 +125,15 @@ impl ControlSocket {
     }
 }
 
-fn answer(conn: UnixStream, store: &Store, on_change: &OnChange) -> io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+async fn answer(
+    mut conn: smol::Async<UnixStream>,
+    store: &Store,
+    on_change: &OnChange,
+) -> io::Result<()> {
     let mut line = String::new();
-    BufReader::new((&conn).take(MAX_REQUEST)).read_line(&mut line)?;
+    futures_lite::io::BufReader::new((&mut conn).take(MAX_REQUEST))
+        .read_line(&mut line)
+        .await?;
     let reply = match parse_request(line.trim_end_matches('\n')) {
         Some(req) => match accounts::apply(store, &req) {
             Ok(lines) => {
@@ -133,7 +149,8 @@ fn answer(conn: UnixStream, store: &Store, on_change: &OnChange) -> io::Result<(
         },
         None => "error\tmalformed control request\n".to_string(),
     };
-    (&conn).write_all(reply.as_bytes())
+    conn.write_all(reply.as_bytes()).await?;
+    conn.flush().await
 }
 
 fn parse_request(line: &str) -> Option<AccountRequest> {
