@@ -405,3 +405,61 @@ fn base64_plain(user: &str, pass: &str) -> String {
     }
     out
 }
+
+/// The server's resident memory in KiB and its threads named `prefix*`.
+fn rss_and_threads(pid: u32, prefix: &str) -> (u64, usize) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS");
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("/proc task")
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.starts_with(prefix))
+        })
+        .count();
+    (rss, threads)
+}
+
+/// argon2 needs 19 MiB of working memory per checking thread; a thread
+/// with nothing to do for 10 s ends, and its memory goes back to the
+/// system (the next login starts a thread again).
+#[test]
+fn argon2_threads_and_their_memory_go_away_when_idle() {
+    let site = site(vec!["imap"], "failure_delay_ms = 0");
+    let server = site.start();
+    let imap = server.addr("imap");
+    let pid = server.child.id();
+    let (before, threads) = rss_and_threads(pid, "sansmail-auth");
+    assert_eq!(threads, 0, "no password thread before the first login");
+    // Four logins at once keep both threads busy.
+    let logins: Vec<_> = [ALICE, BOB, ALICE, BOB]
+        .into_iter()
+        .map(|(u, p)| std::thread::spawn(move || RawImap::login(imap, u, p)))
+        .collect();
+    let sessions: Vec<_> = logins.into_iter().map(|h| h.join().unwrap()).collect();
+    let (busy, threads) = rss_and_threads(pid, "sansmail-auth");
+    assert!(
+        (1..=2).contains(&threads),
+        "{threads} password threads after the logins"
+    );
+    std::thread::sleep(Duration::from_secs(12));
+    let (idle, threads) = rss_and_threads(pid, "sansmail-auth");
+    println!("VmRSS: {before} KiB at start, {busy} KiB after 4 logins, {idle} KiB after 12 s idle");
+    assert_eq!(threads, 0, "password threads still running after 12 s idle");
+    assert!(
+        idle + 15 * 1024 <= busy,
+        "argon2 memory was not returned: {busy} KiB -> {idle} KiB"
+    );
+    // The sessions are fine, and a new login works (a thread starts again).
+    for mut s in sessions {
+        s.ok("NOOP");
+    }
+    let mut c = RawImap::connect(imap);
+    let r = c.cmd(&format!("LOGIN {} {}", quote(ALICE.0), quote("wrong")));
+    assert!(r.status.starts_with("NO [AUTHENTICATIONFAILED]"), "{r:?}");
+    assert_eq!(server.stop().code(), Some(0));
+}
