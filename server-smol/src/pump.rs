@@ -221,22 +221,9 @@ async fn drive<H: Handler>(
                     let Some(acceptor) = &ctx.acceptor else {
                         return Err(io::Error::other("STARTTLS without TLS configuration"));
                     };
-                    let upgrade = stream.upgrade(acceptor);
-                    match crate::server::handshake(
-                        ctx.tls_handshake_timeout,
-                        &ctx.shutdown,
-                        upgrade,
-                    )
-                    .await
-                    {
-                        Some(result) => result?,
-                        None => {
-                            return Err(io::Error::new(
-                                io::ErrorKind::TimedOut,
-                                "TLS handshake timed out",
-                            ));
-                        }
-                    }
+                    stream
+                        .upgrade_within(acceptor, ctx.tls_handshake_timeout, &ctx.shutdown)
+                        .await?;
                     handler.on_tls(session);
                 }
             }

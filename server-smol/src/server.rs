@@ -362,25 +362,6 @@ fn is_out_of_descriptors(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(23 | 24))
 }
 
-/// Runs `upgrade` (a TLS handshake) for at most `limit`, or until the
-/// server shuts down; `None` when it did not finish in time.
-pub(crate) async fn handshake<T>(
-    limit: Duration,
-    shutdown: &Receiver<()>,
-    upgrade: impl Future<Output = T>,
-) -> Option<T> {
-    async { Some(upgrade.await) }
-        .or(async {
-            async_io::Timer::after(limit).await;
-            None
-        })
-        .or(async {
-            let _ = shutdown.recv().await;
-            None
-        })
-        .await
-}
-
 async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: SocketAddr) {
     let _alive = shared.connections.clone();
     let implicit_tls = name.ends_with('s');
@@ -390,23 +371,13 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
         let Some(acceptor) = shared.acceptor.clone() else {
             return;
         };
-        let upgrade = stream.upgrade(&acceptor);
-        match handshake(
-            shared.pump.tls_handshake_timeout,
-            &shared.pump.shutdown,
-            upgrade,
-        )
-        .await
+        let limit = shared.pump.tls_handshake_timeout;
+        if let Err(e) = stream
+            .upgrade_within(&acceptor, limit, &shared.pump.shutdown)
+            .await
         {
-            Some(Ok(())) => {}
-            Some(Err(e)) => {
-                tracing::debug!(%peer, "{name}: TLS handshake failed: {e}");
-                return;
-            }
-            None => {
-                tracing::debug!(%peer, "{name}: TLS handshake timed out");
-                return;
-            }
+            tracing::debug!(%peer, "{name}: TLS handshake failed: {e}");
+            return;
         }
     }
     tracing::debug!(%peer, "{name}: connection");

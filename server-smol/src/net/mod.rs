@@ -8,7 +8,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use futures_lite::{AsyncRead, AsyncWrite};
+use std::time::Duration;
+
+use futures_lite::{AsyncRead, AsyncWrite, FutureExt};
 use futures_rustls::TlsAcceptor;
 use futures_rustls::server::TlsStream;
 use smol::Async;
@@ -59,6 +61,34 @@ impl Stream {
                 Err(io::Error::other("TLS is already active"))
             }
         }
+    }
+
+    /// [`Stream::upgrade`] for at most `limit`, or until `shutdown` closes.
+    /// Every handshake is bounded: a client that connects to an implicit-
+    /// TLS port, or sends STARTTLS/STLS, and then stays silent would
+    /// otherwise hold its descriptor forever (the protocol sessions' idle
+    /// timers do not run during the handshake).
+    pub async fn upgrade_within(
+        &mut self,
+        acceptor: &TlsAcceptor,
+        limit: Duration,
+        shutdown: &smol::channel::Receiver<()>,
+    ) -> io::Result<()> {
+        async { self.upgrade(acceptor).await }
+            .or(async {
+                async_io::Timer::after(limit).await;
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake timed out",
+                ))
+            })
+            .or(async {
+                let _ = shutdown.recv().await;
+                Err(io::Error::other(
+                    "server shutting down during a TLS handshake",
+                ))
+            })
+            .await
     }
 }
 
