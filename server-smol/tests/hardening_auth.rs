@@ -147,9 +147,11 @@ fn correct_logins_stay_fast_during_a_failed_login_flood() {
     assert_fast("one source, first login", &cold, 1000.0);
     assert_fast("one source, repeated logins", &warm, 1000.0);
     let refused: u64 = flood["refused"].parse().unwrap();
-    // argon2 bounds the rate at about 2 checks per 30-100 ms.
+    // argon2 bounds the rate (two threads, 30-150 ms a check depending on
+    // the machine's load); 300 connections keep far more than two checks
+    // pending the whole time, so the verifier is saturated throughout.
     assert!(
-        refused >= 100,
+        refused >= 20,
         "the flood was refused {refused} times: {flood:?}"
     );
     assert_eq!(flood["other"], "0", "{flood:?}");
@@ -172,11 +174,35 @@ fn correct_logins_stay_fast_during_a_failed_login_flood() {
     assert_fast("30 sources, repeated logins", &warm, 1000.0);
     let refused: u64 = flood["refused"].parse().unwrap();
     assert!(
-        refused >= 100,
+        refused >= 20,
         "the flood was refused {refused} times: {flood:?}"
     );
     assert_eq!(flood["other"], "0", "{flood:?}");
     println!("30 sources: flood {flood:?}");
+    assert_eq!(server.stop().code(), Some(0));
+}
+
+/// The same flood with the credential cache off (`cache_ttl_ms = 0`):
+/// every one of bob's logins runs argon2, so this measures the fair queue
+/// and the penalty alone.
+#[test]
+fn uncached_correct_logins_stay_fast_during_a_failed_login_flood() {
+    let site = site(vec!["imap"], "cache_ttl_ms = 0");
+    let server = site.start();
+    let imap = server.addr("imap");
+    let sources: Vec<String> = (2..32).map(|i| format!("127.0.0.{i}")).collect();
+    let (child, out) = start_flood(imap, 300, 7.0, &sources);
+    std::thread::sleep(Duration::from_millis(1500));
+    let logins = measure(imap, BOB.0, BOB.1, 12);
+    let flood = finish_flood(child, out);
+    assert_fast("30 sources, no cache", &logins, 1000.0);
+    let refused: u64 = flood["refused"].parse().unwrap();
+    assert!(
+        refused >= 20,
+        "the flood was refused {refused} times: {flood:?}"
+    );
+    assert_eq!(flood["other"], "0", "{flood:?}");
+    println!("30 sources, no cache: flood {flood:?}");
     assert_eq!(server.stop().code(), Some(0));
 }
 
