@@ -19,6 +19,14 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
+/// The tests of this file measure time under load; running them one at a
+/// time keeps one test's flood from slowing another's argon2 checks.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn site(listeners: Vec<&'static str>, auth: &str) -> Site {
     let opts = Opts {
         listeners,
@@ -134,6 +142,7 @@ fn assert_fast(label: &str, logins: &[(f64, String)], limit_ms: f64) {
 /// FIFO in front of the argon2 threads).
 #[test]
 fn correct_logins_stay_fast_during_a_failed_login_flood() {
+    let _serial = serial();
     let site = site(vec!["imap"], "");
     let server = site.start();
     let imap = server.addr("imap");
@@ -187,6 +196,7 @@ fn correct_logins_stay_fast_during_a_failed_login_flood() {
 /// and the penalty alone.
 #[test]
 fn uncached_correct_logins_stay_fast_during_a_failed_login_flood() {
+    let _serial = serial();
     let site = site(vec!["imap"], "cache_ttl_ms = 0");
     let server = site.start();
     let imap = server.addr("imap");
@@ -228,6 +238,7 @@ fn failed_login(c: &mut RawImap) -> Duration {
 /// After a correct login from 127.0.0.1 its failures are forgotten.
 #[test]
 fn the_penalty_doubles_per_failure_of_one_source_only() {
+    let _serial = serial();
     let site = site(
         vec!["imap"],
         "failure_delay_ms = 200\npenalty_max_ms = 1000\ncache_ttl_ms = 0",
@@ -311,6 +322,7 @@ fn the_penalty_doubles_per_failure_of_one_source_only() {
 /// a re-created bob sees an empty INBOX from a fresh login only.
 #[test]
 fn deleting_an_account_or_changing_its_password_ends_its_sessions() {
+    let _serial = serial();
     let site = site(vec!["imap", "pop3", "submission"], "failure_delay_ms = 0");
     site.user_add("carol@localhost", "carol-pw");
     let server = site.start();
@@ -455,6 +467,7 @@ fn rss_and_threads(pid: u32, prefix: &str) -> (u64, usize) {
 /// system (the next login starts a thread again).
 #[test]
 fn argon2_threads_and_their_memory_go_away_when_idle() {
+    let _serial = serial();
     let site = site(vec!["imap"], "failure_delay_ms = 0");
     let server = site.start();
     let imap = server.addr("imap");
