@@ -59,6 +59,8 @@ struct State {
     queues: HashMap<Source, VecDeque<Job>>,
     /// Sources with pending checks, in turn order: `[Clean, Suspect]`.
     turns: [VecDeque<Source>; 2],
+    /// Pending checks over all sources.
+    queued: usize,
     /// Threads running (busy or waiting for work).
     live: usize,
     /// Threads waiting for work.
@@ -77,6 +79,9 @@ impl State {
                     continue;
                 };
                 let job = queue.pop_front();
+                if job.is_some() {
+                    self.queued -= 1;
+                }
                 if queue.is_empty() {
                     self.queues.remove(&source);
                 } else {
@@ -156,6 +161,7 @@ impl PasswordChecker {
         let queue = state.queues.entry(source).or_default();
         let first = queue.is_empty();
         queue.push_back(job);
+        state.queued += 1;
         if first {
             let turns = match class {
                 Class::Clean => 0,
@@ -163,7 +169,10 @@ impl PasswordChecker {
             };
             state.turns[turns].push_back(source);
         }
-        if state.idle == 0 && state.live < THREADS {
+        // More checks waiting than threads waiting for them: another
+        // thread, if allowed (a waiting thread may not have woken yet for
+        // the previous check, so `idle == 0` alone would undercount).
+        if state.idle < state.queued && state.live < THREADS {
             let n = state.live;
             let queue = self.queue.clone();
             let spawned = std::thread::Builder::new()
@@ -177,6 +186,7 @@ impl PasswordChecker {
                         // Nobody would ever answer: refuse everything queued.
                         state.queues.clear();
                         state.turns = Default::default();
+                        state.queued = 0;
                         return false;
                     }
                 }
@@ -271,6 +281,7 @@ mod tests {
             state.turns[class as usize].push_back(source);
         }
         queue.push_back(j);
+        state.queued += 1;
     }
 
     #[test]
