@@ -15,6 +15,10 @@
 #
 # The 1,000-connection test needs RLIMIT_NOFILE >= 2100 (`ulimit -n 4096`);
 # it prints "SKIP: RLIMIT_NOFILE ..." otherwise.
+# The hardening tests (server-smol/tests/hardening_*.rs) need nothing more:
+# python3 (asyncio, imaplib, socket) from the list below, sh's `ulimit -n`,
+# /proc, and Linux's 127.0.0.0/8 loopback (clients bind 127.0.0.2-.32 to be
+# distinct sources).
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
