@@ -138,6 +138,7 @@ impl Server {
                 crate::passwords::PasswordChecker::new(store.clone())
                     .map_err(|e| StartError(format!("cannot start password threads: {e}")))?,
                 &config.auth,
+                stop_rx.clone(),
             ),
             pump: PumpContext {
                 acceptor: acceptor.clone(),

@@ -134,6 +134,17 @@ fn assert_fast(label: &str, logins: &[(f64, String)], limit_ms: f64) {
     );
 }
 
+/// SIGTERM right after a flood: hundreds of logins still sit in their
+/// penalty or in the argon2 queue; they must not hold up the exit (the
+/// drain waited for them, 7-8 s).
+fn assert_stops_quickly(server: Server) {
+    let start = Instant::now();
+    assert_eq!(server.stop().code(), Some(0));
+    let took = start.elapsed();
+    println!("exit after the flood took {took:?}");
+    assert!(took < Duration::from_secs(3), "exit took {took:?}");
+}
+
 /// The attack with the default `[auth]` settings: 300 connections
 /// send wrong passwords for alice, first all from 127.0.0.2, then spread
 /// over 30 sources; bob logs in from 127.0.0.1 meanwhile, first with a
@@ -188,7 +199,7 @@ fn correct_logins_stay_fast_during_a_failed_login_flood() {
     );
     assert_eq!(flood["other"], "0", "{flood:?}");
     println!("30 sources: flood {flood:?}");
-    assert_eq!(server.stop().code(), Some(0));
+    assert_stops_quickly(server);
 }
 
 /// The same flood with the credential cache off (`cache_ttl_ms = 0`):
@@ -213,7 +224,7 @@ fn uncached_correct_logins_stay_fast_during_a_failed_login_flood() {
     );
     assert_eq!(flood["other"], "0", "{flood:?}");
     println!("30 sources, no cache: flood {flood:?}");
-    assert_eq!(server.stop().code(), Some(0));
+    assert_stops_quickly(server);
 }
 
 /// One IMAP LOGIN with a wrong password on `c`; returns how long the

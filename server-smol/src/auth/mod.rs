@@ -25,6 +25,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_lite::FutureExt;
+
 pub use cache::CredentialCache;
 pub use penalty::Penalty;
 pub use sessions::{LoginTicket, Logins};
@@ -40,11 +42,19 @@ pub struct Authenticator {
     cache: CredentialCache,
     logins: Arc<Logins>,
     failure_delay: Duration,
+    /// Closed when the server shuts down: pending penalties and failure
+    /// pauses end at once then, so they cannot hold up the drain.
+    shutdown: smol::channel::Receiver<()>,
 }
 
 impl Authenticator {
-    /// Login checks against `checker` with the `[auth]` settings.
-    pub fn new(checker: PasswordChecker, config: &AuthConfig) -> Self {
+    /// Login checks against `checker` with the `[auth]` settings; waits end
+    /// early when `shutdown` closes.
+    pub fn new(
+        checker: PasswordChecker,
+        config: &AuthConfig,
+        shutdown: smol::channel::Receiver<()>,
+    ) -> Self {
         let failure_delay = Duration::from_millis(config.failure_delay_ms);
         Authenticator {
             checker,
@@ -52,7 +62,24 @@ impl Authenticator {
             cache: CredentialCache::new(Duration::from_millis(config.cache_ttl_ms)),
             logins: Arc::new(Logins::default()),
             failure_delay,
+            shutdown,
         }
+    }
+
+    /// Sleeps for `wait`; false when the server began shutting down first.
+    async fn pause(&self, wait: Duration) -> bool {
+        if wait.is_zero() {
+            return true;
+        }
+        async {
+            async_io::Timer::after(wait).await;
+            true
+        }
+        .or(async {
+            let _ = self.shutdown.recv().await;
+            false
+        })
+        .await
     }
 
     /// Checks `password` for `address` from a client at `peer`. On success
@@ -73,7 +100,9 @@ impl Authenticator {
         let wait = self.penalty.delay(source, Instant::now());
         if !wait.is_zero() {
             tracing::debug!(%peer, ?wait, "login penalty");
-            async_io::Timer::after(wait).await;
+        }
+        if !self.pause(wait).await {
+            return None;
         }
         let epoch = self.cache.epoch();
         let class = if self.penalty.failures(source, Instant::now()) > 0 {
@@ -81,10 +110,17 @@ impl Authenticator {
         } else {
             Class::Clean
         };
-        let ok = self
+        // A check still queued at shutdown is abandoned (its connection
+        // is about to close anyway).
+        let check = self
             .checker
-            .verify_from(Some(source), class, address, password)
-            .await;
+            .verify_from(Some(source), class, address, password);
+        let ok = async { Some(check.await) }
+            .or(async {
+                let _ = self.shutdown.recv().await;
+                None
+            })
+            .await?;
         // Deleted or changed while we checked: the old password is no
         // longer the account's.
         if ok && !ticket.is_revoked() {
@@ -94,9 +130,7 @@ impl Authenticator {
         }
         self.penalty.failed(source, Instant::now());
         self.checker.demote(Some(source));
-        if !self.failure_delay.is_zero() {
-            async_io::Timer::after(self.failure_delay).await;
-        }
+        self.pause(self.failure_delay).await;
         None
     }
 
@@ -105,9 +139,7 @@ impl Authenticator {
     /// source and takes the failure pause, like a wrong password.
     pub async fn refuse(&self, peer: &SocketAddr) {
         self.penalty.failed(source_key(peer.ip()), Instant::now());
-        if !self.failure_delay.is_zero() {
-            async_io::Timer::after(self.failure_delay).await;
-        }
+        self.pause(self.failure_delay).await;
     }
 
     /// The account at `address` was deleted or its password changed:
