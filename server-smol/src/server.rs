@@ -334,10 +334,14 @@ async fn accept_loop(
                     tracing::warn!("{name}: accept failed ({failures} times so far): {e}");
                     last_log = Some(Instant::now());
                 }
-                if is_out_of_descriptors(&e) && reserve.take().is_some() {
-                    if let Ok((tcp, _)) = listener.get_ref().accept() {
+                if is_out_of_descriptors(&e) {
+                    if reserve.take().is_some()
+                        && let Ok((tcp, _)) = listener.get_ref().accept()
+                    {
                         drop(tcp);
                     }
+                    // Also when another thread took the freed descriptor
+                    // last time: try again to hold one in reserve.
                     reserve = std::fs::File::open("/dev/null").ok();
                 }
                 backoff = (backoff * 2).clamp(ACCEPT_BACKOFF_MIN, ACCEPT_BACKOFF_MAX);
