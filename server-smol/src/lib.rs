@@ -24,7 +24,6 @@ pub mod config;
 pub mod control;
 pub mod imap;
 pub mod net;
-pub mod passwords;
 pub mod pop3;
 pub mod pump;
 pub mod server;

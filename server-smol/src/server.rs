@@ -135,7 +135,7 @@ impl Server {
                 config.limits.max_connections_per_account,
             )),
             auth: crate::auth::Authenticator::new(
-                crate::passwords::PasswordChecker::new(store.clone())
+                crate::auth::PasswordChecker::new(store.clone())
                     .map_err(|e| StartError(format!("cannot start password threads: {e}")))?,
                 &config.auth,
                 stop_rx.clone(),

@@ -7,7 +7,7 @@
 //!    reaches this session even before it is logged in);
 //! 2. a password found in the [`CredentialCache`] succeeds at once;
 //! 3. otherwise wait out the source's [`Penalty`], then queue the argon2
-//!    check fairly ([`crate::passwords`]): sources without recent failures
+//!    check fairly ([`verifier`]): sources without recent failures
 //!    first, one check per source in turn;
 //! 4. on success cache the credential and forget the source's failures; on
 //!    failure record one, move the source's other queued checks behind the
@@ -20,6 +20,7 @@
 mod cache;
 mod penalty;
 mod sessions;
+pub mod verifier;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,10 +31,11 @@ use futures_lite::FutureExt;
 pub use cache::CredentialCache;
 pub use penalty::Penalty;
 pub use sessions::{LoginTicket, Logins};
+pub use verifier::PasswordChecker;
 
 use crate::config::AuthConfig;
 use crate::net::source_key;
-use crate::passwords::{Class, PasswordChecker};
+use verifier::Class;
 
 /// Checks logins and keeps track of logged-in sessions.
 pub struct Authenticator {

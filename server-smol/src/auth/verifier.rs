@@ -16,7 +16,7 @@
 //! one check per source in turn, so a source with 300 pending checks gets
 //! no more turns than a source with one. Sources are in two classes:
 //! those without recent failed logins are served before those with them
-//! ([`crate::auth`] decides), so a flood that has already failed cannot
+//! ([`super`] decides), so a flood that has already failed cannot
 //! delay a login from anywhere else by more than the checks in progress.
 
 use std::collections::{HashMap, VecDeque};
