@@ -17,6 +17,10 @@
 # and fails if that is below 2100.
 # A test whose tool is missing is reported as ignored (server-smol/build.rs);
 # .ci/run fails when any test is ignored.
+# The hardening tests (server-smol/tests/hardening_*.rs) need nothing more:
+# python3 (asyncio, imaplib, socket) from the list below, sh's `ulimit -n`,
+# /proc, and Linux's 127.0.0.0/8 loopback (clients bind 127.0.0.2-.32 to be
+# distinct sources).
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update

@@ -75,9 +75,32 @@ fn check_password(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Refuses to create an account outside the local domains: no mail could
+/// ever reach it (`[smtp]` only delivers locally for `domains`). With
+/// `[testing] catch_all` every domain is delivered locally, so any goes.
+/// Every way of adding accounts (the CLI, an HTTP API) should ask this.
+pub fn check_local_domain(config: &Config, address: &str) -> Result<(), String> {
+    let Some((_, domain)) = address.rsplit_once('@') else {
+        return Err(format!(
+            "cannot add {address}: an account is a full address such as alice@{}",
+            config.domains.first().map_or("localhost", String::as_str)
+        ));
+    };
+    if config.is_local_domain(domain) || config.testing.catch_all {
+        return Ok(());
+    }
+    Err(format!(
+        "cannot add {address}: {domain} is not one of the local domains ({}); add it to `domains` in the configuration first",
+        config.domains.join(", ")
+    ))
+}
+
 /// Runs `req` for the `user` commands: through the running server if one
 /// answers on `data_dir`, else on the store directly.
 pub fn run(config: &Config, req: &AccountRequest) -> Result<Vec<String>, String> {
+    if let AccountRequest::Add { address, .. } = req {
+        check_local_domain(config, address)?;
+    }
     if let Some(lines) = crate::control::send(&config.data_dir, req)? {
         return Ok(lines);
     }
@@ -106,5 +129,24 @@ pub fn run(config: &Config, req: &AccountRequest) -> Result<Vec<String>, String>
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_only_in_local_domains_unless_catch_all() {
+        let mut config = Config::default();
+        assert!(check_local_domain(&config, "a@LocalHost").is_ok());
+        assert_eq!(
+            check_local_domain(&config, "a@example.com").unwrap_err(),
+            "cannot add a@example.com: example.com is not one of the local domains (localhost); \
+             add it to `domains` in the configuration first"
+        );
+        assert!(check_local_domain(&config, "nodomain").is_err());
+        config.testing.catch_all = true;
+        assert!(check_local_domain(&config, "a@example.com").is_ok());
     }
 }

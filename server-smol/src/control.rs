@@ -11,17 +11,16 @@
 //! `VERB<TAB>ADDRESS<TAB>BASE64(PASSWORD)<LF>` (empty fields allowed), and a
 //! reply of `ok<LF>` followed by payload lines, or `error<TAB>MESSAGE<LF>`.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, FutureExt};
 use maildir::Store;
 
 use crate::accounts::{self, AccountRequest};
@@ -32,18 +31,30 @@ pub const SOCKET_NAME: &str = "control.sock";
 /// Largest request line accepted.
 const MAX_REQUEST: u64 = 4096;
 
+/// How long a client may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Called after an account change was applied, with the request, so the
+/// server can forget cached credentials and end the account's sessions.
+pub type OnChange = Box<dyn Fn(&AccountRequest) + Send + Sync>;
+
 /// The server side: a thread answering requests one at a time (account
 /// changes are rare and argon2 hashing is the slow part anyway).
+///
+/// The thread waits for either a connection or the stop signal, so stopping
+/// never depends on the socket path: an operator (or a cleanup script) may
+/// have removed `control.sock`, and shutdown used to hang connecting to it.
 pub struct ControlSocket {
     path: PathBuf,
-    stopping: Arc<AtomicBool>,
+    stop: Option<smol::channel::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl ControlSocket {
     /// Binds `data_dir/control.sock`, replacing a stale socket left by a
-    /// server that did not stop cleanly.
-    pub fn start(data_dir: &Path, store: Store) -> io::Result<ControlSocket> {
+    /// server that did not stop cleanly. `on_change` runs after every
+    /// successful `passwd` or `del`.
+    pub fn start(data_dir: &Path, store: Store, on_change: OnChange) -> io::Result<ControlSocket> {
         let path = data_dir.join(SOCKET_NAME);
         if UnixStream::connect(&path).is_ok() {
             return Err(io::Error::new(
@@ -55,34 +66,58 @@ impl ControlSocket {
         let listener = UnixListener::bind(&path)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        let stopping = Arc::new(AtomicBool::new(false));
-        let stop = stopping.clone();
+        let listener = smol::Async::new(listener)?;
+        let (stop, stopped) = smol::channel::bounded::<()>(1);
         let thread = std::thread::Builder::new()
             .name("sansmail-control".into())
             .spawn(move || {
-                for conn in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
+                smol::block_on(async {
+                    loop {
+                        let next = async { Some(listener.accept().await) }
+                            .or(async {
+                                let _ = stopped.recv().await;
+                                None
+                            })
+                            .await;
+                        let conn = match next {
+                            None => return,
+                            Some(Ok((conn, _))) => conn,
+                            Some(Err(e)) => {
+                                tracing::warn!("control socket: accept failed: {e}");
+                                async_io::Timer::after(Duration::from_millis(100)).await;
+                                continue;
+                            }
+                        };
+                        // One request at a time: the requests are rare. A
+                        // silent client is dropped after the timeout or at
+                        // once when the server stops.
+                        let answered = async { Some(answer(conn, &store, &on_change).await) }
+                            .or(async {
+                                async_io::Timer::after(REQUEST_TIMEOUT).await;
+                                tracing::warn!("control request timed out");
+                                None
+                            })
+                            .or(async {
+                                let _ = stopped.recv().await;
+                                None
+                            })
+                            .await;
+                        if let Some(Err(e)) = answered {
+                            tracing::warn!("control request failed: {e}");
+                        }
                     }
-                    if let Ok(conn) = conn
-                        && let Err(e) = answer(conn, &store)
-                    {
-                        tracing::warn!("control request failed: {e}");
-                    }
-                }
+                })
             })?;
         Ok(ControlSocket {
             path,
-            stopping,
+            stop: Some(stop),
             thread: Some(thread),
         })
     }
 
-    /// Stops answering and removes the socket file.
+    /// Stops answering and removes the socket file (if it is still there).
     pub fn stop(mut self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = UnixStream::connect(&self.path);
+        drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -90,13 +125,19 @@ impl ControlSocket {
     }
 }
 
-fn answer(conn: UnixStream, store: &Store) -> io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+async fn answer(
+    mut conn: smol::Async<UnixStream>,
+    store: &Store,
+    on_change: &OnChange,
+) -> io::Result<()> {
     let mut line = String::new();
-    BufReader::new((&conn).take(MAX_REQUEST)).read_line(&mut line)?;
+    futures_lite::io::BufReader::new((&mut conn).take(MAX_REQUEST))
+        .read_line(&mut line)
+        .await?;
     let reply = match parse_request(line.trim_end_matches('\n')) {
         Some(req) => match accounts::apply(store, &req) {
             Ok(lines) => {
+                on_change(&req);
                 let mut s = String::from("ok\n");
                 for l in lines {
                     s.push_str(&l);
@@ -108,7 +149,8 @@ fn answer(conn: UnixStream, store: &Store) -> io::Result<()> {
         },
         None => "error\tmalformed control request\n".to_string(),
     };
-    (&conn).write_all(reply.as_bytes())
+    conn.write_all(reply.as_bytes()).await?;
+    conn.flush().await
 }
 
 fn parse_request(line: &str) -> Option<AccountRequest> {

@@ -19,11 +19,11 @@
 //! ```
 
 pub mod accounts;
+pub mod auth;
 pub mod config;
 pub mod control;
 pub mod imap;
 pub mod net;
-pub mod passwords;
 pub mod pop3;
 pub mod pump;
 pub mod server;

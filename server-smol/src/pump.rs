@@ -18,6 +18,7 @@ use bytes::BytesMut;
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use futures_rustls::TlsAcceptor;
 
+use crate::auth::LoginTicket;
 use crate::net::Stream;
 
 /// How many bytes one socket read may bring in.
@@ -113,6 +114,18 @@ pub trait Handler {
     }
     /// Hands what [`Handler::outside`] announced to the session.
     fn on_outside(&mut self, _session: &mut Self::Session) {}
+    /// The session's login, once it has one. When the account is deleted
+    /// or its password changes the ticket is revoked, and the pump sends
+    /// [`Handler::revoked_notice`] and closes the connection (between
+    /// commands, like a shutdown).
+    fn login(&self) -> Option<&LoginTicket> {
+        None
+    }
+    /// The line sent to a logged-in client whose account was deleted or
+    /// whose password changed.
+    fn revoked_notice(&self) -> &'static [u8] {
+        self.shutdown_notice()
+    }
 }
 
 /// Shared by every connection's pump.
@@ -121,6 +134,10 @@ pub struct PumpContext {
     pub acceptor: Option<TlsAcceptor>,
     /// Closed when the server shuts down.
     pub shutdown: smol::channel::Receiver<()>,
+    /// How long a STARTTLS/STLS handshake may take (`[limits]
+    /// tls_handshake_timeout_ms`): a client that goes silent after the
+    /// command would otherwise hold its connection forever.
+    pub tls_handshake_timeout: Duration,
 }
 
 /// The connection's output side, lent to [`Handler::on_event`].
@@ -146,6 +163,7 @@ enum Wake {
     Timeout,
     Shutdown,
     Outside,
+    Revoked,
 }
 
 /// Runs one connection to its end.
@@ -180,6 +198,10 @@ async fn drive<H: Handler>(
                 write_all(stream, &out).await?;
                 release(&mut out);
             }
+            if handler.login().is_some_and(LoginTicket::is_revoked) {
+                let _ = write_all(stream, handler.revoked_notice()).await;
+                return Ok(());
+            }
             let Some(event) = session.poll_event() else {
                 break;
             };
@@ -199,7 +221,9 @@ async fn drive<H: Handler>(
                     let Some(acceptor) = &ctx.acceptor else {
                         return Err(io::Error::other("STARTTLS without TLS configuration"));
                     };
-                    stream.upgrade(acceptor).await?;
+                    stream
+                        .upgrade_within(acceptor, ctx.tls_handshake_timeout, &ctx.shutdown)
+                        .await?;
                     handler.on_tls(session);
                 }
             }
@@ -236,6 +260,18 @@ async fn drive<H: Handler>(
             let _ = ctx.shutdown.recv().await;
             Wake::Shutdown
         };
+        let revoked = handler.login().map(LoginTicket::watch);
+        let revoked = async {
+            match revoked {
+                // Fails (closed) once the ticket is revoked.
+                Some(watch) => {
+                    let _ = watch.recv().await;
+                }
+                None => futures_lite::future::pending::<()>().await,
+            }
+            Wake::Revoked
+        };
+        let shutdown = shutdown.or(revoked);
         let outside = async {
             handler.outside().await;
             Wake::Outside
@@ -276,6 +312,10 @@ async fn drive<H: Handler>(
             }
             Wake::Shutdown => {
                 let _ = write_all(stream, handler.shutdown_notice()).await;
+                return Ok(());
+            }
+            Wake::Revoked => {
+                let _ = write_all(stream, handler.revoked_notice()).await;
                 return Ok(());
             }
         }

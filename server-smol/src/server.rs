@@ -20,6 +20,7 @@ use crate::net::TcpStream;
 
 type TcpListener = Async<std::net::TcpListener>;
 
+use crate::accounts::AccountRequest;
 use crate::config::{Config, resolve};
 use crate::control::ControlSocket;
 use crate::net::{PerAccountLimit, PerIpLimit, Stream};
@@ -27,8 +28,13 @@ use crate::pop3::{MaildropLocks, Pop3Handler, WireSizes};
 use crate::pump::{self, PumpContext};
 use crate::smtp::{SmtpHandler, SmtpRole, session_config};
 
-/// How long a TLS handshake (implicit TLS) may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The first pause after a failed `accept` (EMFILE and friends); it
+/// doubles up to [`ACCEPT_BACKOFF_MAX`] while accepting keeps failing.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// The longest pause between two `accept` attempts that failed.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// A failing `accept` is logged at most this often.
+const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(10);
 /// How long [`RunningServer::stop`] waits for connections to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
 /// How long start-up waits for a `sansmail user` command holding the index.
@@ -44,7 +50,9 @@ pub struct Shared {
     pub acceptor: Option<TlsAcceptor>,
     per_ip: Arc<PerIpLimit>,
     pub(crate) per_account: Arc<PerAccountLimit>,
-    pub(crate) passwords: crate::passwords::PasswordChecker,
+    /// Login checks, penalties, the credential cache and the sessions
+    /// logged in per account.
+    pub auth: crate::auth::Authenticator,
     pub(crate) maildrops: MaildropLocks,
     pub(crate) pop3_sizes: WireSizes,
     pump: PumpContext,
@@ -119,9 +127,6 @@ impl Server {
                 .map_err(|e| StartError(format!("cannot listen on {name} {addr}: {e}")))?;
             bound.push((name, local, listener));
         }
-        let control = ControlSocket::start(&config.data_dir, store.clone())
-            .map_err(|e| StartError(format!("control socket: {e}")))?;
-
         let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
         let (halt_tx, halt_rx) = smol::channel::bounded::<()>(1);
         let shared = Arc::new(Shared {
@@ -129,19 +134,39 @@ impl Server {
             per_account: Arc::new(PerAccountLimit::new(
                 config.limits.max_connections_per_account,
             )),
-            passwords: crate::passwords::PasswordChecker::new(store.clone())
-                .map_err(|e| StartError(format!("cannot start password threads: {e}")))?,
-            config,
-            store,
+            auth: crate::auth::Authenticator::new(
+                crate::auth::PasswordChecker::new(store.clone())
+                    .map_err(|e| StartError(format!("cannot start password threads: {e}")))?,
+                &config.auth,
+                stop_rx.clone(),
+            ),
             pump: PumpContext {
                 acceptor: acceptor.clone(),
                 shutdown: stop_rx.clone(),
+                tls_handshake_timeout: Duration::from_millis(
+                    config.limits.tls_handshake_timeout_ms,
+                ),
             },
+            config,
+            store,
             acceptor,
             maildrops: MaildropLocks::default(),
             pop3_sizes: WireSizes::default(),
             connections: Arc::new(()),
         });
+
+        let on_change = {
+            let shared = shared.clone();
+            Box::new(move |req: &AccountRequest| match req {
+                AccountRequest::Passwd { address, .. } | AccountRequest::Del { address } => {
+                    shared.auth.account_changed(address)
+                }
+                _ => {}
+            })
+        };
+        let control =
+            ControlSocket::start(&shared.config.data_dir, shared.store.clone(), on_change)
+                .map_err(|e| StartError(format!("control socket: {e}")))?;
 
         let executor = Arc::new(Executor::new());
         let mut listeners = Vec::new();
@@ -276,6 +301,14 @@ async fn accept_loop(
     listener: TcpListener,
     stop: Receiver<()>,
 ) {
+    let mut backoff = Duration::ZERO;
+    let mut failures = 0u64;
+    let mut last_log: Option<Instant> = None;
+    // A descriptor held in reserve: when accept fails for lack of
+    // descriptors, it is closed to accept (and at once close) one waiting
+    // client, so that clients are refused promptly instead of hanging in
+    // the backlog (libev's documented EMFILE remedy).
+    let mut reserve = std::fs::File::open("/dev/null").ok();
     loop {
         let accepted = async { Some(listener.accept().await) }
             .or(async {
@@ -286,6 +319,7 @@ async fn accept_loop(
         match accepted {
             None => return,
             Some(Ok((tcp, peer))) => {
+                backoff = Duration::ZERO;
                 let _ = tcp.get_ref().set_nodelay(true);
                 let shared = shared.clone();
                 executor
@@ -293,12 +327,44 @@ async fn accept_loop(
                     .detach();
             }
             Some(Err(e)) => {
-                // EMFILE and friends: back off instead of spinning.
-                tracing::warn!("{name}: accept failed: {e}");
-                async_io::Timer::after(Duration::from_millis(100)).await;
+                // EMFILE and friends: back off (doubling) instead of spinning,
+                // and say so in the log now and then, not ten times a second.
+                failures += 1;
+                if last_log.is_none_or(|t| t.elapsed() >= ACCEPT_LOG_EVERY) {
+                    tracing::warn!("{name}: accept failed ({failures} times so far): {e}");
+                    last_log = Some(Instant::now());
+                }
+                if is_out_of_descriptors(&e) {
+                    if reserve.take().is_some()
+                        && let Ok((tcp, _)) = listener.get_ref().accept()
+                    {
+                        drop(tcp);
+                    }
+                    // Also when another thread took the freed descriptor
+                    // last time: try again to hold one in reserve.
+                    reserve = std::fs::File::open("/dev/null").ok();
+                }
+                backoff = (backoff * 2).clamp(ACCEPT_BACKOFF_MIN, ACCEPT_BACKOFF_MAX);
+                let pause = async {
+                    async_io::Timer::after(backoff).await;
+                    true
+                }
+                .or(async {
+                    let _ = stop.recv().await;
+                    false
+                });
+                if !pause.await {
+                    return;
+                }
             }
         }
     }
+}
+
+/// EMFILE or ENFILE: the process or the system is out of descriptors.
+fn is_out_of_descriptors(e: &std::io::Error) -> bool {
+    // Raw errno values are the same on Linux and the BSDs.
+    matches!(e.raw_os_error(), Some(23 | 24))
 }
 
 async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: SocketAddr) {
@@ -310,17 +376,13 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
         let Some(acceptor) = shared.acceptor.clone() else {
             return;
         };
-        let handshake = async { Some(stream.upgrade(&acceptor).await) }.or(async {
-            async_io::Timer::after(HANDSHAKE_TIMEOUT).await;
-            None
-        });
-        match handshake.await {
-            Some(Ok(())) => {}
-            Some(Err(e)) => {
-                tracing::debug!(%peer, "{name}: TLS handshake failed: {e}");
-                return;
-            }
-            None => return,
+        let limit = shared.pump.tls_handshake_timeout;
+        if let Err(e) = stream
+            .upgrade_within(&acceptor, limit, &shared.pump.shutdown)
+            .await
+        {
+            tracing::debug!(%peer, "{name}: TLS handshake failed: {e}");
+            return;
         }
     }
     tracing::debug!(%peer, "{name}: connection");

@@ -147,8 +147,20 @@ pub struct AuthConfig {
     /// See [`PlaintextPolicy`]; default `loopback`.
     pub plaintext: PlaintextPolicy,
     /// Delay before answering a failed login, in milliseconds (default 1000;
-    /// Dovecot's `auth_failure_delay` is 2 s). An extension of the contract.
+    /// Dovecot's `auth_failure_delay` is 2 s), at most 60000. It is also
+    /// where the per-source penalty starts. An extension of the contract.
     pub failure_delay_ms: u64,
+    /// The per-source login penalty's cap in milliseconds (default 15000,
+    /// Dovecot's `auth_penalty`; at most 600000; 0 turns the penalty off):
+    /// each failed login from a source (an IPv4 address or an IPv6 /64)
+    /// doubles the wait, starting at `failure_delay_ms`, before that
+    /// source's next login is checked. An extension of the contract.
+    pub penalty_max_ms: u64,
+    /// How long a successful password check is remembered, in milliseconds
+    /// (default 3600000, Dovecot's `auth_cache_ttl`; at most 86400000; 0
+    /// turns the cache off). Deleting an account or changing its password
+    /// forgets it at once. An extension of the contract.
+    pub cache_ttl_ms: u64,
 }
 
 /// `[limits]`.
@@ -172,6 +184,11 @@ pub struct LimitsConfig {
     /// Per-account quota on the number of messages (none by default).
     /// An extension of the contract.
     pub quota_messages: Option<u64>,
+    /// How long a TLS handshake may take, implicit TLS or after
+    /// STARTTLS/STLS, in milliseconds (default 30000; 1 to 600000). A
+    /// client that stays silent after `STARTTLS` is then disconnected.
+    /// An extension of the contract.
+    pub tls_handshake_timeout_ms: u64,
 }
 
 /// A configuration problem, printed as one line.
@@ -228,6 +245,8 @@ struct RawTls {
 struct RawAuth {
     plaintext: Option<PlaintextPolicy>,
     failure_delay_ms: Option<u64>,
+    penalty_max_ms: Option<u64>,
+    cache_ttl_ms: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -237,6 +256,7 @@ struct RawLimits {
     max_connections_per_account: Option<usize>,
     quota_bytes: Option<u64>,
     quota_messages: Option<u64>,
+    tls_handshake_timeout_ms: Option<u64>,
 }
 
 fn listeners(raw: Option<RawListeners>, listen: &[&str], listen_tls: &[&str]) -> Listeners {
@@ -318,6 +338,8 @@ impl Config {
             auth: AuthConfig {
                 plaintext: auth.plaintext.unwrap_or(PlaintextPolicy::Loopback),
                 failure_delay_ms: auth.failure_delay_ms.unwrap_or(1000),
+                penalty_max_ms: auth.penalty_max_ms.unwrap_or(15_000),
+                cache_ttl_ms: auth.cache_ttl_ms.unwrap_or(3_600_000),
             },
             limits: LimitsConfig {
                 max_message_size: limits.max_message_size.unwrap_or(52_428_800),
@@ -325,6 +347,7 @@ impl Config {
                 max_connections_per_account: limits.max_connections_per_account.unwrap_or(100),
                 quota_bytes: limits.quota_bytes.filter(|&q| q > 0),
                 quota_messages: limits.quota_messages.filter(|&q| q > 0),
+                tls_handshake_timeout_ms: limits.tls_handshake_timeout_ms.unwrap_or(30_000),
             },
             lmtp: raw.lmtp.unwrap_or_default(),
             http: raw.http.unwrap_or_default(),
@@ -342,24 +365,33 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError(
+                "data_dir must not be empty (use \".\" for the working directory)".into(),
+            ));
+        }
+        // Also keeps CR/LF out of greetings and Received: fields.
         if self.hostname.is_empty()
             || !self
                 .hostname
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
         {
+            // Debug formatting: CR/LF in the value must not split the
+            // one-line error.
             return Err(ConfigError(format!(
-                "hostname `{}` is not a valid host name",
+                "hostname {:?} is not a valid host name (letters, digits, '.' and '-' only)",
                 self.hostname
             )));
         }
         for d in &self.domains {
             if d.is_empty()
                 || d.contains(['/', '\\', '@'])
+                || d.chars().any(|c| c.is_control() || c.is_whitespace())
                 || d.starts_with('.')
                 || d.contains("..")
             {
-                return Err(ConfigError(format!("domain `{d}` is not a valid domain")));
+                return Err(ConfigError(format!("domain {d:?} is not a valid domain")));
             }
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
@@ -371,6 +403,34 @@ impl Config {
             return Err(ConfigError(
                 "[limits] max_message_size must be greater than 0".into(),
             ));
+        }
+        let ranges: [(&str, u64, u64, u64); 4] = [
+            (
+                "[auth] failure_delay_ms",
+                self.auth.failure_delay_ms,
+                0,
+                60_000,
+            ),
+            (
+                "[auth] penalty_max_ms",
+                self.auth.penalty_max_ms,
+                0,
+                600_000,
+            ),
+            ("[auth] cache_ttl_ms", self.auth.cache_ttl_ms, 0, 86_400_000),
+            (
+                "[limits] tls_handshake_timeout_ms",
+                self.limits.tls_handshake_timeout_ms,
+                1,
+                600_000,
+            ),
+        ];
+        for (key, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError(format!(
+                    "{key} = {value} is out of range ({min} to {max})"
+                )));
+            }
         }
         for (name, addr) in self.listener_specs() {
             resolve(name, addr)?;
@@ -476,12 +536,44 @@ mod tests {
             "[smtp]\nlisten = [\"nonsense\"]",
             "[tls]\ncert = \"/x.pem\"",
             "hostname = \"bad host\"",
+            "hostname = \"mx.example\\r\\nX-Injected: 1\"",
+            "hostname = \"mx.example\\n\"",
+            "data_dir = \"\"",
+            "[auth]\nfailure_delay_ms = 86400000",
+            "[auth]\npenalty_max_ms = 99999999999",
+            "[limits]\ntls_handshake_timeout_ms = 0",
             "[[[",
         ] {
             let e = Config::parse(text).unwrap_err();
             assert!(!e.0.contains('\n'), "{text:?} gave a multi-line error {e}");
             assert!(!e.0.is_empty());
         }
+    }
+
+    #[test]
+    fn hardening_values_are_checked() {
+        let err = |t: &str| Config::parse(t).unwrap_err().0;
+        assert_eq!(
+            err("data_dir = \"\""),
+            "data_dir must not be empty (use \".\" for the working directory)"
+        );
+        assert_eq!(
+            err("hostname = \"a\\r\\nb\""),
+            "hostname \"a\\r\\nb\" is not a valid host name (letters, digits, '.' and '-' only)"
+        );
+        assert_eq!(
+            err("[auth]\nfailure_delay_ms = 3600000"),
+            "[auth] failure_delay_ms = 3600000 is out of range (0 to 60000)"
+        );
+        assert_eq!(
+            err("[limits]\ntls_handshake_timeout_ms = 0"),
+            "[limits] tls_handshake_timeout_ms = 0 is out of range (1 to 600000)"
+        );
+        let c = Config::default();
+        assert_eq!(c.auth.failure_delay_ms, 1000);
+        assert_eq!(c.auth.penalty_max_ms, 15_000);
+        assert_eq!(c.auth.cache_ttl_ms, 3_600_000);
+        assert_eq!(c.limits.tls_handshake_timeout_ms, 30_000);
     }
 
     #[test]

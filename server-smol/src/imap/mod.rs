@@ -14,7 +14,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use imap_proto::command::StoreAction;
@@ -64,6 +64,8 @@ pub struct ImapHandler {
     changes: Option<Subscription>,
     /// This session's place in the per-account session limit.
     slot: Option<crate::net::AccountSlot>,
+    /// Revoked when the account is deleted or its password changes.
+    login: Option<crate::auth::LoginTicket>,
     /// The change notices waiting for the session.
     pending: Vec<maildir::Notice>,
     append: Option<PendingAppend>,
@@ -87,6 +89,7 @@ impl ImapHandler {
             account: None,
             changes: None,
             slot: None,
+            login: None,
             pending: Vec::new(),
             append: None,
         }
@@ -111,21 +114,23 @@ impl ImapHandler {
         password: String,
     ) -> Result<(), RespText> {
         // RFC 4616 §2: acting as another identity is not supported.
-        let ok = authzid
+        let auth = &self.shared.auth;
+        let ticket = if authzid
             .as_deref()
             .is_none_or(|z| z.is_empty() || z == username)
-            && self.shared.passwords.verify(&username, &password).await;
-        if !ok {
+        {
+            auth.login(&self.peer, &username, &password).await
+        } else {
+            auth.refuse(&self.peer).await;
+            None
+        };
+        let Some(ticket) = ticket else {
             tracing::info!(peer = %self.peer, user = %username, "imap login failed");
-            async_io::Timer::after(Duration::from_millis(
-                self.shared.config.auth.failure_delay_ms,
-            ))
-            .await;
             return Err(no_code(
                 UnitCode::AuthenticationFailed,
                 "Authentication failed",
             ));
-        }
+        };
         let Some(slot) = self.shared.per_account.acquire(&username) else {
             tracing::info!(peer = %self.peer, user = %username, "imap: too many sessions");
             return Err(refusal(
@@ -145,6 +150,7 @@ impl ImapHandler {
         }
         tracing::info!(peer = %self.peer, user = %username, "imap login");
         self.account = Some(username);
+        self.login = Some(ticket);
         Ok(())
     }
 
@@ -643,6 +649,14 @@ impl Handler for ImapHandler {
 
     fn shutdown_notice(&self) -> &'static [u8] {
         b"* BYE [UNAVAILABLE] Server shutting down\r\n"
+    }
+
+    fn login(&self) -> Option<&crate::auth::LoginTicket> {
+        self.login.as_ref()
+    }
+
+    fn revoked_notice(&self) -> &'static [u8] {
+        b"* BYE [UNAVAILABLE] Account deleted or password changed\r\n"
     }
 
     async fn on_close(&mut self) {

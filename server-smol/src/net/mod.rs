@@ -1,14 +1,16 @@
-//! Connections: a TCP stream that is plain or TLS, and the per-IP
-//! connection limit.
+//! Connections: a TCP stream that is plain or TLS, the per-source
+//! connection limit, and what counts as one source.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use futures_lite::{AsyncRead, AsyncWrite};
+use std::time::Duration;
+
+use futures_lite::{AsyncRead, AsyncWrite, FutureExt};
 use futures_rustls::TlsAcceptor;
 use futures_rustls::server::TlsStream;
 use smol::Async;
@@ -60,6 +62,34 @@ impl Stream {
             }
         }
     }
+
+    /// [`Stream::upgrade`] for at most `limit`, or until `shutdown` closes.
+    /// Every handshake is bounded: a client that connects to an implicit-
+    /// TLS port, or sends STARTTLS/STLS, and then stays silent would
+    /// otherwise hold its descriptor forever (the protocol sessions' idle
+    /// timers do not run during the handshake).
+    pub async fn upgrade_within(
+        &mut self,
+        acceptor: &TlsAcceptor,
+        limit: Duration,
+        shutdown: &smol::channel::Receiver<()>,
+    ) -> io::Result<()> {
+        async { self.upgrade(acceptor).await }
+            .or(async {
+                async_io::Timer::after(limit).await;
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake timed out",
+                ))
+            })
+            .or(async {
+                let _ = shutdown.recv().await;
+                Err(io::Error::other(
+                    "server shutting down during a TLS handshake",
+                ))
+            })
+            .await
+    }
 }
 
 fn closed() -> io::Error {
@@ -110,7 +140,26 @@ impl AsyncWrite for Stream {
     }
 }
 
-/// Counts open connections per client IP address.
+/// The source a client address counts as, for per-source limits and the
+/// login penalty: an IPv4 address itself (IPv4-mapped IPv6 addresses count
+/// as their IPv4 address), and for IPv6 its /64 prefix. A single IPv6 host
+/// usually controls a whole /64 (SLAAC, privacy addresses, RFC 7421), so
+/// keying on the full address would let it open 2^64 "sources".
+pub fn source_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
+/// Counts open connections per client source ([`source_key`]: the IPv4
+/// address, or the IPv6 /64).
 ///
 /// Loopback clients are exempt (Postfix exempts `$mynetworks` from its
 /// connection count limit the same way): test rigs and local fetchers open
@@ -144,7 +193,7 @@ impl PerIpLimit {
                 ip: None,
             });
         }
-        let ip = peer.ip();
+        let ip = source_key(peer.ip());
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let n = open.entry(ip).or_insert(0);
         if *n >= self.max {
@@ -188,6 +237,27 @@ mod tests {
         let lo: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let many: Vec<_> = (0..10).map(|_| limit.acquire(&lo).unwrap()).collect();
         assert_eq!(many.len(), 10);
+    }
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        let limit = Arc::new(PerIpLimit::new(2));
+        let a: SocketAddr = "[2001:db8:1:2::1]:1".parse().unwrap();
+        let b: SocketAddr = "[2001:db8:1:2:ffff:ffff:ffff:ffff]:2".parse().unwrap();
+        let other: SocketAddr = "[2001:db8:1:3::1]:3".parse().unwrap();
+        let _a = limit.acquire(&a).unwrap();
+        let _b = limit.acquire(&b).unwrap();
+        assert!(limit.acquire(&a).is_none(), "same /64 shares the limit");
+        assert!(limit.acquire(&other).is_some(), "another /64 does not");
+        let mapped: SocketAddr = "[::ffff:192.0.2.9]:1".parse().unwrap();
+        assert_eq!(
+            source_key(mapped.ip()),
+            "192.0.2.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            source_key(a.ip()),
+            "2001:db8:1:2::".parse::<IpAddr>().unwrap()
+        );
     }
 }
 

@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use maildir::{INBOX, MessageInfo};
 use pop3_proto::{
@@ -147,6 +147,8 @@ pub struct Pop3Handler {
     /// The maildrop as listed at login; message n is `messages[n - 1]`.
     messages: Vec<MessageInfo>,
     uidvalidity: u32,
+    /// Revoked when the account is deleted or its password changes.
+    login: Option<crate::auth::LoginTicket>,
 }
 
 impl Pop3Handler {
@@ -159,6 +161,7 @@ impl Pop3Handler {
             lock: None,
             messages: Vec::new(),
             uidvalidity: 0,
+            login: None,
         }
     }
 
@@ -169,19 +172,20 @@ impl Pop3Handler {
         password: String,
     ) -> AuthAnswer {
         // RFC 4616 §2: acting as another identity is not supported.
-        let ok = authzid.as_deref().is_none_or(|z| z.is_empty() || z == user)
-            && self.shared.passwords.verify(&user, &password).await;
-        if !ok {
+        let auth = &self.shared.auth;
+        let ticket = if authzid.as_deref().is_none_or(|z| z.is_empty() || z == user) {
+            auth.login(&self.peer, &user, &password).await
+        } else {
+            auth.refuse(&self.peer).await;
+            None
+        };
+        let Some(ticket) = ticket else {
             tracing::info!(peer = %self.peer, user = %user, "pop3 login failed");
-            async_io::Timer::after(Duration::from_millis(
-                self.shared.config.auth.failure_delay_ms,
-            ))
-            .await;
             return AuthAnswer::Reject(Response::err_with_code(
                 ResponseCode::Auth,
                 "Authentication failed",
             ));
-        }
+        };
         let Some(lock) = MaildropLocks::try_lock(&self.shared, &user) else {
             return AuthAnswer::Reject(Response::err_with_code(
                 ResponseCode::InUse,
@@ -224,6 +228,7 @@ impl Pop3Handler {
         self.uidvalidity = uidvalidity;
         self.account = Some(user);
         self.lock = Some(lock);
+        self.login = Some(ticket);
         AuthAnswer::Accept(entries)
     }
 
@@ -361,6 +366,14 @@ impl Handler for Pop3Handler {
 
     fn shutdown_notice(&self) -> &'static [u8] {
         b"-ERR [SYS/TEMP] Server shutting down\r\n"
+    }
+
+    fn login(&self) -> Option<&crate::auth::LoginTicket> {
+        self.login.as_ref()
+    }
+
+    fn revoked_notice(&self) -> &'static [u8] {
+        b"-ERR [AUTH] Account deleted or password changed\r\n"
     }
 
     async fn on_close(&mut self) {

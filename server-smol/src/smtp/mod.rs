@@ -15,7 +15,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use maildir::{Delivery, DeliveryError, Envelope};
 use smtp_proto::{Event, Mechanism, Reply, ServerConfig, ServerSession};
@@ -74,6 +74,9 @@ pub struct SmtpHandler {
     /// A failure while streaming the body: reported at end of data.
     body_error: Option<DeliveryError>,
     queue_id: String,
+    /// After AUTH: revoked when the account is deleted or its password
+    /// changes.
+    login: Option<crate::auth::LoginTicket>,
 }
 
 impl SmtpHandler {
@@ -89,6 +92,7 @@ impl SmtpHandler {
             pending_body: Vec::new(),
             body_error: None,
             queue_id: String::new(),
+            login: None,
         }
     }
 
@@ -120,6 +124,16 @@ impl SmtpHandler {
         };
         if local.is_empty() || domain.is_empty() {
             return Reply::new(550, "5.1.3", "Bad recipient address syntax");
+        }
+        if self.shared.config.is_local_domain(domain) && !local_part_is_possible(forward_path) {
+            // No account can ever have this address: a permanent answer,
+            // so the sender does not retry for days (the store would call it
+            // an invalid address, which used to become 451).
+            return Reply::new(
+                550,
+                "5.1.1",
+                &format!("<{forward_path}>: Recipient address rejected: User unknown"),
+            );
         }
         if !self.shared.config.is_local_domain(domain) {
             return if session.authenticated().is_some() {
@@ -157,6 +171,14 @@ impl SmtpHandler {
     }
 }
 
+/// Whether `address` in a local domain could name an account at all:
+/// `maildir` refuses local parts over 64 octets (RFC 5321 §4.5.3.1.1),
+/// quoted ones, and anything with `/`, `\`, `..`, a leading or trailing
+/// `.`, whitespace or control characters.
+pub fn local_part_is_possible(address: &str) -> bool {
+    maildir::Address::parse(address).is_ok()
+}
+
 /// The first `postmaster@<local domain>` account, if any.
 async fn postmaster(shared: Arc<Shared>) -> Option<String> {
     {
@@ -180,26 +202,22 @@ impl SmtpHandler {
         password: smtp_proto::Secret<String>,
     ) -> Reply {
         // RFC 4616 §2: acting as another identity is not supported.
-        let ok = if authzid
+        let auth = &self.shared.auth;
+        let ticket = if authzid
             .as_deref()
             .is_some_and(|z| !z.is_empty() && z != authcid)
         {
-            false
+            auth.refuse(&self.peer).await;
+            None
         } else {
-            self.shared
-                .passwords
-                .verify(&authcid, password.expose())
-                .await
+            auth.login(&self.peer, &authcid, password.expose()).await
         };
-        if ok {
+        if let Some(ticket) = ticket {
             tracing::info!(peer = %self.peer, user = %authcid, role = ?self.role, "smtp login");
+            self.login = Some(ticket);
             Reply::new(235, "2.7.0", "Authentication successful")
         } else {
             tracing::info!(peer = %self.peer, user = %authcid, "smtp login failed");
-            async_io::Timer::after(Duration::from_millis(
-                self.shared.config.auth.failure_delay_ms,
-            ))
-            .await;
             Reply::new(535, "5.7.8", "Authentication credentials invalid")
         }
     }
@@ -412,6 +430,14 @@ impl Handler for SmtpHandler {
 
     fn shutdown_notice(&self) -> &'static [u8] {
         b"421 4.3.2 Service shutting down, closing transmission channel\r\n"
+    }
+
+    fn login(&self) -> Option<&crate::auth::LoginTicket> {
+        self.login.as_ref()
+    }
+
+    fn revoked_notice(&self) -> &'static [u8] {
+        b"421 4.7.0 Account deleted or password changed, closing transmission channel\r\n"
     }
 
     async fn on_close(&mut self) {
