@@ -35,6 +35,8 @@ pub(crate) struct FetchJob {
     /// Messages whose `\Seen` this FETCH set: their FLAGS are sent.
     seen_set: Vec<NonZeroU32>,
     current: Option<(NonZeroU32, NonZeroU32)>,
+    /// This FETCH enabled CONDSTORE (RFC 7162 §3.1).
+    announce_highest: bool,
 }
 
 /// A SEARCH in progress.
@@ -48,15 +50,19 @@ pub(crate) struct SearchJob {
     targets: VecDeque<(NonZeroU32, NonZeroU32)>,
     matched: Vec<(NonZeroU32, NonZeroU32, u64)>,
     current: Option<(NonZeroU32, NonZeroU32)>,
+    /// This SEARCH enabled CONDSTORE (RFC 7162 §3.1).
+    announce_highest: bool,
 }
 
-/// What an item needs beyond the view's metadata.
+/// What an item needs beyond the view's metadata, alone.
 fn item_need(item: &FetchAttribute) -> Option<ContentNeed> {
     use FetchAttribute as A;
     match item {
         A::Flags | A::Uid | A::InternalDate | A::Rfc822Size | A::ModSeq | A::Rfc822 => None,
-        A::Envelope | A::Rfc822Header => Some(ContentNeed::Header),
-        A::Rfc822Text => Some(ContentNeed::Offsets),
+        A::Envelope => Some(ContentNeed::Header),
+        // The root's header and text are ranges: the part offsets give
+        // them, and so does the header's length alone.
+        A::Rfc822Header | A::Rfc822Text => Some(ContentNeed::Offsets),
         A::Body | A::BodyStructure | A::Binary { .. } | A::BinarySize { .. } => {
             Some(ContentNeed::Message)
         }
@@ -66,6 +72,49 @@ fn item_need(item: &FetchAttribute) -> Option<ContentNeed> {
             Some(Section::HeaderFields { .. }) => Some(ContentNeed::Message),
             Some(_) => Some(ContentNeed::Offsets),
         },
+    }
+}
+
+/// True for an item whose octets need the offsets of a MIME part below the
+/// root (`BODY[1]`, `BODY[2.MIME]`, `BODY[3.TEXT]`): a
+/// [`ContentNeed::Header`] answer cannot serve it.
+fn needs_part_offsets(item: &FetchAttribute) -> bool {
+    match item {
+        FetchAttribute::BodySection {
+            section: Some(section),
+            ..
+        } => match section {
+            Section::Part(_) | Section::Mime(_) => true,
+            Section::Header(p) | Section::Text(p) => p.is_some(),
+            Section::HeaderFields { .. } => false,
+        },
+        _ => false,
+    }
+}
+
+/// The content level to ask of the adapter for a whole FETCH: every item
+/// must be servable from one answer. [`ContentNeed::Header`] carries no
+/// part offsets, so header items together with part sections ask for the
+/// message (which carries both).
+fn fetch_need(items: &[FetchAttribute]) -> Option<ContentNeed> {
+    let need = items.iter().filter_map(item_need).max()?;
+    if need == ContentNeed::Header && items.iter().any(needs_part_offsets) {
+        return Some(ContentNeed::Message);
+    }
+    Some(need)
+}
+
+/// The root's header and text ranges from a header alone (`body_start` is
+/// the header's length): enough for `BODY[HEADER]`, `BODY[TEXT]` and the
+/// `RFC822.*` items without the part offsets.
+fn root_from_header(header_len: u64, size: u64) -> PartOffsets {
+    let body_start = header_len.min(size);
+    PartOffsets {
+        kind: crate::message::PartKind::Leaf,
+        header_start: 0,
+        body_start,
+        end: size,
+        children: Vec::new(),
     }
 }
 
@@ -208,6 +257,7 @@ impl ServerSession {
             items.push(FetchAttribute::ModSeq);
         }
         let mod_seq = items.contains(&FetchAttribute::ModSeq);
+        let announce_highest = mod_seq && !self.enabled.condstore;
         if mod_seq {
             // RFC 7162 §3.1: a CONDSTORE-using command enables it.
             self.enabled.condstore = true;
@@ -222,7 +272,7 @@ impl ServerSession {
                 None => true,
             })
             .collect();
-        let need = items.iter().filter_map(item_need).max();
+        let need = fetch_need(&items);
         let wants_seen = !sel.read_only && items.iter().any(sets_seen);
         let unseen: Vec<NonZeroU32> = if wants_seen {
             targets
@@ -245,6 +295,7 @@ impl ServerSession {
             need,
             seen_set: Vec::new(),
             current: None,
+            announce_highest,
         });
         if !unseen.is_empty() {
             let flags = vec![Flag::Seen];
@@ -295,7 +346,11 @@ impl ServerSession {
             }
             let Some((seq, uid)) = job.targets.pop_front() else {
                 let uid_cmd = job.uid;
-                self.complete(job.tag, uid_cmd, None, "FETCH completed");
+                let code = job
+                    .announce_highest
+                    .then(|| self.highest_mod_seq_code())
+                    .flatten();
+                self.complete(job.tag, uid_cmd, code, "FETCH completed");
                 return;
             };
             match job.need {
@@ -343,10 +398,17 @@ impl ServerSession {
                 let o = o.is_valid(summary.size).then_some(o);
                 (None, o, None)
             }
-            Some(MessageContent::Header(h)) => (None, None, Some(h)),
+            Some(MessageContent::Header(h)) => {
+                // Only root sections go with a header answer (fetch_need).
+                let root = root_from_header(h.len() as u64, summary.size);
+                (None, Some(root), Some(h))
+            }
             Some(MessageContent::Gone) => return,
             None => (None, None, None),
         };
+        // A keyword another session stored meanwhile is announced before
+        // a FLAGS item can show it.
+        self.announce_flags();
         let mut items = job.items.clone();
         if job.seen_set.contains(&uid) && !items.contains(&FetchAttribute::Flags) {
             items.push(FetchAttribute::Flags);
@@ -455,6 +517,7 @@ impl ServerSession {
             }
         }
         let program = SearchProgram::new(&criteria);
+        let announce_highest = program.has_modseq() && !self.enabled.condstore;
         if program.has_modseq() {
             self.enabled.condstore = true;
         }
@@ -475,6 +538,7 @@ impl ServerSession {
             targets,
             matched: Vec::new(),
             current: None,
+            announce_highest,
         });
         self.search_continue(job);
     }
@@ -522,12 +586,12 @@ impl ServerSession {
             .iter()
             .map(|(s, u, _)| if job.uid { *u } else { *s })
             .collect();
+        let options = job.return_options.as_deref();
         let highest_mod_seq = job
             .program
             .has_modseq()
-            .then(|| job.matched.iter().map(|(_, _, m)| *m).max())
+            .then(|| result_mod_seq(&job.matched, options))
             .flatten();
-        let options = job.return_options.as_deref();
         let save = options.is_some_and(|o| o.contains(&SearchReturnOption::Save));
         if save {
             let mut uids: Vec<NonZeroU32> = job.matched.iter().map(|(_, u, _)| *u).collect();
@@ -546,7 +610,43 @@ impl ServerSession {
             self.send(&Response::Data(data));
         }
         let uid = job.uid;
-        self.complete(job.tag, uid, None, "SEARCH completed");
+        let code = job
+            .announce_highest
+            .then(|| self.highest_mod_seq_code())
+            .flatten();
+        self.complete(job.tag, uid, code, "SEARCH completed");
+    }
+
+    /// `[HIGHESTMODSEQ n]` for the tagged OK of the first CONDSTORE-enabling
+    /// command in a selected mailbox (RFC 7162 §3.1).
+    pub(super) fn highest_mod_seq_code(&self) -> Option<Code> {
+        let h = self.selected.as_ref()?.highest_mod_seq?;
+        Some(Code::HighestModSeq(h))
+    }
+}
+
+/// The mod-sequence an ESEARCH `MODSEQ` item reports (RFC 7162 §3.1.5): of
+/// the message returned for a single `MIN` or `MAX`, the higher of the two
+/// for `MIN MAX` alone, else the highest of every match. `matched` is in
+/// ascending order.
+fn result_mod_seq(
+    matched: &[(NonZeroU32, NonZeroU32, u64)],
+    options: Option<&[SearchReturnOption]>,
+) -> Option<u64> {
+    use SearchReturnOption as R;
+    let all = || matched.iter().map(|(_, _, m)| *m).max();
+    let Some(options) = options else {
+        return all();
+    };
+    let has = |o: R| options.contains(&o);
+    let listing = has(R::All) || has(R::Count) || options.is_empty();
+    let first = matched.first().map(|(_, _, m)| *m);
+    let last = matched.last().map(|(_, _, m)| *m);
+    match (has(R::Min), has(R::Max), listing) {
+        (true, false, false) => first,
+        (false, true, false) => last,
+        (true, true, false) => first.max(last),
+        _ => all(),
     }
 }
 
@@ -604,9 +704,14 @@ fn write_item(
         }
         A::Rfc822Header => {
             w.raw(b"RFC822.HEADER ");
-            match header {
-                Some(h) => w.section(m.uid, SectionData::Range(0..h.len() as u64), Some(h), false),
-                None => w.raw(b"NIL"),
+            match (header, offsets) {
+                (Some(h), _) => {
+                    w.section(m.uid, SectionData::Range(0..h.len() as u64), Some(h), false)
+                }
+                (None, Some(o)) => {
+                    w.section(m.uid, SectionData::Range(o.header_range()), bytes, false)
+                }
+                (None, None) => w.raw(b"NIL"),
             }
         }
         A::Rfc822Text => {

@@ -182,6 +182,9 @@ impl ServerSession {
         uid: bool,
         mod_seq: bool,
     ) {
+        if let Some(m) = updated.iter().map(|u| u.mod_seq).max() {
+            self.saw_mod_seq(m);
+        }
         let Some(sel) = self.selected.as_mut() else {
             return;
         };
@@ -208,6 +211,9 @@ impl ServerSession {
                 out.push(Data::Fetch { seq, items });
             }
         }
+        // A keyword this STORE created is announced to this session too,
+        // before the FETCH that shows it.
+        self.announce_flags();
         for d in out {
             self.send(&Response::Data(d));
         }
