@@ -367,3 +367,29 @@ fn esearch_min_max_report_the_returned_messages_modseq() {
         "* ESEARCH (TAG \"s3\") MIN 1 COUNT 2 MODSEQ 3\r\ns3 OK SEARCH completed\r\n"
     );
 }
+
+#[test]
+fn resync_after_lost_notices_announces_the_differences() {
+    let mut h = selected(multi_store());
+    let summaries: Vec<MessageSummary> = {
+        let mb = h.store.mailboxes.get_mut("INBOX").unwrap();
+        mb.messages.remove(&1);
+        mb.messages.get_mut(&2).unwrap().flags = vec![Flag::Seen];
+        mb.messages.get_mut(&2).unwrap().mod_seq = 20;
+        let mut v: Vec<MessageSummary> = mb.messages.iter().map(|(u, m)| summary(*u, m)).collect();
+        let mut added = summary(3, &mb.messages[&3]);
+        added.uid = nz(4);
+        added.recent = true;
+        v.push(added);
+        v
+    };
+    h.session.mailbox_resync(summaries.clone());
+    // FETCH, STORE and SEARCH hold EXPUNGE back; NOOP sends everything.
+    assert_eq!(
+        run(&mut h, "n1 NOOP\r\n"),
+        "* 1 EXPUNGE\r\n* 3 EXISTS\r\n* 1 RECENT\r\n* 1 FETCH (FLAGS (\\Seen))\r\nn1 OK NOOP completed\r\n"
+    );
+    // Fed again, the same list changes nothing.
+    h.session.mailbox_resync(summaries);
+    assert_eq!(run(&mut h, "n2 NOOP\r\n"), "n2 OK NOOP completed\r\n");
+}

@@ -111,8 +111,12 @@ pub trait Handler {
     fn outside(&mut self) -> impl Future<Output = ()> {
         futures_lite::future::pending()
     }
-    /// Hands what [`Handler::outside`] announced to the session.
-    fn on_outside(&mut self, _session: &mut Self::Session) {}
+    /// Hands what [`Handler::outside`] announced to the session. It may
+    /// call the store (on the blocking pool): unlike `outside`, it is
+    /// never cancelled half-way.
+    fn on_outside(&mut self, _session: &mut Self::Session) -> impl Future<Output = ()> {
+        async {}
+    }
 }
 
 /// Shared by every connection's pump.
@@ -272,7 +276,7 @@ async fn drive<H: Handler>(
                 if !stalled {
                     input = Vec::new();
                 }
-                handler.on_outside(session);
+                handler.on_outside(session).await;
             }
             Wake::Shutdown => {
                 let _ = write_all(stream, handler.shutdown_notice()).await;

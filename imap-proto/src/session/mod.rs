@@ -33,6 +33,7 @@
 //! - input: [`feed`](ServerSession::feed),
 //!   [`handle_timeout`](ServerSession::handle_timeout),
 //!   [`mailbox_changed`](ServerSession::mailbox_changed),
+//!   [`mailbox_resync`](ServerSession::mailbox_resync),
 //!   [`transport_switched`](ServerSession::transport_switched);
 //! - answers (each hands its argument back on a wrong `id` or state):
 //!   `respond_authenticate`, `respond_select`, `respond_mailbox`,
@@ -508,6 +509,25 @@ impl ServerSession {
             MailboxChange::Expunged(_) => None,
         };
         sel.view.apply(change);
+        if let Some(m) = seen {
+            self.saw_mod_seq(m);
+        }
+        if matches!(self.wait, Wait::Idle { .. }) {
+            self.flush_updates(true);
+        }
+    }
+
+    /// The store's complete message list for the selected mailbox, after
+    /// the adapter lost change notices (its subscription overflowed): the
+    /// view is resynchronised from it ([`MailboxView::resync`]) and the
+    /// differences are announced like any change (at once while idling).
+    /// Ignored when nothing is selected.
+    pub fn mailbox_resync(&mut self, messages: Vec<crate::view::MessageSummary>) {
+        let Some(sel) = self.selected.as_mut() else {
+            return;
+        };
+        let seen = messages.iter().map(|m| m.mod_seq).max();
+        sel.view.resync(messages);
         if let Some(m) = seen {
             self.saw_mod_seq(m);
         }

@@ -350,6 +350,37 @@ impl MailboxView {
         }
     }
 
+    /// Brings the view in line with the store's complete list of messages
+    /// (any order) after change notices were lost: UIDs the view holds
+    /// but `messages` lacks are expunged, UIDs above the view's highest
+    /// are added, and every other message's flags are compared. As with
+    /// [`apply`](Self::apply), nothing is announced until
+    /// [`flush`](Self::flush), so the usual EXPUNGE rules still hold.
+    pub fn resync(&mut self, mut messages: Vec<MessageSummary>) {
+        messages.sort_by_key(|m| m.uid);
+        messages.dedup_by_key(|m| m.uid);
+        let gone: Vec<NonZeroU32> = self
+            .entries
+            .iter()
+            .filter(|e| !e.expunged)
+            .map(|e| e.summary.uid)
+            .filter(|u| messages.binary_search_by_key(u, |m| m.uid).is_err())
+            .collect();
+        let last = self.entries.last().map_or(0, |e| e.summary.uid.get());
+        let (old, new): (Vec<_>, Vec<_>) = messages.into_iter().partition(|m| m.uid.get() <= last);
+        let updates = old
+            .into_iter()
+            .map(|m| FlagUpdate {
+                uid: m.uid,
+                flags: m.flags,
+                mod_seq: m.mod_seq,
+            })
+            .collect();
+        self.apply(MailboxChange::Expunged(gone));
+        self.apply(MailboxChange::Flags(updates));
+        self.apply(MailboxChange::Added(new));
+    }
+
     /// Updates a message's flags for a response the session sends itself
     /// (STORE, FETCH setting `\Seen`): the change is not announced again.
     /// Returns false when the client does not know `uid`.
