@@ -393,3 +393,69 @@ fn resync_after_lost_notices_announces_the_differences() {
     h.session.mailbox_resync(summaries);
     assert_eq!(run(&mut h, "n2 NOOP\r\n"), "n2 OK NOOP completed\r\n");
 }
+
+/// rfc/008.eml of the corpus (testdata/encoded_rfc822.eml): a `message/rfc822` part in base64.
+const ENCODED_RFC822: &[u8] = include_bytes!("../testdata/encoded_rfc822.eml");
+
+/// The encapsulated message of [`ENCODED_RFC822`], decoded.
+fn encapsulated() -> Vec<u8> {
+    let text = String::from_utf8_lossy(ENCODED_RFC822);
+    let start = text.find("base64\n\n").unwrap() + "base64\n\n".len();
+    let end = text[start..].find("\n--").unwrap() + start;
+    let b64: String = text[start..end].split_whitespace().collect();
+    decode_base64(&b64)
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let mut out = Vec::new();
+    let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'=').collect();
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= u32::from(val(*c)) << (18 - 6 * i);
+        }
+        let k = chunk.len() * 6 / 8;
+        for i in 0..k {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn header_and_text_of_a_base64_message_rfc822_part() {
+    let mut st = store_with_two();
+    st.add("INBOX", ENCODED_RFC822, vec![]);
+    let mut h = selected(st);
+    let inner = encapsulated();
+    let split = inner.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let (head, text) = inner.split_at(split);
+    assert!(head.starts_with(b"To: \"email@example.com\""));
+    let out = run(
+        &mut h,
+        "f1 FETCH 3 (BODY.PEEK[2.HEADER] BODY.PEEK[2.TEXT])\r\n",
+    );
+    let want = format!(
+        "* 3 FETCH (BODY[2.HEADER] {{{}}}\r\n{} BODY[2.TEXT] {{{}}}\r\n{})\r\nf1 OK FETCH completed\r\n",
+        head.len(),
+        String::from_utf8_lossy(head),
+        text.len(),
+        String::from_utf8_lossy(text)
+    );
+    assert_eq!(out, want);
+    // The offsets showed an encoded part: the message was read again whole.
+    assert_eq!(h.log, vec!["Read 3 Offsets", "Read 3 Message"]);
+    // A part that is no message has no HEADER: NIL, as before.
+    let out = run(&mut h, "f2 FETCH 3 (BODY.PEEK[1.HEADER])\r\n");
+    assert_eq!(
+        out,
+        "* 3 FETCH (BODY[1.HEADER] NIL)\r\nf2 OK FETCH completed\r\n"
+    );
+}

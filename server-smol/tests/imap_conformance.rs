@@ -480,3 +480,36 @@ fn session_behind_by_more_than_the_notice_queue_resynchronises() {
         "{log}"
     );
 }
+
+#[test]
+fn header_and_text_of_an_encoded_message_rfc822_part() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let mut c = logged_in(server.addr("imap"));
+    // rfc/008.eml of the corpus: part 2 is a message/rfc822 in base64.
+    let raw = crlf(include_bytes!(
+        "../../imap-proto/testdata/encoded_rfc822.eml"
+    ));
+    assert!(c.append("INBOX", "", &raw).ok());
+    c.ok("SELECT INBOX");
+    let head = "To: \"email@example.com\" <email@example.com>\r\nFrom: Name <email@example.com>\r\nSubject: HTML test\r\nMessage-ID: <random-message-id@example.com>\r\nDate: Tue, 14 Dec 2021 11:48:25 +0100\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\r\nContent-Language: en-US\r\n\r\n";
+    let r = c.ok("FETCH 1 (BODY.PEEK[2.HEADER])");
+    assert_eq!(
+        r.untagged,
+        vec![format!(
+            "* 1 FETCH (BODY[2.HEADER] {{{}}}\r\n{head})",
+            head.len()
+        )]
+    );
+    let r = c.ok("FETCH 1 (BODY.PEEK[2.TEXT])");
+    assert_eq!(r.untagged.len(), 1, "{r:?}");
+    assert!(
+        r.untagged[0].starts_with(
+            "* 1 FETCH (BODY[2.TEXT] {553}\r\nThis is a multi-part message in MIME format.\r\n--aaaa"
+        ),
+        "{r:?}"
+    );
+    // Part 1 is text/plain: it has no HEADER.
+    let r = c.ok("FETCH 1 (BODY.PEEK[1.HEADER])");
+    assert_eq!(r.untagged, vec!["* 1 FETCH (BODY[1.HEADER] NIL)"]);
+}

@@ -37,6 +37,10 @@ pub(crate) struct FetchJob {
     current: Option<(NonZeroU32, NonZeroU32)>,
     /// This FETCH enabled CONDSTORE (RFC 7162 §3.1).
     announce_highest: bool,
+    /// The message to read again as a whole: its offsets showed a
+    /// transfer-encoded `message/rfc822` part whose `HEADER`/`TEXT` was
+    /// asked for (only the decoded octets hold them).
+    reread: Option<NonZeroU32>,
 }
 
 /// A SEARCH in progress.
@@ -90,6 +94,59 @@ fn needs_part_offsets(item: &FetchAttribute) -> bool {
         },
         _ => false,
     }
+}
+
+/// True when `item` is `BODY[n.HEADER]`/`BODY[n.TEXT]` of a part the
+/// offsets show as a leaf: a `message/rfc822` in a transfer encoding (or
+/// no message at all), whose encapsulated header and text exist only once
+/// decoded (RFC 9051 §6.4.5).
+fn needs_decoded_message(item: &FetchAttribute, root: &PartOffsets) -> bool {
+    let FetchAttribute::BodySection {
+        section: Some(Section::Header(Some(p)) | Section::Text(Some(p))),
+        ..
+    } = item
+    else {
+        return false;
+    };
+    find_part(root, p.path()).is_some_and(|n| n.inner_root().is_none())
+}
+
+/// `HEADER`/`TEXT` of the `message/rfc822` (or `message/global`) part at
+/// `path` when the part is transfer-encoded: the decoded body is the
+/// encapsulated message, parsed here. `None` when the part is not such a
+/// message (the section then does not exist: NIL).
+fn decoded_message_section(
+    view: &MessageView<'_>,
+    root: &PartOffsets,
+    path: &[NonZeroU32],
+    text: bool,
+) -> Option<SectionData> {
+    let node = find_part(root, path)?;
+    if node.inner_root().is_some() {
+        return None;
+    }
+    let header = view.slice(node.header_range());
+    use mail_parser::MimeHeaders;
+    let parsed = mail_parser::MessageParser::new().parse_headers(header)?;
+    let ct = parsed.content_type()?;
+    let is_message = ct.c_type.eq_ignore_ascii_case("message")
+        && ct
+            .c_subtype
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("rfc822") || s.eq_ignore_ascii_case("global"));
+    if !is_message {
+        return None;
+    }
+    let decoded = crate::message::binary(view, path, None).ok()?;
+    let bytes = decoded.bytes(view)?.to_vec();
+    let inner = PartOffsets::parse(&bytes);
+    let range = if text {
+        inner.body_range()
+    } else {
+        inner.header_range()
+    };
+    let (s, e) = (range.start as usize, range.end as usize);
+    Some(SectionData::Owned(bytes.get(s..e)?.to_vec()))
 }
 
 /// The content level to ask of the adapter for a whole FETCH: every item
@@ -296,6 +353,7 @@ impl ServerSession {
             seen_set: Vec::new(),
             current: None,
             announce_highest,
+            reread: None,
         });
         if !unseen.is_empty() {
             let flags = vec![Flag::Seen];
@@ -353,7 +411,11 @@ impl ServerSession {
                 self.complete(job.tag, uid_cmd, code, "FETCH completed");
                 return;
             };
-            match job.need {
+            let need = match job.reread.take() {
+                Some(u) if u == uid => Some(ContentNeed::Message),
+                _ => job.need,
+            };
+            match need {
                 Some(need) => {
                     job.current = Some((seq, uid));
                     self.ask(
@@ -362,29 +424,39 @@ impl ServerSession {
                     );
                     return;
                 }
-                None => self.fetch_one(&job, seq, uid, None),
+                None => {
+                    self.fetch_one(&job, seq, uid, None);
+                }
             }
         }
     }
 
-    /// Builds and queues the FETCH response of one message.
+    /// Builds and queues the FETCH response of one message. Returns false
+    /// (and writes nothing) when `content` cannot serve every item and the
+    /// whole message must be read instead (see [`FetchJob::reread`]).
     fn fetch_one(
         &mut self,
         job: &FetchJob,
         seq: NonZeroU32,
         uid: NonZeroU32,
         content: Option<MessageContent>,
-    ) {
+    ) -> bool {
         let Some(summary) = self
             .selected
             .as_ref()
             .and_then(|s| s.view.get(seq.get()))
             .cloned()
         else {
-            return;
+            return true;
         };
         if summary.uid != uid {
-            return;
+            return true;
+        }
+        if let Some(MessageContent::Offsets(o)) = &content
+            && o.is_valid(summary.size)
+            && job.items.iter().any(|i| needs_decoded_message(i, o))
+        {
+            return false;
         }
         let (bytes, offsets, header) = match content {
             Some(MessageContent::Message { bytes, offsets }) => {
@@ -403,7 +475,7 @@ impl ServerSession {
                 let root = root_from_header(h.len() as u64, summary.size);
                 (None, Some(root), Some(h))
             }
-            Some(MessageContent::Gone) => return,
+            Some(MessageContent::Gone) => return true,
             None => (None, None, None),
         };
         // A keyword another session stored meanwhile is announced before
@@ -432,6 +504,7 @@ impl ServerSession {
         }
         w.raw(b")\r\n");
         w.flush_line();
+        true
     }
 
     /// Answers an [`Event::ReadMessage`].
@@ -448,8 +521,11 @@ impl ServerSession {
         };
         match job {
             Job::Fetch(mut job) => {
-                if let Some((seq, uid)) = job.current.take() {
-                    self.fetch_one(&job, seq, uid, Some(content));
+                if let Some((seq, uid)) = job.current.take()
+                    && !self.fetch_one(&job, seq, uid, Some(content))
+                {
+                    job.reread = Some(uid);
+                    job.targets.push_front((seq, uid));
                 }
                 self.fetch_continue(job);
             }
@@ -743,6 +819,18 @@ fn write_item(
                     }
                     (None, None) => SectionData::Missing,
                 },
+                Some(Section::Header(Some(p)) | Section::Text(Some(p)))
+                    if offsets.is_some_and(|o| {
+                        find_part(o, p.path()).is_some_and(|n| n.inner_root().is_none())
+                    }) =>
+                {
+                    let text = matches!(section, Some(Section::Text(_)));
+                    match (view(), offsets) {
+                        (Some(v), Some(o)) => decoded_message_section(&v, o, p.path(), text)
+                            .unwrap_or(SectionData::Missing),
+                        _ => SectionData::Missing,
+                    }
+                }
                 _ => match offsets {
                     Some(o) => {
                         section_range(o, size, section.as_ref()).unwrap_or(SectionData::Missing)
