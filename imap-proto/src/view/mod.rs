@@ -366,9 +366,15 @@ impl MailboxView {
             .map(|e| e.summary.uid)
             .filter(|u| messages.binary_search_by_key(u, |m| m.uid).is_err())
             .collect();
-        let last = self.entries.last().map_or(0, |e| e.summary.uid.get());
-        let (old, new): (Vec<_>, Vec<_>) = messages.into_iter().partition(|m| m.uid.get() <= last);
-        let updates = old
+        // A UID the view lacks can still be announced if it is above every
+        // UID the client knows (sequence numbers follow UIDs); one below
+        // cannot be placed without renumbering the client's messages, and
+        // is left out (the store never hands out such a UID: they grow).
+        let announced_max = self.max_uid();
+        let (known, unknown): (Vec<_>, Vec<_>) = messages
+            .into_iter()
+            .partition(|m| self.entry_index(m.uid).is_some());
+        let updates = known
             .into_iter()
             .map(|m| FlagUpdate {
                 uid: m.uid,
@@ -378,7 +384,30 @@ impl MailboxView {
             .collect();
         self.apply(MailboxChange::Expunged(gone));
         self.apply(MailboxChange::Flags(updates));
-        self.apply(MailboxChange::Added(new));
+        for summary in unknown {
+            if summary.uid.get() <= announced_max {
+                continue;
+            }
+            self.note_flags(&summary.flags);
+            let at = self
+                .entries
+                .partition_point(|e| e.summary.uid < summary.uid)
+                .max(self.announced);
+            self.entries.insert(
+                at,
+                Entry {
+                    summary,
+                    expunged: false,
+                    dirty: false,
+                },
+            );
+        }
+    }
+
+    fn entry_index(&self, uid: NonZeroU32) -> Option<usize> {
+        self.entries
+            .binary_search_by_key(&uid, |e| e.summary.uid)
+            .ok()
     }
 
     /// Updates a message's flags for a response the session sends itself
