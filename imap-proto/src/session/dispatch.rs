@@ -1,9 +1,10 @@
 //! Command dispatch: state checks, the commands the session answers
 //! itself, and the events and answers of the storage commands.
 
-use super::fetch::{FetchJob, SearchJob};
+use super::fetch::FetchJob;
 use super::list::ListRequest;
 use super::messages::deleted_uids;
+use super::search::SearchJob;
 use super::{
     Event, MailboxOp, QResyncParams, RequestId, ServerSession, SessionState, StatusAnswer, Wait,
 };

@@ -146,6 +146,7 @@ mod fetch;
 mod list;
 mod messages;
 mod output;
+mod search;
 mod select;
 mod types;
 
