@@ -484,6 +484,13 @@ impl ServerSession {
         }
         w.raw(b")\r\n");
         w.flush_line();
+        // The client now has this message's flags (and mod-sequence, if it
+        // tracks them): a pending change need not be sent again.
+        let told = items.contains(&FetchAttribute::Flags)
+            && (!self.enabled.condstore || items.contains(&FetchAttribute::ModSeq));
+        if told && let Some(sel) = self.selected.as_mut() {
+            sel.view.set_flags(uid, summary.flags, summary.mod_seq);
+        }
         true
     }
 
