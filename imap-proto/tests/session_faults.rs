@@ -638,3 +638,26 @@ fn two_sessions_recent_in_exactly_one() {
         "* STATUS INBOX (MESSAGES 4 RECENT 0)\r\na4 OK STATUS completed\r\n"
     );
 }
+
+#[test]
+fn first_condstore_store_carries_highestmodseq() {
+    let mut h = selected(store_with_two());
+    // UNCHANGEDSINCE 3 passes for both (mod-sequences 2 and 3): new 4, 5.
+    assert_eq!(
+        run(
+            &mut h,
+            "s1 STORE 1:2 (UNCHANGEDSINCE 3) +FLAGS.SILENT (\\Flagged)\r\n"
+        ),
+        "s1 OK [HIGHESTMODSEQ 5] STORE completed\r\n"
+    );
+    let mut h = selected(store_with_two());
+    // Message 2 (mod-sequence 3) fails UNCHANGEDSINCE 2: MODIFIED in the
+    // tagged OK, HIGHESTMODSEQ untagged before it.
+    assert_eq!(
+        run(
+            &mut h,
+            "s1 STORE 1:2 (UNCHANGEDSINCE 2) +FLAGS.SILENT (\\Flagged)\r\n"
+        ),
+        "* OK [HIGHESTMODSEQ 4] Highest\r\ns1 OK [MODIFIED 2] Conditional STORE failed\r\n"
+    );
+}

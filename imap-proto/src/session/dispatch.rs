@@ -64,6 +64,8 @@ pub(super) enum Pending {
         uid: bool,
         silent: bool,
         mod_seq: bool,
+        /// This STORE (UNCHANGEDSINCE) enabled CONDSTORE (RFC 7162 §3.1).
+        announce_highest: bool,
     },
     Copy {
         tag: Tag,

@@ -8,7 +8,13 @@
 //! change channel: the pump races it against the socket
 //! ([`Handler::outside`]), and every notice for the selected mailbox is
 //! handed to the session, which announces it when the protocol allows
-//! (at once while idling).
+//! (at once while idling). `changes.rs` turns notices into
+//! [`MailboxChange`](imap_proto::view::MailboxChange)s: a read-write
+//! session claims the `\Recent` of the new messages it is told of (the
+//! first session told gets it, RFC 3501 §2.3.2), and a subscription that
+//! overflowed (more than [`maildir::SUBSCRIPTION_QUEUE`] notices behind) resynchronises
+//! the view from the index with
+//! [`ServerSession::mailbox_resync`](imap_proto::session::ServerSession::mailbox_resync).
 
 use std::io::{Read, Seek, SeekFrom};
 use std::net::SocketAddr;
