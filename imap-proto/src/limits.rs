@@ -9,8 +9,12 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Longest single line (protocol text between literals), CRLF included.
-    /// Default 8192 octets, the minimum RFC 7162 §4 asks servers to accept.
-    /// Worst case: one line buffered per connection.
+    /// Default 64 KiB: RFC 7162 §4 asks servers to accept at least 8192
+    /// octets, and the largest ID command RFC 2971 §3.3 allows (30 pairs,
+    /// 30-octet fields, 1024-octet values, each quoted and fully escaped,
+    /// about 63 000 octets) must fit on one line. Worst case: one line
+    /// buffered per connection, within
+    /// [`max_command_size`](Self::max_command_size).
     pub max_line_length: usize,
     /// Largest literal the framer buffers into a command (LOGIN passwords,
     /// SEARCH strings, APPEND messages the session chose to buffer).
@@ -34,7 +38,7 @@ impl Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_line_length: 8192,
+            max_line_length: 64 * 1024,
             max_literal_size: 64 * 1024,
             max_command_size: 256 * 1024,
             max_depth: 32,

@@ -1,10 +1,12 @@
 //! Model-based property test of the mailbox view: random changes and
 //! flushes; a simulated client applies every response, and its picture
 //! must always agree with the store (RFC 9051 §7.5.1 numbering, EXISTS
-//! counts, no EXPUNGE when forbidden, FETCH numbers valid).
+//! counts, no EXPUNGE when forbidden, FETCH numbers valid, no keyword in a
+//! FETCH before the view reported it for `FLAGS`). Lost changes followed by
+//! a resync from the store's full list must bring the view back in line.
 
 use imap_proto::response::{Data, MessageDataItem};
-use imap_proto::types::{Date, DateTime, Flag, FlagFetch, SeqOrUid, Sequence, SequenceSet};
+use imap_proto::types::{Atom, Date, DateTime, Flag, FlagFetch, SeqOrUid, Sequence, SequenceSet};
 use imap_proto::view::{FlagUpdate, FlushOptions, MailboxChange, MailboxView, MessageSummary};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -30,7 +32,16 @@ enum Op {
     Add(u8),
     Expunge(u16),
     Flags(u16, bool),
-    Flush { expunge: bool, vanished: bool },
+    /// A keyword no message had: `$K<n>`.
+    Keyword(u16, u8),
+    /// A change the view is not told of (0 add, 1 expunge, 2 flags).
+    Lost(u8, u16),
+    /// The view is rebuilt from the store's full list.
+    Resync,
+    Flush {
+        expunge: bool,
+        vanished: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -38,6 +49,9 @@ fn op() -> impl Strategy<Value = Op> {
         (1u8..4).prop_map(Op::Add),
         any::<u16>().prop_map(Op::Expunge),
         (any::<u16>(), any::<bool>()).prop_map(|(i, s)| Op::Flags(i, s)),
+        (any::<u16>(), 0u8..5).prop_map(|(i, k)| Op::Keyword(i, k)),
+        (0u8..3, any::<u16>()).prop_map(|(k, i)| Op::Lost(k, i)),
+        Just(Op::Resync),
         (any::<bool>(), any::<bool>())
             .prop_map(|(expunge, vanished)| Op::Flush { expunge, vanished }),
     ]
@@ -50,6 +64,10 @@ struct Model {
     mod_seq: u64,
     /// The simulated client's list of UIDs, by sequence number.
     client: Vec<u32>,
+    /// Keywords the view reported for an untagged `FLAGS`.
+    announced: Vec<Flag>,
+    /// Changes were lost and no resync happened since.
+    stale: bool,
 }
 
 impl Model {
@@ -105,6 +123,11 @@ impl Model {
                     match i {
                         MessageDataItem::Uid(u) => assert_eq!(u.get(), uid),
                         MessageDataItem::Flags(f) => {
+                            for x in f {
+                                if let FlagFetch::Flag(k @ Flag::Keyword(_)) = x {
+                                    assert!(self.announced.contains(k), "{k:?} before FLAGS");
+                                }
+                            }
                             let want: Vec<FlagFetch> = self.server[&uid]
                                 .iter()
                                 .cloned()
@@ -126,7 +149,14 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
     #[test]
     fn view_agrees_with_model(initial in 0u32..6, ops in proptest::collection::vec(op(), 0..60)) {
-        let mut m = Model { server: BTreeMap::new(), next_uid: 1, mod_seq: 1, client: Vec::new() };
+        let mut m = Model {
+            server: BTreeMap::new(),
+            next_uid: 1,
+            mod_seq: 1,
+            client: Vec::new(),
+            announced: Vec::new(),
+            stale: false,
+        };
         let mut msgs = Vec::new();
         for _ in 0..initial {
             m.server.insert(m.next_uid, vec![]);
@@ -160,7 +190,44 @@ proptest! {
                     m.server.insert(uid, flags.clone());
                     view.apply(MailboxChange::Flags(vec![FlagUpdate { uid: nz(uid), flags, mod_seq: m.mod_seq }]));
                 }
+                Op::Keyword(i, k) => {
+                    if m.server.is_empty() { continue; }
+                    let uid = *m.server.keys().nth(i as usize % m.server.len()).unwrap();
+                    let flags = vec![Flag::Keyword(Atom::try_from(format!("$K{k}").as_str()).unwrap())];
+                    m.mod_seq += 1;
+                    m.server.insert(uid, flags.clone());
+                    view.apply(MailboxChange::Flags(vec![FlagUpdate { uid: nz(uid), flags, mod_seq: m.mod_seq }]));
+                }
+                Op::Lost(kind, i) => {
+                    m.stale = true;
+                    m.mod_seq += 1;
+                    match kind {
+                        0 => {
+                            m.server.insert(m.next_uid, vec![]);
+                            m.next_uid += 1;
+                        }
+                        _ if m.server.is_empty() => {}
+                        1 => {
+                            let uid = *m.server.keys().nth(i as usize % m.server.len()).unwrap();
+                            m.server.remove(&uid);
+                        }
+                        _ => {
+                            let uid = *m.server.keys().nth(i as usize % m.server.len()).unwrap();
+                            m.server.insert(uid, vec![Flag::Answered]);
+                        }
+                    }
+                }
+                Op::Resync => {
+                    let all = m.server.iter().map(|(u, f)| summary(*u, f.clone(), m.mod_seq)).collect();
+                    view.resync(all);
+                    m.stale = false;
+                }
+                // Until a resync the view cannot agree with the store.
+                Op::Flush { .. } if m.stale => {}
                 Op::Flush { expunge, vanished } => {
+                    if let Some(flags) = view.take_new_flags() {
+                        m.announced = flags;
+                    }
                     let out = view.flush(FlushOptions { expunge, vanished, uid: true, mod_seq: true });
                     for d in &out {
                         m.apply_response(d, expunge);

@@ -327,6 +327,33 @@ impl Store {
     /// # Errors
     /// Unknown account or mailbox, IO and index errors (nothing changed).
     pub fn claim_recent(&self, address: &str, mailbox: &str) -> Result<Vec<u32>, StoreError> {
+        self.claim_recent_in(address, mailbox, None)
+    }
+
+    /// [`Store::claim_recent`] limited to `uids`: a session that is told of
+    /// new messages while it has the mailbox selected claims just those
+    /// (RFC 3501 §2.3.2: `\Recent` goes to the first session notified),
+    /// without a scan of the whole mailbox. Returns the UIDs it claimed;
+    /// UIDs another session claimed first, or no longer in `new/`, are
+    /// left out.
+    ///
+    /// # Errors
+    /// As [`Store::claim_recent`].
+    pub fn claim_recent_uids(
+        &self,
+        address: &str,
+        mailbox: &str,
+        uids: &UidSet,
+    ) -> Result<Vec<u32>, StoreError> {
+        self.claim_recent_in(address, mailbox, Some(uids))
+    }
+
+    fn claim_recent_in(
+        &self,
+        address: &str,
+        mailbox: &str,
+        only: Option<&UidSet>,
+    ) -> Result<Vec<u32>, StoreError> {
         let t = self.target(address, mailbox)?;
         // Fast path: nothing waits in new/ (the usual case after the first
         // SELECT), so no write transaction and no scan of every record —
@@ -346,7 +373,21 @@ impl Store {
             let mut writes = Vec::new();
             {
                 let messages = txn.open_table(MESSAGES)?;
-                for (uid, mut m) in index::mailbox_messages(&messages, record.id)? {
+                let candidates = match only {
+                    None => index::mailbox_messages(&messages, record.id)?,
+                    Some(set) => {
+                        let mut v = Vec::new();
+                        for r in set.ranges() {
+                            let range = (record.id, *r.start())..=(record.id, *r.end());
+                            for entry in messages.range(range)? {
+                                let (k, val) = entry?;
+                                v.push((k.value().1, MessageRecord::decode(val.value())?));
+                            }
+                        }
+                        v
+                    }
+                };
+                for (uid, mut m) in candidates {
                     if m.subdir != Subdir::New {
                         continue;
                     }
@@ -578,6 +619,14 @@ impl Store {
                 let from_path = path_of(&src.dir, m);
                 let mut nm = m.clone();
                 nm.base = crate::filename::with_size(&self.inner.names.next(), m.size);
+                // RFC 3501 §6.4.7: the copy is \Recent in the destination
+                // (recency is "in new/"), also when a session already
+                // claimed the original; a copy with flags keeps them in a
+                // cur/ name, as APPEND does.
+                if !same && nm.flags == Flags::empty() && nm.keywords.is_empty() {
+                    nm.subdir = Subdir::New;
+                    nm.suffix = String::new();
+                }
                 let to_path = path_of(&dst.dir, &nm);
                 let r = if is_move {
                     fs.rename(&from_path, &to_path)

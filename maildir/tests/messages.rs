@@ -228,6 +228,48 @@ fn claim_recent_moves_new_to_cur_once() {
 }
 
 #[test]
+fn claim_recent_uids_claims_only_those_and_only_once() {
+    let (dir, store) = setup();
+    for b in [b"1\r\n", b"2\r\n", b"3\r\n"] {
+        deliver(&store, &[A], b).unwrap();
+    }
+    assert_eq!(
+        store
+            .claim_recent_uids(A, "INBOX", &UidSet::from([2, 3, 7]))
+            .unwrap(),
+        vec![2, 3]
+    );
+    // A second session told of 3 gets nothing: the first one claimed it.
+    assert_eq!(
+        store
+            .claim_recent_uids(A, "INBOX", &UidSet::from([3]))
+            .unwrap(),
+        Vec::<u32>::new()
+    );
+    let r = root(dir.path(), "localhost", "alice");
+    assert_eq!(names(&r.join("new")).len(), 1);
+    let (_, list) = store.message_summaries(A, "INBOX").unwrap();
+    let recent: Vec<u32> = list.iter().filter(|m| m.recent).map(|m| m.uid).collect();
+    assert_eq!(recent, vec![1]);
+    assert_eq!(store.claim_recent(A, "INBOX").unwrap(), vec![1]);
+}
+
+#[test]
+fn a_copy_without_flags_is_recent_in_its_destination() {
+    let (_dir, store) = setup();
+    deliver(&store, &[A], b"1\r\n").unwrap();
+    store.create_mailbox(A, "Dest", None).unwrap();
+    assert_eq!(store.claim_recent(A, "INBOX").unwrap(), vec![1]);
+    store
+        .copy_messages(A, "INBOX", &UidSet::from([1]), "Dest")
+        .unwrap();
+    // RFC 3501 §6.4.7: the copy is \Recent although the original was claimed.
+    let (_, list) = store.message_summaries(A, "Dest").unwrap();
+    assert!(list.iter().all(|m| m.recent), "{list:?}");
+    assert_eq!(store.claim_recent(A, "Dest").unwrap(), vec![1]);
+}
+
+#[test]
 fn open_message_follows_a_rename_by_another_session() {
     let (_dir, store) = setup();
     deliver(&store, &[A], b"body\r\n").unwrap();

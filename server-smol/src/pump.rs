@@ -112,8 +112,12 @@ pub trait Handler {
     fn outside(&mut self) -> impl Future<Output = ()> {
         futures_lite::future::pending()
     }
-    /// Hands what [`Handler::outside`] announced to the session.
-    fn on_outside(&mut self, _session: &mut Self::Session) {}
+    /// Hands what [`Handler::outside`] announced to the session. It may
+    /// call the store (on the blocking pool): unlike `outside`, it is
+    /// never cancelled half-way.
+    fn on_outside(&mut self, _session: &mut Self::Session) -> impl Future<Output = ()> {
+        async {}
+    }
     /// The session's login, once it has one. When the account is deleted
     /// or its password changes the ticket is revoked, and the pump sends
     /// [`Handler::revoked_notice`] and closes the connection (between
@@ -308,7 +312,7 @@ async fn drive<H: Handler>(
                 if !stalled {
                     input = Vec::new();
                 }
-                handler.on_outside(session);
+                handler.on_outside(session).await;
             }
             Wake::Shutdown => {
                 let _ = write_all(stream, handler.shutdown_notice()).await;

@@ -4,7 +4,11 @@
 //! checks every response against it: no UID twice, no sequence number out
 //! of range, no expunged UID coming back, UIDs ascending by sequence
 //! number, SEARCH results inside the view, and STORE answers carrying the
-//! flag just set. At the end all views agree with each other.
+//! flag just set. It also tracks what the server announced: no FETCH shows
+//! a flag the last untagged `FLAGS` did not list (RFC 9051 §7.3.5), `RECENT`
+//! never exceeds `EXISTS`, and a message once `\Recent` in a session stays
+//! so there. At the end all views agree with each other, and every message
+//! is `\Recent` in exactly one session (RFC 3501 §2.3.2).
 
 mod common;
 
@@ -28,6 +32,22 @@ struct View {
     gone: BTreeSet<u32>,
     /// Whether the running command is a UID command (SEARCH answers UIDs).
     uid_cmd: bool,
+    /// The flag list of the last untagged `FLAGS`.
+    flags: BTreeSet<String>,
+    /// UIDs this session was shown with `\Recent`.
+    recent: BTreeSet<u32>,
+}
+
+/// The words inside the parentheses after `key` in `line`.
+fn list_after(line: &str, key: &str) -> Option<Vec<String>> {
+    let at = line.find(key)? + key.len();
+    let end = line[at..].find(')')? + at;
+    Some(
+        line[at..end]
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 fn number_after(line: &str, key: &str) -> Option<u32> {
@@ -46,6 +66,36 @@ impl View {
             uids: Vec::new(),
             gone: BTreeSet::new(),
             uid_cmd: false,
+            flags: BTreeSet::new(),
+            recent: BTreeSet::new(),
+        }
+    }
+
+    /// FLAGS-before-announce and \Recent checks of one FETCH line.
+    fn check_flags(&mut self, num: usize, line: &str) {
+        let Some(flags) = list_after(line, "FLAGS (") else {
+            return;
+        };
+        for f in &flags {
+            assert!(
+                f == "\\Recent" || self.flags.contains(f),
+                "{}: {line:?} shows {f} before a FLAGS response announced it (announced {:?})",
+                self.name,
+                self.flags
+            );
+        }
+        let uid = number_after(line, "UID ").unwrap_or(self.uids[num - 1]);
+        if uid == 0 {
+            return;
+        }
+        if flags.iter().any(|f| f == "\\Recent") {
+            self.recent.insert(uid);
+        } else {
+            assert!(
+                !self.recent.contains(&uid),
+                "{}: UID {uid} lost \\Recent within the session: {line:?}",
+                self.name
+            );
         }
     }
 
@@ -65,6 +115,11 @@ impl View {
         let (Some("*"), Some(num), Some(kind)) = (words.next(), words.next(), words.next()) else {
             return;
         };
+        if num == "FLAGS" {
+            let list = list_after(line, "FLAGS (").expect("FLAGS list");
+            self.flags = list.into_iter().collect();
+            return;
+        }
         if num == "SEARCH" && !self.uid_cmd {
             for n in line
                 .split(' ')
@@ -128,6 +183,7 @@ impl View {
                     "{n}: FETCH {num} out of range 1..={}: {line:?}",
                     self.uids.len()
                 );
+                self.check_flags(num, line);
                 if let Some(uid) = number_after(line, "UID ") {
                     assert!(
                         !self.gone.contains(&uid),
@@ -144,7 +200,13 @@ impl View {
                     self.check_order(line);
                 }
             }
-            "RECENT" => {}
+            "RECENT" => {
+                assert!(
+                    num <= self.uids.len(),
+                    "{n}: RECENT {num} above EXISTS {}",
+                    self.uids.len()
+                );
+            }
             other => panic!("{n}: unexpected untagged {other}: {line:?}"),
         }
     }
@@ -188,7 +250,7 @@ fn writer(
     i: usize,
     appended: Arc<Mutex<Vec<u32>>>,
     done: Arc<std::sync::Barrier>,
-) -> (Vec<u32>, Vec<u32>) {
+) -> (RawImap, View, Vec<u32>) {
     let (mut c, mut v) = select(addr, format!("writer{i}"));
     let mut unannounced = Vec::new();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((i as u64 + 1) * 0x1000_0001));
@@ -227,11 +289,18 @@ fn writer(
         let known: Vec<u32> = v.uids.iter().copied().filter(|&u| u != 0).collect();
         if !known.is_empty() {
             let target = known[rng.below(known.len())];
-            let r = v.run(&mut c, &format!("UID STORE {target} +FLAGS (\\Flagged)"));
+            // Now and then a keyword no message had yet: every session must
+            // be told of it (untagged FLAGS) before a FETCH shows it.
+            let flag = if round % 4 == 1 {
+                format!("$W{i}R{round}")
+            } else {
+                "\\Flagged".to_string()
+            };
+            let r = v.run(&mut c, &format!("UID STORE {target} +FLAGS ({flag})"));
             for l in r.lines("") {
                 if number_after(&l, "UID ") == Some(target) && l.contains(" FETCH (") {
                     assert!(
-                        l.contains("\\Flagged"),
+                        l.contains(&flag),
                         "{}: STORE +FLAGS answer lacks the flag: {l:?}",
                         v.name
                     );
@@ -255,12 +324,10 @@ fn writer(
     // writer is done, or another writer's late APPEND shows up as an EXISTS
     // this client never fetched.
     done.wait();
-    v.run(&mut c, "NOOP");
-    v.run(&mut c, "FETCH 1:* (UID)");
-    (v.uids.clone(), unannounced)
+    (c, v, unannounced)
 }
 
-fn reader(addr: SocketAddr, i: usize, stop: Arc<Mutex<bool>>) -> Vec<u32> {
+fn reader(addr: SocketAddr, i: usize, stop: Arc<Mutex<bool>>) -> (RawImap, View) {
     let (mut c, mut v) = select(addr, format!("reader{i}"));
     let mut n = 0u32;
     loop {
@@ -276,10 +343,8 @@ fn reader(addr: SocketAddr, i: usize, stop: Arc<Mutex<bool>>) -> Vec<u32> {
             break;
         }
     }
-    v.run(&mut c, "NOOP");
-    v.run(&mut c, "FETCH 1:* (UID)");
     assert!(n >= 4, "reader{i} ran only {n} commands");
-    v.uids.clone()
+    (c, v)
 }
 
 #[test]
@@ -310,16 +375,27 @@ fn concurrent_writers_and_readers_keep_consistent_views() {
             thread::spawn(move || writer(addr, i, appended, done))
         })
         .collect();
-    let mut finals = Vec::new();
+    let mut sessions = Vec::new();
     let mut unannounced = Vec::new();
-    for (i, w) in writers.into_iter().enumerate() {
-        let (view, missing) = w.join().expect("writer panicked");
-        finals.push((format!("writer{i}"), view));
+    for w in writers {
+        let (c, v, missing) = w.join().expect("writer panicked");
+        sessions.push((c, v));
         unannounced.extend(missing);
     }
     *stop.lock().expect("lock") = true;
-    for (i, r) in readers.into_iter().enumerate() {
-        finals.push((format!("reader{i}"), r.join().expect("reader panicked")));
+    for r in readers {
+        sessions.push(r.join().expect("reader panicked"));
+    }
+    // Every change is made: let each connection take its last notices,
+    // then read every session's final view with its flags.
+    thread::sleep(std::time::Duration::from_millis(300));
+    let mut finals = Vec::new();
+    let mut recents = Vec::new();
+    for (c, v) in &mut sessions {
+        v.run(c, "NOOP");
+        v.run(c, "FETCH 1:* (UID FLAGS)");
+        finals.push((v.name.clone(), v.uids.clone()));
+        recents.push((v.name.clone(), v.recent.clone()));
     }
 
     let uids = appended.lock().expect("lock").clone();
@@ -338,6 +414,7 @@ fn concurrent_writers_and_readers_keep_consistent_views() {
     // Every client ends with the same view, and it is the server's.
     let (mut c, mut v) = select(addr, "final".into());
     v.run(&mut c, "NOOP");
+    v.run(&mut c, "FETCH 1:* (UID FLAGS)");
     for (name, view) in &finals {
         assert!(
             view.iter().all(|u| *u != 0),
@@ -348,6 +425,25 @@ fn concurrent_writers_and_readers_keep_consistent_views() {
     for (name, view) in finals.iter().skip(WRITERS) {
         assert_eq!(view, &v.uids, "{name} disagrees with a fresh SELECT");
     }
+    // RFC 3501 §2.3.2: each message is \Recent in exactly one session (the
+    // first told of it); the fresh session sees none.
+    for uid in &v.uids {
+        let holders: Vec<&String> = recents
+            .iter()
+            .filter(|(_, set)| set.contains(uid))
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(
+            holders.len(),
+            1,
+            "UID {uid} is \\Recent in sessions {holders:?}"
+        );
+    }
+    assert!(
+        v.recent.is_empty(),
+        "fresh session sees \\Recent: {:?}",
+        v.recent
+    );
     let r = v.run(&mut c, "UID SEARCH ALL");
     let searched: Vec<u32> = r.lines("SEARCH")[0]
         .split(' ')

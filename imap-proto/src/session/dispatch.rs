@@ -1,9 +1,10 @@
 //! Command dispatch: state checks, the commands the session answers
 //! itself, and the events and answers of the storage commands.
 
-use super::fetch::{FetchJob, SearchJob};
+use super::fetch::FetchJob;
 use super::list::ListRequest;
 use super::messages::deleted_uids;
+use super::search::SearchJob;
 use super::{
     Event, MailboxOp, QResyncParams, RequestId, ServerSession, SessionState, StatusAnswer, Wait,
 };
@@ -63,6 +64,8 @@ pub(super) enum Pending {
         uid: bool,
         silent: bool,
         mod_seq: bool,
+        /// This STORE (UNCHANGEDSINCE) enabled CONDSTORE (RFC 7162 §3.1).
+        announce_highest: bool,
     },
     Copy {
         tag: Tag,
@@ -298,9 +301,17 @@ impl ServerSession {
                 mailbox,
                 special_use,
             } => {
-                let Some(name) = self.valid_name(&tag, &mailbox) else {
+                let Some(mut name) = self.new_name(&tag, &mailbox) else {
                     return;
                 };
+                // RFC 9051 §6.3.4: a trailing hierarchy delimiter declares
+                // that children will follow; this store needs no such
+                // declaration, so it creates the name without it.
+                if name.len() > self.config.delimiter.len_utf8()
+                    && let Some(stripped) = name.strip_suffix(self.config.delimiter)
+                {
+                    name = stripped.to_owned();
+                }
                 let op = MailboxOp::Create {
                     name,
                     special_use: special_use.unwrap_or_default(),
@@ -320,7 +331,7 @@ impl ServerSession {
                 let Some(from) = self.valid_name(&tag, &from) else {
                     return;
                 };
-                let Some(to) = self.valid_name(&tag, &to) else {
+                let Some(to) = self.new_name(&tag, &to) else {
                     return;
                 };
                 self.ask(
@@ -344,7 +355,10 @@ impl ServerSession {
                     &patterns,
                     return_options.unwrap_or_default(),
                 );
-                self.start_list(tag, request);
+                match request {
+                    Ok(request) => self.start_list(tag, request),
+                    Err(text) => self.bad(tag, text),
+                }
             }
             B::Lsub { reference, pattern } => {
                 let request = ListRequest::lsub(self, &reference, &pattern);
@@ -450,11 +464,32 @@ impl ServerSession {
         }
     }
 
+    /// The UTF-8 name of a mailbox the command names as existing. A name
+    /// that is syntactically valid but cannot name a mailbox (empty, or
+    /// not valid modified UTF-7 such as an atom with a stray `&`) is
+    /// answered `NO [NONEXISTENT]`: the command was well-formed, so BAD
+    /// would be wrong (RFC 9051 §7.1).
     pub(super) fn valid_name(&mut self, tag: &Tag, m: &Mailbox) -> Option<String> {
         match self.name_of(m) {
             Some(n) if !n.is_empty() => Some(n),
             _ => {
-                self.bad(tag.clone(), "Invalid mailbox name");
+                let text =
+                    RespText::with_code(Code::Unit(UnitCode::NonExistent), "No such mailbox");
+                self.no(tag.clone(), text);
+                None
+            }
+        }
+    }
+
+    /// The UTF-8 name for a mailbox to be created (CREATE, RENAME's
+    /// target): `NO [CANNOT]` when no mailbox can have it.
+    pub(super) fn new_name(&mut self, tag: &Tag, m: &Mailbox) -> Option<String> {
+        match self.name_of(m) {
+            Some(n) if !n.is_empty() => Some(n),
+            _ => {
+                let text =
+                    RespText::with_code(Code::Unit(UnitCode::Cannot), "Invalid mailbox name");
+                self.no(tag.clone(), text);
                 None
             }
         }

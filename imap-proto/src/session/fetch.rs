@@ -1,22 +1,17 @@
-//! FETCH and SEARCH (RFC 9051 §6.4.4, §6.4.5; RFC 7162 CONDSTORE; RFC 4731
-//! ESEARCH; RFC 5182 SEARCHRES): multi-step jobs that walk the messages,
-//! ask the adapter for content only when needed, and build the answers
-//! with the [`message`](crate::message) helpers.
+//! FETCH (RFC 9051 §6.4.5; RFC 7162 CONDSTORE; RFC 3516 BINARY): a
+//! multi-step job that walks the messages, asks the adapter for content
+//! only when needed, and builds the answers with the
+//! [`message`](crate::message) helpers. The content answers of SEARCH
+//! ([`search`](super::search)) come in through the same `respond_message`.
 
 use super::dispatch::{Job, Pending};
 use super::{
     ContentNeed, Event, MessageContent, RequestId, ServerSession, SessionError, StoreAnswer, Wait,
 };
-use crate::command::{
-    Charset, FetchAttribute, FetchAttributes, FetchModifier, SearchKey, SearchReturnOption,
-    Section, StoreAction,
-};
+use crate::command::{FetchAttribute, FetchAttributes, FetchModifier, Section, StoreAction};
 use crate::encode::{Encode, Encoder};
-use crate::message::{
-    MessageMeta, MessageView, Needs, PartOffsets, SearchMessage, SearchProgram, SearchResult,
-    SearchScope, SectionData, find_part, search_data,
-};
-use crate::response::{Code, Data, MessageDataItem, RespText, Response};
+use crate::message::{MessageView, PartOffsets, SectionData, find_part};
+use crate::response::{Code, MessageDataItem, RespText};
 use crate::types::{Flag, SequenceSet, Tag};
 use crate::view::{MessageSummary, flag_fetch};
 use bytes::Bytes;
@@ -35,28 +30,23 @@ pub(crate) struct FetchJob {
     /// Messages whose `\Seen` this FETCH set: their FLAGS are sent.
     seen_set: Vec<NonZeroU32>,
     current: Option<(NonZeroU32, NonZeroU32)>,
+    /// This FETCH enabled CONDSTORE (RFC 7162 §3.1).
+    announce_highest: bool,
+    /// The message to read again as a whole: its offsets showed a
+    /// transfer-encoded `message/rfc822` part whose `HEADER`/`TEXT` was
+    /// asked for (only the decoded octets hold them).
+    reread: Option<NonZeroU32>,
 }
 
-/// A SEARCH in progress.
-#[derive(Debug)]
-pub(crate) struct SearchJob {
-    tag: Tag,
-    uid: bool,
-    return_options: Option<Vec<SearchReturnOption>>,
-    program: SearchProgram,
-    scope: SearchScope,
-    targets: VecDeque<(NonZeroU32, NonZeroU32)>,
-    matched: Vec<(NonZeroU32, NonZeroU32, u64)>,
-    current: Option<(NonZeroU32, NonZeroU32)>,
-}
-
-/// What an item needs beyond the view's metadata.
+/// What an item needs beyond the view's metadata, alone.
 fn item_need(item: &FetchAttribute) -> Option<ContentNeed> {
     use FetchAttribute as A;
     match item {
         A::Flags | A::Uid | A::InternalDate | A::Rfc822Size | A::ModSeq | A::Rfc822 => None,
-        A::Envelope | A::Rfc822Header => Some(ContentNeed::Header),
-        A::Rfc822Text => Some(ContentNeed::Offsets),
+        A::Envelope => Some(ContentNeed::Header),
+        // The root's header and text are ranges: the part offsets give
+        // them, and so does the header's length alone.
+        A::Rfc822Header | A::Rfc822Text => Some(ContentNeed::Offsets),
         A::Body | A::BodyStructure | A::Binary { .. } | A::BinarySize { .. } => {
             Some(ContentNeed::Message)
         }
@@ -66,6 +56,102 @@ fn item_need(item: &FetchAttribute) -> Option<ContentNeed> {
             Some(Section::HeaderFields { .. }) => Some(ContentNeed::Message),
             Some(_) => Some(ContentNeed::Offsets),
         },
+    }
+}
+
+/// True for an item whose octets need the offsets of a MIME part below the
+/// root (`BODY[1]`, `BODY[2.MIME]`, `BODY[3.TEXT]`): a
+/// [`ContentNeed::Header`] answer cannot serve it.
+fn needs_part_offsets(item: &FetchAttribute) -> bool {
+    match item {
+        FetchAttribute::BodySection {
+            section: Some(section),
+            ..
+        } => match section {
+            Section::Part(_) | Section::Mime(_) => true,
+            Section::Header(p) | Section::Text(p) => p.is_some(),
+            Section::HeaderFields { .. } => false,
+        },
+        _ => false,
+    }
+}
+
+/// True when `item` is `BODY[n.HEADER]`/`BODY[n.TEXT]` of a part the
+/// offsets show as a leaf: a `message/rfc822` in a transfer encoding (or
+/// no message at all), whose encapsulated header and text exist only once
+/// decoded (RFC 9051 §6.4.5).
+fn needs_decoded_message(item: &FetchAttribute, root: &PartOffsets) -> bool {
+    let FetchAttribute::BodySection {
+        section: Some(Section::Header(Some(p)) | Section::Text(Some(p))),
+        ..
+    } = item
+    else {
+        return false;
+    };
+    find_part(root, p.path()).is_some_and(|n| n.inner_root().is_none())
+}
+
+/// `HEADER`/`TEXT` of the `message/rfc822` (or `message/global`) part at
+/// `path` when the part is transfer-encoded: the decoded body is the
+/// encapsulated message, parsed here. `None` when the part is not such a
+/// message (the section then does not exist: NIL).
+fn decoded_message_section(
+    view: &MessageView<'_>,
+    root: &PartOffsets,
+    path: &[NonZeroU32],
+    text: bool,
+) -> Option<SectionData> {
+    let node = find_part(root, path)?;
+    if node.inner_root().is_some() {
+        return None;
+    }
+    let header = view.slice(node.header_range());
+    use mail_parser::MimeHeaders;
+    let parsed = mail_parser::MessageParser::new().parse_headers(header)?;
+    let ct = parsed.content_type()?;
+    let is_message = ct.c_type.eq_ignore_ascii_case("message")
+        && ct
+            .c_subtype
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("rfc822") || s.eq_ignore_ascii_case("global"));
+    if !is_message {
+        return None;
+    }
+    let decoded = crate::message::binary(view, path, None).ok()?;
+    let bytes = decoded.bytes(view)?.to_vec();
+    let inner = PartOffsets::parse(&bytes);
+    let range = if text {
+        inner.body_range()
+    } else {
+        inner.header_range()
+    };
+    let (s, e) = (range.start as usize, range.end as usize);
+    Some(SectionData::Owned(bytes.get(s..e)?.to_vec()))
+}
+
+/// The content level to ask of the adapter for a whole FETCH: every item
+/// must be servable from one answer. [`ContentNeed::Header`] carries no
+/// part offsets, so header items together with part sections ask for the
+/// message (which carries both).
+fn fetch_need(items: &[FetchAttribute]) -> Option<ContentNeed> {
+    let need = items.iter().filter_map(item_need).max()?;
+    if need == ContentNeed::Header && items.iter().any(needs_part_offsets) {
+        return Some(ContentNeed::Message);
+    }
+    Some(need)
+}
+
+/// The root's header and text ranges from a header alone (`body_start` is
+/// the header's length): enough for `BODY[HEADER]`, `BODY[TEXT]` and the
+/// `RFC822.*` items without the part offsets.
+fn root_from_header(header_len: u64, size: u64) -> PartOffsets {
+    let body_start = header_len.min(size);
+    PartOffsets {
+        kind: crate::message::PartKind::Leaf,
+        header_start: 0,
+        body_start,
+        end: size,
+        children: Vec::new(),
     }
 }
 
@@ -208,6 +294,7 @@ impl ServerSession {
             items.push(FetchAttribute::ModSeq);
         }
         let mod_seq = items.contains(&FetchAttribute::ModSeq);
+        let announce_highest = mod_seq && !self.enabled.condstore;
         if mod_seq {
             // RFC 7162 §3.1: a CONDSTORE-using command enables it.
             self.enabled.condstore = true;
@@ -222,7 +309,7 @@ impl ServerSession {
                 None => true,
             })
             .collect();
-        let need = items.iter().filter_map(item_need).max();
+        let need = fetch_need(&items);
         let wants_seen = !sel.read_only && items.iter().any(sets_seen);
         let unseen: Vec<NonZeroU32> = if wants_seen {
             targets
@@ -245,6 +332,8 @@ impl ServerSession {
             need,
             seen_set: Vec::new(),
             current: None,
+            announce_highest,
+            reread: None,
         });
         if !unseen.is_empty() {
             let flags = vec![Flag::Seen];
@@ -295,10 +384,18 @@ impl ServerSession {
             }
             let Some((seq, uid)) = job.targets.pop_front() else {
                 let uid_cmd = job.uid;
-                self.complete(job.tag, uid_cmd, None, "FETCH completed");
+                let code = job
+                    .announce_highest
+                    .then(|| self.highest_mod_seq_code())
+                    .flatten();
+                self.complete(job.tag, uid_cmd, code, "FETCH completed");
                 return;
             };
-            match job.need {
+            let need = match job.reread.take() {
+                Some(u) if u == uid => Some(ContentNeed::Message),
+                _ => job.need,
+            };
+            match need {
                 Some(need) => {
                     job.current = Some((seq, uid));
                     self.ask(
@@ -307,29 +404,39 @@ impl ServerSession {
                     );
                     return;
                 }
-                None => self.fetch_one(&job, seq, uid, None),
+                None => {
+                    self.fetch_one(&job, seq, uid, None);
+                }
             }
         }
     }
 
-    /// Builds and queues the FETCH response of one message.
+    /// Builds and queues the FETCH response of one message. Returns false
+    /// (and writes nothing) when `content` cannot serve every item and the
+    /// whole message must be read instead (see [`FetchJob::reread`]).
     fn fetch_one(
         &mut self,
         job: &FetchJob,
         seq: NonZeroU32,
         uid: NonZeroU32,
         content: Option<MessageContent>,
-    ) {
+    ) -> bool {
         let Some(summary) = self
             .selected
             .as_ref()
             .and_then(|s| s.view.get(seq.get()))
             .cloned()
         else {
-            return;
+            return true;
         };
         if summary.uid != uid {
-            return;
+            return true;
+        }
+        if let Some(MessageContent::Offsets(o)) = &content
+            && o.is_valid(summary.size)
+            && job.items.iter().any(|i| needs_decoded_message(i, o))
+        {
+            return false;
         }
         let (bytes, offsets, header) = match content {
             Some(MessageContent::Message { bytes, offsets }) => {
@@ -343,10 +450,17 @@ impl ServerSession {
                 let o = o.is_valid(summary.size).then_some(o);
                 (None, o, None)
             }
-            Some(MessageContent::Header(h)) => (None, None, Some(h)),
-            Some(MessageContent::Gone) => return,
+            Some(MessageContent::Header(h)) => {
+                // Only root sections go with a header answer (fetch_need).
+                let root = root_from_header(h.len() as u64, summary.size);
+                (None, Some(root), Some(h))
+            }
+            Some(MessageContent::Gone) => return true,
             None => (None, None, None),
         };
+        // A keyword another session stored meanwhile is announced before
+        // a FLAGS item can show it.
+        self.announce_flags();
         let mut items = job.items.clone();
         if job.seen_set.contains(&uid) && !items.contains(&FetchAttribute::Flags) {
             items.push(FetchAttribute::Flags);
@@ -370,6 +484,14 @@ impl ServerSession {
         }
         w.raw(b")\r\n");
         w.flush_line();
+        // The client now has this message's flags (and mod-sequence, if it
+        // tracks them): a pending change need not be sent again.
+        let told = items.contains(&FetchAttribute::Flags)
+            && (!self.enabled.condstore || items.contains(&FetchAttribute::ModSeq));
+        if told && let Some(sel) = self.selected.as_mut() {
+            sel.view.set_flags(uid, summary.flags, summary.mod_seq);
+        }
+        true
     }
 
     /// Answers an [`Event::ReadMessage`].
@@ -386,25 +508,15 @@ impl ServerSession {
         };
         match job {
             Job::Fetch(mut job) => {
-                if let Some((seq, uid)) = job.current.take() {
-                    self.fetch_one(&job, seq, uid, Some(content));
+                if let Some((seq, uid)) = job.current.take()
+                    && !self.fetch_one(&job, seq, uid, Some(content))
+                {
+                    job.reread = Some(uid);
+                    job.targets.push_front((seq, uid));
                 }
                 self.fetch_continue(job);
             }
-            Job::Search(mut job) => {
-                if let Some((seq, uid)) = job.current.take() {
-                    let raw = match &content {
-                        MessageContent::Message { bytes, .. } => Some(bytes.clone()),
-                        MessageContent::Header(h) => Some(h.clone()),
-                        _ => None,
-                    };
-                    if let Some(raw) = raw {
-                        let msg = SearchMessage::new(&raw, job.program.needs());
-                        self.search_one(&mut job, seq, uid, Some(&msg));
-                    }
-                }
-                self.search_continue(job);
-            }
+            Job::Search(job) => self.search_answer(job, content),
         }
         Ok(())
     }
@@ -435,130 +547,11 @@ impl ServerSession {
         Ok(())
     }
 
-    pub(super) fn start_search(
-        &mut self,
-        tag: Tag,
-        uid: bool,
-        return_options: Option<Vec<SearchReturnOption>>,
-        charset: Option<Charset>,
-        criteria: Vec<SearchKey>,
-    ) {
-        if let Some(c) = charset {
-            let name = match &c {
-                Charset::Atom(a) => a.as_str().to_owned(),
-                Charset::Quoted(q) => q.as_str().to_owned(),
-            };
-            if !name.eq_ignore_ascii_case("UTF-8") && !name.eq_ignore_ascii_case("US-ASCII") {
-                let code = Code::BadCharset(vec![]);
-                self.no(tag, RespText::with_code(code, "Only UTF-8 and US-ASCII"));
-                return;
-            }
-        }
-        let program = SearchProgram::new(&criteria);
-        if program.has_modseq() {
-            self.enabled.condstore = true;
-        }
-        let Some(sel) = self.selected.as_ref() else {
-            return;
-        };
-        let scope = SearchScope {
-            max_seq: sel.view.exists(),
-            max_uid: sel.view.max_uid(),
-        };
-        let targets = sel.view.iter().map(|(s, m)| (s, m.uid)).collect();
-        let job = Box::new(SearchJob {
-            tag,
-            uid,
-            return_options,
-            program,
-            scope,
-            targets,
-            matched: Vec::new(),
-            current: None,
-        });
-        self.search_continue(job);
-    }
-
-    fn search_one(
-        &mut self,
-        job: &mut SearchJob,
-        seq: NonZeroU32,
-        uid: NonZeroU32,
-        msg: Option<&SearchMessage<'_>>,
-    ) {
-        let Some(m) = self.selected.as_ref().and_then(|s| s.view.get(seq.get())) else {
-            return;
-        };
-        if m.uid != uid {
-            return;
-        }
-        let meta = meta_of(seq, m);
-        if job.program.matches(&meta, msg, &job.scope) {
-            job.matched.push((seq, uid, m.mod_seq));
-        }
-    }
-
-    fn search_continue(&mut self, mut job: Box<SearchJob>) {
-        let needs = job.program.needs();
-        while let Some((seq, uid)) = job.targets.pop_front() {
-            if needs == Needs::Metadata {
-                self.search_one(&mut job, seq, uid, None);
-                continue;
-            }
-            let need = if needs == Needs::Headers {
-                ContentNeed::Header
-            } else {
-                ContentNeed::Message
-            };
-            job.current = Some((seq, uid));
-            self.ask(
-                |id| Event::ReadMessage { id, uid, need },
-                Pending::Job(Job::Search(job)),
-            );
-            return;
-        }
-        let ids: Vec<NonZeroU32> = job
-            .matched
-            .iter()
-            .map(|(s, u, _)| if job.uid { *u } else { *s })
-            .collect();
-        let highest_mod_seq = job
-            .program
-            .has_modseq()
-            .then(|| job.matched.iter().map(|(_, _, m)| *m).max())
-            .flatten();
-        let options = job.return_options.as_deref();
-        let save = options.is_some_and(|o| o.contains(&SearchReturnOption::Save));
-        if save {
-            let mut uids: Vec<NonZeroU32> = job.matched.iter().map(|(_, u, _)| *u).collect();
-            uids.sort_unstable();
-            self.saved_search = uids;
-        }
-        // RFC 5182 §2.1: SAVE alone sends no ESEARCH.
-        let save_only = options
-            .is_some_and(|o| !o.is_empty() && o.iter().all(|x| *x == SearchReturnOption::Save));
-        if !save_only {
-            let result = SearchResult {
-                ids,
-                highest_mod_seq,
-            };
-            let data: Data = search_data(self.version, &job.tag, job.uid, &result, options);
-            self.send(&Response::Data(data));
-        }
-        let uid = job.uid;
-        self.complete(job.tag, uid, None, "SEARCH completed");
-    }
-}
-
-fn meta_of<'a>(seq: NonZeroU32, m: &'a MessageSummary) -> MessageMeta<'a> {
-    MessageMeta {
-        seq: seq.get(),
-        uid: m.uid.get(),
-        flags: &m.flags,
-        recent: m.recent,
-        internal_date: m.internal_date,
-        size: m.size,
-        mod_seq: m.mod_seq,
+    /// `[HIGHESTMODSEQ n]` for the tagged OK of the first CONDSTORE-enabling
+    /// command in a selected mailbox (RFC 7162 §3.1).
+    pub(super) fn highest_mod_seq_code(&self) -> Option<Code> {
+        let h = self.selected.as_ref()?.highest_mod_seq?;
+        Some(Code::HighestModSeq(h))
     }
 }
 
@@ -604,9 +597,14 @@ fn write_item(
         }
         A::Rfc822Header => {
             w.raw(b"RFC822.HEADER ");
-            match header {
-                Some(h) => w.section(m.uid, SectionData::Range(0..h.len() as u64), Some(h), false),
-                None => w.raw(b"NIL"),
+            match (header, offsets) {
+                (Some(h), _) => {
+                    w.section(m.uid, SectionData::Range(0..h.len() as u64), Some(h), false)
+                }
+                (None, Some(o)) => {
+                    w.section(m.uid, SectionData::Range(o.header_range()), bytes, false)
+                }
+                (None, None) => w.raw(b"NIL"),
             }
         }
         A::Rfc822Text => {
@@ -638,6 +636,18 @@ fn write_item(
                     }
                     (None, None) => SectionData::Missing,
                 },
+                Some(Section::Header(Some(p)) | Section::Text(Some(p)))
+                    if offsets.is_some_and(|o| {
+                        find_part(o, p.path()).is_some_and(|n| n.inner_root().is_none())
+                    }) =>
+                {
+                    let text = matches!(section, Some(Section::Text(_)));
+                    match (view(), offsets) {
+                        (Some(v), Some(o)) => decoded_message_section(&v, o, p.path(), text)
+                            .unwrap_or(SectionData::Missing),
+                        _ => SectionData::Missing,
+                    }
+                }
                 _ => match offsets {
                     Some(o) => {
                         section_range(o, size, section.as_ref()).unwrap_or(SectionData::Missing)

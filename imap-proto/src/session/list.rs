@@ -24,6 +24,9 @@ pub(super) struct ListRequest {
     status: Option<Vec<StatusAttribute>>,
     /// `LIST "" ""`: the delimiter query.
     delimiter_query: bool,
+    /// `RECURSIVEMATCH` (RFC 5258 §3.1): parents whose unmatched children
+    /// are subscribed are listed with `CHILDINFO ("SUBSCRIBED")`.
+    recursive_match: bool,
 }
 
 /// LIST-STATUS still to send: each mailbox's LIST line is followed by its
@@ -49,7 +52,33 @@ impl ListRequest {
         reference: &Mailbox,
         patterns: &[ListMailbox],
         returns: Vec<ListReturnOption>,
-    ) -> ListRequest {
+    ) -> Result<ListRequest, &'static str> {
+        // RFC 5258 §3: an option the server does not know is an error, and
+        // RECURSIVEMATCH only modifies another selection option (alone, or
+        // with only REMOTE, it is BAD). REMOTE asks for remote mailboxes
+        // too: this server has none, so it changes nothing.
+        if selection
+            .iter()
+            .any(|o| matches!(o, ListSelectOption::Other(_)))
+        {
+            return Err("Unknown LIST selection option");
+        }
+        if returns
+            .iter()
+            .any(|o| matches!(o, ListReturnOption::Other(_)))
+        {
+            return Err("Unknown LIST return option");
+        }
+        let recursive_match = selection.contains(&ListSelectOption::RecursiveMatch);
+        let base = selection.iter().any(|o| {
+            matches!(
+                o,
+                ListSelectOption::Subscribed | ListSelectOption::SpecialUse
+            )
+        });
+        if recursive_match && !base {
+            return Err("RECURSIVEMATCH needs another selection option");
+        }
         let reference = wire_to_utf8(reference.as_bytes(), s.version);
         let delimiter_query =
             patterns.len() == 1 && patterns.iter().all(|p| p.as_bytes().is_empty());
@@ -60,7 +89,7 @@ impl ListRequest {
                 status = Some(a.clone());
             }
         }
-        ListRequest {
+        Ok(ListRequest {
             patterns: patterns
                 .iter()
                 .map(|p| {
@@ -76,7 +105,8 @@ impl ListRequest {
             return_children: true,
             status,
             delimiter_query,
-        }
+            recursive_match: recursive_match && subscribed_only,
+        })
     }
 
     pub(super) fn lsub(
@@ -95,6 +125,7 @@ impl ListRequest {
             return_children: false,
             status: None,
             delimiter_query: false,
+            recursive_match: false,
         }
     }
 }
@@ -268,15 +299,36 @@ impl ServerSession {
         };
         let d = self.config.delimiter;
         let mut all = all;
-        if !request.lsub {
+        if request.lsub {
+            // RFC 3501 §6.3.9: when `%` stops at a level above a
+            // subscribed mailbox whose parent is not subscribed, LSUB
+            // lists that parent with `\Noselect`.
+            let subscribed: Vec<MailboxInfo> =
+                all.iter().filter(|m| m.subscribed).cloned().collect();
+            let parents = implied_parents(&subscribed, &request.patterns, d, Version::Rev1);
+            all.retain(|m| m.subscribed);
+            all.extend(parents.into_iter().map(|mut p| {
+                p.subscribed = true;
+                p
+            }));
+        } else {
             all.extend(implied_parents(&all, &request.patterns, d, self.version));
         }
+        let matched = |name: &str| request.patterns.iter().any(|p| matches(p, name, d));
         let mut queue = VecDeque::new();
         for info in &all {
-            if !request.patterns.iter().any(|p| matches(p, &info.name, d)) {
+            if !matched(&info.name) {
                 continue;
             }
-            if request.subscribed_only && !info.subscribed {
+            // RFC 5258 §3.5: with RECURSIVEMATCH a mailbox with a
+            // subscribed descendant the patterns do not reach is listed
+            // (even unsubscribed) with CHILDINFO ("SUBSCRIBED").
+            let prefix = format!("{}{d}", info.name);
+            let child_info = request.recursive_match
+                && all
+                    .iter()
+                    .any(|o| o.subscribed && o.name.starts_with(&prefix) && !matched(&o.name));
+            if request.subscribed_only && !info.subscribed && !child_info {
                 continue;
             }
             if request.special_use_only && !info.attributes.iter().any(is_special_use) {
@@ -304,11 +356,25 @@ impl ServerSession {
             let Ok(mailbox) = Mailbox::from_utf8(&info.name, Version::Rev2) else {
                 continue;
             };
+            let mut extended = Vec::new();
+            if child_info {
+                let word = |w: &[u8]| {
+                    crate::types::AString::String(
+                        crate::types::IString::from_bytes(w).unwrap_or_else(|_| unreachable!()),
+                    )
+                };
+                extended.push((
+                    word(b"CHILDINFO"),
+                    crate::command::TaggedExtValue::Comp(vec![
+                        crate::command::OptionValue::String(word(b"SUBSCRIBED")),
+                    ]),
+                ));
+            }
             let item = ListItem {
                 attributes,
                 delimiter: Delimiter::new(d),
                 mailbox,
-                extended: Vec::new(),
+                extended,
             };
             queue.push_back((item, info.name.clone()));
         }

@@ -103,12 +103,16 @@ impl ServerSession {
             );
             return;
         }
+        let announce_highest = unchanged_since.is_some() && !self.enabled.condstore;
         if unchanged_since.is_some() {
             // RFC 7162 §3.1: a CONDSTORE-using command enables it.
             self.enabled.condstore = true;
         }
         if targets.is_empty() {
-            self.complete(tag, uid, None, "STORE completed");
+            let code = announce_highest
+                .then(|| self.highest_mod_seq_code())
+                .flatten();
+            self.complete(tag, uid, code, "STORE completed");
             return;
         }
         let uids = targets.into_iter().map(|(_, u)| u).collect();
@@ -126,6 +130,7 @@ impl ServerSession {
                 uid,
                 silent,
                 mod_seq,
+                announce_highest,
             },
         );
     }
@@ -144,6 +149,7 @@ impl ServerSession {
             uid,
             silent,
             mod_seq,
+            announce_highest,
         }) = self.take_pending(id, |p| matches!(p, Pending::Store { .. }))
         else {
             return Err(answer);
@@ -156,11 +162,25 @@ impl ServerSession {
             }
         };
         self.apply_own_flags(&a.updated, !silent, uid, mod_seq);
-        let code = compact_sequence_set(&a.modified).map(Code::Modified);
-        let text = if code.is_some() {
+        let modified = compact_sequence_set(&a.modified).map(Code::Modified);
+        let text = if modified.is_some() {
             "Conditional STORE failed"
         } else {
             "STORE completed"
+        };
+        // The first CONDSTORE-enabling command reports HIGHESTMODSEQ in
+        // its tagged OK (RFC 7162 §3.1); MODIFIED takes that place when a
+        // message failed, so HIGHESTMODSEQ goes out untagged just before.
+        let highest = announce_highest
+            .then(|| self.highest_mod_seq_code())
+            .flatten();
+        let code = match (modified, highest) {
+            (Some(m), Some(h)) => {
+                self.flush_updates(uid);
+                self.send(&Response::Status(Status::ok(None, Some(h), "Highest")));
+                Some(m)
+            }
+            (m, h) => m.or(h),
         };
         self.complete(tag, uid, code, text);
         Ok(())
@@ -182,6 +202,9 @@ impl ServerSession {
         uid: bool,
         mod_seq: bool,
     ) {
+        if let Some(m) = updated.iter().map(|u| u.mod_seq).max() {
+            self.saw_mod_seq(m);
+        }
         let Some(sel) = self.selected.as_mut() else {
             return;
         };
@@ -208,6 +231,9 @@ impl ServerSession {
                 out.push(Data::Fetch { seq, items });
             }
         }
+        // A keyword this STORE created is announced to this session too,
+        // before the FETCH that shows it.
+        self.announce_flags();
         for d in out {
             self.send(&Response::Data(d));
         }

@@ -33,6 +33,7 @@
 //! - input: [`feed`](ServerSession::feed),
 //!   [`handle_timeout`](ServerSession::handle_timeout),
 //!   [`mailbox_changed`](ServerSession::mailbox_changed),
+//!   [`mailbox_resync`](ServerSession::mailbox_resync),
 //!   [`transport_switched`](ServerSession::transport_switched);
 //! - answers (each hands its argument back on a wrong `id` or state):
 //!   `respond_authenticate`, `respond_select`, `respond_mailbox`,
@@ -65,12 +66,18 @@
 //!   mod-sequence, internal date, size, `\Recent`): FETCH of FLAGS, UID,
 //!   INTERNALDATE, RFC822.SIZE and MODSEQ, and SEARCH on metadata keys,
 //!   never ask the adapter. Content is asked per message with
-//!   [`Event::ReadMessage`] at the cheapest [`ContentNeed`]: offsets only
-//!   for `BODY[]`/`BODY[TEXT]`/`BODY[n]` (the octets then come from the
-//!   file through [`Event::WriteExternal`], never through the session),
-//!   the header for ENVELOPE and header fields, the message for
-//!   BODYSTRUCTURE, BINARY and body searches. Memory per FETCH is one
-//!   message's small items.
+//!   [`Event::ReadMessage`] at the cheapest [`ContentNeed`] that serves
+//!   every item of the FETCH: offsets only for `BODY[]`/`BODY[TEXT]`/
+//!   `BODY[n]`/`RFC822.HEADER` (the octets then come from the file through
+//!   [`Event::WriteExternal`], never through the session), the header for
+//!   ENVELOPE and header fields (with the root's `HEADER`/`TEXT` derived
+//!   from its length), the message for BODYSTRUCTURE, BINARY, body
+//!   searches and for header items together with part sections. Memory
+//!   per FETCH is one message's small items.
+//! - **Keywords** are announced before use (RFC 9051 §7.3.5): SELECT's
+//!   `FLAGS` lists every keyword in use, and a keyword first seen in a
+//!   change or in the session's own STORE is announced with untagged
+//!   `FLAGS` and `PERMANENTFLAGS` before any FETCH shows it.
 //! - **Other sessions' changes** come in through
 //!   [`mailbox_changed`](ServerSession::mailbox_changed) and are announced
 //!   by the view: before the tagged answer of every command, except that
@@ -122,8 +129,15 @@
 //!   ignored (the session cannot tell expunged UIDs from unused ones).
 //! - UTF8=ACCEPT can be enabled but IMAP4rev1 sessions still send mailbox
 //!   names in modified UTF-7.
-//! - LIST `RECURSIVEMATCH` and `REMOTE` selection options are accepted and
-//!   ignored.
+//! - LIST `REMOTE` (RFC 5258 §3.1) is accepted and changes nothing: there
+//!   are no remote mailboxes. `RECURSIVEMATCH` with `SUBSCRIBED` lists
+//!   parents with `CHILDINFO ("SUBSCRIBED")`; with `SPECIAL-USE` alone it
+//!   changes nothing. Unknown selection or return options are BAD.
+//! - The `[HIGHESTMODSEQ]` of the first CONDSTORE-enabling FETCH or SEARCH
+//!   (RFC 7162 §3.1) is the highest mod-sequence the session has seen
+//!   (SELECT's, raised by every change fed to it): an expunge's own
+//!   mod-sequence is not reported to sessions, so it may lag the store's
+//!   until the next flag change.
 
 mod append;
 mod auth;
@@ -132,6 +146,7 @@ mod fetch;
 mod list;
 mod messages;
 mod output;
+mod search;
 mod select;
 mod types;
 
@@ -157,6 +172,38 @@ struct Selected {
     name: String,
     read_only: bool,
     view: MailboxView,
+    /// `PERMANENTFLAGS` as sent at SELECT (empty when read-only); new
+    /// keywords are added to it when they are announced.
+    permanent: Vec<crate::types::FlagPerm>,
+    /// The highest mod-sequence the session knows of (SELECT's
+    /// HIGHESTMODSEQ, raised by every change it sees), for the
+    /// `[HIGHESTMODSEQ]` of the first CONDSTORE-enabling command
+    /// (RFC 7162 §3.1).
+    highest_mod_seq: Option<u64>,
+}
+
+impl Selected {
+    /// `PERMANENTFLAGS` for `defined`: the SELECT list plus every keyword,
+    /// before `\*` (RFC 9051 §7.1: keywords in use can be stored).
+    fn permanent_for(&mut self, defined: &[crate::types::Flag]) -> Vec<crate::types::FlagPerm> {
+        use crate::types::{Flag, FlagPerm};
+        if self.read_only {
+            return Vec::new();
+        }
+        for f in defined {
+            let perm = FlagPerm::Flag(f.clone());
+            if matches!(f, Flag::Keyword(_) | Flag::Extension(_)) && !self.permanent.contains(&perm)
+            {
+                let at = self
+                    .permanent
+                    .iter()
+                    .position(|p| *p == FlagPerm::Asterisk)
+                    .unwrap_or(self.permanent.len());
+                self.permanent.insert(at, perm);
+            }
+        }
+        self.permanent.clone()
+    }
 }
 
 /// Extensions the client turned on (RFC 5161, RFC 7162 §3.1).
@@ -457,7 +504,34 @@ impl ServerSession {
         let Some(sel) = self.selected.as_mut() else {
             return;
         };
+        let seen = match &change {
+            MailboxChange::Added(v) => v.iter().map(|m| m.mod_seq).max(),
+            MailboxChange::Flags(v) => v.iter().map(|u| u.mod_seq).max(),
+            MailboxChange::Expunged(_) => None,
+        };
         sel.view.apply(change);
+        if let Some(m) = seen {
+            self.saw_mod_seq(m);
+        }
+        if matches!(self.wait, Wait::Idle { .. }) {
+            self.flush_updates(true);
+        }
+    }
+
+    /// The store's complete message list for the selected mailbox, after
+    /// the adapter lost change notices (its subscription overflowed): the
+    /// view is resynchronised from it ([`MailboxView::resync`]) and the
+    /// differences are announced like any change (at once while idling).
+    /// Ignored when nothing is selected.
+    pub fn mailbox_resync(&mut self, messages: Vec<crate::view::MessageSummary>) {
+        let Some(sel) = self.selected.as_mut() else {
+            return;
+        };
+        let seen = messages.iter().map(|m| m.mod_seq).max();
+        sel.view.resync(messages);
+        if let Some(m) = seen {
+            self.saw_mod_seq(m);
+        }
         if matches!(self.wait, Wait::Idle { .. }) {
             self.flush_updates(true);
         }
@@ -550,6 +624,38 @@ impl ServerSession {
         self.tagged(tag, crate::response::Condition::Bad, RespText::plain(text));
     }
 
+    /// Sends untagged `FLAGS` (and `PERMANENTFLAGS` when writable) if a
+    /// change brought in a keyword the client was not told about: RFC 9051
+    /// §7.3.5 and RFC 3501 §7.2.6 want the new list before any FETCH that
+    /// uses it, in this session and every other one.
+    pub(super) fn announce_flags(&mut self) {
+        let Some(sel) = self.selected.as_mut() else {
+            return;
+        };
+        let Some(flags) = sel.view.take_new_flags() else {
+            return;
+        };
+        let read_only = sel.read_only;
+        let permanent = sel.permanent_for(&flags);
+        self.send(&Response::Data(crate::response::Data::Flags(flags)));
+        if !read_only {
+            self.send(&Response::Status(Status::ok(
+                None,
+                Some(Code::PermanentFlags(permanent)),
+                "Flags permitted",
+            )));
+        }
+    }
+
+    /// Records a mod-sequence the session saw (a change or its own STORE).
+    pub(super) fn saw_mod_seq(&mut self, mod_seq: u64) {
+        if let Some(sel) = self.selected.as_mut()
+            && let Some(h) = sel.highest_mod_seq.as_mut()
+        {
+            *h = (*h).max(mod_seq);
+        }
+    }
+
     /// Sends the view's pending updates. `expunge` false keeps
     /// EXPUNGE/VANISHED back (RFC 9051 §7.5.1).
     fn flush_updates(&mut self, expunge: bool) {
@@ -559,6 +665,7 @@ impl ServerSession {
             uid: self.enabled.qresync,
             mod_seq: self.enabled.condstore,
         };
+        self.announce_flags();
         let Some(sel) = self.selected.as_mut() else {
             return;
         };

@@ -111,12 +111,14 @@ impl ServerSession {
             self.enabled.condstore = true;
         }
         let read_only = read_only || a.read_only;
-        let view = MailboxView::new(a.messages);
+        let mut view = MailboxView::new(a.messages);
+        // FLAGS names every keyword in use (RFC 9051 §7.3.5).
+        let flags = view.define_flags(a.flags);
         let d = |s: &mut Self, d: Data| s.send(&Response::Data(d));
         let okc = |s: &mut Self, c: Code, t: &str| {
             s.send(&Response::Status(Status::ok(None, Some(c), t)))
         };
-        d(self, Data::Flags(a.flags));
+        d(self, Data::Flags(flags.clone()));
         d(self, Data::Exists(view.exists()));
         if self.version == Version::Rev1 {
             d(self, Data::Recent(view.recent()));
@@ -124,11 +126,14 @@ impl ServerSession {
                 okc(self, Code::Unseen(u), "First unseen");
             }
         }
-        let perm = if read_only {
-            Vec::new()
-        } else {
-            a.permanent_flags
+        let mut selected = Selected {
+            name,
+            read_only,
+            view: MailboxView::default(),
+            permanent: a.permanent_flags,
+            highest_mod_seq: a.highest_mod_seq,
         };
+        let perm = selected.permanent_for(&flags);
         okc(self, Code::PermanentFlags(perm), "Limited");
         okc(self, Code::UidValidity(a.uid_validity), "UIDs valid");
         okc(self, Code::UidNext(a.uid_next), "Predicted next UID");
@@ -157,11 +162,8 @@ impl ServerSession {
                 }
             }
         }
-        self.selected = Some(Selected {
-            name,
-            read_only,
-            view,
-        });
+        selected.view = view;
+        self.selected = Some(selected);
         self.state = SessionState::Selected;
         self.saved_search.clear();
         let code = if read_only {

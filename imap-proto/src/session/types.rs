@@ -15,7 +15,7 @@ use std::time::Duration;
 /// worst-case memory it allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// The framer's limits (line 8 KiB, buffered literal 64 KiB, command
+    /// The framer's limits (line 64 KiB, buffered literal 64 KiB, command
     /// 256 KiB, nesting 32): the input buffer is at most one command,
     /// 256 KiB by default.
     pub codec: crate::Limits,

@@ -111,6 +111,11 @@ pub struct MailboxView {
     /// Sorted by UID. The first `announced` are the client's messages.
     entries: Vec<Entry>,
     announced: usize,
+    /// The mailbox's flag list as last sent in `FLAGS` (RFC 9051 §7.3.5),
+    /// grown by every keyword a change brings in.
+    defined: Vec<Flag>,
+    /// `defined` grew since the client was last told.
+    defined_changed: bool,
 }
 
 impl MailboxView {
@@ -129,7 +134,53 @@ impl MailboxView {
             })
             .collect();
         let announced = entries.len();
-        MailboxView { entries, announced }
+        let mut view = MailboxView {
+            entries,
+            announced,
+            defined: Vec::new(),
+            defined_changed: false,
+        };
+        let mut defined = Vec::new();
+        for e in &view.entries {
+            add_new(&mut defined, &e.summary.flags);
+        }
+        view.defined = defined;
+        view
+    }
+
+    /// Sets the flag list SELECT announces (RFC 9051 §7.3.5 `FLAGS`): the
+    /// adapter's flags plus every keyword some message carries, so no
+    /// FETCH ever shows a flag the client was not told about. Returns the
+    /// list to send.
+    pub fn define_flags(&mut self, flags: Vec<Flag>) -> Vec<Flag> {
+        let mut defined = flags;
+        let in_use = std::mem::take(&mut self.defined);
+        add_new(&mut defined, &in_use);
+        self.defined = defined;
+        self.defined_changed = false;
+        self.defined.clone()
+    }
+
+    /// The flag list the client was told (or is about to be told).
+    pub fn defined_flags(&self) -> &[Flag] {
+        &self.defined
+    }
+
+    /// The grown flag list when a change brought in a keyword the client
+    /// has not been told about; `None` otherwise. The caller must send it
+    /// as untagged `FLAGS` (RFC 9051 §7.3.5, RFC 3501 §7.2.6) before any
+    /// FETCH that shows the keyword; this resets the mark.
+    pub fn take_new_flags(&mut self) -> Option<Vec<Flag>> {
+        if !std::mem::take(&mut self.defined_changed) {
+            return None;
+        }
+        Some(self.defined.clone())
+    }
+
+    fn note_flags(&mut self, flags: &[Flag]) {
+        if add_new(&mut self.defined, flags) {
+            self.defined_changed = true;
+        }
     }
 
     /// The number of messages in the client's view (its last `EXISTS`).
@@ -255,6 +306,7 @@ impl MailboxView {
                 for summary in messages {
                     let last = self.entries.last().map_or(0, |e| e.summary.uid.get());
                     if summary.uid.get() > last {
+                        self.note_flags(&summary.flags);
                         self.entries.push(Entry {
                             summary,
                             expunged: false,
@@ -265,6 +317,12 @@ impl MailboxView {
             }
             MailboxChange::Flags(updates) => {
                 for u in updates {
+                    let known = self
+                        .entry_mut(u.uid)
+                        .is_some_and(|e| !e.expunged && e.summary.flags != u.flags);
+                    if known {
+                        self.note_flags(&u.flags);
+                    }
                     if let Some(e) = self.entry_mut(u.uid)
                         && !e.expunged
                         && (e.summary.flags != u.flags || e.summary.mod_seq != u.mod_seq)
@@ -292,10 +350,73 @@ impl MailboxView {
         }
     }
 
+    /// Brings the view in line with the store's complete list of messages
+    /// (any order) after change notices were lost: UIDs the view holds
+    /// but `messages` lacks are expunged, UIDs above the view's highest
+    /// are added, and every other message's flags are compared. As with
+    /// [`apply`](Self::apply), nothing is announced until
+    /// [`flush`](Self::flush), so the usual EXPUNGE rules still hold.
+    pub fn resync(&mut self, mut messages: Vec<MessageSummary>) {
+        messages.sort_by_key(|m| m.uid);
+        messages.dedup_by_key(|m| m.uid);
+        let gone: Vec<NonZeroU32> = self
+            .entries
+            .iter()
+            .filter(|e| !e.expunged)
+            .map(|e| e.summary.uid)
+            .filter(|u| messages.binary_search_by_key(u, |m| m.uid).is_err())
+            .collect();
+        // A UID the view lacks can still be announced if it is above every
+        // UID the client knows (sequence numbers follow UIDs); one below
+        // cannot be placed without renumbering the client's messages, and
+        // is left out (the store never hands out such a UID: they grow).
+        let announced_max = self.max_uid();
+        let (known, unknown): (Vec<_>, Vec<_>) = messages
+            .into_iter()
+            .partition(|m| self.entry_index(m.uid).is_some());
+        let updates = known
+            .into_iter()
+            .map(|m| FlagUpdate {
+                uid: m.uid,
+                flags: m.flags,
+                mod_seq: m.mod_seq,
+            })
+            .collect();
+        self.apply(MailboxChange::Expunged(gone));
+        self.apply(MailboxChange::Flags(updates));
+        for summary in unknown {
+            if summary.uid.get() <= announced_max {
+                continue;
+            }
+            self.note_flags(&summary.flags);
+            let at = self
+                .entries
+                .partition_point(|e| e.summary.uid < summary.uid)
+                .max(self.announced);
+            self.entries.insert(
+                at,
+                Entry {
+                    summary,
+                    expunged: false,
+                    dirty: false,
+                },
+            );
+        }
+    }
+
+    fn entry_index(&self, uid: NonZeroU32) -> Option<usize> {
+        self.entries
+            .binary_search_by_key(&uid, |e| e.summary.uid)
+            .ok()
+    }
+
     /// Updates a message's flags for a response the session sends itself
     /// (STORE, FETCH setting `\Seen`): the change is not announced again.
     /// Returns false when the client does not know `uid`.
     pub fn set_flags(&mut self, uid: NonZeroU32, flags: Vec<Flag>, mod_seq: u64) -> bool {
+        if self.entry_mut(uid).is_some() {
+            self.note_flags(&flags);
+        }
         match self.entry_mut(uid) {
             Some(e) => {
                 e.summary.flags = flags;
@@ -402,6 +523,19 @@ pub fn flag_fetch(m: &MessageSummary) -> Vec<FlagFetch> {
         v.push(FlagFetch::Recent);
     }
     v
+}
+
+/// Appends the keywords (and extension flags) of `flags` that `defined`
+/// lacks; true if any was added. System flags are always defined.
+fn add_new(defined: &mut Vec<Flag>, flags: &[Flag]) -> bool {
+    let mut added = false;
+    for f in flags {
+        if matches!(f, Flag::Keyword(_) | Flag::Extension(_)) && !defined.contains(f) {
+            defined.push(f.clone());
+            added = true;
+        }
+    }
+    added
 }
 
 fn seq_of_index(i: usize) -> Option<NonZeroU32> {

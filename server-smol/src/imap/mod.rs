@@ -8,7 +8,13 @@
 //! change channel: the pump races it against the socket
 //! ([`Handler::outside`]), and every notice for the selected mailbox is
 //! handed to the session, which announces it when the protocol allows
-//! (at once while idling).
+//! (at once while idling). `changes.rs` turns notices into
+//! [`MailboxChange`](imap_proto::view::MailboxChange)s: a read-write
+//! session claims the `\Recent` of the new messages it is told of (the
+//! first session told gets it, RFC 3501 §2.3.2), and a subscription that
+//! overflowed (more than [`maildir::SUBSCRIPTION_QUEUE`] notices behind) resynchronises
+//! the view from the index with
+//! [`ServerSession::mailbox_resync`](imap_proto::session::ServerSession::mailbox_resync).
 
 use std::io::{Read, Seek, SeekFrom};
 use std::net::SocketAddr;
@@ -25,11 +31,12 @@ use imap_proto::session::{
     RequestId, SelectAnswer, ServerConfig, ServerSession, StatusAnswer, StoreAnswer, refusal,
 };
 use imap_proto::types::{DateTime, Flag, FlagPerm, MailboxAttribute};
-use imap_proto::view::{FlagUpdate, MailboxChange, MessageSummary};
-use maildir::{Append, Change, FlagChange, FlagOp, Flags, StoreError, Subscription, UidSet};
+use imap_proto::view::{FlagUpdate, MessageSummary};
+use maildir::{Append, FlagChange, FlagOp, Flags, StoreError, Subscription};
 
 use crate::pump::{Handler, Next, Output};
 
+mod changes;
 mod convert;
 use crate::server::Shared;
 use convert::*;
@@ -68,6 +75,11 @@ pub struct ImapHandler {
     login: Option<crate::auth::LoginTicket>,
     /// The change notices waiting for the session.
     pending: Vec<maildir::Notice>,
+    /// Notices were lost: resynchronise the view from the index.
+    overflowed: bool,
+    /// New messages this session claimed as `\Recent` that its view has
+    /// not been told of yet.
+    claimed: std::collections::BTreeSet<u32>,
     append: Option<PendingAppend>,
 }
 
@@ -91,6 +103,8 @@ impl ImapHandler {
             slot: None,
             login: None,
             pending: Vec::new(),
+            overflowed: false,
+            claimed: std::collections::BTreeSet::new(),
             append: None,
         }
     }
@@ -161,10 +175,7 @@ impl ImapHandler {
         qresync_since: Option<u64>,
     ) -> Result<SelectAnswer, RespText> {
         // Notices queued before this SELECT describe the old view.
-        self.pending.clear();
-        if let Some(sub) = &self.changes {
-            while sub.try_recv().is_some() {}
-        }
+        self.reset_changes();
         let result = self
             .with_store(move |store, account| {
                 store.refresh(account, &mailbox)?;
@@ -473,13 +484,9 @@ impl ImapHandler {
     /// Hands every change already published (for instance by this
     /// session's own APPEND or COPY) to the session now, so it is announced
     /// before the command's tagged answer.
-    fn take_changes(&mut self, session: &mut ServerSession) {
-        if let Some(sub) = &self.changes {
-            while let Some(maildir::Event::Change(n)) = sub.try_recv() {
-                self.pending.push(n);
-            }
-        }
-        self.on_outside(session);
+    async fn take_changes(&mut self, session: &mut ServerSession) {
+        self.collect_changes();
+        self.deliver_changes(session).await;
     }
 
     fn selected(&self, session: &ServerSession) -> Option<String> {
@@ -573,7 +580,7 @@ impl Handler for ImapHandler {
                 let answer = self.append_end().await;
                 // An APPEND into the selected mailbox is announced with
                 // EXISTS before the tagged OK.
-                self.take_changes(session);
+                self.take_changes(session).await;
                 let _ = session.respond_append_end(id, answer);
             }
             Event::AppendAbort { .. } => {
@@ -610,7 +617,7 @@ impl Handler for ImapHandler {
                 is_move,
             } => {
                 let answer = self.copy(session, uids, mailbox, is_move).await;
-                self.take_changes(session);
+                self.take_changes(session).await;
                 let _ = session.respond_copy(id, answer);
             }
             Event::Expunge { id, uids } => {
@@ -673,76 +680,16 @@ impl Handler for ImapHandler {
             return futures_lite::future::pending().await;
         };
         match sub.recv().await {
-            Some(maildir::Event::Change(notice)) => {
-                self.pending.push(notice);
-                while let Some(maildir::Event::Change(n)) = sub.try_recv() {
-                    self.pending.push(n);
-                }
-            }
-            Some(_) => {
-                tracing::warn!("imap: change notices overflowed; some updates may be late");
+            Some(event) => {
+                self.note(event);
+                self.collect_changes();
             }
             None => futures_lite::future::pending().await,
         }
     }
 
-    fn on_outside(&mut self, session: &mut ServerSession) {
-        let notices = std::mem::take(&mut self.pending);
-        let Some(selected) = self.selected(session) else {
-            return;
-        };
-        let mut added = Vec::new();
-        for notice in notices {
-            if notice.mailbox != selected {
-                continue;
-            }
-            match notice.change {
-                Change::Appended { uid, .. } => added.push(uid),
-                Change::Flags {
-                    uid,
-                    flags,
-                    keywords,
-                    modseq,
-                } => {
-                    if let Some(uid) = nz(uid) {
-                        session.mailbox_changed(MailboxChange::Flags(vec![FlagUpdate {
-                            uid,
-                            flags: imap_flags(flags, &keywords),
-                            mod_seq: modseq,
-                        }]));
-                    }
-                }
-                Change::Expunged { uids, .. } => {
-                    session.mailbox_changed(MailboxChange::Expunged(
-                        uids.into_iter().filter_map(nz).collect(),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        if !added.is_empty()
-            && let Some(account) = &self.account
-        {
-            // The notice carries the UID only; the summary is one index
-            // read (small, and only for mailboxes a session has selected).
-            let set = UidSet::from(added.as_slice());
-            if let Ok(infos) = self.shared.store.messages(account, &selected, &set) {
-                let summaries = infos
-                    .into_iter()
-                    .filter_map(|m| {
-                        Some(MessageSummary {
-                            uid: nz(m.uid)?,
-                            flags: imap_flags(m.flags, &m.keywords),
-                            mod_seq: m.modseq,
-                            internal_date: imap_date(m.internal_date),
-                            size: m.size,
-                            recent: false,
-                        })
-                    })
-                    .collect();
-                session.mailbox_changed(MailboxChange::Added(summaries));
-            }
-        }
+    async fn on_outside(&mut self, session: &mut ServerSession) {
+        self.deliver_changes(session).await;
     }
 }
 

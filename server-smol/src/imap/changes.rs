@@ -1,0 +1,184 @@
+//! Other sessions' changes: the store's change notices for the selected
+//! mailbox become [`MailboxChange`]s for the session; new messages are
+//! claimed as `\Recent` by the first session told of them (RFC 3501
+//! §2.3.2); after lost notices (the subscription overflowed) the view is
+//! resynchronised from the index.
+
+use std::collections::BTreeSet;
+
+use imap_proto::session::ServerSession;
+use imap_proto::view::{FlagUpdate, MailboxChange, MessageSummary};
+use maildir::{Change, StoreError, UidSet};
+
+use super::ImapHandler;
+use super::convert::{imap_date, imap_flags, nz};
+
+impl ImapHandler {
+    /// Takes every event already queued on the subscription without
+    /// waiting: notices join `pending`; an overflow marks a resync.
+    pub(super) fn collect_changes(&mut self) {
+        while let Some(event) = self.changes.as_ref().and_then(|sub| sub.try_recv()) {
+            self.note(event);
+        }
+    }
+
+    /// Records one subscription event.
+    pub(super) fn note(&mut self, event: maildir::Event) {
+        match event {
+            maildir::Event::Change(n) => self.pending.push(n),
+            // The notices before the overflow are lost; the resync reads
+            // the state they led to, so the ones still queued are moot.
+            maildir::Event::Overflowed => {
+                self.pending.clear();
+                self.overflowed = true;
+            }
+        }
+    }
+
+    /// Forgets queued changes and claims (at SELECT: they describe the
+    /// previous view).
+    pub(super) fn reset_changes(&mut self) {
+        self.collect_changes();
+        self.pending.clear();
+        self.overflowed = false;
+        self.claimed.clear();
+    }
+
+    /// Hands the queued changes for the selected mailbox to the session.
+    pub(super) async fn deliver_changes(&mut self, session: &mut ServerSession) {
+        let notices = std::mem::take(&mut self.pending);
+        let overflowed = std::mem::take(&mut self.overflowed);
+        let (Some((selected, read_only)), Some(account)) = (
+            session.selected().map(|(n, ro)| (n.to_string(), ro)),
+            self.account.clone(),
+        ) else {
+            return;
+        };
+        if overflowed {
+            self.resync(session, account, selected, read_only).await;
+            return;
+        }
+        let mut added = Vec::new();
+        for notice in notices {
+            if notice.mailbox != selected {
+                continue;
+            }
+            match notice.change {
+                Change::Appended { uid, .. } => added.push(uid),
+                Change::Flags {
+                    uid,
+                    flags,
+                    keywords,
+                    modseq,
+                } => {
+                    if let Some(uid) = nz(uid) {
+                        session.mailbox_changed(MailboxChange::Flags(vec![FlagUpdate {
+                            uid,
+                            flags: imap_flags(flags, &keywords),
+                            mod_seq: modseq,
+                        }]));
+                    }
+                }
+                Change::Expunged { uids, .. } => {
+                    session.mailbox_changed(MailboxChange::Expunged(
+                        uids.into_iter().filter_map(nz).collect(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if added.is_empty() {
+            return;
+        }
+        // The notice carries the UID only; the summaries are one index
+        // read. A read-write session claims the new messages it is told
+        // of: whichever session claims a message first shows it \Recent.
+        let store = self.shared.store.clone();
+        let mailbox = selected.clone();
+        let result = blocking::unblock(move || {
+            let set = UidSet::from(added.as_slice());
+            let claimed = if read_only {
+                Vec::new()
+            } else {
+                store.claim_recent_uids(&account, &mailbox, &set)?
+            };
+            let infos = store.messages(&account, &mailbox, &set)?;
+            Ok::<_, StoreError>((claimed, infos))
+        })
+        .await;
+        let (claimed, infos) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!("imap: cannot read new messages of {selected}: {e}");
+                return;
+            }
+        };
+        self.claimed.extend(claimed);
+        let summaries = infos
+            .into_iter()
+            .filter_map(|m| {
+                Some(MessageSummary {
+                    uid: nz(m.uid)?,
+                    flags: imap_flags(m.flags, &m.keywords),
+                    mod_seq: m.modseq,
+                    internal_date: imap_date(m.internal_date),
+                    size: m.size,
+                    recent: self.claimed.remove(&m.uid),
+                })
+            })
+            .collect();
+        session.mailbox_changed(MailboxChange::Added(summaries));
+    }
+
+    /// Rebuilds the session's view from the index after lost notices.
+    async fn resync(
+        &mut self,
+        session: &mut ServerSession,
+        account: String,
+        selected: String,
+        read_only: bool,
+    ) {
+        tracing::warn!(
+            user = %account,
+            mailbox = %selected,
+            "imap: change notices overflowed; resynchronising from the index"
+        );
+        let store = self.shared.store.clone();
+        let mailbox = selected.clone();
+        let result = blocking::unblock(move || {
+            let claimed = if read_only {
+                Vec::new()
+            } else {
+                store.claim_recent(&account, &mailbox)?
+            };
+            let (_, messages) = store.message_summaries(&account, &mailbox)?;
+            Ok::<_, StoreError>((claimed, messages))
+        })
+        .await;
+        let (claimed, messages) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!("imap: cannot resynchronise {selected}: {e}");
+                return;
+            }
+        };
+        self.claimed.extend(claimed);
+        let claimed: &BTreeSet<u32> = &self.claimed;
+        let summaries: Vec<MessageSummary> = messages
+            .into_iter()
+            .filter_map(|m| {
+                Some(MessageSummary {
+                    uid: nz(m.uid)?,
+                    flags: imap_flags(m.flags, &m.keywords),
+                    mod_seq: m.modseq,
+                    internal_date: imap_date(m.internal_date),
+                    size: m.size,
+                    recent: claimed.contains(&m.uid),
+                })
+            })
+            .collect();
+        // Every message is in the view now: the claims are spent.
+        self.claimed.clear();
+        session.mailbox_resync(summaries);
+    }
+}
