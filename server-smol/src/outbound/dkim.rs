@@ -1,0 +1,1 @@
+//! DKIM keys and signing (placeholder until the next commit).
