@@ -28,6 +28,12 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Print the DNS records to publish for a local domain (MX, SPF, DKIM,
+    /// DMARC), generating its DKIM key on first use.
+    Dns {
+        /// The domain, e.g. example.com.
+        domain: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -84,6 +90,34 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+        Command::Dns { domain } => dns_records(&config, &domain),
+    }
+}
+
+/// `sansmail dns DOMAIN` (DESIGN.md §5.2). Works while the server runs:
+/// the key file is shared through the filesystem, not the index.
+fn dns_records(config: &Config, domain: &str) -> ExitCode {
+    use sansmail::outbound::dkim::{DkimKey, zone_lines};
+    let local = config.domains.iter().any(|d| {
+        d.trim_end_matches('.')
+            .eq_ignore_ascii_case(domain.trim_end_matches('.'))
+    });
+    if !local {
+        eprintln!(
+            "sansmail: warning: {domain} is not in `domains`; its mail is not signed until it is"
+        );
+    }
+    let lines = DkimKey::load_or_generate(&config.data_dir, domain)
+        .and_then(|key| zone_lines(domain, &config.hostname, &config.dkim.selector, &key));
+    match lines {
+        Ok(lines) => {
+            let mut out = std::io::stdout().lock();
+            for l in lines {
+                let _ = writeln!(out, "{l}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
     }
 }
 
