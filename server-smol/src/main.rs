@@ -28,11 +28,33 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Inspect and change the outbound queue (also while the server runs).
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
     /// Print the DNS records to publish for a local domain (MX, SPF, DKIM,
     /// DMARC), generating its DKIM key on first use.
     Dns {
         /// The domain, e.g. example.com.
         domain: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// One line per queued recipient: id, sender, recipient, state,
+    /// attempts, next attempt (RFC 3339), last error.
+    List,
+    /// Attempt delivery now: one message, or every message without ID.
+    Retry {
+        /// The message's queue id (from `queue list`).
+        id: Option<String>,
+    },
+    /// Drop a message without delivering it (no DSN).
+    Delete {
+        /// The message's queue id.
+        id: String,
     },
 }
 
@@ -80,6 +102,24 @@ fn main() -> ExitCode {
                 Err(e) => return fail(&e),
             };
             match accounts::run(&config, &request) {
+                Ok(lines) => {
+                    let mut out = std::io::stdout().lock();
+                    for l in lines {
+                        let _ = writeln!(out, "{l}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Queue { command } => {
+            use sansmail::outbound::queue_cli::{self, QueueRequest};
+            let request = match command {
+                QueueCommand::List => QueueRequest::List,
+                QueueCommand::Retry { id } => QueueRequest::Retry(id),
+                QueueCommand::Delete { id } => QueueRequest::Delete(id),
+            };
+            match queue_cli::run(&config, &request) {
                 Ok(lines) => {
                     let mut out = std::io::stdout().lock();
                     for l in lines {
