@@ -19,6 +19,7 @@
 //! ```
 
 pub mod accounts;
+pub mod checks;
 pub mod config;
 pub mod control;
 pub mod imap;
