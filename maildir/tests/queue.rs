@@ -159,13 +159,28 @@ fn unacknowledged_files_are_removed_at_open() {
     drop(store);
     std::fs::write(dir.path().join("queue").join("000000FF"), b"orphan").unwrap();
     std::fs::write(dir.path().join("queue").join("notes.txt"), b"not ours").unwrap();
+    std::fs::write(dir.path().join("queue").join("cafe"), b"not ours either").unwrap();
+    std::fs::write(
+        dir.path().join("queue").join("FFFFFFFFFFFFFFFF"),
+        b"huge id",
+    )
+    .unwrap();
     let store = open(dir.path());
     assert_eq!(
         queue_files(dir.path()),
-        vec![kept.to_string(), "notes.txt".to_owned()]
+        vec![kept.to_string(), "cafe".to_owned(), "notes.txt".to_owned()]
     );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("queue"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+    // The id counter moved past every id seen, without overflowing.
     let next = enqueue(&store, envelope(None, &["b@remote"]), b"n").unwrap();
-    assert!(next.0 > 0xFF, "{next}");
+    assert_eq!(next.0, u64::MAX, "{next}");
 }
 
 #[test]

@@ -116,8 +116,7 @@ fn kill_9_loses_no_acknowledged_recipient() {
         // Kill after a varying number of acknowledgements (bounded in time).
         let target = 20 + round * 17;
         let start = Instant::now();
-        while (acked.len() as u64) < target && start.elapsed() < Duration::from_secs(20) {
-            let Some(Ok(line)) = lines.next() else { break };
+        let mut record = |line: &str| {
             let w: Vec<&str> = line.split(' ').collect();
             match w.as_slice() {
                 ["acked", id, seq] => {
@@ -128,9 +127,19 @@ fn kill_9_loses_no_acknowledged_recipient() {
                 }
                 _ => {}
             }
+        };
+        let mut seen = 0;
+        while seen < target && start.elapsed() < Duration::from_secs(20) {
+            let Some(Ok(line)) = lines.next() else { break };
+            seen += u64::from(line.starts_with("acked "));
+            record(&line);
         }
         child.kill().unwrap();
         child.wait().unwrap();
+        // What the child printed before it died is still in the pipe.
+        for line in lines.map_while(Result::ok) {
+            record(&line);
+        }
         assert!(
             acked.len() as u64 >= target,
             "the child acknowledged only {acked:?}"

@@ -250,6 +250,12 @@ impl QueueState {
 pub(crate) fn recover(inner: &Inner) -> Result<(), StoreError> {
     let dir = queue_dir(inner);
     inner.fs.create_dir_all(&dir)?;
+    // Queued mail is private like the Maildirs (DESIGN.md §3): 0700
+    // whatever the umask.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    }
     let txn = index::begin_write(&inner.db)?;
     let mut highest = {
         let mut meta = txn.open_table(META)?;
@@ -263,7 +269,7 @@ pub(crate) fn recover(inner: &Inner) -> Result<(), StoreError> {
         for entry in messages.iter()? {
             let id = entry?.0.value();
             known.insert(id);
-            highest = highest.max(id + 1);
+            highest = highest.max(id.saturating_add(1));
         }
         txn.open_table(QUEUE_RECIPIENTS)?;
     }
@@ -271,10 +277,19 @@ pub(crate) fn recover(inner: &Inner) -> Result<(), StoreError> {
     let mut removed = 0;
     for name in inner.fs.read_dir(&dir)? {
         let Some(name) = name.to_str() else { continue };
+        // Only names we write (QueueId's Display: 8-16 upper-case hex
+        // digits); anything else in the directory is left alone.
+        let ours = (8..=16).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
         let Ok(id) = QueueId::from_str(name) else {
             continue;
         };
-        highest = highest.max(id.0 + 1);
+        if !ours {
+            continue;
+        }
+        highest = highest.max(id.0.saturating_add(1));
         if !known.contains(&id.0) {
             // Written but never committed: the client got no 250.
             match inner.fs.remove_file(&dir.join(name)) {
@@ -822,7 +837,7 @@ impl Enqueue {
             {
                 let mut meta = txn.open_table(META)?;
                 let next = meta.get(META_NEXT_QUEUE_ID)?.map_or(1, |v| v.value());
-                meta.insert(META_NEXT_QUEUE_ID, next.max(self.id.0 + 1))?;
+                meta.insert(META_NEXT_QUEUE_ID, next.max(self.id.0.saturating_add(1)))?;
             }
             remove_empty(&txn, &touched)?
         };

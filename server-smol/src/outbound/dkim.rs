@@ -208,6 +208,76 @@ impl DkimKey {
     }
 }
 
+/// Signing as configured (`[dkim]`, `domains`): what submission and the
+/// API call for every message from a local domain. Keys are loaded (or
+/// generated) on first use and kept.
+pub struct Signer {
+    data_dir: PathBuf,
+    selector: String,
+    enabled: bool,
+    domains: Vec<String>,
+    keys: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<DkimKey>>>,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("selector", &self.selector)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    /// A signer for `config`'s local domains and `[dkim]` section.
+    #[must_use]
+    pub fn new(config: &crate::config::Config) -> Signer {
+        Signer {
+            data_dir: config.data_dir.clone(),
+            selector: config.dkim.selector.clone(),
+            enabled: config.dkim.sign,
+            domains: config
+                .domains
+                .iter()
+                .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
+                .collect(),
+            keys: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The `DKIM-Signature:` field to prepend for a message from
+    /// `sender_domain` (the From: or MAIL FROM domain), or `None` when that
+    /// domain is not local or `[dkim] sign = false`. Blocking (file IO,
+    /// RSA): call it from a blocking thread.
+    ///
+    /// # Errors
+    /// The key cannot be loaded or generated, or the message not signed.
+    pub fn sign(&self, sender_domain: &str, message: &[u8]) -> Result<Option<String>, String> {
+        let domain = sender_domain.trim_end_matches('.').to_ascii_lowercase();
+        if !self.enabled || !self.domains.contains(&domain) {
+            return Ok(None);
+        }
+        let cached = self
+            .keys
+            .lock()
+            .map_err(|_| "DKIM key cache poisoned".to_owned())?
+            .get(&domain)
+            .cloned();
+        let key = match cached {
+            Some(k) => k,
+            None => {
+                let k = std::sync::Arc::new(DkimKey::load_or_generate(&self.data_dir, &domain)?);
+                self.keys
+                    .lock()
+                    .map_err(|_| "DKIM key cache poisoned".to_owned())?
+                    .insert(domain, std::sync::Arc::clone(&k));
+                k
+            }
+        };
+        key.sign(&self.selector, message).map(Some)
+    }
+}
+
 /// The lines `sansmail dns DOMAIN` prints: MX, SPF, DKIM and DMARC
 /// records as zone-file lines, then as comments what DNS alone cannot do.
 ///
@@ -243,6 +313,31 @@ pub fn zone_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signer_signs_local_domains_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::config::Config {
+            data_dir: dir.path().to_path_buf(),
+            domains: vec!["Example.TEST".into()],
+            ..crate::config::Config::default()
+        };
+        let msg = b"From: a@example.test\r\nSubject: s\r\n\r\nbody\r\n";
+        let signer = Signer::new(&config);
+        let header = signer.sign("example.test.", msg).unwrap().unwrap();
+        assert!(header.starts_with("DKIM-Signature: "), "{header}");
+        assert!(
+            header.contains("d=example.test") && header.contains("s=sansmail"),
+            "{header}"
+        );
+        assert!(dir.path().join("dkim").join("example.test.pem").exists());
+        assert_eq!(signer.sign("other.test", msg).unwrap(), None);
+        config.dkim.sign = false;
+        assert_eq!(
+            Signer::new(&config).sign("example.test", msg).unwrap(),
+            None
+        );
+    }
 
     #[test]
     fn domains_are_safe_file_names() {

@@ -239,6 +239,14 @@ pub fn parse_resolvers(list: &[String]) -> Result<Vec<SocketAddr>, String> {
 }
 
 impl Dns {
+    /// The resolver `[outbound] resolvers` names (or `/etc/resolv.conf`).
+    ///
+    /// # Errors
+    /// A malformed entry, or as [`Dns::new`].
+    pub fn from_config(outbound: &crate::config::OutboundConfig) -> Result<Dns, String> {
+        Dns::new(&parse_resolvers(&outbound.resolvers)?)
+    }
+
     /// A resolver over `servers`, or over `/etc/resolv.conf` when empty.
     ///
     /// # Errors
