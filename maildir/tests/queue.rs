@@ -67,6 +67,12 @@ fn enqueue_list_read_and_parameters() {
     let body = b"Received: by mx.test\r\nSubject: hi\r\n\r\nhello\r\n";
     let id = enqueue(&store, env, body).unwrap();
     assert_eq!(read(&store, id), body);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let file = dir.path().join("queue").join(id.to_string());
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "queued mail is private");
+    }
     assert_eq!(queue_files(dir.path()), vec![id.to_string()]);
     let list = store.queue_list().unwrap();
     assert_eq!(list.len(), 1);

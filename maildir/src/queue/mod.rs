@@ -392,6 +392,17 @@ impl Store {
             let path = dir.join(id.to_string());
             match inner.fs.create_new(&path) {
                 Ok(file) => {
+                    // Private whatever the umask (DESIGN.md §3). On failure
+                    // the empty file goes again (best effort: the next open
+                    // removes any file without rows).
+                    let private = {
+                        use std::os::unix::fs::PermissionsExt;
+                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    };
+                    if let Err(e) = private {
+                        let _ = inner.fs.remove_file(&path);
+                        return Err(DeliveryError::Io(e));
+                    }
                     return Ok(Enqueue {
                         inner,
                         id,
