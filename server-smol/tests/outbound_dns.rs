@@ -216,3 +216,49 @@ fn truncated_answers_fall_back_to_a_tcp_server_that_hangs_up() {
     });
     assert_temporary_within(addr, Duration::from_secs(12));
 }
+
+/// Truncated over UDP, answered over TCP (RFC 7766): the TCP path of the
+/// smol runtime provider works. A proxy sets TC on every UDP reply and
+/// relays TCP to dnsmasq.
+#[test]
+fn truncated_udp_answers_are_retried_over_tcp() {
+    let server = Dnsmasq::start(&records());
+    let upstream = server.addr;
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = udp.local_addr().unwrap();
+    let tcp = TcpListener::bind(addr).unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = udp.recv_from(&mut buf) {
+            // The query echoed with QR + TC: an answer that did not fit.
+            let mut r = buf[..n].to_vec();
+            r[2] |= 0x82;
+            let _ = udp.send_to(&r, from);
+        }
+    });
+    let relayed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = relayed.clone();
+    std::thread::spawn(move || {
+        for client in tcp.incoming().flatten() {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let up = std::net::TcpStream::connect(upstream).unwrap();
+            let (mut c1, mut u1) = (client.try_clone().unwrap(), up.try_clone().unwrap());
+            let (mut c2, mut u2) = (client, up);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c1, &mut u1);
+                let _ = u1.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut u2, &mut c2);
+                let _ = c2.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    let dns = Dns::new(&[addr]).unwrap();
+    let start = Instant::now();
+    let hosts = smol::block_on(mx::resolve(&dns, "example.test", 25, &myself())).unwrap();
+    assert_eq!(hosts[0].name, "mx1.example.test");
+    assert_eq!(addrs(&hosts[0]), vec!["127.0.0.11:25"]);
+    assert!(relayed.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
