@@ -5,3 +5,4 @@ pub mod dkim;
 pub mod dns;
 pub mod mx;
 pub mod queue_cli;
+pub mod schedule;
