@@ -37,8 +37,10 @@ fn read(store: &Store, id: QueueId) -> Vec<u8> {
     v
 }
 
+/// The files in `queue/` (which appears with the first message).
 fn queue_files(dir: &Path) -> Vec<String> {
-    names(&dir.join("queue"))
+    let q = dir.join("queue");
+    if q.exists() { names(&q) } else { Vec::new() }
 }
 
 fn now() -> i64 {

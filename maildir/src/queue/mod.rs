@@ -249,13 +249,6 @@ impl QueueState {
 /// the id counter (called by `Store::open_with_fs`).
 pub(crate) fn recover(inner: &Inner) -> Result<(), StoreError> {
     let dir = queue_dir(inner);
-    inner.fs.create_dir_all(&dir)?;
-    // Queued mail is private like the Maildirs (DESIGN.md §3): 0700
-    // whatever the umask.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-    }
     let txn = index::begin_write(&inner.db)?;
     let mut highest = {
         let mut meta = txn.open_table(META)?;
@@ -275,7 +268,13 @@ pub(crate) fn recover(inner: &Inner) -> Result<(), StoreError> {
     }
     txn.commit()?;
     let mut removed = 0;
-    for name in inner.fs.read_dir(&dir)? {
+    // The directory appears with the first queued message.
+    let names = match inner.fs.read_dir(&dir) {
+        Ok(names) => names,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    for name in names {
         let Some(name) = name.to_str() else { continue };
         // Only names we write (QueueId's Display: 8-16 upper-case hex
         // digits); anything else in the directory is left alone.
@@ -303,6 +302,15 @@ pub(crate) fn recover(inner: &Inner) -> Result<(), StoreError> {
     }
     inner.queue.next_id.store(highest, Ordering::SeqCst);
     Ok(())
+}
+
+/// Creates `queue/`, private like the Maildirs (DESIGN.md §3): 0700
+/// whatever the umask.
+fn create_queue_dir(inner: &Inner) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = queue_dir(inner);
+    inner.fs.create_dir_all(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
 }
 
 fn queue_dir(inner: &Inner) -> PathBuf {
@@ -418,8 +426,8 @@ impl Store {
                 // A file left by someone else: skip the id.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    // The queue directory was removed behind our back.
-                    inner.fs.create_dir_all(&dir)?;
+                    // The first message (or the directory was removed).
+                    create_queue_dir(&inner)?;
                     last = Some(e);
                 }
                 Err(e) => return Err(DeliveryError::Io(e)),
