@@ -248,7 +248,9 @@ impl Signer {
     /// The `DKIM-Signature:` field to prepend for a message from
     /// `sender_domain` (the From: or MAIL FROM domain), or `None` when that
     /// domain is not local or `[dkim] sign = false`. Blocking (file IO,
-    /// RSA): call it from a blocking thread.
+    /// RSA): call it from a blocking thread. mail-auth hashes the message
+    /// from one slice, so the whole message is in memory (at most
+    /// `[limits] max_message_size`).
     ///
     /// # Errors
     /// The key cannot be loaded or generated, or the message not signed.
