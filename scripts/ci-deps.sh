@@ -43,3 +43,11 @@ apt-get install -y --no-install-recommends isync mutt offlineimap python3-pip
 command -v mbsync >/dev/null
 python3 -m pip install imapclient || python3 -m pip install --break-system-packages imapclient
 python3 -c "import imapclient"
+# Outbound and checks tests (server-smol/tests/outbound_*.rs):
+# - dnsmasq-base: the dnsmasq binary (no system service) as a real DNS
+#   server on a free loopback port, serving MX/TXT/A records.
+# - dkimpy (pip): an independent DKIM verifier for our signatures.
+apt-get install -y --no-install-recommends dnsmasq-base
+command -v dnsmasq >/dev/null
+python3 -m pip install dkimpy || python3 -m pip install --break-system-packages dkimpy
+python3 -c "import dkim"

@@ -101,6 +101,12 @@ impl Layout {
         self.data_dir.join("index.redb")
     }
 
+    /// `data_dir/queue`: the outbound queue's message files.
+    #[must_use]
+    pub fn queue_dir(&self) -> PathBuf {
+        self.data_dir.join("queue")
+    }
+
     /// `data_dir/mail`.
     #[must_use]
     pub fn mail_root(&self) -> PathBuf {

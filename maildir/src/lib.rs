@@ -19,7 +19,10 @@
 //!   (POP3), [`Store::copy_messages`], [`Store::move_messages`],
 //!   [`Store::claim_recent`], [`Store::changes_since`];
 //! * change notification: [`Store::subscribe`]; outside changes:
-//!   [`Store::refresh`]; quota: [`Store::set_quota`], [`Store::quota_usage`].
+//!   [`Store::refresh`]; quota: [`Store::set_quota`], [`Store::quota_usage`];
+//! * the outbound queue: [`Store::begin_enqueue`], [`Store::queue_due`],
+//!   [`Store::queue_update`], [`Store::queue_list`], [`Store::queue_retry`],
+//!   [`Store::queue_delete`], [`Store::queue_open`].
 //!
 //! Every method blocks (file IO, fsync, redb, argon2). A server calls them
 //! from a blocking pool:
@@ -70,6 +73,7 @@ mod mailboxes;
 mod messages;
 pub mod mime;
 mod notify;
+mod queue;
 mod quota;
 mod read;
 mod rescan;
@@ -86,6 +90,10 @@ pub use layout::{INBOX, MAX_MAILBOX_NAME, SpecialUse, canonical_mailbox_name};
 pub use messages::{CopyOutcome, FlagChange, FlagOp, FlagUpdate, StoreOutcome};
 pub use mime::{MimePart, PartKind};
 pub use notify::{Change, Event, Notice, QUEUE as SUBSCRIPTION_QUEUE, Subscription};
+pub use queue::{
+    Enqueue, Notify, Outcome, QueueEnvelope, QueueId, QueueRecipient, QueuedMessage,
+    QueuedRecipient, RecipientRef, RecipientState, Ret, Settle,
+};
 pub use quota::{Quota, QuotaUsage};
 pub use read::{Changes, MessageSummary};
 pub use rescan::RescanReport;
@@ -104,6 +112,7 @@ mod tests {
         sync::<crate::Subscription>();
         send::<crate::Append>();
         send::<crate::Delivery>();
+        send::<crate::Enqueue>();
         send::<crate::DeliveryError>();
         send::<crate::AccountError>();
         send::<crate::StoreError>();

@@ -62,6 +62,8 @@ pub(crate) struct Inner {
     /// The `new/` and `cur/` mtimes of each Maildir as of the last time the
     /// index was known to match it (see [`Store::refresh`]).
     pub(crate) stamps: Mutex<HashMap<PathBuf, DirStamp>>,
+    /// The outbound queue's claims and id counter.
+    pub(crate) queue: crate::queue::QueueState,
 }
 
 /// The modification times of a Maildir's `new/` and `cur/`.
@@ -203,8 +205,10 @@ impl Store {
                 notifier: Notifier::default(),
                 quota: RwLock::new(Quota::default()),
                 stamps: Mutex::new(HashMap::new()),
+                queue: crate::queue::QueueState::default(),
             }),
         };
+        crate::queue::recover(&store.inner)?;
         let replayed = crate::journal::recover(&store.inner)?;
         if replayed > 0 {
             tracing::info!(replayed, "finished interrupted mailbox renames/deletes");

@@ -1,4 +1,5 @@
-//! The control socket: how `sansmail user ...` changes accounts while the
+//! The control socket: how `sansmail user ...` changes accounts (and
+//! `sansmail queue ...` lists and changes the outbound queue) while the
 //! server runs.
 //!
 //! redb lets one process open the index at a time, and the running server
@@ -134,10 +135,21 @@ async fn answer(
     futures_lite::io::BufReader::new((&mut conn).take(MAX_REQUEST))
         .read_line(&mut line)
         .await?;
-    let reply = match parse_request(line.trim_end_matches('\n')) {
-        Some(req) => match accounts::apply(store, &req) {
-            Ok(lines) => {
+    let request = line.trim_end_matches('\n');
+    // `sansmail queue ...` verbs (outbound/queue_cli.rs), then accounts.
+    let result = match crate::outbound::queue_cli::parse_request(request) {
+        Some(q) => Some(crate::outbound::queue_cli::apply(store, &q)),
+        None => parse_request(request).map(|req| {
+            let applied = accounts::apply(store, &req);
+            if applied.is_ok() {
                 on_change(&req);
+            }
+            applied
+        }),
+    };
+    let reply = match result {
+        Some(result) => match result {
+            Ok(lines) => {
                 let mut s = String::from("ok\n");
                 for l in lines {
                     s.push_str(&l);
@@ -183,12 +195,19 @@ fn encode_request(req: &AccountRequest) -> String {
 /// The client side: sends `req` to a running server. `Ok(None)` when no
 /// server answers on `data_dir`'s socket.
 pub fn send(data_dir: &Path, req: &AccountRequest) -> Result<Option<Vec<String>>, String> {
+    send_line(data_dir, encode_request(req).trim_end_matches('\n'))
+}
+
+/// Sends one request line (without its LF) to a running server and
+/// returns the payload lines of an `ok` reply. `Ok(None)` when no server
+/// answers on `data_dir`'s socket.
+pub fn send_line(data_dir: &Path, line: &str) -> Result<Option<Vec<String>>, String> {
     let path = data_dir.join(SOCKET_NAME);
     let Ok(mut conn) = UnixStream::connect(&path) else {
         return Ok(None);
     };
     let io_err = |e: io::Error| format!("control socket {}: {e}", path.display());
-    conn.write_all(encode_request(req).as_bytes())
+    conn.write_all(format!("{line}\n").as_bytes())
         .map_err(io_err)?;
     conn.shutdown(std::net::Shutdown::Write).map_err(io_err)?;
     let mut lines = BufReader::new(conn).lines();

@@ -20,10 +20,12 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod checks;
 pub mod config;
 pub mod control;
 pub mod imap;
 pub mod net;
+pub mod outbound;
 pub mod pop3;
 pub mod pump;
 pub mod server;

@@ -28,6 +28,34 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Inspect and change the outbound queue (also while the server runs).
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
+    /// Print the DNS records to publish for a local domain (MX, SPF, DKIM,
+    /// DMARC), generating its DKIM key on first use.
+    Dns {
+        /// The domain, e.g. example.com.
+        domain: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// One line per queued recipient: id, sender, recipient, state,
+    /// attempts, next attempt (RFC 3339), last error.
+    List,
+    /// Attempt delivery now: one message, or every message without ID.
+    Retry {
+        /// The message's queue id (from `queue list`).
+        id: Option<String>,
+    },
+    /// Drop a message without delivering it (no DSN).
+    Delete {
+        /// The message's queue id.
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -84,6 +112,52 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+        Command::Queue { command } => {
+            use sansmail::outbound::queue_cli::{self, QueueRequest};
+            let request = match command {
+                QueueCommand::List => QueueRequest::List,
+                QueueCommand::Retry { id } => QueueRequest::Retry(id),
+                QueueCommand::Delete { id } => QueueRequest::Delete(id),
+            };
+            match queue_cli::run(&config, &request) {
+                Ok(lines) => {
+                    let mut out = std::io::stdout().lock();
+                    for l in lines {
+                        let _ = writeln!(out, "{l}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Dns { domain } => dns_records(&config, &domain),
+    }
+}
+
+/// `sansmail dns DOMAIN` (DESIGN.md §5.2). Works while the server runs:
+/// the key file is shared through the filesystem, not the index.
+fn dns_records(config: &Config, domain: &str) -> ExitCode {
+    use sansmail::outbound::dkim::{DkimKey, zone_lines};
+    let local = config.domains.iter().any(|d| {
+        d.trim_end_matches('.')
+            .eq_ignore_ascii_case(domain.trim_end_matches('.'))
+    });
+    if !local {
+        eprintln!(
+            "sansmail: warning: {domain} is not in `domains`; its mail is not signed until it is"
+        );
+    }
+    let lines = DkimKey::load_or_generate(&config.data_dir, domain)
+        .and_then(|key| zone_lines(domain, &config.hostname, &config.dkim.selector, &key));
+    match lines {
+        Ok(lines) => {
+            let mut out = std::io::stdout().lock();
+            for l in lines {
+                let _ = writeln!(out, "{l}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
     }
 }
 
