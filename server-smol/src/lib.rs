@@ -23,7 +23,12 @@ pub mod config;
 pub mod control;
 pub mod imap;
 pub mod net;
+/// Outbound delivery (DESIGN.md §5.2); so far only the DSN builder.
+pub mod outbound {
+    pub mod dsn;
+}
 pub mod passwords;
+pub mod pipeline;
 pub mod pop3;
 pub mod pump;
 pub mod server;

@@ -392,6 +392,7 @@ impl Config {
             out.extend(l.listen.iter().map(|a| (plain, a.as_str())));
             out.extend(l.listen_tls.iter().map(|a| (tls, a.as_str())));
         }
+        out.extend(self.lmtp.listen.iter().map(|a| ("lmtp", a.as_str())));
         out
     }
 

@@ -1,0 +1,564 @@
+//! One message in flight through the pipeline: the body streamed to the
+//! local Maildir file and (when a named handler needs the bytes) a spool
+//! file, then `finish` runs the pre-receive hook and every handler.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use maildir::{Delivery, DeliveryError};
+
+use super::{Origin, Pipeline, Recipient, Source, Target, Verdict, hook, json, redis};
+use crate::config::HandlerConfig;
+
+/// Body bytes are written out in batches of this size, so a message in
+/// flight holds at most this much of its body in memory.
+const WRITE_BATCH: usize = 64 * 1024;
+
+/// The header section kept for the pre-receive hook and bounces: enough
+/// for any real header, bounded against a peer that never ends it.
+const MAX_HEADER: usize = 64 * 1024;
+
+/// How long one Redis exchange may take before the message gets a 4xx.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A message between [`Pipeline::begin`] and [`Message::finish`]. Dropping
+/// it without `finish` abandons it (the tmp and spool files are removed).
+pub struct Message {
+    pipeline: Pipeline,
+    origin: Origin,
+    sender: Option<String>,
+    recipients: Vec<Recipient>,
+    trace: Vec<u8>,
+    /// Body bytes not yet written out.
+    pending: Vec<u8>,
+    /// The header section as received (up to [`MAX_HEADER`]).
+    header: Vec<u8>,
+    header_done: bool,
+    files: Option<Files>,
+    /// A failure while streaming: every recipient gets it at `finish`.
+    error: Option<Verdict>,
+}
+
+/// Where the body goes: opened at the first batch.
+#[derive(Default)]
+struct Files {
+    local: Option<Delivery>,
+    spool: Option<Spool>,
+}
+
+/// A temporary copy of trace + body for handlers that need the whole
+/// message (Redis, webhook JSON with `raw_base64`). Removed on drop.
+struct Spool {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Message {
+    pub(super) fn new(
+        pipeline: Pipeline,
+        origin: Origin,
+        sender: Option<String>,
+        recipients: Vec<Recipient>,
+        trace: Vec<u8>,
+    ) -> Message {
+        Message {
+            pipeline,
+            origin,
+            sender,
+            recipients,
+            trace,
+            pending: Vec::new(),
+            header: Vec::new(),
+            header_done: false,
+            files: None,
+            error: None,
+        }
+    }
+
+    /// The recipients, in RCPT order (the order of `finish`'s verdicts).
+    pub fn recipients(&self) -> &[Recipient] {
+        &self.recipients
+    }
+
+    fn needs_local(&self) -> bool {
+        self.recipients
+            .iter()
+            .any(|r| r.targets.contains(&Target::Local))
+    }
+
+    fn needs_spool(&self) -> bool {
+        self.recipients
+            .iter()
+            .any(|r| r.targets.iter().any(|t| matches!(t, Target::Handler(_))))
+    }
+
+    /// Takes the next body bytes, exactly as received (SMTP: unstuffed).
+    pub async fn write(&mut self, chunk: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        if !self.header_done {
+            let from = self.header.len().saturating_sub(3);
+            let room = MAX_HEADER - self.header.len();
+            self.header
+                .extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if let Some(end) = find(&self.header[from..], b"\r\n\r\n") {
+                self.header.truncate(from + end + 2);
+                self.header_done = true;
+            } else if self.header.len() >= MAX_HEADER {
+                self.header_done = true;
+            }
+        }
+        if !self.needs_local() && !self.needs_spool() {
+            return;
+        }
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() >= WRITE_BATCH {
+            self.flush(false).await;
+        }
+    }
+
+    /// Writes the pending batch (opening the files first if needed); with
+    /// `commit`, also commits the local delivery and reads the spool back.
+    async fn flush(&mut self, commit: bool) -> Option<Committed> {
+        let bytes = std::mem::take(&mut self.pending);
+        let files = self.files.take();
+        let open = files.is_none().then(|| self.open_plan());
+        let data_dir = self.pipeline.inner.config.data_dir.clone();
+        let store = self.pipeline.inner.store.clone();
+        let result = blocking::unblock(move || {
+            let mut files = match (files, open) {
+                (Some(f), _) => f,
+                (None, Some(plan)) => plan.open(&store, &data_dir)?,
+                (None, None) => Files::default(),
+            };
+            if let Some(d) = files.local.as_mut() {
+                d.write(&bytes).map_err(Failure::Local)?;
+            }
+            if let Some(s) = files.spool.as_mut() {
+                s.file
+                    .write_all(&bytes)
+                    .map_err(|e| Failure::Spool(e.to_string()))?;
+            }
+            if !commit {
+                return Ok::<_, Failure>((files, bytes, None));
+            }
+            let local = files.local.take().map(|d| d.commit());
+            let raw = match files.spool.take() {
+                Some(s) => {
+                    // The spool file is unbuffered: everything written is
+                    // readable through its path; dropping `s` removes it.
+                    let raw = std::fs::read(&s.path).map_err(|e| Failure::Spool(e.to_string()))?;
+                    Some(raw)
+                }
+                None => None,
+            };
+            Ok((files, bytes, Some(Committed { local, raw })))
+        })
+        .await;
+        match result {
+            Ok((files, mut bytes, committed)) => {
+                self.files = Some(files);
+                bytes.clear();
+                self.pending = bytes;
+                committed
+            }
+            Err(f) => {
+                self.error = Some(f.verdict());
+                None
+            }
+        }
+    }
+
+    fn open_plan(&self) -> OpenPlan {
+        let local: Vec<String> = self
+            .recipients
+            .iter()
+            .filter(|r| r.targets.contains(&Target::Local))
+            .map(|r| r.address.clone())
+            .collect();
+        OpenPlan {
+            local,
+            spool: self.needs_spool(),
+            catch_all: self.pipeline.inner.config.testing.catch_all,
+            sender: self.sender.clone(),
+            trace: self.trace.clone(),
+        }
+    }
+
+    /// Abandons the message (the body was refused or the client left).
+    pub async fn abort(mut self) {
+        if let Some(files) = self.files.take() {
+            blocking::unblock(move || drop(files)).await;
+        }
+    }
+
+    /// Runs the pre-receive hook and every handler of every recipient;
+    /// returns one verdict per recipient, in RCPT order. Only after this
+    /// returns may the source acknowledge the message.
+    pub async fn finish(mut self) -> Vec<Verdict> {
+        let n = self.recipients.len();
+        if let Some(v) = self.error.take() {
+            self.abort().await;
+            return vec![v; n];
+        }
+        if let Some(url) = self.pipeline.inner.config.hooks.pre_receive.clone()
+            && matches!(
+                self.origin.source,
+                Source::Smtp | Source::Submission | Source::Lmtp
+            )
+        {
+            let timeout =
+                Duration::from_millis(self.pipeline.inner.config.hooks.pre_receive_timeout_ms);
+            let request = hook::request_json(
+                self.sender.as_deref(),
+                &self.recipients,
+                &self.origin,
+                &self.header,
+            );
+            if let Some(v) = hook::pre_receive(&url, request, timeout).await {
+                self.abort().await;
+                return vec![v; n];
+            }
+        }
+        let committed = if self.needs_local() || self.needs_spool() {
+            match self.flush(true).await {
+                Some(c) => c,
+                None => {
+                    let v = self
+                        .error
+                        .take()
+                        .unwrap_or_else(|| Verdict::new(451, "4.3.0", "Delivery failed"));
+                    self.abort().await;
+                    return vec![v; n];
+                }
+            }
+        } else {
+            Committed {
+                local: None,
+                raw: None,
+            }
+        };
+        let mut verdicts: Vec<Vec<Verdict>> = vec![Vec::new(); n];
+        if let Some(local) = committed.local {
+            let failure = local.err();
+            for (i, r) in self.recipients.iter().enumerate() {
+                if r.targets.contains(&Target::Local) {
+                    verdicts[i].push(match &failure {
+                        None => Verdict::ok(),
+                        Some(e) => local_failure(e, &r.address),
+                    });
+                }
+            }
+        }
+        if let Some(raw) = committed.raw.as_deref() {
+            run_handlers(
+                &self.pipeline,
+                self.sender.as_deref(),
+                &self.recipients,
+                raw,
+                &mut verdicts,
+            )
+            .await;
+        }
+        bounce(
+            &self.pipeline,
+            self.sender.as_deref(),
+            &self.recipients,
+            &self.header,
+        )
+        .await;
+        verdicts
+            .iter()
+            .map(|v| Verdict::worst(v).cloned().unwrap_or_else(Verdict::ok))
+            .collect()
+    }
+}
+
+/// Every named handler, each once for all its recipients.
+async fn run_handlers(
+    pipeline: &Pipeline,
+    sender: Option<&str>,
+    recipients: &[Recipient],
+    raw: &[u8],
+    verdicts: &mut [Vec<Verdict>],
+) {
+    let config = &pipeline.inner.config;
+    let received_at = json::rfc3339_now();
+    let parsed = json::Parsed::new(raw);
+    let mut names: Vec<&str> = Vec::new();
+    for r in recipients {
+        for t in &r.targets {
+            if let Target::Handler(h) = t
+                && !names.contains(&h.as_str())
+            {
+                names.push(h);
+            }
+        }
+    }
+    let mut outbox: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut outbox_rcpts: Vec<usize> = Vec::new();
+    for name in names {
+        let mine: Vec<usize> = (0..recipients.len())
+            .filter(|&i| {
+                recipients[i]
+                    .targets
+                    .contains(&Target::Handler(name.into()))
+            })
+            .collect();
+        let objects: Vec<String> = mine
+            .iter()
+            .map(|&i| {
+                parsed.handler_json(
+                    raw,
+                    sender.unwrap_or(""),
+                    &recipients[i].address,
+                    &received_at,
+                )
+            })
+            .collect();
+        match config.handlers.get(name) {
+            Some(HandlerConfig::Redis { url, list }) => {
+                let v = match redis::rpush(url, list, &objects, REDIS_TIMEOUT).await {
+                    Ok(_) => Verdict::ok(),
+                    Err(e) => {
+                        tracing::warn!(handler = name, "redis handler failed: {e}");
+                        Verdict::new(451, "4.3.0", "Handler unavailable, try again later")
+                    }
+                };
+                for &i in &mine {
+                    verdicts[i].push(v.clone());
+                }
+            }
+            Some(HandlerConfig::Webhook { .. }) => {
+                for (&i, object) in mine.iter().zip(objects) {
+                    outbox.push((name.to_owned(), object.into_bytes()));
+                    outbox_rcpts.push(i);
+                }
+            }
+            None => {
+                for &i in &mine {
+                    verdicts[i].push(Verdict::new(451, "4.3.0", "Unknown handler"));
+                }
+            }
+        }
+    }
+    if outbox.is_empty() {
+        return;
+    }
+    let store = pipeline.inner.store.clone();
+    let now = unix_ms();
+    let v = match blocking::unblock(move || store.outbox_add(&outbox, now)).await {
+        Ok(_) => {
+            let _ = pipeline.inner.outbox_wake.try_send(());
+            Verdict::ok()
+        }
+        Err(e) => {
+            tracing::warn!("webhook outbox commit failed: {e}");
+            Verdict::new(451, "4.3.0", "Handler unavailable, try again later")
+        }
+    };
+    for i in outbox_rcpts {
+        verdicts[i].push(v.clone());
+    }
+}
+
+/// `[[rules]] action = "bounce"`: one RFC 3464 DSN to the sender for
+/// every bounced recipient. A local sender gets it in INBOX; the null
+/// sender never gets one (a bounce must not bounce); a remote sender
+/// would get it through outbound delivery, which does not exist yet.
+async fn bounce(
+    pipeline: &Pipeline,
+    sender: Option<&str>,
+    recipients: &[Recipient],
+    header: &[u8],
+) {
+    let bounced: Vec<crate::outbound::dsn::DsnRecipient> = recipients
+        .iter()
+        .filter_map(|r| {
+            r.targets.iter().find_map(|t| match t {
+                Target::Bounce(v) => Some(crate::outbound::dsn::DsnRecipient {
+                    address: r.address.clone(),
+                    status: v.status.clone(),
+                    diagnostic: format!("smtp; {} {} {}", v.code, v.status, v.text),
+                }),
+                _ => None,
+            })
+        })
+        .collect();
+    let Some(sender) = sender.map(str::to_owned) else {
+        return;
+    };
+    if bounced.is_empty() {
+        return;
+    }
+    let config = &pipeline.inner.config;
+    let is_local = sender
+        .rsplit_once('@')
+        .is_some_and(|(_, d)| config.is_local_domain(d));
+    if !is_local {
+        tracing::info!(%sender, "bounce DSN for a remote sender not sent: no outbound delivery yet");
+        return;
+    }
+    let dsn = crate::outbound::dsn::build(&crate::outbound::dsn::Report {
+        reporting_mta: &config.hostname,
+        original_sender: &sender,
+        recipients: &bounced,
+        original_headers: header,
+        arrival: SystemTime::now(),
+    });
+    let store = pipeline.inner.store.clone();
+    let result = blocking::unblock(move || {
+        let mut d = store.begin_delivery(maildir::Envelope {
+            return_path: None,
+            recipients: vec![sender],
+            trace: Vec::new(),
+        })?;
+        d.write(&dsn)?;
+        d.commit()
+    })
+    .await;
+    if let Err(e) = result {
+        tracing::warn!("bounce DSN not delivered: {e}");
+    }
+}
+
+/// What `open` creates for a message.
+struct OpenPlan {
+    local: Vec<String>,
+    spool: bool,
+    catch_all: bool,
+    sender: Option<String>,
+    trace: Vec<u8>,
+}
+
+impl OpenPlan {
+    fn open(self, store: &maildir::Store, data_dir: &std::path::Path) -> Result<Files, Failure> {
+        let mut files = Files::default();
+        if !self.local.is_empty() {
+            if self.catch_all {
+                // §5.6: an unknown address gets an account on first
+                // delivery whose password is the address.
+                for a in &self.local {
+                    match store.user_exists(a) {
+                        Ok(true) => {}
+                        Ok(false) => match store.add_user(a, a) {
+                            Ok(()) | Err(maildir::AccountError::AlreadyExists) => {
+                                tracing::info!(address = %a, "catch_all: account created");
+                            }
+                            Err(e) => {
+                                return Err(Failure::Spool(format!("catch_all account: {e}")));
+                            }
+                        },
+                        Err(e) => return Err(Failure::Spool(e.to_string())),
+                    }
+                }
+            }
+            let d = store
+                .begin_delivery(maildir::Envelope {
+                    return_path: self.sender.clone(),
+                    recipients: self.local,
+                    trace: self.trace.clone(),
+                })
+                .map_err(Failure::Local)?;
+            files.local = Some(d);
+        }
+        if self.spool {
+            let dir = data_dir.join("spool");
+            let mut file = create_private(&dir).map_err(|e| Failure::Spool(e.to_string()))?;
+            file.1
+                .write_all(&self.trace)
+                .map_err(|e| Failure::Spool(e.to_string()))?;
+            files.spool = Some(Spool {
+                path: file.0,
+                file: file.1,
+            });
+        }
+        Ok(files)
+    }
+}
+
+/// A new 0600 file in `dir` (created 0700), with a unique name.
+fn create_private(dir: &std::path::Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let name = format!(
+        "{}.{}.{}",
+        unix_ms(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let path = dir.join(name);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    Ok((path, file))
+}
+
+/// The end of the blocking part of `finish`.
+struct Committed {
+    local: Option<Result<Vec<maildir::Delivered>, DeliveryError>>,
+    raw: Option<Vec<u8>>,
+}
+
+/// A failure while streaming the body.
+enum Failure {
+    Local(DeliveryError),
+    Spool(String),
+}
+
+impl Failure {
+    fn verdict(&self) -> Verdict {
+        match self {
+            Failure::Local(e) => local_failure(e, ""),
+            Failure::Spool(e) => {
+                tracing::warn!("spooling failed: {e}");
+                Verdict::new(451, "4.3.0", "Local delivery failed, try again later")
+            }
+        }
+    }
+}
+
+/// The verdict for `address` when the local delivery failed with `e`.
+fn local_failure(e: &DeliveryError, address: &str) -> Verdict {
+    if let DeliveryError::OverQuota(who) = e {
+        if address.is_empty() || who.eq_ignore_ascii_case(address) {
+            return Verdict::new(552, "5.2.2", &format!("<{who}>: Mailbox full"));
+        }
+        // Another recipient's quota failed the shared delivery: this one
+        // may try again.
+        return Verdict::new(451, "4.2.2", "Delivery deferred, try again later");
+    }
+    if e.is_temporary() {
+        tracing::warn!("delivery failed: {e}");
+        Verdict::new(451, "4.3.0", "Local delivery failed, try again later")
+    } else {
+        Verdict::new(550, "5.1.1", &format!("Delivery failed: {e}"))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
