@@ -428,3 +428,51 @@ impl Pipeline {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The entry point the HTTP API uses: per-recipient results, the body
+    /// taken from a chunk stream.
+    #[test]
+    fn deliver_gives_one_result_per_recipient() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.data_dir = dir.path().to_path_buf();
+        config.domains = vec!["localhost".into()];
+        let store = Store::open(maildir::StoreConfig {
+            data_dir: config.data_dir.clone(),
+            hostname: "h".into(),
+        })
+        .unwrap();
+        store.add_user("alice@localhost", "pw").unwrap();
+        let (pipeline, _wake) = Pipeline::new(config, store.clone());
+        let envelope = Envelope {
+            origin: Origin::local(Source::Api),
+            sender: Some("s@example.org".into()),
+            recipients: vec![
+                "alice@localhost".into(),
+                "nobody@localhost".into(),
+                "x@example.com".into(),
+            ],
+            trace: Vec::new(),
+        };
+        let body = futures_lite::stream::iter(vec![
+            Bytes::from_static(b"Subject: a\r\n\r\n"),
+            Bytes::from_static(b"b\r\n"),
+        ]);
+        let results = smol::block_on(pipeline.deliver(envelope, body));
+        let codes: Vec<(u16, &str)> = results
+            .iter()
+            .map(|r| (r.verdict.code, r.verdict.status.as_str()))
+            .collect();
+        assert_eq!(codes, [(250, "2.0.0"), (550, "5.1.1"), (451, "4.4.0")]);
+        assert_eq!(results[1].address, "nobody@localhost");
+        let info = store.message("alice@localhost", "INBOX", 1).unwrap().unwrap();
+        assert_eq!(
+            std::fs::read(info.path).unwrap(),
+            b"Return-Path: <s@example.org>\r\nSubject: a\r\n\r\nb\r\n"
+        );
+    }
+}
