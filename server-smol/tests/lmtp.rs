@@ -87,6 +87,42 @@ fn one_reply_per_accepted_recipient_each_its_own_result() {
     server.stop();
 }
 
+#[test]
+fn a_full_mailbox_fails_only_its_own_recipient() {
+    // `extra` lands inside the generated [limits] table.
+    let site = Site::new(Opts {
+        listeners: vec!["lmtp"],
+        extra: "quota_messages = 1\n".into(),
+        ..Opts::default()
+    });
+    site.default_users();
+    let server = site.start();
+    let mut s = RawSmtp::connect(server.addr("lmtp"));
+    s.expect("LHLO client.sansmail.test", 250);
+    s.expect("MAIL FROM:<sender@example.org>", 250);
+    s.expect("RCPT TO:<bob@localhost>", 250);
+    s.expect("DATA", 354);
+    s.send(&dot_stuff(&message("fill-bob"))).unwrap();
+    assert_eq!(s.reply().unwrap().0, 250);
+
+    s.expect("MAIL FROM:<sender@example.org>", 250);
+    s.expect("RCPT TO:<bob@localhost>", 250);
+    s.expect("RCPT TO:<alice@localhost>", 250);
+    s.expect("DATA", 354);
+    s.send(&dot_stuff(&message("quota-split"))).unwrap();
+    let bob = s.reply().unwrap();
+    let alice = s.reply().unwrap();
+    assert_eq!(
+        bob,
+        (552, vec!["5.2.2 <bob@localhost>: Mailbox full".to_owned()])
+    );
+    assert_eq!(alice.0, 250, "{alice:?}");
+    site.delivered_with(ALICE.0, "quota-split");
+    site.assert_not_delivered(BOB.0, "quota-split");
+    s.expect("QUIT", 221);
+    server.stop();
+}
+
 /// A private Postfix instance; stopped on drop.
 struct Postfix {
     config: std::path::PathBuf,

@@ -46,6 +46,9 @@ pub struct Message {
 struct Files {
     local: Option<Delivery>,
     spool: Option<Spool>,
+    /// Local recipients left out of `local` because their account is over
+    /// quota (`552 5.2.2` for them; the others are still delivered).
+    over_quota: Vec<String>,
 }
 
 /// A temporary copy of trace + body for handlers that need the whole
@@ -152,6 +155,7 @@ impl Message {
                 return Ok::<_, Failure>((files, bytes, None));
             }
             let local = files.local.take().map(|d| d.commit());
+            let over_quota = std::mem::take(&mut files.over_quota);
             let raw = match files.spool.take() {
                 Some(s) => {
                     // The spool file is unbuffered: everything written is
@@ -161,7 +165,15 @@ impl Message {
                 }
                 None => None,
             };
-            Ok((files, bytes, Some(Committed { local, raw })))
+            Ok((
+                files,
+                bytes,
+                Some(Committed {
+                    local,
+                    raw,
+                    over_quota,
+                }),
+            ))
         })
         .await;
         match result {
@@ -245,19 +257,24 @@ impl Message {
             Committed {
                 local: None,
                 raw: None,
+                over_quota: Vec::new(),
             }
         };
         let mut verdicts: Vec<Vec<Verdict>> = vec![Vec::new(); n];
-        if let Some(local) = committed.local {
-            let failure = local.err();
-            for (i, r) in self.recipients.iter().enumerate() {
-                if r.targets.contains(&Target::Local) {
-                    verdicts[i].push(match &failure {
-                        None => Verdict::ok(),
-                        Some(e) => local_failure(e, &r.address),
-                    });
-                }
+        let failure = committed.local.and_then(|l| l.err());
+        for (i, r) in self.recipients.iter().enumerate() {
+            if !r.targets.contains(&Target::Local) {
+                continue;
             }
+            let full = committed
+                .over_quota
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&r.address));
+            verdicts[i].push(match &failure {
+                _ if full => Verdict::new(552, "5.2.2", &format!("<{}>: Mailbox full", r.address)),
+                None => Verdict::ok(),
+                Some(e) => local_failure(e, &r.address),
+            });
         }
         if let Some(raw) = committed.raw.as_deref() {
             run_handlers(
@@ -462,14 +479,40 @@ impl OpenPlan {
                     }
                 }
             }
-            let d = store
-                .begin_delivery(maildir::Envelope {
+            // An account over quota fails `begin_delivery` for the whole
+            // list: leave it out (it gets 552) and deliver to the others.
+            let mut recipients = self.local;
+            loop {
+                let envelope = maildir::Envelope {
                     return_path: self.sender.clone(),
-                    recipients: self.local,
+                    recipients: recipients.clone(),
                     trace: self.trace.clone(),
-                })
-                .map_err(Failure::Local)?;
-            files.local = Some(d);
+                };
+                match store.begin_delivery(envelope) {
+                    Ok(d) => {
+                        files.local = Some(d);
+                        break;
+                    }
+                    Err(DeliveryError::OverQuota(who)) => {
+                        let before = recipients.len();
+                        recipients.retain(|a| {
+                            !a.eq_ignore_ascii_case(&who)
+                                && maildir::Address::parse(a)
+                                    .ok()
+                                    .zip(maildir::Address::parse(&who).ok())
+                                    .is_none_or(|(a, w)| a.key() != w.key())
+                        });
+                        if recipients.len() == before {
+                            return Err(Failure::Local(DeliveryError::OverQuota(who)));
+                        }
+                        files.over_quota.push(who);
+                        if recipients.is_empty() {
+                            break;
+                        }
+                    }
+                    Err(e) => return Err(Failure::Local(e)),
+                }
+            }
         }
         if self.spool {
             let dir = data_dir.join("spool");
@@ -513,6 +556,7 @@ fn create_private(dir: &std::path::Path) -> std::io::Result<(PathBuf, std::fs::F
 struct Committed {
     local: Option<Result<Vec<maildir::Delivered>, DeliveryError>>,
     raw: Option<Vec<u8>>,
+    over_quota: Vec<String>,
 }
 
 /// A failure while streaming the body.

@@ -469,7 +469,10 @@ mod tests {
             .collect();
         assert_eq!(codes, [(250, "2.0.0"), (550, "5.1.1"), (451, "4.4.0")]);
         assert_eq!(results[1].address, "nobody@localhost");
-        let info = store.message("alice@localhost", "INBOX", 1).unwrap().unwrap();
+        let info = store
+            .message("alice@localhost", "INBOX", 1)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             std::fs::read(info.path).unwrap(),
             b"Return-Path: <s@example.org>\r\nSubject: a\r\n\r\nb\r\n"
