@@ -438,9 +438,11 @@ mod tests {
     #[test]
     fn deliver_gives_one_result_per_recipient() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.data_dir = dir.path().to_path_buf();
-        config.domains = vec!["localhost".into()];
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            domains: vec!["localhost".into()],
+            ..Config::default()
+        };
         let store = Store::open(maildir::StoreConfig {
             data_dir: config.data_dir.clone(),
             hostname: "h".into(),
