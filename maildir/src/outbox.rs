@@ -12,8 +12,8 @@
 //! ```
 //!
 //! Table `outbox`: id (u64, from the `META` counter `next_outbox_id`) →
-//! `attempts u32 LE | next_attempt i64 LE (Unix ms) | target length u16 LE |
-//! target UTF-8 | payload`.
+//! OutboxRecord v1 (`docs/design.md` §2): `01`, attempts (u32), next attempt
+//! (i64, Unix ms), target (str), then the payload to the end of the value.
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -45,11 +45,15 @@ pub struct OutboxEntry {
     pub next_attempt: i64,
 }
 
+/// The record's version byte.
+const VERSION: u8 = 1;
+
 fn encode(attempts: u32, next_attempt: i64, target: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(14 + target.len() + payload.len());
+    let mut out = Vec::with_capacity(17 + target.len() + payload.len());
+    out.push(VERSION);
     out.extend_from_slice(&attempts.to_le_bytes());
     out.extend_from_slice(&next_attempt.to_le_bytes());
-    out.extend_from_slice(&(target.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(target.len() as u32).to_le_bytes());
     out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(payload);
     out
@@ -58,31 +62,18 @@ fn encode(attempts: u32, next_attempt: i64, target: &str, payload: &[u8]) -> Vec
 /// (attempts, next_attempt, target, payload offset).
 fn decode_head(bytes: &[u8]) -> Result<(u32, i64, String, usize), StoreError> {
     let corrupt = || StoreError::Corrupt("outbox entry too short".into());
-    let attempts = u32::from_le_bytes(
-        bytes
-            .get(0..4)
-            .ok_or_else(corrupt)?
-            .try_into()
-            .map_err(|_| corrupt())?,
-    );
-    let next = i64::from_le_bytes(
-        bytes
-            .get(4..12)
-            .ok_or_else(corrupt)?
-            .try_into()
-            .map_err(|_| corrupt())?,
-    );
-    let len = u16::from_le_bytes(
-        bytes
-            .get(12..14)
-            .ok_or_else(corrupt)?
-            .try_into()
-            .map_err(|_| corrupt())?,
-    ) as usize;
-    let target = bytes.get(14..14 + len).ok_or_else(corrupt)?;
+    let field = |range: std::ops::Range<usize>| bytes.get(range).ok_or_else(corrupt);
+    match bytes.first() {
+        Some(v) if *v >= VERSION => {}
+        _ => return Err(StoreError::Corrupt("outbox entry has no version".into())),
+    }
+    let attempts = u32::from_le_bytes(field(1..5)?.try_into().map_err(|_| corrupt())?);
+    let next = i64::from_le_bytes(field(5..13)?.try_into().map_err(|_| corrupt())?);
+    let len = u32::from_le_bytes(field(13..17)?.try_into().map_err(|_| corrupt())?) as usize;
+    let target = field(17..17usize.saturating_add(len))?;
     let target = String::from_utf8(target.to_vec())
         .map_err(|_| StoreError::Corrupt("outbox target is not UTF-8".into()))?;
-    Ok((attempts, next, target, 14 + len))
+    Ok((attempts, next, target, 17 + len))
 }
 
 impl Store {

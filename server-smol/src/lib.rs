@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod config;
 pub mod control;
 pub mod imap;
+pub mod lmtp;
 pub mod net;
 /// Outbound delivery (DESIGN.md §5.2); so far only the DSN builder.
 pub mod outbound {

@@ -337,7 +337,7 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
     tracing::debug!(%peer, "{name}: connection");
     match name {
         "smtp" | "smtps" | "submission" | "submissions" | "lmtp" => {
-            let role = if name == "lmtp" {
+            let role = if name == crate::lmtp::LISTENER {
                 SmtpRole::Lmtp
             } else if name.starts_with("smtp") {
                 SmtpRole::Mx

@@ -12,3 +12,25 @@ pub use crate::smtp::SmtpRole;
 
 /// The listener name in `listening` lines and `[lmtp] listen`.
 pub const LISTENER: &str = "lmtp";
+
+use smtp_proto::Reply;
+
+use crate::pipeline::Verdict;
+
+/// The reply for one recipient after DATA (RFC 2033 §4.2): `250 2.0.0
+/// <address> OK: queued as <id>` when its handlers took the message,
+/// else its own failure.
+pub fn reply(v: &Verdict, address: &str, queue_id: &str) -> Reply {
+    if v.is_positive() {
+        Reply::new(
+            250,
+            "2.0.0",
+            &format!(
+                "<{}> OK: queued as {queue_id}",
+                crate::smtp::sanitize_header_text(address)
+            ),
+        )
+    } else {
+        v.to_reply()
+    }
+}

@@ -234,26 +234,10 @@ impl SmtpHandler {
 
 /// Keeps peer-supplied text from breaking the header: no CR, LF or other
 /// control characters.
-fn sanitize_header_text(s: &str) -> String {
+pub(crate) fn sanitize_header_text(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()
-}
-
-/// An LMTP per-recipient reply (RFC 2033 §4.2).
-fn lmtp_reply(v: &Verdict, address: &str, queue_id: &str) -> Reply {
-    if v.is_positive() {
-        Reply::new(
-            250,
-            "2.0.0",
-            &format!(
-                "<{}> OK: queued as {queue_id}",
-                sanitize_header_text(address)
-            ),
-        )
-    } else {
-        v.to_reply()
-    }
 }
 
 fn new_queue_id() -> String {
@@ -326,7 +310,7 @@ impl Handler for SmtpHandler {
                     let replies = verdicts
                         .iter()
                         .zip(&self.recipients)
-                        .map(|(v, r)| lmtp_reply(v, &r.address, &self.queue_id))
+                        .map(|(v, r)| crate::lmtp::reply(v, &r.address, &self.queue_id))
                         .collect();
                     if let Err(replies) = session.respond_lmtp(id, replies) {
                         tracing::warn!(
