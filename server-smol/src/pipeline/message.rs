@@ -37,6 +37,8 @@ pub struct Message {
     header: Vec<u8>,
     header_done: bool,
     files: Option<Files>,
+    /// Body bytes taken so far.
+    size: u64,
     /// A failure while streaming: every recipient gets it at `finish`.
     error: Option<Verdict>,
 }
@@ -82,6 +84,7 @@ impl Message {
             header: Vec::new(),
             header_done: false,
             files: None,
+            size: 0,
             error: None,
         }
     }
@@ -106,6 +109,22 @@ impl Message {
     /// Takes the next body bytes, exactly as received (SMTP: unstuffed).
     pub async fn write(&mut self, chunk: &[u8]) {
         if self.error.is_some() {
+            return;
+        }
+        // `[limits] max_message_size` on every path (the SMTP session
+        // enforces it on the wire too; the API and fixtures rely on this).
+        self.size = self.size.saturating_add(chunk.len() as u64);
+        let max = self.pipeline.inner.config.limits.max_message_size;
+        if max > 0 && self.size > max {
+            self.error = Some(Verdict::new(
+                552,
+                "5.3.4",
+                "Message size exceeds fixed maximum message size",
+            ));
+            self.pending = Vec::new();
+            if let Some(files) = self.files.take() {
+                blocking::unblock(move || drop(files)).await;
+            }
             return;
         }
         if !self.header_done {
