@@ -562,6 +562,9 @@ catch_all = true
             "[[rules]]\naction = \"explode\"",
             "[outbound]\nexpire = \"soon\"",
             "[handlers.x]\ntype = \"carrier-pigeon\"",
+            "[handlers.x]\ntype = \"webhook\"\nurl = \"https://example.test/\"",
+            "[handlers.x]\ntype = \"redis\"\nurl = \"127.0.0.1:6379\"\nlist = \"l\"",
+            "[hooks]\npre_receive = \"ftp://x/\"",
         ] {
             let e = Config::parse(bad).unwrap_err();
             assert!(!e.0.contains('\n'), "{bad:?}: {e}");
