@@ -123,6 +123,31 @@ fn a_full_mailbox_fails_only_its_own_recipient() {
     server.stop();
 }
 
+#[test]
+fn catch_all_accepts_any_domain_over_lmtp() {
+    let site = Site::new(Opts {
+        listeners: vec!["lmtp"],
+        extra: "[testing]\ncatch_all = true\n".into(),
+        ..Opts::default()
+    });
+    let server = site.start();
+    let mut s = RawSmtp::connect(server.addr("lmtp"));
+    s.expect("LHLO client.sansmail.test", 250);
+    s.expect("MAIL FROM:<sender@example.org>", 250);
+    s.expect("RCPT TO:<new@any.example>", 250);
+    s.expect("DATA", 354);
+    s.send(&dot_stuff(&message("lmtp-catch"))).unwrap();
+    let r = s.reply().unwrap();
+    assert_eq!(r.0, 250, "{r:?}");
+    assert_stored(
+        &site.delivered_with("new@any.example", "lmtp-catch"),
+        "sender@example.org",
+        &message("lmtp-catch"),
+    );
+    s.expect("QUIT", 221);
+    server.stop();
+}
+
 /// A private Postfix instance; stopped on drop.
 struct Postfix {
     config: std::path::PathBuf,

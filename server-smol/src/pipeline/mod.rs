@@ -230,7 +230,14 @@ impl Pipeline {
     /// A pipeline over `store` with `config`'s rules, routes, handlers and
     /// hooks; and the receiver the webhook outbox worker waits on
     /// ([`webhook::run_outbox`]).
+    /// Spool files left by a crash (no message is in flight at start) are
+    /// removed here.
     pub fn new(config: Config, store: Store) -> (Pipeline, smol::channel::Receiver<()>) {
+        if let Ok(entries) = std::fs::read_dir(config.data_dir.join("spool")) {
+            for entry in entries.flatten() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         let (outbox_wake, wake_rx) = smol::channel::bounded(1);
         let inner = Inner {
             config,
