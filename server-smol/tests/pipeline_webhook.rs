@@ -47,6 +47,17 @@ fn signed_post_retried_after_500s_until_2xx() {
     .unwrap_or_else(|| panic!("3 posts expected, got {:?}", receiver.records("hook")));
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(receiver.records("hook").len(), 3, "no post after the 2xx");
+    // First retry within 5 s (2 s), then doubling (4 s).
+    let t: Vec<f64> = records.iter().map(|r| r["t"].as_f64().unwrap()).collect();
+    let (first, second) = (t[1] - t[0], t[2] - t[1]);
+    assert!(
+        (1.5..5.0).contains(&first),
+        "first retry after {first:.2} s"
+    );
+    assert!(
+        (3.5..8.0).contains(&second),
+        "second retry after {second:.2} s"
+    );
     for rec in &records {
         assert_eq!(rec["sig_ok"], true, "signature mismatch: {rec}");
         assert_eq!(

@@ -4,7 +4,8 @@ usage: http_receiver.py PORT_FILE OUT_DIR SECRET FAIL_FIRST
 
 Binds 127.0.0.1:0 and writes the port to PORT_FILE once listening.
 - POST /hook: verifies X-Sansmail-Signature (sha256=hex HMAC-SHA256(SECRET,
-  body)) and records OUT_DIR/hook-<n>.json = {"sig_ok", "signature", "body"};
+  body)) and records OUT_DIR/hook-<n>.json = {"sig_ok", "signature", "body",
+  "t" (arrival, Unix seconds)};
   answers 500 to the first FAIL_FIRST posts, then 200.
 - POST /check/<mode>: records OUT_DIR/check-<n>.json (the request body) and
   answers as <mode> says: accept, reject, tempfail, slow (sleeps 30 s),
@@ -55,7 +56,7 @@ class Handler(BaseHTTPRequestHandler):
             sig = self.headers.get("X-Sansmail-Signature", "")
             want = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
             n = record("hook", {"sig_ok": hmac.compare_digest(sig, want), "signature": sig,
-                                "body": body.decode("utf-8")})
+                                "body": body.decode("utf-8"), "t": time.time()})
             self.reply(500 if n <= fail_first else 200, b"{}")
             return
         if self.path.startswith("/check/"):
