@@ -9,8 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use maildir::{Delivery, DeliveryError};
 
-use super::{Origin, Pipeline, Recipient, Source, Target, Verdict, hook, json, redis};
-use crate::config::HandlerConfig;
+use super::{Origin, Pipeline, Recipient, Source, Target, Verdict, hook};
 
 /// Body bytes are written out in batches of this size, so a message in
 /// flight holds at most this much of its body in memory.
@@ -19,9 +18,6 @@ const WRITE_BATCH: usize = 64 * 1024;
 /// The header section kept for the pre-receive hook and bounces: enough
 /// for any real header, bounded against a peer that never ends it.
 const MAX_HEADER: usize = 64 * 1024;
-
-/// How long one Redis exchange may take before the message gets a 4xx.
-const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A message between [`Pipeline::begin`] and [`Message::finish`]. Dropping
 /// it without `finish` abandons it (the tmp and spool files are removed).
@@ -296,7 +292,7 @@ impl Message {
             });
         }
         if let Some(raw) = committed.raw.as_deref() {
-            run_handlers(
+            super::handlers::run(
                 &self.pipeline,
                 self.sender.as_deref(),
                 &self.recipients,
@@ -305,7 +301,7 @@ impl Message {
             )
             .await;
         }
-        bounce(
+        super::handlers::bounce(
             &self.pipeline,
             self.sender.as_deref(),
             &self.recipients,
@@ -316,154 +312,6 @@ impl Message {
             .iter()
             .map(|v| Verdict::worst(v).cloned().unwrap_or_else(Verdict::ok))
             .collect()
-    }
-}
-
-/// Every named handler, each once for all its recipients.
-async fn run_handlers(
-    pipeline: &Pipeline,
-    sender: Option<&str>,
-    recipients: &[Recipient],
-    raw: &[u8],
-    verdicts: &mut [Vec<Verdict>],
-) {
-    let config = &pipeline.inner.config;
-    let received_at = json::rfc3339_now();
-    let parsed = json::Parsed::new(raw);
-    let mut names: Vec<&str> = Vec::new();
-    for r in recipients {
-        for t in &r.targets {
-            if let Target::Handler(h) = t
-                && !names.contains(&h.as_str())
-            {
-                names.push(h);
-            }
-        }
-    }
-    let mut outbox: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut outbox_rcpts: Vec<usize> = Vec::new();
-    for name in names {
-        let mine: Vec<usize> = (0..recipients.len())
-            .filter(|&i| {
-                recipients[i]
-                    .targets
-                    .contains(&Target::Handler(name.into()))
-            })
-            .collect();
-        let objects: Vec<String> = mine
-            .iter()
-            .map(|&i| {
-                parsed.handler_json(
-                    raw,
-                    sender.unwrap_or(""),
-                    &recipients[i].address,
-                    &received_at,
-                )
-            })
-            .collect();
-        match config.handlers.get(name) {
-            Some(HandlerConfig::Redis { url, list }) => {
-                let v = match redis::rpush(url, list, &objects, REDIS_TIMEOUT).await {
-                    Ok(_) => Verdict::ok(),
-                    Err(e) => {
-                        tracing::warn!(handler = name, "redis handler failed: {e}");
-                        Verdict::new(451, "4.3.0", "Handler unavailable, try again later")
-                    }
-                };
-                for &i in &mine {
-                    verdicts[i].push(v.clone());
-                }
-            }
-            Some(HandlerConfig::Webhook { .. }) => {
-                for (&i, object) in mine.iter().zip(objects) {
-                    outbox.push((name.to_owned(), object.into_bytes()));
-                    outbox_rcpts.push(i);
-                }
-            }
-            None => {
-                for &i in &mine {
-                    verdicts[i].push(Verdict::new(451, "4.3.0", "Unknown handler"));
-                }
-            }
-        }
-    }
-    if outbox.is_empty() {
-        return;
-    }
-    let store = pipeline.inner.store.clone();
-    let now = unix_ms();
-    let v = match blocking::unblock(move || store.outbox_add(&outbox, now)).await {
-        Ok(_) => {
-            let _ = pipeline.inner.outbox_wake.try_send(());
-            Verdict::ok()
-        }
-        Err(e) => {
-            tracing::warn!("webhook outbox commit failed: {e}");
-            Verdict::new(451, "4.3.0", "Handler unavailable, try again later")
-        }
-    };
-    for i in outbox_rcpts {
-        verdicts[i].push(v.clone());
-    }
-}
-
-/// `[[rules]] action = "bounce"`: one RFC 3464 DSN to the sender for
-/// every bounced recipient. A local sender gets it in INBOX; the null
-/// sender never gets one (a bounce must not bounce); a remote sender
-/// would get it through outbound delivery, which does not exist yet.
-async fn bounce(
-    pipeline: &Pipeline,
-    sender: Option<&str>,
-    recipients: &[Recipient],
-    header: &[u8],
-) {
-    let bounced: Vec<crate::outbound::dsn::DsnRecipient> = recipients
-        .iter()
-        .filter_map(|r| {
-            r.targets.iter().find_map(|t| match t {
-                Target::Bounce(v) => Some(crate::outbound::dsn::DsnRecipient {
-                    address: r.address.clone(),
-                    status: v.status.clone(),
-                    diagnostic: format!("smtp; {} {} {}", v.code, v.status, v.text),
-                }),
-                _ => None,
-            })
-        })
-        .collect();
-    let Some(sender) = sender.map(str::to_owned) else {
-        return;
-    };
-    if bounced.is_empty() {
-        return;
-    }
-    let config = &pipeline.inner.config;
-    let is_local = sender
-        .rsplit_once('@')
-        .is_some_and(|(_, d)| config.is_local_domain(d));
-    if !is_local {
-        tracing::info!(%sender, "bounce DSN for a remote sender not sent: no outbound delivery yet");
-        return;
-    }
-    let dsn = crate::outbound::dsn::build(&crate::outbound::dsn::Report {
-        reporting_mta: &config.hostname,
-        original_sender: &sender,
-        recipients: &bounced,
-        original_headers: header,
-        arrival: SystemTime::now(),
-    });
-    let store = pipeline.inner.store.clone();
-    let result = blocking::unblock(move || {
-        let mut d = store.begin_delivery(maildir::Envelope {
-            return_path: None,
-            recipients: vec![sender],
-            trace: Vec::new(),
-        })?;
-        d.write(&dsn)?;
-        d.commit()
-    })
-    .await;
-    if let Err(e) = result {
-        tracing::warn!("bounce DSN not delivered: {e}");
     }
 }
 

@@ -45,6 +45,7 @@ use maildir::Store;
 
 use crate::config::Config;
 
+mod handlers;
 mod hook;
 mod http_client;
 mod json;
