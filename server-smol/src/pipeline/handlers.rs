@@ -10,6 +10,9 @@ use crate::config::HandlerConfig;
 /// How long one Redis exchange may take before the message gets a 4xx.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Webhook objects collected before an outbox commit.
+const OUTBOX_BATCH: usize = 16 * 1024 * 1024;
+
 /// Every named handler, each once for all its recipients.
 pub(super) async fn run(
     pipeline: &Pipeline,
@@ -31,8 +34,12 @@ pub(super) async fn run(
             }
         }
     }
+    // Webhook entries are committed in batches of about OUTBOX_BATCH
+    // bytes, so many recipients never hold all their objects at once.
     let mut outbox: Vec<(String, Vec<u8>)> = Vec::new();
     let mut outbox_rcpts: Vec<usize> = Vec::new();
+    let mut outbox_bytes = 0;
+    let from = sender.unwrap_or("");
     for name in names {
         let mine: Vec<usize> = (0..recipients.len())
             .filter(|&i| {
@@ -41,20 +48,12 @@ pub(super) async fn run(
                     .contains(&Target::Handler(name.into()))
             })
             .collect();
-        let objects: Vec<String> = mine
-            .iter()
-            .map(|&i| {
-                parsed.handler_json(
-                    raw,
-                    sender.unwrap_or(""),
-                    &recipients[i].address,
-                    &received_at,
-                )
-            })
-            .collect();
+        let object = |i: usize| parsed.handler_json(from, &recipients[i].address, &received_at);
         match config.handlers.get(name) {
             Some(HandlerConfig::Redis { url, list }) => {
-                let v = match redis::rpush(url, list, &objects, REDIS_TIMEOUT).await {
+                let pushed =
+                    redis::rpush(url, list, mine.len(), |k| object(mine[k]), REDIS_TIMEOUT).await;
+                let v = match pushed {
                     Ok(_) => Verdict::ok(),
                     Err(e) => {
                         tracing::warn!(handler = name, "redis handler failed: {e}");
@@ -66,9 +65,15 @@ pub(super) async fn run(
                 }
             }
             Some(HandlerConfig::Webhook { .. }) => {
-                for (&i, object) in mine.iter().zip(objects) {
-                    outbox.push((name.to_owned(), object.into_bytes()));
+                for &i in &mine {
+                    let payload = object(i).into_bytes();
+                    outbox_bytes += payload.len();
+                    outbox.push((name.to_owned(), payload));
                     outbox_rcpts.push(i);
+                    if outbox_bytes >= OUTBOX_BATCH {
+                        commit_outbox(pipeline, &mut outbox, &mut outbox_rcpts, verdicts).await;
+                        outbox_bytes = 0;
+                    }
                 }
             }
             None => {
@@ -78,12 +83,24 @@ pub(super) async fn run(
             }
         }
     }
+    commit_outbox(pipeline, &mut outbox, &mut outbox_rcpts, verdicts).await;
+}
+
+/// One durable outbox commit for the collected webhook entries; their
+/// recipients' verdicts follow it.
+async fn commit_outbox(
+    pipeline: &Pipeline,
+    outbox: &mut Vec<(String, Vec<u8>)>,
+    rcpts: &mut Vec<usize>,
+    verdicts: &mut [Vec<Verdict>],
+) {
     if outbox.is_empty() {
         return;
     }
+    let entries = std::mem::take(outbox);
     let store = pipeline.inner.store.clone();
     let now = unix_ms();
-    let v = match blocking::unblock(move || store.outbox_add(&outbox, now)).await {
+    let v = match blocking::unblock(move || store.outbox_add(&entries, now)).await {
         Ok(_) => {
             let _ = pipeline.inner.outbox_wake.try_send(());
             Verdict::ok()
@@ -93,7 +110,7 @@ pub(super) async fn run(
             Verdict::new(451, "4.3.0", "Handler unavailable, try again later")
         }
     };
-    for i in outbox_rcpts {
+    for i in rcpts.drain(..) {
         verdicts[i].push(v.clone());
     }
 }

@@ -56,10 +56,15 @@ fn parse_url(url: &str) -> Result<RedisUrl, String> {
 fn command(out: &mut Vec<u8>, args: &[&[u8]]) {
     out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
     for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
+        bulk(out, a);
     }
+}
+
+/// One RESP bulk string.
+fn bulk(out: &mut Vec<u8>, a: &[u8]) {
+    out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+    out.extend_from_slice(a);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Reads one simple reply line; `Err` for `-ERR` or anything unexpected.
@@ -90,11 +95,13 @@ async fn reply(stream: &mut smol::net::TcpStream, buf: &mut Vec<u8>) -> Result<S
 }
 
 /// `RPUSH list value...` in one command (atomic for all values); returns
-/// the list's new length.
+/// the list's new length. The `count` values come from `value(i)` one at a
+/// time, each written out before the next is built, so memory holds one.
 pub(super) async fn rpush(
     url: &str,
     list: &str,
-    values: &[String],
+    count: usize,
+    mut value: impl FnMut(usize) -> String,
     timeout: Duration,
 ) -> Result<u64, String> {
     let target = parse_url(url)?;
@@ -112,9 +119,18 @@ pub(super) async fn rpush(
             command(&mut out, &[b"SELECT", db.to_string().as_bytes()]);
             expected += 1;
         }
-        let mut args: Vec<&[u8]> = vec![b"RPUSH", list.as_bytes()];
-        args.extend(values.iter().map(|v| v.as_bytes()));
-        command(&mut out, &args);
+        out.extend_from_slice(format!("*{}\r\n", count + 2).as_bytes());
+        bulk(&mut out, b"RPUSH");
+        bulk(&mut out, list.as_bytes());
+        for i in 0..count {
+            let v = value(i);
+            bulk(&mut out, v.as_bytes());
+            stream
+                .write_all(&out)
+                .await
+                .map_err(|e| format!("redis write: {e}"))?;
+            out.clear();
+        }
         stream
             .write_all(&out)
             .await
