@@ -51,3 +51,13 @@ apt-get install -y --no-install-recommends dnsmasq-base
 command -v dnsmasq >/dev/null
 python3 -m pip install dkimpy || python3 -m pip install --break-system-packages dkimpy
 python3 -c "import dkim"
+# Pipeline end-to-end tests (server-smol/tests/pipeline_*.rs, lmtp.rs);
+# python3 (http.server receiver for webhooks and the pre-receive hook) comes
+# from the list above.
+# - redis-server: `type = "redis"` handlers, started by the tests on free ports.
+# - postfix: a private instance per test (own config/queue dirs, loopback
+#   ports) relays to the [lmtp] listener; "No configuration" keeps the
+#   system instance unconfigured.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get install -y --no-install-recommends redis-server postfix
+command -v redis-server >/dev/null && command -v postfix >/dev/null

@@ -73,6 +73,7 @@ mod mailboxes;
 mod messages;
 pub mod mime;
 mod notify;
+mod outbox;
 mod queue;
 mod quota;
 mod read;
@@ -90,6 +91,7 @@ pub use layout::{INBOX, MAX_MAILBOX_NAME, SpecialUse, canonical_mailbox_name};
 pub use messages::{CopyOutcome, FlagChange, FlagOp, FlagUpdate, StoreOutcome};
 pub use mime::{MimePart, PartKind};
 pub use notify::{Change, Event, Notice, QUEUE as SUBSCRIPTION_QUEUE, Subscription};
+pub use outbox::OutboxEntry;
 pub use queue::{
     Enqueue, Notify, Outcome, QueueEnvelope, QueueId, QueueRecipient, QueuedMessage,
     QueuedRecipient, RecipientRef, RecipientState, Ret, Settle,

@@ -48,6 +48,8 @@ pub struct Shared {
     pub store: Store,
     /// TLS for STARTTLS and implicit-TLS listeners.
     pub acceptor: Option<TlsAcceptor>,
+    /// Every accepted message goes through it (DESIGN.md §5.1).
+    pub pipeline: crate::pipeline::Pipeline,
     per_ip: Arc<PerIpLimit>,
     pub(crate) per_account: Arc<PerAccountLimit>,
     /// Login checks, penalties, the credential cache and the sessions
@@ -76,7 +78,7 @@ impl std::error::Error for StartError {}
 #[derive(Debug, Clone)]
 pub struct BoundListener {
     /// `smtp`, `smtps`, `submission`, `submissions`, `imap`, `imaps`,
-    /// `pop3` or `pop3s`.
+    /// `pop3`, `pop3s` or `lmtp`.
     pub name: &'static str,
     /// The real address (with the port chosen by the OS for port 0).
     pub addr: SocketAddr,
@@ -127,6 +129,7 @@ impl Server {
                 .map_err(|e| StartError(format!("cannot listen on {name} {addr}: {e}")))?;
             bound.push((name, local, listener));
         }
+        let (pipeline, outbox_wake) = crate::pipeline::Pipeline::new(config.clone(), store.clone());
         let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
         let (halt_tx, halt_rx) = smol::channel::bounded::<()>(1);
         let shared = Arc::new(Shared {
@@ -150,6 +153,7 @@ impl Server {
             config,
             store,
             acceptor,
+            pipeline: pipeline.clone(),
             maildrops: MaildropLocks::default(),
             pop3_sizes: WireSizes::default(),
             connections: Arc::new(()),
@@ -169,6 +173,13 @@ impl Server {
                 .map_err(|e| StartError(format!("control socket: {e}")))?;
 
         let executor = Arc::new(Executor::new());
+        executor
+            .spawn(crate::pipeline::webhook::run_outbox(
+                pipeline,
+                outbox_wake,
+                stop_rx.clone(),
+            ))
+            .detach();
         let mut listeners = Vec::new();
         for (name, addr, listener) in bound {
             listeners.push(BoundListener { name, addr });
@@ -387,8 +398,10 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
     }
     tracing::debug!(%peer, "{name}: connection");
     match name {
-        "smtp" | "smtps" | "submission" | "submissions" => {
-            let role = if name.starts_with("smtp") {
+        "smtp" | "smtps" | "submission" | "submissions" | "lmtp" => {
+            let role = if name == crate::lmtp::LISTENER {
+                SmtpRole::Lmtp
+            } else if name.starts_with("smtp") {
                 SmtpRole::Mx
             } else {
                 SmtpRole::Submission

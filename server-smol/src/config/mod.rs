@@ -452,6 +452,7 @@ impl Config {
             out.extend(l.listen.iter().map(|a| (plain, a.as_str())));
             out.extend(l.listen_tls.iter().map(|a| (tls, a.as_str())));
         }
+        out.extend(self.lmtp.listen.iter().map(|a| ("lmtp", a.as_str())));
         out
     }
 
@@ -653,6 +654,9 @@ catch_all = true
             "[[rules]]\naction = \"explode\"",
             "[outbound]\nexpire = \"soon\"",
             "[handlers.x]\ntype = \"carrier-pigeon\"",
+            "[handlers.x]\ntype = \"webhook\"\nurl = \"https://example.test/\"",
+            "[handlers.x]\ntype = \"redis\"\nurl = \"127.0.0.1:6379\"\nlist = \"l\"",
+            "[hooks]\npre_receive = \"ftp://x/\"",
         ] {
             let e = Config::parse(bad).unwrap_err();
             assert!(!e.0.contains('\n'), "{bad:?}: {e}");

@@ -323,6 +323,27 @@ impl super::Config {
                 }
             }
         }
+        // The pipeline's clients speak plain HTTP and RESP (they run next
+        // to the server); anything else is a start-up error, not a
+        // failure at the first message.
+        for (name, handler) in &self.handlers {
+            let (url, scheme) = match handler {
+                HandlerConfig::Redis { url, .. } => (url, "redis://"),
+                HandlerConfig::Webhook { url, .. } => (url, "http://"),
+            };
+            if !url.starts_with(scheme) {
+                return Err(ConfigError(format!(
+                    "[handlers.{name}] url `{url}` must start with {scheme}"
+                )));
+            }
+        }
+        if let Some(url) = &self.hooks.pre_receive
+            && !url.starts_with("http://")
+        {
+            return Err(ConfigError(format!(
+                "[hooks] pre_receive `{url}` must start with http://"
+            )));
+        }
         if self.outbound.retry.is_empty() {
             return Err(ConfigError(
                 "[outbound] retry must list at least one delay".into(),

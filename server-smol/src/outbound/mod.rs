@@ -3,6 +3,7 @@
 
 pub mod dkim;
 pub mod dns;
+pub mod dsn;
 pub mod mx;
 pub mod queue_cli;
 pub mod schedule;

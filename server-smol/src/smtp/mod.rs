@@ -1,24 +1,24 @@
-//! SMTP glue: answers `smtp-proto` session events from the store and the
-//! relay policy. Used by the `[smtp]` (MX-style) and `[submission]`
-//! listeners.
+//! SMTP glue: a thin translator between `smtp-proto` session events and
+//! the delivery pipeline ([`crate::pipeline`]). Used by the `[smtp]`
+//! (MX-style), `[submission]` and `[lmtp]` listeners.
 //!
-//! Policy, as Postfix does it by default:
-//! - `[smtp]`: recipients in a local domain must be existing accounts
-//!   (`550 5.1.1`); other domains are relaying, refused unless the client
-//!   authenticated (`554 5.7.1`).
+//! The policy lives in the pipeline (rules, routes, handlers); what stays
+//! here is the session side:
 //! - `[submission]`: AUTH before MAIL FROM (`530 5.7.0`, enforced by the
-//!   session).
-//! - Relaying for authenticated clients needs the outbound queue, which
-//!   sansmail does not have yet: such recipients are refused with
-//!   `550 5.7.1` rather than accepted and silently lost.
+//!   session);
+//! - the `Received:` trace field (RFC 5321 §4.4);
+//! - the reply at end of data: one for SMTP (250 only when every
+//!   recipient's handlers took the message), one per recipient for LMTP
+//!   (RFC 2033 §4.2), each sent only after the pipeline returned.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use maildir::{Delivery, DeliveryError, Envelope};
 use smtp_proto::{Event, Mechanism, Reply, ServerConfig, ServerSession};
+
+use crate::pipeline::{Message, Origin, Rcpt, Recipient, Source, Verdict};
 
 use crate::pump::{Handler, Next, Output};
 use crate::server::Shared;
@@ -30,11 +30,9 @@ pub enum SmtpRole {
     Mx,
     /// `[submission]`: authenticated clients submit mail.
     Submission,
+    /// `[lmtp]`: an MTA in front delivers (RFC 2033).
+    Lmtp,
 }
-
-/// Body bytes are written to the message file in batches of this size, so
-/// a connection holds at most this much of a message in memory.
-const WRITE_BATCH: usize = 64 * 1024;
 
 crate::pump::session_io!(ServerSession, Event);
 
@@ -48,12 +46,22 @@ pub fn session_config(
     let config = &shared.config;
     let mut limits = smtp_proto::Limits::default();
     limits.max_message_size = config.limits.max_message_size;
+    let lmtp = role == SmtpRole::Lmtp;
     ServerConfig {
         hostname: config.hostname.clone(),
-        mode: smtp_proto::Mode::Smtp,
-        starttls: shared.acceptor.is_some(),
+        mode: if lmtp {
+            smtp_proto::Mode::Lmtp
+        } else {
+            smtp_proto::Mode::Smtp
+        },
+        // LMTP (RFC 2033) serves an MTA in front: no TLS upgrade, no AUTH.
+        starttls: shared.acceptor.is_some() && !lmtp,
         tls_active: tls,
-        auth_mechanisms: vec![Mechanism::Plain, Mechanism::Login],
+        auth_mechanisms: if lmtp {
+            Vec::new()
+        } else {
+            vec![Mechanism::Plain, Mechanism::Login]
+        },
         auth_requires_tls: !config.auth.plaintext.allows_plaintext(peer),
         require_auth: role == SmtpRole::Submission,
         limits,
@@ -66,13 +74,9 @@ pub struct SmtpHandler {
     peer: SocketAddr,
     role: SmtpRole,
     reverse_path: Option<String>,
-    recipients: Vec<String>,
-    /// The open message file, created at the first batch write.
-    delivery: Option<Delivery>,
-    /// Body bytes not yet written to the file.
-    pending_body: Vec<u8>,
-    /// A failure while streaming the body: reported at end of data.
-    body_error: Option<DeliveryError>,
+    recipients: Vec<Recipient>,
+    /// The message being received, from `DataStart` to `DataEnd`.
+    message: Option<Message>,
     queue_id: String,
     /// After AUTH: revoked when the account is deleted or its password
     /// changes.
@@ -88,19 +92,28 @@ impl SmtpHandler {
             role,
             reverse_path: None,
             recipients: Vec::new(),
-            delivery: None,
-            pending_body: Vec::new(),
-            body_error: None,
+            message: None,
             queue_id: String::new(),
             login: None,
         }
     }
 
+    fn origin(&self, session: &ServerSession) -> Origin {
+        Origin {
+            source: match self.role {
+                SmtpRole::Mx => Source::Smtp,
+                SmtpRole::Submission => Source::Submission,
+                SmtpRole::Lmtp => Source::Lmtp,
+            },
+            authenticated: session.authenticated().map(str::to_owned),
+            helo: session.helo().map(str::to_owned),
+            client_ip: Some(self.peer.ip()),
+        }
+    }
+
     async fn drop_message(&mut self) {
-        self.pending_body = Vec::new();
-        self.body_error = None;
-        if let Some(d) = self.delivery.take() {
-            blocking::unblock(move || d.abort()).await;
+        if let Some(m) = self.message.take() {
+            m.abort().await;
         }
     }
 
@@ -111,90 +124,21 @@ impl SmtpHandler {
     }
 
     async fn rcpt(&mut self, session: &ServerSession, forward_path: &str) -> Reply {
-        let Some((local, domain)) = forward_path.rsplit_once('@') else {
-            // RFC 5321 §4.5.1 requires "postmaster" without a domain; it is
-            // accepted when a postmaster account exists in a local domain.
-            if forward_path.eq_ignore_ascii_case("postmaster")
-                && let Some(addr) = postmaster(self.shared.clone()).await
-            {
-                self.recipients.push(addr);
-                return Reply::new(250, "2.1.5", "OK");
-            }
-            return Reply::new(550, "5.1.3", "Bad recipient address syntax");
-        };
-        if local.is_empty() || domain.is_empty() {
-            return Reply::new(550, "5.1.3", "Bad recipient address syntax");
-        }
-        if self.shared.config.is_local_domain(domain) && !local_part_is_possible(forward_path) {
-            // No account can ever have this address: a permanent answer,
-            // so the sender does not retry for days (the store would call it
-            // an invalid address, which used to become 451).
-            return Reply::new(
-                550,
-                "5.1.1",
-                &format!("<{forward_path}>: Recipient address rejected: User unknown"),
-            );
-        }
-        if !self.shared.config.is_local_domain(domain) {
-            return if session.authenticated().is_some() {
-                Reply::new(
-                    550,
-                    "5.7.1",
-                    "Relaying is not available: sansmail has no outbound delivery yet",
-                )
-            } else {
-                Reply::new(
-                    554,
-                    "5.7.1",
-                    &format!("<{forward_path}>: Relay access denied"),
-                )
-            };
-        }
-        let store = self.shared.store.clone();
-        let address = forward_path.to_string();
-        let lookup = address.clone();
-        match blocking::unblock(move || store.user_exists(&lookup)).await {
-            Ok(true) => {
-                self.recipients.push(address);
+        let origin = self.origin(session);
+        match self
+            .shared
+            .pipeline
+            .recipient(&origin, self.reverse_path.as_deref(), forward_path)
+            .await
+        {
+            Rcpt::Accept(r) => {
+                self.recipients.push(r);
                 Reply::new(250, "2.1.5", "OK")
             }
-            Ok(false) => Reply::new(
-                550,
-                "5.1.1",
-                &format!("<{forward_path}>: Recipient address rejected: User unknown"),
-            ),
-            Err(e) => {
-                tracing::warn!("recipient lookup failed: {e}");
-                Reply::new(451, "4.3.0", "Temporary lookup failure")
-            }
+            Rcpt::Refuse(v) => v.to_reply(),
         }
     }
-}
 
-/// Whether `address` in a local domain could name an account at all:
-/// `maildir` refuses local parts over 64 octets (RFC 5321 §4.5.3.1.1),
-/// quoted ones, and anything with `/`, `\`, `..`, a leading or trailing
-/// `.`, whitespace or control characters.
-pub fn local_part_is_possible(address: &str) -> bool {
-    maildir::Address::parse(address).is_ok()
-}
-
-/// The first `postmaster@<local domain>` account, if any.
-async fn postmaster(shared: Arc<Shared>) -> Option<String> {
-    {
-        for domain in &shared.config.domains {
-            let addr = format!("postmaster@{domain}");
-            let store = shared.store.clone();
-            let probe = addr.clone();
-            if let Ok(true) = blocking::unblock(move || store.user_exists(&probe)).await {
-                return Some(addr);
-            }
-        }
-        None
-    }
-}
-
-impl SmtpHandler {
     async fn auth(
         &mut self,
         authzid: Option<String>,
@@ -222,89 +166,40 @@ impl SmtpHandler {
         }
     }
 
-    /// Opens the message file (with `Return-Path:` and `Received:`) the
-    /// first time body bytes must go to disk.
-    async fn flush_body(&mut self, session: &ServerSession) {
-        if self.body_error.is_some() || self.pending_body.is_empty() {
-            return;
-        }
-        let bytes = std::mem::take(&mut self.pending_body);
-        let delivery = self.delivery.take();
-        let envelope = match delivery {
-            Some(_) => None,
-            None => Some(Envelope {
-                return_path: self.reverse_path.clone(),
-                recipients: self.recipients.clone(),
-                trace: self.received_header(session).into_bytes(),
-            }),
+    /// `DataEnd`: the pipeline's verdicts, logged and turned into the
+    /// reply (SMTP) or replies (LMTP).
+    async fn end_of_data(&mut self) -> Vec<Verdict> {
+        let Some(message) = self.message.take() else {
+            return vec![
+                Verdict::new(451, "4.3.0", "Local delivery failed, try again later");
+                self.recipients.len().max(1)
+            ];
         };
-        let store = self.shared.store.clone();
-        let result = blocking::unblock(move || {
-            let mut d = match (delivery, envelope) {
-                (Some(d), _) => d,
-                (None, Some(env)) => store.begin_delivery(env)?,
-                (None, None) => unreachable!("an envelope is built when no delivery is open"),
-            };
-            d.write(&bytes)?;
-            Ok::<_, DeliveryError>((d, bytes))
-        })
-        .await;
-        match result {
-            Ok((d, mut bytes)) => {
-                self.delivery = Some(d);
-                bytes.clear();
-                self.pending_body = bytes;
-            }
-            Err(e) => self.body_error = Some(e),
+        let verdicts = message.finish().await;
+        let delivered = verdicts.iter().filter(|v| v.is_positive()).count();
+        if delivered > 0 {
+            tracing::info!(
+                peer = %self.peer,
+                id = %self.queue_id,
+                recipients = delivered,
+                "message delivered"
+            );
         }
-    }
-
-    async fn end_of_data(&mut self, session: &ServerSession) -> Reply {
-        // An empty body still needs its file.
-        if self.delivery.is_none() && self.pending_body.is_empty() && self.body_error.is_none() {
-            let store = self.shared.store.clone();
-            let env = Envelope {
-                return_path: self.reverse_path.clone(),
-                recipients: self.recipients.clone(),
-                trace: self.received_header(session).into_bytes(),
-            };
-            match blocking::unblock(move || store.begin_delivery(env)).await {
-                Ok(d) => self.delivery = Some(d),
-                Err(e) => self.body_error = Some(e),
-            }
-        } else {
-            self.flush_body(session).await;
-        }
-        if let Some(e) = self.body_error.take() {
-            self.drop_message().await;
-            return delivery_failure(&e);
-        }
-        let Some(delivery) = self.delivery.take() else {
-            return Reply::new(451, "4.3.0", "Local delivery failed, try again later");
-        };
-        let queue_id = self.queue_id.clone();
-        match blocking::unblock(move || delivery.commit()).await {
-            Ok(delivered) => {
-                tracing::info!(
-                    peer = %self.peer,
-                    id = %queue_id,
-                    recipients = delivered.len(),
-                    "message delivered"
-                );
-                Reply::new(250, "2.0.0", &format!("OK: queued as {queue_id}"))
-            }
-            Err(e) => delivery_failure(&e),
-        }
+        verdicts
     }
 
     /// The `Received:` trace header of RFC 5321 §4.4, with the protocol
-    /// keywords of RFC 3848 and RFC 6531 (`with ESMTPSA`, `UTF8SMTPS`, ...).
+    /// keywords of RFC 3848 and RFC 6531 (`with ESMTPSA`, `LMTP`, ...).
     fn received_header(&mut self, session: &ServerSession) -> String {
         self.queue_id = new_queue_id();
         let config = &self.shared.config;
         let helo = session.helo().unwrap_or("unknown");
         let helo = sanitize_header_text(helo);
-        let mut with = String::from(if session.is_esmtp() { "ESMTP" } else { "SMTP" });
+        let mut with = String::from(match self.role {
+            SmtpRole::Lmtp => "LMTP",
+            _ if session.is_esmtp() => "ESMTP",
+            _ => "SMTP",
+        });
         if session.tls_active() {
             with.push('S');
         }
@@ -320,7 +215,10 @@ impl SmtpHandler {
             config.hostname, self.queue_id
         );
         if let [only] = self.recipients.as_slice() {
-            header.push_str(&format!("\r\n\tfor <{}>", sanitize_header_text(only)));
+            header.push_str(&format!(
+                "\r\n\tfor <{}>",
+                sanitize_header_text(&only.address)
+            ));
         }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -334,21 +232,9 @@ impl SmtpHandler {
     }
 }
 
-fn delivery_failure(e: &DeliveryError) -> Reply {
-    if let DeliveryError::OverQuota(who) = e {
-        return Reply::new(552, "5.2.2", &format!("<{who}>: Mailbox full"));
-    }
-    if e.is_temporary() {
-        tracing::warn!("delivery failed: {e}");
-        Reply::new(451, "4.3.0", "Local delivery failed, try again later")
-    } else {
-        Reply::new(550, "5.1.1", &format!("Delivery failed: {e}"))
-    }
-}
-
 /// Keeps peer-supplied text from breaking the header: no CR, LF or other
 /// control characters.
-fn sanitize_header_text(s: &str) -> String {
+pub(crate) fn sanitize_header_text(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()
@@ -402,16 +288,49 @@ impl Handler for SmtpHandler {
             }
             Event::DataStart => {
                 self.drop_message().await;
+                let trace = self.received_header(session).into_bytes();
+                let message = self.shared.pipeline.begin(
+                    self.origin(session),
+                    self.reverse_path.clone(),
+                    self.recipients.clone(),
+                    trace,
+                );
+                self.message = Some(message);
             }
-            Event::BodyChunk(chunk) if self.body_error.is_none() => {
-                self.pending_body.extend_from_slice(&chunk);
-                if self.pending_body.len() >= WRITE_BATCH {
-                    self.flush_body(session).await;
+            Event::BodyChunk(chunk) => {
+                if let Some(m) = self.message.as_mut() {
+                    m.write(&chunk).await;
                 }
             }
             Event::DataEnd { id } => {
-                let reply = self.end_of_data(session).await;
-                let _ = session.respond(id, reply);
+                let verdicts = self.end_of_data().await;
+                if self.role == SmtpRole::Lmtp {
+                    // RFC 2033 §4.2: one reply per accepted recipient, in
+                    // RCPT order, each its own delivery's result.
+                    let replies = verdicts
+                        .iter()
+                        .zip(&self.recipients)
+                        .map(|(v, r)| crate::lmtp::reply(v, &r.address, &self.queue_id))
+                        .collect();
+                    if let Err(replies) = session.respond_lmtp(id, replies) {
+                        tracing::warn!(
+                            count = replies.len(),
+                            "LMTP replies did not match the session's recipients"
+                        );
+                        let reply = Reply::new(451, "4.3.0", "Internal error, try again later");
+                        if session.respond(id, reply).is_err() {
+                            return Next::Close;
+                        }
+                    }
+                } else {
+                    let reply = match Verdict::worst(&verdicts) {
+                        Some(v) if !v.is_positive() => v.to_reply(),
+                        _ => Reply::new(250, "2.0.0", &format!("OK: queued as {}", self.queue_id)),
+                    };
+                    if session.respond(id, reply).is_err() {
+                        return Next::Close;
+                    }
+                }
                 // The transaction is over either way (RFC 5321 §4.1.1.4).
                 self.reverse_path = None;
                 self.recipients.clear();

@@ -1,0 +1,475 @@
+//! One message in flight through the pipeline: the body streamed to the
+//! local Maildir file and (when a named handler needs the bytes) a spool
+//! file, then `finish` runs the pre-receive hook and every handler.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use maildir::{Delivery, DeliveryError};
+
+use super::{Origin, Pipeline, Recipient, Source, Target, Verdict, hook};
+
+/// Body bytes are written out in batches of this size, so a message in
+/// flight holds at most this much of its body in memory.
+const WRITE_BATCH: usize = 64 * 1024;
+
+/// The header section kept for the pre-receive hook and bounces: enough
+/// for any real header, bounded against a peer that never ends it.
+const MAX_HEADER: usize = 64 * 1024;
+
+/// A message between [`Pipeline::begin`] and [`Message::finish`]. Dropping
+/// it without `finish` abandons it (the tmp and spool files are removed).
+pub struct Message {
+    pipeline: Pipeline,
+    origin: Origin,
+    sender: Option<String>,
+    recipients: Vec<Recipient>,
+    trace: Vec<u8>,
+    /// Body bytes not yet written out.
+    pending: Vec<u8>,
+    /// The header section as received (up to [`MAX_HEADER`]).
+    header: Vec<u8>,
+    header_done: bool,
+    files: Option<Files>,
+    /// Body bytes taken so far.
+    size: u64,
+    /// A failure while streaming: every recipient gets it at `finish`.
+    error: Option<Verdict>,
+}
+
+/// Where the body goes: opened at the first batch.
+#[derive(Default)]
+struct Files {
+    local: Option<Delivery>,
+    spool: Option<Spool>,
+    /// Local recipients left out of `local` because their account is over
+    /// quota (`552 5.2.2` for them; the others are still delivered).
+    over_quota: Vec<String>,
+}
+
+/// A temporary copy of trace + body for handlers that need the whole
+/// message (Redis, webhook JSON with `raw_base64`). Removed on drop.
+struct Spool {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Message {
+    pub(super) fn new(
+        pipeline: Pipeline,
+        origin: Origin,
+        sender: Option<String>,
+        recipients: Vec<Recipient>,
+        trace: Vec<u8>,
+    ) -> Message {
+        Message {
+            pipeline,
+            origin,
+            sender,
+            recipients,
+            trace,
+            pending: Vec::new(),
+            header: Vec::new(),
+            header_done: false,
+            files: None,
+            size: 0,
+            error: None,
+        }
+    }
+
+    /// The recipients, in RCPT order (the order of `finish`'s verdicts).
+    pub fn recipients(&self) -> &[Recipient] {
+        &self.recipients
+    }
+
+    fn needs_local(&self) -> bool {
+        self.recipients
+            .iter()
+            .any(|r| r.targets.contains(&Target::Local))
+    }
+
+    fn needs_spool(&self) -> bool {
+        self.recipients
+            .iter()
+            .any(|r| r.targets.iter().any(|t| matches!(t, Target::Handler(_))))
+    }
+
+    /// Takes the next body bytes, exactly as received (SMTP: unstuffed).
+    pub async fn write(&mut self, chunk: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        // `[limits] max_message_size` on every path (the SMTP session
+        // enforces it on the wire too; the API and fixtures rely on this).
+        self.size = self.size.saturating_add(chunk.len() as u64);
+        let max = self.pipeline.inner.config.limits.max_message_size;
+        if max > 0 && self.size > max {
+            self.error = Some(Verdict::new(
+                552,
+                "5.3.4",
+                "Message size exceeds fixed maximum message size",
+            ));
+            self.pending = Vec::new();
+            if let Some(files) = self.files.take() {
+                blocking::unblock(move || drop(files)).await;
+            }
+            return;
+        }
+        if !self.header_done {
+            let from = self.header.len().saturating_sub(3);
+            let room = MAX_HEADER - self.header.len();
+            self.header
+                .extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if let Some(end) = find(&self.header[from..], b"\r\n\r\n") {
+                self.header.truncate(from + end + 2);
+                self.header_done = true;
+            } else if self.header.len() >= MAX_HEADER {
+                self.header_done = true;
+            }
+        }
+        if !self.needs_local() && !self.needs_spool() {
+            return;
+        }
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() >= WRITE_BATCH {
+            self.flush(false).await;
+        }
+    }
+
+    /// Writes the pending batch (opening the files first if needed); with
+    /// `commit`, also commits the local delivery and reads the spool back.
+    async fn flush(&mut self, commit: bool) -> Option<Committed> {
+        let bytes = std::mem::take(&mut self.pending);
+        let files = self.files.take();
+        let open = files.is_none().then(|| self.open_plan());
+        let data_dir = self.pipeline.inner.config.data_dir.clone();
+        let store = self.pipeline.inner.store.clone();
+        let result = blocking::unblock(move || {
+            let mut files = match (files, open) {
+                (Some(f), _) => f,
+                (None, Some(plan)) => plan.open(&store, &data_dir)?,
+                (None, None) => Files::default(),
+            };
+            if let Some(d) = files.local.as_mut() {
+                d.write(&bytes).map_err(Failure::Local)?;
+            }
+            if let Some(s) = files.spool.as_mut() {
+                s.file
+                    .write_all(&bytes)
+                    .map_err(|e| Failure::Spool(e.to_string()))?;
+            }
+            if !commit {
+                return Ok::<_, Failure>((files, bytes, None));
+            }
+            let local = files.local.take().map(|d| d.commit());
+            let over_quota = std::mem::take(&mut files.over_quota);
+            let raw = match files.spool.take() {
+                Some(s) => {
+                    // The spool file is unbuffered: everything written is
+                    // readable through its path; dropping `s` removes it.
+                    let raw = std::fs::read(&s.path).map_err(|e| Failure::Spool(e.to_string()))?;
+                    Some(raw)
+                }
+                None => None,
+            };
+            Ok((
+                files,
+                bytes,
+                Some(Committed {
+                    local,
+                    raw,
+                    over_quota,
+                }),
+            ))
+        })
+        .await;
+        match result {
+            Ok((files, mut bytes, committed)) => {
+                self.files = Some(files);
+                bytes.clear();
+                self.pending = bytes;
+                committed
+            }
+            Err(f) => {
+                self.error = Some(f.verdict());
+                None
+            }
+        }
+    }
+
+    fn open_plan(&self) -> OpenPlan {
+        let local: Vec<String> = self
+            .recipients
+            .iter()
+            .filter(|r| r.targets.contains(&Target::Local))
+            .map(|r| r.address.clone())
+            .collect();
+        OpenPlan {
+            local,
+            spool: self.needs_spool(),
+            catch_all: self.pipeline.inner.config.testing.catch_all,
+            sender: self.sender.clone(),
+            trace: self.trace.clone(),
+        }
+    }
+
+    /// Abandons the message (the body was refused or the client left).
+    pub async fn abort(mut self) {
+        if let Some(files) = self.files.take() {
+            blocking::unblock(move || drop(files)).await;
+        }
+    }
+
+    /// Runs the pre-receive hook and every handler of every recipient;
+    /// returns one verdict per recipient, in RCPT order. Only after this
+    /// returns may the source acknowledge the message.
+    pub async fn finish(mut self) -> Vec<Verdict> {
+        let n = self.recipients.len();
+        if let Some(v) = self.error.take() {
+            self.abort().await;
+            return vec![v; n];
+        }
+        if let Some(url) = self.pipeline.inner.config.hooks.pre_receive.clone()
+            && matches!(
+                self.origin.source,
+                Source::Smtp | Source::Submission | Source::Lmtp
+            )
+        {
+            let timeout =
+                Duration::from_millis(self.pipeline.inner.config.hooks.pre_receive_timeout_ms);
+            let request = hook::request_json(
+                self.sender.as_deref(),
+                &self.recipients,
+                &self.origin,
+                &self.header,
+            );
+            if let Some(v) = hook::pre_receive(&url, request, timeout).await {
+                self.abort().await;
+                return vec![v; n];
+            }
+        }
+        let committed = if self.needs_local() || self.needs_spool() {
+            match self.flush(true).await {
+                Some(c) => c,
+                None => {
+                    let v = self
+                        .error
+                        .take()
+                        .unwrap_or_else(|| Verdict::new(451, "4.3.0", "Delivery failed"));
+                    self.abort().await;
+                    return vec![v; n];
+                }
+            }
+        } else {
+            Committed {
+                local: None,
+                raw: None,
+                over_quota: Vec::new(),
+            }
+        };
+        let mut verdicts: Vec<Vec<Verdict>> = vec![Vec::new(); n];
+        let failure = committed.local.and_then(|l| l.err());
+        for (i, r) in self.recipients.iter().enumerate() {
+            if !r.targets.contains(&Target::Local) {
+                continue;
+            }
+            let full = committed
+                .over_quota
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&r.address));
+            verdicts[i].push(match &failure {
+                _ if full => Verdict::new(552, "5.2.2", &format!("<{}>: Mailbox full", r.address)),
+                None => Verdict::ok(),
+                Some(e) => local_failure(e, &r.address),
+            });
+        }
+        if let Some(raw) = committed.raw.as_deref() {
+            super::handlers::run(
+                &self.pipeline,
+                self.sender.as_deref(),
+                &self.recipients,
+                raw,
+                &mut verdicts,
+            )
+            .await;
+        }
+        super::handlers::bounce(
+            &self.pipeline,
+            self.sender.as_deref(),
+            &self.recipients,
+            &self.header,
+        )
+        .await;
+        verdicts
+            .iter()
+            .map(|v| Verdict::worst(v).cloned().unwrap_or_else(Verdict::ok))
+            .collect()
+    }
+}
+
+/// What `open` creates for a message.
+struct OpenPlan {
+    local: Vec<String>,
+    spool: bool,
+    catch_all: bool,
+    sender: Option<String>,
+    trace: Vec<u8>,
+}
+
+impl OpenPlan {
+    fn open(self, store: &maildir::Store, data_dir: &std::path::Path) -> Result<Files, Failure> {
+        let mut files = Files::default();
+        if !self.local.is_empty() {
+            if self.catch_all {
+                // §5.6: an unknown address gets an account on first
+                // delivery whose password is the address.
+                for a in &self.local {
+                    match store.user_exists(a) {
+                        Ok(true) => {}
+                        Ok(false) => match store.add_user(a, a) {
+                            Ok(()) | Err(maildir::AccountError::AlreadyExists) => {
+                                tracing::info!(address = %a, "catch_all: account created");
+                            }
+                            Err(e) => {
+                                return Err(Failure::Spool(format!("catch_all account: {e}")));
+                            }
+                        },
+                        Err(e) => return Err(Failure::Spool(e.to_string())),
+                    }
+                }
+            }
+            // An account over quota fails `begin_delivery` for the whole
+            // list: leave it out (it gets 552) and deliver to the others.
+            let mut recipients = self.local;
+            loop {
+                let envelope = maildir::Envelope {
+                    return_path: self.sender.clone(),
+                    recipients: recipients.clone(),
+                    trace: self.trace.clone(),
+                };
+                match store.begin_delivery(envelope) {
+                    Ok(d) => {
+                        files.local = Some(d);
+                        break;
+                    }
+                    Err(DeliveryError::OverQuota(who)) => {
+                        let before = recipients.len();
+                        recipients.retain(|a| {
+                            !a.eq_ignore_ascii_case(&who)
+                                && maildir::Address::parse(a)
+                                    .ok()
+                                    .zip(maildir::Address::parse(&who).ok())
+                                    .is_none_or(|(a, w)| a.key() != w.key())
+                        });
+                        if recipients.len() == before {
+                            return Err(Failure::Local(DeliveryError::OverQuota(who)));
+                        }
+                        files.over_quota.push(who);
+                        if recipients.is_empty() {
+                            break;
+                        }
+                    }
+                    Err(e) => return Err(Failure::Local(e)),
+                }
+            }
+        }
+        if self.spool {
+            let dir = data_dir.join("spool");
+            let mut file = create_private(&dir).map_err(|e| Failure::Spool(e.to_string()))?;
+            file.1
+                .write_all(&self.trace)
+                .map_err(|e| Failure::Spool(e.to_string()))?;
+            files.spool = Some(Spool {
+                path: file.0,
+                file: file.1,
+            });
+        }
+        Ok(files)
+    }
+}
+
+/// A new 0600 file in `dir` (created 0700), with a unique name.
+fn create_private(dir: &std::path::Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let name = format!(
+        "{}.{}.{}",
+        unix_ms(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let path = dir.join(name);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    Ok((path, file))
+}
+
+/// The end of the blocking part of `finish`.
+struct Committed {
+    local: Option<Result<Vec<maildir::Delivered>, DeliveryError>>,
+    raw: Option<Vec<u8>>,
+    over_quota: Vec<String>,
+}
+
+/// A failure while streaming the body.
+enum Failure {
+    Local(DeliveryError),
+    Spool(String),
+}
+
+impl Failure {
+    fn verdict(&self) -> Verdict {
+        match self {
+            Failure::Local(e) => local_failure(e, ""),
+            Failure::Spool(e) => {
+                tracing::warn!("spooling failed: {e}");
+                Verdict::new(451, "4.3.0", "Local delivery failed, try again later")
+            }
+        }
+    }
+}
+
+/// The verdict for `address` when the local delivery failed with `e`.
+fn local_failure(e: &DeliveryError, address: &str) -> Verdict {
+    if let DeliveryError::OverQuota(who) = e {
+        if address.is_empty() || who.eq_ignore_ascii_case(address) {
+            return Verdict::new(552, "5.2.2", &format!("<{who}>: Mailbox full"));
+        }
+        // Another recipient's quota failed the shared delivery: this one
+        // may try again.
+        return Verdict::new(451, "4.2.2", "Delivery deferred, try again later");
+    }
+    if e.is_temporary() {
+        tracing::warn!("delivery failed: {e}");
+        Verdict::new(451, "4.3.0", "Local delivery failed, try again later")
+    } else {
+        Verdict::new(550, "5.1.1", &format!("Delivery failed: {e}"))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
