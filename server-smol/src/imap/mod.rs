@@ -379,7 +379,14 @@ impl ImapHandler {
                 let offsets = parts.as_ref().map(part_offsets);
                 match need {
                     ContentNeed::Offsets => match offsets {
-                        Some(o) => Ok(MessageContent::Offsets(o)),
+                        // The literal is announced with the indexed size
+                        // and copied from the file later: check now that
+                        // the file still has that size (the store reports
+                        // a truncated file), rather than announce bytes
+                        // that cannot be sent.
+                        Some(o) => store
+                            .open_message(account, &mailbox, uid)
+                            .map(|_| MessageContent::Offsets(o)),
                         None => read_whole(store, account, &mailbox, uid, None),
                     },
                     ContentNeed::Header => {
@@ -410,7 +417,7 @@ impl ImapHandler {
                 MessageContent::Gone
             }
             Err(e) => {
-                tracing::debug!("imap: message {uid} unreadable: {e}");
+                tracing::warn!("imap: message {uid} unreadable: {e}");
                 MessageContent::Gone
             }
         }

@@ -320,6 +320,12 @@ fn delivery_failure(e: &DeliveryError) -> Reply {
     if let DeliveryError::OverQuota(who) = e {
         return Reply::new(552, "5.2.2", &format!("<{who}>: Mailbox full"));
     }
+    // RFC 5321 §4.2.3 452 "insufficient system storage", RFC 3463 4.3.1
+    // "mail system full": temporary, the client retries later.
+    if let DeliveryError::NoSpace(why) = e {
+        tracing::warn!("delivery failed: disk full: {why}");
+        return Reply::new(452, "4.3.1", "Insufficient system storage");
+    }
     if e.is_temporary() {
         tracing::warn!("delivery failed: {e}");
         Reply::new(451, "4.3.0", "Local delivery failed, try again later")
