@@ -161,13 +161,27 @@ impl ImapHandler {
         }
         let result = self
             .with_store(move |store, account| {
-                store.refresh(account, &mailbox)?;
+                // On a full disk the mailbox is still readable: picking
+                // up outside changes and claiming \Recent are writes, and
+                // are skipped (DESIGN.md §3: a full disk is temporary).
+                let full = |e: &StoreError| matches!(e, StoreError::NoSpace(_));
+                match store.refresh(account, &mailbox) {
+                    Ok(_) => {}
+                    Err(e) if full(&e) => tracing::warn!("imap: SELECT without rescan: {e}"),
+                    Err(e) => return Err(e),
+                }
                 // RFC 3501 §2.3.2: the first session to see a message in
                 // new/ gets it as \Recent; claiming moves it to cur/.
                 let claimed = if read_only {
                     Vec::new()
                 } else {
-                    store.claim_recent(account, &mailbox)?
+                    match store.claim_recent(account, &mailbox) {
+                        Err(e) if full(&e) => {
+                            tracing::warn!("imap: SELECT without \\Recent: {e}");
+                            Vec::new()
+                        }
+                        other => other?,
+                    }
                 };
                 let mut claimed = claimed;
                 claimed.sort_unstable();
