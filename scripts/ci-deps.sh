@@ -37,3 +37,8 @@ apt-get install -y --no-install-recommends isync mutt offlineimap python3-pip
 command -v mbsync >/dev/null
 python3 -m pip install imapclient || python3 -m pip install --break-system-packages imapclient
 python3 -c "import imapclient"
+# Storage hardening (server-smol/tests/hardening_storage.rs): the full-disk
+# test mounts a small tmpfs as data_dir (as root; elsewhere it fails unless
+# SANSMAIL_SKIP_ROOT_TESTS=1) with mount/umount from util-linux (mount).
+apt-get install -y --no-install-recommends mount
+command -v mount >/dev/null && command -v umount >/dev/null
