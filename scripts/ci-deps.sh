@@ -61,3 +61,8 @@ python3 -c "import dkim"
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get install -y --no-install-recommends redis-server postfix
 command -v redis-server >/dev/null && command -v postfix >/dev/null
+# Storage hardening (server-smol/tests/hardening_storage.rs): the full-disk
+# test mounts a small tmpfs as data_dir (as root; elsewhere it fails unless
+# SANSMAIL_SKIP_ROOT_TESTS=1) with mount/umount from util-linux (mount).
+apt-get install -y --no-install-recommends mount
+command -v mount >/dev/null && command -v umount >/dev/null

@@ -67,7 +67,7 @@ impl Store {
         let password_hash = hash_password(password)?;
         let inner = &self.inner;
         let _guard = inner.lock_maildirs();
-        let txn = index::begin_write(&inner.db)?;
+        let txn = inner.db.begin_write()?;
         let key = address.key();
         {
             let mut accounts = txn.open_table(ACCOUNTS)?;
@@ -77,7 +77,12 @@ impl Store {
             }
             let fs = inner.fs.as_ref();
             for (name, _) in DEFAULT_MAILBOXES {
-                ensure_maildir(fs, &inner.layout.mailbox_dir(&address, name), name != INBOX)?;
+                ensure_maildir(
+                    fs,
+                    &inner.layout.mail_root(),
+                    &inner.layout.mailbox_dir(&address, name),
+                    name != INBOX,
+                )?;
             }
             // Make the new directory entries durable before the index names them.
             fs.fsync_dir(&inner.layout.account_dir(&address))?;
@@ -119,7 +124,7 @@ impl Store {
             return Err(AccountError::NotFound);
         }
         let password_hash = hash_password(password)?;
-        let txn = index::begin_write(&self.inner.db)?;
+        let txn = self.inner.db.begin_write()?;
         {
             let mut accounts = txn.open_table(ACCOUNTS)?;
             let key = address.key();
@@ -147,7 +152,7 @@ impl Store {
         let address = parse(address)?;
         let inner = &self.inner;
         let _guard = inner.lock_maildirs();
-        let txn = index::begin_write(&inner.db)?;
+        let txn = inner.db.begin_write()?;
         let key = address.key();
         {
             let mut accounts = txn.open_table(ACCOUNTS)?;

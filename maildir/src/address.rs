@@ -9,8 +9,18 @@
 //! case-sensitive, but Postfix and Dovecot match them case-insensitively in
 //! practice, and so do we: the index key and the directory use the lower-cased
 //! local part, while the spelling given at `add_user` is kept for display.
+//!
+//! Unicode (RFC 6531 addresses): the whole address is put in Normalization
+//! Form C first (RFC 6532 §3.1 recommends NFC for UTF-8 header content),
+//! so `é` typed precomposed or as `e` + U+0301 names one account and one
+//! directory. Invisible format characters are refused outright: bidi
+//! controls (which make `alice@x` display as something else, the
+//! "Trojan Source" trick, CVE-2021-42574) and zero-width characters (which
+//! make two different accounts look identical, RFC 8264 §9 on confusables).
 
 use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
 
 /// Longest local part accepted (RFC 5321 §4.5.3.1.1).
 pub const MAX_LOCAL_PART: usize = 64;
@@ -36,6 +46,13 @@ impl Address {
     /// anything that could escape the mail root: `/`, `\`, `..`, a leading
     /// `.`, whitespace or control characters.
     pub fn parse(address: &str) -> Result<Address, String> {
+        if let Some(c) = address.chars().find(|&c| is_invisible(c)) {
+            return Err(format!(
+                "address contains invisible character U+{:04X}",
+                u32::from(c)
+            ));
+        }
+        let address: String = address.nfc().collect();
         let (local, domain) = address
             .rsplit_once('@')
             .ok_or_else(|| format!("{address:?} has no '@'"))?;
@@ -77,6 +94,24 @@ impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.display())
     }
+}
+
+/// Bidirectional controls (Unicode UAX #9: LRM, RLM, ALM, the embeddings,
+/// overrides and isolates) and zero-width or otherwise invisible format
+/// characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen, the
+/// invisible math operators).
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 /// Rules shared by both halves: each becomes a single path component.
@@ -195,5 +230,34 @@ mod tests {
     fn accepts_utf8_and_plus() {
         let a = Address::parse("Jöran+tag@Bücher.example").unwrap();
         assert_eq!(a.key(), "jöran+tag@bücher.example");
+    }
+
+    #[test]
+    fn normalises_to_nfc() {
+        // "é" as e + COMBINING ACUTE ACCENT and precomposed: one account.
+        let decomposed = Address::parse("Jose\u{0301}@Cafe\u{0301}.example").unwrap();
+        let composed = Address::parse("Jos\u{e9}@Caf\u{e9}.example").unwrap();
+        assert_eq!(decomposed.key(), composed.key());
+        assert_eq!(decomposed.key(), "jos\u{e9}@caf\u{e9}.example");
+        assert_eq!(decomposed.display(), "Jos\u{e9}@caf\u{e9}.example");
+        assert_eq!(decomposed.local_key(), "jos\u{e9}");
+    }
+
+    #[test]
+    fn refuses_bidi_and_zero_width() {
+        for (input, code) in [
+            ("ali\u{202E}ce@localhost", "202E"),
+            ("alice\u{200B}@localhost", "200B"),
+            ("al\u{200D}ice@localhost", "200D"),
+            ("alice@local\u{2066}host", "2066"),
+            ("\u{FEFF}alice@localhost", "FEFF"),
+            ("alice\u{200F}@localhost", "200F"),
+        ] {
+            assert_eq!(
+                Address::parse(input).unwrap_err(),
+                format!("address contains invisible character U+{code}"),
+                "input {input:?}"
+            );
+        }
     }
 }

@@ -14,7 +14,6 @@ use crate::flags::Flags;
 use crate::index::{self, MAILBOXES};
 use crate::quota::{QuotaUsage, account_usage};
 use crate::store::{Store, parse_target};
-use redb::ReadableDatabase;
 
 /// A message being appended; dropping it without [`Append::commit`] removes
 /// its tmp file.
@@ -63,10 +62,12 @@ impl Store {
         if self.over_quota(&key, 0)? {
             return Err(StoreError::OverQuota(display));
         }
+        let dir = self.inner.layout.mailbox_dir(&address, &mailbox);
+        self.inner.refuse_links(&dir)?;
         let target = Target {
             key,
             display,
-            dir: self.inner.layout.mailbox_dir(&address, &mailbox),
+            dir,
             mailbox,
             is_delivery: false,
         };

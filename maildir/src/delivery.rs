@@ -163,11 +163,13 @@ impl Store {
             if self.over_quota(&key, 0)? {
                 return Err(DeliveryError::OverQuota(account.display));
             }
+            let dir = self.inner.layout.account_dir(&address);
+            self.inner.refuse_links(&dir)?;
             targets.push(Target {
                 key,
                 display: account.display,
                 mailbox: INBOX.to_owned(),
-                dir: self.inner.layout.account_dir(&address),
+                dir,
                 is_delivery: true,
             });
         }
@@ -221,7 +223,7 @@ impl Store {
             match self.inner.fs.create_new(&path) {
                 Ok(file) => return Ok((name, path, file)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
-                Err(e) => return Err(DeliveryError::Io(e)),
+                Err(e) => return Err(DeliveryError::from(e)),
             }
         }
         Err(DeliveryError::Io(last.unwrap_or_else(|| {
@@ -256,7 +258,7 @@ impl Delivery {
         };
         if let Err(e) = file.0.write_all(&self.buffer) {
             self.poisoned = true;
-            return Err(DeliveryError::Io(e));
+            return Err(DeliveryError::from(e));
         }
         self.written += self.buffer.len() as u64;
         self.buffer.clear();
@@ -360,7 +362,6 @@ impl Drop for Delivery {
 
 #[cfg(test)]
 mod tests {
-    use redb::ReadableDatabase;
 
     use super::WRITE_BUFFER;
     use crate::index::{self, MAILBOXES, PARTS};

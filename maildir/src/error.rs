@@ -35,6 +35,36 @@ pub enum StoreError {
     /// The account's quota would be exceeded (IMAP `[OVERQUOTA]`, SMTP
     /// `552 5.2.2`).
     OverQuota(String),
+    /// The filesystem (or the index on it) is out of space (`ENOSPC`,
+    /// `EDQUOT`): temporary; nothing was changed. IMAP `NO [OVERQUOTA]`
+    /// (as Dovecot answers a full disk), SMTP `452 4.3.1` (RFC 3463 §3.4
+    /// "Mail system full").
+    NoSpace(String),
+    /// A symbolic link was found where the store expected a Maildir
+    /// directory or a message file; it is refused, never followed
+    /// (DESIGN.md §3).
+    Symlink(String),
+    /// A message file no longer has the size the index recorded (truncated
+    /// or replaced behind the store's back): its bytes cannot be served
+    /// as announced.
+    SizeMismatch {
+        /// The message's UID.
+        uid: u32,
+        /// The size in the index (what FETCH would announce).
+        expected: u64,
+        /// The size of the file now.
+        actual: u64,
+    },
+}
+
+/// Whether an IO error means "out of space": `ENOSPC` or a disk quota.
+#[must_use]
+pub(crate) fn is_no_space(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+        || matches!(
+            e.kind(),
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+        )
 }
 
 impl fmt::Display for StoreError {
@@ -53,7 +83,32 @@ impl fmt::Display for StoreError {
             StoreError::MailboxExists(m) => write!(f, "mailbox already exists: {m}"),
             StoreError::NotAllowed(why) => write!(f, "not allowed: {why}"),
             StoreError::OverQuota(a) => write!(f, "quota exceeded for {a}"),
+            StoreError::NoSpace(e) => write!(f, "insufficient storage: {e}"),
+            StoreError::Symlink(p) => write!(f, "refusing a symbolic link: {p}"),
+            StoreError::SizeMismatch {
+                uid,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "message UID {uid} has {actual} bytes on disk, the index says {expected}"
+            ),
         }
+    }
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed (IO failures, a full disk, the
+    /// index): an SMTP server answers 4xx, IMAP `NO` without blame.
+    #[must_use]
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Io(_)
+                | StoreError::Database(_)
+                | StoreError::NoSpace(_)
+                | StoreError::Locked
+        )
     }
 }
 
@@ -69,14 +124,24 @@ impl std::error::Error for StoreError {
 
 impl From<io::Error> for StoreError {
     fn from(e: io::Error) -> Self {
-        StoreError::Io(e)
+        if is_no_space(&e) {
+            StoreError::NoSpace(e.to_string())
+        } else {
+            StoreError::Io(e)
+        }
     }
 }
 
 impl From<redb::Error> for StoreError {
     fn from(e: redb::Error) -> Self {
+        if crate::db::latched(&e) {
+            // The handle that failed is probed (and reopened) before its
+            // next use: see `db.rs`.
+            crate::db::IO_FAILURES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
         match e {
             redb::Error::DatabaseAlreadyOpen => StoreError::Locked,
+            redb::Error::Io(e) if is_no_space(&e) => StoreError::NoSpace(e.to_string()),
             other => StoreError::Database(Box::new(other)),
         }
     }
@@ -186,6 +251,9 @@ pub enum DeliveryError {
     /// The recipient's quota would be exceeded (permanent for this message:
     /// SMTP `552 5.2.2`, RFC 3463 §3.3): nothing was delivered.
     OverQuota(String),
+    /// The disk is full (temporary: SMTP `452 4.3.1`, RFC 5321 §4.2.3
+    /// "insufficient system storage"): nothing was delivered.
+    NoSpace(String),
 }
 
 impl DeliveryError {
@@ -194,7 +262,7 @@ impl DeliveryError {
     #[must_use]
     pub fn is_temporary(&self) -> bool {
         match self {
-            DeliveryError::Io(_) | DeliveryError::Storage(_) => true,
+            DeliveryError::Io(_) | DeliveryError::Storage(_) | DeliveryError::NoSpace(_) => true,
             DeliveryError::UnknownRecipient(_)
             | DeliveryError::OverQuota(_)
             | DeliveryError::InvalidAddress(_)
@@ -212,6 +280,7 @@ impl fmt::Display for DeliveryError {
             DeliveryError::Io(e) => write!(f, "delivery failed: {e}"),
             DeliveryError::Storage(e) => write!(f, "delivery failed: {e}"),
             DeliveryError::OverQuota(a) => write!(f, "quota exceeded for {a}"),
+            DeliveryError::NoSpace(e) => write!(f, "insufficient storage: {e}"),
         }
     }
 }
@@ -228,14 +297,19 @@ impl std::error::Error for DeliveryError {
 
 impl From<io::Error> for DeliveryError {
     fn from(e: io::Error) -> Self {
-        DeliveryError::Io(e)
+        if is_no_space(&e) {
+            DeliveryError::NoSpace(e.to_string())
+        } else {
+            DeliveryError::Io(e)
+        }
     }
 }
 
 impl From<StoreError> for DeliveryError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Io(e) => DeliveryError::Io(e),
+            StoreError::Io(e) => DeliveryError::from(e),
+            StoreError::NoSpace(e) => DeliveryError::NoSpace(e),
             StoreError::InvalidAddress(why) => DeliveryError::InvalidAddress(why),
             StoreError::NoSuchAccount(a) => DeliveryError::UnknownRecipient(a),
             StoreError::OverQuota(a) => DeliveryError::OverQuota(a),
@@ -251,6 +325,7 @@ impl From<DeliveryError> for StoreError {
             DeliveryError::Io(e) => StoreError::Io(e),
             DeliveryError::Storage(e) => e,
             DeliveryError::OverQuota(a) => StoreError::OverQuota(a),
+            DeliveryError::NoSpace(e) => StoreError::NoSpace(e),
             DeliveryError::UnknownRecipient(a) => StoreError::NoSuchAccount(a),
             DeliveryError::InvalidAddress(why) => StoreError::InvalidAddress(why),
             DeliveryError::NoRecipients => StoreError::NotAllowed("no target".to_owned()),
@@ -268,6 +343,31 @@ mod tests {
         assert!(DeliveryError::Storage(StoreError::Corrupt("x".into())).is_temporary());
         assert!(!DeliveryError::UnknownRecipient("a@b".into()).is_temporary());
         assert!(!DeliveryError::NoRecipients.is_temporary());
+    }
+
+    #[test]
+    fn full_disk_is_its_own_temporary_kind() {
+        let full = io::Error::from_raw_os_error(libc::ENOSPC);
+        assert!(matches!(
+            StoreError::from(io::Error::from_raw_os_error(libc::ENOSPC)),
+            StoreError::NoSpace(_)
+        ));
+        let d = DeliveryError::from(full);
+        assert!(matches!(d, DeliveryError::NoSpace(_)));
+        assert!(d.is_temporary());
+        let redb_full = redb::Error::Io(io::Error::from_raw_os_error(libc::EDQUOT));
+        assert!(matches!(
+            StoreError::from(redb_full),
+            StoreError::NoSpace(_)
+        ));
+        assert!(matches!(
+            DeliveryError::from(StoreError::NoSpace("x".into())),
+            DeliveryError::NoSpace(_)
+        ));
+        assert!(matches!(
+            StoreError::from(io::Error::other("x")),
+            StoreError::Io(_)
+        ));
     }
 
     #[test]

@@ -1,11 +1,21 @@
 //! A fault-injecting [`Fs`] for tests: it passes every call to [`RealFs`]
 //! but fails the N-th call of a chosen kind, like redb's IO-failure
 //! countdown. Public so that the server's tests can use it too.
+//!
+//! [`FaultFs::set_no_space`] simulates a full disk instead: every write —
+//! message files *and* the redb index, through a wrapping
+//! [`redb::StorageBackend`] — fails with `ENOSPC` until it is turned off.
 
 use std::ffi::OsString;
+use std::fs::File;
 use std::io;
+use std::ops::Bound;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
+use redb::StorageBackend;
+use redb::backends::FileBackend;
 
 use crate::fs::{FileStat, Fs, FsFile, RealFs};
 
@@ -58,6 +68,12 @@ struct State {
 #[derive(Clone, Debug, Default)]
 pub struct FaultFs {
     state: Arc<Mutex<State>>,
+    /// While set, every write fails with `ENOSPC` (a full disk).
+    no_space: Arc<AtomicBool>,
+}
+
+fn enospc() -> io::Error {
+    io::Error::from_raw_os_error(libc::ENOSPC)
 }
 
 impl FaultFs {
@@ -74,6 +90,21 @@ impl FaultFs {
         let i = slot(op);
         s.calls[i] = 0;
         s.fail_at[i] = Some(n.max(1));
+    }
+
+    /// While `full` is true, every write (creating or writing a message
+    /// file, fsyncing it, every write and fsync of the redb index) fails
+    /// with `ENOSPC`, as on a full disk; reads keep working.
+    pub fn set_no_space(&self, full: bool) {
+        self.no_space.store(full, Ordering::SeqCst);
+    }
+
+    fn space(&self) -> io::Result<()> {
+        if self.no_space.load(Ordering::SeqCst) {
+            Err(enospc())
+        } else {
+            Ok(())
+        }
     }
 
     /// Disarms every pending fault.
@@ -121,17 +152,95 @@ struct FaultFile {
 impl FsFile for FaultFile {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.fs.check(FaultOp::Write)?;
+        self.fs.space()?;
         self.inner.write_all(buf)
     }
     fn sync_all(&mut self) -> io::Result<()> {
         self.fs.check(FaultOp::FileSync)?;
+        self.fs.space()?;
         self.inner.sync_all()
+    }
+}
+
+/// redb's file backend with [`FaultFs::set_no_space`] applied to writes.
+#[derive(Debug)]
+struct FaultBackend {
+    inner: FileBackend,
+    no_space: Arc<AtomicBool>,
+}
+
+impl FaultBackend {
+    fn space(&self) -> io::Result<()> {
+        if self.no_space.load(Ordering::SeqCst) {
+            Err(enospc())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl StorageBackend for FaultBackend {
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+        self.inner.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.space()?;
+        self.inner.set_len(len)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.space()?;
+        self.inner.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.space()?;
+        self.inner.write(offset, data)
+    }
+    fn close(&self) -> io::Result<()> {
+        self.inner.close()
+    }
+    fn try_lock_range(
+        &self,
+        start: Bound<u64>,
+        end: Bound<u64>,
+    ) -> Result<bool, redb::BackendError> {
+        self.inner.try_lock_range(start, end)
+    }
+    fn try_lock_shared_range(
+        &self,
+        start: Bound<u64>,
+        end: Bound<u64>,
+    ) -> Result<bool, redb::BackendError> {
+        self.inner.try_lock_shared_range(start, end)
+    }
+    fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), redb::BackendError> {
+        self.inner.lock_range(start, end)
+    }
+    fn lock_shared_range(
+        &self,
+        start: Bound<u64>,
+        end: Bound<u64>,
+    ) -> Result<(), redb::BackendError> {
+        self.inner.lock_shared_range(start, end)
+    }
+    fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), redb::BackendError> {
+        self.inner.unlock_range(start, end)
+    }
+    fn query_lock_range(
+        &self,
+        start: Bound<u64>,
+        end: Bound<u64>,
+    ) -> Result<bool, redb::BackendError> {
+        self.inner.query_lock_range(start, end)
     }
 }
 
 impl Fs for FaultFs {
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
         self.check(FaultOp::Create)?;
+        self.space()?;
         let inner = RealFs.create_new(path)?;
         Ok(Box::new(FaultFile {
             inner,
@@ -155,6 +264,26 @@ impl Fs for FaultFs {
     }
     fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>> {
         RealFs.read_dir(path)
+    }
+    fn open_read(&self, path: &Path) -> io::Result<File> {
+        RealFs.open_read(path)
+    }
+    fn open_index(&self, path: &Path) -> Result<redb::Database, redb::DatabaseError> {
+        // Created like RealFs does (0600), then opened through the
+        // fault-aware backend.
+        drop(RealFs.open_index(path)?);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)?;
+        let backend = FaultBackend {
+            inner: FileBackend::new(file)?,
+            no_space: Arc::clone(&self.no_space),
+        };
+        redb::Builder::new().create_with_backend(backend)
+    }
+    fn secure_tree(&self, root: &Path) -> io::Result<u64> {
+        RealFs.secure_tree(root)
     }
     fn stat(&self, path: &Path) -> io::Result<FileStat> {
         RealFs.stat(path)

@@ -1,14 +1,34 @@
 //! The filesystem seam: every file and directory operation of the store goes
 //! through [`Fs`], so tests can inject failures ([`crate::fault::FaultFs`])
 //! and check that a failed fsync or rename never loses an acknowledged
-//! message. The redb index does its own IO.
+//! message. The redb index does its own IO, but is opened through
+//! [`Fs::open_index`] so that its writes can fail on purpose too.
+//!
+//! Two rules of DESIGN.md §3 live here, in [`RealFs`]:
+//!
+//! * **Mail is private.** Directories are created `0700` and files `0600`,
+//!   and the mode is set explicitly after creation, so the process umask
+//!   (022 by default: world-readable) cannot widen or narrow it.
+//!   [`Fs::secure_tree`] repairs an existing `data_dir` at start-up.
+//! * **No symlink is followed below the data directory.** [`Fs::stat`]
+//!   reports a link as a link (`lstat`), [`Fs::read_dir`] leaves links out
+//!   (logging them), and [`Fs::open_read`] opens with `O_NOFOLLOW`, so a
+//!   link planted in `new/` is never adopted or served. Directory
+//!   components (a `.Folder` or `new/` that is a link) are refused by the
+//!   store before it uses a Maildir (see `Store::checked_dir`).
 
 use std::ffi::OsString;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+/// The mode of every directory the store creates (owner only).
+pub const DIR_MODE: u32 = 0o700;
+/// The mode of every file the store creates (owner read/write only).
+pub const FILE_MODE: u32 = 0o600;
 
 /// An open file being written (a message in `tmp/`).
 pub trait FsFile: Send {
@@ -31,8 +51,10 @@ pub struct FileStat {
     pub size: u64,
     /// Last modification time (Maildir readers use it as the received date).
     pub modified: SystemTime,
-    /// Whether it is a directory.
+    /// Whether it is a directory (never true for a symlink to one).
     pub is_dir: bool,
+    /// Whether the path itself is a symbolic link (not followed).
+    pub is_symlink: bool,
 }
 
 /// Filesystem operations used by the store. Implementations must be usable
@@ -64,12 +86,32 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// # Errors
     /// Any IO error: the entries may not be durable.
     fn fsync_dir(&self, path: &Path) -> io::Result<()>;
-    /// The names in a directory (no `.` and `..`).
+    /// The names in a directory (no `.` and `..`), without symbolic links:
+    /// a link planted in a Maildir is logged and skipped, never adopted.
     ///
     /// # Errors
     /// Any IO error.
     fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>>;
-    /// Size, modification time and kind of a path (following symlinks).
+    /// Opens a file for reading without following a symlink in its last
+    /// component (`O_NOFOLLOW`: a link fails with `ELOOP`).
+    ///
+    /// # Errors
+    /// Any IO error.
+    fn open_read(&self, path: &Path) -> io::Result<File>;
+    /// Opens (creating, mode `0600`) the redb index at `path`.
+    ///
+    /// # Errors
+    /// Any redb error, `DatabaseAlreadyOpen` when another handle has it.
+    fn open_index(&self, path: &Path) -> Result<redb::Database, redb::DatabaseError>;
+    /// Makes every directory under `root` (and `root`) mode `0700` and every
+    /// file `0600`, without following symlinks (which are logged). Returns
+    /// how many modes it changed.
+    ///
+    /// # Errors
+    /// Any IO error but `NotFound` (entries vanishing meanwhile are fine).
+    fn secure_tree(&self, root: &Path) -> io::Result<u64>;
+    /// Size, modification time and kind of a path (not following a symlink
+    /// in its last component: `lstat`).
     ///
     /// # Errors
     /// Any IO error, `NotFound` when it does not exist.
@@ -79,7 +121,7 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// # Errors
     /// Any IO error.
     fn remove_file(&self, path: &Path) -> io::Result<()>;
-    /// Creates a directory and its missing parents.
+    /// Creates a directory and its missing parents, mode `0700`.
     ///
     /// # Errors
     /// Any IO error.
@@ -106,13 +148,36 @@ impl FsFile for RealFile {
     }
 }
 
+/// Sets `mode` on an open file unless it has it (the umask applied at
+/// creation may have removed bits).
+fn fix_file_mode(file: &File, mode: u32) -> io::Result<()> {
+    if file.metadata()?.permissions().mode() & 0o7777 != mode {
+        file.set_permissions(Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
 impl Fs for RealFs {
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
-        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(FILE_MODE)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)?;
+        fix_file_mode(&file, FILE_MODE)?;
         Ok(Box::new(RealFile(file)))
     }
     fn write_file(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
-        fs::write(path, contents)
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(FILE_MODE)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)?;
+        fix_file_mode(&file, FILE_MODE)?;
+        file.write_all(contents)
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         fs::rename(from, to)
@@ -126,27 +191,133 @@ impl Fs for RealFs {
         File::open(path)?.sync_all()
     }
     fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>> {
-        fs::read_dir(path)?
-            .map(|entry| entry.map(|e| e.file_name()))
-            .collect()
+        let mut out = Vec::new();
+        for entry in fs::read_dir(path)? {
+            let entry = entry?;
+            // d_type from the directory entry: no extra stat per file.
+            if entry.file_type()?.is_symlink() {
+                tracing::warn!(path = %entry.path().display(), "refusing a symbolic link in a Maildir; skipped");
+                continue;
+            }
+            out.push(entry.file_name());
+        }
+        Ok(out)
+    }
+    fn open_read(&self, path: &Path) -> io::Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+    }
+    fn open_index(&self, path: &Path) -> Result<redb::Database, redb::DatabaseError> {
+        // Create it private before redb opens it (redb would create it
+        // 0644 under the default umask), and repair an existing one.
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(FILE_MODE)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)?;
+        fix_file_mode(&file, FILE_MODE)?;
+        drop(file);
+        redb::Database::create(path)
+    }
+    fn secure_tree(&self, root: &Path) -> io::Result<u64> {
+        secure_tree(root)
     }
     fn stat(&self, path: &Path) -> io::Result<FileStat> {
-        let meta = fs::metadata(path)?;
+        let meta = fs::symlink_metadata(path)?;
         Ok(FileStat {
             size: meta.len(),
             modified: meta.modified()?,
             is_dir: meta.is_dir(),
+            is_symlink: meta.file_type().is_symlink(),
         })
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         fs::remove_file(path)
     }
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        fs::create_dir_all(path)
+        // The missing ancestors, found before creating them, get their
+        // mode set explicitly afterwards (the umask applies to mkdir).
+        let mut missing: Vec<PathBuf> = Vec::new();
+        let mut cur = Some(path);
+        while let Some(p) = cur {
+            if p.as_os_str().is_empty() {
+                break;
+            }
+            match fs::symlink_metadata(p) {
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => missing.push(p.to_path_buf()),
+                Err(e) => return Err(e),
+            }
+            cur = p.parent();
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        DirBuilder::new()
+            .recursive(true)
+            .mode(DIR_MODE)
+            .create(path)?;
+        for p in missing {
+            fs::set_permissions(&p, Permissions::from_mode(DIR_MODE))?;
+        }
+        Ok(())
     }
     fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
         fs::remove_dir_all(path)
     }
+}
+
+/// [`Fs::secure_tree`] on the real filesystem: an explicit stack, so a
+/// deep tree cannot exhaust the thread's stack.
+fn secure_tree(root: &Path) -> io::Result<u64> {
+    let not_found = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
+    let mut changed = 0u64;
+    let mut set = |path: &Path, mode: u32, current: u32| -> io::Result<()> {
+        if current & 0o7777 != mode {
+            match fs::set_permissions(path, Permissions::from_mode(mode)) {
+                Ok(()) => changed += 1,
+                Err(e) if not_found(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    };
+    // The data directory itself may be a symlink the administrator chose:
+    // it is followed; nothing below it is.
+    let meta = fs::metadata(root)?;
+    set(root, DIR_MODE, meta.permissions().mode())?;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if not_found(&e) => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            let meta = match fs::symlink_metadata(&path) {
+                Ok(m) => m,
+                Err(e) if not_found(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let kind = meta.file_type();
+            if kind.is_symlink() {
+                tracing::warn!(path = %path.display(), "symbolic link under the data directory; not followed");
+            } else if kind.is_dir() {
+                set(&path, DIR_MODE, meta.permissions().mode())?;
+                stack.push(path);
+            } else if kind.is_file() {
+                set(&path, FILE_MODE, meta.permissions().mode())?;
+            }
+        }
+    }
+    Ok(changed)
 }
 
 #[cfg(test)]
@@ -178,5 +349,72 @@ mod tests {
         assert!(!fs.stat(&c).unwrap().is_dir);
         fs.remove_file(&b).unwrap();
         assert_eq!(fs.stat(&b).unwrap_err().kind(), io::ErrorKind::NotFound);
+    }
+
+    fn mode(p: &Path) -> u32 {
+        fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn modes_ignore_a_permissive_umask() {
+        // Creation modes 0600/0700 are set explicitly after creation; the
+        // umask (022 for this test process, often) cannot widen them.
+        let dir = tempfile::tempdir().unwrap();
+        let fs = RealFs;
+        let deep = dir.path().join("a/b/c");
+        fs.create_dir_all(&deep).unwrap();
+        for p in ["a", "a/b", "a/b/c"] {
+            assert_eq!(mode(&dir.path().join(p)), 0o700, "{p}");
+        }
+        let f = deep.join("m");
+        drop(fs.create_new(&f).unwrap());
+        assert_eq!(mode(&f), 0o600);
+        let w = deep.join("w");
+        fs.write_file(&w, b"x").unwrap();
+        assert_eq!(mode(&w), 0o600);
+        let db = fs.open_index(&deep.join("index.redb")).unwrap();
+        drop(db);
+        assert_eq!(mode(&deep.join("index.redb")), 0o600);
+    }
+
+    #[test]
+    fn secure_tree_repairs_modes_without_following_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("data");
+        let outside = dir.path().join("outside");
+        fs::create_dir_all(root.join("mail/x/cur")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(root.join("mail/x/cur/msg"), b"m").unwrap();
+        fs::write(outside.join("secret"), b"s").unwrap();
+        for p in [&root, &root.join("mail"), &root.join("mail/x"), &outside] {
+            fs::set_permissions(p, Permissions::from_mode(0o755)).unwrap();
+        }
+        fs::set_permissions(root.join("mail/x/cur/msg"), Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(outside.join("secret"), Permissions::from_mode(0o644)).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("mail/link")).unwrap();
+        let changed = RealFs.secure_tree(&root).unwrap();
+        assert_eq!(changed, 5, "root, mail, mail/x, mail/x/cur, the message");
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&root.join("mail/x")), 0o700);
+        assert_eq!(mode(&root.join("mail/x/cur/msg")), 0o600);
+        assert_eq!(mode(&outside), 0o755, "a link's target is left alone");
+        assert_eq!(mode(&outside.join("secret")), 0o644);
+        assert_eq!(RealFs.secure_tree(&root).unwrap(), 0);
+    }
+
+    #[test]
+    fn links_are_not_listed_opened_or_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        fs::write(&target, b"root only").unwrap();
+        let new = dir.path().join("new");
+        fs::create_dir(&new).unwrap();
+        fs::write(new.join("real"), b"mail").unwrap();
+        std::os::unix::fs::symlink(&target, new.join("planted")).unwrap();
+        assert_eq!(RealFs.read_dir(&new).unwrap(), vec![OsString::from("real")]);
+        let err = RealFs.open_read(&new.join("planted")).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ELOOP));
+        assert!(RealFs.stat(&new.join("planted")).unwrap().is_symlink);
+        assert!(RealFs.open_read(&new.join("real")).is_ok());
     }
 }

@@ -217,7 +217,7 @@ fn place(fs: &dyn Fs, job: &Job) -> Result<Vec<PathBuf>, DeliveryError> {
         let to = dest(target);
         if let Err(e) = fs.hard_link(&job.tmp_path, &to) {
             unplace(fs, &placed);
-            return Err(DeliveryError::Io(e));
+            return Err(DeliveryError::from(e));
         }
         placed.push(to);
     }
@@ -227,7 +227,7 @@ fn place(fs: &dyn Fs, job: &Job) -> Result<Vec<PathBuf>, DeliveryError> {
     let to = dest(first);
     if let Err(e) = fs.rename(&job.tmp_path, &to) {
         unplace(fs, &placed);
-        return Err(DeliveryError::Io(e));
+        return Err(DeliveryError::from(e));
     }
     placed.push(to);
     Ok(placed)
@@ -396,7 +396,7 @@ fn commit_locked(inner: &Inner, jobs: &[Job]) -> (Vec<Outcome>, BTreeSet<PathBuf
                 outcomes.push(Ok(done.delivered));
             }
             Some(e) => {
-                outcomes.push(Err(DeliveryError::Io(io_copy(e))));
+                outcomes.push(Err(DeliveryError::from(io_copy(e))));
                 rows.extend(
                     done.rows
                         .into_iter()
@@ -440,6 +440,7 @@ fn copy_store_error(e: &StoreError) -> StoreError {
         StoreError::Io(e) => StoreError::Io(io_copy(e)),
         StoreError::NoSuchMailbox(m) => StoreError::NoSuchMailbox(m.clone()),
         StoreError::OverQuota(a) => StoreError::OverQuota(a.clone()),
+        StoreError::NoSpace(why) => StoreError::NoSpace(why.clone()),
         other => StoreError::Corrupt(format!("index commit failed: {other}")),
     }
 }
@@ -463,7 +464,7 @@ fn retract(
             .push((*uid, *size));
     }
     let mut notices = Vec::new();
-    let txn = index::begin_write(&inner.db)?;
+    let txn = inner.db.begin_write()?;
     {
         let mut mailboxes = txn.open_table(MAILBOXES)?;
         let mut messages = txn.open_table(MESSAGES)?;
@@ -518,7 +519,7 @@ fn index_batch(
     let now = index::now_secs();
     let limit = inner.quota();
     let limited = limit != Quota::default();
-    let txn = index::begin_write(&inner.db)?;
+    let txn = inner.db.begin_write()?;
     {
         let mut mailboxes = txn.open_table(MAILBOXES)?;
         let mut messages = txn.open_table(MESSAGES)?;

@@ -13,11 +13,11 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 
 use crate::error::StoreError;
 use crate::fs::Fs;
-use crate::index::{self, INTENTS, META};
+use crate::index::{INTENTS, META};
 use crate::store::Inner;
 
 /// One idempotent directory step; paths are relative to the mail root.
@@ -30,6 +30,12 @@ pub(crate) enum Step {
     MoveFiles { from: String, to: String },
     /// Remove a Maildir and everything in it (if it exists).
     RemoveDir { dir: String },
+    /// Remove these message files (if they exist): the copies a COPY made
+    /// before its index commit. Recorded *before* the files are made and
+    /// deleted in the commit that indexes them, so a crash in between
+    /// rolls the copy back instead of letting the rescan adopt a partial
+    /// one (RFC 9051 §6.4.7: COPY is all or nothing).
+    RemoveFiles { files: Vec<String> },
 }
 
 /// The steps of one operation.
@@ -65,6 +71,11 @@ fn encode(intent: &Intent) -> Vec<u8> {
             Step::RemoveDir { dir } => {
                 out.push(3);
                 put_str(&mut out, dir);
+            }
+            Step::RemoveFiles { files } => {
+                // NUL cannot occur in a file name: one string holds them all.
+                out.push(4);
+                put_str(&mut out, &files.join("\0"));
             }
         }
     }
@@ -106,6 +117,15 @@ fn decode(bytes: &[u8]) -> Result<Intent, StoreError> {
                 to: s()?,
             },
             3 => Step::RemoveDir { dir: s()? },
+            4 => {
+                let joined = s()?;
+                let files = if joined.is_empty() {
+                    Vec::new()
+                } else {
+                    joined.split('\0').map(str::to_owned).collect()
+                };
+                Step::RemoveFiles { files }
+            }
             _ => return Err(bad()),
         });
     }
@@ -160,6 +180,22 @@ pub(crate) fn apply(fs: &dyn Fs, root: &Path, intent: &Intent) -> io::Result<()>
                     fs.fsync_dir(&src)?;
                 }
             }
+            Step::RemoveFiles { files } => {
+                let mut dirs = std::collections::BTreeSet::new();
+                for f in files {
+                    let path = root.join(f);
+                    match fs.remove_file(&path) {
+                        Ok(()) => {
+                            dirs.insert(parent(&path));
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                for d in dirs {
+                    fs.fsync_dir(&d)?;
+                }
+            }
             Step::RemoveDir { dir } => {
                 let dir = root.join(dir);
                 match fs.remove_dir_all(&dir) {
@@ -174,9 +210,15 @@ pub(crate) fn apply(fs: &dyn Fs, root: &Path, intent: &Intent) -> io::Result<()>
     Ok(())
 }
 
+/// Deletes an intent inside `txn` (the transaction that makes it moot).
+pub(crate) fn forget(txn: &WriteTransaction, id: u64) -> Result<(), StoreError> {
+    txn.open_table(INTENTS)?.remove(id)?;
+    Ok(())
+}
+
 /// Deletes a finished intent.
 pub(crate) fn finish(inner: &Inner, id: u64) -> Result<(), StoreError> {
-    let txn = index::begin_write(&inner.db)?;
+    let txn = inner.db.begin_write()?;
     txn.open_table(INTENTS)?.remove(id)?;
     txn.commit()?;
     Ok(())
@@ -238,6 +280,9 @@ mod tests {
             },
             Step::RemoveDir {
                 dir: "d/a/.Z".into(),
+            },
+            Step::RemoveFiles {
+                files: vec!["d/a/cur/1.x,S=3:2,".into(), "d/a/cur/2.y,S=4:2,S".into()],
             },
         ];
         let bytes = encode(&i);

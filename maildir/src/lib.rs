@@ -59,6 +59,7 @@ mod account;
 mod address;
 mod append;
 mod codec;
+mod db;
 mod delivery;
 mod error;
 pub mod fault;

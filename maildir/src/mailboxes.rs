@@ -8,8 +8,6 @@
 use std::io;
 use std::path::Path;
 
-use redb::ReadableDatabase;
-
 use crate::address::Address;
 use crate::codec::MailboxRecord;
 use crate::error::StoreError;
@@ -71,7 +69,7 @@ impl Store {
         let _guard = inner.lock_maildirs();
         // Finish any earlier rename/delete whose directory step failed.
         journal::recover(inner)?;
-        let txn = index::begin_write(&inner.db)?;
+        let txn = inner.db.begin_write()?;
         let mut created = Vec::new();
         {
             let mut mailboxes = txn.open_table(MAILBOXES)?;
@@ -86,7 +84,7 @@ impl Store {
                     continue;
                 }
                 let dir = inner.layout.mailbox_dir(&address, level);
-                ensure_maildir(inner.fs.as_ref(), &dir, true)?;
+                ensure_maildir(inner.fs.as_ref(), &inner.layout.mail_root(), &dir, true)?;
                 inner.fs.fsync_dir(&dir)?;
                 let su = if *level == name { special_use } else { None };
                 let record = index::new_mailbox(&txn, su)?;
@@ -136,7 +134,7 @@ impl Store {
         let intent = vec![Step::RemoveDir {
             dir: self.relative(&dir)?,
         }];
-        let txn = index::begin_write(&inner.db)?;
+        let txn = inner.db.begin_write()?;
         let uidvalidity;
         {
             let mut mailboxes = txn.open_table(MAILBOXES)?;
@@ -191,7 +189,7 @@ impl Store {
         let _guard = inner.lock_maildirs();
         // Finish any earlier rename/delete whose directory step failed.
         journal::recover(inner)?;
-        let txn = index::begin_write(&inner.db)?;
+        let txn = inner.db.begin_write()?;
         let mut notices = Vec::new();
         let mut intent = Vec::new();
         let mut dirs = Vec::new();
@@ -227,7 +225,7 @@ impl Store {
                     continue;
                 }
                 let dir = layout.mailbox_dir(&address, &parent);
-                ensure_maildir(inner.fs.as_ref(), &dir, true)?;
+                ensure_maildir(inner.fs.as_ref(), &inner.layout.mail_root(), &dir, true)?;
                 inner.fs.fsync_dir(&dir)?;
                 let r = index::new_mailbox(&txn, None)?;
                 index::put_mailbox(&mut mailboxes, &key, &parent, &r)?;
@@ -246,7 +244,7 @@ impl Store {
                 );
                 if old == INBOX {
                     // RFC 9051 §6.3.6: INBOX stays, empty, as a new mailbox.
-                    ensure_maildir(inner.fs.as_ref(), &nd, true)?;
+                    ensure_maildir(inner.fs.as_ref(), &inner.layout.mail_root(), &nd, true)?;
                     inner.fs.fsync_dir(&nd)?;
                     let fresh = index::new_mailbox(&txn, None)?;
                     index::put_mailbox(&mut mailboxes, &key, INBOX, &fresh)?;
@@ -299,7 +297,7 @@ impl Store {
         let address = self.parse_account(address)?;
         let name = canonical_mailbox_name(mailbox).map_err(StoreError::InvalidMailbox)?;
         let key = address.key();
-        let txn = index::begin_write(&self.inner.db)?;
+        let txn = self.inner.db.begin_write()?;
         {
             let mut subs = txn.open_table(SUBSCRIPTIONS)?;
             if on {

@@ -144,12 +144,16 @@ fn undo(fs: &dyn Fs, renames: &[(PathBuf, PathBuf)]) {
     }
 }
 
-fn unlink_all(fs: &dyn Fs, paths: &[PathBuf]) {
+/// Removes `paths` (best effort); whether every one is gone.
+fn unlink_all(fs: &dyn Fs, paths: &[PathBuf]) -> bool {
+    let mut all = true;
     for p in paths {
         if let Err(e) = fs.remove_file(p) {
             tracing::error!(path = %p.display(), error = %e, "cannot remove a file");
+            all = false;
         }
     }
+    all
 }
 
 fn fsync_dirs(fs: &dyn Fs, paths: &[(PathBuf, PathBuf)]) -> io::Result<()> {
@@ -175,6 +179,7 @@ impl Store {
     fn target(&self, address: &str, mailbox: &str) -> Result<Target, StoreError> {
         let (address, name) = parse_target(address, mailbox)?;
         let dir = self.inner.layout.mailbox_dir(&address, &name);
+        self.inner.refuse_links(&dir)?;
         Ok(Target {
             key: address.key(),
             address,
@@ -226,7 +231,7 @@ impl Store {
         let (op, flags, unchanged_since) = (change.op, change.flags, change.unchanged_since);
         self.locked(&[&t.dir], || {
             let fs = self.inner.fs.as_ref();
-            let txn = index::begin_write(&self.inner.db)?;
+            let txn = self.inner.db.begin_write()?;
             let mut record = self.load(&txn, &t)?;
             let mut outcome = StoreOutcome::default();
             let mut renames: Vec<(PathBuf, PathBuf)> = Vec::new();
@@ -367,7 +372,7 @@ impl Store {
         }
         self.locked(&[&t.dir], || {
             let fs = self.inner.fs.as_ref();
-            let txn = index::begin_write(&self.inner.db)?;
+            let txn = self.inner.db.begin_write()?;
             let record = self.load(&txn, &t)?;
             let mut renames = Vec::new();
             let mut writes = Vec::new();
@@ -464,7 +469,7 @@ impl Store {
         let t = self.target(address, mailbox)?;
         self.locked(&[&t.dir], || {
             let fs = self.inner.fs.as_ref();
-            let txn = index::begin_write(&self.inner.db)?;
+            let txn = self.inner.db.begin_write()?;
             let mut record = self.load(&txn, &t)?;
             let victims: Vec<(u32, MessageRecord)> = {
                 let messages = txn.open_table(MESSAGES)?;
@@ -513,6 +518,7 @@ impl Store {
                 return Err(e);
             }
             let gone: Vec<PathBuf> = renames.into_iter().map(|(_, to)| to).collect();
+            // Leftovers in tmp/ are dot-files: invisible, and removed by age.
             unlink_all(fs, &gone);
             let uids: Vec<u32> = victims.iter().map(|(u, _)| *u).collect();
             self.inner.notifier.publish(
@@ -582,7 +588,7 @@ impl Store {
         };
         self.locked(&dirs, || {
             let fs = self.inner.fs.as_ref();
-            let txn = index::begin_write(&self.inner.db)?;
+            let txn = self.inner.db.begin_write()?;
             let mut src_rec = self.load(&txn, &src)?;
             let dst_loaded = self.load(&txn, &dst)?;
             let items: Vec<(u32, MessageRecord)> = {
@@ -607,27 +613,75 @@ impl Store {
                     return Err(StoreError::OverQuota(display));
                 }
             }
+            // The destination names, chosen before any file is made.
+            let plan: Vec<(u32, MessageRecord, PathBuf, PathBuf)> = items
+                .iter()
+                .map(|(uid, m)| {
+                    let mut nm = m.clone();
+                    nm.base = crate::filename::with_size(&self.inner.names.next(), m.size);
+                    // RFC 3501 §6.4.7: the copy is \Recent in the destination
+                    // (recency is "in new/"), also when a session already
+                    // claimed the original; a copy with flags keeps them in a
+                    // cur/ name, as APPEND does.
+                    if !same && nm.flags == Flags::empty() && nm.keywords.is_empty() {
+                        nm.subdir = Subdir::New;
+                        nm.suffix = String::new();
+                    }
+                    let to_path = path_of(&dst.dir, &nm);
+                    (*uid, nm, path_of(&src.dir, m), to_path)
+                })
+                .collect();
+            // COPY: record the copies to undo before making them, in a
+            // commit of its own; the commit that indexes them deletes the
+            // record. A crash in between (kill -9 during `UID COPY 1:*`)
+            // leaves the intent, and the next open removes the copies
+            // instead of adopting them: all or nothing (RFC 9051 §6.4.7).
+            // MOVE needs no such record: a rename is not a copy.
+            let (txn, copy_intent) = if is_move {
+                (txn, None)
+            } else {
+                let root = self.inner.layout.mail_root();
+                let files = plan
+                    .iter()
+                    .map(|(_, _, _, to)| {
+                        to.strip_prefix(&root)
+                            .unwrap_or(to)
+                            .to_string_lossy()
+                            .into_owned()
+                    })
+                    .collect();
+                let intent = vec![crate::journal::Step::RemoveFiles { files }];
+                let id = crate::journal::record(&txn, &intent)?;
+                txn.commit()?;
+                let txn = self.inner.db.begin_write()?;
+                // Reloaded in the new transaction (unchanged: the maildir
+                // lock is held, and every writer of these records takes it).
+                src_rec = self.load(&txn, &src)?;
+                (txn, Some(id))
+            };
+            let dst_loaded = if copy_intent.is_some() {
+                self.load(&txn, &dst)?
+            } else {
+                dst_loaded
+            };
             // Place the files: (source uid, record in destination, path).
             let mut placed: Vec<(u32, MessageRecord, PathBuf)> = Vec::new();
             let mut renames: Vec<(PathBuf, PathBuf)> = Vec::new();
             let mut created: Vec<PathBuf> = Vec::new();
             let rollback = |renames: &[(PathBuf, PathBuf)], created: &[PathBuf]| {
                 undo(fs, renames);
-                unlink_all(fs, created);
-            };
-            for (uid, m) in &items {
-                let from_path = path_of(&src.dir, m);
-                let mut nm = m.clone();
-                nm.base = crate::filename::with_size(&self.inner.names.next(), m.size);
-                // RFC 3501 §6.4.7: the copy is \Recent in the destination
-                // (recency is "in new/"), also when a session already
-                // claimed the original; a copy with flags keeps them in a
-                // cur/ name, as APPEND does.
-                if !same && nm.flags == Flags::empty() && nm.keywords.is_empty() {
-                    nm.subdir = Subdir::New;
-                    nm.suffix = String::new();
+                // A copy that cannot be removed now keeps its intent, so
+                // the next open or rescan removes it rather than adopt it.
+                if unlink_all(fs, created)
+                    && let Some(id) = copy_intent
+                    && let Err(e) = crate::journal::finish(&self.inner, id)
+                {
+                    // The files are gone already; the intent is replayed
+                    // (a no-op) at the next open or rescan.
+                    tracing::warn!(error = %e, "cannot delete a rolled-back COPY intent");
                 }
-                let to_path = path_of(&dst.dir, &nm);
+            };
+            for (uid, nm, from_path, to_path) in plan {
                 let r = if is_move {
                     fs.rename(&from_path, &to_path)
                         .map(|()| renames.push((from_path.clone(), to_path.clone())))
@@ -635,10 +689,13 @@ impl Store {
                     link_or_copy(fs, &from_path, &to_path).map(|()| created.push(to_path.clone()))
                 };
                 match r {
-                    Ok(()) => placed.push((*uid, nm, to_path)),
+                    Ok(()) => placed.push((uid, nm, to_path)),
                     // Expunged behind our back: not part of the result.
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => {
+                        // The rollback may need a write transaction of
+                        // its own (the COPY intent): end this one first.
+                        drop(txn);
                         rollback(&renames, &created);
                         return Err(e.into());
                     }
@@ -711,6 +768,9 @@ impl Store {
                     index::put_mailbox(&mut mailboxes, &src.key, &src.name, &src_rec)?;
                 }
                 index::put_mailbox(&mut mailboxes, &dst.key, &dst.name, &dst_rec)?;
+                if let Some(id) = copy_intent {
+                    crate::journal::forget(&txn, id)?;
+                }
                 Ok(())
             })();
             if let Err(e) = result.and_then(|()| txn.commit().map_err(StoreError::from)) {

@@ -15,10 +15,10 @@
 //! OutboxRecord v1 (`docs/design.md` §2): `01`, attempts (u32), next attempt
 //! (i64, Unix ms), target (str), then the payload to the end of the value.
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 
 use crate::error::StoreError;
-use crate::index::{self, META};
+use crate::index::META;
 use crate::store::Store;
 
 /// Outbox entries: id → the encoding in the module docs.
@@ -94,7 +94,7 @@ impl Store {
                 t.len()
             )));
         }
-        let txn = index::begin_write(&self.inner.db)?;
+        let txn = self.inner.db.begin_write()?;
         let mut ids = Vec::with_capacity(entries.len());
         {
             let mut meta = txn.open_table(META)?;
@@ -182,7 +182,7 @@ impl Store {
         attempts: u32,
         next_attempt: i64,
     ) -> Result<(), StoreError> {
-        let txn = index::begin_write(&self.inner.db)?;
+        let txn = self.inner.db.begin_write()?;
         {
             let mut table = txn.open_table(OUTBOX)?;
             let old = table.get(id)?.map(|v| v.value().to_vec());
@@ -205,7 +205,7 @@ impl Store {
     /// # Errors
     /// Index errors.
     pub fn outbox_resume(&self, now: i64) -> Result<usize, StoreError> {
-        let txn = index::begin_write(&self.inner.db)?;
+        let txn = self.inner.db.begin_write()?;
         let mut changed = 0;
         {
             let mut table = txn.open_table(OUTBOX)?;
@@ -235,7 +235,7 @@ impl Store {
     /// # Errors
     /// Index errors.
     pub fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
-        let txn = index::begin_write(&self.inner.db)?;
+        let txn = self.inner.db.begin_write()?;
         {
             let mut table = txn.open_table(OUTBOX)?;
             table.remove(id)?;

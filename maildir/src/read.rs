@@ -5,8 +5,6 @@
 use std::fs::File;
 use std::io;
 
-use redb::ReadableDatabase;
-
 use crate::address::Address;
 use crate::codec::{self, MessageRecord};
 use crate::error::StoreError;
@@ -108,6 +106,7 @@ impl Store {
         let txn = self.inner.db.begin_read()?;
         let record = self.read_mailbox(&txn, &address, &mailbox)?;
         let dir = self.inner.layout.mailbox_dir(&address, &mailbox);
+        self.inner.refuse_links(&dir)?;
         let messages = txn.open_table(MESSAGES)?;
         let mut out = Vec::new();
         for r in uids.ranges() {
@@ -141,20 +140,41 @@ impl Store {
 
     /// Opens a message's file for reading. The file name changes when
     /// another session changes the flags; this retries with the index's
-    /// current name, so it only fails for a message that is gone.
+    /// current name, so it only fails for a message that is gone. The file
+    /// is opened without following a symlink, and its size is checked
+    /// against the index: a file truncated or replaced behind the store's
+    /// back would make IMAP announce a literal it cannot send.
     ///
     /// # Errors
     /// `StoreError::Io` with `NotFound` when the message was expunged;
-    /// unknown account or mailbox, index errors.
+    /// [`StoreError::SizeMismatch`] when the file's size is not the
+    /// indexed one; [`StoreError::Symlink`] when the file or its Maildir
+    /// is a symbolic link; unknown account or mailbox, index errors.
     pub fn open_message(&self, address: &str, mailbox: &str, uid: u32) -> Result<File, StoreError> {
         let mut last = None;
         for _ in 0..4 {
             let Some(info) = self.message(address, mailbox, uid)? else {
                 break;
             };
-            match File::open(&info.path) {
-                Ok(f) => return Ok(f),
+            match self.inner.fs.open_read(&info.path) {
+                Ok(f) => {
+                    let actual = f.metadata()?.len();
+                    if actual != info.size {
+                        tracing::warn!(path = %info.path.display(), uid, expected = info.size, actual,
+                            "message file does not have its indexed size");
+                        return Err(StoreError::SizeMismatch {
+                            uid,
+                            expected: info.size,
+                            actual,
+                        });
+                    }
+                    return Ok(f);
+                }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => last = Some(e),
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                    tracing::warn!(path = %info.path.display(), "refusing a symbolic link in the mail store");
+                    return Err(StoreError::Symlink(info.path.display().to_string()));
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -259,6 +279,7 @@ impl Store {
     pub fn refresh(&self, address: &str, mailbox: &str) -> Result<RescanReport, StoreError> {
         let (address, mailbox) = parse_target(address, mailbox)?;
         let dir = self.inner.layout.mailbox_dir(&address, &mailbox);
+        self.inner.refuse_links(&dir)?;
         if self.inner.known_stamp(&dir) == Some(self.inner.stamp(&dir)) {
             return Ok(RescanReport::default());
         }
@@ -268,7 +289,7 @@ impl Store {
             let txn = self.inner.db.begin_read()?;
             self.read_mailbox(&txn, &address, &mailbox)?;
         }
-        let txn = index::begin_write(&self.inner.db)?;
+        let txn = self.inner.db.begin_write()?;
         let (report, notices) = rescan_one(&self.inner, &txn, &address, &mailbox)?;
         if let Err(e) = txn.commit() {
             self.inner.forget_stamp(&dir);

@@ -47,9 +47,50 @@ impl AddAssign for RescanReport {
     }
 }
 
+/// Refuses a Maildir reached through a symbolic link: any component from
+/// the mail root down to `dir`, or its `cur/ new/ tmp/`, that is a link
+/// (a `.Folder` linked outside the account, a `new/` linked to another
+/// directory) is logged and reported as [`StoreError::Symlink`], so
+/// nothing is created, listed, moved or deleted through it. Missing
+/// components are fine (the caller creates or reports them).
+///
+/// The check is `lstat` per component; the file opens beneath it use
+/// `O_NOFOLLOW` ([`Fs::open_read`]). A link swapped in between the check
+/// and the use needs write access to the Maildir, which only the server's
+/// own user has (directories are `0700`).
+pub(crate) fn refuse_links(fs: &dyn Fs, root: &Path, dir: &Path) -> Result<(), StoreError> {
+    let check = |p: &Path| -> Result<(), StoreError> {
+        match fs.stat(p) {
+            Ok(s) if s.is_symlink => {
+                tracing::warn!(path = %p.display(), "refusing a symbolic link in the mail store");
+                Err(StoreError::Symlink(p.display().to_string()))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    };
+    check(root)?;
+    let mut cur = root.to_path_buf();
+    for component in dir.strip_prefix(root).unwrap_or(dir).components() {
+        cur.push(component);
+        check(&cur)?;
+    }
+    for sub in SUBDIRS {
+        check(&dir.join(sub))?;
+    }
+    Ok(())
+}
+
 /// Creates `cur/ new/ tmp/` (and `maildirfolder` for a sub-folder,
-/// Maildir++) when missing.
-pub(crate) fn ensure_maildir(fs: &dyn Fs, dir: &Path, is_folder: bool) -> io::Result<()> {
+/// Maildir++) when missing, after [`refuse_links`].
+pub(crate) fn ensure_maildir(
+    fs: &dyn Fs,
+    root: &Path,
+    dir: &Path,
+    is_folder: bool,
+) -> Result<(), StoreError> {
+    refuse_links(fs, root, dir)?;
     for sub in SUBDIRS {
         fs.create_dir_all(&dir.join(sub))?;
     }
@@ -58,7 +99,7 @@ pub(crate) fn ensure_maildir(fs: &dyn Fs, dir: &Path, is_folder: bool) -> io::Re
         match fs.stat(&marker) {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => fs.write_file(&marker, b"")?,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())
@@ -101,7 +142,18 @@ pub(crate) fn rescan_one(
         return Ok((RescanReport::default(), Vec::new()));
     };
     let dir = inner.layout.mailbox_dir(address, name);
-    ensure_maildir(inner.fs.as_ref(), &dir, name != INBOX)?;
+    match ensure_maildir(
+        inner.fs.as_ref(),
+        &inner.layout.mail_root(),
+        &dir,
+        name != INBOX,
+    ) {
+        Ok(()) => {}
+        // Logged by `refuse_links`; the index is left as it is, and every
+        // operation on the mailbox is refused until the link is gone.
+        Err(StoreError::Symlink(_)) => return Ok((RescanReport::default(), Vec::new())),
+        Err(e) => return Err(e),
+    }
     clean_tmp(inner.fs.as_ref(), &dir.join("tmp"));
     let stamp = inner.stamp(&dir);
     let before = record.clone();
@@ -228,7 +280,7 @@ fn rescan_mailbox(
     let mut new_files = Vec::new();
     for (base, f) in found {
         match fs.stat(&f.path) {
-            Ok(stat) if !stat.is_dir => new_files.push((stat, base, f)),
+            Ok(stat) if !stat.is_dir && !stat.is_symlink => new_files.push((stat, base, f)),
             Ok(_) => {}
             // Moved or deleted by another reader since read_dir: the next
             // rescan sees it where it went.

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::SystemTime;
 
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use crate::address::Address;
 use crate::codec::AccountRecord;
+use crate::db::IndexDb;
 use crate::error::StoreError;
 use crate::filename::UniqueNames;
 use crate::flags::Flags;
@@ -46,7 +47,7 @@ pub struct Store {
 pub(crate) struct Inner {
     pub(crate) layout: Layout,
     pub(crate) fs: Arc<dyn Fs>,
-    pub(crate) db: Database,
+    pub(crate) db: IndexDb,
     pub(crate) names: UniqueNames,
     pub(crate) group: GroupCommit,
     /// Held while files are moved into or out of Maildirs *and* the index is
@@ -121,6 +122,11 @@ impl Inner {
         }
     }
 
+    /// [`crate::rescan::refuse_links`] for a Maildir of this store.
+    pub(crate) fn refuse_links(&self, dir: &Path) -> Result<(), StoreError> {
+        crate::rescan::refuse_links(self.fs.as_ref(), &self.layout.mail_root(), dir)
+    }
+
     pub(crate) fn quota(&self) -> Quota {
         *self.quota.read().unwrap_or_else(|p| p.into_inner())
     }
@@ -192,8 +198,13 @@ impl Store {
     pub fn open_with_fs(config: StoreConfig, fs: Arc<dyn Fs>) -> Result<Store, StoreError> {
         let layout = Layout::new(config.data_dir.clone());
         fs.create_dir_all(&layout.mail_root())?;
-        let db = Database::create(layout.index_path())?;
-        index::init(&db)?;
+        // Mail is private whatever umask wrote it (DESIGN.md §3): repair
+        // the modes of a data_dir created by an older version or by hand.
+        let fixed = fs.secure_tree(&config.data_dir)?;
+        if fixed > 0 {
+            tracing::info!(fixed, data_dir = %config.data_dir.display(), "made the data directory private (dirs 0700, files 0600)");
+        }
+        let db = IndexDb::open(Arc::clone(&fs), &layout.index_path())?;
         let store = Store {
             inner: Arc::new(Inner {
                 layout,
@@ -252,13 +263,20 @@ impl Store {
             let address = Address::parse(&key).map_err(|why| {
                 StoreError::Corrupt(format!("account key {key:?} is not an address: {why}"))
             })?;
-            let txn = index::begin_write(&self.inner.db)?;
+            let txn = self.inner.db.begin_write()?;
             let (r, notices) = rescan::rescan_account(&self.inner, &txn, &address)?;
             txn.commit()?;
             self.inner.notifier.publish(&key, notices);
             report += r;
         }
         Ok(report)
+    }
+
+    /// How many times the index was closed and reopened after redb latched
+    /// an I/O error (a full disk during a commit), since [`Store::open`].
+    #[must_use]
+    pub fn index_reopens(&self) -> u64 {
+        self.inner.db.reopens()
     }
 
     /// All account addresses (display form), sorted by normalised address.

@@ -103,12 +103,16 @@ impl Server {
     /// bound, or the first problem as a one-line error.
     pub fn start(config: Config) -> Result<RunningServer, StartError> {
         raise_fd_limit();
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            StartError(format!(
-                "cannot create data_dir {}: {e}",
-                config.data_dir.display()
-            ))
-        })?;
+        // 0700 (DESIGN.md §3: mail is private); the store repairs the modes
+        // of an existing data_dir when it opens.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&config.data_dir)
+            .map_err(|e| {
+                StartError(format!(
+                    "cannot create data_dir {}: {e}",
+                    config.data_dir.display()
+                ))
+            })?;
         let store = open_store(&config)?;
         store.set_quota(maildir::Quota {
             max_bytes: config.limits.quota_bytes,

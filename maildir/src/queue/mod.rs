@@ -40,7 +40,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::error::{DeliveryError, StoreError};
 use crate::fs::FsFile;
@@ -249,7 +249,7 @@ impl QueueState {
 /// the id counter (called by `Store::open_with_fs`).
 pub(crate) fn recover(inner: &Inner) -> Result<(), StoreError> {
     let dir = queue_dir(inner);
-    let txn = index::begin_write(&inner.db)?;
+    let txn = inner.db.begin_write()?;
     let mut highest = {
         let mut meta = txn.open_table(META)?;
         let next = meta.get(META_NEXT_QUEUE_ID)?.map_or(1, |v| v.value());
@@ -499,7 +499,7 @@ impl Store {
     /// release).
     pub fn queue_update(&self, outcomes: &[(RecipientRef, Outcome)]) -> Result<(), StoreError> {
         let mut claims = self.inner.queue.claims();
-        let txn = index::begin_write(&self.inner.db)?;
+        let txn = self.inner.db.begin_write()?;
         let emptied = {
             let messages = txn.open_table(QUEUE_MESSAGES)?;
             let mut rcpts = txn.open_table(QUEUE_RECIPIENTS)?;
@@ -565,7 +565,7 @@ impl Store {
     /// # Errors
     /// Index errors.
     pub fn queue_retry(&self, id: Option<QueueId>, now: i64) -> Result<usize, StoreError> {
-        let txn = index::begin_write(&self.inner.db)?;
+        let txn = self.inner.db.begin_write()?;
         let mut n = 0;
         {
             let mut rcpts = txn.open_table(QUEUE_RECIPIENTS)?;
@@ -599,7 +599,7 @@ impl Store {
     /// # Errors
     /// Index errors.
     pub fn queue_delete(&self, id: QueueId) -> Result<bool, StoreError> {
-        let txn = index::begin_write(&self.inner.db)?;
+        let txn = self.inner.db.begin_write()?;
         let found = {
             let mut messages = txn.open_table(QUEUE_MESSAGES)?;
             let found = messages.remove(id.0)?.is_some();
@@ -805,7 +805,7 @@ impl Enqueue {
     /// The durable index transaction of [`Enqueue::commit`]; returns the
     /// settled messages left without recipients.
     fn commit_rows(&self, now: i64) -> Result<Vec<QueueId>, StoreError> {
-        let txn = index::begin_write(&self.inner.db)?;
+        let txn = self.inner.db.begin_write()?;
         let settled = {
             let mut messages = txn.open_table(QUEUE_MESSAGES)?;
             let row = MessageRow {

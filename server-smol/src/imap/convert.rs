@@ -27,6 +27,18 @@ pub(super) fn store_refusal(e: &StoreError) -> RespText {
         }
         StoreError::NotAllowed(why) => no_code(UnitCode::Cannot, why),
         StoreError::OverQuota(_) => no_code(UnitCode::OverQuota, "Quota exceeded"),
+        // A full disk: Dovecot's answer (RFC 5530 OVERQUOTA), temporary.
+        StoreError::NoSpace(why) => {
+            tracing::warn!("imap: disk full: {why}");
+            no_code(
+                UnitCode::OverQuota,
+                "Not enough disk space, try again later",
+            )
+        }
+        StoreError::SizeMismatch { .. } | StoreError::Symlink(_) => {
+            tracing::warn!("imap: {e}");
+            no_code(UnitCode::ServerBug, "Message unavailable")
+        }
         other => {
             tracing::warn!("imap: store failure: {other}");
             no_code(UnitCode::ServerBug, "Internal error, try again later")

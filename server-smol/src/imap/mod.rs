@@ -178,13 +178,27 @@ impl ImapHandler {
         self.reset_changes();
         let result = self
             .with_store(move |store, account| {
-                store.refresh(account, &mailbox)?;
+                // On a full disk the mailbox is still readable: picking
+                // up outside changes and claiming \Recent are writes, and
+                // are skipped (DESIGN.md §3: a full disk is temporary).
+                let full = |e: &StoreError| matches!(e, StoreError::NoSpace(_));
+                match store.refresh(account, &mailbox) {
+                    Ok(_) => {}
+                    Err(e) if full(&e) => tracing::warn!("imap: SELECT without rescan: {e}"),
+                    Err(e) => return Err(e),
+                }
                 // RFC 3501 §2.3.2: the first session to see a message in
                 // new/ gets it as \Recent; claiming moves it to cur/.
                 let claimed = if read_only {
                     Vec::new()
                 } else {
-                    store.claim_recent(account, &mailbox)?
+                    match store.claim_recent(account, &mailbox) {
+                        Err(e) if full(&e) => {
+                            tracing::warn!("imap: SELECT without \\Recent: {e}");
+                            Vec::new()
+                        }
+                        other => other?,
+                    }
                 };
                 let mut claimed = claimed;
                 claimed.sort_unstable();
@@ -396,7 +410,14 @@ impl ImapHandler {
                 let offsets = parts.as_ref().map(part_offsets);
                 match need {
                     ContentNeed::Offsets => match offsets {
-                        Some(o) => Ok(MessageContent::Offsets(o)),
+                        // The literal is announced with the indexed size
+                        // and copied from the file later: check now that
+                        // the file still has that size (the store reports
+                        // a truncated file), rather than announce bytes
+                        // that cannot be sent.
+                        Some(o) => store
+                            .open_message(account, &mailbox, uid)
+                            .map(|_| MessageContent::Offsets(o)),
                         None => read_whole(store, account, &mailbox, uid, None),
                     },
                     ContentNeed::Header => {
@@ -427,7 +448,7 @@ impl ImapHandler {
                 MessageContent::Gone
             }
             Err(e) => {
-                tracing::debug!("imap: message {uid} unreadable: {e}");
+                tracing::warn!("imap: message {uid} unreadable: {e}");
                 MessageContent::Gone
             }
         }

@@ -454,6 +454,12 @@ fn local_failure(e: &DeliveryError, address: &str) -> Verdict {
         // may try again.
         return Verdict::new(451, "4.2.2", "Delivery deferred, try again later");
     }
+    // RFC 5321 §4.2.3 452 "insufficient system storage", RFC 3463 4.3.1
+    // "mail system full": temporary, the client retries later.
+    if let DeliveryError::NoSpace(why) = e {
+        tracing::warn!("delivery failed: disk full: {why}");
+        return Verdict::new(452, "4.3.1", "Insufficient system storage");
+    }
     if e.is_temporary() {
         tracing::warn!("delivery failed: {e}");
         Verdict::new(451, "4.3.0", "Local delivery failed, try again later")

@@ -53,8 +53,15 @@ fn ensure_self_signed(data_dir: &Path, hostname: &str) -> Result<(PathBuf, PathB
     if cert_path.exists() && key_path.exists() {
         return Ok((cert_path, key_path));
     }
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| format!("cannot create data_dir {}: {e}", data_dir.display()))?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        // Private like everything under data_dir (DESIGN.md §3).
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
+            .map_err(|e| format!("cannot create data_dir {}: {e}", data_dir.display()))?;
+    }
     let mut names = vec![hostname.to_string()];
     for extra in ["localhost", "127.0.0.1", "::1"] {
         if !names.iter().any(|n| n.eq_ignore_ascii_case(extra)) {
@@ -87,12 +94,10 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// The certificate is public data, but it lives under data_dir, where
+/// every file is 0600 (DESIGN.md §3): written like the key.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    write_private(path, bytes)
 }
 
 #[cfg(test)]
