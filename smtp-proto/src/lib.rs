@@ -96,9 +96,9 @@ mod reply;
 mod secret;
 mod server;
 
+pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use command::Command;
 pub use config::{Limits, Mechanism, Mode, ServerConfig};
-pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use data::{BdatReceiver, DataProgress, DataReceiver};
 pub use dot_stuff::DotStuffer;
 pub use error::ParseError;

@@ -100,7 +100,8 @@ fn action(text: &str, body_len: usize) -> Action {
                         r.orcpt = Some(format!("rfc822;{}", r.forward_path));
                     }
                 } else {
-                    env.recipients.push(Recipient::new(w.trim_matches(['<', '>'])));
+                    env.recipients
+                        .push(Recipient::new(w.trim_matches(['<', '>'])));
                 }
             }
             Action::Mail(env)
@@ -224,7 +225,10 @@ fn run(
         }
         assert!(progressed, "client stuck; events so far {events:?}");
     }
-    assert!(client.is_closed(), "client did not finish; events {events:?}");
+    assert!(
+        client.is_closed(),
+        "client did not finish; events {events:?}"
+    );
     (String::from_utf8(out.to_vec()).unwrap(), events)
 }
 
@@ -835,7 +839,11 @@ fn answers_in_the_wrong_state_are_handed_back() {
         c.respond(id, Action::Mail(empty.clone())),
         Err(Action::Mail(empty))
     );
-    assert_eq!(c.feed(b"250 early\r\n"), 0, "nothing is read while Ready waits");
+    assert_eq!(
+        c.feed(b"250 early\r\n"),
+        0,
+        "nothing is read while Ready waits"
+    );
     c.respond(id, Action::Quit).unwrap();
     assert_eq!(c.respond(id, Action::Quit), Err(Action::Quit));
     assert_eq!(c.send_body(b"x"), 0);

@@ -256,11 +256,10 @@ impl ClientSession {
                 return pos;
             };
             let limits = &self.config.limits;
-            match self.reader.read(
-                rest,
-                limits.max_reply_line_length,
-                limits.max_reply_lines,
-            ) {
+            match self
+                .reader
+                .read(rest, limits.max_reply_line_length, limits.max_reply_lines)
+            {
                 Err(error) => {
                     self.fail(error);
                     return data.len();

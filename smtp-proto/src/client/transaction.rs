@@ -137,7 +137,12 @@ impl Transaction {
 
     /// The end of the body: `.` CRLF, or `BDAT n LAST` once allowed. Returns
     /// the replies now due.
-    pub(super) fn end_body(&mut self, out: &mut BytesMut, lmtp: bool, pipelining: bool) -> Vec<Expect> {
+    pub(super) fn end_body(
+        &mut self,
+        out: &mut BytesMut,
+        lmtp: bool,
+        pipelining: bool,
+    ) -> Vec<Expect> {
         match self.body.as_mut() {
             Some(Body::Data(stuffer)) => {
                 stuffer.finish(out);
@@ -174,7 +179,10 @@ impl Transaction {
     /// SMTP: one reply for the message; LMTP: one per accepted recipient.
     fn data_end_expects(&self, lmtp: bool) -> Vec<Expect> {
         if lmtp && !self.accepted.is_empty() {
-            self.accepted.iter().map(|&i| Expect::DataEnd(Some(i))).collect()
+            self.accepted
+                .iter()
+                .map(|&i| Expect::DataEnd(Some(i)))
+                .collect()
         } else {
             vec![Expect::DataEnd(None)]
         }
@@ -217,7 +225,10 @@ impl ClientSession {
             return Some(Reply::new(
                 552,
                 "5.3.4",
-                &format!("Message size {} exceeds the server's fixed limit {max}", envelope.size),
+                &format!(
+                    "Message size {} exceeds the server's fixed limit {max}",
+                    envelope.size
+                ),
             ));
         }
         None
@@ -227,14 +238,20 @@ impl ClientSession {
         let ext = self.extensions.clone().unwrap_or_default();
         let smtputf8 = envelope.smtputf8
             || envelope.reverse_path.as_deref().is_some_and(non_ascii)
-            || envelope.recipients.iter().any(|r| non_ascii(&r.forward_path));
+            || envelope
+                .recipients
+                .iter()
+                .any(|r| non_ascii(&r.forward_path));
         let count = envelope.recipients.len();
         if let Some(reply) = self.requirement_refusal(&envelope, smtputf8) {
-            let outcomes = (0..count).map(|_| Outcome::Permanent(reply.clone())).collect();
-            self.events.push_back(ClientEvent::TransactionDone(TransactionResult {
-                outcomes,
-                dsn: ext.dsn,
-            }));
+            let outcomes = (0..count)
+                .map(|_| Outcome::Permanent(reply.clone()))
+                .collect();
+            self.events
+                .push_back(ClientEvent::TransactionDone(TransactionResult {
+                    outcomes,
+                    dsn: ext.dsn,
+                }));
             self.ready();
             return;
         }
@@ -246,7 +263,11 @@ impl ClientSession {
             },
             smtputf8,
             ret: envelope.ret.filter(|_| ext.dsn),
-            envid: envelope.envid.as_deref().filter(|_| ext.dsn).map(xtext_encode),
+            envid: envelope
+                .envid
+                .as_deref()
+                .filter(|_| ext.dsn)
+                .map(xtext_encode),
             auth: None,
         };
         let rcpts: Vec<Command> = envelope
@@ -356,7 +377,8 @@ impl ClientSession {
                 if let Some(outcome) = outcome {
                     tx.set(index, outcome);
                 }
-                self.events.push_back(ClientEvent::RcptReply { index, reply });
+                self.events
+                    .push_back(ClientEvent::RcptReply { index, reply });
                 if tx.mail_ok {
                     self.next_step(index + 1);
                 }
