@@ -20,7 +20,7 @@
 //! let mut server: &[u8] = b"220 mx ESMTP\r\n250-mx\r\n250 PIPELINING\r\n\
 //!     250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 Go ahead\r\n250 2.0.0 Queued\r\n221 2.0.0 Bye\r\n";
 //! let mut wire = BytesMut::new();
-//! let mut mail = Some(Envelope::new(Some("a@client.example".into()), vec![Recipient::new("b@mx")], 6));
+//! let mut mail = Some(Envelope::new(Some("a@client.example".into()), vec![Recipient::new("b@mx")], 5));
 //! let mut done = None;
 //! while !client.is_closed() {
 //!     let used = client.feed(server);
@@ -33,7 +33,7 @@
 //!                 client.respond(id, action).expect("Ready is pending");
 //!             }
 //!             ClientEvent::SendBody => {
-//!                 assert_eq!(client.send_body(b".hi\r\n"), 6);
+//!                 assert_eq!(client.send_body(b".hi\r\n"), 5);
 //!                 client.end_body();
 //!             }
 //!             ClientEvent::TransactionDone(result) => done = Some(result),
