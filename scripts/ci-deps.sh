@@ -37,3 +37,10 @@ apt-get install -y --no-install-recommends isync mutt offlineimap python3-pip
 command -v mbsync >/dev/null
 python3 -m pip install imapclient || python3 -m pip install --break-system-packages imapclient
 python3 -c "import imapclient"
+# Outbound delivery tests (server-smol/tests/outbound_transaction.rs):
+# - postfix: for /usr/sbin/smtp-sink, the receiving end of the byte-exact,
+#   DSN-parameter and per-RCPT 4xx/5xx tests. Installed without starting a
+#   mail system (Debian asks no questions with DEBIAN_FRONTEND=noninteractive).
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+apt-get install -y --no-install-recommends postfix
+test -x /usr/sbin/smtp-sink

@@ -23,6 +23,7 @@ pub mod config;
 pub mod control;
 pub mod imap;
 pub mod net;
+pub mod outbound;
 pub mod passwords;
 pub mod pop3;
 pub mod pump;
