@@ -55,12 +55,17 @@ struct Adapter {
 
 impl Adapter {
     fn choice(&mut self) -> u8 {
-        let value = self.answers.get(self.next).copied().unwrap_or(255);
+        let value = self.answers.get(self.next).copied().unwrap_or(0);
         self.next += 1;
         value
     }
 
     fn action(&mut self) -> Action {
+        // Out of answers: QUIT (a transaction refused before MAIL comes
+        // straight back as Ready, so an endless supply would spin).
+        if self.next >= self.answers.len() || self.next > 256 {
+            return Action::Quit;
+        }
         match self.choice() % 6 {
             0 => Action::StartTls,
             1 => Action::Auth(Credentials {
@@ -141,7 +146,11 @@ fuzz_target!(|input: Input| {
                     ClientEvent::Ready { id } => {
                         in_body = false;
                         let action = adapter.action();
-                        let _ = client.respond(id, action);
+                        // A refused answer (STARTTLS while TLS is on) is
+                        // handed back: the Ready is still open.
+                        if client.respond(id, action).is_err() {
+                            client.respond(id, Action::Quit).expect("QUIT is always allowed");
+                        }
                     }
                     ClientEvent::SwitchTransport { leftover, .. } => {
                         assert!(leftover.is_empty());

@@ -20,7 +20,8 @@
 //!   Implicit TLS (`smtps://`) follows the same verification rule.
 //! - AUTH (smarthost): PLAIN when offered, else LOGIN; a server that offers
 //!   neither, or refuses the credentials, fails the attempt temporarily, as
-//!   Postfix defers on SASL failures.
+//!   Postfix defers on SASL failures. Credentials go only over TLS, or in
+//!   clear text to a loopback address (a local relay).
 //! - An 8-bit body to a server without 8BITMIME is a permanent `554 5.6.3`
 //!   and an internationalized envelope to one without SMTPUTF8 a permanent
 //!   `553 5.6.7` ([`smtp_proto::client`] decides; we never down-convert, so
@@ -317,6 +318,19 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
             if self.auth_tried {
                 return Action::Quit;
             }
+            // Credentials never cross a network in clear text (RFC 4954
+            // §14); only a smarthost on this machine may get them without TLS.
+            if !session.tls_active() && !self.attempt.addr.ip().is_loopback() {
+                self.give_up(Reply::new(
+                    451,
+                    "4.7.0",
+                    &format!(
+                        "refusing to send AUTH credentials to {} without TLS",
+                        self.attempt.server_name
+                    ),
+                ));
+                return Action::Quit;
+            }
             let mechanism = if ext.offers_auth(Mechanism::Plain) {
                 Mechanism::Plain
             } else if ext.offers_auth(Mechanism::Login) {
@@ -487,6 +501,11 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
                 if used > 0 {
                     continue;
                 }
+                // The session leaves input unread only while a Ready waits
+                // (answered above) or a DATA body streams (which never gets
+                // here); reading more would only grow `input`.
+                self.give_up(Reply::new(451, "4.5.0", "client session stalled"));
+                return;
             }
             let now = Instant::now();
             let deadline = session.poll_timeout().unwrap_or(now + a.limits.command);
