@@ -46,6 +46,31 @@
 //!     RCPT TO:<b@mx>\r\nDATA\r\n..hi\r\n.\r\nQUIT\r\n"[..]);
 //! assert!(matches!(done.unwrap().outcomes[0], Outcome::Delivered(_)));
 //! ```
+//!
+//! # Choices worth knowing
+//!
+//! - The session runs whole transactions: MAIL parameters are sent only
+//!   when the server offers their extension (SIZE, BODY=, SMTPUTF8, DSN's
+//!   RET/ENVID/NOTIFY/ORCPT); what cannot be dropped is refused before
+//!   MAIL, per recipient: an 8-bit body without 8BITMIME is `554 5.6.3`
+//!   (RFC 6152 §3 allows returning it; we never down-convert), a binary one
+//!   without BINARYMIME and CHUNKING too, an internationalized envelope or
+//!   header without SMTPUTF8 `553 5.6.7` (RFC 6531 §3.2), and a size over
+//!   the server's SIZE `552 5.3.4` (RFC 1870).
+//! - Outcomes: a RCPT refusal is final for its recipient; MAIL's refusal
+//!   is every recipient's; after the data, SMTP's one reply is every
+//!   accepted recipient's and LMTP's replies are one each (RFC 2033 §4.2).
+//!   A lost connection, a timeout or a `421` leaves every open recipient
+//!   with a temporary failure, even after the final dot (RFC 5321 §6.1
+//!   prefers a duplicate to a loss).
+//! - After STARTTLS's 220 anything the server already sent is discarded
+//!   (RFC 3207 §6, response injection) and EHLO is sent again.
+//! - EHLO refused with 5xx falls back to HELO (RFC 5321 §4.1.4); a refused
+//!   greeting or HELO ends the session with QUIT.
+//! - Reply text that is not UTF-8 is read lossily rather than refused.
+//! - A multi-line reply is parsed only once complete, and only within
+//!   [`ClientLimits`]; each timeout bounds one whole reply, so partial input
+//!   never extends it.
 
 mod reader;
 mod transaction;

@@ -461,3 +461,84 @@ pub enum ClientEvent {
     /// `TransactionDone` came just before. Close the connection.
     Failed(ClientError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ehlo_keywords_known_answers() {
+        let reply = Reply::with_lines(
+            250,
+            "",
+            [
+                "mx.example greets you",
+                "pipelining",
+                "SIZE",
+                "8BITMIME",
+                "AUTH=LOGIN",
+                "AUTH plain login CRAM-MD5",
+                "X-UNKNOWN thing",
+                "",
+                "STARTTLS",
+                "CHUNKING",
+                "BINARYMIME",
+                "DSN",
+                "SMTPUTF8",
+                "ENHANCEDSTATUSCODES",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        let ext = Extensions::from_ehlo(&reply);
+        assert_eq!(
+            ext,
+            Extensions {
+                domain: "mx.example greets you".into(),
+                esmtp: true,
+                pipelining: true,
+                size: Some(0),
+                eight_bit_mime: true,
+                smtputf8: true,
+                chunking: true,
+                binary_mime: true,
+                dsn: true,
+                starttls: true,
+                enhanced_status_codes: true,
+                auth: vec!["LOGIN".into(), "PLAIN".into(), "CRAM-MD5".into()],
+            }
+        );
+        assert!(ext.offers_auth(Mechanism::Plain) && ext.offers_auth(Mechanism::Login));
+        let ext = Extensions::from_ehlo(&Reply::with_lines(
+            250,
+            "",
+            vec!["mx".into(), "SIZE 1000".into(), "SIZE junk".into()],
+        ));
+        // The last SIZE line wins; a value that is no number means no limit.
+        assert_eq!(ext.size, Some(0));
+        let ext = Extensions::from_ehlo(&Reply::with_lines(
+            250,
+            "",
+            vec!["mx".into(), "SIZE 1000".into()],
+        ));
+        assert_eq!(ext.size, Some(1000));
+        assert!(!ext.offers_auth(Mechanism::Plain));
+    }
+
+    #[test]
+    fn error_replies_for_recipients() {
+        let r = ClientError::Timeout(Stage::DataEnd).reply();
+        assert_eq!(
+            (r.code, r.enhanced.map(|e| e.to_string())),
+            (451, Some("4.4.2".into()))
+        );
+        assert_eq!(r.text(), "timeout waiting for the end of data reply");
+        let r = ClientError::ReplyTooLong.reply();
+        assert_eq!(r.text(), "protocol error: reply line too long");
+        let closing = Reply::new(421, "4.3.2", "bye");
+        assert_eq!(
+            ClientError::ServiceClosing(closing.clone()).reply(),
+            closing
+        );
+    }
+}
