@@ -557,6 +557,88 @@ fn read_line(r: &mut impl std::io::BufRead) -> String {
 }
 
 #[test]
+fn a_broken_tls_handshake_falls_back_to_plain_text_when_opportunistic() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let script = std::thread::spawn(move || {
+        // First connection: STARTTLS accepted, then bytes that are no TLS.
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+        s.write_all(b"220 peer ESMTP\r\n").unwrap();
+        assert!(read_line(&mut r).starts_with("EHLO "));
+        s.write_all(b"250-peer\r\n250 STARTTLS\r\n").unwrap();
+        assert_eq!(read_line(&mut r), "STARTTLS\r\n");
+        s.write_all(b"220 2.0.0 go ahead\r\nthis is not a TLS record\r\n")
+            .unwrap();
+        drop((r, s));
+        // Second connection: STARTTLS offered again but not used.
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+        s.write_all(b"220 peer ESMTP\r\n").unwrap();
+        assert!(read_line(&mut r).starts_with("EHLO "));
+        s.write_all(b"250-peer\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+            .unwrap();
+        let mut commands = Vec::new();
+        for _ in 0..3 {
+            commands.push(read_line(&mut r));
+        }
+        s.write_all(b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n")
+            .unwrap();
+        let mut body = Vec::new();
+        while !body.ends_with(b"\r\n.\r\n") {
+            let line = read_line(&mut r);
+            assert!(!line.is_empty(), "body cut short");
+            body.extend_from_slice(line.as_bytes());
+        }
+        s.write_all(b"250 2.0.0 Ok: queued\r\n").unwrap();
+        assert_eq!(read_line(&mut r), "QUIT\r\n");
+        let _ = s.write_all(b"221 2.0.0 Bye\r\n");
+        (commands, body)
+    });
+    let body = b"Subject: fallback\r\n\r\nplain\r\n".to_vec();
+    let result = run(
+        &attempt(addr, OutboundTls::Opportunistic),
+        envelope(&["a@peer"], &body, BodyType::SevenBit),
+        &body,
+    );
+    assert_eq!(
+        kinds(&result),
+        ["delivered 250 2.0.0"],
+        "{:?}",
+        result.error
+    );
+    assert!(!result.tls);
+    let (commands, wire) = script.join().expect("peer script");
+    assert_eq!(
+        commands,
+        [
+            format!("MAIL FROM:<{FROM}>\r\n"),
+            "RCPT TO:<a@peer>\r\n".to_owned(),
+            "DATA\r\n".to_owned()
+        ]
+    );
+    assert_eq!(wire, b"Subject: fallback\r\n\r\nplain\r\n.\r\n");
+
+    // Under `required` the same failure is final for this attempt.
+    let addr = peer(|mut s| {
+        let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+        s.write_all(b"220 peer ESMTP\r\n").unwrap();
+        read_line(&mut r);
+        s.write_all(b"250-peer\r\n250 STARTTLS\r\n").unwrap();
+        read_line(&mut r);
+        let _ = s.write_all(b"220 2.0.0 go ahead\r\nthis is not a TLS record\r\n");
+    });
+    let result = run(
+        &attempt(addr, OutboundTls::Required),
+        envelope(&["a@peer"], &body, BodyType::SevenBit),
+        &body,
+    );
+    assert_eq!(kinds(&result), ["temporary 451 4.7.5"]);
+}
+
+#[test]
 fn a_peer_with_mixed_rcpt_replies_that_closes_mid_data() {
     let addr = peer(|mut s| {
         let mut r = std::io::BufReader::new(s.try_clone().unwrap());

@@ -12,8 +12,9 @@
 //! Choices worth knowing:
 //! - TLS policy (`[outbound] tls`): `opportunistic` uses STARTTLS when
 //!   offered without checking the certificate (RFC 7435: encryption against
-//!   passive listeners; a failed handshake is a temporary failure of the
-//!   attempt, not a fallback to plain text); `required` needs STARTTLS and a
+//!   passive listeners; when the handshake fails, the message goes over a
+//!   second, plain-text connection that does not try STARTTLS again, as
+//!   RFC 7435 asks); `required` needs STARTTLS and a
 //!   certificate valid for [`Attempt::server_name`] under the system trust
 //!   store (plus [`Attempt::extra_roots`]), else every recipient fails
 //!   temporarily with `4.7.4`/`4.7.5`; `none` never starts TLS.
@@ -145,6 +146,7 @@ pub async fn deliver<R: AsyncRead + Unpin>(
         outcomes: None,
         failure: None,
         starttls_tried: false,
+        starttls_handshake_failed: false,
         auth_tried: false,
         tls: false,
         verified: false,
@@ -160,6 +162,22 @@ pub async fn deliver<R: AsyncRead + Unpin>(
         }
     };
     run.converse(stream).await;
+    if run.starttls_handshake_failed
+        && attempt.tls == OutboundTls::Opportunistic
+        && run.envelope.is_some()
+    {
+        // RFC 7435 §1: opportunistic security must never do worse than no
+        // security. A receiver whose TLS is broken still gets the message,
+        // over a new connection that does not try STARTTLS again.
+        run.failure = None;
+        run.error = None;
+        run.tls = false;
+        run.auth_tried = false;
+        match run.connect().await {
+            Ok(stream) => run.converse(stream).await,
+            Err(reply) => run.give_up(reply),
+        }
+    }
     run.result(count)
 }
 
@@ -213,6 +231,8 @@ struct Run<'a, R> {
     /// fails temporarily with it).
     failure: Option<Reply>,
     starttls_tried: bool,
+    /// The TLS handshake after STARTTLS failed (opportunistic: retry plain).
+    starttls_handshake_failed: bool,
     auth_tried: bool,
     tls: bool,
     verified: bool,
@@ -444,6 +464,7 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
                         session.transport_switched(Instant::now());
                     }
                     Err(reply) => {
+                        self.starttls_handshake_failed = true;
                         self.give_up(reply);
                         return;
                     }
