@@ -62,6 +62,13 @@ fn pair(client_config: ClientConfig, server_config: ServerConfig, plan: Plan) ->
                     run.authenticated |= client.is_authenticated();
                     let action = actions.next().unwrap_or(Action::Quit);
                     client.respond(id, action).expect("Ready is pending");
+                    // Credentials (queued as an AUTH response) never show
+                    // in the session's Debug output.
+                    let dump = format!("{client:?}");
+                    assert!(
+                        !dump.contains("secret") && !dump.contains("AGFsaWNlAHNlY3JldA"),
+                        "{dump}"
+                    );
                 }
                 ClientEvent::SwitchTransport { .. } => client.transport_switched(now),
                 ClientEvent::SendBody => body = Some(&plan.body),

@@ -179,7 +179,6 @@ enum Phase {
 /// write; without it one command waits for the previous reply. With
 /// CHUNKING (RFC 3030, if [`ClientConfig::chunking`]) the body goes as BDAT
 /// chunks after the RCPT replies, otherwise as dot-stuffed DATA.
-#[derive(Debug)]
 pub struct ClientSession {
     config: ClientConfig,
     phase: Phase,
@@ -195,6 +194,23 @@ pub struct ClientSession {
     deadline: Option<Instant>,
     /// The state changed since the deadline was armed: re-arm from the next `now`.
     rearm: bool,
+}
+
+/// Shows the state but not the queued output, which may hold an AUTH
+/// response (base64 credentials).
+impl std::fmt::Debug for ClientSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSession")
+            .field("phase", &self.phase)
+            .field("expect", &self.expect)
+            .field("pending_output", &self.out.len())
+            .field("extensions", &self.extensions)
+            .field("tls_active", &self.tls_active)
+            .field("authenticated", &self.authenticated)
+            .field("transaction", &self.transaction)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientSession {
