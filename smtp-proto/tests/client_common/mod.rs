@@ -18,12 +18,17 @@ use crate::common::{bytewise, split, whole};
 pub struct Script {
     /// Server input, one segment per transport.
     pub segments: Vec<Vec<u8>>,
+    /// The expected client output ("C:" lines with CRLF).
     pub output: String,
+    /// The expected event log ("E:" lines).
     pub events: Vec<String>,
+    /// Answers to `Ready`, in order ("A:" lines).
     pub actions: Vec<String>,
+    /// The body sent after `SendBody` ("B:" lines with CRLF).
     pub body: Vec<u8>,
 }
 
+/// Parses a script.
 pub fn script(text: &str) -> Script {
     let mut s = Script {
         segments: vec![Vec::new()],
@@ -106,6 +111,7 @@ pub fn action(text: &str, body_len: usize) -> Action {
     }
 }
 
+/// `delivered:250:2.0.0` for an outcome.
 pub fn outcome(o: &Outcome) -> String {
     let (kind, r) = match o {
         Outcome::Delivered(r) => ("delivered", r),
@@ -118,6 +124,7 @@ pub fn outcome(o: &Outcome) -> String {
     }
 }
 
+/// One event-log line.
 pub fn log(event: &ClientEvent) -> String {
     match event {
         ClientEvent::Ready { .. } => "Ready".into(),
@@ -228,6 +235,8 @@ pub fn run(
     (String::from_utf8(out.to_vec()).unwrap(), events)
 }
 
+/// Runs the script whole, cut at every byte and byte by byte; all runs
+/// must give the script's output and events.
 pub fn check_all_splits(config: ClientConfig, text: &str) {
     let s = script(text);
     let want = (s.output.clone(), s.events.clone());
