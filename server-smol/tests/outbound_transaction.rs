@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Opts, Site, assert_stored};
+use common::{Opts, Site, assert_stored, crlf};
 use outbound_util::{FROM, attempt, envelope, free_port, kinds, message, run};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -404,6 +404,61 @@ fn smtp_sink_gets_the_exact_bytes_and_the_dsn_parameters() {
         message == want,
         "dumped message differs from the sent bytes"
     );
+}
+
+#[test]
+fn smtp_sink_without_esmtp_gets_helo_and_a_plain_7bit_transaction() {
+    // -e: EHLO is an unknown command; the client falls back to HELO and
+    // sends no ESMTP parameters at all.
+    let sink = sink(&["-e"]);
+    let body = crlf(b"Subject: helo\n\n.dot line\nplain\n");
+    let result = run(
+        &attempt(sink.addr, OutboundTls::Opportunistic),
+        envelope(&["a@sink.test", "b@sink.test"], &body, BodyType::SevenBit),
+        &body,
+    );
+    assert_eq!(
+        kinds(&result),
+        ["delivered 250 2.0.0", "delivered 250 2.0.0"],
+        "{:?}",
+        result.error
+    );
+    let dumps = dumps(&sink);
+    assert_eq!(dumps.len(), 1);
+    let (records, message) = split_dump(&dumps[0]);
+    assert_eq!(
+        records,
+        [
+            "X-Client-Addr: 127.0.0.1",
+            "X-Client-Proto: SMTP",
+            "X-Helo-Args: client.outbound.sansmail.test",
+            &format!("X-Mail-Args: <{FROM}>"),
+            "X-Rcpt-Args: <a@sink.test>",
+            "X-Rcpt-Args: <b@sink.test>",
+        ]
+    );
+    assert_eq!(message, b"Subject: helo\n\n.dot line\nplain\n\n");
+}
+
+#[test]
+fn a_message_over_the_receivers_size_is_refused_before_mail() {
+    let site = Site::new(Opts {
+        listeners: vec!["smtp"],
+        max_message_size: 10_000,
+        ..Opts::default()
+    });
+    site.default_users();
+    let server = site.start();
+    let body = message("too-big", 20_000);
+    let result = run(
+        &attempt(server.addr("smtp"), OutboundTls::Opportunistic),
+        envelope(&["alice@localhost"], &body, BodyType::EightBitMime),
+        &body,
+    );
+    assert_eq!(kinds(&result), ["permanent 552 5.3.4"]);
+    assert!(result.outcomes[0].reply().text().contains("10000"));
+    site.assert_not_delivered("alice@localhost", "too-big");
+    drop(server);
 }
 
 #[test]
