@@ -66,3 +66,10 @@ command -v redis-server >/dev/null && command -v postfix >/dev/null
 # SANSMAIL_SKIP_ROOT_TESTS=1) with mount/umount from util-linux (mount).
 apt-get install -y --no-install-recommends mount
 command -v mount >/dev/null && command -v umount >/dev/null
+# Outbound delivery tests (server-smol/tests/outbound_transaction.rs):
+# - postfix: for /usr/sbin/smtp-sink, the receiving end of the byte-exact,
+#   DSN-parameter and per-RCPT 4xx/5xx tests. Installed without starting a
+#   mail system (Debian asks no questions with DEBIAN_FRONTEND=noninteractive).
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+apt-get install -y --no-install-recommends postfix
+test -x /usr/sbin/smtp-sink

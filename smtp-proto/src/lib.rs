@@ -1,4 +1,4 @@
-//! Sans-IO SMTP/ESMTP/LMTP: codec and server session.
+//! Sans-IO SMTP/ESMTP/LMTP: codec, server session and client session.
 //!
 //! The crate has no sockets, no async, no clock: bytes and time come in as
 //! arguments, replies and events go out through `poll_*` methods.
@@ -13,7 +13,14 @@
 //!   CHUNKING, STARTTLS and AUTH PLAIN/LOGIN. DSN parameters (RFC 3461) are
 //!   parsed and handed on but DSN is not advertised.
 //!
-//! # The run loop
+//! - [`ClientSession`] (module [`client`]): the sending side, for relaying
+//!   and delivery to an MX, a smarthost or an LMTP server: greeting, EHLO
+//!   with HELO fallback, STARTTLS, AUTH PLAIN/LOGIN, PIPELINING, SIZE,
+//!   8BITMIME, SMTPUTF8, CHUNKING/BDAT, DSN parameters and per-recipient
+//!   outcomes; bodies are streamed through [`DotStuffer`]. Its run loop is in
+//!   the [`client`] module docs.
+//!
+//! # The run loop (server)
 //!
 //! The session asks, the adapter answers. After **every** `feed`, `respond`,
 //! `respond_lmtp`, `transport_switched` or `handle_timeout` call, drain in
@@ -81,9 +88,11 @@
 pub use bytes;
 
 pub mod address;
+pub mod client;
 mod command;
 mod config;
 mod data;
+mod dot_stuff;
 mod error;
 mod event;
 mod params;
@@ -91,9 +100,11 @@ mod reply;
 mod secret;
 mod server;
 
+pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use command::Command;
 pub use config::{Limits, Mechanism, Mode, ServerConfig};
 pub use data::{BdatReceiver, DataProgress, DataReceiver};
+pub use dot_stuff::DotStuffer;
 pub use error::ParseError;
 pub use event::{AbortReason, Event, RequestId, TransportKind};
 pub use params::{BodyType, MailParams, Notify, RcptParams, Ret, xtext_decode, xtext_encode};

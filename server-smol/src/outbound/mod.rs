@@ -1,5 +1,7 @@
-//! Outbound delivery (DESIGN.md §5.2): DNS, MX resolution, DKIM signing.
-//! The queue itself is storage (`maildir::Store::begin_enqueue` and friends).
+//! Outbound delivery (DESIGN.md §5.2): DNS and MX resolution, one delivery
+//! attempt over a socket ([`transaction`]), DKIM signing, DSNs, the retry
+//! schedule and the queue worker. The queue itself is storage
+//! (`maildir::Store::begin_enqueue` and friends).
 
 pub mod dkim;
 pub mod dns;
@@ -7,3 +9,4 @@ pub mod dsn;
 pub mod mx;
 pub mod queue_cli;
 pub mod schedule;
+pub mod transaction;

@@ -1,0 +1,630 @@
+//! One delivery attempt: connect to one address, speak SMTP with the
+//! sans-IO [`ClientSession`], stream the message from a reader, and report
+//! one outcome per recipient. The queue worker decides what to retry.
+//!
+//! The loop follows the client session's drain order: write what
+//! `poll_transmit` produced, answer every `poll_event`, hand the session
+//! body bytes while it wants them, and only then read, racing the socket
+//! against `poll_timeout`. Every wait is bounded: the connect and TLS
+//! handshake by [`Attempt::connect_timeout`], each reply by the RFC 5321
+//! §4.5.3.2 timeouts in [`ClientLimits`], each write by `data_block`.
+//!
+//! Choices worth knowing:
+//! - TLS policy (`[outbound] tls`): `opportunistic` uses STARTTLS when
+//!   offered without checking the certificate (RFC 7435: encryption against
+//!   passive listeners; when the handshake fails, the message goes over a
+//!   second, plain-text connection that does not try STARTTLS again, as
+//!   RFC 7435 asks); `required` needs STARTTLS and a
+//!   certificate valid for [`Attempt::server_name`] under the system trust
+//!   store (plus [`Attempt::extra_roots`]), else every recipient fails
+//!   temporarily with `4.7.4`/`4.7.5`; `none` never starts TLS.
+//!   Implicit TLS (`smtps://`) follows the same verification rule.
+//! - AUTH (smarthost): PLAIN when offered, else LOGIN; a server that offers
+//!   neither, or refuses the credentials, fails the attempt temporarily, as
+//!   Postfix defers on SASL failures. Credentials go only over TLS, or in
+//!   clear text to a loopback address (a local relay).
+//! - An 8-bit body to a server without 8BITMIME is a permanent `554 5.6.3`
+//!   and an internationalized envelope to one without SMTPUTF8 a permanent
+//!   `553 5.6.7` ([`smtp_proto::client`] decides; we never down-convert, so
+//!   the bytes — and DKIM signatures — stay intact).
+//! - A read error on the message aborts the connection without sending the
+//!   end of data, so a truncated message is never accepted.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_io::Timer;
+use bytes::BytesMut;
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWriteExt, FutureExt};
+use futures_rustls::TlsConnector;
+use futures_rustls::client::TlsStream;
+use rustls::RootCertStore;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use smol::net::TcpStream;
+use smtp_proto::client::{
+    Action, ClientConfig, ClientEvent, ClientLimits, ClientSession, Credentials, Envelope, Outcome,
+    Stage,
+};
+use smtp_proto::{Mechanism, Mode, Reply, Secret};
+
+use crate::config::OutboundTls;
+
+/// How many bytes one socket read may bring in.
+const READ_CHUNK: usize = 16 * 1024;
+/// How many message bytes are read from the file at a time.
+const BODY_CHUNK: usize = 64 * 1024;
+
+/// Everything one attempt needs besides the message.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    /// Where to connect (one MX address, or the smarthost).
+    pub addr: SocketAddr,
+    /// The peer's host name: the TLS SNI and the name its certificate must
+    /// carry under `tls = "required"` (an IP literal is allowed).
+    pub server_name: String,
+    /// Our host name for EHLO (`hostname` of the config).
+    pub hostname: String,
+    /// The STARTTLS policy.
+    pub tls: OutboundTls,
+    /// The connection is TLS from the first byte (`smtps://`, RFC 8314).
+    pub implicit_tls: bool,
+    /// AUTH user and password (smarthost).
+    pub auth: Option<(String, Secret<String>)>,
+    /// SMTP or LMTP.
+    pub mode: Mode,
+    /// Use BDAT when the server offers CHUNKING.
+    pub chunking: bool,
+    /// Trust anchors added to the system store for verified TLS (a private
+    /// CA, or a test server's self-signed certificate).
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// Bound on the TCP connect and on the TLS handshake. Default 30 s
+    /// (Postfix's `smtp_connect_timeout`).
+    pub connect_timeout: Duration,
+    /// Reply limits and the RFC 5321 §4.5.3.2 timeouts.
+    pub limits: ClientLimits,
+}
+
+impl Attempt {
+    /// An SMTP attempt with opportunistic STARTTLS, no AUTH and the
+    /// default limits and timeouts.
+    pub fn new(
+        addr: SocketAddr,
+        server_name: impl Into<String>,
+        hostname: impl Into<String>,
+    ) -> Self {
+        Attempt {
+            addr,
+            server_name: server_name.into(),
+            hostname: hostname.into(),
+            tls: OutboundTls::Opportunistic,
+            implicit_tls: false,
+            auth: None,
+            mode: Mode::Smtp,
+            chunking: true,
+            extra_roots: Vec::new(),
+            connect_timeout: Duration::from_secs(30),
+            limits: ClientLimits::default(),
+        }
+    }
+}
+
+/// What one attempt achieved.
+#[derive(Clone, Debug)]
+pub struct AttemptResult {
+    /// One outcome per envelope recipient, in order.
+    pub outcomes: Vec<Outcome>,
+    /// The message (or the attempt) ran over TLS.
+    pub tls: bool,
+    /// The TLS certificate was verified.
+    pub verified: bool,
+    /// The server offered DSN (RFC 3461), so NOTIFY/RET/ENVID went on.
+    pub dsn: bool,
+    /// Why the connection failed, when it did (for the log; the
+    /// recipients' outcomes already say it).
+    pub error: Option<String>,
+}
+
+/// Runs one delivery attempt of `envelope` with the body read from `body`
+/// (exactly the bytes to send; `envelope.size` should be its length).
+///
+/// Never fails as a whole: connection problems become a temporary outcome
+/// for every recipient that has no final one.
+pub async fn deliver<R: AsyncRead + Unpin>(
+    attempt: &Attempt,
+    envelope: Envelope,
+    body: R,
+) -> AttemptResult {
+    let count = envelope.recipients.len();
+    let mut run = Run {
+        attempt,
+        envelope: Some(envelope),
+        body,
+        outcomes: None,
+        failure: None,
+        starttls_tried: false,
+        starttls_handshake_failed: false,
+        auth_tried: false,
+        tls: false,
+        verified: false,
+        dsn: false,
+        error: None,
+    };
+    let stream = match run.connect().await {
+        Ok(stream) => stream,
+        Err(reply) => {
+            run.error = Some(reply.text());
+            run.failure = Some(reply);
+            return run.result(count);
+        }
+    };
+    run.converse(stream).await;
+    if run.starttls_handshake_failed
+        && attempt.tls == OutboundTls::Opportunistic
+        && run.envelope.is_some()
+    {
+        // RFC 7435 §1: opportunistic security must never do worse than no
+        // security. A receiver whose TLS is broken still gets the message,
+        // over a new connection that does not try STARTTLS again.
+        run.failure = None;
+        run.error = None;
+        run.tls = false;
+        run.auth_tried = false;
+        match run.connect().await {
+            Ok(stream) => run.converse(stream).await,
+            Err(reply) => run.give_up(reply),
+        }
+    }
+    run.result(count)
+}
+
+/// A plain or TLS client connection.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+    Gone,
+}
+
+impl Conn {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf).await,
+            Conn::Tls(s) => s.read(buf).await,
+            Conn::Gone => Ok(0),
+        }
+    }
+
+    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.write_all(buf).await,
+            Conn::Tls(s) => {
+                s.write_all(buf).await?;
+                s.flush().await
+            }
+            Conn::Gone => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+}
+
+/// Races `future` against `deadline`.
+async fn before<T>(
+    deadline: Instant,
+    future: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    future
+        .or(async {
+            Timer::at(deadline).await;
+            Err(io::ErrorKind::TimedOut.into())
+        })
+        .await
+}
+
+struct Run<'a, R> {
+    attempt: &'a Attempt,
+    envelope: Option<Envelope>,
+    body: R,
+    outcomes: Option<Vec<Outcome>>,
+    /// A failure of the whole attempt (every recipient without an outcome
+    /// fails temporarily with it).
+    failure: Option<Reply>,
+    starttls_tried: bool,
+    /// The TLS handshake after STARTTLS failed (opportunistic: retry plain).
+    starttls_handshake_failed: bool,
+    auth_tried: bool,
+    tls: bool,
+    verified: bool,
+    dsn: bool,
+    error: Option<String>,
+}
+
+impl<R: AsyncRead + Unpin> Run<'_, R> {
+    fn result(self, count: usize) -> AttemptResult {
+        let fallback = self
+            .failure
+            .unwrap_or_else(|| Reply::new(451, "4.4.2", "connection ended without a result"));
+        let outcomes = match self.outcomes {
+            Some(o) => o,
+            None => (0..count)
+                .map(|_| Outcome::Temporary(fallback.clone()))
+                .collect(),
+        };
+        AttemptResult {
+            outcomes,
+            tls: self.tls,
+            verified: self.verified,
+            dsn: self.dsn,
+            error: self.error,
+        }
+    }
+
+    fn verify(&self) -> bool {
+        self.attempt.tls == OutboundTls::Required
+    }
+
+    async fn connect(&mut self) -> Result<Conn, Reply> {
+        let a = self.attempt;
+        let deadline = Instant::now() + a.connect_timeout;
+        let tcp = before(deadline, TcpStream::connect(a.addr))
+            .await
+            .map_err(|e| {
+                // RFC 3463 §3.5: X.4.1 no answer from host.
+                Reply::new(451, "4.4.1", &format!("connect to {} failed: {e}", a.addr))
+            })?;
+        let _ = tcp.set_nodelay(true);
+        if !a.implicit_tls {
+            return Ok(Conn::Plain(tcp));
+        }
+        self.handshake(tcp)
+            .await
+            .map(|tls| Conn::Tls(Box::new(tls)))
+    }
+
+    async fn handshake(&mut self, tcp: TcpStream) -> Result<TlsStream<TcpStream>, Reply> {
+        let a = self.attempt;
+        let verify = self.verify();
+        let failed = |what: String| Reply::new(451, "4.7.5", &what);
+        let config = tls_config(verify, &a.extra_roots).map_err(failed)?;
+        let name = ServerName::try_from(a.server_name.clone())
+            .map_err(|e| failed(format!("bad TLS server name {}: {e}", a.server_name)))?;
+        let deadline = Instant::now() + a.connect_timeout;
+        let tls = before(deadline, TlsConnector::from(config).connect(name, tcp))
+            .await
+            .map_err(|e| {
+                failed(format!(
+                    "TLS handshake with {} ({}) failed: {e}",
+                    a.server_name, a.addr
+                ))
+            })?;
+        self.tls = true;
+        self.verified = verify;
+        Ok(tls)
+    }
+
+    /// Stops the conversation with a failure for every open recipient.
+    fn give_up(&mut self, reply: Reply) {
+        self.error.get_or_insert_with(|| reply.text());
+        self.failure.get_or_insert(reply);
+    }
+
+    /// What to do when the session is idle.
+    fn next_action(&mut self, session: &ClientSession) -> Action {
+        if self.failure.is_some() {
+            return Action::Quit;
+        }
+        let ext = session.extensions().cloned().unwrap_or_default();
+        if !session.tls_active() && self.attempt.tls != OutboundTls::None && !self.starttls_tried {
+            if ext.starttls {
+                self.starttls_tried = true;
+                return Action::StartTls;
+            }
+            if self.attempt.tls == OutboundTls::Required {
+                self.give_up(Reply::new(
+                    451,
+                    "4.7.4",
+                    &format!(
+                        "TLS is required but {} does not offer STARTTLS",
+                        self.attempt.server_name
+                    ),
+                ));
+                return Action::Quit;
+            }
+        }
+        if let Some((user, password)) = &self.attempt.auth
+            && !session.is_authenticated()
+        {
+            if self.auth_tried {
+                return Action::Quit;
+            }
+            // Credentials never cross a network in clear text (RFC 4954
+            // §14); only a smarthost on this machine may get them without TLS.
+            if !session.tls_active() && !self.attempt.addr.ip().is_loopback() {
+                self.give_up(Reply::new(
+                    451,
+                    "4.7.0",
+                    &format!(
+                        "refusing to send AUTH credentials to {} without TLS",
+                        self.attempt.server_name
+                    ),
+                ));
+                return Action::Quit;
+            }
+            let mechanism = if ext.offers_auth(Mechanism::Plain) {
+                Mechanism::Plain
+            } else if ext.offers_auth(Mechanism::Login) {
+                Mechanism::Login
+            } else {
+                self.give_up(Reply::new(
+                    451,
+                    "4.7.0",
+                    &format!("{} offers no AUTH PLAIN or LOGIN", self.attempt.server_name),
+                ));
+                return Action::Quit;
+            };
+            self.auth_tried = true;
+            return Action::Auth(Credentials {
+                mechanism,
+                username: user.clone(),
+                password: password.clone(),
+            });
+        }
+        match self.envelope.take() {
+            Some(envelope) => Action::Mail(envelope),
+            None => Action::Quit,
+        }
+    }
+
+    async fn converse(&mut self, mut conn: Conn) {
+        let a = self.attempt;
+        let config = ClientConfig {
+            hostname: a.hostname.clone(),
+            mode: a.mode,
+            tls_active: a.implicit_tls,
+            chunking: a.chunking,
+            limits: a.limits.clone(),
+        };
+        let mut session = ClientSession::new(config, Instant::now());
+        let mut out = BytesMut::new();
+        let mut input = BytesMut::new();
+        let mut read_buf = vec![0u8; READ_CHUNK];
+        let mut body = BytesMut::new();
+        let mut body_eof = false;
+        loop {
+            while session.poll_transmit(&mut out) {}
+            if !out.is_empty() {
+                let deadline = Instant::now() + a.limits.data_block;
+                if let Err(e) = before(deadline, conn.write_all(&out)).await {
+                    self.error
+                        .get_or_insert_with(|| format!("write to {}: {e}", a.addr));
+                    session.handle_eof();
+                }
+                out.clear();
+            }
+            let mut switch = false;
+            let mut answered = false;
+            while let Some(event) = session.poll_event(Instant::now()) {
+                answered = true;
+                match event {
+                    ClientEvent::Ready { id } => {
+                        let action = self.next_action(&session);
+                        // Only a STARTTLS while TLS is on or an empty
+                        // envelope come back; neither is sent above.
+                        if session.respond(id, action).is_err() {
+                            self.give_up(Reply::new(
+                                451,
+                                "4.3.0",
+                                "internal error: answer refused",
+                            ));
+                            return;
+                        }
+                    }
+                    ClientEvent::Refused { stage, reply } => {
+                        if stage == Stage::StartTls && a.tls == OutboundTls::Required {
+                            self.give_up(Reply::new(
+                                451,
+                                "4.7.4",
+                                &format!(
+                                    "TLS is required but STARTTLS was refused: {} {}",
+                                    reply.code,
+                                    reply.text()
+                                ),
+                            ));
+                        } else if stage == Stage::Auth {
+                            // A temporary outcome with the server's own
+                            // words: retrying helps once the credentials
+                            // are fixed (Postfix defers too).
+                            self.give_up(reply);
+                        }
+                    }
+                    ClientEvent::SwitchTransport { .. } => switch = true,
+                    ClientEvent::TransactionDone(result) => {
+                        self.dsn = result.dsn;
+                        self.outcomes = Some(result.outcomes);
+                    }
+                    ClientEvent::Failed(error) => {
+                        self.error.get_or_insert_with(|| error.to_string());
+                        self.failure.get_or_insert_with(|| error.reply());
+                    }
+                    _ => {}
+                }
+            }
+            if switch {
+                let Conn::Plain(tcp) = std::mem::replace(&mut conn, Conn::Gone) else {
+                    self.give_up(Reply::new(451, "4.7.5", "STARTTLS on a TLS connection"));
+                    return;
+                };
+                match self.handshake(tcp).await {
+                    Ok(tls) => {
+                        conn = Conn::Tls(Box::new(tls));
+                        // Plaintext read after the 220 is never fed again
+                        // (RFC 3207 §5).
+                        input.clear();
+                        session.transport_switched(Instant::now());
+                    }
+                    Err(reply) => {
+                        self.starttls_handshake_failed = true;
+                        self.give_up(reply);
+                        return;
+                    }
+                }
+                continue;
+            }
+            if answered {
+                // An answer may have queued commands: write them first.
+                continue;
+            }
+            if session.is_closed() {
+                // Flush a last QUIT the session may have queued.
+                while session.poll_transmit(&mut out) {}
+                if !out.is_empty() {
+                    let deadline = Instant::now() + Duration::from_secs(5);
+                    let _ = before(deadline, conn.write_all(&out)).await;
+                }
+                return;
+            }
+            if session.wants_body() {
+                if body.is_empty() && !body_eof {
+                    body.resize(BODY_CHUNK, 0);
+                    match self.body.read(&mut body).await {
+                        Ok(0) => {
+                            body.clear();
+                            body_eof = true;
+                        }
+                        Ok(n) => body.truncate(n),
+                        Err(e) => {
+                            // Never send the end of data for a message we
+                            // could not read whole.
+                            self.give_up(Reply::new(
+                                451,
+                                "4.3.0",
+                                &format!("local error reading the message: {e}"),
+                            ));
+                            return;
+                        }
+                    }
+                }
+                if body.is_empty() {
+                    session.end_body();
+                    continue;
+                }
+                let used = session.send_body(&body);
+                let _ = body.split_to(used);
+                if used > 0 {
+                    continue;
+                }
+                // 0 with the output written: BDAT waits for a reply.
+            }
+            if !input.is_empty() {
+                let used = session.feed(&input);
+                let _ = input.split_to(used);
+                if used > 0 {
+                    continue;
+                }
+                // The session leaves input unread only while a Ready waits
+                // (answered above) or a DATA body streams (which never gets
+                // here); reading more would only grow `input`.
+                self.give_up(Reply::new(451, "4.5.0", "client session stalled"));
+                return;
+            }
+            let now = Instant::now();
+            let deadline = session.poll_timeout().unwrap_or(now + a.limits.command);
+            match before(deadline, conn.read(&mut read_buf)).await {
+                Ok(0) => session.handle_eof(),
+                Ok(n) => {
+                    let fresh = read_buf.get(..n).unwrap_or_default();
+                    let used = session.feed(fresh);
+                    if let Some(rest) = fresh.get(used..) {
+                        input.extend_from_slice(rest);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    session.handle_timeout(Instant::now());
+                }
+                Err(e) => {
+                    self.error
+                        .get_or_insert_with(|| format!("read from {}: {e}", a.addr));
+                    session.handle_eof();
+                }
+            }
+        }
+    }
+}
+
+/// The rustls client configuration: verified against the system store
+/// plus `extra_roots`, or (opportunistic) accepting any certificate.
+fn tls_config(
+    verify: bool,
+    extra_roots: &[CertificateDer<'static>],
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?;
+    let config = if verify {
+        let mut roots = RootCertStore::empty();
+        // A store that cannot be read leaves only `extra_roots`; a
+        // certificate then fails to verify, which is the safe direction.
+        let native = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(native.certs);
+        roots.add_parsable_certificates(extra_roots.iter().cloned());
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+            .with_no_client_auth()
+    };
+    Ok(Arc::new(config))
+}
+
+/// Opportunistic TLS (RFC 7435): any certificate is accepted, but the
+/// handshake signatures are still checked so the session keys are real.
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
