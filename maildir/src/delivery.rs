@@ -3,9 +3,12 @@
 //! ```text
 //! begin_delivery   validate recipients; create tmp/<unique> in the first
 //!                  recipient's Maildir; buffer Return-Path + trace
-//! write*           stream the message bytes (buffered, 64 KiB writes)
-//! commit           MIME offsets (from memory when the message never left
-//!                  the write buffer), flush + fsync the file (caller's
+//! write*           stream the message bytes (buffered, 64 KiB writes);
+//!                  every buffer written also goes through the MIME
+//!                  scanner, so the part offsets are known at the end
+//!                  without reading the file back (memory per delivery:
+//!                  the write buffer plus one line)
+//! commit           MIME offsets from the scanner, flush + fsync the file (caller's
 //!                  thread), then join the group commit: link/rename into
 //!                  every new/, fsync each new/ once per batch while UIDs
 //!                  are assigned in one durable index transaction; only
@@ -102,6 +105,8 @@ pub struct Delivery {
     buffer: Vec<u8>,
     /// Bytes written to the file so far.
     written: u64,
+    /// The MIME structure of the bytes written so far.
+    scanner: crate::mime::Scanner,
     /// An earlier write failed: the file content is unknown.
     poisoned: bool,
     /// The tmp file has been moved away (committed): nothing to clean up.
@@ -203,6 +208,7 @@ impl Store {
             file: Some(FileHandle(file)),
             buffer: Vec::with_capacity(WRITE_BUFFER),
             written: 0,
+            scanner: crate::mime::Scanner::new(),
             poisoned: false,
             committed: false,
         })
@@ -254,6 +260,7 @@ impl Delivery {
         let Some(file) = self.file.as_mut() else {
             return Err(poisoned());
         };
+        self.scanner.feed(&self.buffer);
         if let Err(e) = file.0.write_all(&self.buffer) {
             self.poisoned = true;
             return Err(DeliveryError::Io(e));
@@ -277,19 +284,20 @@ impl Delivery {
         if self.poisoned {
             return Err(poisoned());
         }
-        // MIME offsets for BODYSTRUCTURE / BODY[section], computed once
-        // here, off the group commit's critical section. A message that
-        // never outgrew the write buffer (most mail: < 64 KiB) is still
-        // whole in memory, so it is parsed from there; a larger one is read
-        // back after the fsync. A read failure only costs the index entry
-        // (readers then parse the file).
-        let whole_in_buffer = self.written == 0;
-        let parts = if whole_in_buffer {
-            encoded_parts(&self.buffer)
-        } else {
-            None
-        };
         self.flush()?;
+        // MIME offsets for BODYSTRUCTURE / BODY[section]: the scanner saw
+        // every byte on its way to the file, so nothing is read back. A
+        // structure deeper or larger than the scanner's limits is stored
+        // truncated (as leaves), never refused and never a crash.
+        let scan = std::mem::take(&mut self.scanner).finish();
+        if scan.truncated {
+            tracing::info!(
+                depth = scan.depth,
+                parts = scan.root.count(),
+                "MIME structure beyond the nesting or part limit stored truncated"
+            );
+        }
+        let parts = Some(crate::mime::encode(&scan.root));
         let Some(mut file) = self.file.take() else {
             return Err(poisoned());
         };
@@ -297,13 +305,6 @@ impl Delivery {
         // with other deliveries, before joining the group.
         file.0.sync_all().map_err(DeliveryError::Io)?;
         drop(file);
-        let parts = if whole_in_buffer {
-            parts
-        } else {
-            std::fs::read(&self.tmp_path)
-                .ok()
-                .and_then(|bytes| encoded_parts(&bytes))
-        };
         let suffix = match self.store_as.subdir {
             Subdir::New => String::new(),
             Subdir::Cur => format!(":2,{}", self.store_as.flags.to_maildir_info()),
@@ -330,11 +331,6 @@ impl Delivery {
 
     /// Abandons the delivery and removes the tmp file (same as dropping it).
     pub fn abort(self) {}
-}
-
-/// The encoded MIME part offsets of a whole message file.
-fn encoded_parts(file: &[u8]) -> Option<Vec<u8>> {
-    crate::mime::parse(file).map(|root| crate::mime::encode(&root))
 }
 
 fn poisoned() -> DeliveryError {

@@ -375,8 +375,7 @@ impl ImapHandler {
         let uid = uid.get();
         let result = self
             .with_store(move |store, account| {
-                let parts = store.mime_parts(account, &mailbox, uid)?;
-                let offsets = parts.as_ref().map(part_offsets);
+                let offsets = store.mime_parts(account, &mailbox, uid)?;
                 match need {
                     ContentNeed::Offsets => match offsets {
                         Some(o) => Ok(MessageContent::Offsets(o)),
