@@ -75,6 +75,12 @@ while len(ports) < 2:
 threading.Thread(target=lambda: [None for _ in srv.stdout], daemon=True).start()
 
 
+def stop_server():
+    srv.terminate()
+    srv.wait(timeout=30)
+    subprocess.run(["rm", "-rf", tmp])
+
+
 def rss_kb():
     with open(f"/proc/{srv.pid}/status") as f:
         for line in f:
@@ -136,6 +142,7 @@ def run_threads(fn, n):
     for t in ts:
         t.join()
     if errors:
+        stop_server()
         sys.exit(f"client errors: {errors[:3]}")
 
 
@@ -194,6 +201,4 @@ if "binary" in cases:
     with Sampler() as s:
         run_threads(binary, args.clients)
     report("binary", s)
-srv.terminate()
-srv.wait(timeout=30)
-subprocess.run(["rm", "-rf", tmp])
+stop_server()

@@ -362,6 +362,55 @@ mod tests {
     use crate::index::{self, MAILBOXES, PARTS};
     use crate::{Envelope, Store, StoreConfig};
 
+    /// A message nested 40,000 levels deep (issue 9: mail-parser
+    /// overflowed the stack here) is delivered with its structure cut at
+    /// the nesting limit, on a thread with a small stack like the
+    /// blocking pool's.
+    #[test]
+    fn deep_nesting_is_stored_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig {
+            data_dir: dir.path().to_path_buf(),
+            hostname: "h".into(),
+        })
+        .unwrap();
+        store.add_user("a@h", "pw").unwrap();
+        let mut body = Vec::new();
+        for _ in 0..40_000 {
+            body.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        }
+        body.extend_from_slice(b"Subject: bottom\r\n\r\nhi\r\n");
+        let worker = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let mut d = store
+                    .begin_delivery(Envelope {
+                        return_path: Some("s@x".into()),
+                        recipients: vec!["a@h".into()],
+                        trace: Vec::new(),
+                    })
+                    .unwrap();
+                for chunk in body.chunks(1000) {
+                    d.write(chunk).unwrap();
+                }
+                let uid = d.commit().unwrap()[0].uid;
+                let root = store.mime_parts("a@h", "INBOX", uid).unwrap().unwrap();
+                let len = store.message("a@h", "INBOX", uid).unwrap().unwrap().size;
+                (root, len)
+            })
+            .unwrap();
+        let (root, len) = worker.join().unwrap();
+        assert!(root.is_valid(len));
+        let mut levels = 0;
+        let mut p = &root;
+        while let Some(inner) = p.inner_root() {
+            p = inner;
+            levels += 1;
+        }
+        assert_eq!(levels, crate::mime::MAX_DEPTH);
+        assert_eq!(p.end, len);
+    }
+
     /// The stored MIME offsets are those of the file on disk, whether they
     /// were computed from the write buffer (a small message) or from the
     /// file read back (one that outgrew the buffer).
