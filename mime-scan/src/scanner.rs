@@ -18,7 +18,7 @@
 //! end, bottom-up, without recursion.
 
 use crate::field::{self, ContentType};
-use crate::{Limits, MAX_LINE, Part, PartKind};
+use crate::{Limits, MAX_BOUNDARY, MAX_LINE, Part, PartKind};
 
 /// The result of a scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -199,12 +199,18 @@ impl Scanner {
     /// Scans the next bytes of the message.
     pub fn feed(&mut self, mut chunk: &[u8]) {
         while !chunk.is_empty() {
-            let (take, complete) = match chunk.iter().position(|&b| b == b'\n') {
+            let (take, complete) = match memchr::memchr(b'\n', chunk) {
                 Some(n) => (n + 1, true),
                 None => (chunk.len(), false),
             };
             let (part, rest) = chunk.split_at(take);
-            let room = MAX_LINE.saturating_sub(self.line.len());
+            // Outside a header only a boundary line matters: its first
+            // `--boundary--` bytes are all that is kept of a line.
+            let keep = match self.mode {
+                Mode::Header(_) => MAX_LINE,
+                _ => MAX_BOUNDARY + 4,
+            };
+            let room = keep.saturating_sub(self.line.len());
             self.line.extend_from_slice(&part[..part.len().min(room)]);
             self.line_len += part.len() as u64;
             if let Some(&last) = part.last() {
