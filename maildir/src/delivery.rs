@@ -3,9 +3,12 @@
 //! ```text
 //! begin_delivery   validate recipients; create tmp/<unique> in the first
 //!                  recipient's Maildir; buffer Return-Path + trace
-//! write*           stream the message bytes (buffered, 64 KiB writes)
-//! commit           MIME offsets (from memory when the message never left
-//!                  the write buffer), flush + fsync the file (caller's
+//! write*           stream the message bytes (buffered, 64 KiB writes);
+//!                  every buffer written also goes through the MIME
+//!                  scanner, so the part offsets are known at the end
+//!                  without reading the file back (memory per delivery:
+//!                  the write buffer plus one line)
+//! commit           MIME offsets from the scanner, flush + fsync the file (caller's
 //!                  thread), then join the group commit: link/rename into
 //!                  every new/, fsync each new/ once per batch while UIDs
 //!                  are assigned in one durable index transaction; only
@@ -102,6 +105,8 @@ pub struct Delivery {
     buffer: Vec<u8>,
     /// Bytes written to the file so far.
     written: u64,
+    /// The MIME structure of the bytes written so far.
+    scanner: crate::mime::Scanner,
     /// An earlier write failed: the file content is unknown.
     poisoned: bool,
     /// The tmp file has been moved away (committed): nothing to clean up.
@@ -205,6 +210,7 @@ impl Store {
             file: Some(FileHandle(file)),
             buffer: Vec::with_capacity(WRITE_BUFFER),
             written: 0,
+            scanner: crate::mime::Scanner::new(),
             poisoned: false,
             committed: false,
         })
@@ -256,6 +262,7 @@ impl Delivery {
         let Some(file) = self.file.as_mut() else {
             return Err(poisoned());
         };
+        self.scanner.feed(&self.buffer);
         if let Err(e) = file.0.write_all(&self.buffer) {
             self.poisoned = true;
             return Err(DeliveryError::from(e));
@@ -279,19 +286,20 @@ impl Delivery {
         if self.poisoned {
             return Err(poisoned());
         }
-        // MIME offsets for BODYSTRUCTURE / BODY[section], computed once
-        // here, off the group commit's critical section. A message that
-        // never outgrew the write buffer (most mail: < 64 KiB) is still
-        // whole in memory, so it is parsed from there; a larger one is read
-        // back after the fsync. A read failure only costs the index entry
-        // (readers then parse the file).
-        let whole_in_buffer = self.written == 0;
-        let parts = if whole_in_buffer {
-            encoded_parts(&self.buffer)
-        } else {
-            None
-        };
         self.flush()?;
+        // MIME offsets for BODYSTRUCTURE / BODY[section]: the scanner saw
+        // every byte on its way to the file, so nothing is read back. A
+        // structure deeper or larger than the scanner's limits is stored
+        // truncated (as leaves), never refused and never a crash.
+        let scan = std::mem::take(&mut self.scanner).finish();
+        if scan.truncated {
+            tracing::info!(
+                depth = scan.depth,
+                parts = scan.root.count(),
+                "MIME structure beyond the nesting or part limit stored truncated"
+            );
+        }
+        let parts = Some(crate::mime::encode(&scan.root));
         let Some(mut file) = self.file.take() else {
             return Err(poisoned());
         };
@@ -299,13 +307,6 @@ impl Delivery {
         // with other deliveries, before joining the group.
         file.0.sync_all().map_err(DeliveryError::Io)?;
         drop(file);
-        let parts = if whole_in_buffer {
-            parts
-        } else {
-            std::fs::read(&self.tmp_path)
-                .ok()
-                .and_then(|bytes| encoded_parts(&bytes))
-        };
         let suffix = match self.store_as.subdir {
             Subdir::New => String::new(),
             Subdir::Cur => format!(":2,{}", self.store_as.flags.to_maildir_info()),
@@ -332,11 +333,6 @@ impl Delivery {
 
     /// Abandons the delivery and removes the tmp file (same as dropping it).
     pub fn abort(self) {}
-}
-
-/// The encoded MIME part offsets of a whole message file.
-fn encoded_parts(file: &[u8]) -> Option<Vec<u8>> {
-    crate::mime::parse(file).map(|root| crate::mime::encode(&root))
 }
 
 fn poisoned() -> DeliveryError {
@@ -366,6 +362,55 @@ mod tests {
     use super::WRITE_BUFFER;
     use crate::index::{self, MAILBOXES, PARTS};
     use crate::{Envelope, Store, StoreConfig};
+
+    /// A message nested 40,000 levels deep (issue 9: mail-parser
+    /// overflowed the stack here) is delivered with its structure cut at
+    /// the nesting limit, on a thread with a small stack like the
+    /// blocking pool's.
+    #[test]
+    fn deep_nesting_is_stored_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig {
+            data_dir: dir.path().to_path_buf(),
+            hostname: "h".into(),
+        })
+        .unwrap();
+        store.add_user("a@h", "pw").unwrap();
+        let mut body = Vec::new();
+        for _ in 0..40_000 {
+            body.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        }
+        body.extend_from_slice(b"Subject: bottom\r\n\r\nhi\r\n");
+        let worker = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let mut d = store
+                    .begin_delivery(Envelope {
+                        return_path: Some("s@x".into()),
+                        recipients: vec!["a@h".into()],
+                        trace: Vec::new(),
+                    })
+                    .unwrap();
+                for chunk in body.chunks(1000) {
+                    d.write(chunk).unwrap();
+                }
+                let uid = d.commit().unwrap()[0].uid;
+                let root = store.mime_parts("a@h", "INBOX", uid).unwrap().unwrap();
+                let len = store.message("a@h", "INBOX", uid).unwrap().unwrap().size;
+                (root, len)
+            })
+            .unwrap();
+        let (root, len) = worker.join().unwrap();
+        assert!(root.is_valid(len));
+        let mut levels = 0;
+        let mut p = &root;
+        while let Some(inner) = p.inner_root() {
+            p = inner;
+            levels += 1;
+        }
+        assert_eq!(levels, crate::mime::MAX_DEPTH);
+        assert_eq!(p.end, len);
+    }
 
     /// The stored MIME offsets are those of the file on disk, whether they
     /// were computed from the write buffer (a small message) or from the

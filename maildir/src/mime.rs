@@ -1,5 +1,6 @@
-//! MIME part offsets, computed once with mail-parser 0.11 when a message is
-//! stored and kept in the index (`parts` table), so that IMAP
+//! MIME part offsets, computed once by the streaming `mime-scan` scanner
+//! while a message is written (see `delivery.rs`) and kept in the index
+//! (`parts` table), so that IMAP
 //! `BODY[section]` and `BODYSTRUCTURE` read only the bytes they need instead
 //! of re-parsing the file.
 //!
@@ -9,111 +10,40 @@
 //! its nested message's parts as children; an encoded one (base64, quoted-printable) is a leaf, because its
 //! nested offsets would point into decoded bytes, not into the file.
 
-use mail_parser::{Encoding, MessageParser, PartType};
-
 use crate::error::StoreError;
 
-/// Nesting depth kept in the index; deeper structure is flattened into
-/// leaves (a hostile message cannot make the record or decoder unbounded).
-pub const MAX_DEPTH: usize = 32;
-/// Parts kept per message; further parts are dropped (the reader falls
-/// back to parsing the file).
-pub const MAX_PARTS: usize = 4096;
+pub use mime_scan::{MAX_DEPTH, MAX_PARTS, PartKind, Scan, Scanner};
 
-/// What a part holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PartKind {
-    /// A single-part body (text, binary, …).
-    Leaf,
-    /// `multipart/*`: the children are its body parts.
-    Multipart,
-    /// `message/rfc822` (or `message/global`): the children are the parts
-    /// of the encapsulated message, its first child being the message's
-    /// own root part.
-    Message,
-}
+/// One MIME part with its byte offsets in the message file (the
+/// `mime-scan` crate's part: the IMAP side uses the same type, so stored
+/// and computed offsets cannot disagree).
+pub type MimePart = mime_scan::Part;
 
-/// One MIME part with its byte offsets in the message file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MimePart {
-    /// What the part holds.
-    pub kind: PartKind,
-    /// Offset of the part's first header line.
-    pub header_start: u64,
-    /// Offset of the part's body (after the blank line ending the header).
-    pub body_start: u64,
-    /// Offset just past the part's body.
-    pub end: u64,
-    /// Sub-parts (see [`PartKind`]).
-    pub children: Vec<MimePart>,
-}
-
-/// Parses a message and returns its part tree (the root is the whole
-/// message). `None` when mail-parser cannot make sense of it at all.
+/// Scans a whole message held in memory and returns its part tree (the
+/// root is the whole message). Never fails: a message without structure
+/// is one leaf; nesting deeper than [`MAX_DEPTH`] is kept as leaves.
 #[must_use]
 pub fn parse(bytes: &[u8]) -> Option<MimePart> {
-    let message = MessageParser::default().parse(bytes)?;
-    let mut budget = MAX_PARTS;
-    Some(build(&message, 0, 0, 0, &mut budget))
+    Some(MimePart::parse(bytes))
 }
 
-fn build(
-    message: &mail_parser::Message<'_>,
-    id: usize,
-    shift: u64,
-    depth: usize,
-    budget: &mut usize,
-) -> MimePart {
-    *budget = budget.saturating_sub(1);
-    let Some(part) = message.parts.get(id) else {
-        return MimePart {
-            kind: PartKind::Leaf,
-            header_start: shift,
-            body_start: shift,
-            end: shift,
-            children: Vec::new(),
-        };
-    };
-    let mut out = MimePart {
-        kind: PartKind::Leaf,
-        header_start: shift + u64::from(part.offset_header),
-        body_start: shift + u64::from(part.offset_body),
-        end: shift + u64::from(part.offset_end),
-        children: Vec::new(),
-    };
-    if depth >= MAX_DEPTH {
-        return out;
-    }
-    match &part.body {
-        PartType::Multipart(ids) => {
-            out.kind = PartKind::Multipart;
-            for &child in ids {
-                if *budget == 0 {
-                    break;
-                }
-                let child = usize::try_from(child).unwrap_or(usize::MAX);
-                // mail-parser lists children by index into `parts`; a child
-                // never precedes its parent, which also rules out cycles.
-                if child <= id {
-                    continue;
-                }
-                out.children
-                    .push(build(message, child, shift, depth + 1, budget));
-            }
+/// Scans a message from a reader in 64 KiB chunks (memory bounded by a
+/// line, not by the message).
+///
+/// # Errors
+/// The reader's errors.
+pub fn parse_reader(mut reader: impl std::io::Read) -> std::io::Result<MimePart> {
+    let mut scanner = Scanner::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => scanner.feed(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
-        PartType::Message(inner) if part.encoding == Encoding::None => {
-            // mail-parser parses an unencoded nested message in place: its
-            // offsets are already positions in the outer buffer. Checked,
-            // so that a parser change cannot make us point elsewhere.
-            let child = build(inner, 0, shift, depth + 1, budget);
-            if child.header_start >= out.body_start && child.end <= out.end {
-                out.kind = PartKind::Message;
-                out.children.push(child);
-            }
-        }
-        _ => {}
     }
-    out
+    Ok(scanner.finish().root)
 }
 
 const PARTS_V1: u8 = 1;

@@ -213,9 +213,7 @@ impl Store {
             Err(StoreError::Io(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let mut bytes = Vec::new();
-        io::Read::read_to_end(&mut file, &mut bytes)?;
-        Ok(mime::parse(&bytes))
+        Ok(Some(mime::parse_reader(&mut file)?))
     }
 
     /// Messages changed and UIDs expunged after `modseq` (RFC 7162 §3.1.4

@@ -6,9 +6,10 @@
 //! header, or need the whole message, so a server searching thousands of
 //! messages opens files only when it has to.
 
+use super::{PartKind, PartOffsets};
 use crate::command::SearchKey;
 use crate::types::{AString, Date, DateTime, Flag, SequenceSet};
-use mail_parser::{Address, HeaderName, HeaderValue, MessageParser, PartType};
+use mail_parser::{Address, HeaderName, HeaderValue, MessageParser};
 
 /// What a search needs to look at, from cheapest to dearest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -50,25 +51,30 @@ pub struct SearchScope {
     pub max_uid: u32,
 }
 
-/// A message parsed for searching: header fields and (if needed) bodies
-/// decoded by mail-parser (RFC 2047 encoded words, transfer encodings,
-/// charsets converted to UTF-8).
+/// A message parsed for searching: header fields decoded by mail-parser
+/// (RFC 2047 encoded words, addresses); for body keys, the part tree from
+/// the streaming scanner, whose text parts are decoded one at a time
+/// (transfer encoding, then charset to UTF-8) when a key asks. Nothing
+/// here recurses on the input: nesting beyond [`super::MAX_DEPTH`] is not
+/// searched.
 #[derive(Debug)]
 pub struct SearchMessage<'a> {
     parsed: Option<mail_parser::Message<'a>>,
+    raw: &'a [u8],
+    tree: Option<PartOffsets>,
 }
 
 impl<'a> SearchMessage<'a> {
-    /// Parses `raw` as deeply as `needs` asks: only the header for
-    /// [`Needs::Headers`], everything for [`Needs::Body`].
+    /// Reads `raw` as deeply as `needs` asks: only the header for
+    /// [`Needs::Headers`], the part tree too for [`Needs::Body`].
     pub fn new(raw: &'a [u8], needs: Needs) -> Self {
         let parser = MessageParser::new().default_header_text();
         let parsed = match needs {
             Needs::Metadata => None,
-            Needs::Headers => parser.parse_headers(raw),
-            Needs::Body => parser.parse(raw),
+            Needs::Headers | Needs::Body => parser.parse_headers(raw),
         };
-        SearchMessage { parsed }
+        let tree = (needs == Needs::Body).then(|| PartOffsets::parse(raw));
+        SearchMessage { parsed, raw, tree }
     }
 
     fn headers(&self) -> &[mail_parser::Header<'a>] {
@@ -458,15 +464,162 @@ fn header_text(m: &SearchMessage<'_>, h: &mail_parser::Header<'_>) -> String {
 
 /// BODY: the decoded text of every text part, nested messages included.
 fn body_contains(m: &SearchMessage<'_>, needle: &Needle) -> bool {
-    fn walk(msg: &mail_parser::Message<'_>, needle: &Needle, depth: usize) -> bool {
-        if depth > super::MAX_DEPTH {
-            return false;
-        }
-        msg.parts.iter().any(|p| match &p.body {
-            PartType::Text(s) | PartType::Html(s) => needle.found_in(s),
-            PartType::Message(inner) => walk(inner, needle, depth + 1),
-            _ => false,
+    m.tree
+        .as_ref()
+        .is_some_and(|tree| text_parts_contain(m.raw, tree, needle, 0))
+}
+
+/// Transfer-encoded `message/rfc822` parts decoded and searched within one
+/// another (mail-parser's limit too): each level decodes a copy.
+const MAX_ENCODED_LEVELS: usize = 3;
+
+/// What a leaf's header says about searching it.
+struct LeafType {
+    /// Searched as text: `text/*`, a default type, or a multipart without
+    /// parts (mail-parser reads those as text too).
+    text: bool,
+    /// `message/rfc822` or `message/global`.
+    message: bool,
+    charset: Option<Vec<u8>>,
+    encoding: Vec<u8>,
+}
+
+fn leaf_type(header: &[u8], in_digest: bool) -> LeafType {
+    let parsed = MessageParser::new().parse_headers(header);
+    let headers = parsed
+        .as_ref()
+        .and_then(|m| m.parts.first())
+        .map_or(&[][..], |p| p.headers.as_slice());
+    // The last field counts, as in mail-parser's own reading.
+    let ct = headers
+        .iter()
+        .rev()
+        .find_map(|h| match (&h.name, &h.value) {
+            (HeaderName::ContentType, HeaderValue::ContentType(ct)) => Some(ct),
+            _ => None,
+        });
+    let encoding = headers
+        .iter()
+        .rev()
+        .find_map(|h| match (&h.name, &h.value) {
+            (HeaderName::ContentTransferEncoding, HeaderValue::Text(t)) => {
+                Some(t.as_bytes().to_vec())
+            }
+            _ => None,
         })
+        .unwrap_or_default();
+    let (text, message, charset) = match ct {
+        None => (!in_digest, in_digest, None),
+        Some(ct) => {
+            let t = ct.c_type.to_ascii_lowercase();
+            let sub = ct.c_subtype.as_deref().unwrap_or("").to_ascii_lowercase();
+            let charset = ct
+                .attributes
+                .iter()
+                .flatten()
+                .find(|a| a.name.eq_ignore_ascii_case("charset"))
+                .map(|a| a.value.as_bytes().to_vec());
+            (
+                t == "text" || t == "multipart",
+                t == "message" && (sub == "rfc822" || sub == "global"),
+                charset,
+            )
+        }
+    };
+    LeafType {
+        text,
+        message,
+        charset,
+        encoding,
     }
-    m.parsed.as_ref().is_some_and(|msg| walk(msg, needle, 0))
+}
+
+/// The body without its transfer encoding (RFC 2045 §6); `None` when a
+/// base64 or quoted-printable body does not decode. Unknown encodings are
+/// searched as they stand.
+fn decode<'b>(encoding: &[u8], body: &'b [u8]) -> Option<std::borrow::Cow<'b, [u8]>> {
+    let e = super::header::trim(encoding);
+    if e.eq_ignore_ascii_case(b"base64") {
+        mail_parser::decoders::base64::base64_decode(body).map(std::borrow::Cow::Owned)
+    } else if e.eq_ignore_ascii_case(b"quoted-printable") {
+        mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
+            .map(std::borrow::Cow::Owned)
+    } else {
+        Some(std::borrow::Cow::Borrowed(body))
+    }
+}
+
+/// `multipart/digest` (RFC 2046 §5.1.5): parts default to message/rfc822.
+fn is_digest(header: &[u8]) -> bool {
+    let parsed = MessageParser::new().parse_headers(header);
+    let headers = parsed
+        .as_ref()
+        .and_then(|m| m.parts.first())
+        .map_or(&[][..], |p| p.headers.as_slice());
+    headers
+        .iter()
+        .rev()
+        .find_map(|h| match (&h.name, &h.value) {
+            (HeaderName::ContentType, HeaderValue::ContentType(ct)) => Some(
+                ct.c_subtype
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("digest")),
+            ),
+            _ => None,
+        })
+        == Some(true)
+}
+
+/// True if a text part of the tree contains `needle`. The walk is an
+/// explicit stack; only a transfer-encoded encapsulated message recurses,
+/// at most [`MAX_ENCODED_LEVELS`] deep.
+fn text_parts_contain(raw: &[u8], root: &PartOffsets, needle: &Needle, encoded: usize) -> bool {
+    let mut stack: Vec<(&PartOffsets, bool)> = vec![(root, false)];
+    while let Some((p, in_digest)) = stack.pop() {
+        match p.kind {
+            PartKind::Multipart => {
+                let digest = is_digest(super::slice(raw, p.header_range()));
+                stack.extend(p.children.iter().rev().map(|c| (c, digest)));
+            }
+            PartKind::Message => stack.extend(p.inner_root().map(|c| (c, false))),
+            PartKind::Leaf => {
+                let t = leaf_type(super::slice(raw, p.header_range()), in_digest);
+                let body = super::slice(raw, p.body_range());
+                // A body its transfer encoding cannot decode is searched
+                // as it stands, as text (mail-parser's reading too).
+                let (decoded, broken) = match decode(&t.encoding, body) {
+                    Some(d) => (d, false),
+                    None => (std::borrow::Cow::Borrowed(body), true),
+                };
+                if t.message && !broken {
+                    // An unencoded one here lies beyond the depth limit and
+                    // is not searched; an encoded one is decoded and read.
+                    if let std::borrow::Cow::Owned(inner) = &decoded
+                        && encoded < MAX_ENCODED_LEVELS
+                    {
+                        let tree = PartOffsets::parse(inner);
+                        if text_parts_contain(inner, &tree, needle, encoded + 1) {
+                            return true;
+                        }
+                    }
+                    continue;
+                }
+                if !t.text && !broken {
+                    continue;
+                }
+                let text = match t
+                    .charset
+                    .as_deref()
+                    .and_then(mail_parser::decoders::charsets::map::charset_decoder)
+                {
+                    Some(decode) => std::borrow::Cow::Owned(decode(&decoded)),
+                    None => String::from_utf8_lossy(&decoded),
+                };
+                if needle.found_in(&text) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }

@@ -1,13 +1,13 @@
 //! Conversions between the IMAP session's vocabulary and the store's:
-//! flags, dates, UIDs, MIME offsets, special-use attributes and errors.
+//! flags, dates, UIDs, special-use attributes and errors. (MIME offsets
+//! need none: the store and the session share `mime-scan`'s part type.)
 
 use std::num::NonZeroU32;
 
-use imap_proto::message::{PartKind as ImapPartKind, PartOffsets};
 use imap_proto::response::{Code, RespText, UnitCode};
 use imap_proto::session::refusal;
 use imap_proto::types::{Date, DateTime, Flag, MailboxAttribute};
-use maildir::{Flags, MimePart, PartKind, SpecialUse, StoreError, UidSet};
+use maildir::{Flags, SpecialUse, StoreError, UidSet};
 
 pub(super) fn no(text: &str) -> RespText {
     refusal(None, text)
@@ -132,20 +132,6 @@ pub(super) fn nz(uid: u32) -> Option<NonZeroU32> {
 pub(super) fn uid_set(uids: &[NonZeroU32]) -> UidSet {
     let plain: Vec<u32> = uids.iter().map(|u| u.get()).collect();
     UidSet::from(plain.as_slice())
-}
-
-pub(super) fn part_offsets(p: &MimePart) -> PartOffsets {
-    PartOffsets {
-        kind: match p.kind {
-            PartKind::Leaf => ImapPartKind::Leaf,
-            PartKind::Multipart => ImapPartKind::Multipart,
-            PartKind::Message => ImapPartKind::Message,
-        },
-        header_start: p.header_start,
-        body_start: p.body_start,
-        end: p.end,
-        children: p.children.iter().map(part_offsets).collect(),
-    }
 }
 
 pub(super) fn special_use(attributes: &[MailboxAttribute]) -> Option<SpecialUse> {

@@ -406,8 +406,7 @@ impl ImapHandler {
         let uid = uid.get();
         let result = self
             .with_store(move |store, account| {
-                let parts = store.mime_parts(account, &mailbox, uid)?;
-                let offsets = parts.as_ref().map(part_offsets);
+                let offsets = store.mime_parts(account, &mailbox, uid)?;
                 match need {
                     ContentNeed::Offsets => match offsets {
                         // The literal is announced with the indexed size
@@ -523,7 +522,10 @@ fn read_whole(
     offsets: Option<PartOffsets>,
 ) -> Result<MessageContent, StoreError> {
     let mut file = store.open_message(account, mailbox, uid)?;
-    let mut bytes = Vec::new();
+    // Sized from the file: `read_to_end` on an empty Vec doubles its
+    // buffer as it goes, which can hold up to twice the message at once.
+    let len = file.metadata().map_or(0, |m| m.len());
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
     file.read_to_end(&mut bytes)?;
     Ok(MessageContent::Message {
         bytes: Bytes::from(bytes),
