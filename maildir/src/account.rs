@@ -23,10 +23,19 @@ use crate::error::{AccountError, StoreError};
 use crate::index::{self, ACCOUNTS, MAILBOXES, MESSAGES, SUBSCRIPTIONS};
 use crate::layout::{DEFAULT_MAILBOXES, INBOX};
 use crate::rescan::{ensure_maildir, rescan_account};
-use crate::store::Store;
+use crate::store::{PasswordHashing, Store};
 
-fn hash_password(password: &str) -> Result<String, AccountError> {
-    Argon2::default()
+fn hash_password(password: &str, cost: PasswordHashing) -> Result<String, AccountError> {
+    let argon2 = match cost {
+        PasswordHashing::Standard => Argon2::default(),
+        PasswordHashing::Fast => {
+            // The smallest memory cost argon2 allows for one lane (8 KiB).
+            let params = Params::new(8, 1, 1, None)
+                .map_err(|e| AccountError::InvalidPassword(e.to_string()))?;
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        }
+    };
+    argon2
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|e| AccountError::InvalidPassword(e.to_string()))
@@ -64,7 +73,7 @@ impl Store {
         if self.account(&address)?.is_some() {
             return Err(AccountError::AlreadyExists);
         }
-        let password_hash = hash_password(password)?;
+        let password_hash = hash_password(password, self.inner.password_hashing)?;
         let inner = &self.inner;
         let _guard = inner.lock_maildirs();
         let txn = index::begin_write(&inner.db)?;
@@ -118,7 +127,7 @@ impl Store {
         if self.account(&address)?.is_none() {
             return Err(AccountError::NotFound);
         }
-        let password_hash = hash_password(password)?;
+        let password_hash = hash_password(password, self.inner.password_hashing)?;
         let txn = index::begin_write(&self.inner.db)?;
         {
             let mut accounts = txn.open_table(ACCOUNTS)?;

@@ -21,14 +21,19 @@
 pub mod accounts;
 pub mod config;
 pub mod control;
+pub mod http;
 pub mod imap;
+pub mod metrics;
 pub mod net;
 pub mod passwords;
 pub mod pop3;
 pub mod pump;
 pub mod server;
 pub mod smtp;
+mod test_server;
+pub mod testing;
 pub mod tls;
 
 pub use config::Config;
 pub use server::{BoundListener, RunningServer, Server, StartError};
+pub use test_server::{ReceivedEnvelope, ReceivedMessage, TestServer, WaitTimeout};

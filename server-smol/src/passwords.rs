@@ -22,11 +22,15 @@ struct Job {
 /// Hands password checks to the dedicated threads.
 pub struct PasswordChecker {
     jobs: Sender<Job>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl PasswordChecker {
     /// Starts the threads; they end when the checker is dropped.
-    pub fn new(store: Store) -> std::io::Result<Self> {
+    pub fn new(
+        store: Store,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> std::io::Result<Self> {
         let (jobs, queue) = unbounded::<Job>();
         for i in 0..THREADS {
             let queue: Receiver<Job> = queue.clone();
@@ -45,7 +49,7 @@ impl PasswordChecker {
                     }
                 })?;
         }
-        Ok(PasswordChecker { jobs })
+        Ok(PasswordChecker { jobs, metrics })
     }
 
     /// Whether `password` is `address`'s; false for unknown accounts and on
@@ -60,6 +64,8 @@ impl PasswordChecker {
         if self.jobs.send(job).await.is_err() {
             return false;
         }
-        answer.recv().await.unwrap_or(false)
+        let ok = answer.recv().await.unwrap_or(false);
+        self.metrics.login(ok);
+        ok
     }
 }

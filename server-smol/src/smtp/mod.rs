@@ -265,8 +265,17 @@ impl SmtpHandler {
             return Reply::new(451, "4.3.0", "Local delivery failed, try again later");
         };
         let queue_id = self.queue_id.clone();
+        let listener = match self.role {
+            SmtpRole::Mx => "smtp",
+            SmtpRole::Submission => "submission",
+        };
+        self.shared.metrics.message_received(listener);
+        let started = Instant::now();
         match blocking::unblock(move || delivery.commit()).await {
             Ok(delivered) => {
+                self.shared
+                    .metrics
+                    .message_delivered(listener, started.elapsed());
                 tracing::info!(
                     peer = %self.peer,
                     id = %queue_id,
