@@ -284,7 +284,12 @@ impl SmtpHandler {
                 );
                 Reply::new(250, "2.0.0", &format!("OK: queued as {queue_id}"))
             }
-            Err(e) => delivery_failure(&e),
+            Err(e) => {
+                if !e.is_temporary() {
+                    self.shared.metrics.message_bounced(listener);
+                }
+                delivery_failure(&e)
+            }
         }
     }
 
