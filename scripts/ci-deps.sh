@@ -37,3 +37,11 @@ apt-get install -y --no-install-recommends isync mutt offlineimap python3-pip
 command -v mbsync >/dev/null
 python3 -m pip install imapclient || python3 -m pip install --break-system-packages imapclient
 python3 -c "import imapclient"
+# HTTP API end-to-end tests (server-smol/tests/http_*.rs); curl and python3
+# (urllib, smtplib) come from the lists above.
+# - prometheus-client (pip): its Prometheus and OpenMetrics text parsers
+#   read /metrics.
+# - openapi-spec-validator (pip): validates /openapi.json.
+python3 -m pip install prometheus-client openapi-spec-validator \
+    || python3 -m pip install --break-system-packages prometheus-client openapi-spec-validator
+python3 -c "import prometheus_client, openapi_spec_validator"
