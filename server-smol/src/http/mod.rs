@@ -147,6 +147,7 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
     builder
         .timer(SmolTimer::new())
         .header_read_timeout(Some(Duration::from_millis(http.header_timeout_ms)))
+        .max_header_size(MAX_HEAD_BYTES)
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(MAX_HEADERS)
         .keep_alive(true);
