@@ -152,8 +152,10 @@ fn load_mailbox(
     Ok(loaded)
 }
 
-/// Loads `[testing] fixtures` (nothing when unset). Returns the number of
-/// messages loaded.
+/// Loads `[testing] fixtures` (nothing when unset) into every fixture
+/// account that does not exist yet: at start on a fresh `data_dir` that is
+/// all of them, after a restart on a used one none (so nothing is loaded
+/// twice), after a reset all again. Returns the number of messages loaded.
 ///
 /// # Errors
 /// A one-line description naming the broken file or directory.
@@ -170,7 +172,8 @@ pub fn load_fixtures(store: &Store, config: &Config, metrics: &Metrics) -> Resul
             continue;
         };
         match store.add_user(address, address) {
-            Ok(()) | Err(maildir::AccountError::AlreadyExists) => {}
+            Ok(()) => {}
+            Err(maildir::AccountError::AlreadyExists) => continue,
             Err(e) => {
                 return Err(format!(
                     "fixtures: {}: account {address}: {e}",
