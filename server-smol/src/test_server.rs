@@ -12,7 +12,8 @@ use crate::config::{Config, HttpAuth, Listeners};
 use crate::http::messages::{self, Filter, Location, Summary};
 use crate::server::{RunningServer, Server, StartError};
 
-/// A server on a temporary `data_dir` (removed on drop) with every
+/// A server on a temporary `data_dir` (removed on drop; under `/dev/shm`
+/// when it exists, so that fsyncs are free) with every
 /// listener on a free loopback port, `[testing] catch_all` on, HTTP
 /// `auth = "none"` and cheap password hashing for its accounts.
 ///
@@ -152,10 +153,18 @@ impl TestServer {
     /// # Errors
     /// As [`TestServer::try_start`].
     pub fn start_with(mut config: Config) -> Result<TestServer, StartError> {
-        let dir = tempfile::Builder::new()
-            .prefix("sansmail-test")
-            .tempdir()
-            .map_err(|e| StartError(format!("cannot create a temporary directory: {e}")))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("sansmail-test");
+        // In memory where Linux offers it: the store fsyncs as always
+        // (the same code path as production), but on tmpfs an fsync costs
+        // nothing, and a test rig's mail need not survive a power cut.
+        let shm = std::path::Path::new("/dev/shm");
+        let dir = match shm.is_dir().then(|| builder.tempdir_in(shm)) {
+            Some(Ok(dir)) => dir,
+            _ => builder
+                .tempdir()
+                .map_err(|e| StartError(format!("cannot create a temporary directory: {e}")))?,
+        };
         config.data_dir = dir.path().to_path_buf();
         let server = Server::start(config)?;
         Ok(TestServer { server, dir })
