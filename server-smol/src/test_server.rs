@@ -125,13 +125,15 @@ impl TestServer {
             listen: any(),
             listen_tls: any(),
         };
-        let mut c = Config::default();
-        c.hostname = "localhost".into();
-        c.domains = vec!["localhost".into()];
-        c.smtp = both();
-        c.submission = both();
-        c.imap = both();
-        c.pop3 = both();
+        let mut c = Config {
+            hostname: "localhost".into(),
+            domains: vec!["localhost".into()],
+            smtp: both(),
+            submission: both(),
+            imap: both(),
+            pop3: both(),
+            ..Config::default()
+        };
         c.http.listen = any();
         c.http.auth = HttpAuth::None;
         c.testing.catch_all = true;
