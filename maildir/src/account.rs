@@ -25,8 +25,8 @@ use crate::layout::{DEFAULT_MAILBOXES, INBOX};
 use crate::rescan::{ensure_maildir, rescan_account};
 use crate::store::{PasswordHashing, Store};
 
-fn hash_password(password: &str, cost: PasswordHashing) -> Result<String, AccountError> {
-    let argon2 = match cost {
+fn hasher(cost: PasswordHashing) -> Result<Argon2<'static>, AccountError> {
+    Ok(match cost {
         PasswordHashing::Standard => Argon2::default(),
         PasswordHashing::Fast => {
             // The smallest memory cost argon2 allows for one lane (8 KiB).
@@ -34,8 +34,11 @@ fn hash_password(password: &str, cost: PasswordHashing) -> Result<String, Accoun
                 .map_err(|e| AccountError::InvalidPassword(e.to_string()))?;
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         }
-    };
-    argon2
+    })
+}
+
+fn hash_password(password: &str, cost: PasswordHashing) -> Result<String, AccountError> {
+    hasher(cost)?
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|e| AccountError::InvalidPassword(e.to_string()))
@@ -43,15 +46,16 @@ fn hash_password(password: &str, cost: PasswordHashing) -> Result<String, Accoun
 
 /// A hash to verify against when the user does not exist, so that the
 /// answer for an unknown user takes as long as for a wrong password
-/// (no user enumeration by timing).
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        Argon2::default()
-            .hash_password(b"sansmail timing equaliser")
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
+/// (no user enumeration by timing). Of the store's own cost, so that a
+/// test rig's failed logins stay fast too.
+fn dummy_hash(cost: PasswordHashing) -> &'static str {
+    static STANDARD: OnceLock<String> = OnceLock::new();
+    static FAST: OnceLock<String> = OnceLock::new();
+    let cell = match cost {
+        PasswordHashing::Fast => &FAST,
+        _ => &STANDARD,
+    };
+    cell.get_or_init(|| hash_password("sansmail timing equaliser", cost).unwrap_or_default())
 }
 
 fn parse(address: &str) -> Result<Address, AccountError> {
@@ -199,7 +203,7 @@ impl Store {
         };
         let (hash, known) = match &stored {
             Some(h) => (h.as_str(), true),
-            None => (dummy_hash(), false),
+            None => (dummy_hash(self.inner.password_hashing), false),
         };
         let parsed = PasswordHash::new(hash)
             .map_err(|e| StoreError::Corrupt(format!("stored password hash: {e}")))?;

@@ -40,10 +40,12 @@ pub fn document() -> Value {
         for (status, media, description) in route.responses {
             let mut r = json!({ "description": description });
             if !media.is_empty() {
-                let schema = if *media == "application/json" {
-                    json!({"type": "object"})
-                } else {
+                let schema = if *media != "application/json" {
                     json!({"type": "string"})
+                } else if *status >= 400 {
+                    json!({"$ref": "#/components/schemas/Error"})
+                } else {
+                    success_schema(route.operation_id)
                 };
                 r["content"] = json!({ *media: { "schema": schema } });
             }
@@ -87,9 +89,67 @@ pub fn document() -> Value {
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"}
-            }
+            },
+            "schemas": schemas()
         },
         "security": [{"bearer": []}]
+    })
+}
+
+fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// The schema of a route's JSON success answer.
+fn success_schema(operation_id: &str) -> Value {
+    match operation_id {
+        "listMessages" => reference("MessageList"),
+        "getMessage" => reference("MessageDetail"),
+        "injectMessage" | "send" => reference("Created"),
+        "listUsers" => reference("UserList"),
+        "createUser" => reference("User"),
+        "listQueue" => reference("Queue"),
+        _ => json!({"type": "object"}),
+    }
+}
+
+/// The JSON shapes of DESIGN.md §5.5.
+fn schemas() -> Value {
+    let s = || json!({"type": "string"});
+    let int = || json!({"type": "integer"});
+    let strings = || json!({"type": "array", "items": {"type": "string"}});
+    let nullable = || json!({"type": "string", "nullable": true});
+    let summary = json!({
+        "id": s(), "user": s(), "mailbox": s(), "uid": int(),
+        "from": nullable(), "to": strings(), "subject": nullable(),
+        "date": nullable(), "size": int(), "flags": strings(),
+        "received": {"type": "string", "format": "date-time"}
+    });
+    let mut detail = summary.clone();
+    detail["headers"] = json!({"type": "array", "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}});
+    detail["text"] = nullable();
+    detail["html"] = nullable();
+    detail["attachments"] = json!({"type": "array", "items": {"type": "object", "properties": {
+        "part": s(), "filename": nullable(), "content_type": s(), "size": int()
+    }}});
+    json!({
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": s()}},
+        "MessageSummary": {"type": "object", "properties": summary},
+        "MessageDetail": {"type": "object", "properties": detail},
+        "MessageList": {"type": "object", "required": ["messages", "total"], "properties": {
+            "messages": {"type": "array", "items": reference("MessageSummary")},
+            "total": int()
+        }},
+        "Created": {"type": "object", "required": ["id"], "properties": {"id": s()}},
+        "User": {"type": "object", "required": ["address"], "properties": {"address": s()}},
+        "UserList": {"type": "object", "properties": {"users": {"type": "array", "items": reference("User")}}},
+        "Queue": {"type": "object", "properties": {"queue": {"type": "array", "items": {"type": "object", "properties": {
+            "id": s(), "from": s(),
+            "recipients": {"type": "array", "items": {"type": "object", "properties": {
+                "address": s(), "state": s(), "attempts": int(),
+                "next_attempt": nullable(), "last_error": nullable()
+            }}}
+        }}}}}
     })
 }
 
