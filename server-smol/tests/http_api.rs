@@ -257,6 +257,49 @@ fn inject_errors_and_mailboxes() {
     // Over [limits] max_message_size (1 MiB in the harness): 413.
     let big = vec![b'a'; 1_048_577];
     post("?user=alice%40localhost", &big).assert_error(413);
+    // The same without Content-Length (chunked): cut off while streaming
+    // into the store, and nothing is kept (no message, no tmp file).
+    require("curl");
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .args(["-H", "Transfer-Encoding: chunked", "--data-binary", "@-"])
+        .arg(format!(
+            "{}/api/v1/messages?user=alice%40localhost",
+            api.base
+        ))
+        .arg("-H")
+        .arg(format!(
+            "Authorization: Bearer {}",
+            api.token.as_deref().unwrap()
+        ))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            let mut stdin = c.stdin.take().unwrap();
+            let big = big.clone();
+            let w = std::thread::spawn(move || {
+                let _ = std::io::Write::write_all(&mut stdin, &big);
+            });
+            let out = c.wait_with_output();
+            let _ = w.join();
+            out
+        })
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "413");
+    assert_eq!(api.get("/api/v1/messages").json()["total"], 0);
+    let tmp = site.data_dir().join("mail/localhost/alice/tmp");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "tmp/ not cleaned"
+    );
+    // Just under the limit, streamed: stored byte-exact.
+    let mut fits = b"Subject: big\r\n\r\n".to_vec();
+    fits.resize(1_048_576, b'b');
+    let id = api.inject("alice@localhost", &fits);
+    assert_eq!(api.get(&format!("/api/v1/messages/{id}/raw")).body, fits);
+    assert_eq!(api.delete(&format!("/api/v1/messages/{id}")).status, 204);
     // Into another mailbox.
     let r = post("?user=alice%40localhost&mailbox=Archive", PLAIN);
     assert_eq!(r.status, 201, "{r:?}");

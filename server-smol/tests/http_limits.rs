@@ -133,6 +133,7 @@ fn ten_thousand_headers_and_oversized_heads() {
 #[test]
 fn slowloris_heads_and_bodies_are_cut_off() {
     let site = site();
+    site.user_add("a@localhost", "pw");
     let server = site.start();
     let http = server.addr("http");
     // 200 clients that send a head one byte at a time, never finishing.

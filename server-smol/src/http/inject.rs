@@ -12,7 +12,10 @@
 //! route through it.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use futures_lite::FutureExt;
+use http_body_util::BodyExt;
 
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
@@ -49,6 +52,42 @@ pub struct Injection {
     pub create_accounts: bool,
 }
 
+/// Where the message bytes come from.
+#[derive(Debug)]
+pub enum MessageBytes<'a> {
+    /// Whole in memory (fixtures, a message built from JSON fields).
+    Whole(&'a [u8]),
+    /// Streamed from a request body as it arrives, so a large message is
+    /// never held whole in memory; the channel is bounded, an `Err` ends
+    /// the injection with that error, and a closed channel ends the
+    /// message. An `exact` injection from a stream has one recipient.
+    Stream(smol::channel::Receiver<Result<bytes::Bytes, InjectError>>),
+}
+
+impl MessageBytes<'_> {
+    /// Feeds every chunk to `write`; the number of bytes.
+    fn pump(
+        self,
+        mut write: impl FnMut(&[u8]) -> Result<(), InjectError>,
+    ) -> Result<u64, InjectError> {
+        match self {
+            MessageBytes::Whole(bytes) => {
+                write(bytes)?;
+                Ok(bytes.len() as u64)
+            }
+            MessageBytes::Stream(rx) => {
+                let mut n = 0u64;
+                while let Ok(chunk) = rx.recv_blocking() {
+                    let chunk = chunk?;
+                    n += chunk.len() as u64;
+                    write(&chunk)?;
+                }
+                Ok(n)
+            }
+        }
+    }
+}
+
 /// Why an injection failed.
 #[derive(Debug)]
 pub enum InjectError {
@@ -62,6 +101,10 @@ pub enum InjectError {
     OverQuota(String),
     /// Storage failed (temporary).
     Storage(String),
+    /// The message is larger than this many bytes.
+    TooLarge(u64),
+    /// The client did not send the message in time.
+    Timeout,
 }
 
 impl std::fmt::Display for InjectError {
@@ -72,6 +115,8 @@ impl std::fmt::Display for InjectError {
             InjectError::Invalid(why) => f.write_str(why),
             InjectError::OverQuota(u) => write!(f, "{u} is over quota"),
             InjectError::Storage(why) => write!(f, "storage error: {why}"),
+            InjectError::TooLarge(limit) => write!(f, "request body larger than {limit} bytes"),
+            InjectError::Timeout => f.write_str("request body not received in time"),
         }
     }
 }
@@ -82,6 +127,8 @@ impl From<InjectError> for ApiError {
             InjectError::UnknownUser(_) | InjectError::UnknownMailbox(_) => StatusCode::NOT_FOUND,
             InjectError::Invalid(_) => StatusCode::BAD_REQUEST,
             InjectError::OverQuota(_) => StatusCode::INSUFFICIENT_STORAGE,
+            InjectError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            InjectError::Timeout => StatusCode::REQUEST_TIMEOUT,
             InjectError::Storage(_) => {
                 tracing::warn!("http: {e}");
                 StatusCode::SERVICE_UNAVAILABLE
@@ -140,11 +187,12 @@ pub fn inject(
     metrics: &Metrics,
     listener: &str,
     what: &Injection,
-    message: &[u8],
+    message: MessageBytes<'_>,
 ) -> Result<Vec<Location>, InjectError> {
     if what.recipients.is_empty() {
         return Err(InjectError::Invalid("no recipients".into()));
     }
+    let empty = || InjectError::Invalid("empty message".into());
     metrics.message_received(listener);
     let started = Instant::now();
     if what.create_accounts || config.testing.catch_all {
@@ -154,6 +202,16 @@ pub fn inject(
     }
     let mut out = Vec::new();
     if what.exact {
+        let whole = match &message {
+            MessageBytes::Whole(bytes) => Some(*bytes),
+            MessageBytes::Stream(_) if what.recipients.len() == 1 => None,
+            MessageBytes::Stream(_) => {
+                return Err(InjectError::Invalid(
+                    "a streamed exact injection has one recipient".into(),
+                ));
+            }
+        };
+        let mut message = Some(message);
         for r in &what.recipients {
             let mut append = store
                 .begin_append(
@@ -164,7 +222,14 @@ pub fn inject(
                     what.internal_date,
                 )
                 .map_err(store_error)?;
-            append.write(message).map_err(store_error)?;
+            let source = match whole {
+                Some(bytes) => MessageBytes::Whole(bytes),
+                None => message.take().ok_or_else(empty)?,
+            };
+            let n = source.pump(|chunk| append.write(chunk).map_err(store_error))?;
+            if n == 0 {
+                return Err(empty());
+            }
             let (uidvalidity, uid) = append.commit().map_err(store_error)?;
             out.push(Location {
                 account: display_of(store, r),
@@ -187,7 +252,10 @@ pub fn inject(
                 trace: trace.into_bytes(),
             })
             .map_err(delivery_error)?;
-        delivery.write(message).map_err(delivery_error)?;
+        let n = message.pump(|chunk| delivery.write(chunk).map_err(delivery_error))?;
+        if n == 0 {
+            return Err(empty());
+        }
         for d in delivery.commit().map_err(delivery_error)? {
             out.push(Location {
                 account: d.address,
@@ -244,24 +312,106 @@ pub async fn post_message(
         return Err(ApiError::bad_request("`user` is required"));
     };
     let mailbox = query.get("mailbox").unwrap_or(maildir::INBOX).to_owned();
-    let body = read_body(shared, req, shared.config.limits.max_message_size).await?;
-    if body.is_empty() {
-        return Err(ApiError::bad_request("empty message"));
-    }
+    let limit = shared.config.limits.max_message_size;
+    check_length(&req, limit)?;
     let what = Injection {
         recipients: vec![user],
         mailbox,
         exact: true,
         ..Injection::default()
     };
+    // The body streams into the store as it arrives (a few chunks in
+    // flight), so a message of max_message_size is never held whole.
+    let (tx, rx) = smol::channel::bounded(STREAM_CHUNKS);
     let s = shared.clone();
-    let stored =
-        blocking(move || inject(&s.store, &s.config, &s.metrics, "http", &what, &body)).await?;
+    let mut store_task = std::pin::pin!(blocking(move || {
+        inject(
+            &s.store,
+            &s.config,
+            &s.metrics,
+            "http",
+            &what,
+            MessageBytes::Stream(rx),
+        )
+    }));
+    let timeout = Duration::from_millis(shared.config.http.body_timeout_ms);
+    let feed = feed_body(req.into_body(), limit, timeout, tx);
+    // Whichever ends first: the body (then wait for the commit), or the
+    // store task (an early error such as an unknown user: stop reading).
+    let early = async {
+        feed.await;
+        None
+    }
+    .or(async { Some(store_task.as_mut().await) })
+    .await;
+    let stored = match early {
+        Some(result) => result,
+        None => store_task.await,
+    }?;
     let id = stored.first().map(Location::id).unwrap_or_default();
     Ok(json_response(
         StatusCode::CREATED,
         &serde_json::json!({ "id": id }),
     ))
+}
+
+/// Body chunks queued between the socket and the store.
+const STREAM_CHUNKS: usize = 4;
+
+/// 413 at once when Content-Length announces more than `limit`.
+fn check_length(req: &Request<Incoming>, limit: u64) -> Result<(), ApiError> {
+    let announced = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match announced {
+        Some(len) if len > limit => Err(InjectError::TooLarge(limit).into()),
+        _ => Ok(()),
+    }
+}
+
+/// Sends a request body's data frames into `tx` until it ends, passes
+/// `limit` bytes, errs, or `timeout` runs out (then the error is sent).
+async fn feed_body(
+    mut body: Incoming,
+    limit: u64,
+    timeout: Duration,
+    tx: smol::channel::Sender<Result<bytes::Bytes, InjectError>>,
+) {
+    let deadline = Instant::now() + timeout;
+    let mut total = 0u64;
+    loop {
+        let next = async { Some(body.frame().await) }
+            .or(async {
+                async_io::Timer::at(deadline).await;
+                None
+            })
+            .await;
+        let item = match next {
+            None => Err(InjectError::Timeout),
+            Some(None) => return,
+            Some(Some(Err(e))) => Err(InjectError::Invalid(format!(
+                "cannot read the request body: {e}"
+            ))),
+            Some(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => {
+                    total += data.len() as u64;
+                    if total > limit {
+                        Err(InjectError::TooLarge(limit))
+                    } else {
+                        Ok(data)
+                    }
+                }
+                // Trailers: nothing to store.
+                Err(_) => continue,
+            },
+        };
+        let stop = item.is_err();
+        if tx.send(item).await.is_err() || stop {
+            return;
+        }
+    }
 }
 
 /// The JSON form of `POST /api/v1/send`.
@@ -357,8 +507,17 @@ pub async fn send(shared: &Arc<Shared>, query: &Query, req: Request<Incoming>) -
         ..Injection::default()
     };
     let s = shared.clone();
-    let stored =
-        blocking(move || inject(&s.store, &s.config, &s.metrics, "http", &what, &message)).await?;
+    let stored = blocking(move || {
+        inject(
+            &s.store,
+            &s.config,
+            &s.metrics,
+            "http",
+            &what,
+            MessageBytes::Whole(&message),
+        )
+    })
+    .await?;
     let id = stored.first().map(Location::id).unwrap_or_default();
     Ok(json_response(
         StatusCode::ACCEPTED,

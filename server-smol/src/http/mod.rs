@@ -7,8 +7,11 @@
 //! within `[http] header_timeout_ms` (slowloris); a request body at most
 //! `[limits] max_message_size` (413 beyond, checked against Content-Length
 //! first and while reading), read within `[http] body_timeout_ms`. An idle
-//! keep-alive connection is closed by the same header timeout. Memory per
-//! connection is therefore bounded by the head buffer plus one body.
+//! keep-alive connection is closed by the same header timeout. A message
+//! injected with `POST /api/v1/messages` streams into the store a few
+//! chunks at a time; the other bodies (JSON, `/api/v1/send`) are read
+//! whole, so memory per connection is the head buffer plus at most one
+//! `max_message_size` body for `/api/v1/send` (64 KiB for user JSON).
 //!
 //! Routes are one table ([`routes::ROUTES`]); the dispatcher and the
 //! OpenAPI document ([`openapi`]) are both built from it, so the document

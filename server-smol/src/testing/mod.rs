@@ -28,7 +28,7 @@ use maildir::{Flags, Store, StoreError};
 use serde::Deserialize;
 
 use crate::config::Config;
-use crate::http::inject::{Injection, inject};
+use crate::http::inject::{Injection, MessageBytes, inject};
 use crate::metrics::Metrics;
 
 /// The `.eml.json` beside a fixture.
@@ -145,8 +145,15 @@ fn load_mailbox(
             create_accounts: true,
             ..Injection::default()
         };
-        inject(store, config, metrics, "http", &what, &bytes)
-            .map_err(|e| format!("fixtures: {}: {e}", path.display()))?;
+        inject(
+            store,
+            config,
+            metrics,
+            "http",
+            &what,
+            MessageBytes::Whole(&bytes),
+        )
+        .map_err(|e| format!("fixtures: {}: {e}", path.display()))?;
         loaded += 1;
     }
     Ok(loaded)
