@@ -425,6 +425,12 @@ fn match_path(pattern: &str, path: &str) -> Option<Vec<String>> {
 #[must_use]
 pub fn find(method: &Method, path: &str) -> RouteMatch {
     let mut allowed = Vec::new();
+    // RFC 9110 §9.3.2: HEAD is GET without the body (hyper drops it).
+    let method = if method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
     for route in ROUTES {
         if let Some(params) = match_path(route.path, path) {
             if route.method == *method {
@@ -540,6 +546,10 @@ mod tests {
             RouteMatch::MethodNotAllowed(m) if m == ["GET"]
         ));
         assert!(matches!(find(&Method::GET, "/"), RouteMatch::NotFound));
+        assert!(matches!(
+            find(&Method::HEAD, "/healthz"),
+            RouteMatch::Found(r, _) if r.op == Op::Healthz
+        ));
         assert!(matches!(
             find(&Method::GET, "/api/v1/messages/"),
             RouteMatch::NotFound
