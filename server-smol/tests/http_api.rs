@@ -452,6 +452,24 @@ fn send_local_and_outbound_refused() {
     );
     api.post_json("/api/v1/send", &json!({"from": "a@localhost"}))
         .assert_error(400);
+    api.post_json(
+        "/api/v1/send",
+        &json!({"from": "a@localhost", "to": ["no-at-sign"], "text": "x"}),
+    )
+    .assert_error(400);
+    // A display name in `from`: the envelope sender is the address.
+    let r = api.post_json(
+        "/api/v1/send",
+        &json!({"from": "\"The App\" <app@localhost>", "to": ["bob@localhost"], "subject": "named", "text": "x"}),
+    );
+    assert_eq!(r.status, 202, "{r:?}");
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let raw = api.get(&format!("/api/v1/messages/{id}/raw")).body;
+    assert!(
+        raw.starts_with(b"Return-Path: <app@localhost>\r\n"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
     api.request("POST", "/api/v1/send", Some(("application/json", b"[1,")))
         .assert_error(400);
     api.post_json(

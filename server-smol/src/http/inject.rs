@@ -431,9 +431,27 @@ struct SendRequest {
     html: Option<String>,
 }
 
+/// `"Name" <addr>` or `Name <addr>` or `addr` as (display name, address).
+fn split_mailbox(text: &str) -> (Option<String>, String) {
+    match (text.find('<'), text.rfind('>')) {
+        (Some(a), Some(b)) if a < b => {
+            let name = text[..a].trim().trim_matches('"').trim();
+            let name = (!name.is_empty()).then(|| name.to_owned());
+            (name, text[a + 1..b].trim().to_owned())
+        }
+        _ => (None, text.trim().to_owned()),
+    }
+}
+
 fn build_message(req: &SendRequest) -> Result<Vec<u8>, ApiError> {
+    let from = match split_mailbox(&req.from) {
+        (Some(name), addr) => {
+            mail_builder::headers::address::Address::new_address(Some(name), addr)
+        }
+        (None, addr) => mail_builder::headers::address::Address::new_address(None::<String>, addr),
+    };
     let mut b = mail_builder::MessageBuilder::new()
-        .from(req.from.as_str())
+        .from(from)
         .subject(req.subject.as_str());
     if !req.to.is_empty() {
         b = b.to(req.to.iter().map(String::as_str).collect::<Vec<_>>());
@@ -486,6 +504,14 @@ pub async fn send(shared: &Arc<Shared>, query: &Query, req: Request<Incoming>) -
     if recipients.is_empty() {
         return Err(ApiError::bad_request("no recipients"));
     }
+    if let Some(bad) = recipients
+        .iter()
+        .find(|r| maildir::Address::parse(r).is_err())
+    {
+        return Err(ApiError::bad_request(format!("invalid recipient {bad:?}")));
+    }
+    // The envelope sender of `"App" <app@example.test>` is the address.
+    let sender = split_mailbox(&sender).1;
     let config = &shared.config;
     let non_local = recipients.iter().any(|r| {
         let domain = r.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
