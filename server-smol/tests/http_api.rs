@@ -38,6 +38,12 @@ fn token_auth_none_wrong_right_and_open_endpoints() {
     for client in [api.with_token(None), api.with_token(Some("wrong"))] {
         let r = client.get("/api/v1/users");
         r.assert_error(401);
+        for path in ["/api/v1/messages", "/api/v1/events", "/api/v1/queue"] {
+            client.get(path).assert_error(401);
+        }
+        client
+            .request("POST", "/api/v1/reset", None)
+            .assert_error(401);
         assert!(
             r.headers.contains("www-authenticate: bearer"),
             "{}",
