@@ -73,3 +73,11 @@ command -v mount >/dev/null && command -v umount >/dev/null
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
 apt-get install -y --no-install-recommends postfix
 test -x /usr/sbin/smtp-sink
+# HTTP API end-to-end tests (server-smol/tests/http_*.rs); curl and python3
+# (urllib, smtplib) come from the lists above.
+# - prometheus-client (pip): its Prometheus and OpenMetrics text parsers
+#   read /metrics.
+# - openapi-spec-validator (pip): validates /openapi.json.
+python3 -m pip install prometheus-client openapi-spec-validator \
+    || python3 -m pip install --break-system-packages prometheus-client openapi-spec-validator
+python3 -c "import prometheus_client, openapi_spec_validator"

@@ -31,6 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::open(StoreConfig {
         data_dir: tmp.path().to_path_buf(),
         hostname: "bench.test".into(),
+        password_hashing: Default::default(),
     })?;
     store.add_user("bench@localhost", "pw")?;
 

@@ -29,6 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = StoreConfig {
         data_dir: tmp.path().to_path_buf(),
         hostname: "bench.test".into(),
+        password_hashing: Default::default(),
     };
     {
         let store = Store::open(config.clone())?;

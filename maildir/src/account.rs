@@ -23,10 +23,22 @@ use crate::error::{AccountError, StoreError};
 use crate::index::{self, ACCOUNTS, MAILBOXES, MESSAGES, SUBSCRIPTIONS};
 use crate::layout::{DEFAULT_MAILBOXES, INBOX};
 use crate::rescan::{ensure_maildir, rescan_account};
-use crate::store::Store;
+use crate::store::{PasswordHashing, Store};
 
-fn hash_password(password: &str) -> Result<String, AccountError> {
-    Argon2::default()
+fn hasher(cost: PasswordHashing) -> Result<Argon2<'static>, AccountError> {
+    Ok(match cost {
+        PasswordHashing::Standard => Argon2::default(),
+        PasswordHashing::Fast => {
+            // The smallest memory cost argon2 allows for one lane (8 KiB).
+            let params = Params::new(8, 1, 1, None)
+                .map_err(|e| AccountError::InvalidPassword(e.to_string()))?;
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        }
+    })
+}
+
+fn hash_password(password: &str, cost: PasswordHashing) -> Result<String, AccountError> {
+    hasher(cost)?
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|e| AccountError::InvalidPassword(e.to_string()))
@@ -34,15 +46,16 @@ fn hash_password(password: &str) -> Result<String, AccountError> {
 
 /// A hash to verify against when the user does not exist, so that the
 /// answer for an unknown user takes as long as for a wrong password
-/// (no user enumeration by timing).
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        Argon2::default()
-            .hash_password(b"sansmail timing equaliser")
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
+/// (no user enumeration by timing). Of the store's own cost, so that a
+/// test rig's failed logins stay fast too.
+fn dummy_hash(cost: PasswordHashing) -> &'static str {
+    static STANDARD: OnceLock<String> = OnceLock::new();
+    static FAST: OnceLock<String> = OnceLock::new();
+    let cell = match cost {
+        PasswordHashing::Fast => &FAST,
+        _ => &STANDARD,
+    };
+    cell.get_or_init(|| hash_password("sansmail timing equaliser", cost).unwrap_or_default())
 }
 
 fn parse(address: &str) -> Result<Address, AccountError> {
@@ -64,7 +77,7 @@ impl Store {
         if self.account(&address)?.is_some() {
             return Err(AccountError::AlreadyExists);
         }
-        let password_hash = hash_password(password)?;
+        let password_hash = hash_password(password, self.inner.password_hashing)?;
         let inner = &self.inner;
         let _guard = inner.lock_maildirs();
         let txn = inner.db.begin_write()?;
@@ -123,7 +136,7 @@ impl Store {
         if self.account(&address)?.is_none() {
             return Err(AccountError::NotFound);
         }
-        let password_hash = hash_password(password)?;
+        let password_hash = hash_password(password, self.inner.password_hashing)?;
         let txn = self.inner.db.begin_write()?;
         {
             let mut accounts = txn.open_table(ACCOUNTS)?;
@@ -195,7 +208,7 @@ impl Store {
         };
         let (hash, known) = match &stored {
             Some(h) => (h.as_str(), true),
-            None => (dummy_hash(), false),
+            None => (dummy_hash(self.inner.password_hashing), false),
         };
         let parsed = PasswordHash::new(hash)
             .map_err(|e| StoreError::Corrupt(format!("stored password hash: {e}")))?;

@@ -373,6 +373,7 @@ mod tests {
         let store = Store::open(StoreConfig {
             data_dir: dir.path().to_path_buf(),
             hostname: "h".into(),
+            password_hashing: Default::default(),
         })
         .unwrap();
         store.add_user("a@h", "pw").unwrap();
@@ -421,6 +422,7 @@ mod tests {
         let store = Store::open(StoreConfig {
             data_dir: dir.path().to_path_buf(),
             hostname: "h".into(),
+            password_hashing: Default::default(),
         })
         .unwrap();
         store.add_user("a@h", "pw").unwrap();

@@ -649,6 +649,7 @@ mod tests {
         let config = StoreConfig {
             data_dir: dir.path().to_path_buf(),
             hostname: "h".into(),
+            password_hashing: Default::default(),
         };
         let store = Store::open_with_fs(config, Arc::new(fs.clone())).unwrap();
         let mut users: Vec<&str> = rcpts.to_vec();
@@ -812,6 +813,7 @@ mod tests {
             StoreConfig {
                 data_dir: dir.path().to_path_buf(),
                 hostname: "h".into(),
+                password_hashing: Default::default(),
             },
             Arc::new(fs.clone()),
         )

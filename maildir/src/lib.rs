@@ -34,6 +34,7 @@
 //! let store = Store::open(StoreConfig {
 //!     data_dir: "sansmail-data".into(),
 //!     hostname: "mx.example".into(),
+//!     password_hashing: Default::default(),
 //! })?;
 //! store.add_user("alice@example.org", "secret")?;
 //!
@@ -91,7 +92,9 @@ pub use fs::{Fs, FsFile, RealFs};
 pub use layout::{INBOX, MAX_MAILBOX_NAME, SpecialUse, canonical_mailbox_name};
 pub use messages::{CopyOutcome, FlagChange, FlagOp, FlagUpdate, StoreOutcome};
 pub use mime::{MimePart, PartKind};
-pub use notify::{Change, Event, Notice, QUEUE as SUBSCRIPTION_QUEUE, Subscription};
+pub use notify::{
+    Change, Event, Notice, QUEUE as SUBSCRIPTION_QUEUE, StoreEvent, StoreSubscription, Subscription,
+};
 pub use outbox::OutboxEntry;
 pub use queue::{
     Enqueue, Notify, Outcome, QueueEnvelope, QueueId, QueueRecipient, QueuedMessage,
@@ -100,7 +103,7 @@ pub use queue::{
 pub use quota::{Quota, QuotaUsage};
 pub use read::{Changes, MessageSummary};
 pub use rescan::RescanReport;
-pub use store::{MailboxInfo, MailboxStatus, MessageInfo, Store, StoreConfig};
+pub use store::{MailboxInfo, MailboxStatus, MessageInfo, PasswordHashing, Store, StoreConfig};
 pub use uidset::UidSet;
 
 #[cfg(test)]

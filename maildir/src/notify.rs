@@ -96,6 +96,15 @@ struct Sender {
 #[derive(Debug, Default)]
 pub(crate) struct Notifier {
     accounts: Mutex<HashMap<String, Vec<Sender>>>,
+    /// Store-wide subscribers ([`StoreSubscription`]): every account's
+    /// changes, tagged with the account.
+    all: Mutex<Vec<AllSender>>,
+}
+
+#[derive(Debug)]
+struct AllSender {
+    tx: async_channel::Sender<(String, Notice)>,
+    overflowed: Arc<AtomicBool>,
 }
 
 impl Notifier {
@@ -119,11 +128,51 @@ impl Notifier {
         self.accounts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Publishes to every live subscriber of `account`; never blocks.
+    pub(crate) fn subscribe_all(&self) -> StoreSubscription {
+        let (tx, rx) = async_channel::unbounded();
+        let overflowed = Arc::new(AtomicBool::new(false));
+        self.lock_all().push(AllSender {
+            tx,
+            overflowed: Arc::clone(&overflowed),
+        });
+        StoreSubscription { rx, overflowed }
+    }
+
+    fn lock_all(&self) -> std::sync::MutexGuard<'_, Vec<AllSender>> {
+        self.all.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Publishes to the store-wide subscribers, with the same bound per
+    /// subscriber as the per-account lists.
+    fn publish_all(&self, account: &str, notices: &[Notice]) {
+        let mut list = self.lock_all();
+        if list.is_empty() {
+            return;
+        }
+        list.retain(|s| !s.tx.is_closed());
+        for s in list.iter() {
+            if s.overflowed.load(Ordering::Acquire) {
+                continue;
+            }
+            for n in notices {
+                if s.tx.len() >= QUEUE {
+                    s.overflowed.store(true, Ordering::Release);
+                    break;
+                }
+                if s.tx.try_send((account.to_owned(), n.clone())).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Publishes to every live subscriber of `account` and to the
+    /// store-wide subscribers; never blocks.
     pub(crate) fn publish(&self, account: &str, notices: Vec<Notice>) {
         if notices.is_empty() {
             return;
         }
+        self.publish_all(account, &notices);
         let mut map = self.lock();
         let Some(list) = map.get_mut(account) else {
             return;
@@ -216,6 +265,69 @@ impl Subscription {
     }
 }
 
+/// What a [`StoreSubscription`] receives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreEvent {
+    /// A change of one account (its normalised address), in commit order
+    /// for that account.
+    Change {
+        /// The account's normalised address (index key).
+        account: String,
+        /// What changed.
+        notice: Notice,
+    },
+    /// The subscriber fell more than [`QUEUE`] events behind and changes
+    /// were dropped: resync from the index.
+    Overflowed,
+}
+
+/// A live subscription to the changes of every account of the store (the
+/// HTTP API's long-poll and event stream); dropping it unsubscribes. Bounded
+/// like [`Subscription`].
+#[derive(Debug)]
+pub struct StoreSubscription {
+    rx: async_channel::Receiver<(String, Notice)>,
+    overflowed: Arc<AtomicBool>,
+}
+
+impl StoreSubscription {
+    fn overflow(&self) -> Option<StoreEvent> {
+        if self.overflowed.load(Ordering::Acquire) {
+            while self.rx.try_recv().is_ok() {}
+            self.overflowed.store(false, Ordering::Release);
+            return Some(StoreEvent::Overflowed);
+        }
+        None
+    }
+
+    /// The next event without waiting, if any.
+    #[must_use]
+    pub fn try_recv(&self) -> Option<StoreEvent> {
+        if let Some(e) = self.overflow() {
+            return Some(e);
+        }
+        self.rx
+            .try_recv()
+            .ok()
+            .map(|(account, notice)| StoreEvent::Change { account, notice })
+    }
+
+    /// Waits for the next event (any async runtime). `None` when the store
+    /// is gone.
+    pub async fn recv(&self) -> Option<StoreEvent> {
+        if let Some(e) = self.overflow() {
+            return Some(e);
+        }
+        match self.rx.recv().await {
+            Ok((account, notice)) => Some(
+                self.overflow()
+                    .unwrap_or(StoreEvent::Change { account, notice }),
+            ),
+            Err(_) => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +351,27 @@ mod tests {
         n.publish("a@x", vec![notice(99)]);
         assert_eq!(sub.try_recv(), Some(Event::Change(notice(99))));
         assert_eq!(other.try_recv(), None);
+    }
+
+    #[test]
+    fn store_wide_subscribers_see_every_account_and_are_bounded() {
+        let n = Notifier::default();
+        let all = n.subscribe_all();
+        n.publish("a@x", vec![notice(1)]);
+        n.publish("b@x", vec![notice(2)]);
+        let account = |e: Option<StoreEvent>| match e {
+            Some(StoreEvent::Change { account, .. }) => account,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(account(all.try_recv()), "a@x");
+        assert_eq!(account(all.try_recv()), "b@x");
+        assert_eq!(all.try_recv(), None);
+        n.publish("a@x", (0..=QUEUE as u32).map(notice).collect());
+        assert_eq!(all.try_recv(), Some(StoreEvent::Overflowed));
+        assert_eq!(all.try_recv(), None);
+        drop(all);
+        n.publish("a@x", vec![notice(3)]);
+        assert!(n.lock_all().is_empty());
     }
 
     #[test]

@@ -255,6 +255,7 @@ mod tests {
         let config = StoreConfig {
             data_dir: dir.path().to_path_buf(),
             hostname: "h".into(),
+            password_hashing: Default::default(),
         };
         let store = Store::open(config.clone()).unwrap();
         assert_eq!(store.outbox_due(i64::MAX, 10).unwrap(), vec![]);

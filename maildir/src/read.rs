@@ -11,7 +11,7 @@ use crate::error::StoreError;
 use crate::flags::Flags;
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::mime::{self, MimePart};
-use crate::notify::Subscription;
+use crate::notify::{StoreSubscription, Subscription};
 use crate::rescan::{RescanReport, rescan_one};
 use crate::store::{MailboxStatus, MessageInfo, Store, message_info, parse_target};
 use crate::uidset::UidSet;
@@ -263,6 +263,47 @@ impl Store {
     pub fn subscribe(&self, address: &str) -> Result<Subscription, StoreError> {
         let address = Address::parse(address).map_err(StoreError::InvalidAddress)?;
         Ok(self.inner.notifier.subscribe(&address.key()))
+    }
+
+    /// Subscribes to every change of every account (the HTTP API's
+    /// long-poll and event stream). See [`StoreSubscription`].
+    #[must_use]
+    pub fn subscribe_all(&self) -> StoreSubscription {
+        self.inner.notifier.subscribe_all()
+    }
+
+    /// The mailbox's message count and its `limit` newest messages (highest
+    /// UIDs first), from one reverse range scan that stops after `limit`
+    /// rows: a list of the newest mail costs the same in a mailbox of
+    /// 100,000 messages as in one of ten.
+    ///
+    /// # Errors
+    /// Unknown account or mailbox, index errors.
+    pub fn newest_messages(
+        &self,
+        address: &str,
+        mailbox: &str,
+        limit: usize,
+    ) -> Result<(MailboxStatus, Vec<MessageInfo>), StoreError> {
+        let (address, mailbox) = parse_target(address, mailbox)?;
+        let txn = self.inner.db.begin_read()?;
+        let record = self.read_mailbox(&txn, &address, &mailbox)?;
+        let dir = self.inner.layout.mailbox_dir(&address, &mailbox);
+        let messages = txn.open_table(MESSAGES)?;
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for entry in messages
+            .range((record.id, 0u32)..=(record.id, u32::MAX))?
+            .rev()
+            .take(limit)
+        {
+            let (k, v) = entry?;
+            out.push(message_info(
+                &dir,
+                k.value().1,
+                MessageRecord::decode(v.value())?,
+            ));
+        }
+        Ok((status_of(&record), out))
     }
 
     /// Picks up changes made to a mailbox's Maildir by another program

@@ -29,6 +29,25 @@ pub struct StoreConfig {
     pub data_dir: PathBuf,
     /// This host's name, used in Maildir file names.
     pub hostname: String,
+    /// The argon2 cost of new password hashes.
+    pub password_hashing: PasswordHashing,
+}
+
+/// The argon2 parameters used to hash new passwords. Verification always
+/// uses the parameters recorded in the stored hash, so a store may hold
+/// hashes of both kinds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PasswordHashing {
+    /// argon2id with the argon2 crate's defaults (m=19 MiB, t=2, p=1,
+    /// OWASP's recommendation): tens of milliseconds per hash on purpose.
+    #[default]
+    Standard,
+    /// argon2id with m=8 KiB, t=1, p=1: well under a millisecond even in an
+    /// unoptimised debug build. Only for throw-away test accounts
+    /// (`sansmail::TestServer`): it offers no protection against offline
+    /// guessing.
+    Fast,
 }
 
 /// The mail store: accounts, mailboxes and messages on Maildir files with a
@@ -60,6 +79,8 @@ pub(crate) struct Inner {
     pub(crate) notifier: Notifier,
     /// Quota limits (per account).
     pub(crate) quota: RwLock<Quota>,
+    /// The cost of new password hashes.
+    pub(crate) password_hashing: PasswordHashing,
     /// The `new/` and `cur/` mtimes of each Maildir as of the last time the
     /// index was known to match it (see [`Store::refresh`]).
     pub(crate) stamps: Mutex<HashMap<PathBuf, DirStamp>>,
@@ -215,6 +236,7 @@ impl Store {
                 maildir_lock: Mutex::new(()),
                 notifier: Notifier::default(),
                 quota: RwLock::new(Quota::default()),
+                password_hashing: config.password_hashing,
                 stamps: Mutex::new(HashMap::new()),
                 queue: crate::queue::QueueState::default(),
             }),

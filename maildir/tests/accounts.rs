@@ -230,3 +230,31 @@ fn second_open_is_locked_and_accounts_survive_reopen() {
     );
     assert!(store.verify_password("alice@localhost", "pw").unwrap());
 }
+
+/// `PasswordHashing::Fast` (TestServer's throw-away accounts) stores an
+/// argon2id hash with the minimal memory cost, verified like any other;
+/// a store with standard hashing still verifies it.
+#[test]
+fn fast_password_hashing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path());
+    config.password_hashing = maildir::PasswordHashing::Fast;
+    let store = Store::open(config).unwrap();
+    let started = std::time::Instant::now();
+    store.add_user("alice@localhost", "pw").unwrap();
+    store.set_password("alice@localhost", "pw2").unwrap();
+    assert!(store.verify_password("alice@localhost", "pw2").unwrap());
+    assert!(!store.verify_password("alice@localhost", "pw").unwrap());
+    assert!(!store.verify_password("nobody@localhost", "pw2").unwrap());
+    // Five hashes or checks, each well under a millisecond of argon2.
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    drop(store);
+    let store = open(dir.path());
+    assert!(store.verify_password("alice@localhost", "pw2").unwrap());
+    let index = std::fs::read(dir.path().join("index.redb")).unwrap();
+    let text = String::from_utf8_lossy(&index);
+    assert!(
+        text.contains("$argon2id$v=19$m=8,t=1,p=1$"),
+        "fast parameters stored"
+    );
+}

@@ -57,7 +57,11 @@ pub struct Shared {
     pub auth: crate::auth::Authenticator,
     pub(crate) maildrops: MaildropLocks,
     pub(crate) pop3_sizes: WireSizes,
-    pump: PumpContext,
+    pub(crate) pump: PumpContext,
+    /// Prometheus metrics (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The API token when `[http] auth = "token"`.
+    pub(crate) api_token: Option<String>,
     /// One clone per open connection, to know when all have ended.
     connections: Arc<()>,
 }
@@ -78,7 +82,7 @@ impl std::error::Error for StartError {}
 #[derive(Debug, Clone)]
 pub struct BoundListener {
     /// `smtp`, `smtps`, `submission`, `submissions`, `imap`, `imaps`,
-    /// `pop3`, `pop3s` or `lmtp`.
+    /// `pop3`, `pop3s`, `lmtp` or `http`.
     pub name: &'static str,
     /// The real address (with the port chosen by the OS for port 0).
     pub addr: SocketAddr,
@@ -121,8 +125,22 @@ impl Server {
         let tls = crate::tls::server_config(&config).map_err(StartError)?;
         let acceptor = Some(TlsAcceptor::from(tls));
 
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        crate::testing::load_fixtures(&store, &config, &metrics).map_err(StartError)?;
+        let api_token = match (config.http.auth, &config.http.token) {
+            (crate::config::HttpAuth::None, _) => None,
+            (crate::config::HttpAuth::Token, Some(t)) => Some(t.clone()),
+            (crate::config::HttpAuth::Token, None) if config.http.listen.is_empty() => None,
+            (crate::config::HttpAuth::Token, None) => Some(
+                crate::http::token::load_or_create(&config.data_dir)
+                    .map_err(|e| StartError(format!("cannot create the API token: {e}")))?,
+            ),
+        };
+
         let mut bound = Vec::new();
-        for (name, text) in config.listener_specs() {
+        let mut specs = config.listener_specs();
+        specs.extend(config.http.listen.iter().map(|a| ("http", a.as_str())));
+        for (name, text) in specs {
             let addr = resolve(name, text).map_err(|e| StartError(e.0))?;
             let listener = std::net::TcpListener::bind(addr)
                 .map_err(|e| StartError(format!("cannot listen on {name} {addr}: {e}")))?;
@@ -146,6 +164,7 @@ impl Server {
                     .map_err(|e| StartError(format!("cannot start password threads: {e}")))?,
                 &config.auth,
                 stop_rx.clone(),
+                metrics.clone(),
             ),
             pump: PumpContext {
                 acceptor: acceptor.clone(),
@@ -158,6 +177,8 @@ impl Server {
             store,
             acceptor,
             pipeline: pipeline.clone(),
+            metrics,
+            api_token,
             maildrops: MaildropLocks::default(),
             pop3_sizes: WireSizes::default(),
             connections: Arc::new(()),
@@ -227,6 +248,12 @@ fn open_store(config: &Config) -> Result<Store, StartError> {
     let store_config = StoreConfig {
         data_dir: config.data_dir.clone(),
         hostname: config.hostname.clone(),
+        // Cheap hashes only for TestServer's throw-away accounts.
+        password_hashing: if config.testing.fast_password_hashing {
+            maildir::PasswordHashing::Fast
+        } else {
+            maildir::PasswordHashing::Standard
+        },
     };
     let deadline = Instant::now() + STORE_LOCK_WAIT;
     loop {
@@ -384,6 +411,15 @@ fn is_out_of_descriptors(e: &std::io::Error) -> bool {
 
 async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: SocketAddr) {
     let _alive = shared.connections.clone();
+    let _session = shared.metrics.session_started(name);
+    if name == "http" {
+        let Some(_slot) = shared.per_ip.acquire(&peer) else {
+            tracing::info!(%peer, "http: too many connections from this address");
+            return;
+        };
+        crate::http::serve_connection(shared.clone(), tcp, peer).await;
+        return;
+    }
     let implicit_tls = name.ends_with('s');
     let slot = shared.per_ip.acquire(&peer);
     let mut stream = Stream::Plain(tcp);

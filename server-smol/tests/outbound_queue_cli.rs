@@ -25,6 +25,7 @@ fn fill(site: &Site) -> (QueueId, QueueId) {
     let store = Store::open(StoreConfig {
         data_dir: site.data_dir(),
         hostname: "mx.sansmail.test".into(),
+        password_hashing: Default::default(),
     })
     .unwrap();
     let enqueue = |sender: Option<&str>, to: &[&str]| {

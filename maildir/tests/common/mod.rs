@@ -11,6 +11,7 @@ pub fn config(dir: &Path) -> StoreConfig {
     StoreConfig {
         data_dir: dir.to_path_buf(),
         hostname: "mx.test".to_owned(),
+        password_hashing: Default::default(),
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Authenticator {
     /// Closed when the server shuts down: pending penalties and failure
     /// pauses end at once then, so they cannot hold up the drain.
     shutdown: smol::channel::Receiver<()>,
+    /// Logins ok/failed for `/metrics`.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Authenticator {
@@ -56,9 +58,11 @@ impl Authenticator {
         checker: PasswordChecker,
         config: &AuthConfig,
         shutdown: smol::channel::Receiver<()>,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Self {
         let failure_delay = Duration::from_millis(config.failure_delay_ms);
         Authenticator {
+            metrics,
             checker,
             penalty: Penalty::new(failure_delay, Duration::from_millis(config.penalty_max_ms)),
             cache: CredentialCache::new(Duration::from_millis(config.cache_ttl_ms)),
@@ -97,6 +101,7 @@ impl Authenticator {
         let source = source_key(peer.ip());
         if self.cache.check(address, password, Instant::now()) {
             self.penalty.succeeded(source);
+            self.metrics.login(true);
             return Some(ticket);
         }
         let wait = self.penalty.delay(source, Instant::now());
@@ -128,8 +133,10 @@ impl Authenticator {
         if ok && !ticket.is_revoked() {
             self.cache.insert(address, password, epoch, Instant::now());
             self.penalty.succeeded(source);
+            self.metrics.login(true);
             return Some(ticket);
         }
+        self.metrics.login(false);
         self.penalty.failed(source, Instant::now());
         self.checker.demote(Some(source));
         self.pause(self.failure_delay).await;
@@ -140,6 +147,7 @@ impl Authenticator {
     /// another identity is not supported): counts as a failure of `peer`'s
     /// source and takes the failure pause, like a wrong password.
     pub async fn refuse(&self, peer: &SocketAddr) {
+        self.metrics.login(false);
         self.penalty.failed(source_key(peer.ip()), Instant::now());
         self.pause(self.failure_delay).await;
     }

@@ -308,6 +308,7 @@ mod tests {
         let store = Store::open(maildir::StoreConfig {
             data_dir: store_dir.path().to_path_buf(),
             hostname: "localhost".into(),
+            password_hashing: Default::default(),
         })
         .unwrap();
         let checker = PasswordChecker::new(store).unwrap();

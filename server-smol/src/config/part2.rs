@@ -41,6 +41,12 @@ pub struct HttpConfig {
     /// The API token; none means one generated once into
     /// `data_dir/api-token` (0600).
     pub token: Option<String>,
+    /// How long a client may take to send a request head, and how long
+    /// an idle keep-alive connection stays open (slowloris defence);
+    /// default 10000.
+    pub header_timeout_ms: u64,
+    /// How long a client may take to send a request body; default 60000.
+    pub body_timeout_ms: u64,
 }
 
 impl Default for HttpConfig {
@@ -49,6 +55,8 @@ impl Default for HttpConfig {
             listen: vec!["127.0.0.1:8025".into()],
             auth: HttpAuth::Token,
             token: None,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 60_000,
         }
     }
 }
@@ -63,6 +71,11 @@ pub struct TestingConfig {
     /// `<address>/<Mailbox>/*.eml` (+ `.eml.json`), loaded at start and on
     /// `POST /api/v1/reset`.
     pub fixtures: Option<PathBuf>,
+    /// Hash new passwords with a cheap argon2 parameter set
+    /// ([`maildir::PasswordHashing::Fast`]). Not a config key: only
+    /// `sansmail::TestServer` sets it, for throw-away accounts.
+    #[serde(skip)]
+    pub fast_password_hashing: bool,
 }
 
 /// What a `[[rules]]` entry does (§5.1).

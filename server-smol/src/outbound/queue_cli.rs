@@ -172,6 +172,7 @@ pub fn run(config: &Config, req: &QueueRequest) -> Result<Vec<String>, String> {
     let store_config = StoreConfig {
         data_dir: config.data_dir.clone(),
         hostname: config.hostname.clone(),
+        password_hashing: Default::default(),
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

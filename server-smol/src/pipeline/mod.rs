@@ -464,6 +464,7 @@ mod tests {
         let store = Store::open(maildir::StoreConfig {
             data_dir: config.data_dir.clone(),
             hostname: "h".into(),
+            password_hashing: Default::default(),
         })
         .unwrap();
         store.add_user("alice@localhost", "pw").unwrap();

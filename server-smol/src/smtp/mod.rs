@@ -175,8 +175,23 @@ impl SmtpHandler {
                 self.recipients.len().max(1)
             ];
         };
+        let listener = match self.role {
+            SmtpRole::Mx => "smtp",
+            SmtpRole::Submission => "submission",
+            SmtpRole::Lmtp => "lmtp",
+        };
+        self.shared.metrics.message_received(listener);
+        let started = Instant::now();
         let verdicts = message.finish().await;
         let delivered = verdicts.iter().filter(|v| v.is_positive()).count();
+        if delivered > 0 {
+            self.shared
+                .metrics
+                .message_delivered(listener, started.elapsed());
+        }
+        if verdicts.iter().any(|v| v.code >= 500) {
+            self.shared.metrics.message_bounced(listener);
+        }
         if delivered > 0 {
             tracing::info!(
                 peer = %self.peer,

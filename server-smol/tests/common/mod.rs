@@ -573,10 +573,12 @@ pub fn results(stdout: &str) -> BTreeMap<String, String> {
     m
 }
 
+mod http;
 mod imap;
 mod pop3;
 mod smtp;
 
+pub use http::*;
 pub use imap::*;
 pub use pop3::*;
 pub use smtp::*;

@@ -1,0 +1,780 @@
+//! Messages over the API: list (with filters and the `wait`/`count`
+//! long-poll), detail decoded by mail-parser, raw bytes, one part, delete
+//! and purge. The listing functions without HTTP in them are shared with
+//! [`crate::TestServer`].
+//!
+//! Message ids are opaque: base64url of account, mailbox, UIDVALIDITY and
+//! UID. An id stays valid while the message exists, and never names another
+//! message: a re-created mailbox has a new UIDVALIDITY and UIDs are never
+//! reused within one (RFC 9051 §2.3.1.1).
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use futures_lite::{AsyncReadExt, FutureExt};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+use maildir::{Flags, MessageInfo, Store, StoreError, StoreEvent, UidSet};
+use serde::Serialize;
+
+use super::routes::Query;
+use super::{ApiError, ApiResult, Body, blocking, json_response, no_content};
+use crate::server::Shared;
+
+/// Default `limit` of a listing.
+pub const DEFAULT_LIMIT: u64 = 50;
+/// The largest `limit` honoured.
+pub const MAX_LIMIT: u64 = 10_000;
+/// The longest `wait` honoured, in seconds.
+pub const MAX_WAIT_SECS: u64 = 300;
+/// The most header bytes read for a summary (the rest of a larger header
+/// section is ignored for From/To/Subject/Date).
+const MAX_HEADER_READ: usize = 256 * 1024;
+
+/// Where a message lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// The account (display form).
+    pub account: String,
+    /// The mailbox (wire name).
+    pub mailbox: String,
+    /// The mailbox's UIDVALIDITY when the id was made.
+    pub uidvalidity: u32,
+    /// The UID.
+    pub uid: u32,
+}
+
+impl Location {
+    /// The opaque id.
+    #[must_use]
+    pub fn id(&self) -> String {
+        let text = format!(
+            "{}\n{}\n{}\n{}",
+            self.account, self.mailbox, self.uidvalidity, self.uid
+        );
+        URL_SAFE_NO_PAD.encode(text)
+    }
+
+    /// Decodes an id; `None` for anything that is not one of ours.
+    #[must_use]
+    pub fn parse(id: &str) -> Option<Location> {
+        let bytes = URL_SAFE_NO_PAD.decode(id).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let mut it = text.split('\n');
+        let account = it.next()?.to_owned();
+        let mailbox = it.next()?.to_owned();
+        let uidvalidity = it.next()?.parse().ok()?;
+        let uid = it.next()?.parse().ok()?;
+        if it.next().is_some() {
+            return None;
+        }
+        Some(Location {
+            account,
+            mailbox,
+            uidvalidity,
+            uid,
+        })
+    }
+}
+
+/// A message in a listing (`GET /api/v1/messages`).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// The opaque id.
+    pub id: String,
+    /// The account it was delivered to.
+    pub user: String,
+    /// Its mailbox.
+    pub mailbox: String,
+    /// Its IMAP UID.
+    pub uid: u32,
+    /// The From address, if any.
+    pub from: Option<String>,
+    /// The To and Cc addresses.
+    pub to: Vec<String>,
+    /// The decoded Subject, if any.
+    pub subject: Option<String>,
+    /// The Date field as RFC 3339, if present and valid.
+    pub date: Option<String>,
+    /// The stored size in bytes.
+    pub size: u64,
+    /// IMAP flags and keywords (`\Seen`, `$Forwarded`, ...).
+    pub flags: Vec<String>,
+    /// When it was stored (INTERNALDATE) as RFC 3339.
+    pub received: String,
+    /// INTERNALDATE in seconds, for sorting.
+    #[serde(skip)]
+    pub internal_date: i64,
+}
+
+/// The filters of a listing; text filters are lower-cased.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only this account.
+    pub user: Option<String>,
+    /// Only this mailbox.
+    pub mailbox: Option<String>,
+    /// Substring of a To/Cc address.
+    pub to: Option<String>,
+    /// Substring of the From address.
+    pub from: Option<String>,
+    /// Substring of the Subject.
+    pub subject: Option<String>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl Filter {
+    fn from_query(q: &Query) -> Result<Filter, ApiError> {
+        let lower = |name: &str| q.get(name).map(str::to_lowercase);
+        let limit = q
+            .number("limit", DEFAULT_LIMIT)
+            .map_err(ApiError::bad_request)?
+            .min(MAX_LIMIT);
+        Ok(Filter {
+            user: q.get("user").map(str::to_owned),
+            mailbox: q.get("mailbox").map(str::to_owned),
+            to: lower("to"),
+            from: lower("from"),
+            subject: lower("subject"),
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        })
+    }
+
+    fn has_header_filters(&self) -> bool {
+        self.to.is_some() || self.from.is_some() || self.subject.is_some()
+    }
+
+    fn accepts(&self, s: &Summary) -> bool {
+        let has = |hay: Option<&str>, needle: &Option<String>| match needle {
+            None => true,
+            Some(n) => hay.is_some_and(|h| h.to_lowercase().contains(n.as_str())),
+        };
+        has(s.from.as_deref(), &self.from)
+            && has(s.subject.as_deref(), &self.subject)
+            && match &self.to {
+                None => true,
+                Some(n) => s.to.iter().any(|t| t.to_lowercase().contains(n.as_str())),
+            }
+    }
+
+    /// Whether a change of `account` (normalised key) can matter.
+    fn concerns(&self, account: &str) -> bool {
+        match &self.user {
+            None => true,
+            Some(u) => maildir::Address::parse(u).is_ok_and(|a| a.key() == account),
+        }
+    }
+}
+
+/// IMAP spellings of a message's flags and keywords.
+#[must_use]
+pub fn flag_names(flags: Flags, keywords: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (flag, name) in [
+        (Flags::SEEN, "\\Seen"),
+        (Flags::ANSWERED, "\\Answered"),
+        (Flags::FLAGGED, "\\Flagged"),
+        (Flags::DELETED, "\\Deleted"),
+        (Flags::DRAFT, "\\Draft"),
+        (Flags::FORWARDED, "$Forwarded"),
+    ] {
+        if flags.contains(flag) {
+            out.push(name.to_owned());
+        }
+    }
+    out.extend(keywords.iter().cloned());
+    out
+}
+
+/// RFC 3339 (UTC) of seconds since the epoch.
+#[must_use]
+pub fn rfc3339(secs: i64) -> String {
+    mail_parser::DateTime::from_timestamp(secs).to_rfc3339()
+}
+
+/// Opens a message's file: the path from the index, or the current one if
+/// a flag change renamed it meanwhile.
+fn open(store: &Store, loc: &Location, info: &MessageInfo) -> Result<std::fs::File, StoreError> {
+    match std::fs::File::open(&info.path) {
+        Ok(f) => Ok(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            store.open_message(&loc.account, &loc.mailbox, loc.uid)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The header section of a message file (at most [`MAX_HEADER_READ`]).
+fn read_header(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(8192);
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(buf);
+        }
+        let start = buf.len().saturating_sub(3);
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = memchr_blank_line(&buf[start..]) {
+            buf.truncate(start + end);
+            return Ok(buf);
+        }
+        if buf.len() >= MAX_HEADER_READ {
+            return Ok(buf);
+        }
+    }
+}
+
+/// The end of the first blank line (`\r\n\r\n` or `\n\n`), if any.
+fn memchr_blank_line(bytes: &[u8]) -> Option<usize> {
+    let crlf = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4);
+    let lf = bytes.windows(2).position(|w| w == b"\n\n").map(|p| p + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The From/To/Subject/Date part of a summary, from header bytes.
+fn header_fields(header: &[u8]) -> (Option<String>, Vec<String>, Option<String>, Option<String>) {
+    let Some(msg) = MessageParser::default().parse_headers(header) else {
+        return (None, Vec::new(), None, None);
+    };
+    let from = msg
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .map(str::to_owned);
+    let mut to = Vec::new();
+    for list in [msg.to(), msg.cc()].into_iter().flatten() {
+        to.extend(list.iter().filter_map(|a| a.address()).map(str::to_owned));
+    }
+    let subject = msg.subject().map(str::to_owned);
+    let date = msg
+        .date()
+        .filter(|d| d.is_valid())
+        .map(mail_parser::DateTime::to_rfc3339);
+    (from, to, subject, date)
+}
+
+/// A message's summary (reads its header from the file).
+///
+/// # Errors
+/// Storage errors; a message expunged meanwhile is `Ok(None)`.
+pub fn summary(
+    store: &Store,
+    loc: &Location,
+    info: &MessageInfo,
+) -> Result<Option<Summary>, StoreError> {
+    let mut file = match open(store, loc, info) {
+        Ok(f) => f,
+        Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let header = read_header(&mut file)?;
+    let (from, to, subject, date) = header_fields(&header);
+    Ok(Some(Summary {
+        id: loc.id(),
+        user: loc.account.clone(),
+        mailbox: loc.mailbox.clone(),
+        uid: loc.uid,
+        from,
+        to,
+        subject,
+        date,
+        size: info.size,
+        flags: flag_names(info.flags, &info.keywords),
+        received: rfc3339(info.internal_date),
+        internal_date: info.internal_date,
+    }))
+}
+
+/// Every (account, mailbox) the filter covers; unknown ones are skipped.
+fn targets(store: &Store, filter: &Filter) -> Result<Vec<(String, String)>, StoreError> {
+    let accounts = match &filter.user {
+        Some(u) => match store.user_exists(u) {
+            Ok(true) => vec![u.clone()],
+            Ok(false) | Err(StoreError::InvalidAddress(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        },
+        None => store.list_users()?,
+    };
+    let mut out = Vec::new();
+    for account in accounts {
+        let mailboxes = match store.mailboxes(&account) {
+            Ok(list) => list,
+            // Deleted meanwhile.
+            Err(StoreError::NoSuchAccount(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        for m in mailboxes {
+            let wanted = filter
+                .mailbox
+                .as_deref()
+                .is_none_or(|f| maildir::canonical_mailbox_name(f).is_ok_and(|f| f == m.name));
+            if wanted {
+                out.push((account.clone(), m.name));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn gone(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::NoSuchAccount(_) | StoreError::NoSuchMailbox(_)
+    )
+}
+
+/// The matching messages, newest first (by INTERNALDATE, then UID), at most
+/// `filter.limit`, and how many match in all. Without header filters this
+/// reads only the newest `limit` index rows per mailbox and `limit`
+/// message headers; with them every message header of the covered
+/// mailboxes is read.
+///
+/// # Errors
+/// Storage errors.
+pub fn list_sync(store: &Store, filter: &Filter) -> Result<(u64, Vec<Summary>), StoreError> {
+    let mut total = 0u64;
+    let mut candidates: Vec<(Location, MessageInfo)> = Vec::new();
+    let header_filters = filter.has_header_filters();
+    for (account, mailbox) in targets(store, filter)? {
+        let listed = if header_filters {
+            store
+                .mailbox_status(&account, &mailbox)
+                .and_then(|s| Ok((s, store.list_messages(&account, &mailbox)?)))
+        } else {
+            store.newest_messages(&account, &mailbox, filter.limit)
+        };
+        let (status, infos) = match listed {
+            Ok(x) => x,
+            Err(e) if gone(&e) => continue,
+            Err(e) => return Err(e),
+        };
+        if !header_filters {
+            total += u64::from(status.messages);
+        }
+        for info in infos {
+            let loc = Location {
+                account: account.clone(),
+                mailbox: mailbox.clone(),
+                uidvalidity: status.uidvalidity,
+                uid: info.uid,
+            };
+            candidates.push((loc, info));
+        }
+    }
+    candidates.sort_by(|(la, a), (lb, b)| {
+        (b.internal_date, b.uid, &lb.account, &lb.mailbox).cmp(&(
+            a.internal_date,
+            a.uid,
+            &la.account,
+            &la.mailbox,
+        ))
+    });
+    let mut out = Vec::new();
+    if header_filters {
+        for (loc, info) in &candidates {
+            if let Some(s) = summary(store, loc, info)?
+                && filter.accepts(&s)
+            {
+                total += 1;
+                if out.len() < filter.limit {
+                    out.push(s);
+                }
+            }
+        }
+    } else {
+        for (loc, info) in candidates.iter().take(filter.limit) {
+            if let Some(s) = summary(store, loc, info)? {
+                out.push(s);
+            }
+        }
+    }
+    Ok((total, out))
+}
+
+/// Resolves an id to its message: 404 when unknown or gone.
+///
+/// # Errors
+/// 404; storage errors as 500.
+pub fn resolve(store: &Store, id: &str) -> Result<(Location, MessageInfo), ApiError> {
+    let not_found = || ApiError::not_found(format!("no message {id}"));
+    let loc = Location::parse(id).ok_or_else(not_found)?;
+    let status = match store.mailbox_status(&loc.account, &loc.mailbox) {
+        Ok(s) => s,
+        Err(e)
+            if gone(&e)
+                || matches!(
+                    e,
+                    StoreError::InvalidAddress(_) | StoreError::InvalidMailbox(_)
+                ) =>
+        {
+            return Err(not_found());
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    if status.uidvalidity != loc.uidvalidity {
+        return Err(not_found());
+    }
+    match store.message(&loc.account, &loc.mailbox, loc.uid) {
+        Ok(Some(info)) => Ok((loc, info)),
+        Ok(None) => Err(not_found()),
+        Err(e) if gone(&e) => Err(not_found()),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+/// The whole stored message.
+///
+/// # Errors
+/// 404 when it vanished; storage errors.
+pub fn read_all(store: &Store, loc: &Location, info: &MessageInfo) -> Result<Vec<u8>, ApiError> {
+    let mut file = match open(store, loc, info) {
+        Ok(f) => f,
+        Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ApiError::not_found(format!("no message {}", loc.id())));
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    let mut bytes = Vec::with_capacity(usize::try_from(info.size).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(ApiError::internal)?;
+    Ok(bytes)
+}
+
+/// `GET /api/v1/messages`: the listing, long-polled with `wait`/`count`.
+pub async fn list(shared: &Arc<Shared>, query: &Query) -> ApiResult {
+    let filter = Filter::from_query(query)?;
+    let wait = query.number("wait", 0).map_err(ApiError::bad_request)?;
+    let count = query.number("count", 1).map_err(ApiError::bad_request)?;
+    let deadline = Instant::now() + Duration::from_secs(wait.min(MAX_WAIT_SECS));
+    // Subscribed before the first look, so a message stored between the
+    // look and the wait is not missed.
+    let changes = (wait > 0).then(|| shared.store.subscribe_all());
+    loop {
+        let store = shared.store.clone();
+        let f = filter.clone();
+        let (total, messages) = blocking(move || list_sync(&store, &f))
+            .await
+            .map_err(ApiError::internal)?;
+        let done = total >= count || Instant::now() >= deadline;
+        let Some(changes) = changes.as_ref().filter(|_| !done) else {
+            return Ok(json_response(
+                StatusCode::OK,
+                &serde_json::json!({ "messages": messages, "total": total }),
+            ));
+        };
+        // Sleep until a message arrives for an account we look at, or the
+        // deadline; then look again.
+        loop {
+            let event = async { Some(changes.recv().await) }
+                .or(async {
+                    async_io::Timer::at(deadline).await;
+                    None
+                })
+                .await;
+            match event {
+                None => break,
+                Some(None) => break,
+                Some(Some(StoreEvent::Overflowed)) => break,
+                Some(Some(StoreEvent::Change { account, notice })) => {
+                    if matches!(notice.change, maildir::Change::Appended { .. })
+                        && filter.concerns(&account)
+                    {
+                        // Coalesce a burst into one look.
+                        while changes.try_recv().is_some() {}
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Attachment {
+    part: String,
+    filename: Option<String>,
+    content_type: String,
+    size: usize,
+}
+
+#[derive(Serialize)]
+struct Detail {
+    #[serde(flatten)]
+    summary: Summary,
+    headers: Vec<(String, String)>,
+    text: Option<String>,
+    html: Option<String>,
+    attachments: Vec<Attachment>,
+}
+
+fn content_type(part: &mail_parser::MessagePart<'_>) -> String {
+    part.content_type()
+        .map(|ct| match &ct.c_subtype {
+            Some(sub) => format!("{}/{}", ct.c_type, sub),
+            None => ct.c_type.to_string(),
+        })
+        .unwrap_or_else(|| "text/plain".to_owned())
+        .to_ascii_lowercase()
+}
+
+/// Header fields as (name, value): the value decoded (RFC 2047) where
+/// mail-parser reads it as text, else the raw value unfolded.
+#[must_use]
+pub fn header_list(msg: &mail_parser::Message<'_>) -> Vec<(String, String)> {
+    let raw = msg.raw_message();
+    msg.headers()
+        .iter()
+        .map(|h| {
+            let value = match &h.value {
+                mail_parser::HeaderValue::Text(t) => t.to_string(),
+                _ => {
+                    let start = h.offset_start as usize;
+                    let end = (h.offset_end as usize).min(raw.len());
+                    let bytes = raw.get(start..end).unwrap_or_default();
+                    String::from_utf8_lossy(bytes)
+                        .replace("\r\n", "")
+                        .replace('\n', "")
+                        .trim()
+                        .to_owned()
+                }
+            };
+            (h.name.as_str().to_owned(), value)
+        })
+        .collect()
+}
+
+/// The first text/plain and text/html body of a message.
+#[must_use]
+pub fn bodies(msg: &mail_parser::Message<'_>) -> (Option<String>, Option<String>) {
+    // mail-parser converts between the two when one is missing; the API
+    // reports only what the message contains.
+    let text = msg.text_bodies().find_map(|p| match &p.body {
+        PartType::Text(t) => Some(t.to_string()),
+        _ => None,
+    });
+    let html = msg.html_bodies().find_map(|p| match &p.body {
+        PartType::Html(h) => Some(h.to_string()),
+        _ => None,
+    });
+    (text, html)
+}
+
+/// `GET /api/v1/messages/{id}`.
+pub async fn detail(shared: &Arc<Shared>, id: &str) -> ApiResult {
+    let store = shared.store.clone();
+    let id = id.to_owned();
+    blocking(move || {
+        let (loc, info) = resolve(&store, &id)?;
+        let s = summary(&store, &loc, &info)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
+        let raw = read_all(&store, &loc, &info)?;
+        let parsed = MessageParser::default().parse(&raw);
+        let (headers, text, html, attachments) = match &parsed {
+            Some(msg) => {
+                let (text, html) = bodies(msg);
+                let attachments = msg
+                    .attachments
+                    .iter()
+                    .filter_map(|&i| msg.parts.get(i as usize).map(|p| (i, p)))
+                    .map(|(i, p)| Attachment {
+                        part: i.to_string(),
+                        filename: p.attachment_name().map(str::to_owned),
+                        content_type: content_type(p),
+                        size: p.contents().len(),
+                    })
+                    .collect();
+                (header_list(msg), text, html, attachments)
+            }
+            None => (Vec::new(), None, None, Vec::new()),
+        };
+        Ok(json_response(
+            StatusCode::OK,
+            &Detail {
+                summary: s,
+                headers,
+                text,
+                html,
+                attachments,
+            },
+        ))
+    })
+    .await
+}
+
+/// `GET /api/v1/messages/{id}/raw`: the stored file, streamed.
+pub async fn raw(shared: &Arc<Shared>, id: &str) -> ApiResult {
+    let store = shared.store.clone();
+    let id = id.to_owned();
+    let (file, size) = blocking(move || {
+        let (loc, info) = resolve(&store, &id)?;
+        match open(&store, &loc, &info) {
+            Ok(f) => {
+                let size = f.metadata().map(|m| m.len()).unwrap_or(info.size);
+                Ok((f, size))
+            }
+            Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(ApiError::not_found(format!("no message {id}")))
+            }
+            Err(e) => Err(ApiError::internal(e)),
+        }
+    })
+    .await?;
+    let reader = blocking::Unblock::with_capacity(64 * 1024, file);
+    let stream = futures_lite::stream::unfold(Some(reader), |state| async move {
+        let mut reader = state?;
+        let mut buf = vec![0u8; 64 * 1024];
+        match reader.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Frame::data(Bytes::from(buf))), Some(reader)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    let body: Body = StreamBody::new(stream).boxed_unsync();
+    let mut r = Response::new(body);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("message/rfc822"),
+    );
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    Ok(r)
+}
+
+/// `GET /api/v1/messages/{id}/parts/{part}`: a part's decoded content.
+pub async fn part(shared: &Arc<Shared>, id: &str, part: &str) -> ApiResult {
+    let store = shared.store.clone();
+    let id = id.to_owned();
+    let part = part.to_owned();
+    blocking(move || {
+        let (loc, info) = resolve(&store, &id)?;
+        let raw = read_all(&store, &loc, &info)?;
+        let no_part = || ApiError::not_found(format!("no part {part} in message {id}"));
+        let index: u32 = part.parse().map_err(|_| no_part())?;
+        let msg = MessageParser::default().parse(&raw).ok_or_else(no_part)?;
+        let p = msg.part(index).ok_or_else(no_part)?;
+        if matches!(p.body, PartType::Multipart(_)) {
+            return Err(no_part());
+        }
+        let mut r = Response::new(super::full(p.contents().to_vec()));
+        let ct = content_type(p);
+        let ct = if ct.starts_with("text/") {
+            format!("{ct}; charset=utf-8")
+        } else {
+            ct
+        };
+        if let Ok(v) = HeaderValue::from_str(&ct) {
+            r.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        if let Some(name) = p.attachment_name() {
+            let safe: String = name
+                .chars()
+                .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
+                .collect();
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
+                r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+        }
+        Ok(r)
+    })
+    .await
+}
+
+/// `DELETE /api/v1/messages/{id}`.
+pub async fn delete(shared: &Arc<Shared>, id: &str) -> ApiResult {
+    let store = shared.store.clone();
+    let id = id.to_owned();
+    blocking(move || {
+        let (loc, _) = resolve(&store, &id)?;
+        let removed = store
+            .delete_messages(&loc.account, &loc.mailbox, &UidSet::from([loc.uid]))
+            .map_err(ApiError::internal)?;
+        if removed.is_empty() {
+            return Err(ApiError::not_found(format!("no message {id}")));
+        }
+        Ok(no_content())
+    })
+    .await
+}
+
+/// Deletes every message of `user` (or of every account).
+///
+/// # Errors
+/// Storage errors.
+pub fn purge_sync(store: &Store, user: Option<&str>) -> Result<(), StoreError> {
+    let filter = Filter {
+        user: user.map(str::to_owned),
+        ..Filter::default()
+    };
+    for (account, mailbox) in targets(store, &filter)? {
+        match store.delete_messages(&account, &mailbox, &UidSet::all()) {
+            Ok(_) => {}
+            Err(e) if gone(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `DELETE /api/v1/messages[?user=]`.
+pub async fn purge(shared: &Arc<Shared>, query: &Query) -> ApiResult {
+    let store = shared.store.clone();
+    let user = query.get("user").map(str::to_owned);
+    blocking(move || purge_sync(&store, user.as_deref()))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(no_content())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_garbage() {
+        let loc = Location {
+            account: "a@b".into(),
+            mailbox: "Work/2024".into(),
+            uidvalidity: 7,
+            uid: 42,
+        };
+        assert_eq!(Location::parse(&loc.id()), Some(loc));
+        assert_eq!(Location::parse("nope"), None);
+        assert_eq!(Location::parse(""), None);
+    }
+
+    #[test]
+    fn header_end() {
+        assert_eq!(memchr_blank_line(b"A: b\r\n\r\nbody"), Some(8));
+        assert_eq!(memchr_blank_line(b"A: b\n\nbody"), Some(6));
+        assert_eq!(memchr_blank_line(b"A: b\r\n"), None);
+    }
+
+    #[test]
+    fn fields() {
+        let (from, to, subject, date) = header_fields(
+            b"From: Al <al@x.test>\r\nTo: b@y.test, C <c@z.test>\r\nCc: d@w.test\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\n",
+        );
+        assert_eq!(from.as_deref(), Some("al@x.test"));
+        assert_eq!(to, ["b@y.test", "c@z.test", "d@w.test"]);
+        assert_eq!(subject.as_deref(), Some("café"));
+        assert_eq!(date.as_deref(), Some("2024-01-01T10:00:00Z"));
+    }
+}
