@@ -86,6 +86,7 @@ pub mod control;
 pub mod http;
 pub mod imap;
 pub mod lmtp;
+pub mod message;
 pub mod metrics;
 pub mod net;
 pub mod outbound;

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures_lite::FutureExt;
-use mail_parser::MessageParser;
 
 use crate::config::{Config, HttpAuth, Listeners};
 use crate::http::messages::{self, Filter, Location, Summary};
@@ -224,7 +223,7 @@ impl TestServer {
         let store = self.server.store();
         let (loc, info) = messages::resolve(store, &s.id).ok()?;
         let raw = messages::read_all(store, &loc, &info).ok()?;
-        let parsed = MessageParser::default().parse(&raw);
+        let parsed = crate::message::parse(&raw);
         let (headers, text, html) = match &parsed {
             Some(m) => {
                 let (text, html) = messages::bodies(m);

@@ -583,7 +583,7 @@ pub async fn detail(shared: &Arc<Shared>, id: &str) -> ApiResult {
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
         let raw = read_all(&store, &loc, &info)?;
-        let parsed = MessageParser::default().parse(&raw);
+        let parsed = crate::message::parse(&raw);
         let (headers, text, html, attachments) = match &parsed {
             Some(msg) => {
                 let (text, html) = bodies(msg);
@@ -668,7 +668,7 @@ pub async fn part(shared: &Arc<Shared>, id: &str, part: &str) -> ApiResult {
         let raw = read_all(&store, &loc, &info)?;
         let no_part = || ApiError::not_found(format!("no part {part} in message {id}"));
         let index: u32 = part.parse().map_err(|_| no_part())?;
-        let msg = MessageParser::default().parse(&raw).ok_or_else(no_part)?;
+        let msg = crate::message::parse(&raw).ok_or_else(no_part)?;
         let p = msg.part(index).ok_or_else(no_part)?;
         if matches!(p.body, PartType::Multipart(_)) {
             return Err(no_part());

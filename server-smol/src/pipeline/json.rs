@@ -19,7 +19,7 @@ impl Parsed {
     /// Parses `raw` once for every recipient's object.
     pub(super) fn new(raw: &[u8]) -> Parsed {
         let raw_base64 = base64::engine::general_purpose::STANDARD.encode(raw);
-        match mail_parser::MessageParser::default().parse(raw) {
+        match crate::message::parse(raw) {
             Some(m) => Parsed {
                 message_id: m.message_id().map(str::to_owned),
                 subject: m.subject().map(str::to_owned),
