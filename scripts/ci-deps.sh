@@ -81,3 +81,9 @@ test -x /usr/sbin/smtp-sink
 python3 -m pip install prometheus-client openapi-spec-validator \
     || python3 -m pip install --break-system-packages prometheus-client openapi-spec-validator
 python3 -c "import prometheus_client, openapi_spec_validator"
+# Web UI tests (server-smol/tests/webui.rs): headless Chromium through
+# WebDriver (Debian's chromium + chromium-driver) and Selenium from PyPI.
+apt-get install -y --no-install-recommends chromium chromium-driver
+command -v chromium >/dev/null && command -v chromedriver >/dev/null
+python3 -m pip install selenium || python3 -m pip install --break-system-packages selenium
+python3 -c "import selenium"

@@ -62,6 +62,8 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The API token when `[http] auth = "token"`.
     pub(crate) api_token: Option<String>,
+    /// Web UI login sessions.
+    pub(crate) ui_sessions: crate::http::ui::Sessions,
     /// One clone per open connection, to know when all have ended.
     connections: Arc<()>,
 }
@@ -179,6 +181,7 @@ impl Server {
             pipeline: pipeline.clone(),
             metrics,
             api_token,
+            ui_sessions: Default::default(),
             maildrops: MaildropLocks::default(),
             pop3_sizes: WireSizes::default(),
             connections: Arc::new(()),
@@ -188,7 +191,8 @@ impl Server {
             let shared = shared.clone();
             Box::new(move |req: &AccountRequest| match req {
                 AccountRequest::Passwd { address, .. } | AccountRequest::Del { address } => {
-                    shared.auth.account_changed(address)
+                    shared.auth.account_changed(address);
+                    shared.ui_sessions.account_changed(address);
                 }
                 _ => {}
             })

@@ -129,7 +129,16 @@ pub struct Filter {
     pub subject: Option<String>,
     /// At most this many.
     pub limit: usize,
+    /// Skip this many matches first (an extension, for paging).
+    pub offset: usize,
+    /// Case-insensitive substring of From, To/Cc, Subject or the message
+    /// text (an extension for the web UI's search; the first
+    /// [`TEXT_SEARCH_BYTES`] of each message are searched).
+    pub text: Option<String>,
 }
+
+/// How much of each message `text=` searches.
+const TEXT_SEARCH_BYTES: u64 = 1024 * 1024;
 
 impl Filter {
     fn from_query(q: &Query) -> Result<Filter, ApiError> {
@@ -145,11 +154,43 @@ impl Filter {
             from: lower("from"),
             subject: lower("subject"),
             limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            offset: usize::try_from(
+                q.number("offset", 0)
+                    .map_err(ApiError::bad_request)?
+                    .min(MAX_LIMIT * 100),
+            )
+            .unwrap_or(0),
+            text: lower("text").filter(|t| !t.is_empty()),
         })
     }
 
     fn has_header_filters(&self) -> bool {
-        self.to.is_some() || self.from.is_some() || self.subject.is_some()
+        self.to.is_some() || self.from.is_some() || self.subject.is_some() || self.text.is_some()
+    }
+
+    /// `text=` against the summary's fields, then the message's bytes.
+    fn text_matches(&self, store: &Store, s: &Summary, loc: &Location, info: &MessageInfo) -> bool {
+        let Some(needle) = &self.text else {
+            return true;
+        };
+        let hit = |v: &str| v.to_lowercase().contains(needle.as_str());
+        if s.from.as_deref().is_some_and(hit)
+            || s.subject.as_deref().is_some_and(hit)
+            || s.to.iter().any(|t| hit(t))
+        {
+            return true;
+        }
+        let Ok(file) = open(store, loc, info) else {
+            return false;
+        };
+        let mut head = Vec::new();
+        if file.take(TEXT_SEARCH_BYTES).read_to_end(&mut head).is_err() {
+            return false;
+        }
+        let needle = needle.as_bytes();
+        head.to_ascii_lowercase()
+            .windows(needle.len().max(1))
+            .any(|w| w == needle)
     }
 
     fn accepts(&self, s: &Summary) -> bool {
@@ -356,7 +397,11 @@ pub fn list_sync(store: &Store, filter: &Filter) -> Result<(u64, Vec<Summary>), 
                 .mailbox_status(&account, &mailbox)
                 .and_then(|s| Ok((s, store.list_messages(&account, &mailbox)?)))
         } else {
-            store.newest_messages(&account, &mailbox, filter.limit)
+            store.newest_messages(
+                &account,
+                &mailbox,
+                filter.limit.saturating_add(filter.offset),
+            )
         };
         let (status, infos) = match listed {
             Ok(x) => x,
@@ -386,18 +431,22 @@ pub fn list_sync(store: &Store, filter: &Filter) -> Result<(u64, Vec<Summary>), 
     });
     let mut out = Vec::new();
     if header_filters {
+        let mut skipped = 0usize;
         for (loc, info) in &candidates {
             if let Some(s) = summary(store, loc, info)?
                 && filter.accepts(&s)
+                && filter.text_matches(store, &s, loc, info)
             {
                 total += 1;
-                if out.len() < filter.limit {
+                if skipped < filter.offset {
+                    skipped += 1;
+                } else if out.len() < filter.limit {
                     out.push(s);
                 }
             }
         }
     } else {
-        for (loc, info) in candidates.iter().take(filter.limit) {
+        for (loc, info) in candidates.iter().skip(filter.offset).take(filter.limit) {
             if let Some(s) = summary(store, loc, info)? {
                 out.push(s);
             }
@@ -452,6 +501,27 @@ pub fn read_all(store: &Store, loc: &Location, info: &MessageInfo) -> Result<Vec
     let mut bytes = Vec::with_capacity(usize::try_from(info.size).unwrap_or(0));
     file.read_to_end(&mut bytes).map_err(ApiError::internal)?;
     Ok(bytes)
+}
+
+/// Resolves `id` and reads the whole message. A flag change renames the
+/// file between the two steps (Maildir keeps flags in the name), so a file
+/// that vanished is looked up once more before the answer is 404.
+///
+/// # Errors
+/// 404; storage errors as 500.
+pub fn resolve_and_read(
+    store: &Store,
+    id: &str,
+) -> Result<(Location, MessageInfo, Vec<u8>), ApiError> {
+    let mut tries = 0;
+    loop {
+        let (loc, info) = resolve(store, id)?;
+        match read_all(store, &loc, &info) {
+            Ok(raw) => return Ok((loc, info, raw)),
+            Err(e) if e.status == StatusCode::NOT_FOUND && tries < 2 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// `GET /api/v1/messages`: the listing, long-polled with `wait`/`count`.
@@ -664,8 +734,7 @@ pub async fn part(shared: &Arc<Shared>, id: &str, part: &str) -> ApiResult {
     let id = id.to_owned();
     let part = part.to_owned();
     blocking(move || {
-        let (loc, info) = resolve(&store, &id)?;
-        let raw = read_all(&store, &loc, &info)?;
+        let (_, _, raw) = resolve_and_read(&store, &id)?;
         let no_part = || ApiError::not_found(format!("no part {part} in message {id}"));
         let index: u32 = part.parse().map_err(|_| no_part())?;
         let msg = crate::message::parse(&raw).ok_or_else(no_part)?;
@@ -777,4 +846,156 @@ mod tests {
         assert_eq!(subject.as_deref(), Some("café"));
         assert_eq!(date.as_deref(), Some("2024-01-01T10:00:00Z"));
     }
+}
+
+/// `GET /api/v1/mailboxes?user=`: the account's mailboxes with their
+/// message and unseen counts (an extension for the web UI).
+pub async fn mailboxes(shared: &Arc<Shared>, query: &Query) -> ApiResult {
+    let Some(user) = query.get("user").map(str::to_owned) else {
+        return Err(ApiError::bad_request("user is required"));
+    };
+    let store = shared.store.clone();
+    blocking(move || {
+        let list = match store.mailboxes(&user) {
+            Ok(l) => l,
+            Err(e) if gone(&e) || matches!(e, StoreError::InvalidAddress(_)) => {
+                return Err(ApiError::not_found(format!("no account {user}")));
+            }
+            Err(e) => return Err(ApiError::internal(e)),
+        };
+        let mut out = Vec::new();
+        for m in list {
+            let infos = match store.list_messages(&user, &m.name) {
+                Ok(i) => i,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(ApiError::internal(e)),
+            };
+            let unseen = infos
+                .iter()
+                .filter(|i| !i.flags.contains(maildir::Flags::SEEN))
+                .count();
+            out.push(serde_json::json!({
+                "name": m.name,
+                "special_use": m.special_use.map(|u| format!("{u:?}")),
+                "total": infos.len(),
+                "unseen": unseen,
+            }));
+        }
+        Ok(json_response(
+            StatusCode::OK,
+            &serde_json::json!({ "mailboxes": out }),
+        ))
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Patch {
+    seen: Option<bool>,
+    flagged: Option<bool>,
+    mailbox: Option<String>,
+}
+
+/// `PATCH /api/v1/messages/{id}` with `{"seen","flagged","mailbox"}`:
+/// flags, then a move (an extension for the web UI). Answers the message's
+/// id (new after a move) and flags.
+pub async fn patch(
+    shared: &Arc<Shared>,
+    id: &str,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> ApiResult {
+    let body = super::read_body(shared, req, 64 * 1024).await?;
+    let patch: Patch = super::parse_json(&body)?;
+    let store = shared.store.clone();
+    let id = id.to_owned();
+    blocking(move || {
+        let (loc, _) = resolve(&store, &id)?;
+        let uids = UidSet::from([loc.uid]);
+        for (want, flag) in [
+            (patch.seen, maildir::Flags::SEEN),
+            (patch.flagged, maildir::Flags::FLAGGED),
+        ] {
+            if let Some(on) = want {
+                let op = if on {
+                    maildir::FlagOp::Add
+                } else {
+                    maildir::FlagOp::Remove
+                };
+                store
+                    .store_flags(
+                        &loc.account,
+                        &loc.mailbox,
+                        &uids,
+                        &maildir::FlagChange::flags(op, flag),
+                    )
+                    .map_err(ApiError::internal)?;
+            }
+        }
+        let mut loc = loc;
+        if let Some(to) = patch.mailbox.filter(|m| *m != loc.mailbox) {
+            let moved = match store.move_messages(&loc.account, &loc.mailbox, &uids, &to) {
+                Ok(m) => m,
+                Err(e) if gone(&e) || matches!(e, StoreError::InvalidMailbox(_)) => {
+                    return Err(ApiError::not_found(format!("no mailbox {to}")));
+                }
+                Err(e) => return Err(ApiError::internal(e)),
+            };
+            let new_uid = moved.dest_uids.first().copied();
+            let Some(new_uid) = new_uid else {
+                return Err(ApiError::not_found(format!("no message {id}")));
+            };
+            loc = Location {
+                account: loc.account,
+                mailbox: to,
+                uidvalidity: moved.uidvalidity,
+                uid: new_uid,
+            };
+        }
+        let info = store
+            .message(&loc.account, &loc.mailbox, loc.uid)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
+        Ok(json_response(
+            StatusCode::OK,
+            &serde_json::json!({
+                "id": loc.id(),
+                "flags": flag_names(info.flags, &info.keywords),
+            }),
+        ))
+    })
+    .await
+}
+
+/// `GET /api/v1/messages/{id}/html[?remote=1]`: the HTML part as its own
+/// document under a sandbox Content-Security-Policy (nothing runs, nothing
+/// remote loads unless `remote=1`, no form is submitted).
+pub async fn html(shared: &Arc<Shared>, id: &str, query: &Query) -> ApiResult {
+    let remote = query.get("remote") == Some("1");
+    let store = shared.store.clone();
+    let id = id.to_owned();
+    blocking(move || {
+        let (_, _, raw) = resolve_and_read(&store, &id)?;
+        let msg = crate::message::parse(&raw)
+            .ok_or_else(|| ApiError::not_found(format!("no HTML part in {id}")))?;
+        let (_, html) = bodies(&msg);
+        let html = html.ok_or_else(|| ApiError::not_found(format!("no HTML part in {id}")))?;
+        let mut r = hyper::Response::new(super::full(super::ui::framed_html(&html)));
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        h.insert(
+            "content-security-policy",
+            HeaderValue::from_static(super::ui::message_csp(remote)),
+        );
+        h.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
+        h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        Ok(r)
+    })
+    .await
 }

@@ -23,6 +23,7 @@ pub mod messages;
 pub mod openapi;
 pub mod routes;
 pub mod token;
+pub mod ui;
 mod users;
 
 use std::convert::Infallible;
@@ -187,6 +188,9 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
 /// Routes one request and turns every error into `{"error"}` JSON.
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path().to_owned();
+    if ui::is_ui_path(&path) {
+        return ui::handle(&shared, req, peer).await;
+    }
     let route = match routes::find(req.method(), &path) {
         RouteMatch::Found(route, params) => (route, params),
         RouteMatch::MethodNotAllowed(allowed) => {
@@ -200,18 +204,98 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) -
         RouteMatch::NotFound => return ApiError::not_found("not found").into_response(),
     };
     let (route, params) = route;
-    if route.auth
-        && let Err(e) = authorize(&shared, &req)
-    {
-        let mut r = e.into_response();
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return r;
+    let mut principal = ui::Principal::Admin;
+    if route.auth {
+        // A web UI session (cookie + CSRF token), else the bearer token.
+        let decided = match ui::authorize(&shared, &req) {
+            Ok(Some(p)) => Ok(p),
+            Ok(None) => authorize(&shared, &req).map(|()| ui::Principal::Admin),
+            Err(e) => Err(e),
+        };
+        match decided {
+            Ok(p) => principal = p,
+            Err(e) => {
+                let unauthorized = e.status == StatusCode::UNAUTHORIZED;
+                let mut r = e.into_response();
+                if unauthorized {
+                    r.headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                }
+                return r;
+            }
+        }
     }
     tracing::debug!(%peer, method = %req.method(), %path, "http request");
     let query = routes::Query::parse(req.uri().query().unwrap_or(""));
-    let result = dispatch(&shared, route.op, params, query, req).await;
+    let (op, query) = match scope(&principal, route.op, &params, query) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let result = dispatch(&shared, op, params, query, req).await;
     result.unwrap_or_else(ApiError::into_response)
+}
+
+/// What a web UI session of one account may do: its own messages and
+/// mailboxes only (other ids are 404, as if they did not exist); users,
+/// the queue, injection and sending belong to the administrator.
+fn scope(
+    principal: &ui::Principal,
+    op: Op,
+    params: &[String],
+    query: routes::Query,
+) -> Result<(Op, routes::Query), ApiError> {
+    let ui::Principal::User(own) = principal else {
+        return Ok((op, query));
+    };
+    let forbidden = || ApiError::new(StatusCode::FORBIDDEN, "not allowed for this account");
+    match op {
+        Op::ListMessages | Op::Events | Op::PurgeMessages | Op::ListMailboxes => {
+            match query.get("user") {
+                Some(u) if !u.eq_ignore_ascii_case(own) => Err(forbidden()),
+                _ => {
+                    let q = query.with("user", own);
+                    Ok((op, q))
+                }
+            }
+        }
+        Op::GetMessage
+        | Op::DeleteMessage
+        | Op::RawMessage
+        | Op::MessagePart
+        | Op::MessageHtml
+        | Op::PatchMessage => {
+            let id = params.first().map(String::as_str).unwrap_or("");
+            match messages::Location::parse(id) {
+                Some(loc) if loc.account.eq_ignore_ascii_case(own) => Ok((op, query)),
+                _ => Err(ApiError::not_found(format!("no message {id}"))),
+            }
+        }
+        Op::ListUsers => Ok((op, query.with("only", own))),
+        Op::Healthz | Op::Metrics | Op::OpenApi => Ok((op, query)),
+        _ => Err(forbidden()),
+    }
+}
+
+/// Makes a raw message or a decoded part safe to open in a browser: never
+/// sniffed, never run (a sandbox CSP: an SVG or HTML attachment opened
+/// directly executes nothing), and saved rather than shown when asked.
+fn download(mut r: Response<Body>, attachment: bool, default_name: &str) -> Response<Body> {
+    let h = r.headers_mut();
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    if attachment
+        && !h.contains_key(header::CONTENT_DISPOSITION)
+        && let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{default_name}\""))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
 }
 
 /// `Authorization: Bearer <token>` when `[http] auth = "token"`.
@@ -316,10 +400,14 @@ async fn dispatch(
         Op::PurgeMessages => messages::purge(shared, &query).await,
         Op::GetMessage => messages::detail(shared, &param(0)).await,
         Op::DeleteMessage => messages::delete(shared, &param(0)).await,
-        Op::RawMessage => messages::raw(shared, &param(0)).await,
-        Op::MessagePart => messages::part(shared, &param(0), &param(1)).await,
+        Op::RawMessage => messages::raw(shared, &param(0))
+            .await
+            .map(|r| download(r, query.get("download").is_some(), "message.eml")),
+        Op::MessagePart => messages::part(shared, &param(0), &param(1))
+            .await
+            .map(|r| download(r, true, "attachment")),
         Op::Send => inject::send(shared, &query, req).await,
-        Op::ListUsers => users::list(shared).await,
+        Op::ListUsers => users::list(shared, query.get("only")).await,
         Op::CreateUser => users::create(shared, req).await,
         Op::DeleteUser => users::delete(shared, &param(0)).await,
         Op::Reset => users::reset(shared).await,
@@ -333,5 +421,8 @@ async fn dispatch(
             Err(ApiError::not_found(format!("no queue entry {}", param(0))))
         }
         Op::Events => events::stream(shared, &query).await,
+        Op::ListMailboxes => messages::mailboxes(shared, &query).await,
+        Op::PatchMessage => messages::patch(shared, &param(0), req).await,
+        Op::MessageHtml => messages::html(shared, &param(0), &query).await,
     }
 }

@@ -46,6 +46,12 @@ pub enum Op {
     DeleteQueue,
     /// `GET /api/v1/events`.
     Events,
+    /// `GET /api/v1/mailboxes` (extension, for the web UI).
+    ListMailboxes,
+    /// `PATCH /api/v1/messages/{id}` (extension: flags, move).
+    PatchMessage,
+    /// `GET /api/v1/messages/{id}/html` (extension: the HTML part, sandboxed).
+    MessageHtml,
 }
 
 /// One query parameter as documented.
@@ -388,6 +394,53 @@ pub const ROUTES: &[Route] = &[
         body: None,
         responses: &[(200, "text/event-stream", "The event stream"), UNAUTHORIZED],
     },
+    Route {
+        method: Method::GET,
+        path: "/api/v1/mailboxes",
+        op: Op::ListMailboxes,
+        auth: true,
+        operation_id: "listMailboxes",
+        summary: "An account's mailboxes with message and unseen counts (extension)",
+        query: &[p("user", "string", "The account (required)")],
+        body: None,
+        responses: &[
+            (
+                200,
+                JSON,
+                "`{\"mailboxes\":[{\"name\",\"special_use\",\"total\",\"unseen\"}]}`",
+            ),
+            (400, JSON, "No user given"),
+            UNAUTHORIZED,
+            NOT_FOUND,
+        ],
+    },
+    Route {
+        method: Method::PATCH,
+        path: "/api/v1/messages/{id}",
+        op: Op::PatchMessage,
+        auth: true,
+        operation_id: "patchMessage",
+        summary: "Set `seen`/`flagged` and/or move to `mailbox` (extension)",
+        query: &[],
+        body: Some(JSON),
+        responses: &[
+            (200, JSON, "The new `{\"id\",\"flags\"}`"),
+            (400, JSON, "Malformed JSON"),
+            UNAUTHORIZED,
+            NOT_FOUND,
+        ],
+    },
+    Route {
+        method: Method::GET,
+        path: "/api/v1/messages/{id}/html",
+        op: Op::MessageHtml,
+        auth: true,
+        operation_id: "messageHtml",
+        summary: "The HTML part, served sandboxed with a strict Content-Security-Policy (extension)",
+        query: &[p("remote", "integer", "1: allow remote images and fonts")],
+        body: None,
+        responses: &[(200, "text/html", "The HTML part"), UNAUTHORIZED, NOT_FOUND],
+    },
 ];
 
 /// The outcome of matching a request.
@@ -486,6 +539,14 @@ pub struct Query {
 }
 
 impl Query {
+    /// The query with `name` set to `value` (replacing any earlier value).
+    #[must_use]
+    pub fn with(mut self, name: &str, value: &str) -> Query {
+        self.pairs.retain(|(k, _)| k != name);
+        self.pairs.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     /// Parses `a=1&b=x%40y`; undecodable pairs are dropped.
     #[must_use]
     pub fn parse(text: &str) -> Query {

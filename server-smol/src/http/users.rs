@@ -14,13 +14,14 @@ use crate::server::Shared;
 const MAX_USER_BODY: u64 = 64 * 1024;
 
 /// `GET /api/v1/users`.
-pub(super) async fn list(shared: &Arc<Shared>) -> ApiResult {
+pub(super) async fn list(shared: &Arc<Shared>, only: Option<&str>) -> ApiResult {
     let store = shared.store.clone();
     let users = blocking(move || store.list_users())
         .await
         .map_err(ApiError::internal)?;
     let users: Vec<_> = users
         .into_iter()
+        .filter(|u| only.is_none_or(|o| u.eq_ignore_ascii_case(o)))
         .map(|address| serde_json::json!({ "address": address }))
         .collect();
     Ok(json_response(
@@ -71,7 +72,12 @@ pub(super) async fn delete(shared: &Arc<Shared>, address: &str) -> ApiResult {
     let store = shared.store.clone();
     let a = address.to_owned();
     match blocking(move || store.delete_user(&a)).await {
-        Ok(()) => Ok(no_content()),
+        Ok(()) => {
+            // Its IMAP/POP3/SMTP sessions and web UI sessions end now.
+            shared.auth.account_changed(address);
+            shared.ui_sessions.account_changed(address);
+            Ok(no_content())
+        }
         Err(AccountError::NotFound | AccountError::InvalidAddress(_)) => {
             Err(ApiError::not_found(format!("no account {address}")))
         }
@@ -81,6 +87,16 @@ pub(super) async fn delete(shared: &Arc<Shared>, address: &str) -> ApiResult {
 
 /// `POST /api/v1/reset`: every account deleted, then the fixtures loaded.
 pub(super) async fn reset(shared: &Arc<Shared>) -> ApiResult {
+    let before = {
+        let store = shared.store.clone();
+        blocking(move || store.list_users())
+            .await
+            .unwrap_or_default()
+    };
+    for address in &before {
+        shared.auth.account_changed(address);
+        shared.ui_sessions.account_changed(address);
+    }
     let s = shared.clone();
     blocking(move || crate::testing::reset(&s.store, &s.config, &s.metrics))
         .await

@@ -239,7 +239,12 @@ async function openMessage(id) {
   $("empty-view").hidden = true;
   document.body.classList.add("reading");
   $("m-subject").textContent = m.subject || "(no subject)";
-  $("m-from").textContent = m.from || "";
+  const header = (name) => {
+    const h = (m.headers || []).find(([n]) => n.toLowerCase() === name);
+    return h ? h[1] : null;
+  };
+  // The From field as written (display name and address), always as text.
+  $("m-from").textContent = header("from") || m.from || "";
   $("m-to").textContent = (m.to || []).join(", ");
   const cc = (m.cc || []).join(", ");
   for (const n of document.querySelectorAll(".cc")) n.hidden = !cc;
@@ -262,10 +267,11 @@ async function openMessage(id) {
       el("span", { class: "muted", text: " " + (a.content_type || "") + ", " + size(a.size) })));
   }
   $("attachments").hidden = !(m.attachments && m.attachments.length);
+  // Opening marks it read, as every mail client does (before the HTML
+  // part loads, so its request sees the message's new name).
+  if (!m.flags.includes("\\Seen")) await setFlags({ seen: true }, true);
   showTab(m.html ? "html" : "text");
   updateActions();
-  // Opening marks it read, as every mail client does.
-  if (!m.flags.includes("\\Seen")) await setFlags({ seen: true }, true);
   for (const r of document.querySelectorAll(".row")) r.classList.toggle("current", r.dataset.id === m.id);
 }
 
