@@ -296,7 +296,7 @@ fn status_item(u: &mut Unstructured<'_>) -> Result<StatusItem> {
 }
 
 fn data(u: &mut Unstructured<'_>) -> Result<Data> {
-    Ok(match u.int_in_range(0..=15)? {
+    Ok(match u.int_in_range(0..=17)? {
         0 => Data::Capability(vec_of(u, 1, 4, capability)?),
         1 => Data::Enabled(vec_of(u, 0, 3, capability)?),
         2 => Data::Flags(vec_of(u, 0, 4, flag)?),
@@ -338,11 +338,30 @@ fn data(u: &mut Unstructured<'_>) -> Result<Data> {
         14 => Data::Id(opt_of(u, |u| {
             vec_of(u, 0, 3, |u| Ok((istring(u)?, nstring(u)?)))
         })?),
-        _ => Data::Vanished {
+        15 => Data::Vanished {
             earlier: u.arbitrary()?,
             uids: sequence_set(u)?,
         },
+        16 => Data::Sort(vec_of(u, 0, 4, nz)?),
+        _ => Data::Thread(vec_of(u, 0, 3, |u| thread(u, DEPTH))?),
     })
+}
+
+/// A canonical `thread-list`: no branch of one, no empty list.
+fn thread(u: &mut Unstructured<'_>, depth: usize) -> Result<Thread> {
+    let mut members = vec_of(u, 0, 3, nz)?;
+    let mut children = if depth > 1 && u.arbitrary::<bool>()? {
+        vec_of(u, 2, 3, |u| thread(u, depth - 1))?
+    } else {
+        Vec::new()
+    };
+    if members.is_empty() && children.is_empty() {
+        members.push(nz(u)?);
+    }
+    if children.len() == 1 {
+        children.clear();
+    }
+    Ok(Thread { members, children })
 }
 
 /// A valid, canonical [`Response`] drawn from `u`.

@@ -212,6 +212,34 @@ impl Encode for CommandBody {
                 }
                 sp_sep(enc, criteria);
             }
+            CommandBody::Sort {
+                uid: u,
+                criteria,
+                charset,
+                search,
+            } => {
+                uid(enc, *u);
+                enc.put(b"SORT ");
+                paren(enc, criteria);
+                enc.put(b" ");
+                charset.encode(enc);
+                enc.put(b" ");
+                sp_sep(enc, search);
+            }
+            CommandBody::Thread {
+                uid: u,
+                algorithm,
+                charset,
+                search,
+            } => {
+                uid(enc, *u);
+                enc.put(b"THREAD ");
+                algorithm.encode(enc);
+                enc.put(b" ");
+                charset.encode(enc);
+                enc.put(b" ");
+                sp_sep(enc, search);
+            }
             CommandBody::Fetch {
                 uid: u,
                 sequence_set,

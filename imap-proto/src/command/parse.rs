@@ -5,6 +5,7 @@ use super::options::{
     list_select_option, return_option, search_return_opt, select_param, status_att,
 };
 use super::search::{charset, search_key};
+use super::sort::{sort_criterion, thread_alg};
 use super::{AppendData, AuthenticateData, Command, CommandBody, StoreAction};
 use crate::core::{
     PResult, base64, crlf, fail, keyword, mod_sequence_valzer, nil, paren_list0, paren_list1, sp,
@@ -116,6 +117,8 @@ fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
         .parse(r),
         b"APPEND" => append(r),
         b"SEARCH" => search(r, false, depth),
+        b"SORT" => sort(r, false, depth),
+        b"THREAD" => thread(r, false, depth),
         b"FETCH" => fetch(r, false),
         b"STORE" => store(r, false),
         b"COPY" => copy_move(r, false, false),
@@ -244,6 +247,51 @@ fn search(i: &[u8], uid: bool, depth: usize) -> PResult<'_, CommandBody> {
     ))
 }
 
+/// `sort = ["UID" SP] "SORT" SP sort-criteria SP search-criteria`;
+/// `sort-criteria = "(" sort-criterion *(SP sort-criterion) ")"`;
+/// `search-criteria = charset 1*(SP search-key)` (RFC 5256 §4)
+fn sort(i: &[u8], uid: bool, depth: usize) -> PResult<'_, CommandBody> {
+    let (r, (criteria, _, charset, _, search)) = (
+        paren_list1(sort_criterion),
+        sp,
+        charset,
+        sp,
+        sp_list1(|x| search_key(x, depth)),
+    )
+        .parse(i)?;
+    Ok((
+        r,
+        CommandBody::Sort {
+            uid,
+            criteria,
+            charset,
+            search,
+        },
+    ))
+}
+
+/// `thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria`
+/// (RFC 5256 §4)
+fn thread(i: &[u8], uid: bool, depth: usize) -> PResult<'_, CommandBody> {
+    let (r, (algorithm, _, charset, _, search)) = (
+        thread_alg,
+        sp,
+        charset,
+        sp,
+        sp_list1(|x| search_key(x, depth)),
+    )
+        .parse(i)?;
+    Ok((
+        r,
+        CommandBody::Thread {
+            uid,
+            algorithm,
+            charset,
+            search,
+        },
+    ))
+}
+
 /// `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers]`
 fn fetch(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
     let (r, sequence_set) = sequence_set(i)?;
@@ -331,6 +379,8 @@ fn uid(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
         b"MOVE" => copy_move(r, true, true),
         b"FETCH" => fetch(r, true),
         b"SEARCH" => search(r, true, depth),
+        b"SORT" => sort(r, true, depth),
+        b"THREAD" => thread(r, true, depth),
         b"STORE" => store(r, true),
         b"EXPUNGE" => map(sequence_set, |sequence_set| CommandBody::UidExpunge {
             sequence_set,

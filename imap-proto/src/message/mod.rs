@@ -44,6 +44,7 @@ mod header;
 mod result;
 mod search;
 mod section;
+mod sort;
 mod tree;
 
 pub use bodystructure::{body, body_structure};
@@ -54,6 +55,7 @@ pub use section::{
     BinaryError, SectionData, binary, binary_size, body_section, find_part, rfc822_header,
     rfc822_size, rfc822_text,
 };
+pub use sort::{SortFields, base_subject, casemap, sort, thread};
 pub use tree::{MAX_DEPTH, MAX_PARTS, PartKind, PartOffsets};
 
 use crate::types::{IString, Literal, LiteralMode};

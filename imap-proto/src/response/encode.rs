@@ -236,6 +236,22 @@ impl Encode for Data {
                     it.encode(enc);
                 }
             }
+            Data::Sort(ids) => {
+                enc.put(b"SORT");
+                for n in ids {
+                    enc.put(b" ");
+                    enc.put_num(n);
+                }
+            }
+            Data::Thread(threads) => {
+                enc.put(b"THREAD");
+                if !threads.is_empty() {
+                    enc.put(b" ");
+                }
+                for t in threads {
+                    super::thread::encode_thread(enc, t);
+                }
+            }
             Data::Status { mailbox, items } => {
                 enc.put(b"STATUS ");
                 mailbox.encode(enc);

@@ -7,6 +7,7 @@ mod code;
 mod encode;
 mod fetch;
 mod parse;
+mod thread;
 
 pub use body::{
     Address, Body, BodyExtension, BodyFields, BodySpecific, BodyStructure, DispositionTail,
@@ -14,6 +15,7 @@ pub use body::{
 };
 pub use code::{Code, UnitCode};
 pub use fetch::{BinaryData, MessageDataItem};
+pub use thread::Thread;
 
 use crate::command::TaggedExtValue;
 use crate::error::{ParseError, run};
@@ -253,6 +255,10 @@ pub enum Data {
         /// Results.
         items: Vec<ESearchItem>,
     },
+    /// `SORT ...` (RFC 5256 §4): numbers in sorted order.
+    Sort(Vec<NonZeroU32>),
+    /// `THREAD ...` (RFC 5256 §4): one [`Thread`] per root.
+    Thread(Vec<Thread>),
     /// `STATUS mailbox (...)`
     Status {
         /// Mailbox.

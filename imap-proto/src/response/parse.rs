@@ -347,6 +347,16 @@ fn mailbox_data(i: &[u8], depth: usize) -> PResult<'_, Data> {
                 },
             ))
         }
+        "SORT" => {
+            let mut ids = Vec::new();
+            let mut r = r;
+            while let Ok((r2, (_, n))) = (sp, nz_number).parse(r) {
+                ids.push(n);
+                r = r2;
+            }
+            Ok((r, Data::Sort(ids)))
+        }
+        "THREAD" => map(|x| super::thread::thread_data(x, depth), Data::Thread).parse(r),
         "STATUS" => {
             let (r, (_, mailbox, _, items)) =
                 (sp, mailbox, sp, paren_list0(status_att_val)).parse(r)?;

@@ -171,6 +171,8 @@ impl ServerSession {
                 | B::Expunge
                 | B::UidExpunge { .. }
                 | B::Search { .. }
+                | B::Sort { .. }
+                | B::Thread { .. }
                 | B::Fetch { .. }
                 | B::Store { .. }
                 | B::Copy { .. }
@@ -434,7 +436,37 @@ impl ServerSession {
                 return_options,
                 charset,
                 criteria,
-            } => self.start_search(tag, uid, return_options, charset, criteria),
+            } => self.start_search(
+                tag,
+                uid,
+                super::search::Report::Search(return_options),
+                charset,
+                criteria,
+            ),
+            B::Sort {
+                uid,
+                criteria,
+                charset,
+                search,
+            } => self.start_search(
+                tag,
+                uid,
+                super::search::Report::Sort(criteria),
+                Some(charset),
+                search,
+            ),
+            B::Thread {
+                uid,
+                algorithm,
+                charset,
+                search,
+            } => self.start_search(
+                tag,
+                uid,
+                super::search::Report::Thread(algorithm),
+                Some(charset),
+                search,
+            ),
             B::Store {
                 uid,
                 sequence_set,

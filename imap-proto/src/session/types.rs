@@ -126,6 +126,9 @@ impl Default for Capabilities {
             C::CreateSpecialUse,
             C::CondStore,
             C::QResync,
+            C::Sort,
+            C::ThreadOrderedSubject,
+            C::ThreadReferences,
         ];
         Capabilities {
             before_login,

@@ -62,6 +62,12 @@ pub enum Capability {
     CondStore,
     /// `QRESYNC` (RFC 7162)
     QResync,
+    /// `SORT` (RFC 5256)
+    Sort,
+    /// `THREAD=ORDEREDSUBJECT` (RFC 5256)
+    ThreadOrderedSubject,
+    /// `THREAD=REFERENCES` (RFC 5256)
+    ThreadReferences,
     /// Any other capability atom.
     Other(Atom),
 }
@@ -92,6 +98,9 @@ const NAMED: &[(&str, Capability)] = &[
     ("BINARY", Capability::Binary),
     ("CONDSTORE", Capability::CondStore),
     ("QRESYNC", Capability::QResync),
+    ("SORT", Capability::Sort),
+    ("THREAD=ORDEREDSUBJECT", Capability::ThreadOrderedSubject),
+    ("THREAD=REFERENCES", Capability::ThreadReferences),
 ];
 
 impl Capability {
