@@ -154,6 +154,37 @@ fn base_subject_rules() {
     }
 }
 
+/// No subject makes the rules panic: non-ASCII at every offset the rules
+/// slice at, and every prefix of tricky subjects.
+#[test]
+fn base_subject_never_panics() {
+    let tricky = [
+        "[fwdé: x]",
+        "[fwd:é]",
+        "Reé: x",
+        "Fwé: x",
+        "ééééé (fwd)",
+        "é(fwd)",
+        "[é] Re: [é]: é (fwd) ]",
+        "[fwd: [fwd: [fwd: ]]]",
+        "[[[[[[",
+        "]]]]:",
+        "Re[: x",
+    ];
+    for t in tricky {
+        for (i, _) in t.char_indices() {
+            let _ = base_subject(&t[..i]);
+            let _ = base_subject(&t[i..]);
+        }
+        let _ = base_subject(t);
+    }
+    for pad in 0..8 {
+        let s = format!("{}é[fwd:éé]é", "x".repeat(pad));
+        let _ = base_subject(&s);
+        let _ = base_subject(&s[pad..]);
+    }
+}
+
 /// i;unicode-casemap (RFC 5051): case and compatibility forms fold.
 #[test]
 fn casemap_folds_case_and_compatibility_forms() {

@@ -203,9 +203,12 @@ pub fn base_subject(subject: &str) -> (String, bool) {
             }
         }
         // (6) subj-fwd-hdr subject subj-fwd-trl: "[fwd:" ... "]".
-        if s.len() >= 6 && s[..5].eq_ignore_ascii_case("[fwd:") && s.ends_with(']') {
+        if s.len() >= 6
+            && s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("[fwd:"))
+            && let Some(inner) = s[5..].strip_suffix(']')
+        {
             reply = true;
-            s = &s[5..s.len() - 1];
+            s = inner;
             continue;
         }
         break;
