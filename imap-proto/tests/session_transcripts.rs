@@ -354,7 +354,9 @@ fn rfc9051_session_at_every_split_point() {
 /// SORT and THREAD (RFC 5256) over four messages: the keys that need the
 /// header ask for it once per message, ARRIVAL/SIZE ask for nothing, a
 /// charset other than UTF-8/US-ASCII is `[BADCHARSET]`, and the whole
-/// exchange is identical at every split point.
+/// exchange is identical at every split point. The four messages get
+/// mod-sequences 2..=5; a MODSEQ criterion adds `(MODSEQ n)` to SORT
+/// (RFC 7162 §3.1.5) and, enabling CONDSTORE, HIGHESTMODSEQ to the OK.
 #[test]
 fn sort_and_thread_at_every_split_point() {
     let mut store = Store::default();
@@ -375,7 +377,8 @@ f THREAD REFERENCES UTF-8 ALL\r\n\
 g UID THREAD ORDEREDSUBJECT UTF-8 ALL\r\n\
 h SORT (DATE) KOI8-R ALL\r\n\
 i SORT (ARRIVAL) UTF-8 BODY nothing-matches\r\n\
-j THREAD REFS UTF-8 ALL\r\n";
+j THREAD REFS UTF-8 ALL\r\n\
+k SORT (REVERSE SIZE) UTF-8 MODSEQ 3\r\n";
     let (out, log) = replay_all_splits(&store, input);
     let tail: Vec<&str> = out
         .split("\r\n")
@@ -399,6 +402,8 @@ j THREAD REFS UTF-8 ALL\r\n";
             "* SORT",
             "i OK SORT completed",
             "j BAD Syntax error in command",
+            "* SORT 2 4 3 (MODSEQ 5)",
+            "k OK [HIGHESTMODSEQ 5] SORT completed",
             "",
         ]
     );

@@ -20,6 +20,7 @@ fn rfc_thread_responses_round_trip() {
         "* THREAD\r\n",
         "* SORT 2 84 882\r\n",
         "* SORT\r\n",
+        "* SORT 3 1 (MODSEQ 917162500)\r\n",
     ];
     for line in lines {
         let r = Response::parse(line.as_bytes()).unwrap_or_else(|e| panic!("{line}: {e:?}"));
@@ -354,6 +355,24 @@ fn references_subject_gathering() {
     ];
     let got = encode(thread(msgs, ThreadAlgorithm::References));
     assert_eq!(got, "* THREAD (2 1)((3)(4))((5)(6))\r\n");
+}
+
+/// A header of megabytes keeps a few KiB of sort fields: the last
+/// MAX_REFERENCES ids, a bounded subject key.
+#[test]
+fn huge_header_fields_are_bounded() {
+    use imap_proto::message::{MAX_KEY_CHARS, MAX_REFERENCES};
+    let mut h = String::from("References:");
+    for i in 0..50_000 {
+        h.push_str(&format!(" <{i}@x>"));
+    }
+    h.push_str("\r\nSubject: ");
+    h.push_str(&"é".repeat(200_000));
+    h.push_str("\r\n\r\n");
+    let f = SortFields::new(1, 1, h.as_bytes(), when(1, 0), 1);
+    assert_eq!(f.references.len(), MAX_REFERENCES);
+    assert_eq!(f.references.last().map(String::as_str), Some("49999@x"));
+    assert!(f.subject.chars().count() <= 2 * MAX_KEY_CHARS);
 }
 
 /// A References chain 20,000 deep, in either arrival order, is threaded

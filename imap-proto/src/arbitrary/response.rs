@@ -342,7 +342,10 @@ fn data(u: &mut Unstructured<'_>) -> Result<Data> {
             earlier: u.arbitrary()?,
             uids: sequence_set(u)?,
         },
-        16 => Data::Sort(vec_of(u, 0, 4, nz)?),
+        16 => Data::Sort {
+            ids: vec_of(u, 0, 4, nz)?,
+            mod_seq: opt_of(u, |u| u.int_in_range(1..=i64::MAX as u64))?,
+        },
         _ => Data::Thread(vec_of(u, 0, 3, |u| thread(u, DEPTH))?),
     })
 }

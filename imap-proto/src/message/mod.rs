@@ -55,7 +55,9 @@ pub use section::{
     BinaryError, SectionData, binary, binary_size, body_section, find_part, rfc822_header,
     rfc822_size, rfc822_text,
 };
-pub use sort::{SortFields, base_subject, casemap, sort, thread};
+pub use sort::{
+    MAX_ID_LEN, MAX_KEY_CHARS, MAX_REFERENCES, SortFields, base_subject, casemap, sort, thread,
+};
 pub use tree::{MAX_DEPTH, MAX_PARTS, PartKind, PartOffsets};
 
 use crate::types::{IString, Literal, LiteralMode};

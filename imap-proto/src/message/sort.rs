@@ -17,7 +17,17 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use unicode_normalization::UnicodeNormalization;
 
-/// What SORT and THREAD look at in one message.
+/// At most this many References ids are kept per message (the last ones:
+/// the parent and its nearest ancestors), so that a crafted header cannot
+/// make one message's fields grow with its size.
+pub const MAX_REFERENCES: usize = 64;
+/// Message ids longer than this (RFC 5322's line limit) are ignored.
+pub const MAX_ID_LEN: usize = 998;
+/// Subject and address keys compare on at most this many characters.
+pub const MAX_KEY_CHARS: usize = 512;
+
+/// What SORT and THREAD look at in one message: at most a few KiB whatever
+/// the header holds ([`MAX_REFERENCES`], [`MAX_ID_LEN`], [`MAX_KEY_CHARS`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SortFields {
     /// The number reported: a sequence number, or a UID for `UID SORT`.
@@ -68,7 +78,7 @@ impl SortFields {
             out.sent = d.to_timestamp();
         }
         let (subject, is_reply) = base_subject(msg.subject().unwrap_or(""));
-        out.subject = casemap(&subject);
+        out.subject = key_of(&subject);
         out.is_reply = is_reply;
         let mailbox = |a: Option<&mail_parser::Address<'_>>| {
             let addr = a
@@ -77,7 +87,7 @@ impl SortFields {
                 .unwrap_or("");
             // addr-mailbox: the local part (RFC 5256 §3, "FROM").
             let local = addr.rsplit_once('@').map_or(addr, |(l, _)| l);
-            casemap(local)
+            key_of(local)
         };
         out.from = mailbox(msg.from());
         out.to = mailbox(msg.to());
@@ -85,7 +95,7 @@ impl SortFields {
         out.message_id = msg
             .message_id()
             .map(str::trim)
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && s.len() <= MAX_ID_LEN)
             .map(str::to_owned);
         out.references = ids(msg.references());
         if out.references.is_empty() {
@@ -103,11 +113,13 @@ fn ids(v: &HeaderValue<'_>) -> Vec<String> {
         HeaderValue::TextList(l) => l.iter().map(|s| s.as_ref()).collect(),
         _ => Vec::new(),
     };
-    list.into_iter()
+    let valid: Vec<&str> = list
+        .into_iter()
         .map(str::trim)
-        .filter(|s| !s.is_empty() && !s.contains(char::is_whitespace))
-        .map(str::to_owned)
-        .collect()
+        .filter(|s| !s.is_empty() && s.len() <= MAX_ID_LEN && !s.contains(char::is_whitespace))
+        .collect();
+    let skip = valid.len().saturating_sub(MAX_REFERENCES);
+    valid[skip..].iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// Seconds since the epoch (UTC) of an IMAP date-time.
@@ -139,6 +151,15 @@ fn timestamp(d: DateTime) -> i64 {
 /// digraph still maps to the same key, which is what a comparator needs.
 pub fn casemap(s: &str) -> String {
     s.chars().flat_map(char::to_uppercase).nfkd().collect()
+}
+
+/// [`casemap`] of the first [`MAX_KEY_CHARS`] characters.
+fn key_of(s: &str) -> String {
+    let end = s
+        .char_indices()
+        .nth(MAX_KEY_CHARS)
+        .map_or(s.len(), |(i, _)| i);
+    casemap(&s[..end])
 }
 
 /// The base subject of RFC 5256 §2.1 and whether the subject was a reply

@@ -236,11 +236,16 @@ impl Encode for Data {
                     it.encode(enc);
                 }
             }
-            Data::Sort(ids) => {
+            Data::Sort { ids, mod_seq } => {
                 enc.put(b"SORT");
                 for n in ids {
                     enc.put(b" ");
                     enc.put_num(n);
+                }
+                if let Some(m) = mod_seq {
+                    enc.put(b" (MODSEQ ");
+                    enc.put_num(m);
+                    enc.put(b")");
                 }
             }
             Data::Thread(threads) => {

@@ -255,8 +255,14 @@ pub enum Data {
         /// Results.
         items: Vec<ESearchItem>,
     },
-    /// `SORT ...` (RFC 5256 §4): numbers in sorted order.
-    Sort(Vec<NonZeroU32>),
+    /// `SORT ...` (RFC 5256 §4), with RFC 7162's `(MODSEQ n)`
+    /// (`search-sort-mod-seq`).
+    Sort {
+        /// Numbers in sorted order.
+        ids: Vec<NonZeroU32>,
+        /// Highest mod-sequence of the messages returned.
+        mod_seq: Option<u64>,
+    },
     /// `THREAD ...` (RFC 5256 §4): one [`Thread`] per root.
     Thread(Vec<Thread>),
     /// `STATUS mailbox (...)`

@@ -354,7 +354,18 @@ fn mailbox_data(i: &[u8], depth: usize) -> PResult<'_, Data> {
                 ids.push(n);
                 r = r2;
             }
-            Ok((r, Data::Sort(ids)))
+            let (r, mod_seq) = opt(map(
+                (
+                    sp,
+                    tag(&b"("[..]),
+                    tag_no_case(&b"MODSEQ "[..]),
+                    mod_sequence_value,
+                    tag(&b")"[..]),
+                ),
+                |(_, _, _, n, _)| n,
+            ))
+            .parse(r)?;
+            Ok((r, Data::Sort { ids, mod_seq }))
         }
         "THREAD" => map(|x| super::thread::thread_data(x, depth), Data::Thread).parse(r),
         "STATUS" => {

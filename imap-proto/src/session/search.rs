@@ -183,7 +183,14 @@ impl ServerSession {
                     .into_iter()
                     .filter_map(NonZeroU32::new)
                     .collect();
-                self.send(&Response::Data(Data::Sort(ids)));
+                // RFC 7162 §3.1.5: a MODSEQ criterion adds the highest
+                // mod-sequence of the messages returned.
+                let mod_seq = job
+                    .program
+                    .has_modseq()
+                    .then(|| job.matched.iter().map(|(_, _, m)| *m).max())
+                    .flatten();
+                self.send(&Response::Data(Data::Sort { ids, mod_seq }));
                 return self.complete_job(&job, "SORT completed");
             }
             Report::Thread(algorithm) => {
