@@ -58,7 +58,7 @@ fn basic_session_with_idle_push() {
         "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] sansmail ready",
         "* CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN",
         "a1 OK CAPABILITY completed",
-        "a2 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES] Logged in",
+        "a2 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE] Logged in",
         "* LIST (\\Drafts \\HasNoChildren) \"/\" Drafts",
         "* LIST (\\HasNoChildren) \"/\" INBOX",
         "* LIST (\\Sent \\HasNoChildren) \"/\" Sent",
@@ -159,7 +159,7 @@ fn thunderbird_like_session_at_every_split_point() {
         "1 OK CAPABILITY completed",
         "* ID (\"name\" \"sansmail\")",
         "2 OK ID completed",
-        "3 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES] Logged in",
+        "3 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE] Logged in",
         "* NAMESPACE ((\"\" \"/\")) NIL NIL",
         "4 OK NAMESPACE completed",
         "* LIST (\\HasNoChildren \\Subscribed) \"/\" INBOX",
@@ -228,7 +228,7 @@ fn rfc3501_sample_session_at_every_split_point() {
         "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] sansmail ready",
         "+ Ready",
         "+ Ready",
-        "a001 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES] Logged in",
+        "a001 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE] Logged in",
         "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
         "* 2 EXISTS",
         "* 0 RECENT",
@@ -294,7 +294,7 @@ fn rfc9051_session_at_every_split_point() {
     let expected = crlf(&[
         "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] sansmail ready",
         "+ ",
-        "A1 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES] Logged in",
+        "A1 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE] Logged in",
         "* ENABLED IMAP4rev2 CONDSTORE",
         "A2 OK ENABLE completed",
         "A3 OK Completed",
@@ -420,4 +420,64 @@ k SORT (REVERSE SIZE) UTF-8 MODSEQ 3\r\n";
     }
     want.extend((1..=4).map(|uid| format!("Read {uid} Message")));
     assert_eq!(reads, want);
+}
+
+/// QUOTA (RFC 9208): GETQUOTAROOT and GETQUOTA over the one root `""`,
+/// STORAGE in KiB (rounded up) and MESSAGE, an unknown root or mailbox,
+/// SETQUOTA refused, STATUS DELETED-STORAGE; at every split point.
+#[test]
+fn quota_at_every_split_point() {
+    let mut store = store_with_two();
+    store.quota = (Some(10 * 1024 * 1024), Some(1000));
+    let input = b"a LOGIN alice secret\r\n\
+b GETQUOTAROOT INBOX\r\n\
+c GETQUOTA \"\"\r\n\
+d GETQUOTA \"other\"\r\n\
+e GETQUOTAROOT Nowhere\r\n\
+f SETQUOTA \"\" (STORAGE 512)\r\n\
+g STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)\r\n\
+h GETQUOTA\r\n";
+    let (out, log) = replay_all_splits(&store, input);
+    let tail: Vec<&str> = out
+        .split("\r\n")
+        .skip_while(|l| !l.starts_with("a OK"))
+        .skip(1)
+        .collect();
+    // The two messages hold 282 + 123 octets: 1 KiB rounded up.
+    assert_eq!(
+        tail,
+        vec![
+            "* QUOTAROOT INBOX \"\"",
+            "* QUOTA \"\" (STORAGE 1 10240 MESSAGE 2 1000)",
+            "b OK GETQUOTAROOT completed",
+            "* QUOTA \"\" (STORAGE 1 10240 MESSAGE 2 1000)",
+            "c OK GETQUOTA completed",
+            "d NO [NONEXISTENT] No such quota root",
+            "e NO [NONEXISTENT] No such mailbox",
+            "f NO [NOPERM] Quota limits are set in the server configuration",
+            "* STATUS INBOX (MESSAGES 2 DELETED 0 DELETED-STORAGE 0)",
+            "g OK STATUS completed",
+            "h BAD Syntax error in command",
+            "",
+        ]
+    );
+    assert_eq!(
+        log,
+        vec![
+            "Authenticate Login None alice",
+            "Quota Some(\"INBOX\")",
+            "Quota None",
+            "Quota Some(\"Nowhere\")",
+            "Status INBOX",
+        ] as Vec<&str>
+    );
+    // Without limits there is no quota root.
+    let (out, _) = replay_all_splits(
+        &store_with_two(),
+        b"a LOGIN alice secret\r\nb GETQUOTAROOT INBOX\r\nc GETQUOTA \"\"\r\n",
+    );
+    assert!(
+        out.ends_with("* QUOTAROOT INBOX\r\nb OK GETQUOTAROOT completed\r\nc NO [NONEXISTENT] No such quota root\r\n"),
+        "{out}"
+    );
 }

@@ -249,3 +249,131 @@ fn sort_and_thread_over_the_corpus() {
     assert_eq!(r.get("failed").map(String::as_str), Some("0"), "{out}");
     println!("{out}");
 }
+
+/// A site whose accounts have `[limits] quota_bytes = 4096` and
+/// `quota_messages = 3`.
+fn quota_site() -> Site {
+    let opts = Opts {
+        listeners: vec!["smtp", "imap", "imaps", "pop3"],
+        ..Opts::default()
+    };
+    let site = site_with_auth(opts, "failure_delay_ms = 0");
+    let toml = std::fs::read_to_string(site.config()).expect("read config");
+    let toml = toml.replacen(
+        "[limits]\n",
+        "[limits]\nquota_bytes = 4096\nquota_messages = 3\n",
+        1,
+    );
+    std::fs::write(site.config(), toml).expect("write config");
+    site.default_users();
+    site
+}
+
+/// An APPEND the server may refuse before its `+` continuation (the byte
+/// quota is checked when the literal is announced) or after the literal
+/// (the message count).
+fn append_refused(c: &mut RawImap, message: &[u8]) -> ImapReply {
+    let tag = c.tag();
+    c.send(format!("{tag} APPEND INBOX {{{}}}\r\n", message.len()).as_bytes())
+        .expect("send APPEND");
+    let first = c.line_str().expect("APPEND answer");
+    if first.starts_with('+') {
+        c.send(message).expect("send literal");
+        c.send(b"\r\n").expect("send CRLF");
+        return c.read_until_tagged(&tag).expect("APPEND reply");
+    }
+    let status = first
+        .strip_prefix(&format!("{tag} "))
+        .unwrap_or_else(|| panic!("APPEND answer {first:?}"))
+        .to_owned();
+    ImapReply {
+        untagged: vec![],
+        raw: vec![],
+        status,
+    }
+}
+
+/// QUOTA (RFC 9208) from `[limits]`: GETQUOTAROOT/GETQUOTA report the
+/// STORAGE (KiB) and MESSAGE usage across all mailboxes, follow APPEND
+/// and EXPUNGE, STATUS DELETED-STORAGE counts `\Deleted` messages, and
+/// APPEND past a limit is `NO [OVERQUOTA]`; imaplib's getquotaroot and
+/// getquota agree.
+#[test]
+fn quota_from_limits() {
+    let site = quota_site();
+    let server = site.start();
+    let mut c = RawImap::login(server.addr("imap"), ALICE.0, ALICE.1);
+    let caps = c.ok("CAPABILITY");
+    let caps = &caps.lines("CAPABILITY")[0];
+    for want in [" QUOTA ", " QUOTA=RES-STORAGE", " QUOTA=RES-MESSAGE"] {
+        assert!(caps.contains(want), "{want} missing from {caps}");
+    }
+    let r = c.ok("GETQUOTAROOT INBOX");
+    assert_eq!(
+        r.untagged,
+        vec![
+            "* QUOTAROOT INBOX \"\"",
+            "* QUOTA \"\" (STORAGE 0 4 MESSAGE 0 3)"
+        ]
+    );
+    let big = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(1500));
+    assert!(c.append("INBOX", "", big.as_bytes()).ok());
+    assert!(
+        c.append("Archive", "", b"Subject: small\r\n\r\nhi\r\n")
+            .ok()
+    );
+    // 1517 + 23 octets = 1540: 2 KiB rounded up; 2 messages.
+    let r = c.ok("GETQUOTA \"\"");
+    assert_eq!(r.untagged, vec!["* QUOTA \"\" (STORAGE 2 4 MESSAGE 2 3)"]);
+    let r = c.ok("GETQUOTAROOT Archive");
+    assert_eq!(r.untagged[1], "* QUOTA \"\" (STORAGE 2 4 MESSAGE 2 3)");
+    // The next 2,600 octets would pass 4,096: refused, nothing stored.
+    let huge = format!("Subject: huge\r\n\r\n{}\r\n", "y".repeat(2600));
+    let r = append_refused(&mut c, huge.as_bytes());
+    assert!(r.status.starts_with("NO [OVERQUOTA]"), "{r:?}");
+    assert!(c.append("INBOX", "", b"Subject: third\r\n\r\n3\r\n").ok());
+    let r = append_refused(&mut c, b"Subject: fourth\r\n\r\n4\r\n");
+    assert!(r.status.starts_with("NO [OVERQUOTA]"), "{r:?}");
+    let r = c.ok("GETQUOTA \"\"");
+    assert_eq!(r.untagged, vec!["* QUOTA \"\" (STORAGE 2 4 MESSAGE 3 3)"]);
+    c.ok("SELECT INBOX");
+    c.ok("STORE 1 +FLAGS.SILENT (\\Deleted)");
+    let r = c.ok("STATUS Archive (DELETED DELETED-STORAGE)");
+    assert_eq!(
+        r.untagged,
+        vec!["* STATUS Archive (DELETED 0 DELETED-STORAGE 0)"]
+    );
+    let r = c.ok("STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)");
+    assert_eq!(
+        r.untagged,
+        vec!["* STATUS INBOX (MESSAGES 2 DELETED 1 DELETED-STORAGE 2)"]
+    );
+    c.ok("EXPUNGE");
+    let r = c.ok("GETQUOTA \"\"");
+    assert_eq!(r.untagged, vec!["* QUOTA \"\" (STORAGE 1 4 MESSAGE 2 3)"]);
+    let r = c.cmd("GETQUOTA \"user\"");
+    assert!(r.status.starts_with("NO [NONEXISTENT]"), "{r:?}");
+    let r = c.cmd("GETQUOTAROOT Nowhere");
+    assert!(r.status.starts_with("NO [NONEXISTENT]"), "{r:?}");
+    let r = c.cmd("SETQUOTA \"\" (STORAGE 100000)");
+    assert!(r.status.starts_with("NO [NOPERM]"), "{r:?}");
+    let imap = server.port("imap").to_string();
+    let out = python(
+        "imap_sort_thread.py",
+        &["quota", "127.0.0.1", &imap, ALICE.0, ALICE.1],
+    );
+    let r = results(&out);
+    assert_eq!(r.get("failed").map(String::as_str), Some("0"), "{out}");
+}
+
+/// Without `[limits]` quotas there is no quota root (RFC 9208 §4.3).
+#[test]
+fn quota_without_limits_has_no_root() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let mut c = RawImap::login(server.addr("imap"), ALICE.0, ALICE.1);
+    let r = c.ok("GETQUOTAROOT INBOX");
+    assert_eq!(r.untagged, vec!["* QUOTAROOT INBOX"]);
+    let r = c.cmd("GETQUOTA \"\"");
+    assert!(r.status.starts_with("NO [NONEXISTENT]"), "{r:?}");
+}

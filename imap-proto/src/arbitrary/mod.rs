@@ -414,7 +414,7 @@ fn fetch_attribute(u: &mut Unstructured<'_>) -> Result<FetchAttribute> {
 
 fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
     use CommandBody as B;
-    Ok(match u.int_in_range(0..=26)? {
+    Ok(match u.int_in_range(0..=29)? {
         0 => pick(
             u,
             &[
@@ -603,6 +603,16 @@ fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
             uid: u.arbitrary()?,
             sequence_set: sequence_set(u)?,
             mailbox: mailbox(u)?,
+        },
+        27 => B::GetQuota { root: astring(u)? },
+        28 => B::GetQuotaRoot {
+            mailbox: mailbox(u)?,
+        },
+        29 => B::SetQuota {
+            root: astring(u)?,
+            limits: vec_of(u, 0, 3, |u| {
+                Ok((atom(u)?, u.int_in_range(0..=i64::MAX as u64)?))
+            })?,
         },
         25 => B::Sort {
             uid: u.arbitrary()?,

@@ -282,7 +282,7 @@ fn namespace(u: &mut Unstructured<'_>) -> Result<Option<Vec<NamespaceDescr>>> {
 }
 
 fn status_item(u: &mut Unstructured<'_>) -> Result<StatusItem> {
-    Ok(match u.int_in_range(0..=8)? {
+    Ok(match u.int_in_range(0..=9)? {
         0 => StatusItem::Messages(u.arbitrary()?),
         1 => StatusItem::Recent(u.arbitrary()?),
         2 => StatusItem::UidNext(nz(u)?),
@@ -291,12 +291,13 @@ fn status_item(u: &mut Unstructured<'_>) -> Result<StatusItem> {
         5 => StatusItem::Deleted(u.arbitrary()?),
         6 => StatusItem::Size(u63(u)?),
         7 => StatusItem::HighestModSeq(u63(u)?),
+        8 => StatusItem::DeletedStorage(u63(u)?),
         _ => StatusItem::AppendLimit(opt_of(u, |u| u.arbitrary())?),
     })
 }
 
 fn data(u: &mut Unstructured<'_>) -> Result<Data> {
-    Ok(match u.int_in_range(0..=17)? {
+    Ok(match u.int_in_range(0..=19)? {
         0 => Data::Capability(vec_of(u, 1, 4, capability)?),
         1 => Data::Enabled(vec_of(u, 0, 3, capability)?),
         2 => Data::Flags(vec_of(u, 0, 4, flag)?),
@@ -341,6 +342,20 @@ fn data(u: &mut Unstructured<'_>) -> Result<Data> {
         15 => Data::Vanished {
             earlier: u.arbitrary()?,
             uids: sequence_set(u)?,
+        },
+        18 => Data::Quota {
+            root: astring(u)?,
+            resources: vec_of(u, 1, 3, |u| {
+                Ok(QuotaResource {
+                    name: atom(u)?,
+                    usage: u63(u)?,
+                    limit: u63(u)?,
+                })
+            })?,
+        },
+        19 => Data::QuotaRoot {
+            mailbox: mailbox(u)?,
+            roots: vec_of(u, 0, 2, astring)?,
         },
         16 => Data::Sort {
             ids: vec_of(u, 0, 4, nz)?,

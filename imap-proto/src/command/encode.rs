@@ -212,6 +212,28 @@ impl Encode for CommandBody {
                 }
                 sp_sep(enc, criteria);
             }
+            CommandBody::GetQuota { root } => {
+                enc.put(b"GETQUOTA ");
+                root.encode(enc);
+            }
+            CommandBody::GetQuotaRoot { mailbox } => {
+                enc.put(b"GETQUOTAROOT ");
+                mailbox.encode(enc);
+            }
+            CommandBody::SetQuota { root, limits } => {
+                enc.put(b"SETQUOTA ");
+                root.encode(enc);
+                enc.put(b" (");
+                for (n, (name, limit)) in limits.iter().enumerate() {
+                    if n > 0 {
+                        enc.put(b" ");
+                    }
+                    name.encode(enc);
+                    enc.put(b" ");
+                    enc.put_num(limit);
+                }
+                enc.put(b")");
+            }
             CommandBody::Sort {
                 uid: u,
                 criteria,

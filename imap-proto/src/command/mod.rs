@@ -265,6 +265,23 @@ pub enum CommandBody {
         /// Target.
         mailbox: Mailbox,
     },
+    /// `GETQUOTA quota-root-name` (RFC 9208 §4.2)
+    GetQuota {
+        /// The quota root.
+        root: AString,
+    },
+    /// `GETQUOTAROOT mailbox` (RFC 9208 §4.3)
+    GetQuotaRoot {
+        /// The mailbox.
+        mailbox: Mailbox,
+    },
+    /// `SETQUOTA quota-root-name (resource limit ...)` (RFC 9208 §4.1)
+    SetQuota {
+        /// The quota root.
+        root: AString,
+        /// `(resource-name resource-limit)` pairs; may be empty.
+        limits: Vec<(Atom, u64)>,
+    },
     /// `ID` (RFC 2971): `None` is `NIL`.
     Id {
         /// Field/value pairs.

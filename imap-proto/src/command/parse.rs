@@ -8,12 +8,12 @@ use super::search::{charset, search_key};
 use super::sort::{sort_criterion, thread_alg};
 use super::{AppendData, AuthenticateData, Command, CommandBody, StoreAction};
 use crate::core::{
-    PResult, base64, crlf, fail, keyword, mod_sequence_valzer, nil, paren_list0, paren_list1, sp,
-    sp_list1, upper_atom,
+    PResult, base64, crlf, fail, keyword, mod_sequence_valzer, nil, number64, paren_list0,
+    paren_list1, sp, sp_list1, upper_atom,
 };
 use crate::types::{
-    Secret, atom, capability, date_time, flag, flag_list, list_mailbox, literal, literal8, mailbox,
-    mbx_list_flag, nstring, sequence_set, string, tag_imap,
+    Secret, astring, atom, capability, date_time, flag, flag_list, list_mailbox, literal, literal8,
+    mailbox, mbx_list_flag, nstring, sequence_set, string, tag_imap,
 };
 use nom::Parser;
 use nom::branch::alt;
@@ -125,6 +125,22 @@ fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
         b"MOVE" => copy_move(r, false, true),
         b"UID" => uid(r, depth),
         b"ID" => map(id_params_list, |parameters| CommandBody::Id { parameters }).parse(r),
+        // getquota = "GETQUOTA" SP quota-root-name (RFC 9208 §9)
+        b"GETQUOTA" => map(astring, |root| CommandBody::GetQuota { root }).parse(r),
+        // getquotaroot = "GETQUOTAROOT" SP mailbox
+        b"GETQUOTAROOT" => map(mailbox, |mailbox| CommandBody::GetQuotaRoot { mailbox }).parse(r),
+        // setquota = "SETQUOTA" SP quota-root-name SP setquota-list;
+        // setquota-list = "(" [setquota-resource *(SP setquota-resource)] ")";
+        // setquota-resource = resource-name SP resource-limit
+        b"SETQUOTA" => map(
+            (
+                astring,
+                sp,
+                paren_list0(map((atom, sp, number64), |(n, _, l)| (n, l))),
+            ),
+            |(root, _, limits)| CommandBody::SetQuota { root, limits },
+        )
+        .parse(r),
         _ => Err(fail(i)),
     }
 }

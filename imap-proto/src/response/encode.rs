@@ -104,6 +104,10 @@ impl Encode for StatusItem {
                 enc.put(b"SIZE ");
                 enc.put_num(n)
             }
+            StatusItem::DeletedStorage(n) => {
+                enc.put(b"DELETED-STORAGE ");
+                enc.put_num(n)
+            }
             StatusItem::HighestModSeq(n) => {
                 enc.put(b"HIGHESTMODSEQ ");
                 enc.put_num(n)
@@ -255,6 +259,30 @@ impl Encode for Data {
                 }
                 for t in threads {
                     super::thread::encode_thread(enc, t);
+                }
+            }
+            Data::Quota { root, resources } => {
+                enc.put(b"QUOTA ");
+                root.encode(enc);
+                enc.put(b" (");
+                for (n, r) in resources.iter().enumerate() {
+                    if n > 0 {
+                        enc.put(b" ");
+                    }
+                    r.name.encode(enc);
+                    enc.put(b" ");
+                    enc.put_num(r.usage);
+                    enc.put(b" ");
+                    enc.put_num(r.limit);
+                }
+                enc.put(b")");
+            }
+            Data::QuotaRoot { mailbox, roots } => {
+                enc.put(b"QUOTAROOT ");
+                mailbox.encode(enc);
+                for r in roots {
+                    enc.put(b" ");
+                    r.encode(enc);
                 }
             }
             Data::Status { mailbox, items } => {

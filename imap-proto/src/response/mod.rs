@@ -197,6 +197,20 @@ pub enum StatusItem {
     HighestModSeq(u64),
     /// `APPENDLIMIT n / NIL` (RFC 7889)
     AppendLimit(Option<u32>),
+    /// `DELETED-STORAGE n` (RFC 9208 §4.2.2): KiB of `\Deleted` messages.
+    DeletedStorage(u64),
+}
+
+/// `quota-resource = resource-name SP resource-usage SP resource-limit`
+/// (RFC 9208 §9)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaResource {
+    /// `STORAGE` (KiB), `MESSAGE`, or another resource name.
+    pub name: crate::types::Atom,
+    /// Current usage.
+    pub usage: u64,
+    /// The limit.
+    pub limit: u64,
 }
 
 /// `search-return-data` (RFC 4731, RFC 7162)
@@ -265,6 +279,20 @@ pub enum Data {
     },
     /// `THREAD ...` (RFC 5256 §4): one [`Thread`] per root.
     Thread(Vec<Thread>),
+    /// `QUOTA root (resource usage limit ...)` (RFC 9208 §5.1)
+    Quota {
+        /// The quota root.
+        root: crate::types::AString,
+        /// At least one resource.
+        resources: Vec<QuotaResource>,
+    },
+    /// `QUOTAROOT mailbox root...` (RFC 9208 §5.2)
+    QuotaRoot {
+        /// The mailbox asked about.
+        mailbox: Mailbox,
+        /// Its quota roots (none when it has no limits).
+        roots: Vec<crate::types::AString>,
+    },
     /// `STATUS mailbox (...)`
     Status {
         /// Mailbox.

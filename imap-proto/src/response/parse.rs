@@ -196,6 +196,7 @@ fn status_att_val(i: &[u8]) -> PResult<'_, StatusItem> {
         A::Unseen => map(number, StatusItem::Unseen).parse(r),
         A::Deleted => map(number, StatusItem::Deleted).parse(r),
         A::Size => map(number64, StatusItem::Size).parse(r),
+        A::DeletedStorage => map(number64, StatusItem::DeletedStorage).parse(r),
         A::HighestModSeq => {
             map(crate::core::mod_sequence_valzer, StatusItem::HighestModSeq).parse(r)
         }
@@ -346,6 +347,31 @@ fn mailbox_data(i: &[u8], depth: usize) -> PResult<'_, Data> {
                     items,
                 },
             ))
+        }
+        // quota-response = "QUOTA" SP quota-root-name SP quota-list;
+        // quota-list = "(" quota-resource *(SP quota-resource) ")"
+        "QUOTA" => {
+            let (r, (_, root, _, resources)) = (
+                sp,
+                crate::types::astring,
+                sp,
+                paren_list1(map(
+                    (crate::types::atom, sp, number64, sp, number64),
+                    |(name, _, usage, _, limit)| super::QuotaResource { name, usage, limit },
+                )),
+            )
+                .parse(r)?;
+            Ok((r, Data::Quota { root, resources }))
+        }
+        // quotaroot-response = "QUOTAROOT" SP mailbox *(SP quota-root-name)
+        "QUOTAROOT" => {
+            let (mut r, (_, mailbox)) = (sp, mailbox).parse(r)?;
+            let mut roots = Vec::new();
+            while let Ok((r2, (_, root))) = (sp, crate::types::astring).parse(r) {
+                roots.push(root);
+                r = r2;
+            }
+            Ok((r, Data::QuotaRoot { mailbox, roots }))
         }
         "SORT" => {
             let mut ids = Vec::new();

@@ -123,7 +123,7 @@
 //!
 //! # Not implemented (documented choices)
 //!
-//! - MULTIAPPEND (RFC 3502), COMPRESS, NOTIFY, METADATA, QUOTA, ACL,
+//! - MULTIAPPEND (RFC 3502), COMPRESS, NOTIFY, METADATA, QUOTASET, ACL,
 //!   ESORT/CONTEXT (RFC 5267), SORT=DISPLAY (RFC 5957), THREAD=REFS,
 //!   WITHIN, SAVEDATE, OBJECTID: not offered.
 //! - SORT and THREAD (RFC 5256) run as a SEARCH job: the header of every
@@ -155,14 +155,15 @@ mod fetch;
 mod list;
 mod messages;
 mod output;
+mod quota;
 mod search;
 mod select;
 mod types;
 
 pub use types::{
     AppendAnswer, AuthMechanism, Capabilities, ContentNeed, CopyAnswer, Event, Limits, MailboxInfo,
-    MailboxOp, MessageContent, QResyncParams, RequestId, SelectAnswer, ServerConfig, SessionError,
-    SessionState, StatusAnswer, StoreAnswer, TransportKind, refusal,
+    MailboxOp, MessageContent, QResyncParams, QuotaAnswer, RequestId, SelectAnswer, ServerConfig,
+    SessionError, SessionState, StatusAnswer, StoreAnswer, TransportKind, refusal,
 };
 
 use crate::Version;

@@ -68,6 +68,12 @@ pub enum Capability {
     ThreadOrderedSubject,
     /// `THREAD=REFERENCES` (RFC 5256)
     ThreadReferences,
+    /// `QUOTA` (RFC 9208)
+    Quota,
+    /// `QUOTA=RES-STORAGE` (RFC 9208)
+    QuotaResStorage,
+    /// `QUOTA=RES-MESSAGE` (RFC 9208)
+    QuotaResMessage,
     /// Any other capability atom.
     Other(Atom),
 }
@@ -101,6 +107,9 @@ const NAMED: &[(&str, Capability)] = &[
     ("SORT", Capability::Sort),
     ("THREAD=ORDEREDSUBJECT", Capability::ThreadOrderedSubject),
     ("THREAD=REFERENCES", Capability::ThreadReferences),
+    ("QUOTA", Capability::Quota),
+    ("QUOTA=RES-STORAGE", Capability::QuotaResStorage),
+    ("QUOTA=RES-MESSAGE", Capability::QuotaResMessage),
 ];
 
 impl Capability {

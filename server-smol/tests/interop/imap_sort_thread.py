@@ -1,8 +1,10 @@
-"""Python imaplib's sort/thread against sansmail (RFC 5256).
+"""Python imaplib's sort/thread (RFC 5256) and getquota/getquotaroot
+(RFC 9208) against sansmail.
 
     imap_sort_thread.py SCENARIO HOST IMAP_PORT USER PASS
 
 basic:  the six messages of tests/imap_extensions.rs are in INBOX.
+quota:  the quota_from_limits test's account (2 messages, 1 KiB).
 corpus: the message corpus is in INBOX; SORT (DATE) must agree with
         email.utils' reading of each Date: field (INTERNALDATE when it
         has none or cannot be parsed), ties by sequence number.
@@ -73,6 +75,12 @@ def corpus():
     true("sort date agrees with email.utils", len(bad) <= len(order) // 20, bad[:10])
 
 
-{"basic": basic, "corpus": corpus}[scenario]()
+def quota():
+    eq("getquotaroot", m.getquotaroot("INBOX"),
+       ("OK", [[b'INBOX ""'], [b'"" (STORAGE 1 4 MESSAGE 2 3)']]))
+    eq("getquota", m.getquota('""'), ("OK", [b'"" (STORAGE 1 4 MESSAGE 2 3)']))
+
+
+{"basic": basic, "corpus": corpus, "quota": quota}[scenario]()
 m.logout()
 finish()
