@@ -153,7 +153,9 @@
 //! (6154), UNSELECT (3691), ID (2971), CHILDREN (3348), LIST-EXTENDED
 //! (5258), LIST-STATUS (5819), ESEARCH (4731), SEARCHRES `$` (5182),
 //! SASL-IR (4959), APPENDLIMIT (7889), STATUS=SIZE (8438), BINARY (3516),
-//! and CONDSTORE/QRESYNC (7162).
+//! CONDSTORE/QRESYNC (7162), SORT and THREAD=ORDEREDSUBJECT/REFERENCES
+//! (5256; the algorithms in [`message::sort`] and [`message::thread`]), and
+//! QUOTA with the STORAGE and MESSAGE resources (9208).
 //!
 //! - [`types`]: values that cannot be invalid (tags, atoms, strings,
 //!   literals, mailbox names with modified UTF-7, sequence sets, flags,

@@ -58,7 +58,7 @@ fn basic_session_with_idle_push() {
         "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] sansmail ready",
         "* CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN",
         "a1 OK CAPABILITY completed",
-        "a2 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC] Logged in",
+        "a2 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE] Logged in",
         "* LIST (\\Drafts \\HasNoChildren) \"/\" Drafts",
         "* LIST (\\HasNoChildren) \"/\" INBOX",
         "* LIST (\\Sent \\HasNoChildren) \"/\" Sent",
@@ -159,7 +159,7 @@ fn thunderbird_like_session_at_every_split_point() {
         "1 OK CAPABILITY completed",
         "* ID (\"name\" \"sansmail\")",
         "2 OK ID completed",
-        "3 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC] Logged in",
+        "3 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE] Logged in",
         "* NAMESPACE ((\"\" \"/\")) NIL NIL",
         "4 OK NAMESPACE completed",
         "* LIST (\\HasNoChildren \\Subscribed) \"/\" INBOX",
@@ -228,7 +228,7 @@ fn rfc3501_sample_session_at_every_split_point() {
         "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] sansmail ready",
         "+ Ready",
         "+ Ready",
-        "a001 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC] Logged in",
+        "a001 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE] Logged in",
         "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
         "* 2 EXISTS",
         "* 0 RECENT",
@@ -294,7 +294,7 @@ fn rfc9051_session_at_every_split_point() {
     let expected = crlf(&[
         "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] sansmail ready",
         "+ ",
-        "A1 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC] Logged in",
+        "A1 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE BINARY CREATE-SPECIAL-USE CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE] Logged in",
         "* ENABLED IMAP4rev2 CONDSTORE",
         "A2 OK ENABLE completed",
         "A3 OK Completed",
@@ -348,5 +348,136 @@ fn rfc9051_session_at_every_split_point() {
             "Mailbox Rename { from: \"Archive/2024\", to: \"Archive/Y2024\" }",
             "Mailbox Delete { name: \"Archive/Y2024\" }",
         ] as Vec<&str>
+    );
+}
+
+/// SORT and THREAD (RFC 5256) over four messages: the keys that need the
+/// header ask for it once per message, ARRIVAL/SIZE ask for nothing, a
+/// charset other than UTF-8/US-ASCII is `[BADCHARSET]`, and the whole
+/// exchange is identical at every split point. The four messages get
+/// mod-sequences 2..=5; a MODSEQ criterion adds `(MODSEQ n)` to SORT
+/// (RFC 7162 §3.1.5) and, enabling CONDSTORE, HIGHESTMODSEQ to the OK.
+#[test]
+fn sort_and_thread_at_every_split_point() {
+    let mut store = Store::default();
+    let msgs: [&[u8]; 4] = [
+        b"Message-ID: <a@x>\r\nFrom: zoe@example.org\r\nSubject: lunch\r\nDate: Tue, 5 Mar 2024 10:00:00 +0000\r\n\r\nhi\r\n",
+        b"Message-ID: <b@x>\r\nReferences: <a@x>\r\nFrom: Adam <adam@example.org>\r\nSubject: Re: lunch\r\nDate: Tue, 5 Mar 2024 11:00:00 +0000\r\n\r\nyes, and more text\r\n",
+        b"Message-ID: <c@x>\r\nFrom: bob@example.org\r\nSubject: [team] agenda\r\nDate: Mon, 4 Mar 2024 09:00:00 +0000\r\n\r\nx\r\n",
+        b"Message-ID: <d@x>\r\nIn-Reply-To: <a@x>\r\nFrom: carl@example.org\r\nSubject: Re: lunch\r\nDate: Tue, 5 Mar 2024 12:00:00 +0000\r\n\r\nno\r\n",
+    ];
+    for m in msgs {
+        store.add("INBOX", m, vec![]);
+    }
+    let input = b"a LOGIN alice secret\r\nb SELECT INBOX\r\n\
+c SORT (SUBJECT DATE) UTF-8 ALL\r\n\
+d UID SORT (REVERSE FROM) US-ASCII NOT 1\r\n\
+e SORT (REVERSE SIZE) UTF-8 ALL\r\n\
+f THREAD REFERENCES UTF-8 ALL\r\n\
+g UID THREAD ORDEREDSUBJECT UTF-8 ALL\r\n\
+h SORT (DATE) KOI8-R ALL\r\n\
+i SORT (ARRIVAL) UTF-8 BODY nothing-matches\r\n\
+j THREAD REFS UTF-8 ALL\r\n\
+k SORT (REVERSE SIZE) UTF-8 MODSEQ 3\r\n";
+    let (out, log) = replay_all_splits(&store, input);
+    let tail: Vec<&str> = out
+        .split("\r\n")
+        .skip_while(|l| !l.starts_with("b OK"))
+        .skip(1)
+        .collect();
+    assert_eq!(
+        tail,
+        vec![
+            "* SORT 3 1 2 4",
+            "c OK SORT completed",
+            "* SORT 4 3 2",
+            "d OK SORT completed",
+            "* SORT 2 4 3 1",
+            "e OK SORT completed",
+            "* THREAD (3)(1 (2)(4))",
+            "f OK THREAD completed",
+            "* THREAD (3)(1 (2)(4))",
+            "g OK THREAD completed",
+            "h NO [BADCHARSET] Only UTF-8 and US-ASCII",
+            "* SORT",
+            "i OK SORT completed",
+            "j BAD Syntax error in command",
+            "* SORT 2 4 3 (MODSEQ 5)",
+            "k OK [HIGHESTMODSEQ 5] SORT completed",
+            "",
+        ]
+    );
+    let reads: Vec<&str> = log
+        .iter()
+        .map(String::as_str)
+        .filter(|l| l.starts_with("Read"))
+        .collect();
+    // c, d, f and g read each header once (d's NOT 1 is decided after
+    // the read); e (SIZE) reads nothing; i's BODY reads whole messages.
+    let mut want = Vec::new();
+    for _ in 0..4 {
+        want.extend((1..=4).map(|uid| format!("Read {uid} Header")));
+    }
+    want.extend((1..=4).map(|uid| format!("Read {uid} Message")));
+    assert_eq!(reads, want);
+}
+
+/// QUOTA (RFC 9208): GETQUOTAROOT and GETQUOTA over the one root `""`,
+/// STORAGE in KiB (rounded up) and MESSAGE, an unknown root or mailbox,
+/// SETQUOTA refused, STATUS DELETED-STORAGE; at every split point.
+#[test]
+fn quota_at_every_split_point() {
+    let mut store = store_with_two();
+    store.quota = (Some(10 * 1024 * 1024), Some(1000));
+    let input = b"a LOGIN alice secret\r\n\
+b GETQUOTAROOT INBOX\r\n\
+c GETQUOTA \"\"\r\n\
+d GETQUOTA \"other\"\r\n\
+e GETQUOTAROOT Nowhere\r\n\
+f SETQUOTA \"\" (STORAGE 512)\r\n\
+g STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)\r\n\
+h GETQUOTA\r\n";
+    let (out, log) = replay_all_splits(&store, input);
+    let tail: Vec<&str> = out
+        .split("\r\n")
+        .skip_while(|l| !l.starts_with("a OK"))
+        .skip(1)
+        .collect();
+    // The two messages hold 282 + 123 octets: 1 KiB rounded up.
+    assert_eq!(
+        tail,
+        vec![
+            "* QUOTAROOT INBOX \"\"",
+            "* QUOTA \"\" (STORAGE 1 10240 MESSAGE 2 1000)",
+            "b OK GETQUOTAROOT completed",
+            "* QUOTA \"\" (STORAGE 1 10240 MESSAGE 2 1000)",
+            "c OK GETQUOTA completed",
+            "d NO [NONEXISTENT] No such quota root",
+            "e NO [NONEXISTENT] No such mailbox",
+            "f NO [NOPERM] Quota limits are set in the server configuration",
+            "* STATUS INBOX (MESSAGES 2 DELETED 0 DELETED-STORAGE 0)",
+            "g OK STATUS completed",
+            "h BAD Syntax error in command",
+            "",
+        ]
+    );
+    assert_eq!(
+        log,
+        vec![
+            "Authenticate Login None alice",
+            "Quota Some(\"INBOX\")",
+            "Quota None",
+            "Quota Some(\"Nowhere\")",
+            "Status INBOX",
+        ] as Vec<&str>
+    );
+    // Without limits there is no quota root.
+    let (out, _) = replay_all_splits(
+        &store_with_two(),
+        b"a LOGIN alice secret\r\nb GETQUOTAROOT INBOX\r\nc GETQUOTA \"\"\r\n",
+    );
+    assert!(
+        out.ends_with("* QUOTAROOT INBOX\r\nb OK GETQUOTAROOT completed\r\nc NO [NONEXISTENT] No such quota root\r\n"),
+        "{out}"
     );
 }

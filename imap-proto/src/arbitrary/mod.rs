@@ -414,7 +414,7 @@ fn fetch_attribute(u: &mut Unstructured<'_>) -> Result<FetchAttribute> {
 
 fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
     use CommandBody as B;
-    Ok(match u.int_in_range(0..=24)? {
+    Ok(match u.int_in_range(0..=29)? {
         0 => pick(
             u,
             &[
@@ -604,9 +604,59 @@ fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
             sequence_set: sequence_set(u)?,
             mailbox: mailbox(u)?,
         },
+        27 => B::GetQuota { root: astring(u)? },
+        28 => B::GetQuotaRoot {
+            mailbox: mailbox(u)?,
+        },
+        29 => B::SetQuota {
+            root: astring(u)?,
+            limits: vec_of(u, 0, 3, |u| {
+                Ok((atom(u)?, u.int_in_range(0..=i64::MAX as u64)?))
+            })?,
+        },
+        25 => B::Sort {
+            uid: u.arbitrary()?,
+            criteria: vec_of(u, 1, 3, |u| {
+                Ok(SortCriterion {
+                    reverse: u.arbitrary()?,
+                    key: pick(
+                        u,
+                        &[
+                            SortKey::Arrival,
+                            SortKey::Cc,
+                            SortKey::Date,
+                            SortKey::From,
+                            SortKey::Size,
+                            SortKey::Subject,
+                            SortKey::To,
+                        ],
+                    )?,
+                })
+            })?,
+            charset: sort_charset(u)?,
+            search: vec_of(u, 1, 3, |u| search_key(u, DEPTH))?,
+        },
+        26 => B::Thread {
+            uid: u.arbitrary()?,
+            algorithm: pick(
+                u,
+                &[ThreadAlgorithm::OrderedSubject, ThreadAlgorithm::References],
+            )?,
+            charset: sort_charset(u)?,
+            search: vec_of(u, 1, 3, |u| search_key(u, DEPTH))?,
+        },
         _ => B::Id {
             parameters: opt_of(u, |u| vec_of(u, 0, 3, |u| Ok((istring(u)?, nstring(u)?))))?,
         },
+    })
+}
+
+/// The mandatory charset of SORT and THREAD.
+fn sort_charset(u: &mut Unstructured<'_>) -> Result<Charset> {
+    Ok(if u.arbitrary::<bool>()? {
+        Charset::Atom(Atom::try_from("UTF-8").map_err(|_| arbitrary::Error::IncorrectFormat)?)
+    } else {
+        Charset::Quoted(quoted(u, false)?)
     })
 }
 

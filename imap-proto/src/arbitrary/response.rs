@@ -282,7 +282,7 @@ fn namespace(u: &mut Unstructured<'_>) -> Result<Option<Vec<NamespaceDescr>>> {
 }
 
 fn status_item(u: &mut Unstructured<'_>) -> Result<StatusItem> {
-    Ok(match u.int_in_range(0..=8)? {
+    Ok(match u.int_in_range(0..=9)? {
         0 => StatusItem::Messages(u.arbitrary()?),
         1 => StatusItem::Recent(u.arbitrary()?),
         2 => StatusItem::UidNext(nz(u)?),
@@ -291,12 +291,13 @@ fn status_item(u: &mut Unstructured<'_>) -> Result<StatusItem> {
         5 => StatusItem::Deleted(u.arbitrary()?),
         6 => StatusItem::Size(u63(u)?),
         7 => StatusItem::HighestModSeq(u63(u)?),
+        8 => StatusItem::DeletedStorage(u63(u)?),
         _ => StatusItem::AppendLimit(opt_of(u, |u| u.arbitrary())?),
     })
 }
 
 fn data(u: &mut Unstructured<'_>) -> Result<Data> {
-    Ok(match u.int_in_range(0..=15)? {
+    Ok(match u.int_in_range(0..=19)? {
         0 => Data::Capability(vec_of(u, 1, 4, capability)?),
         1 => Data::Enabled(vec_of(u, 0, 3, capability)?),
         2 => Data::Flags(vec_of(u, 0, 4, flag)?),
@@ -338,11 +339,47 @@ fn data(u: &mut Unstructured<'_>) -> Result<Data> {
         14 => Data::Id(opt_of(u, |u| {
             vec_of(u, 0, 3, |u| Ok((istring(u)?, nstring(u)?)))
         })?),
-        _ => Data::Vanished {
+        15 => Data::Vanished {
             earlier: u.arbitrary()?,
             uids: sequence_set(u)?,
         },
+        18 => Data::Quota {
+            root: astring(u)?,
+            resources: vec_of(u, 1, 3, |u| {
+                Ok(QuotaResource {
+                    name: atom(u)?,
+                    usage: u63(u)?,
+                    limit: u63(u)?,
+                })
+            })?,
+        },
+        19 => Data::QuotaRoot {
+            mailbox: mailbox(u)?,
+            roots: vec_of(u, 0, 2, astring)?,
+        },
+        16 => Data::Sort {
+            ids: vec_of(u, 0, 4, nz)?,
+            mod_seq: opt_of(u, |u| u.int_in_range(1..=i64::MAX as u64))?,
+        },
+        _ => Data::Thread(vec_of(u, 0, 3, |u| thread(u, DEPTH))?),
     })
+}
+
+/// A canonical `thread-list`: no branch of one, no empty list.
+fn thread(u: &mut Unstructured<'_>, depth: usize) -> Result<Thread> {
+    let mut members = vec_of(u, 0, 3, nz)?;
+    let mut children = if depth > 1 && u.arbitrary::<bool>()? {
+        vec_of(u, 2, 3, |u| thread(u, depth - 1))?
+    } else {
+        Vec::new()
+    };
+    if members.is_empty() && children.is_empty() {
+        members.push(nz(u)?);
+    }
+    if children.len() == 1 {
+        children.clear();
+    }
+    Ok(Thread { members, children })
 }
 
 /// A valid, canonical [`Response`] drawn from `u`.

@@ -212,6 +212,56 @@ impl Encode for CommandBody {
                 }
                 sp_sep(enc, criteria);
             }
+            CommandBody::GetQuota { root } => {
+                enc.put(b"GETQUOTA ");
+                root.encode(enc);
+            }
+            CommandBody::GetQuotaRoot { mailbox } => {
+                enc.put(b"GETQUOTAROOT ");
+                mailbox.encode(enc);
+            }
+            CommandBody::SetQuota { root, limits } => {
+                enc.put(b"SETQUOTA ");
+                root.encode(enc);
+                enc.put(b" (");
+                for (n, (name, limit)) in limits.iter().enumerate() {
+                    if n > 0 {
+                        enc.put(b" ");
+                    }
+                    name.encode(enc);
+                    enc.put(b" ");
+                    enc.put_num(limit);
+                }
+                enc.put(b")");
+            }
+            CommandBody::Sort {
+                uid: u,
+                criteria,
+                charset,
+                search,
+            } => {
+                uid(enc, *u);
+                enc.put(b"SORT ");
+                paren(enc, criteria);
+                enc.put(b" ");
+                charset.encode(enc);
+                enc.put(b" ");
+                sp_sep(enc, search);
+            }
+            CommandBody::Thread {
+                uid: u,
+                algorithm,
+                charset,
+                search,
+            } => {
+                uid(enc, *u);
+                enc.put(b"THREAD ");
+                algorithm.encode(enc);
+                enc.put(b" ");
+                charset.encode(enc);
+                enc.put(b" ");
+                sp_sep(enc, search);
+            }
             CommandBody::Fetch {
                 uid: u,
                 sequence_set,

@@ -7,6 +7,7 @@ mod fetch;
 mod options;
 mod parse;
 mod search;
+mod sort;
 
 pub use append::AppendHead;
 pub use fetch::{FetchAttribute, FetchAttributes, FetchMacro, FetchModifier, Part, Section};
@@ -16,6 +17,7 @@ pub use options::{
 };
 pub(crate) use search::charset as search_charset;
 pub use search::{Charset, EntryType, SearchKey};
+pub use sort::{SortCriterion, SortKey, ThreadAlgorithm};
 
 pub(crate) use encode::encode_id_params;
 pub(crate) use fetch::{encode_binary_section, encode_section, section, section_binary};
@@ -197,6 +199,28 @@ pub enum CommandBody {
         /// Criteria, ANDed (at least one).
         criteria: Vec<SearchKey>,
     },
+    /// `SORT` / `UID SORT` (RFC 5256 §3)
+    Sort {
+        /// `UID SORT`.
+        uid: bool,
+        /// `sort-criteria` (at least one).
+        criteria: Vec<SortCriterion>,
+        /// `charset` (mandatory in `search-criteria`).
+        charset: Charset,
+        /// Search keys, ANDed (at least one).
+        search: Vec<SearchKey>,
+    },
+    /// `THREAD` / `UID THREAD` (RFC 5256 §3)
+    Thread {
+        /// `UID THREAD`.
+        uid: bool,
+        /// The threading algorithm.
+        algorithm: ThreadAlgorithm,
+        /// `charset` (mandatory in `search-criteria`).
+        charset: Charset,
+        /// Search keys, ANDed (at least one).
+        search: Vec<SearchKey>,
+    },
     /// `FETCH` / `UID FETCH` (§6.4.5), modifiers of RFC 7162
     Fetch {
         /// `UID FETCH`.
@@ -240,6 +264,23 @@ pub enum CommandBody {
         sequence_set: SequenceSet,
         /// Target.
         mailbox: Mailbox,
+    },
+    /// `GETQUOTA quota-root-name` (RFC 9208 §4.2)
+    GetQuota {
+        /// The quota root.
+        root: AString,
+    },
+    /// `GETQUOTAROOT mailbox` (RFC 9208 §4.3)
+    GetQuotaRoot {
+        /// The mailbox.
+        mailbox: Mailbox,
+    },
+    /// `SETQUOTA quota-root-name (resource limit ...)` (RFC 9208 §4.1)
+    SetQuota {
+        /// The quota root.
+        root: AString,
+        /// `(resource-name resource-limit)` pairs; may be empty.
+        limits: Vec<(Atom, u64)>,
     },
     /// `ID` (RFC 2971): `None` is `NIL`.
     Id {

@@ -121,6 +121,8 @@ pub enum StatusAttribute {
     HighestModSeq,
     /// `APPENDLIMIT` (RFC 7889)
     AppendLimit,
+    /// `DELETED-STORAGE` (RFC 9208 §4.2.2)
+    DeletedStorage,
 }
 
 const STATUS_ATTS: &[(&str, StatusAttribute)] = &[
@@ -129,6 +131,7 @@ const STATUS_ATTS: &[(&str, StatusAttribute)] = &[
     ("UIDNEXT", StatusAttribute::UidNext),
     ("UIDVALIDITY", StatusAttribute::UidValidity),
     ("UNSEEN", StatusAttribute::Unseen),
+    ("DELETED-STORAGE", StatusAttribute::DeletedStorage),
     ("DELETED", StatusAttribute::Deleted),
     ("SIZE", StatusAttribute::Size),
     ("HIGHESTMODSEQ", StatusAttribute::HighestModSeq),

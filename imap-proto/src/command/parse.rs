@@ -5,14 +5,15 @@ use super::options::{
     list_select_option, return_option, search_return_opt, select_param, status_att,
 };
 use super::search::{charset, search_key};
+use super::sort::{sort_criterion, thread_alg};
 use super::{AppendData, AuthenticateData, Command, CommandBody, StoreAction};
 use crate::core::{
-    PResult, base64, crlf, fail, keyword, mod_sequence_valzer, nil, paren_list0, paren_list1, sp,
-    sp_list1, upper_atom,
+    PResult, base64, crlf, fail, keyword, mod_sequence_valzer, nil, number64, paren_list0,
+    paren_list1, sp, sp_list1, upper_atom,
 };
 use crate::types::{
-    Secret, atom, capability, date_time, flag, flag_list, list_mailbox, literal, literal8, mailbox,
-    mbx_list_flag, nstring, sequence_set, string, tag_imap,
+    Secret, astring, atom, capability, date_time, flag, flag_list, list_mailbox, literal, literal8,
+    mailbox, mbx_list_flag, nstring, sequence_set, string, tag_imap,
 };
 use nom::Parser;
 use nom::branch::alt;
@@ -116,12 +117,30 @@ fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
         .parse(r),
         b"APPEND" => append(r),
         b"SEARCH" => search(r, false, depth),
+        b"SORT" => sort(r, false, depth),
+        b"THREAD" => thread(r, false, depth),
         b"FETCH" => fetch(r, false),
         b"STORE" => store(r, false),
         b"COPY" => copy_move(r, false, false),
         b"MOVE" => copy_move(r, false, true),
         b"UID" => uid(r, depth),
         b"ID" => map(id_params_list, |parameters| CommandBody::Id { parameters }).parse(r),
+        // getquota = "GETQUOTA" SP quota-root-name (RFC 9208 §9)
+        b"GETQUOTA" => map(astring, |root| CommandBody::GetQuota { root }).parse(r),
+        // getquotaroot = "GETQUOTAROOT" SP mailbox
+        b"GETQUOTAROOT" => map(mailbox, |mailbox| CommandBody::GetQuotaRoot { mailbox }).parse(r),
+        // setquota = "SETQUOTA" SP quota-root-name SP setquota-list;
+        // setquota-list = "(" [setquota-resource *(SP setquota-resource)] ")";
+        // setquota-resource = resource-name SP resource-limit
+        b"SETQUOTA" => map(
+            (
+                astring,
+                sp,
+                paren_list0(map((atom, sp, number64), |(n, _, l)| (n, l))),
+            ),
+            |(root, _, limits)| CommandBody::SetQuota { root, limits },
+        )
+        .parse(r),
         _ => Err(fail(i)),
     }
 }
@@ -244,6 +263,51 @@ fn search(i: &[u8], uid: bool, depth: usize) -> PResult<'_, CommandBody> {
     ))
 }
 
+/// `sort = ["UID" SP] "SORT" SP sort-criteria SP search-criteria`;
+/// `sort-criteria = "(" sort-criterion *(SP sort-criterion) ")"`;
+/// `search-criteria = charset 1*(SP search-key)` (RFC 5256 §4)
+fn sort(i: &[u8], uid: bool, depth: usize) -> PResult<'_, CommandBody> {
+    let (r, (criteria, _, charset, _, search)) = (
+        paren_list1(sort_criterion),
+        sp,
+        charset,
+        sp,
+        sp_list1(|x| search_key(x, depth)),
+    )
+        .parse(i)?;
+    Ok((
+        r,
+        CommandBody::Sort {
+            uid,
+            criteria,
+            charset,
+            search,
+        },
+    ))
+}
+
+/// `thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria`
+/// (RFC 5256 §4)
+fn thread(i: &[u8], uid: bool, depth: usize) -> PResult<'_, CommandBody> {
+    let (r, (algorithm, _, charset, _, search)) = (
+        thread_alg,
+        sp,
+        charset,
+        sp,
+        sp_list1(|x| search_key(x, depth)),
+    )
+        .parse(i)?;
+    Ok((
+        r,
+        CommandBody::Thread {
+            uid,
+            algorithm,
+            charset,
+            search,
+        },
+    ))
+}
+
 /// `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers]`
 fn fetch(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
     let (r, sequence_set) = sequence_set(i)?;
@@ -331,6 +395,8 @@ fn uid(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
         b"MOVE" => copy_move(r, true, true),
         b"FETCH" => fetch(r, true),
         b"SEARCH" => search(r, true, depth),
+        b"SORT" => sort(r, true, depth),
+        b"THREAD" => thread(r, true, depth),
         b"STORE" => store(r, true),
         b"EXPUNGE" => map(sequence_set, |sequence_set| CommandBody::UidExpunge {
             sequence_set,

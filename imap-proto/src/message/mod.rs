@@ -44,6 +44,7 @@ mod header;
 mod result;
 mod search;
 mod section;
+mod sort;
 mod tree;
 
 pub use bodystructure::{body, body_structure};
@@ -53,6 +54,9 @@ pub use search::{MessageMeta, Needs, SearchMessage, SearchProgram, SearchScope};
 pub use section::{
     BinaryError, SectionData, binary, binary_size, body_section, find_part, rfc822_header,
     rfc822_size, rfc822_text,
+};
+pub use sort::{
+    MAX_ID_LEN, MAX_KEY_CHARS, MAX_REFERENCES, SortFields, base_subject, casemap, sort, thread,
 };
 pub use tree::{MAX_DEPTH, MAX_PARTS, PartKind, PartOffsets};
 

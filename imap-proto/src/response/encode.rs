@@ -104,6 +104,10 @@ impl Encode for StatusItem {
                 enc.put(b"SIZE ");
                 enc.put_num(n)
             }
+            StatusItem::DeletedStorage(n) => {
+                enc.put(b"DELETED-STORAGE ");
+                enc.put_num(n)
+            }
             StatusItem::HighestModSeq(n) => {
                 enc.put(b"HIGHESTMODSEQ ");
                 enc.put_num(n)
@@ -234,6 +238,51 @@ impl Encode for Data {
                 for it in items {
                     enc.put(b" ");
                     it.encode(enc);
+                }
+            }
+            Data::Sort { ids, mod_seq } => {
+                enc.put(b"SORT");
+                for n in ids {
+                    enc.put(b" ");
+                    enc.put_num(n);
+                }
+                if let Some(m) = mod_seq {
+                    enc.put(b" (MODSEQ ");
+                    enc.put_num(m);
+                    enc.put(b")");
+                }
+            }
+            Data::Thread(threads) => {
+                enc.put(b"THREAD");
+                if !threads.is_empty() {
+                    enc.put(b" ");
+                }
+                for t in threads {
+                    super::thread::encode_thread(enc, t);
+                }
+            }
+            Data::Quota { root, resources } => {
+                enc.put(b"QUOTA ");
+                root.encode(enc);
+                enc.put(b" (");
+                for (n, r) in resources.iter().enumerate() {
+                    if n > 0 {
+                        enc.put(b" ");
+                    }
+                    r.name.encode(enc);
+                    enc.put(b" ");
+                    enc.put_num(r.usage);
+                    enc.put(b" ");
+                    enc.put_num(r.limit);
+                }
+                enc.put(b")");
+            }
+            Data::QuotaRoot { mailbox, roots } => {
+                enc.put(b"QUOTAROOT ");
+                mailbox.encode(enc);
+                for r in roots {
+                    enc.put(b" ");
+                    r.encode(enc);
                 }
             }
             Data::Status { mailbox, items } => {

@@ -7,6 +7,7 @@ mod code;
 mod encode;
 mod fetch;
 mod parse;
+mod thread;
 
 pub use body::{
     Address, Body, BodyExtension, BodyFields, BodySpecific, BodyStructure, DispositionTail,
@@ -14,6 +15,7 @@ pub use body::{
 };
 pub use code::{Code, UnitCode};
 pub use fetch::{BinaryData, MessageDataItem};
+pub use thread::Thread;
 
 use crate::command::TaggedExtValue;
 use crate::error::{ParseError, run};
@@ -195,6 +197,20 @@ pub enum StatusItem {
     HighestModSeq(u64),
     /// `APPENDLIMIT n / NIL` (RFC 7889)
     AppendLimit(Option<u32>),
+    /// `DELETED-STORAGE n` (RFC 9208 §4.2.2): KiB of `\Deleted` messages.
+    DeletedStorage(u64),
+}
+
+/// `quota-resource = resource-name SP resource-usage SP resource-limit`
+/// (RFC 9208 §9)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaResource {
+    /// `STORAGE` (KiB), `MESSAGE`, or another resource name.
+    pub name: crate::types::Atom,
+    /// Current usage.
+    pub usage: u64,
+    /// The limit.
+    pub limit: u64,
 }
 
 /// `search-return-data` (RFC 4731, RFC 7162)
@@ -252,6 +268,30 @@ pub enum Data {
         uid: bool,
         /// Results.
         items: Vec<ESearchItem>,
+    },
+    /// `SORT ...` (RFC 5256 §4), with RFC 7162's `(MODSEQ n)`
+    /// (`search-sort-mod-seq`).
+    Sort {
+        /// Numbers in sorted order.
+        ids: Vec<NonZeroU32>,
+        /// Highest mod-sequence of the messages returned.
+        mod_seq: Option<u64>,
+    },
+    /// `THREAD ...` (RFC 5256 §4): one [`Thread`] per root.
+    Thread(Vec<Thread>),
+    /// `QUOTA root (resource usage limit ...)` (RFC 9208 §5.1)
+    Quota {
+        /// The quota root.
+        root: crate::types::AString,
+        /// At least one resource.
+        resources: Vec<QuotaResource>,
+    },
+    /// `QUOTAROOT mailbox root...` (RFC 9208 §5.2)
+    QuotaRoot {
+        /// The mailbox asked about.
+        mailbox: Mailbox,
+        /// Its quota roots (none when it has no limits).
+        roots: Vec<crate::types::AString>,
     },
     /// `STATUS mailbox (...)`
     Status {

@@ -196,6 +196,7 @@ fn status_att_val(i: &[u8]) -> PResult<'_, StatusItem> {
         A::Unseen => map(number, StatusItem::Unseen).parse(r),
         A::Deleted => map(number, StatusItem::Deleted).parse(r),
         A::Size => map(number64, StatusItem::Size).parse(r),
+        A::DeletedStorage => map(number64, StatusItem::DeletedStorage).parse(r),
         A::HighestModSeq => {
             map(crate::core::mod_sequence_valzer, StatusItem::HighestModSeq).parse(r)
         }
@@ -347,6 +348,52 @@ fn mailbox_data(i: &[u8], depth: usize) -> PResult<'_, Data> {
                 },
             ))
         }
+        // quota-response = "QUOTA" SP quota-root-name SP quota-list;
+        // quota-list = "(" quota-resource *(SP quota-resource) ")"
+        "QUOTA" => {
+            let (r, (_, root, _, resources)) = (
+                sp,
+                crate::types::astring,
+                sp,
+                paren_list1(map(
+                    (crate::types::atom, sp, number64, sp, number64),
+                    |(name, _, usage, _, limit)| super::QuotaResource { name, usage, limit },
+                )),
+            )
+                .parse(r)?;
+            Ok((r, Data::Quota { root, resources }))
+        }
+        // quotaroot-response = "QUOTAROOT" SP mailbox *(SP quota-root-name)
+        "QUOTAROOT" => {
+            let (mut r, (_, mailbox)) = (sp, mailbox).parse(r)?;
+            let mut roots = Vec::new();
+            while let Ok((r2, (_, root))) = (sp, crate::types::astring).parse(r) {
+                roots.push(root);
+                r = r2;
+            }
+            Ok((r, Data::QuotaRoot { mailbox, roots }))
+        }
+        "SORT" => {
+            let mut ids = Vec::new();
+            let mut r = r;
+            while let Ok((r2, (_, n))) = (sp, nz_number).parse(r) {
+                ids.push(n);
+                r = r2;
+            }
+            let (r, mod_seq) = opt(map(
+                (
+                    sp,
+                    tag(&b"("[..]),
+                    tag_no_case(&b"MODSEQ "[..]),
+                    mod_sequence_value,
+                    tag(&b")"[..]),
+                ),
+                |(_, _, _, n, _)| n,
+            ))
+            .parse(r)?;
+            Ok((r, Data::Sort { ids, mod_seq }))
+        }
+        "THREAD" => map(|x| super::thread::thread_data(x, depth), Data::Thread).parse(r),
         "STATUS" => {
             let (r, (_, mailbox, _, items)) =
                 (sp, mailbox, sp, paren_list0(status_att_val)).parse(r)?;

@@ -77,6 +77,11 @@ pub(super) enum Pending {
         close: bool,
         uid: bool,
     },
+    Quota {
+        tag: Tag,
+        /// GETQUOTAROOT's mailbox as the client wrote it.
+        mailbox: Option<Mailbox>,
+    },
 }
 
 /// A multi-step command.
@@ -171,6 +176,8 @@ impl ServerSession {
                 | B::Expunge
                 | B::UidExpunge { .. }
                 | B::Search { .. }
+                | B::Sort { .. }
+                | B::Thread { .. }
                 | B::Fetch { .. }
                 | B::Store { .. }
                 | B::Copy { .. }
@@ -434,7 +441,40 @@ impl ServerSession {
                 return_options,
                 charset,
                 criteria,
-            } => self.start_search(tag, uid, return_options, charset, criteria),
+            } => self.start_search(
+                tag,
+                uid,
+                super::search::Report::Search(return_options),
+                charset,
+                criteria,
+            ),
+            B::GetQuota { root } => self.get_quota(tag, root),
+            B::GetQuotaRoot { mailbox } => self.get_quota_root(tag, mailbox),
+            B::SetQuota { .. } => self.set_quota(tag),
+            B::Sort {
+                uid,
+                criteria,
+                charset,
+                search,
+            } => self.start_search(
+                tag,
+                uid,
+                super::search::Report::Sort(criteria),
+                Some(charset),
+                search,
+            ),
+            B::Thread {
+                uid,
+                algorithm,
+                charset,
+                search,
+            } => self.start_search(
+                tag,
+                uid,
+                super::search::Report::Thread(algorithm),
+                Some(charset),
+                search,
+            ),
             B::Store {
                 uid,
                 sequence_set,
@@ -600,6 +640,9 @@ pub(super) fn status_items(
             StatusAttribute::Unseen => StatusItem::Unseen(a.unseen),
             StatusAttribute::Deleted => StatusItem::Deleted(a.deleted),
             StatusAttribute::Size => StatusItem::Size(a.size),
+            StatusAttribute::DeletedStorage => {
+                StatusItem::DeletedStorage(a.deleted_storage.div_ceil(1024))
+            }
             StatusAttribute::HighestModSeq => StatusItem::HighestModSeq(a.highest_mod_seq),
             StatusAttribute::AppendLimit => StatusItem::AppendLimit(a.append_limit),
         });

@@ -113,7 +113,9 @@
 //! ([`Limits::max_pending_output`], 256 KiB, plus at most one message's
 //! FETCH items), the view (one [`MessageSummary`](crate::view::MessageSummary)
 //! per message of the selected mailbox, about 100 octets each) and, during
-//! a FETCH or SEARCH, 8 octets per targeted message. Message octets are
+//! a FETCH or SEARCH, 8 octets per targeted message; during a SORT or
+//! THREAD, one [`SortFields`](crate::message::SortFields) per matching
+//! message (a few KiB at most each, whatever its header holds). Message octets are
 //! never copied into the session beyond
 //! [`Limits::inline_section_max`]: larger sections are either shared
 //! [`bytes::Bytes`] the adapter handed in or written by the adapter from
@@ -121,8 +123,15 @@
 //!
 //! # Not implemented (documented choices)
 //!
-//! - MULTIAPPEND (RFC 3502), COMPRESS, NOTIFY, METADATA, QUOTA, ACL, SORT,
-//!   THREAD, WITHIN, SAVEDATE, OBJECTID: not offered.
+//! - MULTIAPPEND (RFC 3502), COMPRESS, NOTIFY, METADATA, QUOTASET, ACL,
+//!   ESORT/CONTEXT (RFC 5267), SORT=DISPLAY (RFC 5957), THREAD=REFS,
+//!   WITHIN, SAVEDATE, OBJECTID: not offered.
+//! - SORT and THREAD (RFC 5256) run as a SEARCH job: the header of every
+//!   message is read (`ContentNeed::Header`) when a sort key or the
+//!   threading algorithm needs it, also for messages that metadata
+//!   criteria (`NOT 1`, `SEEN`) then exclude; ARRIVAL and SIZE alone read
+//!   nothing. Dates are the Date: field in UTC, the internal date when it
+//!   is missing or unparsable (RFC 5256 §2.2).
 //! - `$` (SEARCHRES) works as a FETCH/STORE/COPY/MOVE/UID EXPUNGE sequence
 //!   set; inside SEARCH criteria it matches nothing.
 //! - The `VANISHED` FETCH modifier (RFC 7162 §3.2.6) is accepted and
@@ -146,14 +155,15 @@ mod fetch;
 mod list;
 mod messages;
 mod output;
+mod quota;
 mod search;
 mod select;
 mod types;
 
 pub use types::{
     AppendAnswer, AuthMechanism, Capabilities, ContentNeed, CopyAnswer, Event, Limits, MailboxInfo,
-    MailboxOp, MessageContent, QResyncParams, RequestId, SelectAnswer, ServerConfig, SessionError,
-    SessionState, StatusAnswer, StoreAnswer, TransportKind, refusal,
+    MailboxOp, MessageContent, QResyncParams, QuotaAnswer, RequestId, SelectAnswer, ServerConfig,
+    SessionError, SessionState, StatusAnswer, StoreAnswer, TransportKind, refusal,
 };
 
 use crate::Version;

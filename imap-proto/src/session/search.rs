@@ -1,12 +1,16 @@
 //! SEARCH (RFC 9051 §6.4.4; RFC 7162 CONDSTORE; RFC 4731 ESEARCH; RFC 5182
-//! SEARCHRES): a multi-step job over the view's messages that asks the
-//! adapter for content only when the criteria need it.
+//! SEARCHRES), SORT and THREAD (RFC 5256): a multi-step job over the view's
+//! messages that asks the adapter for content only when the criteria (or
+//! the sort keys) need it.
 
 use super::dispatch::{Job, Pending};
 use super::{ContentNeed, Event, MessageContent, ServerSession};
-use crate::command::{Charset, SearchKey, SearchReturnOption};
+use crate::command::{
+    Charset, SearchKey, SearchReturnOption, SortCriterion, SortKey, ThreadAlgorithm,
+};
 use crate::message::{
-    MessageMeta, Needs, SearchMessage, SearchProgram, SearchResult, SearchScope, search_data,
+    MessageMeta, Needs, SearchMessage, SearchProgram, SearchResult, SearchScope, SortFields,
+    search_data,
 };
 use crate::response::{Code, Data, RespText, Response};
 use crate::types::Tag;
@@ -14,12 +18,41 @@ use crate::view::MessageSummary;
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
 
-/// A SEARCH in progress.
+/// What a job over the search results reports.
+#[derive(Debug)]
+pub(crate) enum Report {
+    /// SEARCH with its `RETURN (...)` options.
+    Search(Option<Vec<SearchReturnOption>>),
+    /// SORT (RFC 5256) by these criteria.
+    Sort(Vec<SortCriterion>),
+    /// THREAD (RFC 5256) by this algorithm.
+    Thread(ThreadAlgorithm),
+}
+
+impl Report {
+    /// What the sort keys or the threading algorithm read.
+    fn needs(&self) -> Needs {
+        match self {
+            Report::Search(_) => Needs::Metadata,
+            Report::Sort(c)
+                if c.iter()
+                    .all(|c| matches!(c.key, SortKey::Arrival | SortKey::Size)) =>
+            {
+                Needs::Metadata
+            }
+            Report::Sort(_) | Report::Thread(_) => Needs::Headers,
+        }
+    }
+}
+
+/// A SEARCH, SORT or THREAD in progress.
 #[derive(Debug)]
 pub(crate) struct SearchJob {
     tag: Tag,
     uid: bool,
-    return_options: Option<Vec<SearchReturnOption>>,
+    report: Report,
+    /// The sort fields of the matches (SORT and THREAD only).
+    fields: Vec<SortFields>,
     program: SearchProgram,
     scope: SearchScope,
     targets: VecDeque<(NonZeroU32, NonZeroU32)>,
@@ -34,7 +67,7 @@ impl ServerSession {
         &mut self,
         tag: Tag,
         uid: bool,
-        return_options: Option<Vec<SearchReturnOption>>,
+        report: Report,
         charset: Option<Charset>,
         criteria: Vec<SearchKey>,
     ) {
@@ -65,7 +98,8 @@ impl ServerSession {
         let job = Box::new(SearchJob {
             tag,
             uid,
-            return_options,
+            report,
+            fields: Vec::new(),
             program,
             scope,
             targets,
@@ -82,6 +116,7 @@ impl ServerSession {
         seq: NonZeroU32,
         uid: NonZeroU32,
         msg: Option<&SearchMessage<'_>>,
+        raw: &[u8],
     ) {
         let Some(m) = self.selected.as_ref().and_then(|s| s.view.get(seq.get())) else {
             return;
@@ -92,6 +127,16 @@ impl ServerSession {
         let meta = meta_of(seq, m);
         if job.program.matches(&meta, msg, &job.scope) {
             job.matched.push((seq, uid, m.mod_seq));
+            if !matches!(job.report, Report::Search(_)) {
+                let id = if job.uid { uid } else { seq };
+                job.fields.push(SortFields::new(
+                    id.get(),
+                    seq.get(),
+                    raw,
+                    m.internal_date,
+                    m.size,
+                ));
+            }
         }
     }
 
@@ -105,17 +150,17 @@ impl ServerSession {
             };
             if let Some(raw) = raw {
                 let msg = SearchMessage::new(&raw, job.program.needs());
-                self.search_one(&mut job, seq, uid, Some(&msg));
+                self.search_one(&mut job, seq, uid, Some(&msg), &raw);
             }
         }
         self.search_continue(job);
     }
 
     pub(super) fn search_continue(&mut self, mut job: Box<SearchJob>) {
-        let needs = job.program.needs();
+        let needs = job.program.needs().max(job.report.needs());
         while let Some((seq, uid)) = job.targets.pop_front() {
             if needs == Needs::Metadata {
-                self.search_one(&mut job, seq, uid, None);
+                self.search_one(&mut job, seq, uid, None, b"");
                 continue;
             }
             let need = if needs == Needs::Headers {
@@ -130,12 +175,37 @@ impl ServerSession {
             );
             return;
         }
+        let options = match &mut job.report {
+            Report::Search(options) => options.take(),
+            Report::Sort(criteria) => {
+                let fields = std::mem::take(&mut job.fields);
+                let ids = crate::message::sort(fields, criteria)
+                    .into_iter()
+                    .filter_map(NonZeroU32::new)
+                    .collect();
+                // RFC 7162 §3.1.5: a MODSEQ criterion adds the highest
+                // mod-sequence of the messages returned.
+                let mod_seq = job
+                    .program
+                    .has_modseq()
+                    .then(|| job.matched.iter().map(|(_, _, m)| *m).max())
+                    .flatten();
+                self.send(&Response::Data(Data::Sort { ids, mod_seq }));
+                return self.complete_job(&job, "SORT completed");
+            }
+            Report::Thread(algorithm) => {
+                let fields = std::mem::take(&mut job.fields);
+                let threads = crate::message::thread(fields, *algorithm);
+                self.send(&Response::Data(Data::Thread(threads)));
+                return self.complete_job(&job, "THREAD completed");
+            }
+        };
         let ids: Vec<NonZeroU32> = job
             .matched
             .iter()
             .map(|(s, u, _)| if job.uid { *u } else { *s })
             .collect();
-        let options = job.return_options.as_deref();
+        let options = options.as_deref();
         let highest_mod_seq = job
             .program
             .has_modseq()
@@ -158,12 +228,17 @@ impl ServerSession {
             let data: Data = search_data(self.version, &job.tag, job.uid, &result, options);
             self.send(&Response::Data(data));
         }
-        let uid = job.uid;
+        self.complete_job(&job, "SEARCH completed");
+    }
+
+    /// The tagged OK, with HIGHESTMODSEQ when this command enabled
+    /// CONDSTORE (RFC 7162 §3.1).
+    fn complete_job(&mut self, job: &SearchJob, text: &str) {
         let code = job
             .announce_highest
             .then(|| self.highest_mod_seq_code())
             .flatten();
-        self.complete(job.tag, uid, code, "SEARCH completed");
+        self.complete(job.tag.clone(), job.uid, code, text);
     }
 }
 

@@ -126,6 +126,12 @@ impl Default for Capabilities {
             C::CreateSpecialUse,
             C::CondStore,
             C::QResync,
+            C::Sort,
+            C::ThreadOrderedSubject,
+            C::ThreadReferences,
+            C::Quota,
+            C::QuotaResStorage,
+            C::QuotaResMessage,
         ];
         Capabilities {
             before_login,
@@ -322,6 +328,23 @@ pub struct StatusAnswer {
     pub highest_mod_seq: u64,
     /// APPENDLIMIT (RFC 7889): `None` is NIL.
     pub append_limit: Option<u32>,
+    /// Octets of the `\Deleted` messages (DELETED-STORAGE, RFC 9208
+    /// §4.2.2; the session reports KiB).
+    pub deleted_storage: u64,
+}
+
+/// The answer to [`Event::Quota`]: an account's usage and limits
+/// (RFC 9208 STORAGE and MESSAGE resources; `None` is unlimited).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct QuotaAnswer {
+    /// Octets used by all messages of the account.
+    pub storage_used: u64,
+    /// Largest total size, in octets.
+    pub storage_limit: Option<u64>,
+    /// Messages in all mailboxes.
+    pub messages_used: u64,
+    /// Largest number of messages.
+    pub message_limit: Option<u64>,
 }
 
 /// The answer to [`Event::Store`].
@@ -407,6 +430,15 @@ pub enum Event {
     List {
         /// Carry it into the answer.
         id: RequestId,
+    },
+    /// GETQUOTA (`mailbox` is `None`) or GETQUOTAROOT (RFC 9208): the
+    /// account's usage and limits; answer with `respond_quota`, refusing
+    /// with `[NONEXISTENT]` a mailbox that does not exist.
+    Quota {
+        /// Carry it into the answer.
+        id: RequestId,
+        /// GETQUOTAROOT's mailbox (UTF-8).
+        mailbox: Option<String>,
     },
     /// STATUS; answer with `respond_status`.
     Status {

@@ -62,6 +62,18 @@ pub enum Capability {
     CondStore,
     /// `QRESYNC` (RFC 7162)
     QResync,
+    /// `SORT` (RFC 5256)
+    Sort,
+    /// `THREAD=ORDEREDSUBJECT` (RFC 5256)
+    ThreadOrderedSubject,
+    /// `THREAD=REFERENCES` (RFC 5256)
+    ThreadReferences,
+    /// `QUOTA` (RFC 9208)
+    Quota,
+    /// `QUOTA=RES-STORAGE` (RFC 9208)
+    QuotaResStorage,
+    /// `QUOTA=RES-MESSAGE` (RFC 9208)
+    QuotaResMessage,
     /// Any other capability atom.
     Other(Atom),
 }
@@ -92,6 +104,12 @@ const NAMED: &[(&str, Capability)] = &[
     ("BINARY", Capability::Binary),
     ("CONDSTORE", Capability::CondStore),
     ("QRESYNC", Capability::QResync),
+    ("SORT", Capability::Sort),
+    ("THREAD=ORDEREDSUBJECT", Capability::ThreadOrderedSubject),
+    ("THREAD=REFERENCES", Capability::ThreadReferences),
+    ("QUOTA", Capability::Quota),
+    ("QUOTA=RES-STORAGE", Capability::QuotaResStorage),
+    ("QUOTA=RES-MESSAGE", Capability::QuotaResMessage),
 ];
 
 impl Capability {

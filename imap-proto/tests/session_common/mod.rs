@@ -57,6 +57,8 @@ pub fn date() -> DateTime {
 pub struct Store {
     pub mailboxes: BTreeMap<String, Mbox>,
     pub subscribed: BTreeSet<String>,
+    /// (bytes, messages) limits reported for QUOTA; `None` is unlimited.
+    pub quota: (Option<u64>, Option<u64>),
 }
 
 impl Default for Store {
@@ -70,6 +72,7 @@ impl Default for Store {
         Store {
             mailboxes,
             subscribed,
+            quota: (None, None),
         }
     }
 }
@@ -416,6 +419,7 @@ impl Harness {
                         size: mb.messages.values().map(|m| m.bytes.len() as u64).sum(),
                         highest_mod_seq: mb.mod_seq,
                         append_limit: None,
+                        deleted_storage: 0,
                     }),
                     None => Err(RespText::with_code(
                         Code::Unit(UnitCode::NonExistent),
@@ -612,6 +616,30 @@ impl Harness {
                     }
                 }
                 s.respond_expunge(id, Ok(gone)).unwrap();
+            }
+            Event::Quota { id, mailbox } => {
+                self.log.push(format!("Quota {mailbox:?}"));
+                let answer = match mailbox {
+                    Some(m) if !self.store.mailboxes.contains_key(&m) => Err(RespText::with_code(
+                        Code::Unit(UnitCode::NonExistent),
+                        "No such mailbox",
+                    )),
+                    _ => {
+                        let all = || {
+                            self.store
+                                .mailboxes
+                                .values()
+                                .flat_map(|b| b.messages.values())
+                        };
+                        Ok(imap_proto::session::QuotaAnswer {
+                            storage_used: all().map(|m| m.bytes.len() as u64).sum(),
+                            storage_limit: self.store.quota.0,
+                            messages_used: all().count() as u64,
+                            message_limit: self.store.quota.1,
+                        })
+                    }
+                };
+                s.respond_quota(id, answer).unwrap();
             }
             Event::IdleStarted => self.log.push("IdleStarted".into()),
             Event::IdleDone => self.log.push("IdleDone".into()),

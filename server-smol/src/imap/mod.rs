@@ -28,7 +28,8 @@ use imap_proto::message::PartOffsets;
 use imap_proto::response::{Code, RespText, UnitCode};
 use imap_proto::session::{
     AppendAnswer, ContentNeed, CopyAnswer, Event, MailboxInfo, MailboxOp, MessageContent,
-    RequestId, SelectAnswer, ServerConfig, ServerSession, StatusAnswer, StoreAnswer, refusal,
+    QuotaAnswer, RequestId, SelectAnswer, ServerConfig, ServerSession, StatusAnswer, StoreAnswer,
+    refusal,
 };
 use imap_proto::types::{DateTime, Flag, FlagPerm, MailboxAttribute};
 use imap_proto::view::{FlagUpdate, MessageSummary};
@@ -317,6 +318,36 @@ impl ImapHandler {
             size: messages.iter().map(|m| m.size).sum(),
             highest_mod_seq: status.highestmodseq,
             append_limit: u32::try_from(max).ok(),
+            deleted_storage: messages
+                .iter()
+                .filter(|m| m.flags.contains(Flags::DELETED))
+                .map(|m| m.size)
+                .sum(),
+        })
+    }
+
+    /// GETQUOTA / GETQUOTAROOT (RFC 9208): the account's usage from the
+    /// index and the `[limits] quota_bytes` / `quota_messages` in force.
+    async fn quota(&mut self, mailbox: Option<String>) -> Result<QuotaAnswer, RespText> {
+        let usage = self
+            .with_store(move |store, account| {
+                if let Some(m) = &mailbox {
+                    store.mailbox_status(account, m)?;
+                }
+                store.quota_usage(account)
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::NoSuchMailbox(_) => {
+                    no_code(UnitCode::NonExistent, "Mailbox does not exist")
+                }
+                other => store_refusal(&other),
+            })?;
+        Ok(QuotaAnswer {
+            storage_used: usage.bytes,
+            storage_limit: usage.limit.max_bytes,
+            messages_used: usage.messages,
+            message_limit: usage.limit.max_messages,
         })
     }
 
@@ -577,6 +608,10 @@ impl Handler for ImapHandler {
             Event::Status { id, mailbox } => {
                 let answer = self.status(mailbox).await;
                 let _ = session.respond_status(id, answer);
+            }
+            Event::Quota { id, mailbox } => {
+                let answer = self.quota(mailbox).await;
+                let _ = session.respond_quota(id, answer);
             }
             Event::AppendBegin {
                 id,
