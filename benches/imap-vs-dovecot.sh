@@ -5,6 +5,7 @@
 #
 #   benches/imap-vs-dovecot.sh [--users 100] [--clients 10] [--seconds 20] [--rounds 3]
 #                              [--modes "login-heavy persistent"] [--prefill 20]
+#                              [--perf FILE]
 #
 # Each round runs sansmail then Dovecot (alternating, so drift on a shared
 # machine hits both), per mode, and prints commands/s, protocol errors and
@@ -16,10 +17,14 @@
 # runs with passwd-file users hashed with SHA512-CRYPT (Dovecot's default
 # scheme) and its auth cache on (auth_cache_size = 10M), as a site would
 # configure it; sansmail with its defaults (argon2id) from a release build.
+#
+# `--perf FILE` records sansmail with `perf record --call-graph dwarf` (linux-perf)
+# over the measured rounds only (not the prefill); read it with
+# `perf report -i FILE --no-children`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent"
+users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent" perf=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) users=$2; shift 2 ;;
@@ -28,6 +33,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --prefill) prefill=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
+    --perf) perf=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -43,6 +49,7 @@ chmod 755 "$work"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 sport=$(free_port) dport=$(free_port)
 cleanup() {
+  [ -n "${ppid_perf:-}" ] && kill -INT "$ppid_perf" 2>/dev/null || true
   [ -n "${spid:-}" ] && kill "$spid" 2>/dev/null || true
   [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -138,6 +145,12 @@ echo "prefilling $prefill messages per user in both servers ..."
 stress "$sport" persistent 0 --prefill "$prefill" >/dev/null
 stress "$dport" persistent 0 --prefill "$prefill" >/dev/null
 
+if [ -n "$perf" ]; then
+  command -v perf >/dev/null || { echo "--perf needs perf (apt-get install linux-perf)" >&2; exit 2; }
+  perf record -e cpu-clock -F 200 --call-graph dwarf,8192 -q -o "$perf" -p "$spid" 2>/dev/null &
+  ppid_perf=$!
+fi
+
 printf '%-12s %5s %14s %10s %14s %10s %7s\n' mode round "sansmail c/s" errors "dovecot c/s" errors ratio
 for mode in $modes; do
   for r in $(seq "$rounds"); do
@@ -149,4 +162,8 @@ for mode in $modes; do
     printf '%-12s %5s %14.1f %10s %14.1f %10s %7s\n' "$mode" "$r" "$sr" "$se" "$dr" "$de" "$ratio"
   done
 done
+if [ -n "$perf" ]; then
+  kill -INT "$ppid_perf"; wait "$ppid_perf" 2>/dev/null || true; ppid_perf=""
+  echo "perf profile of sansmail over the measured rounds: $perf"
+fi
 echo "first protocol errors of each run: $errlog (sansmail port $sport, Dovecot port $dport)"

@@ -60,6 +60,7 @@ mod delivery;
 mod error;
 pub mod fault;
 mod filename;
+mod flag_commit;
 mod flags;
 pub mod fs;
 mod group_commit;

@@ -16,6 +16,7 @@ use crate::address::Address;
 use crate::append::normalise_keywords;
 use crate::codec::{MailboxRecord, MessageRecord, Subdir};
 use crate::error::StoreError;
+use crate::flag_commit::FlagJob;
 use crate::flags::Flags;
 use crate::fs::Fs;
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
@@ -99,7 +100,7 @@ pub struct CopyOutcome {
 }
 
 /// The records of `set` in mailbox `id`, in UID order.
-fn select(
+pub(crate) fn select(
     messages: &impl ReadableTable<(u64, u32), &'static [u8]>,
     id: u64,
     set: &UidSet,
@@ -116,7 +117,7 @@ fn select(
 
 /// The `:2,` suffix for `flags`, keeping letters we do not interpret
 /// (Dovecot's lower-case keyword letters) after ours.
-fn suffix_for(old_suffix: &str, flags: Flags) -> String {
+pub(crate) fn suffix_for(old_suffix: &str, flags: Flags) -> String {
     let mut letters = flags.to_maildir_info();
     let old = old_suffix.strip_prefix(":2,").unwrap_or("");
     let mut other: Vec<char> = old
@@ -129,13 +130,13 @@ fn suffix_for(old_suffix: &str, flags: Flags) -> String {
     format!(":2,{letters}")
 }
 
-fn path_of(dir: &Path, m: &MessageRecord) -> PathBuf {
+pub(crate) fn path_of(dir: &Path, m: &MessageRecord) -> PathBuf {
     dir.join(m.subdir.as_str()).join(m.file_name())
 }
 
 /// Undoes renames (best effort; what cannot be undone is repaired by the
 /// next rescan, which trusts the files).
-fn undo(fs: &dyn Fs, renames: &[(PathBuf, PathBuf)]) {
+pub(crate) fn undo(fs: &dyn Fs, renames: &[(PathBuf, PathBuf)]) {
     for (from, to) in renames.iter().rev() {
         if let Err(e) = fs.rename(to, from) {
             tracing::error!(from = %to.display(), to = %from.display(), error = %e,
@@ -152,7 +153,7 @@ fn unlink_all(fs: &dyn Fs, paths: &[PathBuf]) {
     }
 }
 
-fn fsync_dirs(fs: &dyn Fs, paths: &[(PathBuf, PathBuf)]) -> io::Result<()> {
+pub(crate) fn fsync_dirs(fs: &dyn Fs, paths: &[(PathBuf, PathBuf)]) -> io::Result<()> {
     let dirs: BTreeSet<&Path> = paths
         .iter()
         .flat_map(|(a, b)| [a.parent(), b.parent()])
@@ -164,15 +165,17 @@ fn fsync_dirs(fs: &dyn Fs, paths: &[(PathBuf, PathBuf)]) -> io::Result<()> {
     Ok(())
 }
 
-struct Target {
-    address: Address,
-    key: String,
-    name: String,
-    dir: PathBuf,
+/// A mailbox of an account, resolved.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub(crate) address: Address,
+    pub(crate) key: String,
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
 }
 
 impl Store {
-    fn target(&self, address: &str, mailbox: &str) -> Result<Target, StoreError> {
+    pub(crate) fn target(&self, address: &str, mailbox: &str) -> Result<Target, StoreError> {
         let (address, name) = parse_target(address, mailbox)?;
         let dir = self.inner.layout.mailbox_dir(&address, &name);
         Ok(Target {
@@ -183,7 +186,11 @@ impl Store {
         })
     }
 
-    fn load(&self, txn: &WriteTransaction, t: &Target) -> Result<MailboxRecord, StoreError> {
+    pub(crate) fn load(
+        &self,
+        txn: &WriteTransaction,
+        t: &Target,
+    ) -> Result<MailboxRecord, StoreError> {
         let mailboxes = txn.open_table(MAILBOXES)?;
         match index::get_mailbox(&mailboxes, &t.key, &t.name)? {
             Some(r) => Ok(r),
@@ -210,7 +217,9 @@ impl Store {
     /// MODSEQ; unchanged ones keep theirs. With
     /// [`FlagChange::unchanged_since`] (CONDSTORE, RFC 7162 §3.1.3),
     /// messages whose MODSEQ is greater are left alone and reported in
-    /// [`StoreOutcome::modified`].
+    /// [`StoreOutcome::modified`]. Concurrent calls share one durable
+    /// index commit (`flag_commit.rs`); each returns once its change is
+    /// durable.
     ///
     /// # Errors
     /// Unknown account or mailbox, IO and index errors (nothing changed).
@@ -221,102 +230,15 @@ impl Store {
         uids: &UidSet,
         change: &FlagChange,
     ) -> Result<StoreOutcome, StoreError> {
-        let t = self.target(address, mailbox)?;
-        let keywords = normalise_keywords(&change.keywords);
-        let (op, flags, unchanged_since) = (change.op, change.flags, change.unchanged_since);
-        self.locked(&[&t.dir], || {
-            let fs = self.inner.fs.as_ref();
-            let txn = index::begin_write(&self.inner.db)?;
-            let mut record = self.load(&txn, &t)?;
-            let mut outcome = StoreOutcome::default();
-            let mut renames: Vec<(PathBuf, PathBuf)> = Vec::new();
-            let mut writes = Vec::new();
-            {
-                let messages = txn.open_table(MESSAGES)?;
-                for (uid, mut m) in select(&messages, record.id, uids)? {
-                    if unchanged_since.is_some_and(|u| m.modseq > u) {
-                        outcome.modified.push(uid);
-                        continue;
-                    }
-                    let (new_flags, new_keywords) = match op {
-                        FlagOp::Add => {
-                            let mut k = m.keywords.clone();
-                            k.extend(keywords.iter().cloned());
-                            (m.flags.union(flags), normalise_keywords(&k))
-                        }
-                        FlagOp::Remove => (
-                            Flags::from_bits(m.flags.bits() & !flags.bits()),
-                            m.keywords
-                                .iter()
-                                .filter(|k| !keywords.contains(k))
-                                .cloned()
-                                .collect(),
-                        ),
-                        FlagOp::Replace => (flags, keywords.clone()),
-                    };
-                    let changed = new_flags != m.flags || new_keywords != m.keywords;
-                    if changed {
-                        if new_flags != m.flags {
-                            let from = path_of(&t.dir, &m);
-                            m.subdir = Subdir::Cur;
-                            m.suffix = suffix_for(&m.suffix, new_flags);
-                            let to = path_of(&t.dir, &m);
-                            if let Err(e) = fs.rename(&from, &to) {
-                                undo(fs, &renames);
-                                return Err(e.into());
-                            }
-                            renames.push((from, to));
-                        }
-                        record.highestmodseq += 1;
-                        m.flags = new_flags;
-                        m.keywords = new_keywords;
-                        m.modseq = record.highestmodseq;
-                        writes.push((uid, m.clone()));
-                    }
-                    outcome.updated.push(FlagUpdate {
-                        uid,
-                        flags: m.flags,
-                        keywords: m.keywords.clone(),
-                        modseq: m.modseq,
-                        changed,
-                    });
-                }
-            }
-            if writes.is_empty() {
-                return Ok(outcome);
-            }
-            let result = (|| -> Result<(), StoreError> {
-                fsync_dirs(fs, &renames)?;
-                {
-                    let mut messages = txn.open_table(MESSAGES)?;
-                    for (uid, m) in &writes {
-                        messages.insert((record.id, *uid), m.encode().as_slice())?;
-                    }
-                    let mut mailboxes = txn.open_table(MAILBOXES)?;
-                    index::put_mailbox(&mut mailboxes, &t.key, &t.name, &record)?;
-                }
-                Ok(())
-            })();
-            if let Err(e) = result.and_then(|()| txn.commit().map_err(StoreError::from)) {
-                undo(fs, &renames);
-                return Err(e);
-            }
-            let notices = writes
-                .into_iter()
-                .map(|(uid, m)| Notice {
-                    mailbox: t.name.clone(),
-                    uidvalidity: record.uidvalidity,
-                    change: Change::Flags {
-                        uid,
-                        flags: m.flags,
-                        keywords: m.keywords,
-                        modseq: m.modseq,
-                    },
-                })
-                .collect();
-            self.inner.notifier.publish(&t.key, notices);
-            Ok(outcome)
-        })
+        let job = FlagJob {
+            target: self.target(address, mailbox)?,
+            uids: uids.clone(),
+            op: change.op,
+            flags: change.flags,
+            keywords: normalise_keywords(&change.keywords),
+            unchanged_since: change.unchanged_since,
+        };
+        self.inner.flag_commit.submit(self, job)
     }
 
     /// Moves every message still in `new/` to `cur/` (no flag change, no
