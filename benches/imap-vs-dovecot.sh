@@ -5,7 +5,7 @@
 #
 #   benches/imap-vs-dovecot.sh [--users 100] [--clients 10] [--seconds 20] [--rounds 3]
 #                              [--modes "login-heavy persistent"] [--prefill 20]
-#                              [--perf FILE]
+#                              [--perf FILE] [--bin-dir DIR]
 #
 # Each round runs sansmail then Dovecot (alternating, so drift on a shared
 # machine hits both), per mode, and prints commands/s, protocol errors and
@@ -20,11 +20,12 @@
 #
 # `--perf FILE` records sansmail with `perf record --call-graph dwarf` (linux-perf)
 # over the measured rounds only (not the prefill); read it with
-# `perf report -i FILE --no-children`.
+# `perf report -i FILE --no-children`. `--bin-dir DIR` takes `sansmail`
+# and `imapload` from DIR instead of building them (to compare builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent" perf=""
+users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent" perf="" bindir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) users=$2; shift 2 ;;
@@ -34,6 +35,7 @@ while [ $# -gt 0 ]; do
     --prefill) prefill=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
     --perf) perf=$2; shift 2 ;;
+    --bin-dir) bindir=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -41,8 +43,12 @@ done
 if ! command -v dovecot >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd >/dev/null
 fi
-cargo build --release -q -p server-smol -p sansmail-benches --bin sansmail --bin imapload
-bin=target/release
+if [ -n "$bindir" ]; then
+  bin=$bindir
+else
+  cargo build --release -q -p server-smol -p sansmail-benches --bin sansmail --bin imapload
+  bin=target/release
+fi
 
 work=$(mktemp -d /tmp/imap-vs-dovecot.XXXXXX)
 chmod 755 "$work"

@@ -289,7 +289,17 @@ impl Store {
         }
         self.locked(&[&t.dir], || {
             let fs = self.inner.fs.as_ref();
-            let txn = index::begin_write(&self.inner.db)?;
+            // Not durable (no directory fsync, no durable index commit): a
+            // claim changes no flag and loses no message, and a crash can
+            // only undo recent claims, which is allowed (RFC 9051 dropped
+            // \Recent; RFC 3501 §2.3.2 makes it a per-session hint). The
+            // rescan at open matches the index to wherever each rename
+            // landed, and the next durable commit carries the claim along.
+            // Dovecot's `mail_fsync = optimized` does not fsync recent
+            // state either. This keeps a SELECT after an APPEND off the
+            // commit queue.
+            let mut txn = index::begin_write(&self.inner.db)?;
+            txn.set_durability(redb::Durability::None)?;
             let record = self.load(&txn, &t)?;
             let mut renames = Vec::new();
             let mut writes = Vec::new();
@@ -329,7 +339,6 @@ impl Store {
                 return Ok(Vec::new());
             }
             let result = (|| -> Result<(), StoreError> {
-                fsync_dirs(fs, &renames)?;
                 let mut messages = txn.open_table(MESSAGES)?;
                 for (uid, m) in &writes {
                     messages.insert((record.id, *uid), m.encode().as_slice())?;
