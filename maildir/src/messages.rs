@@ -16,10 +16,10 @@ use crate::address::Address;
 use crate::append::normalise_keywords;
 use crate::codec::{MailboxRecord, MessageRecord, Subdir};
 use crate::error::StoreError;
-use crate::flag_commit::FlagJob;
 use crate::flags::Flags;
 use crate::fs::Fs;
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
+use crate::index_commit::{Done, IndexJob, JobKind};
 use crate::notify::{Change, Notice};
 use crate::quota::account_usage;
 use crate::store::{DirStamp, Store, parse_target};
@@ -145,7 +145,7 @@ pub(crate) fn undo(fs: &dyn Fs, renames: &[(PathBuf, PathBuf)]) {
     }
 }
 
-fn unlink_all(fs: &dyn Fs, paths: &[PathBuf]) {
+pub(crate) fn unlink_all(fs: &dyn Fs, paths: &[PathBuf]) {
     for p in paths {
         if let Err(e) = fs.remove_file(p) {
             tracing::error!(path = %p.display(), error = %e, "cannot remove a file");
@@ -218,7 +218,7 @@ impl Store {
     /// [`FlagChange::unchanged_since`] (CONDSTORE, RFC 7162 §3.1.3),
     /// messages whose MODSEQ is greater are left alone and reported in
     /// [`StoreOutcome::modified`]. Concurrent calls share one durable
-    /// index commit (`flag_commit.rs`); each returns once its change is
+    /// index commit (`index_commit.rs`); each returns once its change is
     /// durable.
     ///
     /// # Errors
@@ -230,15 +230,20 @@ impl Store {
         uids: &UidSet,
         change: &FlagChange,
     ) -> Result<StoreOutcome, StoreError> {
-        let job = FlagJob {
+        let job = IndexJob {
             target: self.target(address, mailbox)?,
             uids: uids.clone(),
-            op: change.op,
-            flags: change.flags,
-            keywords: normalise_keywords(&change.keywords),
-            unchanged_since: change.unchanged_since,
+            kind: JobKind::Flags {
+                op: change.op,
+                flags: change.flags,
+                keywords: normalise_keywords(&change.keywords),
+                unchanged_since: change.unchanged_since,
+            },
         };
-        self.inner.flag_commit.submit(self, job)
+        match self.inner.index_commit.submit(self, job)? {
+            Done::Flags(outcome) => Ok(outcome),
+            Done::Removed(_) => Err(StoreError::Corrupt("STORE answered as EXPUNGE".into())),
+        }
     }
 
     /// Moves every message still in `new/` to `cur/` (no flag change, no
@@ -385,6 +390,7 @@ impl Store {
 
     /// Expunge: rename each file into `tmp/` (invisible to Maildir readers,
     /// and undoable), fsync, commit the index with tombstones, then unlink.
+    /// Concurrent calls share one durable commit (`index_commit.rs`).
     fn remove_messages(
         &self,
         address: &str,
@@ -392,73 +398,15 @@ impl Store {
         uids: &UidSet,
         only_deleted: bool,
     ) -> Result<Vec<u32>, StoreError> {
-        let t = self.target(address, mailbox)?;
-        self.locked(&[&t.dir], || {
-            let fs = self.inner.fs.as_ref();
-            let txn = index::begin_write(&self.inner.db)?;
-            let mut record = self.load(&txn, &t)?;
-            let victims: Vec<(u32, MessageRecord)> = {
-                let messages = txn.open_table(MESSAGES)?;
-                select(&messages, record.id, uids)?
-                    .into_iter()
-                    .filter(|(_, m)| !only_deleted || m.flags.contains(Flags::DELETED))
-                    .collect()
-            };
-            if victims.is_empty() {
-                return Ok(Vec::new());
-            }
-            let tmp = t.dir.join("tmp");
-            let mut renames = Vec::new();
-            for (uid, m) in &victims {
-                let from = path_of(&t.dir, m);
-                let to = tmp.join(format!(".expunged.{}.{uid}.{}", record.id, m.base));
-                match fs.rename(&from, &to) {
-                    Ok(()) => renames.push((from, to)),
-                    // Already gone behind our back: just drop the entry.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        undo(fs, &renames);
-                        return Err(e.into());
-                    }
-                }
-            }
-            let result = (|| -> Result<(), StoreError> {
-                fsync_dirs(fs, &renames)?;
-                record.highestmodseq += 1;
-                let mut messages = txn.open_table(MESSAGES)?;
-                let mut parts = txn.open_table(PARTS)?;
-                let mut expunged = txn.open_table(EXPUNGED)?;
-                for (uid, m) in &victims {
-                    messages.remove((record.id, *uid))?;
-                    parts.remove((record.id, *uid))?;
-                    expunged.insert((record.id, *uid), record.highestmodseq)?;
-                    record.messages = record.messages.saturating_sub(1);
-                    record.bytes = record.bytes.saturating_sub(m.size);
-                }
-                let mut mailboxes = txn.open_table(MAILBOXES)?;
-                index::put_mailbox(&mut mailboxes, &t.key, &t.name, &record)?;
-                Ok(())
-            })();
-            if let Err(e) = result.and_then(|()| txn.commit().map_err(StoreError::from)) {
-                undo(fs, &renames);
-                return Err(e);
-            }
-            let gone: Vec<PathBuf> = renames.into_iter().map(|(_, to)| to).collect();
-            unlink_all(fs, &gone);
-            let uids: Vec<u32> = victims.iter().map(|(u, _)| *u).collect();
-            self.inner.notifier.publish(
-                &t.key,
-                vec![Notice {
-                    mailbox: t.name.clone(),
-                    uidvalidity: record.uidvalidity,
-                    change: Change::Expunged {
-                        uids: uids.clone(),
-                        modseq: record.highestmodseq,
-                    },
-                }],
-            );
-            Ok(uids)
-        })
+        let job = IndexJob {
+            target: self.target(address, mailbox)?,
+            uids: uids.clone(),
+            kind: JobKind::Remove { only_deleted },
+        };
+        match self.inner.index_commit.submit(self, job)? {
+            Done::Removed(uids) => Ok(uids),
+            Done::Flags(_) => Err(StoreError::Corrupt("EXPUNGE answered as STORE".into())),
+        }
     }
 
     /// Copies the messages in `uids` to `to` (IMAP COPY) with their flags,

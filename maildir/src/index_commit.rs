@@ -1,6 +1,7 @@
-//! Group commit for STORE: concurrent flag changes, from any sessions of
-//! any accounts, share one durable redb transaction and one fsync per
-//! distinct directory, the way deliveries do (`group_commit.rs`).
+//! Group commit for STORE and EXPUNGE: concurrent flag changes and
+//! expunges, from any sessions of any accounts, share one durable redb
+//! transaction and one fsync per distinct directory, the way deliveries do
+//! (`group_commit.rs`).
 //!
 //! Leader/follower: a caller queues its job; if no leader is active it
 //! becomes the leader, takes every queued job and applies them in queue
@@ -9,8 +10,9 @@
 //! one's flags and MODSEQ), fsyncs the directories, commits once, and only
 //! then wakes every caller with its own result; leadership passes to the
 //! first job queued meanwhile. While a batch commits the next one gathers,
-//! so under load many STOREs cost one commit. A STORE is still answered
-//! only after its change is durable (the promise of DESIGN.md §5).
+//! so under load many STOREs and EXPUNGEs cost one commit. Each is still
+//! answered only after its change is durable (the promise of DESIGN.md §5);
+//! expunged files are unlinked from `tmp/` only after the commit.
 //!
 //! Failure isolation: a job whose mailbox is unknown, whose records cannot
 //! be read or whose rename fails fails alone (its renames undone, nothing
@@ -28,26 +30,47 @@ use redb::WriteTransaction;
 
 use crate::error::StoreError;
 use crate::flags::Flags;
-use crate::index::{self, MAILBOXES, MESSAGES};
+use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::messages::{
     FlagOp, FlagUpdate, StoreOutcome, Target, fsync_dirs, path_of, select, suffix_for, undo,
+    unlink_all,
 };
 use crate::notify::{Change, Notice};
 use crate::store::{DirStamp, Store};
 use crate::uidset::UidSet;
 
-/// One STORE, its keywords already normalised.
+/// One change to one mailbox.
 #[derive(Debug)]
-pub(crate) struct FlagJob {
+pub(crate) struct IndexJob {
     pub(crate) target: Target,
     pub(crate) uids: UidSet,
-    pub(crate) op: FlagOp,
-    pub(crate) flags: Flags,
-    pub(crate) keywords: Vec<String>,
-    pub(crate) unchanged_since: Option<u64>,
+    pub(crate) kind: JobKind,
 }
 
-type Outcome = Result<StoreOutcome, StoreError>;
+/// What an [`IndexJob`] does.
+#[derive(Debug)]
+pub(crate) enum JobKind {
+    /// STORE, its keywords already normalised.
+    Flags {
+        op: FlagOp,
+        flags: Flags,
+        keywords: Vec<String>,
+        unchanged_since: Option<u64>,
+    },
+    /// EXPUNGE (`only_deleted`) or POP3 DELE (every message of the set).
+    Remove { only_deleted: bool },
+}
+
+/// What an [`IndexJob`] did.
+#[derive(Debug)]
+pub(crate) enum Done {
+    /// The STORE's outcome.
+    Flags(StoreOutcome),
+    /// The removed UIDs, ascending.
+    Removed(Vec<u32>),
+}
+
+type Outcome = Result<Done, StoreError>;
 
 #[derive(Debug, Default)]
 enum SlotState {
@@ -99,18 +122,18 @@ impl Slot {
 
 #[derive(Debug, Default)]
 struct Queue {
-    pending: Vec<(FlagJob, Arc<Slot>)>,
+    pending: Vec<(IndexJob, Arc<Slot>)>,
     leader: bool,
 }
 
-/// The STORE committer of one store.
+/// The STORE/EXPUNGE committer of one store.
 #[derive(Debug, Default)]
-pub(crate) struct FlagCommit {
+pub(crate) struct IndexCommit {
     queue: Mutex<Queue>,
 }
 
 /// Passes leadership on when the leader is done, also if it panicked.
-struct HandOff<'a>(&'a FlagCommit);
+struct HandOff<'a>(&'a IndexCommit);
 
 impl Drop for HandOff<'_> {
     fn drop(&mut self) {
@@ -128,19 +151,21 @@ struct BatchSlots(Vec<Arc<Slot>>);
 impl Drop for BatchSlots {
     fn drop(&mut self) {
         for slot in &self.0 {
-            slot.finish(Err(StoreError::Io(io::Error::other("flag commit aborted"))));
+            slot.finish(Err(StoreError::Io(io::Error::other(
+                "index commit aborted",
+            ))));
         }
     }
 }
 
-impl FlagCommit {
+impl IndexCommit {
     fn lock(&self) -> MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Commits `job` together with whatever else is queued; blocks until
     /// its own result is durable.
-    pub(crate) fn submit(&self, store: &Store, job: FlagJob) -> Outcome {
+    pub(crate) fn submit(&self, store: &Store, job: IndexJob) -> Outcome {
         let slot = Arc::new(Slot::default());
         let lead = {
             let mut q = self.lock();
@@ -153,7 +178,7 @@ impl FlagCommit {
         {
             let _handoff = HandOff(self);
             let batch = mem::take(&mut self.lock().pending);
-            let (jobs, slots): (Vec<FlagJob>, Vec<Arc<Slot>>) = batch.into_iter().unzip();
+            let (jobs, slots): (Vec<IndexJob>, Vec<Arc<Slot>>) = batch.into_iter().unzip();
             let slots = BatchSlots(slots);
             let outcomes = commit_batch(store, &jobs);
             for (slot, outcome) in slots.0.iter().zip(outcomes) {
@@ -162,7 +187,7 @@ impl FlagCommit {
         }
         // Our own job was in the batch just finished.
         slot.wait()
-            .unwrap_or_else(|| Err(StoreError::Io(io::Error::other("flag commit lost a job"))))
+            .unwrap_or_else(|| Err(StoreError::Io(io::Error::other("index commit lost a job"))))
     }
 }
 
@@ -185,12 +210,14 @@ enum JobError {
 
 /// What one job did to the transaction.
 struct Applied {
-    outcome: StoreOutcome,
+    done: Done,
     renames: Vec<(PathBuf, PathBuf)>,
     notices: Vec<Notice>,
+    /// Files to unlink once the commit is durable (expunged, in `tmp/`).
+    unlink: Vec<PathBuf>,
 }
 
-fn commit_batch(store: &Store, jobs: &[FlagJob]) -> Vec<Outcome> {
+fn commit_batch(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
     let inner = &store.inner;
     let _guard = inner.lock_maildirs();
     let dirs: BTreeSet<&PathBuf> = jobs.iter().map(|j| &j.target.dir).collect();
@@ -203,7 +230,7 @@ fn commit_batch(store: &Store, jobs: &[FlagJob]) -> Vec<Outcome> {
     outcomes
 }
 
-fn commit_locked(store: &Store, jobs: &[FlagJob]) -> Vec<Outcome> {
+fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
     let inner = &store.inner;
     let fs = inner.fs.as_ref();
     let fail_all = |e: &StoreError| jobs.iter().map(|_| Err(copy_error(e))).collect();
@@ -215,7 +242,11 @@ fn commit_locked(store: &Store, jobs: &[FlagJob]) -> Vec<Outcome> {
     let mut renames: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut wrote = false;
     for job in jobs {
-        match apply(store, &txn, job) {
+        let applied = match &job.kind {
+            JobKind::Flags { .. } => apply_flags(store, &txn, job),
+            JobKind::Remove { only_deleted } => apply_remove(store, &txn, job, *only_deleted),
+        };
+        match applied {
             Ok(applied) => {
                 renames.extend(applied.renames.iter().cloned());
                 wrote |= !applied.notices.is_empty();
@@ -237,8 +268,8 @@ fn commit_locked(store: &Store, jobs: &[FlagJob]) -> Vec<Outcome> {
             return fail_all(&e);
         }
     } else {
-        // Nothing changed (flags already so, or UNCHANGEDSINCE refused):
-        // no commit, no fsync.
+        // Nothing changed (flags already so, UNCHANGEDSINCE refused,
+        // nothing to expunge): no commit, no fsync.
         let _ = txn.abort();
     }
     let mut by_account: BTreeMap<&str, Vec<Notice>> = BTreeMap::new();
@@ -246,15 +277,16 @@ fn commit_locked(store: &Store, jobs: &[FlagJob]) -> Vec<Outcome> {
     for (job, result) in jobs.iter().zip(results) {
         match result {
             Some(Ok(applied)) => {
+                unlink_all(fs, &applied.unlink);
                 by_account
                     .entry(job.target.key.as_str())
                     .or_default()
                     .extend(applied.notices);
-                out.push(Ok(applied.outcome));
+                out.push(Ok(applied.done));
             }
             Some(Err(e)) => out.push(Err(e)),
             None => out.push(Err(StoreError::Io(io::Error::other(
-                "flag commit lost a job",
+                "index commit lost a job",
             )))),
         }
     }
@@ -267,7 +299,16 @@ fn commit_locked(store: &Store, jobs: &[FlagJob]) -> Vec<Outcome> {
 /// Applies one STORE to the transaction: renames files whose system flags
 /// change (`cur/<base>:2,<letters>`; a message in `new/` moves to `cur/`),
 /// then writes the records and the mailbox's new HIGHESTMODSEQ.
-fn apply(store: &Store, txn: &WriteTransaction, job: &FlagJob) -> Result<Applied, JobError> {
+fn apply_flags(store: &Store, txn: &WriteTransaction, job: &IndexJob) -> Result<Applied, JobError> {
+    let JobKind::Flags {
+        op,
+        flags,
+        keywords,
+        unchanged_since,
+    } = &job.kind
+    else {
+        return Err(JobError::Own(StoreError::Corrupt("not a STORE".into())));
+    };
     let fs = store.inner.fs.as_ref();
     let t = &job.target;
     let mut record = store.load(txn, t).map_err(JobError::Own)?;
@@ -279,28 +320,25 @@ fn apply(store: &Store, txn: &WriteTransaction, job: &FlagJob) -> Result<Applied
             .open_table(MESSAGES)
             .map_err(|e| JobError::Batch(e.into()))?;
         for (uid, mut m) in select(&messages, record.id, &job.uids).map_err(JobError::Own)? {
-            if job.unchanged_since.is_some_and(|u| m.modseq > u) {
+            if unchanged_since.is_some_and(|u| m.modseq > u) {
                 outcome.modified.push(uid);
                 continue;
             }
-            let (new_flags, new_keywords) = match job.op {
+            let (new_flags, new_keywords) = match op {
                 FlagOp::Add => {
                     let mut k = m.keywords.clone();
-                    k.extend(job.keywords.iter().cloned());
-                    (
-                        m.flags.union(job.flags),
-                        crate::append::normalise_keywords(&k),
-                    )
+                    k.extend(keywords.iter().cloned());
+                    (m.flags.union(*flags), crate::append::normalise_keywords(&k))
                 }
                 FlagOp::Remove => (
-                    Flags::from_bits(m.flags.bits() & !job.flags.bits()),
+                    Flags::from_bits(m.flags.bits() & !flags.bits()),
                     m.keywords
                         .iter()
-                        .filter(|k| !job.keywords.contains(k))
+                        .filter(|k| !keywords.contains(k))
                         .cloned()
                         .collect(),
                 ),
-                FlagOp::Replace => (job.flags, job.keywords.clone()),
+                FlagOp::Replace => (*flags, keywords.clone()),
             };
             let changed = new_flags != m.flags || new_keywords != m.keywords;
             if changed {
@@ -359,17 +397,99 @@ fn apply(store: &Store, txn: &WriteTransaction, job: &FlagJob) -> Result<Applied
         })
         .collect();
     Ok(Applied {
-        outcome,
+        done: Done::Flags(outcome),
         renames,
         notices,
+        unlink: Vec::new(),
     })
+}
+
+/// Applies one EXPUNGE (or POP3 DELE) to the transaction: renames each
+/// file into `tmp/.expunged.<id>.<uid>.<base>` (invisible to Maildir
+/// readers, and undoable), removes the rows and tombstones the UIDs with
+/// one new MODSEQ (RFC 7162 §3.2.10). The files are unlinked after the
+/// commit.
+fn apply_remove(
+    store: &Store,
+    txn: &WriteTransaction,
+    job: &IndexJob,
+    only_deleted: bool,
+) -> Result<Applied, JobError> {
+    let fs = store.inner.fs.as_ref();
+    let t = &job.target;
+    let mut record = store.load(txn, t).map_err(JobError::Own)?;
+    let victims: Vec<(u32, crate::codec::MessageRecord)> = {
+        let messages = txn
+            .open_table(MESSAGES)
+            .map_err(|e| JobError::Batch(e.into()))?;
+        select(&messages, record.id, &job.uids)
+            .map_err(JobError::Own)?
+            .into_iter()
+            .filter(|(_, m)| !only_deleted || m.flags.contains(Flags::DELETED))
+            .collect()
+    };
+    let mut applied = Applied {
+        done: Done::Removed(Vec::new()),
+        renames: Vec::new(),
+        notices: Vec::new(),
+        unlink: Vec::new(),
+    };
+    if victims.is_empty() {
+        return Ok(applied);
+    }
+    let tmp = t.dir.join("tmp");
+    for (uid, m) in &victims {
+        let from = path_of(&t.dir, m);
+        let to = tmp.join(format!(".expunged.{}.{uid}.{}", record.id, m.base));
+        match fs.rename(&from, &to) {
+            Ok(()) => applied.renames.push((from, to)),
+            // Already gone behind our back: just drop the entry.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                undo(fs, &applied.renames);
+                return Err(JobError::Own(e.into()));
+            }
+        }
+    }
+    record.highestmodseq += 1;
+    let written = (|| -> Result<(), StoreError> {
+        let mut messages = txn.open_table(MESSAGES)?;
+        let mut parts = txn.open_table(PARTS)?;
+        let mut expunged = txn.open_table(EXPUNGED)?;
+        for (uid, m) in &victims {
+            messages.remove((record.id, *uid))?;
+            parts.remove((record.id, *uid))?;
+            expunged.insert((record.id, *uid), record.highestmodseq)?;
+            record.messages = record.messages.saturating_sub(1);
+            record.bytes = record.bytes.saturating_sub(m.size);
+        }
+        let mut mailboxes = txn.open_table(MAILBOXES)?;
+        index::put_mailbox(&mut mailboxes, &t.key, &t.name, &record)?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        undo(fs, &applied.renames);
+        return Err(JobError::Batch(e));
+    }
+    let uids: Vec<u32> = victims.iter().map(|(u, _)| *u).collect();
+    applied.notices.push(Notice {
+        mailbox: t.name.clone(),
+        uidvalidity: record.uidvalidity,
+        change: Change::Expunged {
+            uids: uids.clone(),
+            modseq: record.highestmodseq,
+        },
+    });
+    applied.unlink = applied.renames.iter().map(|(_, to)| to.clone()).collect();
+    applied.done = Done::Removed(uids);
+    Ok(applied)
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use super::{FlagJob, commit_batch};
+    use super::{Done, IndexJob, JobKind, commit_batch};
     use crate::fault::{FaultFs, FaultOp};
     use crate::{FlagOp, Flags, INBOX, Store, StoreConfig, StoreError, UidSet};
 
@@ -391,14 +511,23 @@ mod tests {
         (dir, store)
     }
 
-    fn job(store: &Store, user: &str, mailbox: &str, flags: Flags) -> FlagJob {
-        FlagJob {
+    fn job(store: &Store, user: &str, mailbox: &str, flags: Flags) -> IndexJob {
+        IndexJob {
             target: store.target(user, mailbox).unwrap(),
             uids: UidSet::from([1]),
-            op: FlagOp::Add,
-            flags,
-            keywords: vec!["$Label1".into()],
-            unchanged_since: None,
+            kind: JobKind::Flags {
+                op: FlagOp::Add,
+                flags,
+                keywords: vec!["$Label1".into()],
+                unchanged_since: None,
+            },
+        }
+    }
+
+    fn flags_of(done: Result<Done, StoreError>) -> crate::StoreOutcome {
+        match done {
+            Ok(Done::Flags(o)) => o,
+            other => panic!("not a STORE outcome: {other:?}"),
         }
     }
 
@@ -433,11 +562,11 @@ mod tests {
         ];
         let syncs = fs.calls(FaultOp::DirSync);
         let mut out = commit_batch(&store, &jobs).into_iter();
-        let first = out.next().unwrap().unwrap();
+        let first = flags_of(out.next().unwrap());
         assert_eq!(first.updated[0].flags, Flags::SEEN);
         assert_eq!(first.updated[0].modseq, start + 1);
         // The second job sees the first one's flags and MODSEQ.
-        let second = out.next().unwrap().unwrap();
+        let second = flags_of(out.next().unwrap());
         assert_eq!(second.updated[0].flags, Flags::SEEN.union(Flags::FLAGGED));
         assert_eq!(second.updated[0].modseq, start + 2);
         assert_eq!(second.updated[0].keywords, ["$Label1"]);
@@ -504,5 +633,48 @@ mod tests {
             names.len() == 1 && names[0].starts_with("new/"),
             "{names:?}"
         );
+    }
+
+    #[test]
+    fn an_expunge_sees_the_deleted_flag_a_store_set_earlier_in_its_batch() {
+        let fs = FaultFs::new();
+        let (_dir, store) = store_with(&fs);
+        let remove = |user: &str| IndexJob {
+            target: store.target(user, INBOX).unwrap(),
+            uids: UidSet::all(),
+            kind: JobKind::Remove { only_deleted: true },
+        };
+        let jobs = vec![
+            remove("a@h"),
+            job(&store, "a@h", INBOX, Flags::DELETED),
+            remove("a@h"),
+            remove("b@h"),
+        ];
+        let start = store
+            .message_summaries("a@h", INBOX)
+            .unwrap()
+            .0
+            .highestmodseq;
+        let out = commit_batch(&store, &jobs);
+        assert!(
+            matches!(&out[0], Ok(Done::Removed(u)) if u.is_empty()),
+            "{out:?}"
+        );
+        assert!(
+            matches!(&out[2], Ok(Done::Removed(u)) if u == &[1]),
+            "{out:?}"
+        );
+        // b@h's message is not \Deleted.
+        assert!(
+            matches!(&out[3], Ok(Done::Removed(u)) if u.is_empty()),
+            "{out:?}"
+        );
+        let (status, messages) = store.message_summaries("a@h", INBOX).unwrap();
+        assert!(messages.is_empty());
+        assert_eq!(status.highestmodseq, start + 2);
+        assert!(file_names(&store, "a@h").is_empty());
+        let tmp = store.target("a@h", INBOX).unwrap().dir.join("tmp");
+        assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0);
+        assert_eq!(store.message_summaries("b@h", INBOX).unwrap().1.len(), 1);
     }
 }
