@@ -138,13 +138,18 @@ for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$dport) 2>/dev/null && break
 stress() { # server-port mode seconds extra-args...
   local port=$1 mode=$2 secs=$3; shift 3
   local flag=""; [ "$mode" = login-heavy ] && flag=--login-heavy
+  echo "== 127.0.0.1:$port $mode $*" >> "$sumlog"
   "$bin/imapload" stress --server "127.0.0.1:$port" --users "$users" --clients "$clients" \
-    --seconds "$secs" --messages imap-proto/testdata $flag "$@" 2>"$work/stress.err" | tail -1 || true
+    --seconds "$secs" --messages imap-proto/testdata $flag "$@" 2>"$work/stress.err" \
+    | tee -a "$sumlog" | tail -1 || true
   # The first protocol errors of each run, kept for reading afterwards.
   { echo "== 127.0.0.1:$port $mode $*"; head -5 "$work/stress.err"; } >> "$errlog"
 }
 errlog=${ERRLOG:-/tmp/imap-vs-dovecot-errors.log}
 : > "$errlog"
+# Every run's full summary (per-command latencies), for reading afterwards.
+sumlog=${SUMLOG:-/tmp/imap-vs-dovecot-summary.log}
+: > "$sumlog"
 field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d[sys.argv[2]])' "$1" "$2"; }
 
 echo "prefilling $prefill messages per user in both servers ..."
@@ -172,4 +177,4 @@ if [ -n "$perf" ]; then
   kill -INT "$ppid_perf"; wait "$ppid_perf" 2>/dev/null || true; ppid_perf=""
   echo "perf profile of sansmail over the measured rounds: $perf"
 fi
-echo "first protocol errors of each run: $errlog (sansmail port $sport, Dovecot port $dport)"
+echo "first protocol errors of each run: $errlog; summaries: $sumlog (sansmail port $sport, Dovecot port $dport)"
