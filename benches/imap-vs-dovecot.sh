@@ -5,6 +5,7 @@
 #
 #   benches/imap-vs-dovecot.sh [--users 100] [--clients 10] [--seconds 20] [--rounds 3]
 #                              [--modes "login-heavy persistent"] [--prefill 20]
+#                              [--perf FILE] [--bin-dir DIR]
 #
 # Each round runs sansmail then Dovecot (alternating, so drift on a shared
 # machine hits both), per mode, and prints commands/s, protocol errors and
@@ -16,10 +17,15 @@
 # runs with passwd-file users hashed with SHA512-CRYPT (Dovecot's default
 # scheme) and its auth cache on (auth_cache_size = 10M), as a site would
 # configure it; sansmail with its defaults (argon2id) from a release build.
+#
+# `--perf FILE` records sansmail with `perf record --call-graph dwarf` (linux-perf)
+# over the measured rounds only (not the prefill); read it with
+# `perf report -i FILE --no-children`. `--bin-dir DIR` takes `sansmail`
+# and `imapload` from DIR instead of building them (to compare builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent"
+users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent" perf="" bindir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) users=$2; shift 2 ;;
@@ -28,6 +34,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --prefill) prefill=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
+    --perf) perf=$2; shift 2 ;;
+    --bin-dir) bindir=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -35,14 +43,19 @@ done
 if ! command -v dovecot >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd >/dev/null
 fi
-cargo build --release -q -p server-smol -p sansmail-benches --bin sansmail --bin imapload
-bin=target/release
+if [ -n "$bindir" ]; then
+  bin=$bindir
+else
+  cargo build --release -q -p server-smol -p sansmail-benches --bin sansmail --bin imapload
+  bin=target/release
+fi
 
 work=$(mktemp -d /tmp/imap-vs-dovecot.XXXXXX)
 chmod 755 "$work"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 sport=$(free_port) dport=$(free_port)
 cleanup() {
+  [ -n "${ppid_perf:-}" ] && kill -INT "$ppid_perf" 2>/dev/null || true
   [ -n "${spid:-}" ] && kill "$spid" 2>/dev/null || true
   [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -125,18 +138,29 @@ for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$dport) 2>/dev/null && break
 stress() { # server-port mode seconds extra-args...
   local port=$1 mode=$2 secs=$3; shift 3
   local flag=""; [ "$mode" = login-heavy ] && flag=--login-heavy
+  echo "== 127.0.0.1:$port $mode $*" >> "$sumlog"
   "$bin/imapload" stress --server "127.0.0.1:$port" --users "$users" --clients "$clients" \
-    --seconds "$secs" --messages imap-proto/testdata $flag "$@" 2>"$work/stress.err" | tail -1 || true
+    --seconds "$secs" --messages imap-proto/testdata $flag "$@" 2>"$work/stress.err" \
+    | tee -a "$sumlog" | tail -1 || true
   # The first protocol errors of each run, kept for reading afterwards.
   { echo "== 127.0.0.1:$port $mode $*"; head -5 "$work/stress.err"; } >> "$errlog"
 }
 errlog=${ERRLOG:-/tmp/imap-vs-dovecot-errors.log}
 : > "$errlog"
+# Every run's full summary (per-command latencies), for reading afterwards.
+sumlog=${SUMLOG:-/tmp/imap-vs-dovecot-summary.log}
+: > "$sumlog"
 field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d[sys.argv[2]])' "$1" "$2"; }
 
 echo "prefilling $prefill messages per user in both servers ..."
 stress "$sport" persistent 0 --prefill "$prefill" >/dev/null
 stress "$dport" persistent 0 --prefill "$prefill" >/dev/null
+
+if [ -n "$perf" ]; then
+  command -v perf >/dev/null || { echo "--perf needs perf (apt-get install linux-perf)" >&2; exit 2; }
+  perf record -e cpu-clock -F 200 --call-graph dwarf,8192 -q -o "$perf" -p "$spid" 2>/dev/null &
+  ppid_perf=$!
+fi
 
 printf '%-12s %5s %14s %10s %14s %10s %7s\n' mode round "sansmail c/s" errors "dovecot c/s" errors ratio
 for mode in $modes; do
@@ -149,4 +173,8 @@ for mode in $modes; do
     printf '%-12s %5s %14.1f %10s %14.1f %10s %7s\n' "$mode" "$r" "$sr" "$se" "$dr" "$de" "$ratio"
   done
 done
-echo "first protocol errors of each run: $errlog (sansmail port $sport, Dovecot port $dport)"
+if [ -n "$perf" ]; then
+  kill -INT "$ppid_perf"; wait "$ppid_perf" 2>/dev/null || true; ppid_perf=""
+  echo "perf profile of sansmail over the measured rounds: $perf"
+fi
+echo "first protocol errors of each run: $errlog; summaries: $sumlog (sansmail port $sport, Dovecot port $dport)"

@@ -69,6 +69,7 @@ mod flags;
 pub mod fs;
 mod group_commit;
 mod index;
+mod index_commit;
 mod journal;
 mod layout;
 mod mailboxes;

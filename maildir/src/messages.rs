@@ -19,6 +19,7 @@ use crate::error::StoreError;
 use crate::flags::Flags;
 use crate::fs::Fs;
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
+use crate::index_commit::{Done, IndexJob, JobKind};
 use crate::notify::{Change, Notice};
 use crate::quota::account_usage;
 use crate::store::{DirStamp, Store, parse_target};
@@ -99,7 +100,7 @@ pub struct CopyOutcome {
 }
 
 /// The records of `set` in mailbox `id`, in UID order.
-fn select(
+pub(crate) fn select(
     messages: &impl ReadableTable<(u64, u32), &'static [u8]>,
     id: u64,
     set: &UidSet,
@@ -116,7 +117,7 @@ fn select(
 
 /// The `:2,` suffix for `flags`, keeping letters we do not interpret
 /// (Dovecot's lower-case keyword letters) after ours.
-fn suffix_for(old_suffix: &str, flags: Flags) -> String {
+pub(crate) fn suffix_for(old_suffix: &str, flags: Flags) -> String {
     let mut letters = flags.to_maildir_info();
     let old = old_suffix.strip_prefix(":2,").unwrap_or("");
     let mut other: Vec<char> = old
@@ -129,13 +130,13 @@ fn suffix_for(old_suffix: &str, flags: Flags) -> String {
     format!(":2,{letters}")
 }
 
-fn path_of(dir: &Path, m: &MessageRecord) -> PathBuf {
+pub(crate) fn path_of(dir: &Path, m: &MessageRecord) -> PathBuf {
     dir.join(m.subdir.as_str()).join(m.file_name())
 }
 
 /// Undoes renames (best effort; what cannot be undone is repaired by the
 /// next rescan, which trusts the files).
-fn undo(fs: &dyn Fs, renames: &[(PathBuf, PathBuf)]) {
+pub(crate) fn undo(fs: &dyn Fs, renames: &[(PathBuf, PathBuf)]) {
     for (from, to) in renames.iter().rev() {
         if let Err(e) = fs.rename(to, from) {
             tracing::error!(from = %to.display(), to = %from.display(), error = %e,
@@ -145,7 +146,7 @@ fn undo(fs: &dyn Fs, renames: &[(PathBuf, PathBuf)]) {
 }
 
 /// Removes `paths` (best effort); whether every one is gone.
-fn unlink_all(fs: &dyn Fs, paths: &[PathBuf]) -> bool {
+pub(crate) fn unlink_all(fs: &dyn Fs, paths: &[PathBuf]) -> bool {
     let mut all = true;
     for p in paths {
         if let Err(e) = fs.remove_file(p) {
@@ -156,7 +157,7 @@ fn unlink_all(fs: &dyn Fs, paths: &[PathBuf]) -> bool {
     all
 }
 
-fn fsync_dirs(fs: &dyn Fs, paths: &[(PathBuf, PathBuf)]) -> io::Result<()> {
+pub(crate) fn fsync_dirs(fs: &dyn Fs, paths: &[(PathBuf, PathBuf)]) -> io::Result<()> {
     let dirs: BTreeSet<&Path> = paths
         .iter()
         .flat_map(|(a, b)| [a.parent(), b.parent()])
@@ -168,15 +169,17 @@ fn fsync_dirs(fs: &dyn Fs, paths: &[(PathBuf, PathBuf)]) -> io::Result<()> {
     Ok(())
 }
 
-struct Target {
-    address: Address,
-    key: String,
-    name: String,
-    dir: PathBuf,
+/// A mailbox of an account, resolved.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub(crate) address: Address,
+    pub(crate) key: String,
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
 }
 
 impl Store {
-    fn target(&self, address: &str, mailbox: &str) -> Result<Target, StoreError> {
+    pub(crate) fn target(&self, address: &str, mailbox: &str) -> Result<Target, StoreError> {
         let (address, name) = parse_target(address, mailbox)?;
         let dir = self.inner.layout.mailbox_dir(&address, &name);
         self.inner.refuse_links(&dir)?;
@@ -188,7 +191,11 @@ impl Store {
         })
     }
 
-    fn load(&self, txn: &WriteTransaction, t: &Target) -> Result<MailboxRecord, StoreError> {
+    pub(crate) fn load(
+        &self,
+        txn: &WriteTransaction,
+        t: &Target,
+    ) -> Result<MailboxRecord, StoreError> {
         let mailboxes = txn.open_table(MAILBOXES)?;
         match index::get_mailbox(&mailboxes, &t.key, &t.name)? {
             Some(r) => Ok(r),
@@ -215,7 +222,9 @@ impl Store {
     /// MODSEQ; unchanged ones keep theirs. With
     /// [`FlagChange::unchanged_since`] (CONDSTORE, RFC 7162 §3.1.3),
     /// messages whose MODSEQ is greater are left alone and reported in
-    /// [`StoreOutcome::modified`].
+    /// [`StoreOutcome::modified`]. Concurrent calls share one durable
+    /// index commit (`index_commit.rs`); each returns once its change is
+    /// durable.
     ///
     /// # Errors
     /// Unknown account or mailbox, IO and index errors (nothing changed).
@@ -226,102 +235,20 @@ impl Store {
         uids: &UidSet,
         change: &FlagChange,
     ) -> Result<StoreOutcome, StoreError> {
-        let t = self.target(address, mailbox)?;
-        let keywords = normalise_keywords(&change.keywords);
-        let (op, flags, unchanged_since) = (change.op, change.flags, change.unchanged_since);
-        self.locked(&[&t.dir], || {
-            let fs = self.inner.fs.as_ref();
-            let txn = self.inner.db.begin_write()?;
-            let mut record = self.load(&txn, &t)?;
-            let mut outcome = StoreOutcome::default();
-            let mut renames: Vec<(PathBuf, PathBuf)> = Vec::new();
-            let mut writes = Vec::new();
-            {
-                let messages = txn.open_table(MESSAGES)?;
-                for (uid, mut m) in select(&messages, record.id, uids)? {
-                    if unchanged_since.is_some_and(|u| m.modseq > u) {
-                        outcome.modified.push(uid);
-                        continue;
-                    }
-                    let (new_flags, new_keywords) = match op {
-                        FlagOp::Add => {
-                            let mut k = m.keywords.clone();
-                            k.extend(keywords.iter().cloned());
-                            (m.flags.union(flags), normalise_keywords(&k))
-                        }
-                        FlagOp::Remove => (
-                            Flags::from_bits(m.flags.bits() & !flags.bits()),
-                            m.keywords
-                                .iter()
-                                .filter(|k| !keywords.contains(k))
-                                .cloned()
-                                .collect(),
-                        ),
-                        FlagOp::Replace => (flags, keywords.clone()),
-                    };
-                    let changed = new_flags != m.flags || new_keywords != m.keywords;
-                    if changed {
-                        if new_flags != m.flags {
-                            let from = path_of(&t.dir, &m);
-                            m.subdir = Subdir::Cur;
-                            m.suffix = suffix_for(&m.suffix, new_flags);
-                            let to = path_of(&t.dir, &m);
-                            if let Err(e) = fs.rename(&from, &to) {
-                                undo(fs, &renames);
-                                return Err(e.into());
-                            }
-                            renames.push((from, to));
-                        }
-                        record.highestmodseq += 1;
-                        m.flags = new_flags;
-                        m.keywords = new_keywords;
-                        m.modseq = record.highestmodseq;
-                        writes.push((uid, m.clone()));
-                    }
-                    outcome.updated.push(FlagUpdate {
-                        uid,
-                        flags: m.flags,
-                        keywords: m.keywords.clone(),
-                        modseq: m.modseq,
-                        changed,
-                    });
-                }
-            }
-            if writes.is_empty() {
-                return Ok(outcome);
-            }
-            let result = (|| -> Result<(), StoreError> {
-                fsync_dirs(fs, &renames)?;
-                {
-                    let mut messages = txn.open_table(MESSAGES)?;
-                    for (uid, m) in &writes {
-                        messages.insert((record.id, *uid), m.encode().as_slice())?;
-                    }
-                    let mut mailboxes = txn.open_table(MAILBOXES)?;
-                    index::put_mailbox(&mut mailboxes, &t.key, &t.name, &record)?;
-                }
-                Ok(())
-            })();
-            if let Err(e) = result.and_then(|()| txn.commit().map_err(StoreError::from)) {
-                undo(fs, &renames);
-                return Err(e);
-            }
-            let notices = writes
-                .into_iter()
-                .map(|(uid, m)| Notice {
-                    mailbox: t.name.clone(),
-                    uidvalidity: record.uidvalidity,
-                    change: Change::Flags {
-                        uid,
-                        flags: m.flags,
-                        keywords: m.keywords,
-                        modseq: m.modseq,
-                    },
-                })
-                .collect();
-            self.inner.notifier.publish(&t.key, notices);
-            Ok(outcome)
-        })
+        let job = IndexJob {
+            target: self.target(address, mailbox)?,
+            uids: uids.clone(),
+            kind: JobKind::Flags {
+                op: change.op,
+                flags: change.flags,
+                keywords: normalise_keywords(&change.keywords),
+                unchanged_since: change.unchanged_since,
+            },
+        };
+        match self.inner.index_commit.submit(self, job)? {
+            Done::Flags(outcome) => Ok(outcome),
+            Done::Removed(_) => Err(StoreError::Corrupt("STORE answered as EXPUNGE".into())),
+        }
     }
 
     /// Moves every message still in `new/` to `cur/` (no flag change, no
@@ -372,7 +299,17 @@ impl Store {
         }
         self.locked(&[&t.dir], || {
             let fs = self.inner.fs.as_ref();
-            let txn = self.inner.db.begin_write()?;
+            // Not durable (no directory fsync, no durable index commit): a
+            // claim changes no flag and loses no message, and a crash can
+            // only undo recent claims, which is allowed (RFC 9051 dropped
+            // \Recent; RFC 3501 §2.3.2 makes it a per-session hint). The
+            // rescan at open matches the index to wherever each rename
+            // landed, and the next durable commit carries the claim along.
+            // Dovecot's `mail_fsync = optimized` does not fsync recent
+            // state either. This keeps a SELECT after an APPEND off the
+            // commit queue.
+            let mut txn = self.inner.db.begin_write()?;
+            txn.set_durability(redb::Durability::None)?;
             let record = self.load(&txn, &t)?;
             let mut renames = Vec::new();
             let mut writes = Vec::new();
@@ -412,7 +349,6 @@ impl Store {
                 return Ok(Vec::new());
             }
             let result = (|| -> Result<(), StoreError> {
-                fsync_dirs(fs, &renames)?;
                 let mut messages = txn.open_table(MESSAGES)?;
                 for (uid, m) in &writes {
                     messages.insert((record.id, *uid), m.encode().as_slice())?;
@@ -459,6 +395,7 @@ impl Store {
 
     /// Expunge: rename each file into `tmp/` (invisible to Maildir readers,
     /// and undoable), fsync, commit the index with tombstones, then unlink.
+    /// Concurrent calls share one durable commit (`index_commit.rs`).
     fn remove_messages(
         &self,
         address: &str,
@@ -466,74 +403,15 @@ impl Store {
         uids: &UidSet,
         only_deleted: bool,
     ) -> Result<Vec<u32>, StoreError> {
-        let t = self.target(address, mailbox)?;
-        self.locked(&[&t.dir], || {
-            let fs = self.inner.fs.as_ref();
-            let txn = self.inner.db.begin_write()?;
-            let mut record = self.load(&txn, &t)?;
-            let victims: Vec<(u32, MessageRecord)> = {
-                let messages = txn.open_table(MESSAGES)?;
-                select(&messages, record.id, uids)?
-                    .into_iter()
-                    .filter(|(_, m)| !only_deleted || m.flags.contains(Flags::DELETED))
-                    .collect()
-            };
-            if victims.is_empty() {
-                return Ok(Vec::new());
-            }
-            let tmp = t.dir.join("tmp");
-            let mut renames = Vec::new();
-            for (uid, m) in &victims {
-                let from = path_of(&t.dir, m);
-                let to = tmp.join(format!(".expunged.{}.{uid}.{}", record.id, m.base));
-                match fs.rename(&from, &to) {
-                    Ok(()) => renames.push((from, to)),
-                    // Already gone behind our back: just drop the entry.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        undo(fs, &renames);
-                        return Err(e.into());
-                    }
-                }
-            }
-            let result = (|| -> Result<(), StoreError> {
-                fsync_dirs(fs, &renames)?;
-                record.highestmodseq += 1;
-                let mut messages = txn.open_table(MESSAGES)?;
-                let mut parts = txn.open_table(PARTS)?;
-                let mut expunged = txn.open_table(EXPUNGED)?;
-                for (uid, m) in &victims {
-                    messages.remove((record.id, *uid))?;
-                    parts.remove((record.id, *uid))?;
-                    expunged.insert((record.id, *uid), record.highestmodseq)?;
-                    record.messages = record.messages.saturating_sub(1);
-                    record.bytes = record.bytes.saturating_sub(m.size);
-                }
-                let mut mailboxes = txn.open_table(MAILBOXES)?;
-                index::put_mailbox(&mut mailboxes, &t.key, &t.name, &record)?;
-                Ok(())
-            })();
-            if let Err(e) = result.and_then(|()| txn.commit().map_err(StoreError::from)) {
-                undo(fs, &renames);
-                return Err(e);
-            }
-            let gone: Vec<PathBuf> = renames.into_iter().map(|(_, to)| to).collect();
-            // Leftovers in tmp/ are dot-files: invisible, and removed by age.
-            unlink_all(fs, &gone);
-            let uids: Vec<u32> = victims.iter().map(|(u, _)| *u).collect();
-            self.inner.notifier.publish(
-                &t.key,
-                vec![Notice {
-                    mailbox: t.name.clone(),
-                    uidvalidity: record.uidvalidity,
-                    change: Change::Expunged {
-                        uids: uids.clone(),
-                        modseq: record.highestmodseq,
-                    },
-                }],
-            );
-            Ok(uids)
-        })
+        let job = IndexJob {
+            target: self.target(address, mailbox)?,
+            uids: uids.clone(),
+            kind: JobKind::Remove { only_deleted },
+        };
+        match self.inner.index_commit.submit(self, job)? {
+            Done::Removed(uids) => Ok(uids),
+            Done::Flags(_) => Err(StoreError::Corrupt("EXPUNGE answered as STORE".into())),
+        }
     }
 
     /// Copies the messages in `uids` to `to` (IMAP COPY) with their flags,

@@ -17,6 +17,7 @@ use crate::flags::Flags;
 use crate::fs::{Fs, RealFs};
 use crate::group_commit::GroupCommit;
 use crate::index::{self, ACCOUNTS, MAILBOXES, MESSAGES, SUBSCRIPTIONS};
+use crate::index_commit::IndexCommit;
 use crate::layout::{INBOX, Layout, SpecialUse, canonical_mailbox_name};
 use crate::notify::Notifier;
 use crate::quota::Quota;
@@ -69,6 +70,8 @@ pub(crate) struct Inner {
     pub(crate) db: IndexDb,
     pub(crate) names: UniqueNames,
     pub(crate) group: GroupCommit,
+    /// Batches STOREs and EXPUNGEs into shared durable commits.
+    pub(crate) index_commit: IndexCommit,
     /// Held while files are moved into or out of Maildirs *and* the index is
     /// changed to match (group commit, rescan, account creation/deletion), so
     /// a rescan never sees a delivered-but-uncommitted file as foreign and
@@ -233,6 +236,7 @@ impl Store {
                 db,
                 names: UniqueNames::new(&config.hostname),
                 group: GroupCommit::default(),
+                index_commit: IndexCommit::default(),
                 maildir_lock: Mutex::new(()),
                 notifier: Notifier::default(),
                 quota: RwLock::new(Quota::default()),

@@ -1,0 +1,748 @@
+//! Group commit for STORE and EXPUNGE: concurrent flag changes and
+//! expunges, from any sessions of any accounts, share one durable redb
+//! transaction and one fsync per distinct directory, the way deliveries do
+//! (`group_commit.rs`).
+//!
+//! Leader/follower: a caller queues its job; if no leader is active it
+//! becomes the leader, takes every queued job and applies them in queue
+//! order to one write transaction under the maildir lock (renames first,
+//! then the index rows, so a later job of the same batch sees an earlier
+//! one's flags and MODSEQ), fsyncs the directories, commits once, and only
+//! then wakes every caller with its own result; leadership passes to the
+//! first job queued meanwhile. While a batch commits the next one gathers,
+//! so under load many STOREs and EXPUNGEs cost one commit. Each is still
+//! answered only after its change is durable (the promise of DESIGN.md §5);
+//! expunged files are unlinked from `tmp/` only after the commit.
+//!
+//! Failure isolation: a job whose mailbox is unknown, whose records cannot
+//! be read or whose rename fails fails alone (its renames undone, nothing
+//! of it written). A failed write into the transaction, directory fsync or
+//! commit fails every job of the batch and undoes every rename, newest
+//! first (two jobs may have renamed the same file in turn).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::mem;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use redb::WriteTransaction;
+
+use crate::error::StoreError;
+use crate::flags::Flags;
+use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
+use crate::messages::{
+    FlagOp, FlagUpdate, StoreOutcome, Target, fsync_dirs, path_of, select, suffix_for, undo,
+    unlink_all,
+};
+use crate::notify::{Change, Notice};
+use crate::store::{DirStamp, Store};
+use crate::uidset::UidSet;
+
+/// One change to one mailbox.
+#[derive(Debug)]
+pub(crate) struct IndexJob {
+    pub(crate) target: Target,
+    pub(crate) uids: UidSet,
+    pub(crate) kind: JobKind,
+}
+
+/// What an [`IndexJob`] does.
+#[derive(Debug)]
+pub(crate) enum JobKind {
+    /// STORE, its keywords already normalised.
+    Flags {
+        op: FlagOp,
+        flags: Flags,
+        keywords: Vec<String>,
+        unchanged_since: Option<u64>,
+    },
+    /// EXPUNGE (`only_deleted`) or POP3 DELE (every message of the set).
+    Remove { only_deleted: bool },
+}
+
+/// What an [`IndexJob`] did.
+#[derive(Debug)]
+pub(crate) enum Done {
+    /// The STORE's outcome.
+    Flags(StoreOutcome),
+    /// The removed UIDs, ascending.
+    Removed(Vec<u32>),
+}
+
+type Outcome = Result<Done, StoreError>;
+
+#[derive(Debug, Default)]
+enum SlotState {
+    #[default]
+    Waiting,
+    /// Become the leader (the job is still queued).
+    Lead,
+    Done(Outcome),
+}
+
+/// Where a caller sleeps until its result (or leadership) arrives.
+#[derive(Debug, Default)]
+struct Slot {
+    state: Mutex<SlotState>,
+    ready: Condvar,
+}
+
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set(&self, state: SlotState) {
+        *self.lock() = state;
+        self.ready.notify_one();
+    }
+
+    /// Fills the slot unless it already holds a result.
+    fn finish(&self, outcome: Outcome) {
+        let mut s = self.lock();
+        if matches!(*s, SlotState::Waiting) {
+            *s = SlotState::Done(outcome);
+            self.ready.notify_one();
+        }
+    }
+
+    /// `None`: lead. `Some`: the result.
+    fn wait(&self) -> Option<Outcome> {
+        let mut s = self.lock();
+        loop {
+            match mem::take(&mut *s) {
+                SlotState::Waiting => s = self.ready.wait(s).unwrap_or_else(|p| p.into_inner()),
+                SlotState::Lead => return None,
+                SlotState::Done(o) => return Some(o),
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    pending: Vec<(IndexJob, Arc<Slot>)>,
+    leader: bool,
+}
+
+/// The STORE/EXPUNGE committer of one store.
+#[derive(Debug, Default)]
+pub(crate) struct IndexCommit {
+    queue: Mutex<Queue>,
+}
+
+/// Passes leadership on when the leader is done, also if it panicked.
+struct HandOff<'a>(&'a IndexCommit);
+
+impl Drop for HandOff<'_> {
+    fn drop(&mut self) {
+        let mut q = self.0.lock();
+        match q.pending.first() {
+            Some((_, slot)) => slot.set(SlotState::Lead),
+            None => q.leader = false,
+        }
+    }
+}
+
+/// Fails every slot of a batch that got no result (a panicking leader).
+struct BatchSlots(Vec<Arc<Slot>>);
+
+impl Drop for BatchSlots {
+    fn drop(&mut self) {
+        for slot in &self.0 {
+            slot.finish(Err(StoreError::Io(io::Error::other(
+                "index commit aborted",
+            ))));
+        }
+    }
+}
+
+impl IndexCommit {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Commits `job` together with whatever else is queued; blocks until
+    /// its own result is durable.
+    pub(crate) fn submit(&self, store: &Store, job: IndexJob) -> Outcome {
+        let slot = Arc::new(Slot::default());
+        let lead = {
+            let mut q = self.lock();
+            q.pending.push((job, Arc::clone(&slot)));
+            !mem::replace(&mut q.leader, true)
+        };
+        if !lead && let Some(outcome) = slot.wait() {
+            return outcome;
+        }
+        {
+            let _handoff = HandOff(self);
+            let batch = mem::take(&mut self.lock().pending);
+            let (jobs, slots): (Vec<IndexJob>, Vec<Arc<Slot>>) = batch.into_iter().unzip();
+            let slots = BatchSlots(slots);
+            let outcomes = commit_batch(store, &jobs);
+            for (slot, outcome) in slots.0.iter().zip(outcomes) {
+                slot.finish(outcome);
+            }
+        }
+        // Our own job was in the batch just finished.
+        slot.wait()
+            .unwrap_or_else(|| Err(StoreError::Io(io::Error::other("index commit lost a job"))))
+    }
+}
+
+/// A copy of an error for every job of a failed batch.
+fn copy_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Io(e) => StoreError::Io(io::Error::new(e.kind(), e.to_string())),
+        StoreError::NoSuchMailbox(m) => StoreError::NoSuchMailbox(m.clone()),
+        other => StoreError::Corrupt(format!("index commit failed: {other}")),
+    }
+}
+
+/// Why one job of a batch failed.
+enum JobError {
+    /// This job only; nothing of it was written.
+    Own(StoreError),
+    /// The transaction is unusable: the whole batch fails.
+    Batch(StoreError),
+}
+
+/// What one job did to the transaction.
+struct Applied {
+    done: Done,
+    /// The records a STORE changed, as they were (mailbox id, UID, record).
+    before: Vec<(u64, u32, crate::codec::MessageRecord)>,
+    renames: Vec<(PathBuf, PathBuf)>,
+    notices: Vec<Notice>,
+    /// Files to unlink once the commit is durable (expunged, in `tmp/`).
+    unlink: Vec<PathBuf>,
+}
+
+fn commit_batch(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
+    let inner = &store.inner;
+    let _guard = inner.lock_maildirs();
+    let dirs: BTreeSet<&PathBuf> = jobs.iter().map(|j| &j.target.dir).collect();
+    let before: Vec<(&PathBuf, DirStamp)> = dirs.into_iter().map(|d| (d, inner.stamp(d))).collect();
+    let outcomes = commit_locked(store, jobs);
+    // Keep the directory stamps current (see `Store::refresh`).
+    for (d, b) in before {
+        inner.advance_stamp(d, b);
+    }
+    outcomes
+}
+
+fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
+    let inner = &store.inner;
+    let fs = inner.fs.as_ref();
+    let fail_all = |e: &StoreError| jobs.iter().map(|_| Err(copy_error(e))).collect();
+    let txn = match inner.db.begin_write() {
+        Ok(t) => t,
+        Err(e) => return fail_all(&e),
+    };
+    let mut results: Vec<Option<Result<Applied, StoreError>>> = Vec::with_capacity(jobs.len());
+    let mut renames: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut wrote = false;
+    for job in jobs {
+        let applied = match &job.kind {
+            JobKind::Flags { .. } => apply_flags(store, &txn, job),
+            JobKind::Remove { only_deleted } => apply_remove(store, &txn, job, *only_deleted),
+        };
+        match applied {
+            Ok(applied) => {
+                renames.extend(applied.renames.iter().cloned());
+                wrote |= !applied.notices.is_empty();
+                results.push(Some(Ok(applied)));
+            }
+            Err(JobError::Own(e)) => results.push(Some(Err(e))),
+            Err(JobError::Batch(e)) => {
+                undo(fs, &renames);
+                return fail_all(&e);
+            }
+        }
+    }
+    let removes = results
+        .iter()
+        .any(|r| matches!(r, Some(Ok(a)) if !a.unlink.is_empty() || matches!(a.done, Done::Removed(ref u) if !u.is_empty())));
+    if wrote && removes {
+        // An expunge's rows cannot be put back simply: directories first.
+        let durable = fsync_dirs(fs, &renames)
+            .map_err(StoreError::from)
+            .and_then(|()| txn.commit().map_err(StoreError::from));
+        if let Err(e) = durable {
+            undo(fs, &renames);
+            return fail_all(&e);
+        }
+    } else if wrote {
+        // Flags only: fsync the directories while the index commits, so a
+        // batch costs max(fsync, commit) rather than their sum. Nobody is
+        // answered before both are done; if the fsync fails after the
+        // commit, the renames are undone and the old records written back.
+        let (synced, committed) = std::thread::scope(|scope| {
+            let helper = std::thread::Builder::new()
+                .name("maildir-dirsync".to_owned())
+                .spawn_scoped(scope, || fsync_dirs(fs, &renames));
+            let committed = txn.commit().map_err(StoreError::from);
+            let synced = match helper {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("directory fsync thread panicked"))),
+                Err(_) => fsync_dirs(fs, &renames),
+            };
+            (synced, committed)
+        });
+        match (committed, synced) {
+            (Ok(()), Ok(())) => {}
+            (Err(e), _) => {
+                undo(fs, &renames);
+                return fail_all(&e);
+            }
+            (Ok(()), Err(e)) => {
+                undo(fs, &renames);
+                restore(store, &results);
+                return fail_all(&StoreError::from(e));
+            }
+        }
+    } else {
+        // Nothing changed (flags already so, UNCHANGEDSINCE refused,
+        // nothing to expunge): no commit, no fsync.
+        let _ = txn.abort();
+    }
+    let mut by_account: BTreeMap<&str, Vec<Notice>> = BTreeMap::new();
+    let mut out = Vec::with_capacity(jobs.len());
+    for (job, result) in jobs.iter().zip(results) {
+        match result {
+            Some(Ok(applied)) => {
+                unlink_all(fs, &applied.unlink);
+                by_account
+                    .entry(job.target.key.as_str())
+                    .or_default()
+                    .extend(applied.notices);
+                out.push(Ok(applied.done));
+            }
+            Some(Err(e)) => out.push(Err(e)),
+            None => out.push(Err(StoreError::Io(io::Error::other(
+                "index commit lost a job",
+            )))),
+        }
+    }
+    for (account, notices) in by_account {
+        inner.notifier.publish(account, notices);
+    }
+    out
+}
+
+/// After a committed flag batch whose directory fsync failed (its renames
+/// already undone): writes the old records back, oldest first, so the
+/// index matches the files again. HIGHESTMODSEQ stays where it is (it
+/// never goes down). If even this fails, the rescan at open trusts the
+/// file names.
+fn restore(store: &Store, results: &[Option<Result<Applied, StoreError>>]) {
+    let put_back = || -> Result<(), StoreError> {
+        let txn = store.inner.db.begin_write()?;
+        {
+            let mut messages = txn.open_table(MESSAGES)?;
+            // Newest job first, so the oldest before-image wins.
+            for applied in results.iter().rev().flatten().flatten() {
+                for (id, uid, m) in &applied.before {
+                    messages.insert((*id, *uid), m.encode().as_slice())?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    };
+    if let Err(e) = put_back() {
+        tracing::error!(error = %e, "cannot restore flags after a failed directory fsync; the next rescan repairs them from the file names");
+    }
+}
+
+/// Applies one STORE to the transaction: renames files whose system flags
+/// change (`cur/<base>:2,<letters>`; a message in `new/` moves to `cur/`),
+/// then writes the records and the mailbox's new HIGHESTMODSEQ.
+fn apply_flags(store: &Store, txn: &WriteTransaction, job: &IndexJob) -> Result<Applied, JobError> {
+    let JobKind::Flags {
+        op,
+        flags,
+        keywords,
+        unchanged_since,
+    } = &job.kind
+    else {
+        return Err(JobError::Own(StoreError::Corrupt("not a STORE".into())));
+    };
+    let fs = store.inner.fs.as_ref();
+    let t = &job.target;
+    let mut record = store.load(txn, t).map_err(JobError::Own)?;
+    let mut outcome = StoreOutcome::default();
+    let mut renames: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut writes = Vec::new();
+    let mut before = Vec::new();
+    {
+        let messages = txn
+            .open_table(MESSAGES)
+            .map_err(|e| JobError::Batch(e.into()))?;
+        for (uid, mut m) in select(&messages, record.id, &job.uids).map_err(JobError::Own)? {
+            if unchanged_since.is_some_and(|u| m.modseq > u) {
+                outcome.modified.push(uid);
+                continue;
+            }
+            let (new_flags, new_keywords) = match op {
+                FlagOp::Add => {
+                    let mut k = m.keywords.clone();
+                    k.extend(keywords.iter().cloned());
+                    (m.flags.union(*flags), crate::append::normalise_keywords(&k))
+                }
+                FlagOp::Remove => (
+                    Flags::from_bits(m.flags.bits() & !flags.bits()),
+                    m.keywords
+                        .iter()
+                        .filter(|k| !keywords.contains(k))
+                        .cloned()
+                        .collect(),
+                ),
+                FlagOp::Replace => (*flags, keywords.clone()),
+            };
+            let changed = new_flags != m.flags || new_keywords != m.keywords;
+            if changed {
+                before.push((record.id, uid, m.clone()));
+                if new_flags != m.flags {
+                    let from = path_of(&t.dir, &m);
+                    m.subdir = crate::codec::Subdir::Cur;
+                    m.suffix = suffix_for(&m.suffix, new_flags);
+                    let to = path_of(&t.dir, &m);
+                    if let Err(e) = fs.rename(&from, &to) {
+                        undo(fs, &renames);
+                        return Err(JobError::Own(e.into()));
+                    }
+                    renames.push((from, to));
+                }
+                record.highestmodseq += 1;
+                m.flags = new_flags;
+                m.keywords = new_keywords;
+                m.modseq = record.highestmodseq;
+                writes.push((uid, m.clone()));
+            }
+            outcome.updated.push(FlagUpdate {
+                uid,
+                flags: m.flags,
+                keywords: m.keywords.clone(),
+                modseq: m.modseq,
+                changed,
+            });
+        }
+    }
+    if !writes.is_empty() {
+        let written = (|| -> Result<(), StoreError> {
+            let mut messages = txn.open_table(MESSAGES)?;
+            for (uid, m) in &writes {
+                messages.insert((record.id, *uid), m.encode().as_slice())?;
+            }
+            let mut mailboxes = txn.open_table(MAILBOXES)?;
+            index::put_mailbox(&mut mailboxes, &t.key, &t.name, &record)?;
+            Ok(())
+        })();
+        if let Err(e) = written {
+            undo(fs, &renames);
+            return Err(JobError::Batch(e));
+        }
+    }
+    let notices = writes
+        .into_iter()
+        .map(|(uid, m)| Notice {
+            mailbox: t.name.clone(),
+            uidvalidity: record.uidvalidity,
+            change: Change::Flags {
+                uid,
+                flags: m.flags,
+                keywords: m.keywords,
+                modseq: m.modseq,
+            },
+        })
+        .collect();
+    Ok(Applied {
+        done: Done::Flags(outcome),
+        before,
+        renames,
+        notices,
+        unlink: Vec::new(),
+    })
+}
+
+/// Applies one EXPUNGE (or POP3 DELE) to the transaction: renames each
+/// file into `tmp/.expunged.<id>.<uid>.<base>` (invisible to Maildir
+/// readers, and undoable), removes the rows and tombstones the UIDs with
+/// one new MODSEQ (RFC 7162 §3.2.10). The files are unlinked after the
+/// commit.
+fn apply_remove(
+    store: &Store,
+    txn: &WriteTransaction,
+    job: &IndexJob,
+    only_deleted: bool,
+) -> Result<Applied, JobError> {
+    let fs = store.inner.fs.as_ref();
+    let t = &job.target;
+    let mut record = store.load(txn, t).map_err(JobError::Own)?;
+    let victims: Vec<(u32, crate::codec::MessageRecord)> = {
+        let messages = txn
+            .open_table(MESSAGES)
+            .map_err(|e| JobError::Batch(e.into()))?;
+        select(&messages, record.id, &job.uids)
+            .map_err(JobError::Own)?
+            .into_iter()
+            .filter(|(_, m)| !only_deleted || m.flags.contains(Flags::DELETED))
+            .collect()
+    };
+    let mut applied = Applied {
+        done: Done::Removed(Vec::new()),
+        before: Vec::new(),
+        renames: Vec::new(),
+        notices: Vec::new(),
+        unlink: Vec::new(),
+    };
+    if victims.is_empty() {
+        return Ok(applied);
+    }
+    let tmp = t.dir.join("tmp");
+    for (uid, m) in &victims {
+        let from = path_of(&t.dir, m);
+        let to = tmp.join(format!(".expunged.{}.{uid}.{}", record.id, m.base));
+        match fs.rename(&from, &to) {
+            Ok(()) => applied.renames.push((from, to)),
+            // Already gone behind our back: just drop the entry.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                undo(fs, &applied.renames);
+                return Err(JobError::Own(e.into()));
+            }
+        }
+    }
+    record.highestmodseq += 1;
+    let written = (|| -> Result<(), StoreError> {
+        let mut messages = txn.open_table(MESSAGES)?;
+        let mut parts = txn.open_table(PARTS)?;
+        let mut expunged = txn.open_table(EXPUNGED)?;
+        for (uid, m) in &victims {
+            messages.remove((record.id, *uid))?;
+            parts.remove((record.id, *uid))?;
+            expunged.insert((record.id, *uid), record.highestmodseq)?;
+            record.messages = record.messages.saturating_sub(1);
+            record.bytes = record.bytes.saturating_sub(m.size);
+        }
+        let mut mailboxes = txn.open_table(MAILBOXES)?;
+        index::put_mailbox(&mut mailboxes, &t.key, &t.name, &record)?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        undo(fs, &applied.renames);
+        return Err(JobError::Batch(e));
+    }
+    let uids: Vec<u32> = victims.iter().map(|(u, _)| *u).collect();
+    applied.notices.push(Notice {
+        mailbox: t.name.clone(),
+        uidvalidity: record.uidvalidity,
+        change: Change::Expunged {
+            uids: uids.clone(),
+            modseq: record.highestmodseq,
+        },
+    });
+    applied.unlink = applied.renames.iter().map(|(_, to)| to.clone()).collect();
+    applied.done = Done::Removed(uids);
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{Done, IndexJob, JobKind, commit_batch};
+    use crate::fault::{FaultFs, FaultOp};
+    use crate::{FlagOp, Flags, INBOX, Store, StoreConfig, StoreError, UidSet};
+
+    fn store_with(fs: &FaultFs) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            data_dir: dir.path().to_path_buf(),
+            hostname: "h".into(),
+        };
+        let store = Store::open_with_fs(config, Arc::new(fs.clone())).unwrap();
+        for user in ["a@h", "b@h"] {
+            store.add_user(user, "pw").unwrap();
+            let mut a = store
+                .begin_append(user, INBOX, Flags::default(), &[], None)
+                .unwrap();
+            a.write(b"Subject: x\r\n\r\nx\r\n").unwrap();
+            a.commit().unwrap();
+        }
+        (dir, store)
+    }
+
+    fn job(store: &Store, user: &str, mailbox: &str, flags: Flags) -> IndexJob {
+        IndexJob {
+            target: store.target(user, mailbox).unwrap(),
+            uids: UidSet::from([1]),
+            kind: JobKind::Flags {
+                op: FlagOp::Add,
+                flags,
+                keywords: vec!["$Label1".into()],
+                unchanged_since: None,
+            },
+        }
+    }
+
+    fn flags_of(done: Result<Done, StoreError>) -> crate::StoreOutcome {
+        match done {
+            Ok(Done::Flags(o)) => o,
+            other => panic!("not a STORE outcome: {other:?}"),
+        }
+    }
+
+    /// The INBOX files of `user`, as `new/<name>` and `cur/<name>`.
+    fn file_names(store: &Store, user: &str) -> Vec<String> {
+        let t = store.target(user, INBOX).unwrap();
+        let mut names = Vec::new();
+        for sub in ["new", "cur"] {
+            for e in std::fs::read_dir(t.dir.join(sub)).unwrap() {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                names.push(format!("{sub}/{name}"));
+            }
+        }
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn one_batch_applies_jobs_in_order_with_one_fsync_per_directory() {
+        let fs = FaultFs::new();
+        let (_dir, store) = store_with(&fs);
+        let start = store
+            .message_summaries("a@h", INBOX)
+            .unwrap()
+            .0
+            .highestmodseq;
+        let jobs = vec![
+            job(&store, "a@h", INBOX, Flags::SEEN),
+            job(&store, "a@h", INBOX, Flags::FLAGGED),
+            job(&store, "b@h", INBOX, Flags::SEEN),
+            job(&store, "a@h", "Nope", Flags::SEEN),
+        ];
+        let syncs = fs.calls(FaultOp::DirSync);
+        let mut out = commit_batch(&store, &jobs).into_iter();
+        let first = flags_of(out.next().unwrap());
+        assert_eq!(first.updated[0].flags, Flags::SEEN);
+        assert_eq!(first.updated[0].modseq, start + 1);
+        // The second job sees the first one's flags and MODSEQ.
+        let second = flags_of(out.next().unwrap());
+        assert_eq!(second.updated[0].flags, Flags::SEEN.union(Flags::FLAGGED));
+        assert_eq!(second.updated[0].modseq, start + 2);
+        assert_eq!(second.updated[0].keywords, ["$Label1"]);
+        assert!(out.next().unwrap().is_ok());
+        // An unknown mailbox fails alone.
+        assert!(matches!(
+            out.next().unwrap(),
+            Err(StoreError::NoSuchMailbox(_))
+        ));
+        // The messages moved from new/ to cur/: new/ and cur/ of a@h's and
+        // of b@h's INBOX, once each, although a@h's message moved twice.
+        assert_eq!(fs.calls(FaultOp::DirSync) - syncs, 4);
+        let (status, messages) = store.message_summaries("a@h", INBOX).unwrap();
+        assert_eq!(status.highestmodseq, start + 2);
+        assert_eq!(messages[0].flags, Flags::SEEN.union(Flags::FLAGGED));
+        assert_eq!(messages[0].keywords, ["$Label1"]);
+        let names = file_names(&store, "a@h");
+        assert!(names.len() == 1 && names[0].starts_with("cur/") && names[0].ends_with(":2,FS"));
+    }
+
+    #[test]
+    fn a_failed_directory_fsync_fails_the_batch_and_restores_files_and_records() {
+        let fs = FaultFs::new();
+        let (_dir, store) = store_with(&fs);
+        let before = (
+            store.message_summaries("a@h", INBOX).unwrap(),
+            file_names(&store, "a@h"),
+        );
+        let jobs = vec![
+            job(&store, "a@h", INBOX, Flags::SEEN),
+            job(&store, "a@h", INBOX, Flags::FLAGGED),
+        ];
+        fs.fail_nth(FaultOp::DirSync, 1);
+        let out = commit_batch(&store, &jobs);
+        assert!(out.iter().all(Result::is_err), "{out:?}");
+        let after = (
+            store.message_summaries("a@h", INBOX).unwrap(),
+            file_names(&store, "a@h"),
+        );
+        // The records and files are as before; HIGHESTMODSEQ, which
+        // readers may have seen after the commit, does not go back.
+        assert_eq!((&before.0.1, &before.1), (&after.0.1, &after.1));
+        assert_eq!(after.0.0.highestmodseq, before.0.0.highestmodseq + 2);
+    }
+
+    #[test]
+    fn a_failed_rename_fails_only_its_own_job() {
+        let fs = FaultFs::new();
+        let (_dir, store) = store_with(&fs);
+        let jobs = vec![
+            job(&store, "a@h", INBOX, Flags::SEEN),
+            job(&store, "b@h", INBOX, Flags::SEEN),
+        ];
+        fs.fail_nth(FaultOp::Rename, 2);
+        let out = commit_batch(&store, &jobs);
+        assert!(out[0].is_ok() && out[1].is_err(), "{out:?}");
+        assert_eq!(
+            store.message_summaries("a@h", INBOX).unwrap().1[0].flags,
+            Flags::SEEN
+        );
+        assert_eq!(
+            store.message_summaries("b@h", INBOX).unwrap().1[0].flags,
+            Flags::default()
+        );
+        let names = file_names(&store, "b@h");
+        assert!(
+            names.len() == 1 && names[0].starts_with("new/"),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn an_expunge_sees_the_deleted_flag_a_store_set_earlier_in_its_batch() {
+        let fs = FaultFs::new();
+        let (_dir, store) = store_with(&fs);
+        let remove = |user: &str| IndexJob {
+            target: store.target(user, INBOX).unwrap(),
+            uids: UidSet::all(),
+            kind: JobKind::Remove { only_deleted: true },
+        };
+        let jobs = vec![
+            remove("a@h"),
+            job(&store, "a@h", INBOX, Flags::DELETED),
+            remove("a@h"),
+            remove("b@h"),
+        ];
+        let start = store
+            .message_summaries("a@h", INBOX)
+            .unwrap()
+            .0
+            .highestmodseq;
+        let out = commit_batch(&store, &jobs);
+        assert!(
+            matches!(&out[0], Ok(Done::Removed(u)) if u.is_empty()),
+            "{out:?}"
+        );
+        assert!(
+            matches!(&out[2], Ok(Done::Removed(u)) if u == &[1]),
+            "{out:?}"
+        );
+        // b@h's message is not \Deleted.
+        assert!(
+            matches!(&out[3], Ok(Done::Removed(u)) if u.is_empty()),
+            "{out:?}"
+        );
+        let (status, messages) = store.message_summaries("a@h", INBOX).unwrap();
+        assert!(messages.is_empty());
+        assert_eq!(status.highestmodseq, start + 2);
+        assert!(file_names(&store, "a@h").is_empty());
+        let tmp = store.target("a@h", INBOX).unwrap().dir.join("tmp");
+        assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0);
+        assert_eq!(store.message_summaries("b@h", INBOX).unwrap().1.len(), 1);
+    }
+}
