@@ -196,6 +196,13 @@ fn copy_error(e: &StoreError) -> StoreError {
     match e {
         StoreError::Io(e) => StoreError::Io(io::Error::new(e.kind(), e.to_string())),
         StoreError::NoSuchMailbox(m) => StoreError::NoSuchMailbox(m.clone()),
+        // A full disk stays a full disk for every job (SMTP 452, IMAP
+        // NO [OVERQUOTA]), and a temporary error stays temporary.
+        StoreError::NoSpace(m) => StoreError::NoSpace(m.clone()),
+        StoreError::Locked => StoreError::Locked,
+        other if other.is_temporary() => {
+            StoreError::Io(io::Error::other(format!("index commit failed: {other}")))
+        }
         other => StoreError::Corrupt(format!("index commit failed: {other}")),
     }
 }
@@ -563,6 +570,7 @@ mod tests {
         let config = StoreConfig {
             data_dir: dir.path().to_path_buf(),
             hostname: "h".into(),
+            password_hashing: Default::default(),
         };
         let store = Store::open_with_fs(config, Arc::new(fs.clone())).unwrap();
         for user in ["a@h", "b@h"] {

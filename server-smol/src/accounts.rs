@@ -89,6 +89,17 @@ pub fn check_local_domain(config: &Config, address: &str) -> Result<(), String> 
     if config.is_local_domain(domain) || config.testing.catch_all {
         return Ok(());
     }
+    // DESIGN.md §5.7: a `[[routes]]` entry that delivers `local` makes
+    // recipients of another domain local too; they need accounts.
+    let routed_local = config.routes.iter().any(|r| {
+        r.to.iter().any(|t| t == "local")
+            && r.recipient
+                .as_deref()
+                .is_none_or(|g| crate::pipeline::rules::glob_match(g, address))
+    });
+    if routed_local {
+        return Ok(());
+    }
     Err(format!(
         "cannot add {address}: {domain} is not one of the local domains ({}); add it to `domains` in the configuration first",
         config.domains.join(", ")

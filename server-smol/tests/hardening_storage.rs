@@ -391,11 +391,12 @@ fn copy_is_all_or_nothing_across_kill_9() {
     let s = i.cmd("SELECT INBOX");
     assert!(s.untagged.contains(&format!("* {N} EXISTS")), "{s:?}");
     i.send(b"c1 UID COPY 1:* Archive\r\n").unwrap();
-    // Kill the server as soon as the first copy shows up on disk (in
-    // cur/: the SELECT claimed every message as \Recent).
+    // Kill the server as soon as the first copy shows up on disk (in new/
+    // for an unflagged copy, RFC 3501 §6.4.7: it is \Recent there; cur/
+    // for one with flags).
     let started = Instant::now();
-    let cur_dir = archive.join("cur");
-    while std::fs::read_dir(&cur_dir).map_or(true, |mut d| d.next().is_none()) {
+    let empty = |d: &std::path::Path| std::fs::read_dir(d).map_or(true, |mut d| d.next().is_none());
+    while empty(&archive.join("cur")) && empty(&archive.join("new")) {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "COPY never started"
