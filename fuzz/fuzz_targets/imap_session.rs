@@ -119,6 +119,7 @@ impl Adapter {
                         unseen: 1,
                         deleted: 0,
                         size: 300,
+                        deleted_storage: 0,
                         highest_mod_seq: 9,
                         append_limit: Some(1000),
                     }),
