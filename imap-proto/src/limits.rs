@@ -3,7 +3,7 @@
 //! Every field documents its default and the worst-case memory it allows.
 //! Over a limit the framer still frames the stream correctly: it discards
 //! the rest of the line or literal and reports the command's tag so the
-//! session can answer `BAD` / `NO` (DESIGN.md §2).
+//! session can answer `BAD` / `NO` (docs/DESIGN.md §2).
 
 /// Limits applied while framing and parsing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

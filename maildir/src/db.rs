@@ -4,7 +4,7 @@
 //! fsync error): from then on every transaction of that `Database` fails
 //! with `StorageError::PreviousIo` ("Previous I/O error occurred. Please
 //! close and re-open the database"). Without a reopen the store would stay
-//! broken until a restart although the disk has room again (DESIGN.md §3:
+//! broken until a restart although the disk has room again (docs/DESIGN.md §3:
 //! a full disk is a temporary error, never a stuck state).
 //!
 //! [`IndexDb`] hands out transactions; when beginning one reports the latch

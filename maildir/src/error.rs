@@ -42,7 +42,7 @@ pub enum StoreError {
     NoSpace(String),
     /// A symbolic link was found where the store expected a Maildir
     /// directory or a message file; it is refused, never followed
-    /// (DESIGN.md §3).
+    /// (docs/DESIGN.md §3).
     Symlink(String),
     /// A message file no longer has the size the index recorded (truncated
     /// or replaced behind the store's back): its bytes cannot be served

@@ -4,7 +4,7 @@
 //! message. The redb index does its own IO, but is opened through
 //! [`Fs::open_index`] so that its writes can fail on purpose too.
 //!
-//! Two rules of DESIGN.md §3 live here, in [`RealFs`]:
+//! Two rules of docs/DESIGN.md §3 live here, in [`RealFs`]:
 //!
 //! * **Mail is private.** Directories are created `0700` and files `0600`,
 //!   and the mode is set explicitly after creation, so the process umask

@@ -11,7 +11,7 @@
 //! then wakes every caller with its own result; leadership passes to the
 //! first job queued meanwhile. While a batch commits the next one gathers,
 //! so under load many STOREs and EXPUNGEs cost one commit. Each is still
-//! answered only after its change is durable (the promise of DESIGN.md §5);
+//! answered only after its change is durable (the promise of docs/DESIGN.md §5);
 //! expunged files are unlinked from `tmp/` only after the commit.
 //!
 //! Failure isolation: a job whose mailbox is unknown, whose records cannot

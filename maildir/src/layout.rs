@@ -1,4 +1,4 @@
-//! The on-disk layout under `data_dir` (DESIGN.md §3, `docs/design.md`):
+//! The on-disk layout under `data_dir` (docs/DESIGN.md §3, `docs/design.md`):
 //!
 //! ```text
 //! data_dir/index.redb                      the redb index

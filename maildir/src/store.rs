@@ -222,7 +222,7 @@ impl Store {
     pub fn open_with_fs(config: StoreConfig, fs: Arc<dyn Fs>) -> Result<Store, StoreError> {
         let layout = Layout::new(config.data_dir.clone());
         fs.create_dir_all(&layout.mail_root())?;
-        // Mail is private whatever umask wrote it (DESIGN.md §3): repair
+        // Mail is private whatever umask wrote it (docs/DESIGN.md §3): repair
         // the modes of a data_dir created by an older version or by hand.
         let fixed = fs.secure_tree(&config.data_dir)?;
         if fixed > 0 {

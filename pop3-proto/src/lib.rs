@@ -4,7 +4,7 @@
 //! RFC 2449 CAPA and response codes, RFC 2595 STLS, RFC 3206 codes, RFC 5034
 //! SASL AUTH with PLAIN and LOGIN) and runs the server side of a POP3
 //! session as a state machine. It does no I/O, reads no clock and spawns no
-//! thread: bytes, time and answers come in as arguments (DESIGN.md §2).
+//! thread: bytes, time and answers come in as arguments (docs/DESIGN.md §2).
 //!
 //! # The run loop an adapter writes
 //!

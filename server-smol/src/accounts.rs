@@ -89,7 +89,7 @@ pub fn check_local_domain(config: &Config, address: &str) -> Result<(), String> 
     if config.is_local_domain(domain) || config.testing.catch_all {
         return Ok(());
     }
-    // DESIGN.md §5.7: a `[[routes]]` entry that delivers `local` makes
+    // docs/DESIGN.md §5.7: a `[[routes]]` entry that delivers `local` makes
     // recipients of another domain local too; they need accounts.
     let routed_local = config.routes.iter().any(|r| {
         r.to.iter().any(|t| t == "local")

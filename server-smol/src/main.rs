@@ -1,4 +1,4 @@
-//! The `sansmail` binary: the command line of DESIGN.md §4.
+//! The `sansmail` binary: the command line of docs/DESIGN.md §4.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -134,7 +134,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// `sansmail dns DOMAIN` (DESIGN.md §5.2). Works while the server runs:
+/// `sansmail dns DOMAIN` (docs/DESIGN.md §5.2). Works while the server runs:
 /// the key file is shared through the filesystem, not the index.
 fn dns_records(config: &Config, domain: &str) -> ExitCode {
     use sansmail::outbound::dkim::{DkimKey, zone_lines};

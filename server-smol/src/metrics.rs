@@ -1,4 +1,4 @@
-//! The server's Prometheus metrics (`GET /metrics`, DESIGN.md §5.5), one
+//! The server's Prometheus metrics (`GET /metrics`, docs/DESIGN.md §5.5), one
 //! registry per running server so that several servers in one process
 //! (parallel `TestServer`s) count separately.
 //!

@@ -1,5 +1,5 @@
 //! The one generic pump that moves bytes between a socket and a sans-IO
-//! session (DESIGN.md §4). No protocol logic lives here: the protocol glue
+//! session (docs/DESIGN.md §4). No protocol logic lives here: the protocol glue
 //! (`smtp.rs`, ...) answers the session's events through [`Handler`].
 //!
 //! Each turn of the loop follows the drain order the protocol crates
@@ -27,7 +27,7 @@ const READ_CHUNK: usize = 16 * 1024;
 /// A client that does not read our output for this long is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The sans-IO session operations the pump drives (DESIGN.md §2).
+/// The sans-IO session operations the pump drives (docs/DESIGN.md §2).
 pub trait SessionIo {
     /// What the session asks of the adapter.
     type Event;
@@ -46,7 +46,7 @@ pub trait SessionIo {
 }
 
 /// Implements [`SessionIo`] for a protocol crate's session type: the three
-/// crates share the method names and signatures of DESIGN.md §2, so the
+/// crates share the method names and signatures of docs/DESIGN.md §2, so the
 /// impl only forwards.
 macro_rules! session_io {
     ($session:ty, $event:ty) => {
@@ -285,7 +285,7 @@ async fn drive<H: Handler>(
         } else {
             let read = async {
                 // Allocate the read buffer only once there is something to
-                // read: idle connections then hold none (DESIGN.md's per-
+                // read: idle connections then hold none (docs/DESIGN.md's per-
                 // connection memory target).
                 if let Err(e) = stream.readable().await {
                     return Wake::Read(Err(e));

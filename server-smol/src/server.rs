@@ -48,7 +48,7 @@ pub struct Shared {
     pub store: Store,
     /// TLS for STARTTLS and implicit-TLS listeners.
     pub acceptor: Option<TlsAcceptor>,
-    /// Every accepted message goes through it (DESIGN.md §5.1).
+    /// Every accepted message goes through it (docs/DESIGN.md §5.1).
     pub pipeline: crate::pipeline::Pipeline,
     per_ip: Arc<PerIpLimit>,
     pub(crate) per_account: Arc<PerAccountLimit>,
@@ -109,7 +109,7 @@ impl Server {
     /// bound, or the first problem as a one-line error.
     pub fn start(config: Config) -> Result<RunningServer, StartError> {
         raise_fd_limit();
-        // 0700 (DESIGN.md §3: mail is private); the store repairs the modes
+        // 0700 (docs/DESIGN.md §3: mail is private); the store repairs the modes
         // of an existing data_dir when it opens.
         std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
             .create(&config.data_dir)

@@ -1,4 +1,4 @@
-//! Checks on receipt (DESIGN.md §5.3) against SPF, DKIM and DMARC records
+//! Checks on receipt (docs/DESIGN.md §5.3) against SPF, DKIM and DMARC records
 //! served by dnsmasq: exact Authentication-Results text and the DMARC
 //! disposition, for client addresses chosen among 127.0.0.0/8.
 
@@ -287,7 +287,7 @@ fn spf_dkim_dmarc_results_and_dispositions() {
     );
 }
 
-/// RFC 6376 §5.3 / DESIGN.md §5.3: a signature with `l=` counts as neutral,
+/// RFC 6376 §5.3 / docs/DESIGN.md §5.3: a signature with `l=` counts as neutral,
 /// even when it verifies.
 #[test]
 fn body_length_signatures_are_neutral() {

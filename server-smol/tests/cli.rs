@@ -1,4 +1,4 @@
-//! The command-line contract of DESIGN.md §4.
+//! The command-line contract of docs/DESIGN.md §4.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! The HTTP API (DESIGN.md §5.5) against the real binary, over real HTTP
+//! The HTTP API (docs/DESIGN.md §5.5) against the real binary, over real HTTP
 //! with curl: token auth, every endpoint's status codes and JSON fields,
 //! byte-exact injection, filters, bad input.
 

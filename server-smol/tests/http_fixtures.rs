@@ -1,4 +1,4 @@
-//! `[testing] fixtures` (DESIGN.md §5.6): loaded at start and on
+//! `[testing] fixtures` (docs/DESIGN.md §5.6): loaded at start and on
 //! `POST /api/v1/reset`, with `.eml.json` flags and internal dates;
 //! fixture accounts log in with their address as the password.
 

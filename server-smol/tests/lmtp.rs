@@ -1,4 +1,4 @@
-//! The `[lmtp]` listener (RFC 2033, DESIGN.md §5.4) on the real binary:
+//! The `[lmtp]` listener (RFC 2033, docs/DESIGN.md §5.4) on the real binary:
 //! per-recipient replies after DATA by raw socket, and behind a real
 //! Postfix (`virtual_transport = lmtp:inet:...`, a private instance with
 //! its own config and queue directories on loopback) as a homelab runs it.

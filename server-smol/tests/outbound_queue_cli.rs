@@ -1,4 +1,4 @@
-//! `sansmail queue list|retry [ID]|delete ID` (DESIGN.md §5.2): exact
+//! `sansmail queue list|retry [ID]|delete ID` (docs/DESIGN.md §5.2): exact
 //! lines, no header, with the server stopped (the store opened directly)
 //! and while it runs (through the control socket).
 

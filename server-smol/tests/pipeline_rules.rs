@@ -1,5 +1,5 @@
 //! `[[rules]]`, `[[routes]]` and `[testing] catch_all` on the real binary
-//! over raw SMTP (DESIGN.md §5.1, §5.6, §5.7): exact reply codes and what
+//! over raw SMTP (docs/DESIGN.md §5.1, §5.6, §5.7): exact reply codes and what
 //! is (not) stored.
 
 mod common;

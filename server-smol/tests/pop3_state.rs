@@ -84,7 +84,7 @@ fn server_stop_during_transaction_deletes_nothing() {
     deliver(&site, &srv, ALICE.0, "stop-1");
     let mut c = RawPop3::login(srv.addr("pop3"), ALICE.0, ALICE.1);
     c.ok("DELE 1");
-    // SIGTERM with the session idle in TRANSACTION: exit 0 (DESIGN.md §4),
+    // SIGTERM with the session idle in TRANSACTION: exit 0 (docs/DESIGN.md §4),
     // and no UPDATE state, so nothing is deleted (RFC 1939 §6).
     let st = srv.stop();
     assert!(st.success(), "{st:?}");

@@ -1,6 +1,6 @@
 //! The head of an APPEND command, read from a literal announcement before
 //! the message itself arrives (so a server can check quota, size and the
-//! mailbox before it sends `+`, and stream the message; DESIGN.md §2).
+//! mailbox before it sends `+`, and stream the message; docs/DESIGN.md §2).
 
 use super::parse::append_head;
 use crate::error::{ParseError, run};

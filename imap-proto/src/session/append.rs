@@ -1,6 +1,6 @@
 //! APPEND (RFC 9051 §6.3.12): the head is read from the literal
 //! announcement, the adapter accepts or refuses before `+`, the message
-//! streams as chunks (DESIGN.md §2), and the end is answered with
+//! streams as chunks (docs/DESIGN.md §2), and the end is answered with
 //! APPENDUID (RFC 4315).
 
 use super::dispatch::Pending;

@@ -236,7 +236,7 @@ impl Writer<'_> {
                     }
                     None => {
                         // The octets stay in the file: the adapter writes
-                        // them (DESIGN.md §2). BINARY of an identity-encoded
+                        // them (docs/DESIGN.md §2). BINARY of an identity-encoded
                         // part is announced as literal8 to be safe with NULs.
                         self.literal_head(len, binary);
                         self.flush_line();

@@ -1,6 +1,6 @@
 //! The output queue: response bytes, shared message octets, and the
 //! places where the adapter writes a literal from its file
-//! (DESIGN.md §2: large bodies never pass through the session).
+//! (docs/DESIGN.md §2: large bodies never pass through the session).
 
 use super::RequestId;
 use bytes::{Bytes, BytesMut};

@@ -83,7 +83,7 @@ impl ServerSession {
     /// Answers an [`Event::Select`]: `Ok(answer)` selects the mailbox,
     /// `Err(text)` is sent as `NO` (e.g. `[NONEXISTENT]`). Hands the
     /// answer back if `id` is not the pending SELECT.
-    // Handing the answer back unchanged is the contract (DESIGN.md §2).
+    // Handing the answer back unchanged is the contract (docs/DESIGN.md §2).
     #[allow(clippy::result_large_err)]
     pub fn respond_select(
         &mut self,

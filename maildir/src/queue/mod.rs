@@ -1,4 +1,4 @@
-//! The durable outbound queue (DESIGN.md §3, §5.2): the message bytes in a
+//! The durable outbound queue (docs/DESIGN.md §3, §5.2): the message bytes in a
 //! file `data_dir/queue/<id>`, one redb row per message (sender, ENVID, RET,
 //! whether it is itself a DSN) and one per recipient (state, attempts, next
 //! attempt, last error, NOTIFY, ORCPT), in the store's own index.
@@ -304,7 +304,7 @@ pub(crate) fn recover(inner: &Inner) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Creates `queue/`, private like the Maildirs (DESIGN.md §3): 0700
+/// Creates `queue/`, private like the Maildirs (docs/DESIGN.md §3): 0700
 /// whatever the umask.
 fn create_queue_dir(inner: &Inner) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -400,7 +400,7 @@ impl Store {
             let path = dir.join(id.to_string());
             match inner.fs.create_new(&path) {
                 Ok(file) => {
-                    // Private whatever the umask (DESIGN.md §3). On failure
+                    // Private whatever the umask (docs/DESIGN.md §3). On failure
                     // the empty file goes again (best effort: the next open
                     // removes any file without rows).
                     let private = {

@@ -1,4 +1,4 @@
-//! Checks on receipt (DESIGN.md §5.3): SPF (RFC 7208) for the client IP
+//! Checks on receipt (docs/DESIGN.md §5.3): SPF (RFC 7208) for the client IP
 //! and MAIL FROM (or HELO for the null sender), DKIM (RFC 6376) for every
 //! signature, DMARC (RFC 7489) for the From: domain, all through
 //! `[outbound] resolvers`. The pipeline calls [`check`] at the end of DATA

@@ -1,4 +1,4 @@
-//! The configuration file (DESIGN.md §4) and its embedded defaults.
+//! The configuration file (docs/DESIGN.md §4) and its embedded defaults.
 //!
 //! Every key is optional; a missing key takes the default shown in
 //! [`DEFAULT_CONFIG`]. A missing key inside a listener section keeps that
@@ -19,7 +19,7 @@ pub use part2::{
     parse_duration,
 };
 
-/// The embedded defaults, exactly as DESIGN.md §4 documents them.
+/// The embedded defaults, exactly as docs/DESIGN.md §4 documents them.
 pub const DEFAULT_CONFIG: &str = r#"data_dir = "sansmail-data"
 hostname = "localhost"
 domains  = ["localhost"]

@@ -1,4 +1,4 @@
-//! The sections of DESIGN.md §5 (pipeline, outbound, checks, LMTP, HTTP,
+//! The sections of docs/DESIGN.md §5 (pipeline, outbound, checks, LMTP, HTTP,
 //! test rigs). Every key is optional; the defaults are the ones the design
 //! shows. Each section is deserialised straight into its typed struct
 //! (`#[serde(default)]`), so a missing key takes the `Default` below and an

@@ -4,7 +4,7 @@
 //!
 //! Today it delivers locally. Injected messages (`exact`: the API's
 //! `POST /api/v1/messages` and fixtures) are stored byte-exact, with no
-//! Return-Path: or Received: field (DESIGN.md §5.7), through the store's
+//! Return-Path: or Received: field (docs/DESIGN.md §5.7), through the store's
 //! APPEND path, which also takes the mailbox, flags and internal date a
 //! fixture asks for. Sent messages (`/api/v1/send`, "like submission") go
 //! through `begin_delivery` with Return-Path: and a Received: field.

@@ -1,4 +1,4 @@
-//! The HTTP listener (DESIGN.md §5.5): HTTP/1.1 on smol through hyper and
+//! The HTTP listener (docs/DESIGN.md §5.5): HTTP/1.1 on smol through hyper and
 //! `smol-hyper`, serving `/healthz`, `/metrics`, `/openapi.json` and the
 //! JSON API under `/api/v1`. `/` stays free for the web UI.
 //!

@@ -81,7 +81,7 @@ pub fn document() -> Value {
         "info": {
             "title": "sansmail HTTP API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Messages, accounts, test-rig reset, queue and live events (DESIGN.md §5.5). \
+            "description": "Messages, accounts, test-rig reset, queue and live events (docs/DESIGN.md §5.5). \
                 Errors are {\"error\": \"...\"} with a 4xx/5xx status; message ids are opaque.",
             "license": {"name": "MIT OR Apache-2.0"}
         },
@@ -113,7 +113,7 @@ fn success_schema(operation_id: &str) -> Value {
     }
 }
 
-/// The JSON shapes of DESIGN.md §5.5.
+/// The JSON shapes of docs/DESIGN.md §5.5.
 fn schemas() -> Value {
     let s = || json!({"type": "string"});
     let int = || json!({"type": "integer"});

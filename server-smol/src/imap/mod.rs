@@ -181,7 +181,7 @@ impl ImapHandler {
             .with_store(move |store, account| {
                 // On a full disk the mailbox is still readable: picking
                 // up outside changes and claiming \Recent are writes, and
-                // are skipped (DESIGN.md §3: a full disk is temporary).
+                // are skipped (docs/DESIGN.md §3: a full disk is temporary).
                 let full = |e: &StoreError| matches!(e, StoreError::NoSpace(_));
                 match store.refresh(account, &mailbox) {
                     Ok(_) => {}

@@ -1,4 +1,4 @@
-//! LMTP glue (RFC 2033, DESIGN.md §5.4): the `[lmtp]` listener for an MTA
+//! LMTP glue (RFC 2033, docs/DESIGN.md §5.4): the `[lmtp]` listener for an MTA
 //! in front (Postfix `virtual_transport = lmtp:inet:host:port`).
 //!
 //! The session is `smtp-proto` in `Mode::Lmtp` (LHLO, no STARTTLS, no AUTH)

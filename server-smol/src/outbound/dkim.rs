@@ -3,7 +3,7 @@
 //! mode 0600, directory 0700), signatures rsa-sha256 with relaxed/relaxed
 //! canonicalization (RFC 6376 §3.4.2, §3.4.4: they survive the header
 //! re-folding and trailing-space changes relays make), and the zone-file
-//! lines `sansmail dns DOMAIN` prints (DESIGN.md §5.2).
+//! lines `sansmail dns DOMAIN` prints (docs/DESIGN.md §5.2).
 //!
 //! Two processes may ask for the same key at once (the server signing its
 //! first message and `sansmail dns` printing the record): the key is

@@ -1,4 +1,4 @@
-//! Outbound delivery (DESIGN.md §5.2): DNS and MX resolution, one delivery
+//! Outbound delivery (docs/DESIGN.md §5.2): DNS and MX resolution, one delivery
 //! attempt over a socket ([`transaction`]), DKIM signing, DSNs, the retry
 //! schedule and the queue worker. The queue itself is storage
 //! (`maildir::Store::begin_enqueue` and friends).

@@ -1,4 +1,4 @@
-//! `sansmail queue list|retry [ID]|delete ID` (DESIGN.md §5.2): through a
+//! `sansmail queue list|retry [ID]|delete ID` (docs/DESIGN.md §5.2): through a
 //! running server's control socket, or on the store directly when no
 //! server runs (like `sansmail user`).
 //!

@@ -1,4 +1,4 @@
-//! The retry schedule of `[outbound]` (DESIGN.md §5.2): `retry` lists the
+//! The retry schedule of `[outbound]` (docs/DESIGN.md §5.2): `retry` lists the
 //! delay before attempt 2, 3, …, the last one repeating; after `expire`
 //! (counted from when the message was queued) a temporary failure becomes
 //! a permanent one; a "delayed" DSN goes out once per recipient after

@@ -1,4 +1,4 @@
-//! `[hooks] pre_receive` (DESIGN.md §5.1): after DATA, POST
+//! `[hooks] pre_receive` (docs/DESIGN.md §5.1): after DATA, POST
 //! `{"from","to","helo","client_ip","headers"}` and let the answer
 //! `{"action":"accept"|"reject"|"tempfail","code":550,"text":"..."}` decide.
 //! Fail closed: unreachable, slower than `pre_receive_timeout_ms`, a non-2xx

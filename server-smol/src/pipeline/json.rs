@@ -1,4 +1,4 @@
-//! The JSON object handlers get, one per recipient (DESIGN.md §5.1/§5.7):
+//! The JSON object handlers get, one per recipient (docs/DESIGN.md §5.1/§5.7):
 //! `{"message_id","from","to","subject","text","raw_base64","received_at"}`.
 //! `to` is the one recipient, `from` the envelope sender (`""` for `<>`),
 //! `raw_base64` the bytes as stored (our trace fields first, then the

@@ -1,4 +1,4 @@
-//! The delivery pipeline (DESIGN.md §5.1): one path for every accepted
+//! The delivery pipeline (docs/DESIGN.md §5.1): one path for every accepted
 //! message, whatever its source (SMTP, submission, LMTP, the HTTP API,
 //! fixtures): checks → rules → routes → handlers, per recipient.
 //!

@@ -1,4 +1,4 @@
-//! `[[rules]]` (DESIGN.md §5.1): evaluated at RCPT TO (and for API
+//! `[[rules]]` (docs/DESIGN.md §5.1): evaluated at RCPT TO (and for API
 //! injection), in order, first match wins; and the glob patterns that
 //! `[[rules]]` and `[[routes]]` share.
 

@@ -3,7 +3,7 @@
 //! then POSTs each entry with `X-Sansmail-Signature: sha256=<hex
 //! HMAC-SHA256(secret, body)>` until the receiver answers 2xx.
 //!
-//! Retries (DESIGN.md §5.7): the first retry 2 s after the first failure,
+//! Retries (docs/DESIGN.md §5.7): the first retry 2 s after the first failure,
 //! doubling, capped at 10 minutes. At start every pending entry is made
 //! due at once, so a restart resumes delivery immediately.
 

@@ -1,4 +1,4 @@
-//! Test rigs (DESIGN.md §5.6): `[testing] fixtures`, loaded at start and on
+//! Test rigs (docs/DESIGN.md §5.6): `[testing] fixtures`, loaded at start and on
 //! `POST /api/v1/reset`.
 //!
 //! Layout, relative to the working directory like `data_dir`:

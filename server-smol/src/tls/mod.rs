@@ -55,7 +55,7 @@ fn ensure_self_signed(data_dir: &Path, hostname: &str) -> Result<(PathBuf, PathB
     }
     {
         use std::os::unix::fs::DirBuilderExt;
-        // Private like everything under data_dir (DESIGN.md §3).
+        // Private like everything under data_dir (docs/DESIGN.md §3).
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -95,7 +95,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// The certificate is public data, but it lives under data_dir, where
-/// every file is 0600 (DESIGN.md §3): written like the key.
+/// every file is 0600 (docs/DESIGN.md §3): written like the key.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     write_private(path, bytes)
 }

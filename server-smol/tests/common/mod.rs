@@ -3,7 +3,7 @@
 //! its `listening <protocol> <address>` lines, manage accounts through the
 //! CLI, look at delivered Maildir files, and run external clients.
 //!
-//! Everything here relies only on the contract in DESIGN.md §4.
+//! Everything here relies only on the contract in docs/DESIGN.md §4.
 
 #![allow(dead_code, unused_imports)] // each test binary uses a different subset
 

@@ -1,4 +1,4 @@
-//! The web UI (DESIGN.md §5.5): static assets embedded in the binary
+//! The web UI (docs/DESIGN.md §5.5): static assets embedded in the binary
 //! (`index.html`, `app.js`, `app.css`: plain JavaScript, no build step, no
 //! CDN), login sessions, CSRF protection, and the few API extensions the UI
 //! needs (`GET /api/v1/mailboxes`, `PATCH /api/v1/messages/{id}`,
