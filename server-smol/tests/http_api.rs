@@ -67,7 +67,12 @@ fn token_auth_none_wrong_right_and_open_endpoints() {
     assert_eq!(again.get("/api/v1/users").status, 200);
 
     // `/` is left for the web UI; unknown paths and methods are JSON errors.
-    again.get("/").assert_error(404);
+    // `/` is the web UI (no token needed; it asks for a login itself).
+    let ui = again.get("/");
+    assert_eq!(ui.status, 200, "{ui:?}");
+    assert!(ui.headers.contains("content-type: text/html"), "{ui:?}");
+    assert!(ui.text().contains("<title>sansmail</title>"), "{ui:?}");
+    again.get("/no-such-page").assert_error(404);
     again.get("/api/v1/nothing").assert_error(404);
     let r = again.request("PUT", "/healthz", None);
     r.assert_error(405);
