@@ -36,6 +36,8 @@ listen_tls = []
 [pop3]
 listen = []
 listen_tls = []
+[http]
+listen = []
 [auth]
 plaintext = "loopback"
 [limits]
