@@ -42,6 +42,18 @@ mod convert;
 use crate::server::Shared;
 use convert::*;
 
+/// Hands an answer to the session. A refused answer (a wrong id or state)
+/// is a bug in this glue: it is logged and the connection closed, never
+/// ignored (the session would wait for an answer that never comes).
+macro_rules! answered {
+    ($call:expr) => {
+        if $call.is_err() {
+            tracing::error!("imap: the session refused an answer (wrong id or state); closing");
+            return Next::Close;
+        }
+    };
+}
+
 /// A message is copied to the client in reads of this size.
 const READ_CHUNK: usize = 64 * 1024;
 /// APPEND data is written to the file in batches of this size.
@@ -584,7 +596,7 @@ impl Handler for ImapHandler {
                 let answer = self
                     .authenticate(authzid, username, password.declassify().clone())
                     .await;
-                let _ = session.respond_authenticate(id, answer);
+                answered!(session.respond_authenticate(id, answer));
             }
             Event::Select {
                 id,
@@ -595,23 +607,23 @@ impl Handler for ImapHandler {
                 let answer = self
                     .select(mailbox, read_only, qresync.map(|q| q.mod_seq))
                     .await;
-                let _ = session.respond_select(id, answer);
+                answered!(session.respond_select(id, answer));
             }
             Event::Mailbox { id, op } => {
                 let answer = self.mailbox_op(op).await;
-                let _ = session.respond_mailbox(id, answer);
+                answered!(session.respond_mailbox(id, answer));
             }
             Event::List { id } => {
                 let answer = self.list().await;
-                let _ = session.respond_list(id, answer);
+                answered!(session.respond_list(id, answer));
             }
             Event::Status { id, mailbox } => {
                 let answer = self.status(mailbox).await;
-                let _ = session.respond_status(id, answer);
+                answered!(session.respond_status(id, answer));
             }
             Event::Quota { id, mailbox } => {
                 let answer = self.quota(mailbox).await;
-                let _ = session.respond_quota(id, answer);
+                answered!(session.respond_quota(id, answer));
             }
             Event::AppendBegin {
                 id,
@@ -621,7 +633,7 @@ impl Handler for ImapHandler {
                 size,
             } => {
                 let answer = self.append_begin(id, mailbox, flags, date, size).await;
-                let _ = session.respond_append_begin(id, answer);
+                answered!(session.respond_append_begin(id, answer));
             }
             Event::AppendChunk { id, data } => {
                 if let Some(p) = self.append.as_mut()
@@ -639,7 +651,7 @@ impl Handler for ImapHandler {
                 // An APPEND into the selected mailbox is announced with
                 // EXISTS before the tagged OK.
                 self.take_changes(session).await;
-                let _ = session.respond_append_end(id, answer);
+                answered!(session.respond_append_end(id, answer));
             }
             Event::AppendAbort { .. } => {
                 if let Some(mut p) = self.append.take()
@@ -654,7 +666,7 @@ impl Handler for ImapHandler {
                     Some(mailbox) => self.read_message(mailbox, uid, need).await,
                     None => MessageContent::Gone,
                 };
-                let _ = session.respond_message(id, content);
+                answered!(session.respond_message(id, content));
             }
             Event::Store {
                 id,
@@ -666,7 +678,7 @@ impl Handler for ImapHandler {
                 let answer = self
                     .store(session, uids, action, flags, unchanged_since)
                     .await;
-                let _ = session.respond_store(id, answer);
+                answered!(session.respond_store(id, answer));
             }
             Event::Copy {
                 id,
@@ -676,7 +688,7 @@ impl Handler for ImapHandler {
             } => {
                 let answer = self.copy(session, uids, mailbox, is_move).await;
                 self.take_changes(session).await;
-                let _ = session.respond_copy(id, answer);
+                answered!(session.respond_copy(id, answer));
             }
             Event::Expunge { id, uids } => {
                 let answer = match self.selected(session) {
@@ -691,7 +703,7 @@ impl Handler for ImapHandler {
                     }
                     None => Err(no("No mailbox selected")),
                 };
-                let _ = session.respond_expunge(id, answer);
+                answered!(session.respond_expunge(id, answer));
             }
             Event::WriteExternal { id, uid, range } => {
                 let Some(mailbox) = self.selected(session) else {

@@ -26,6 +26,18 @@ use pop3_proto::{
 use crate::pump::{Handler, Next, Output};
 use crate::server::Shared;
 
+/// Hands an answer to the session. A refused answer (a wrong id or state)
+/// is a bug in this glue: it is logged and the connection closed, never
+/// ignored (the session would wait for an answer that never comes).
+macro_rules! answered {
+    ($call:expr) => {
+        if $call.is_err() {
+            tracing::error!("pop3: the session refused an answer (wrong id or state); closing");
+            return Next::Close;
+        }
+    };
+}
+
 /// A message is copied to the client in reads of this size.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -258,7 +270,7 @@ impl Pop3Handler {
             );
             return Next::Continue;
         };
-        let _ = session.respond_retrieve(id, Ok(()));
+        answered!(session.respond_retrieve(id, Ok(())));
         loop {
             let read = blocking::unblock(move || {
                 let mut buf = vec![0u8; READ_CHUNK];
@@ -344,14 +356,14 @@ impl Handler for Pop3Handler {
                 let answer = self
                     .authenticate(authzid, user, password.expose().clone())
                     .await;
-                let _ = session.respond_authenticate(id, answer);
+                answered!(session.respond_authenticate(id, answer));
             }
             Event::Retrieve { id, index, .. } => {
                 return self.retrieve(session, id, index, out).await;
             }
             Event::Update { id, deleted } => {
                 let result = self.update(deleted).await;
-                let _ = session.respond_update(id, result);
+                answered!(session.respond_update(id, result));
                 self.lock = None;
             }
             Event::SwitchTransport { .. } => return Next::StartTls,
