@@ -1,7 +1,9 @@
 #![no_main]
 //! decode → encode → decode agreement: a command or response that parses
-//! encodes to bytes that parse to the very same value once normalised
-//! (the second decode equals the first re-decoded), in both revisions.
+//! encodes to bytes that parse back to the very same value (the first
+//! decode equals the second), in both revisions. Comparing the second
+//! decode with a third would only show that the encoder is stable on its
+//! own output, not that it kept what the client sent.
 
 use imap_proto::{Command, Encode, Response, Version};
 use libfuzzer_sys::fuzz_target;
@@ -20,8 +22,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         };
         let second = Command::parse(&first.to_bytes(version)).expect("re-encoded command parses");
-        let third = Command::parse(&second.to_bytes(version)).expect("stable");
-        assert_eq!(second, third);
+        assert_eq!(first, second, "decode(encode(decode(input))) differs from decode(input)");
     } else {
         let Ok(first) = Response::parse(input) else {
             return;
@@ -31,7 +32,6 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
         let second = Response::parse(&bytes).expect("re-encoded response parses");
-        let third = Response::parse(&second.to_bytes(version)).expect("stable");
-        assert_eq!(second, third);
+        assert_eq!(first, second, "decode(encode(decode(input))) differs from decode(input)");
     }
 });
