@@ -200,8 +200,22 @@ impl Server {
         let executor = Arc::new(Executor::new());
         executor
             .spawn(crate::pipeline::webhook::run_outbox(
-                pipeline,
+                pipeline.clone(),
                 outbox_wake,
+                stop_rx.clone(),
+            ))
+            .detach();
+        let own: Vec<SocketAddr> = bound
+            .iter()
+            .filter(|(name, _, _)| matches!(*name, "smtp" | "submission" | "submissions"))
+            .map(|(_, addr, _)| *addr)
+            .collect();
+        executor
+            .spawn(crate::outbound::worker::run(
+                shared.pipeline.clone(),
+                shared.metrics.clone(),
+                own,
+                executor.clone(),
                 stop_rx.clone(),
             ))
             .detach();

@@ -37,6 +37,10 @@ pub struct Message {
     size: u64,
     /// A failure while streaming: every recipient gets it at `finish`.
     error: Option<Verdict>,
+    /// RFC 3461 `ENVID=` of MAIL FROM (kept for queued recipients).
+    envid: Option<String>,
+    /// RFC 3461 `RET=` of MAIL FROM.
+    ret: Option<maildir::Ret>,
 }
 
 /// Where the body goes: opened at the first batch.
@@ -44,6 +48,8 @@ pub struct Message {
 struct Files {
     local: Option<Delivery>,
     spool: Option<Spool>,
+    /// The outbound queue entry for the `outbound` recipients.
+    queue: Option<maildir::Enqueue>,
     /// Local recipients left out of `local` because their account is over
     /// quota (`552 5.2.2` for them; the others are still delivered).
     over_quota: Vec<String>,
@@ -82,7 +88,16 @@ impl Message {
             files: None,
             size: 0,
             error: None,
+            envid: None,
+            ret: None,
         }
+    }
+
+    /// Sets the RFC 3461 `ENVID=` and `RET=` of MAIL FROM, which queued
+    /// recipients keep for their DSNs.
+    pub fn set_dsn(&mut self, envid: Option<String>, ret: Option<maildir::Ret>) {
+        self.envid = envid;
+        self.ret = ret;
     }
 
     /// The recipients, in RCPT order (the order of `finish`'s verdicts).
@@ -94,6 +109,16 @@ impl Message {
         self.recipients
             .iter()
             .any(|r| r.targets.contains(&Target::Local))
+    }
+
+    fn needs_queue(&self) -> bool {
+        self.recipients
+            .iter()
+            .any(|r| r.targets.contains(&Target::Outbound))
+    }
+
+    fn needs_files(&self) -> bool {
+        self.needs_local() || self.needs_spool() || self.needs_queue()
     }
 
     fn needs_spool(&self) -> bool {
@@ -135,7 +160,7 @@ impl Message {
                 self.header_done = true;
             }
         }
-        if !self.needs_local() && !self.needs_spool() {
+        if !self.needs_files() {
             return;
         }
         self.pending.extend_from_slice(chunk);
@@ -166,10 +191,14 @@ impl Message {
                     .write_all(&bytes)
                     .map_err(|e| Failure::Spool(e.to_string()))?;
             }
+            if let Some(q) = files.queue.as_mut() {
+                q.write(&bytes).map_err(Failure::Queue)?;
+            }
             if !commit {
                 return Ok::<_, Failure>((files, bytes, None));
             }
             let local = files.local.take().map(|d| d.commit());
+            let queued = files.queue.take().map(|q| q.commit());
             let over_quota = std::mem::take(&mut files.over_quota);
             let raw = match files.spool.take() {
                 Some(s) => {
@@ -185,6 +214,7 @@ impl Message {
                 bytes,
                 Some(Committed {
                     local,
+                    queued,
                     raw,
                     over_quota,
                 }),
@@ -212,8 +242,30 @@ impl Message {
             .filter(|r| r.targets.contains(&Target::Local))
             .map(|r| r.address.clone())
             .collect();
+        let outbound: Vec<maildir::QueueRecipient> = self
+            .recipients
+            .iter()
+            .filter(|r| r.targets.contains(&Target::Outbound))
+            .map(|r| maildir::QueueRecipient {
+                address: r.address.clone(),
+                notify: r.notify,
+                orcpt: r.orcpt.clone(),
+            })
+            .collect();
+        let mut queue_head = self.trace.clone();
+        if self.origin.source == Source::Submission && !outbound.is_empty() {
+            queue_head.extend_from_slice(&submission_fields(
+                &self.header,
+                self.header_done,
+                &self.pipeline.inner.config.hostname,
+            ));
+        }
         OpenPlan {
             local,
+            outbound,
+            envid: self.envid.clone(),
+            ret: self.ret,
+            queue_head,
             spool: self.needs_spool(),
             catch_all: self.pipeline.inner.config.testing.catch_all,
             sender: self.sender.clone(),
@@ -256,7 +308,7 @@ impl Message {
                 return vec![v; n];
             }
         }
-        let committed = if self.needs_local() || self.needs_spool() {
+        let committed = if self.needs_files() {
             match self.flush(true).await {
                 Some(c) => c,
                 None => {
@@ -271,6 +323,7 @@ impl Message {
         } else {
             Committed {
                 local: None,
+                queued: None,
                 raw: None,
                 over_quota: Vec::new(),
             }
@@ -290,6 +343,23 @@ impl Message {
                 None => Verdict::ok(),
                 Some(e) => local_failure(e, &r.address),
             });
+        }
+        let queue_failure = match &committed.queued {
+            Some(Ok(id)) => {
+                tracing::info!(queue_id = %id, "queued for outbound delivery");
+                self.pipeline.wake_queue();
+                None
+            }
+            Some(Err(e)) => {
+                tracing::warn!("enqueue failed: {e}");
+                Some(Verdict::new(451, "4.3.0", "Queueing failed, try again later"))
+            }
+            None => None,
+        };
+        for (i, r) in self.recipients.iter().enumerate() {
+            if r.targets.contains(&Target::Outbound) {
+                verdicts[i].push(queue_failure.clone().unwrap_or_else(Verdict::ok));
+            }
         }
         if let Some(raw) = committed.raw.as_deref() {
             super::handlers::run(
@@ -318,6 +388,12 @@ impl Message {
 /// What `open` creates for a message.
 struct OpenPlan {
     local: Vec<String>,
+    outbound: Vec<maildir::QueueRecipient>,
+    envid: Option<String>,
+    ret: Option<maildir::Ret>,
+    /// What goes in front of the body in the queue file: the trace, and
+    /// for submission the Message-ID:/Date: it lacked.
+    queue_head: Vec<u8>,
     spool: bool,
     catch_all: bool,
     sender: Option<String>,
@@ -381,6 +457,20 @@ impl OpenPlan {
                 }
             }
         }
+        if !self.outbound.is_empty() {
+            let mut q = store
+                .begin_enqueue(maildir::QueueEnvelope {
+                    sender: self.sender.clone(),
+                    envid: self.envid.clone(),
+                    ret: self.ret,
+                    is_dsn: false,
+                    recipients: self.outbound,
+                    settles: Vec::new(),
+                })
+                .map_err(Failure::Queue)?;
+            q.write(&self.queue_head).map_err(Failure::Queue)?;
+            files.queue = Some(q);
+        }
         if self.spool {
             let dir = data_dir.join("spool");
             let mut file = create_private(&dir).map_err(|e| Failure::Spool(e.to_string()))?;
@@ -422,6 +512,7 @@ fn create_private(dir: &std::path::Path) -> std::io::Result<(PathBuf, std::fs::F
 /// The end of the blocking part of `finish`.
 struct Committed {
     local: Option<Result<Vec<maildir::Delivered>, DeliveryError>>,
+    queued: Option<Result<maildir::QueueId, DeliveryError>>,
     raw: Option<Vec<u8>>,
     over_quota: Vec<String>,
 }
@@ -429,6 +520,7 @@ struct Committed {
 /// A failure while streaming the body.
 enum Failure {
     Local(DeliveryError),
+    Queue(DeliveryError),
     Spool(String),
 }
 
@@ -436,6 +528,14 @@ impl Failure {
     fn verdict(&self) -> Verdict {
         match self {
             Failure::Local(e) => local_failure(e, ""),
+            Failure::Queue(e) => {
+                tracing::warn!("enqueue failed: {e}");
+                if e.is_temporary() {
+                    Verdict::new(451, "4.3.0", "Queueing failed, try again later")
+                } else {
+                    Verdict::new(550, "5.1.3", &format!("Cannot queue: {e}"))
+                }
+            }
             Failure::Spool(e) => {
                 tracing::warn!("spooling failed: {e}");
                 Verdict::new(451, "4.3.0", "Local delivery failed, try again later")
@@ -474,6 +574,38 @@ pub(crate) fn unix_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// RFC 6409 §8.3, §8.6: a submission server may add the `Message-ID:`
+/// and `Date:` a client left out. Only when the whole header section was
+/// seen (a header over [`MAX_HEADER`] is left alone).
+fn submission_fields(header: &[u8], complete: bool, hostname: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    if !complete {
+        return out;
+    }
+    let has = |name: &str| {
+        header.split(|&b| b == b'\n').any(|line| {
+            line.len() > name.len()
+                && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+                && line[name.len()] == b':'
+        })
+    };
+    if !has("Message-ID") {
+        let id = format!(
+            "Message-ID: <{}.{}@{}>\r\n",
+            unix_ms(),
+            fastrand::u64(..),
+            hostname
+        );
+        out.extend_from_slice(id.as_bytes());
+    }
+    if !has("Date") {
+        let now = unix_ms() / 1000;
+        let date = mail_parser::DateTime::from_timestamp(now).to_rfc822();
+        out.extend_from_slice(format!("Date: {date}\r\n").as_bytes());
+    }
+    out
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
