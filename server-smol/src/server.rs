@@ -194,8 +194,11 @@ impl Server {
             })
         };
         let control =
-            ControlSocket::start(&shared.config.data_dir, shared.store.clone(), on_change)
-                .map_err(|e| StartError(format!("control socket: {e}")))?;
+            ControlSocket::start(&shared.config.data_dir, shared.store.clone(), on_change, {
+                let pipeline = shared.pipeline.clone();
+                Box::new(move || pipeline.wake_queue())
+            })
+            .map_err(|e| StartError(format!("control socket: {e}")))?;
 
         let executor = Arc::new(Executor::new());
         executor

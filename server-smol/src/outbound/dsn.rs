@@ -85,7 +85,11 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
         .unwrap_or(0);
     let arrival = mail_parser::DateTime::from_timestamp(arrival).to_rfc822();
     let host = field(report.reporting_mta);
-    let action = report.recipients.first().map(|r| r.action).unwrap_or_default();
+    let action = report
+        .recipients
+        .first()
+        .map(|r| r.action)
+        .unwrap_or_default();
     let (what, subject) = match action {
         Action::Failed => (
             "Your message could not be delivered to the following recipients:",
@@ -105,7 +109,9 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
     if let Some(envid) = report.envid {
         status.push_str(&format!("Original-Envelope-Id: {}\r\n", field(envid)));
     }
-    status.push_str(&format!("Reporting-MTA: dns; {host}\r\nArrival-Date: {arrival}\r\n"));
+    status.push_str(&format!(
+        "Reporting-MTA: dns; {host}\r\nArrival-Date: {arrival}\r\n"
+    ));
     for r in report.recipients {
         let address = field(&r.address);
         let diagnostic = field(&r.diagnostic);

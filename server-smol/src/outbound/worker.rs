@@ -316,7 +316,12 @@ impl Worker {
             vec!["451 4.4.1 no host could be tried".to_owned(); group.len()];
         let body_type = match self.body_type(message).await {
             Ok(b) => b,
-            Err(e) => return vec![Err(format!("451 4.3.0 cannot read the queued message: {e}")); group.len()],
+            Err(e) => {
+                return vec![
+                    Err(format!("451 4.3.0 cannot read the queued message: {e}"));
+                    group.len()
+                ];
+            }
         };
         for target in targets {
             let pending: Vec<usize> = (0..group.len()).filter(|&i| results[i].is_none()).collect();
@@ -331,15 +336,15 @@ impl Worker {
             let file = match file {
                 Ok(f) => f,
                 Err(e) => {
-                    return vec![Err(format!("451 4.3.0 cannot open the queued message: {e}")); group.len()];
+                    return vec![
+                        Err(format!("451 4.3.0 cannot open the queued message: {e}"));
+                        group.len()
+                    ];
                 }
             };
             let envelope = Envelope {
                 reverse_path: message.sender.clone(),
-                recipients: pending
-                    .iter()
-                    .map(|&i| recipient(&group[i]))
-                    .collect(),
+                recipients: pending.iter().map(|&i| recipient(&group[i])).collect(),
                 size: message.size,
                 body: body_type,
                 smtputf8: false,
@@ -349,7 +354,11 @@ impl Worker {
                 }),
                 envid: message.envid.clone(),
             };
-            let mut attempt = Attempt::new(target.addr, target.name.clone(), self.config.hostname.clone());
+            let mut attempt = Attempt::new(
+                target.addr,
+                target.name.clone(),
+                self.config.hostname.clone(),
+            );
             attempt.tls = target.tls;
             attempt.implicit_tls = target.implicit_tls;
             attempt.auth = target.auth.clone();
@@ -492,7 +501,12 @@ impl Worker {
 
     /// Enqueues one DSN about `subjects` to the message's sender, settling
     /// them in the same commit.
-    async fn send_dsn(&self, message: &QueuedMessage, action: Action, subjects: &[&QueuedRecipient]) {
+    async fn send_dsn(
+        &self,
+        message: &QueuedMessage,
+        action: Action,
+        subjects: &[&QueuedRecipient],
+    ) {
         let Some(sender) = message.sender.clone() else {
             return;
         };
@@ -501,7 +515,10 @@ impl Worker {
             .map(|r| {
                 let (status, diagnostic) = match action {
                     Action::Delivered => ("2.0.0".to_owned(), String::new()),
-                    _ => (status_of(&r.last_error, action), format!("smtp; {}", r.last_error)),
+                    _ => (
+                        status_of(&r.last_error, action),
+                        format!("smtp; {}", r.last_error),
+                    ),
                 };
                 DsnRecipient {
                     action,

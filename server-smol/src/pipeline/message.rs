@@ -352,7 +352,11 @@ impl Message {
             }
             Some(Err(e)) => {
                 tracing::warn!("enqueue failed: {e}");
-                Some(Verdict::new(451, "4.3.0", "Queueing failed, try again later"))
+                Some(Verdict::new(
+                    451,
+                    "4.3.0",
+                    "Queueing failed, try again later",
+                ))
             }
             None => None,
         };

@@ -1,0 +1,456 @@
+//! Outbound delivery end to end (DESIGN.md §5.2): the real binary takes a
+//! message on submission (Python's smtplib, authenticated), queues it, and
+//! its worker delivers it to the MX hosts dnsmasq names, with failover,
+//! retries, expiry and DSNs back into the local sender's INBOX.
+
+mod common;
+mod dnsmasq;
+mod outbound_sink;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{ALICE, Opts, Site, describe, require};
+use dnsmasq::Dnsmasq;
+use outbound_sink::{Script, Sink};
+
+/// A message with its own Message-ID and Date (so submission adds nothing),
+/// 8-bit text and a dot line.
+fn message(token: &str) -> Vec<u8> {
+    format!(
+        "From: <alice@localhost>\r\nTo: <bob@remote.test>\r\nSubject: {token}\r\n\
+         Message-ID: <{token}@localhost>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\nGr\u{fc}\u{df}e\r\n.leading dot\r\nend\r\n"
+    )
+    .into_bytes()
+}
+
+/// Sends `msg` through submission as alice with smtplib; returns what
+/// `sendmail` refused (empty: all accepted) or the exception.
+fn submit(addr: std::net::SocketAddr, from: &str, to: &[&str], msg: &[u8]) -> String {
+    require("python3");
+    let script = r#"
+import smtplib, sys
+host, port, user, pw, frm = sys.argv[1:6]
+to = sys.argv[6].split(',')
+msg = sys.stdin.buffer.read()
+s = smtplib.SMTP(host, int(port), timeout=20)
+s.ehlo('client.test')
+s.login(user, pw)
+try:
+    print(s.sendmail(frm, to, msg))
+except smtplib.SMTPException as e:
+    print('ERR', e)
+s.quit()
+"#;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args([
+            addr.ip().to_string(),
+            addr.port().to_string(),
+            ALICE.0.to_owned(),
+            ALICE.1.to_owned(),
+            from.to_owned(),
+            to.join(","),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(msg).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "smtplib failed: {}", describe(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A site with alice and bob, `[outbound]` pointed at dnsmasq and the
+/// sink's port, plus `extra`.
+fn site(dns: &Dnsmasq, port: u16, extra: &str) -> Site {
+    let site = Site::new(Opts {
+        listeners: vec!["smtp", "submission"],
+        extra: format!(
+            "[outbound]\nresolvers = [\"{}\"]\nmx_port = {port}\nretry = [\"1s\"]\n{extra}",
+            dns.addr
+        ),
+        ..Opts::default()
+    });
+    site.default_users();
+    site
+}
+
+/// Waits until `address` has a message whose text contains `needle`.
+fn wait_inbox(site: &Site, address: &str, needle: &str, limit: Duration) -> Vec<u8> {
+    let deadline = Instant::now() + limit;
+    loop {
+        for (_, b) in site.inbox(address) {
+            if common::contains(&b, needle.as_bytes()) {
+                return b;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no message with {needle:?} for {address} within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until `sansmail queue list` prints nothing.
+fn wait_queue_empty(site: &Site, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let out = site.run(&["queue", "list"], "");
+        assert!(out.status.success(), "{}", describe(&out));
+        if out.stdout.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "queue not empty: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Splits the received bytes into our `Received:` field and the rest.
+fn split_received(data: &[u8]) -> (&[u8], &[u8]) {
+    assert!(
+        data.starts_with(b"Received: from "),
+        "no Received: first: {:?}",
+        String::from_utf8_lossy(&data[..data.len().min(200)])
+    );
+    let mut pos = 0;
+    loop {
+        let end = pos + data[pos..].windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+        pos = end;
+        if !matches!(data.get(pos), Some(b' ' | b'\t')) {
+            return (&data[..pos], &data[pos..]);
+        }
+    }
+}
+
+#[test]
+fn submission_to_mixed_recipients_is_delivered_byte_exact_to_the_mx_and_locally() {
+    let sink = Sink::start(&["127.0.0.2"], Script::accept());
+    let dns = Dnsmasq::start(&[
+        "--mx-host=remote.test,mx1.remote.test,10".into(),
+        "--host-record=mx1.remote.test,127.0.0.2".into(),
+    ]);
+    let site = site(&dns, sink.port, "");
+    let server = site.start();
+    let msg = message("mixed-1");
+    let refused = submit(
+        server.addr("submission"),
+        "alice@localhost",
+        &["bob@remote.test", "bob@localhost", "carol@remote.test"],
+        &msg,
+    );
+    assert_eq!(refused, "{}");
+    // Local copy: Return-Path + Received + the exact bytes.
+    let local = site.delivered_with("bob@localhost", "mixed-1");
+    common::assert_stored(&local, "alice@localhost", &msg);
+    // Remote copy: one transaction for both remote recipients.
+    let got = sink.wait_for(1, Duration::from_secs(10));
+    assert_eq!(got.len(), 1);
+    let t = &got[0];
+    assert_eq!(t.from, "alice@localhost");
+    assert_eq!(t.rcpts, ["bob@remote.test", "carol@remote.test"]);
+    assert_eq!(t.mail_line.split(' ').nth(2), Some("BODY=8BITMIME"));
+    let (received, rest) = split_received(&t.data);
+    let received = String::from_utf8_lossy(received);
+    assert!(
+        received.contains("by mx.sansmail.test (sansmail) with ESMTPA id "),
+        "{received}"
+    );
+    assert_eq!(rest, &msg[..], "the MX got exactly the submitted bytes");
+    assert!(!common::contains(&t.data, b"Return-Path:"));
+    wait_queue_empty(&site, Duration::from_secs(5));
+    drop(server);
+}
+
+#[test]
+fn submission_adds_message_id_and_date_when_missing() {
+    let sink = Sink::start(&["127.0.0.2"], Script::accept());
+    let dns = Dnsmasq::start(&[
+        "--mx-host=remote.test,mx1.remote.test,10".into(),
+        "--host-record=mx1.remote.test,127.0.0.2".into(),
+    ]);
+    let site = site(&dns, sink.port, "");
+    let server = site.start();
+    let msg = b"From: <alice@localhost>\r\nTo: <x@remote.test>\r\nSubject: bare\r\n\r\nhi\r\n";
+    assert_eq!(
+        submit(server.addr("submission"), "", &["x@remote.test"], msg),
+        "{}"
+    );
+    let got = sink.wait_for(1, Duration::from_secs(10));
+    // MAIL FROM:<> after AUTH is allowed.
+    assert_eq!(got[0].from, "");
+    let (_, rest) = split_received(&got[0].data);
+    let text = String::from_utf8_lossy(rest).into_owned();
+    let mut lines = text.split("\r\n");
+    let id = lines.next().unwrap();
+    assert!(
+        id.starts_with("Message-ID: <") && id.ends_with("@mx.sansmail.test>"),
+        "{text}"
+    );
+    let date = lines.next().unwrap();
+    assert!(date.starts_with("Date: "), "{text}");
+    assert!(
+        rest.ends_with(msg),
+        "the submitted bytes follow the added fields"
+    );
+    drop(server);
+}
+
+#[test]
+fn mx_order_is_followed_and_a_dead_mx_fails_over_to_the_next() {
+    // 127.0.0.2 (preference 10) has nothing listening on the port; the
+    // sink listens on 127.0.0.3 (20) and 127.0.0.4 (30).
+    let sink = Sink::start(&["127.0.0.3", "127.0.0.4"], Script::accept());
+    let dns = Dnsmasq::start(&[
+        "--mx-host=remote.test,mx1.remote.test,10".into(),
+        "--mx-host=remote.test,mx2.remote.test,20".into(),
+        "--mx-host=remote.test,mx3.remote.test,30".into(),
+        "--host-record=mx1.remote.test,127.0.0.2".into(),
+        "--host-record=mx2.remote.test,127.0.0.3".into(),
+        "--host-record=mx3.remote.test,127.0.0.4".into(),
+    ]);
+    let site = site(&dns, sink.port, "");
+    let server = site.start();
+    for i in 0..3 {
+        let token = format!("failover-{i}");
+        assert_eq!(
+            submit(
+                server.addr("submission"),
+                "alice@localhost",
+                &["bob@remote.test"],
+                &message(&token)
+            ),
+            "{}"
+        );
+    }
+    let got = sink.wait_for(3, Duration::from_secs(15));
+    for t in &got {
+        assert_eq!(
+            t.server.to_string(),
+            "127.0.0.3",
+            "the best live MX takes it"
+        );
+    }
+    wait_queue_empty(&site, Duration::from_secs(5));
+    drop(server);
+}
+
+#[test]
+fn a_5xx_bounces_into_the_local_senders_inbox_and_the_queue_empties() {
+    let sink = Sink::start(
+        &["127.0.0.2"],
+        Script {
+            rcpt: Box::new(|r, _| {
+                if r.starts_with("nobody") {
+                    "550 5.1.1 <nobody@remote.test>: no such user".into()
+                } else {
+                    "250 2.1.5 OK".into()
+                }
+            }),
+            data: Box::new(|_| "250 2.0.0 OK".into()),
+        },
+    );
+    let dns = Dnsmasq::start(&[
+        "--mx-host=remote.test,mx1.remote.test,10".into(),
+        "--host-record=mx1.remote.test,127.0.0.2".into(),
+    ]);
+    let site = site(&dns, sink.port, "");
+    let server = site.start();
+    let msg = message("bounce-1");
+    assert_eq!(
+        submit(
+            server.addr("submission"),
+            "alice@localhost",
+            &["nobody@remote.test", "bob@remote.test"],
+            &msg
+        ),
+        "{}"
+    );
+    let dsn = wait_inbox(
+        &site,
+        "alice@localhost",
+        "Undelivered Mail Returned to Sender",
+        Duration::from_secs(10),
+    );
+    let text = String::from_utf8_lossy(&dsn).into_owned();
+    assert!(text.starts_with("Return-Path: <>\r\n"), "{text}");
+    assert!(text.contains("MAILER-DAEMON@mx.sansmail.test"), "{text}");
+    assert!(
+        text.contains(
+            "Final-Recipient: rfc822; nobody@remote.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Diagnostic-Code: smtp; 550 5.1.1 <nobody@remote.test>: no such user"),
+        "{text}"
+    );
+    assert!(text.contains("Subject: bounce-1"), "original header quoted");
+    assert!(
+        !text.contains("bob@remote.test\r\nAction"),
+        "only the failed recipient is reported"
+    );
+    let got = sink.wait_for(1, Duration::from_secs(5));
+    assert_eq!(got[0].rcpts, ["bob@remote.test"]);
+    wait_queue_empty(&site, Duration::from_secs(5));
+    drop(server);
+}
+
+#[test]
+fn a_4xx_is_retried_on_the_schedule_and_then_delivered() {
+    let times = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = times.clone();
+    let sink = Sink::start(
+        &["127.0.0.2"],
+        Script {
+            rcpt: Box::new(move |_, n| {
+                let unix = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                seen.lock().unwrap().push(unix);
+                if n < 2 {
+                    "451 4.3.0 try later".into()
+                } else {
+                    "250 2.1.5 OK".into()
+                }
+            }),
+            data: Box::new(|_| "250 2.0.0 OK".into()),
+        },
+    );
+    let dns = Dnsmasq::start(&[
+        "--mx-host=remote.test,mx1.remote.test,10".into(),
+        "--host-record=mx1.remote.test,127.0.0.2".into(),
+    ]);
+    let site = site(&dns, sink.port, "");
+    let server = site.start();
+    assert_eq!(
+        submit(
+            server.addr("submission"),
+            "alice@localhost",
+            &["bob@remote.test"],
+            &message("retry-1")
+        ),
+        "{}"
+    );
+    // While deferred, `queue list` shows the error.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = String::from_utf8_lossy(&site.run(&["queue", "list"], "").stdout).into_owned();
+        if out.contains("deferred") {
+            assert!(out.contains("451 4.3.0 try later"), "{out}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never deferred: {out}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let got = sink.wait_for(1, Duration::from_secs(15));
+    // The queue schedules in whole Unix seconds: with `retry = ["1s"]`
+    // each attempt is in a later second than the one before.
+    let times = times.lock().unwrap().clone();
+    assert_eq!(times.len(), 3, "{times:?}");
+    assert!(times[0] < times[1] && times[1] < times[2], "{times:?}");
+    let deferred = server
+        .output_text()
+        .lines()
+        .filter(|l| l.contains("outbound: deferred"))
+        .count();
+    assert_eq!(deferred, 2, "{}", server.output_text());
+    assert_eq!(got[0].rcpts, ["bob@remote.test"]);
+    wait_queue_empty(&site, Duration::from_secs(5));
+    assert!(site.inbox("alice@localhost").is_empty(), "no DSN");
+    drop(server);
+}
+
+#[test]
+fn expiry_turns_a_temporary_failure_into_a_dsn() {
+    let sink = Sink::start(
+        &["127.0.0.2"],
+        Script {
+            rcpt: Box::new(|_, _| "421 4.4.2 busy".into()),
+            data: Box::new(|_| "250 2.0.0 OK".into()),
+        },
+    );
+    let dns = Dnsmasq::start(&[
+        "--mx-host=remote.test,mx1.remote.test,10".into(),
+        "--host-record=mx1.remote.test,127.0.0.2".into(),
+    ]);
+    let site = site(&dns, sink.port, "expire = \"2s\"\n");
+    let server = site.start();
+    assert_eq!(
+        submit(
+            server.addr("submission"),
+            "alice@localhost",
+            &["bob@remote.test"],
+            &message("expire-1")
+        ),
+        "{}"
+    );
+    let dsn = wait_inbox(
+        &site,
+        "alice@localhost",
+        "Action: failed",
+        Duration::from_secs(15),
+    );
+    let text = String::from_utf8_lossy(&dsn).into_owned();
+    assert!(text.contains("queue lifetime expired"), "{text}");
+    assert!(text.contains("Status: 5.0.0\r\n"), "{text}");
+    wait_queue_empty(&site, Duration::from_secs(5));
+    drop(server);
+}
+
+#[test]
+fn a_bounce_of_a_bounce_never_happens() {
+    // Everything to bounce.test is refused; its sender is remote too: the
+    // first DSN goes to the same MX from <> and is refused; no third.
+    let sink = Sink::start(
+        &["127.0.0.2"],
+        Script {
+            rcpt: Box::new(|_, _| "550 5.7.1 go away".into()),
+            data: Box::new(|_| "250 2.0.0 OK".into()),
+        },
+    );
+    let dns = Dnsmasq::start(&[
+        "--mx-host=bounce.test,mx1.bounce.test,10".into(),
+        "--host-record=mx1.bounce.test,127.0.0.2".into(),
+    ]);
+    let site = site(&dns, sink.port, "");
+    let server = site.start();
+    assert_eq!(
+        submit(
+            server.addr("submission"),
+            "someone@bounce.test",
+            &["x@bounce.test"],
+            &message("loop-1")
+        ),
+        "{}"
+    );
+    // Two refused attempts: the message (from someone@) and its DSN (from <>).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = |server: &common::Server| {
+        server
+            .output_text()
+            .lines()
+            .filter(|l| l.contains("outbound: failed"))
+            .count()
+    };
+    while log(&server) < 2 {
+        assert!(Instant::now() < deadline, "{}", server.output_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(log(&server), 2, "{}", server.output_text());
+    wait_queue_empty(&site, Duration::from_secs(2));
+    drop(server);
+}
