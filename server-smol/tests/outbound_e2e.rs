@@ -141,7 +141,8 @@ fn submission_to_mixed_recipients_is_delivered_byte_exact_to_the_mx_and_locally(
         "--mx-host=remote.test,mx1.remote.test,10".into(),
         "--host-record=mx1.remote.test,127.0.0.2".into(),
     ]);
-    let site = site(&dns, sink.port, "");
+    // Unsigned here, so the bytes can be compared whole (signing: below).
+    let site = site(&dns, sink.port, "[dkim]\nsign = false\n");
     let server = site.start();
     let msg = message("mixed-1");
     let refused = submit(
@@ -452,5 +453,82 @@ fn a_bounce_of_a_bounce_never_happens() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(log(&server), 2, "{}", server.output_text());
     wait_queue_empty(&site, Duration::from_secs(2));
+    drop(server);
+}
+
+#[test]
+fn submission_from_a_local_domain_is_dkim_signed_and_dkimpy_verifies_it() {
+    let python = Command::new("python3")
+        .args(["-c", "import dkim, dns.resolver"])
+        .output();
+    assert!(
+        matches!(&python, Ok(o) if o.status.success()),
+        "python3 with dkimpy is required (pip install dkimpy; see scripts/ci-deps.sh)"
+    );
+    let sink = Sink::start(&["127.0.0.2"], Script::accept());
+    // The key exists before the server starts (`sansmail dns` makes it),
+    // so dnsmasq can publish the record the server signs with.
+    let probe = Dnsmasq::start(&[]);
+    let site = site(&probe, sink.port, "");
+    let out = site.run(&["dns", "localhost"], "");
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("sansmail._domainkey.localhost. IN TXT \""))
+        .unwrap_or_else(|| panic!("{text}"));
+    let record = &line["sansmail._domainkey.localhost. IN TXT \"".len()..line.len() - 1];
+    let chunks: Vec<&str> = record
+        .as_bytes()
+        .chunks(255)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let dns = Dnsmasq::start(&[
+        "--mx-host=remote.test,mx1.remote.test,10".into(),
+        "--host-record=mx1.remote.test,127.0.0.2".into(),
+        format!(
+            "--txt-record=sansmail._domainkey.localhost,{}",
+            chunks.join(",")
+        ),
+    ]);
+    // Point the same site at the DNS server with the record.
+    let config = std::fs::read_to_string(site.config())
+        .unwrap()
+        .replace(&probe.addr.to_string(), &dns.addr.to_string());
+    std::fs::write(site.config(), config).unwrap();
+    drop(probe);
+    let server = site.start();
+    let msg = message("signed-1");
+    assert_eq!(
+        submit(
+            server.addr("submission"),
+            "alice@localhost",
+            &["bob@remote.test"],
+            &msg
+        ),
+        "{}"
+    );
+    let got = sink.wait_for(1, Duration::from_secs(10));
+    let (received, rest) = split_received(&got[0].data);
+    assert!(received.starts_with(b"Received: from client.test"));
+    assert!(
+        rest.starts_with(b"DKIM-Signature: v=1; a=rsa-sha256;"),
+        "{}",
+        String::from_utf8_lossy(rest)
+    );
+    assert!(rest.ends_with(&msg), "the submitted bytes follow unchanged");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &got[0].data).unwrap();
+    let out = Command::new("python3")
+        .arg(common::interop_dir().join("dkim_verify.py"))
+        .arg(dns.addr.port().to_string())
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let r = common::results(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(r["dkim"], "pass", "{r:?}");
+    assert_eq!(r["domain"], "localhost");
+    assert_eq!(r["selector"], "sansmail");
     drop(server);
 }

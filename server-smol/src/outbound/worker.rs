@@ -179,7 +179,6 @@ impl Worker {
 
     /// Delivers one group and records the outcomes durably.
     async fn deliver_group(&self, message: &QueuedMessage, key: Key, group: Vec<QueuedRecipient>) {
-        let now = now_secs();
         let results: Vec<Result<(), String>> = match &key {
             Key::Local => self.deliver_local(message, &group).await,
             Key::Smarthost => match self.smarthost_targets().await {
@@ -196,6 +195,9 @@ impl Worker {
                 }
             },
         };
+        // The schedule counts from the end of the attempt (whole seconds:
+        // a retry is never in the second the attempt ended).
+        let now = now_secs();
         let outcomes: Vec<(RecipientRef, Outcome)> = group
             .iter()
             .zip(results)

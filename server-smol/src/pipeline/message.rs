@@ -41,6 +41,10 @@ pub struct Message {
     envid: Option<String>,
     /// RFC 3461 `RET=` of MAIL FROM.
     ret: Option<maildir::Ret>,
+    /// The outbound copy held in memory until `finish` because it gets a
+    /// DKIM signature, which hashes the whole message (bounded by `[limits]
+    /// max_message_size`). `None`: the queue file is written as it streams.
+    signed: Option<Vec<u8>>,
 }
 
 /// Where the body goes: opened at the first batch.
@@ -90,7 +94,33 @@ impl Message {
             error: None,
             envid: None,
             ret: None,
+            signed: None,
         }
+        .with_signing()
+    }
+
+    /// An authenticated sender from a local domain gets its outbound copy
+    /// DKIM-signed (DESIGN.md §5.2 `[dkim] sign`).
+    fn with_signing(mut self) -> Message {
+        let config = &self.pipeline.inner.config;
+        let domain = self
+            .sender
+            .as_deref()
+            .and_then(|s| s.rsplit_once('@'))
+            .map(|(_, d)| d);
+        if self.is_submission()
+            && config.dkim.sign
+            && domain.is_some_and(|d| config.is_local_domain(d))
+            && self.needs_queue()
+        {
+            self.signed = Some(Vec::new());
+        }
+        self
+    }
+
+    /// Mail from an authenticated client (RFC 6409 message submission).
+    fn is_submission(&self) -> bool {
+        self.origin.source == Source::Submission || self.origin.authenticated.is_some()
     }
 
     /// Sets the RFC 3461 `ENVID=` and `RET=` of MAIL FROM, which queued
@@ -159,6 +189,9 @@ impl Message {
             } else if self.header.len() >= MAX_HEADER {
                 self.header_done = true;
             }
+        }
+        if let Some(buf) = self.signed.as_mut() {
+            buf.extend_from_slice(chunk);
         }
         if !self.needs_files() {
             return;
@@ -245,7 +278,7 @@ impl Message {
         let outbound: Vec<maildir::QueueRecipient> = self
             .recipients
             .iter()
-            .filter(|r| r.targets.contains(&Target::Outbound))
+            .filter(|r| self.signed.is_none() && r.targets.contains(&Target::Outbound))
             .map(|r| maildir::QueueRecipient {
                 address: r.address.clone(),
                 notify: r.notify,
@@ -253,7 +286,7 @@ impl Message {
             })
             .collect();
         let mut queue_head = self.trace.clone();
-        if self.origin.source == Source::Submission && !outbound.is_empty() {
+        if self.is_submission() && !outbound.is_empty() {
             queue_head.extend_from_slice(&submission_fields(
                 &self.header,
                 self.header_done,
@@ -344,7 +377,14 @@ impl Message {
                 Some(e) => local_failure(e, &r.address),
             });
         }
-        let queue_failure = match &committed.queued {
+        let queued = match self.signed.take() {
+            Some(body) => {
+                let job = self.enqueue_signed(body);
+                Some(blocking::unblock(job).await)
+            }
+            None => committed.queued,
+        };
+        let queue_failure = match &queued {
             Some(Ok(id)) => {
                 tracing::info!(queue_id = %id, "queued for outbound delivery");
                 self.pipeline.wake_queue();
@@ -386,6 +426,69 @@ impl Message {
             .iter()
             .map(|v| Verdict::worst(v).cloned().unwrap_or_else(Verdict::ok))
             .collect()
+    }
+}
+
+impl Message {
+    /// Queues the outbound copy held for signing: our trace, the
+    /// `DKIM-Signature:`, the fields submission added, the submitted bytes.
+    fn enqueue_signed(
+        &self,
+        body: Vec<u8>,
+    ) -> impl FnOnce() -> Result<maildir::QueueId, DeliveryError> + Send + 'static {
+        let recipients: Vec<maildir::QueueRecipient> = self
+            .recipients
+            .iter()
+            .filter(|r| r.targets.contains(&Target::Outbound))
+            .map(|r| maildir::QueueRecipient {
+                address: r.address.clone(),
+                notify: r.notify,
+                orcpt: r.orcpt.clone(),
+            })
+            .collect();
+        let envelope = maildir::QueueEnvelope {
+            sender: self.sender.clone(),
+            envid: self.envid.clone(),
+            ret: self.ret,
+            is_dsn: false,
+            recipients,
+            settles: Vec::new(),
+        };
+        let added = submission_fields(
+            &self.header,
+            self.header_done,
+            &self.pipeline.inner.config.hostname,
+        );
+        let trace = self.trace.clone();
+        let domain = self
+            .sender
+            .as_deref()
+            .and_then(|s| s.rsplit_once('@'))
+            .map(|(_, d)| d.to_owned())
+            .unwrap_or_default();
+        let pipeline = self.pipeline.clone();
+        move || {
+            let mut signed = added;
+            signed.extend_from_slice(&body);
+            drop(body);
+            let signature = match pipeline.inner.signer.sign(&domain, &signed) {
+                Ok(s) => s,
+                Err(e) => {
+                    // Unsigned mail still goes (receivers treat it as
+                    // unsigned); the failure is logged for the operator.
+                    tracing::warn!(domain, "DKIM signing failed: {e}");
+                    None
+                }
+            };
+            let store = &pipeline.inner.store;
+            let mut q = store.begin_enqueue(envelope)?;
+            q.write(&trace)?;
+            if let Some(sig) = signature {
+                q.write(sig.as_bytes())?;
+            }
+            q.write(&signed)?;
+            q.commit()
+        }
     }
 }
 

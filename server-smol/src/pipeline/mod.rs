@@ -252,6 +252,8 @@ pub(crate) struct Inner {
     /// (capacity 1: one pending wake-up is enough, the worker then looks
     /// at everything due).
     pub(crate) queue_wake: (smol::channel::Sender<()>, smol::channel::Receiver<()>),
+    /// DKIM keys of the local domains, loaded on first use.
+    pub(crate) signer: crate::outbound::dkim::Signer,
 }
 
 impl Pipeline {
@@ -268,6 +270,7 @@ impl Pipeline {
         }
         let (outbox_wake, wake_rx) = smol::channel::bounded(1);
         let inner = Inner {
+            signer: crate::outbound::dkim::Signer::new(&config),
             config,
             store,
             outbox_wake,
