@@ -532,3 +532,150 @@ fn submission_from_a_local_domain_is_dkim_signed_and_dkimpy_verifies_it() {
     assert_eq!(r["selector"], "sansmail");
     drop(server);
 }
+
+#[test]
+fn smarthost_gets_the_mail_with_auth_over_verified_starttls() {
+    // The smarthost: a second sansmail with submission (STARTTLS, its
+    // self-signed certificate naming localhost) and an account to relay as.
+    let relay = Site::new(Opts {
+        listeners: vec!["submission"],
+        hostname: "relay.sansmail.test",
+        ..Opts::default()
+    });
+    // remote.test is the relay's own domain.
+    let config = std::fs::read_to_string(relay.config()).unwrap().replace(
+        "domains = [\"localhost\"]",
+        "domains = [\"localhost\", \"remote.test\"]",
+    );
+    std::fs::write(relay.config(), config).unwrap();
+    relay.user_add("relay@localhost", "relay-pw");
+    relay.user_add("dave@remote.test", "x");
+    let relay_server = relay.start();
+    let cert = relay.data_dir().join("tls-cert.pem");
+    assert!(cert.exists());
+    let dns = Dnsmasq::start(&[]);
+    let site = site(
+        &dns,
+        25,
+        &format!(
+            "smarthost = \"smtp://localhost:{}\"\nsmarthost_user = \"relay@localhost\"\n\
+             smarthost_password = \"relay-pw\"\n[dkim]\nsign = false\n",
+            relay_server.port("submission")
+        ),
+    );
+    // Trust the relay's certificate (rustls-native-certs reads SSL_CERT_FILE).
+    let mut c = site.cmd();
+    c.arg("serve")
+        .arg("--config")
+        .arg(site.config())
+        .env("SSL_CERT_FILE", &cert);
+    let server = common::Server::spawn(c, &site.opts.listeners);
+    let msg = message("smarthost-1");
+    assert_eq!(
+        submit(
+            server.addr("submission"),
+            "alice@localhost",
+            &["dave@remote.test"],
+            &msg
+        ),
+        "{}"
+    );
+    let stored = wait_inbox(
+        &relay,
+        "dave@remote.test",
+        "smarthost-1",
+        Duration::from_secs(10),
+    );
+    let text = String::from_utf8_lossy(&stored).into_owned();
+    assert!(
+        text.starts_with("Return-Path: <alice@localhost>\r\n"),
+        "{text}"
+    );
+    // The relay's trace: TLS and AUTH (RFC 3848 ESMTPSA) from us.
+    assert!(
+        text.contains("from mx.sansmail.test") && text.contains("with ESMTPSA"),
+        "{text}"
+    );
+    assert!(stored.ends_with(&msg), "{text}");
+    wait_queue_empty(&site, Duration::from_secs(5));
+    drop(server);
+    drop(relay_server);
+}
+
+#[test]
+fn kill_9_with_a_full_queue_loses_nothing_and_queue_retry_wakes_the_worker() {
+    let accept = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let open = accept.clone();
+    let sink = Sink::start(
+        &["127.0.0.2"],
+        Script {
+            rcpt: Box::new(move |_, _| {
+                if open.load(std::sync::atomic::Ordering::SeqCst) {
+                    "250 2.1.5 OK".into()
+                } else {
+                    "451 4.3.0 not now".into()
+                }
+            }),
+            data: Box::new(|_| "250 2.0.0 OK".into()),
+        },
+    );
+    let dns = Dnsmasq::start(&[
+        "--mx-host=remote.test,mx1.remote.test,10".into(),
+        "--host-record=mx1.remote.test,127.0.0.2".into(),
+    ]);
+    let site = Site::new(Opts {
+        listeners: vec!["smtp", "submission"],
+        extra: format!(
+            "[outbound]\nresolvers = [\"{}\"]\nmx_port = {}\nretry = [\"1h\"]\n",
+            dns.addr, sink.port
+        ),
+        ..Opts::default()
+    });
+    site.default_users();
+    let server = site.start();
+    const N: usize = 10;
+    for i in 0..N {
+        assert_eq!(
+            submit(
+                server.addr("submission"),
+                "alice@localhost",
+                &["bob@remote.test"],
+                &message(&format!("crash-{i}"))
+            ),
+            "{}"
+        );
+    }
+    // Every message acknowledged and deferred (next attempt in an hour).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = String::from_utf8_lossy(&site.run(&["queue", "list"], "").stdout).into_owned();
+        if out.lines().filter(|l| l.contains("deferred")).count() == N {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{out}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.kill9();
+    accept.store(true, std::sync::atomic::Ordering::SeqCst);
+    let server = site.start();
+    // Still deferred for an hour: nothing goes until `queue retry`.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(sink.received().is_empty());
+    let out = site.run(&["queue", "retry"], "");
+    assert!(out.status.success(), "{}", describe(&out));
+    let got = sink.wait_for(N, Duration::from_secs(10));
+    let mut tokens: Vec<String> = got
+        .iter()
+        .map(|t| {
+            let text = String::from_utf8_lossy(&t.data).into_owned();
+            let at = text.find("Subject: ").unwrap() + 9;
+            text[at..].split("\r\n").next().unwrap().to_owned()
+        })
+        .collect();
+    tokens.sort();
+    let mut want: Vec<String> = (0..N).map(|i| format!("crash-{i}")).collect();
+    want.sort();
+    assert_eq!(tokens, want, "each acknowledged message exactly once");
+    wait_queue_empty(&site, Duration::from_secs(5));
+    drop(server);
+}
