@@ -679,3 +679,178 @@ fn kill_9_with_a_full_queue_loses_nothing_and_queue_retry_wakes_the_worker() {
     wait_queue_empty(&site, Duration::from_secs(5));
     drop(server);
 }
+
+/// Sends with smtplib's low-level calls so that each recipient gets its
+/// own RFC 3461 parameters.
+fn submit_dsn(addr: std::net::SocketAddr, mail: &[&str], rcpts: &[(&str, &[&str])], msg: &[u8]) {
+    let rcpt_code: Vec<String> = rcpts
+        .iter()
+        .map(|(to, opts)| format!("print(s.rcpt({to:?}, {opts:?})[0])"))
+        .collect();
+    let script = format!(
+        "import smtplib, sys\n\
+         s = smtplib.SMTP({host:?}, {port}, timeout=20)\n\
+         s.ehlo('client.test')\n\
+         s.login({user:?}, {pw:?})\n\
+         print(s.mail('alice@localhost', {mail:?})[0])\n\
+         {rcpts}\n\
+         print(s.data(sys.stdin.buffer.read())[0])\n\
+         s.quit()\n",
+        host = addr.ip().to_string(),
+        port = addr.port(),
+        user = ALICE.0,
+        pw = ALICE.1,
+        rcpts = rcpt_code.join("\n"),
+    );
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(msg).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "smtplib failed: {}", describe(&out));
+    let codes: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let mut want = vec!["250".to_owned()];
+    want.extend(rcpts.iter().map(|_| "250".to_owned()));
+    want.push("250".to_owned());
+    assert_eq!(codes, want);
+}
+
+#[test]
+fn notify_orcpt_envid_and_ret_are_honoured_and_passed_on() {
+    let sink = Sink::start(
+        &["127.0.0.2"],
+        Script {
+            rcpt: Box::new(|r, _| {
+                if r.starts_with("ok@") {
+                    "250 2.1.5 OK".into()
+                } else {
+                    "550 5.1.1 unknown user".into()
+                }
+            }),
+            data: Box::new(|_| "250 2.0.0 OK".into()),
+        },
+    );
+    let dns = Dnsmasq::start(&[
+        "--mx-host=remote.test,mx1.remote.test,10".into(),
+        "--host-record=mx1.remote.test,127.0.0.2".into(),
+    ]);
+    let site = site(&dns, sink.port, "");
+    let server = site.start();
+    submit_dsn(
+        server.addr("submission"),
+        &["ENVID=env-42", "RET=HDRS"],
+        &[
+            (
+                "ok@remote.test",
+                &["NOTIFY=SUCCESS", "ORCPT=rfc822;orig+40remote.test"],
+            ),
+            ("never@remote.test", &["NOTIFY=NEVER"]),
+            ("fail@remote.test", &[]),
+        ],
+        &message("notify-1"),
+    );
+    let got = sink.wait_for(1, Duration::from_secs(10));
+    let t = &got[0];
+    assert!(t.mail_line.contains(" RET=HDRS"), "{}", t.mail_line);
+    assert!(t.mail_line.contains(" ENVID=env-42"), "{}", t.mail_line);
+    assert_eq!(
+        t.rcpt_lines[0],
+        "RCPT TO:<ok@remote.test> NOTIFY=SUCCESS ORCPT=rfc822;orig+40remote.test"
+    );
+    assert_eq!(t.rcpt_lines[1], "RCPT TO:<never@remote.test> NOTIFY=NEVER");
+    assert_eq!(t.rcpt_lines[2], "RCPT TO:<fail@remote.test>");
+    let delivered = wait_inbox(
+        &site,
+        "alice@localhost",
+        "Action: delivered",
+        Duration::from_secs(10),
+    );
+    let text = String::from_utf8_lossy(&delivered).into_owned();
+    assert!(text.contains("Original-Envelope-Id: env-42\r\n"), "{text}");
+    assert!(
+        text.contains(
+            "Original-Recipient: rfc822;orig+40remote.test\r\n\
+             Final-Recipient: rfc822; ok@remote.test\r\nAction: delivered\r\nStatus: 2.0.0\r\n"
+        ),
+        "{text}"
+    );
+    let failed = wait_inbox(
+        &site,
+        "alice@localhost",
+        "Action: failed",
+        Duration::from_secs(10),
+    );
+    let text = String::from_utf8_lossy(&failed).into_owned();
+    assert!(
+        text.contains(
+            "Final-Recipient: rfc822; fail@remote.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        ),
+        "{text}"
+    );
+    wait_queue_empty(&site, Duration::from_secs(5));
+    // NOTIFY=NEVER: never reported, in no DSN.
+    let all: Vec<String> = site
+        .inbox("alice@localhost")
+        .into_iter()
+        .map(|(_, b)| String::from_utf8_lossy(&b).into_owned())
+        .collect();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(
+        all.iter().all(|m| !m.contains("never@remote.test")),
+        "{all:?}"
+    );
+    drop(server);
+}
+
+#[test]
+fn a_delay_notice_goes_out_once_after_delay_notice() {
+    let sink = Sink::start(
+        &["127.0.0.2"],
+        Script {
+            rcpt: Box::new(|_, _| "451 4.2.1 mailbox busy".into()),
+            data: Box::new(|_| "250 2.0.0 OK".into()),
+        },
+    );
+    let dns = Dnsmasq::start(&[
+        "--mx-host=remote.test,mx1.remote.test,10".into(),
+        "--host-record=mx1.remote.test,127.0.0.2".into(),
+    ]);
+    let site = site(&dns, sink.port, "delay_notice = \"1s\"\n");
+    let server = site.start();
+    assert_eq!(
+        submit(
+            server.addr("submission"),
+            "alice@localhost",
+            &["bob@remote.test"],
+            &message("delay-1")
+        ),
+        "{}"
+    );
+    let dsn = wait_inbox(
+        &site,
+        "alice@localhost",
+        "Action: delayed",
+        Duration::from_secs(10),
+    );
+    let text = String::from_utf8_lossy(&dsn).into_owned();
+    assert!(text.contains("Status: 4.2.1\r\n"), "{text}");
+    assert!(text.contains("Subject: Delayed Mail"), "{text}");
+    // Several more attempts: still one notice, and the message still queued.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(site.inbox("alice@localhost").len(), 1);
+    let out = String::from_utf8_lossy(&site.run(&["queue", "list"], "").stdout).into_owned();
+    assert!(
+        out.contains("bob@remote.test") && out.contains("deferred"),
+        "{out}"
+    );
+    drop(server);
+}
