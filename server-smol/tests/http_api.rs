@@ -559,6 +559,10 @@ fn smtp_delivery_shows_up_and_metrics_move() {
     assert_eq!(list["messages"][0]["subject"], "via smtp");
     let id = list["messages"][0]["id"].as_str().unwrap();
     let raw = api.get(&format!("/api/v1/messages/{id}/raw")).body;
-    assert!(raw.starts_with(b"Return-Path: <s@example.test>\r\nReceived: "));
+    // [smtp] adds the checks' Authentication-Results before Received:.
+    assert!(raw.starts_with(
+        b"Return-Path: <s@example.test>\r\nAuthentication-Results: mx.sansmail.test; spf="
+    ));
+    assert!(common::contains(&raw, b"\r\nReceived: from "));
     assert!(raw.ends_with(b"Subject: via smtp\r\n\r\nhi\r\n"));
 }

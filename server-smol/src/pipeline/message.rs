@@ -45,6 +45,13 @@ pub struct Message {
     /// DKIM signature, which hashes the whole message (bounded by `[limits]
     /// max_message_size`). `None`: the queue file is written as it streams.
     signed: Option<Vec<u8>>,
+    /// `[smtp]` from an unauthenticated client (DESIGN.md §5.3): the
+    /// message is held in memory (bounded by `max_message_size`) until the
+    /// end of DATA, checked (SPF, DKIM, DMARC), and only then delivered
+    /// with `Authentication-Results:` in front.
+    checked: Option<Vec<u8>>,
+    /// Where local copies go: INBOX, or Junk after a DMARC quarantine.
+    mailbox: &'static str,
 }
 
 /// Where the body goes: opened at the first batch.
@@ -95,8 +102,11 @@ impl Message {
             envid: None,
             ret: None,
             signed: None,
+            checked: None,
+            mailbox: maildir::INBOX,
         }
         .with_signing()
+        .with_checks()
     }
 
     /// An authenticated sender from a local domain gets its outbound copy
@@ -116,6 +126,56 @@ impl Message {
             self.signed = Some(Vec::new());
         }
         self
+    }
+
+    /// Checks on receipt apply: `[smtp]`, not authenticated, a resolver.
+    fn with_checks(mut self) -> Message {
+        if self.origin.source == Source::Smtp
+            && self.origin.authenticated.is_none()
+            && self.origin.client_ip.is_some()
+            && self.pipeline.inner.dns.is_some()
+        {
+            self.checked = Some(Vec::new());
+        }
+        self
+    }
+
+    /// Runs the checks on the held message: `Some(verdict)` refuses it
+    /// (DMARC p=reject); otherwise the message is ready to be written with
+    /// `Authentication-Results:` in front of the trace and forged results
+    /// claiming our name removed (RFC 8601 §5).
+    async fn run_checks(&mut self, body: Vec<u8>) -> Option<Verdict> {
+        let config = &self.pipeline.inner.config;
+        let dns = self.pipeline.inner.dns.as_ref()?;
+        let ip = self.origin.client_ip?;
+        let checked = crate::checks::check(
+            dns,
+            &config.checks,
+            &config.hostname,
+            crate::checks::Request {
+                client_ip: ip,
+                helo: self.origin.helo.as_deref().unwrap_or(""),
+                mail_from: self.sender.as_deref(),
+                message: &body,
+            },
+        )
+        .await;
+        match checked.disposition {
+            crate::checks::Disposition::Reject => {
+                return Some(Verdict::new(
+                    550,
+                    "5.7.1",
+                    "Message rejected by the sender domain's DMARC policy",
+                ));
+            }
+            crate::checks::Disposition::Quarantine => self.mailbox = "Junk",
+            crate::checks::Disposition::Accept => {}
+        }
+        let mut trace = checked.header(&config.hostname).into_bytes();
+        trace.extend_from_slice(&self.trace);
+        self.trace = trace;
+        self.pending = crate::checks::strip_our_results(&body, &config.hostname);
+        None
     }
 
     /// Mail from an authenticated client (RFC 6409 message submission).
@@ -192,6 +252,11 @@ impl Message {
         }
         if let Some(buf) = self.signed.as_mut() {
             buf.extend_from_slice(chunk);
+        }
+        if let Some(buf) = self.checked.as_mut() {
+            // Written out at `finish`, after the checks.
+            buf.extend_from_slice(chunk);
+            return;
         }
         if !self.needs_files() {
             return;
@@ -301,6 +366,7 @@ impl Message {
             queue_head,
             spool: self.needs_spool(),
             catch_all: self.pipeline.inner.config.testing.catch_all,
+            mailbox: self.mailbox,
             sender: self.sender.clone(),
             trace: self.trace.clone(),
         }
@@ -319,6 +385,12 @@ impl Message {
     pub async fn finish(mut self) -> Vec<Verdict> {
         let n = self.recipients.len();
         if let Some(v) = self.error.take() {
+            self.abort().await;
+            return vec![v; n];
+        }
+        if let Some(body) = self.checked.take()
+            && let Some(v) = self.run_checks(body).await
+        {
             self.abort().await;
             return vec![v; n];
         }
@@ -495,6 +567,8 @@ impl Message {
 /// What `open` creates for a message.
 struct OpenPlan {
     local: Vec<String>,
+    /// INBOX, or Junk (DMARC quarantine).
+    mailbox: &'static str,
     outbound: Vec<maildir::QueueRecipient>,
     envid: Option<String>,
     ret: Option<maildir::Ret>,
@@ -538,7 +612,7 @@ impl OpenPlan {
                     recipients: recipients.clone(),
                     trace: self.trace.clone(),
                 };
-                match store.begin_delivery(envelope) {
+                match store.begin_delivery_into(envelope, self.mailbox) {
                     Ok(d) => {
                         files.local = Some(d);
                         break;

@@ -254,6 +254,9 @@ pub(crate) struct Inner {
     pub(crate) queue_wake: (smol::channel::Sender<()>, smol::channel::Receiver<()>),
     /// DKIM keys of the local domains, loaded on first use.
     pub(crate) signer: crate::outbound::dkim::Signer,
+    /// The resolver for the checks on receipt (`[outbound] resolvers`);
+    /// `None` when it cannot be set up (then no checks run, logged).
+    pub(crate) dns: Option<crate::outbound::dns::Dns>,
 }
 
 impl Pipeline {
@@ -269,7 +272,16 @@ impl Pipeline {
             }
         }
         let (outbox_wake, wake_rx) = smol::channel::bounded(1);
+        let checks = &config.checks;
+        let dns = if checks.spf || checks.dkim || checks.dmarc {
+            crate::outbound::dns::Dns::from_config(&config.outbound)
+                .map_err(|e| tracing::warn!("checks on receipt disabled: no resolver: {e}"))
+                .ok()
+        } else {
+            None
+        };
         let inner = Inner {
+            dns,
             signer: crate::outbound::dkim::Signer::new(&config),
             config,
             store,
