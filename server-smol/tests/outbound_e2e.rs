@@ -266,7 +266,15 @@ fn a_5xx_bounces_into_the_local_senders_inbox_and_the_queue_empties() {
         "--mx-host=remote.test,mx1.remote.test,10".into(),
         "--host-record=mx1.remote.test,127.0.0.2".into(),
     ]);
-    let site = site(&dns, sink.port, "");
+    let site = Site::new(Opts {
+        listeners: vec!["smtp", "submission", "http"],
+        extra: format!(
+            "[outbound]\nresolvers = [\"{}\"]\nmx_port = {}\nretry = [\"1s\"]\n",
+            dns.addr, sink.port
+        ),
+        ..Opts::default()
+    });
+    site.default_users();
     let server = site.start();
     let msg = message("bounce-1");
     assert_eq!(
@@ -305,6 +313,21 @@ fn a_5xx_bounces_into_the_local_senders_inbox_and_the_queue_empties() {
     let got = sink.wait_for(1, Duration::from_secs(5));
     assert_eq!(got[0].rcpts, ["bob@remote.test"]);
     wait_queue_empty(&site, Duration::from_secs(5));
+    // GET /metrics (no token needed): one bounced recipient, queue empty
+    // again (the gauge is set on every pass of the worker).
+    let url = format!("http://{}/metrics", server.addr("http"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        require("curl");
+        let out = Command::new("curl").args(["-s", &url]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let bounced = text.contains("sansmail_messages_bounced_total{listener=\"outbound\"} 1\n");
+        if bounced && text.contains("sansmail_queue_size 0\n") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     drop(server);
 }
 
