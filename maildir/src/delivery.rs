@@ -149,6 +149,21 @@ impl Store {
     /// [`DeliveryError::InvalidAddress`], [`DeliveryError::NoRecipients`];
     /// temporary IO and index errors.
     pub fn begin_delivery(&self, envelope: Envelope) -> Result<Delivery, DeliveryError> {
+        self.begin_delivery_into(envelope, INBOX)
+    }
+
+    /// Starts a delivery into `mailbox` (e.g. `Junk` for mail a DMARC
+    /// `p=quarantine` failed) of every recipient; a recipient without that
+    /// mailbox (deleted by its owner) gets it in INBOX instead, so the
+    /// message is never refused for it.
+    ///
+    /// # Errors
+    /// As [`Store::begin_delivery`].
+    pub fn begin_delivery_into(
+        &self,
+        envelope: Envelope,
+        mailbox: &str,
+    ) -> Result<Delivery, DeliveryError> {
         if envelope.recipients.is_empty() {
             return Err(DeliveryError::NoRecipients);
         }
@@ -168,12 +183,21 @@ impl Store {
             if self.over_quota(&key, 0)? {
                 return Err(DeliveryError::OverQuota(account.display));
             }
-            let dir = self.inner.layout.account_dir(&address);
+            let into = if mailbox == INBOX || !self.mailbox_exists(&key, mailbox)? {
+                INBOX
+            } else {
+                mailbox
+            };
+            let dir = if into == INBOX {
+                self.inner.layout.account_dir(&address)
+            } else {
+                self.inner.layout.mailbox_dir(&address, into)
+            };
             self.inner.refuse_links(&dir)?;
             targets.push(Target {
                 key,
                 display: account.display,
-                mailbox: INBOX.to_owned(),
+                mailbox: into.to_owned(),
                 dir,
                 is_delivery: true,
             });
@@ -188,6 +212,17 @@ impl Store {
         delivery.buffer.extend_from_slice(b">\r\n");
         delivery.buffer.extend_from_slice(&envelope.trace);
         Ok(delivery)
+    }
+
+    fn mailbox_exists(&self, key: &str, mailbox: &str) -> Result<bool, DeliveryError> {
+        let exists = (|| {
+            let txn = self.inner.db.begin_read()?;
+            let table = txn.open_table(crate::index::MAILBOXES)?;
+            Ok::<_, crate::error::StoreError>(
+                crate::index::get_mailbox(&table, key, mailbox)?.is_some(),
+            )
+        })();
+        exists.map_err(DeliveryError::Storage)
     }
 
     /// A tmp file in the first target's Maildir, ready for `write`.

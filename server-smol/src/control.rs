@@ -39,6 +39,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// server can forget cached credentials and end the account's sessions.
 pub type OnChange = Box<dyn Fn(&AccountRequest) + Send + Sync>;
 
+/// Called after a `queue retry` changed the queue (wakes the outbound
+/// worker, so a retry happens at once rather than at its old time).
+pub type OnQueue = Box<dyn Fn() + Send + Sync>;
+
 /// The server side: a thread answering requests one at a time (account
 /// changes are rare and argon2 hashing is the slow part anyway).
 ///
@@ -55,7 +59,12 @@ impl ControlSocket {
     /// Binds `data_dir/control.sock`, replacing a stale socket left by a
     /// server that did not stop cleanly. `on_change` runs after every
     /// successful `passwd` or `del`.
-    pub fn start(data_dir: &Path, store: Store, on_change: OnChange) -> io::Result<ControlSocket> {
+    pub fn start(
+        data_dir: &Path,
+        store: Store,
+        on_change: OnChange,
+        on_queue: OnQueue,
+    ) -> io::Result<ControlSocket> {
         let path = data_dir.join(SOCKET_NAME);
         if UnixStream::connect(&path).is_ok() {
             return Err(io::Error::new(
@@ -92,17 +101,18 @@ impl ControlSocket {
                         // One request at a time: the requests are rare. A
                         // silent client is dropped after the timeout or at
                         // once when the server stops.
-                        let answered = async { Some(answer(conn, &store, &on_change).await) }
-                            .or(async {
-                                async_io::Timer::after(REQUEST_TIMEOUT).await;
-                                tracing::warn!("control request timed out");
-                                None
-                            })
-                            .or(async {
-                                let _ = stopped.recv().await;
-                                None
-                            })
-                            .await;
+                        let answered =
+                            async { Some(answer(conn, &store, &on_change, &on_queue).await) }
+                                .or(async {
+                                    async_io::Timer::after(REQUEST_TIMEOUT).await;
+                                    tracing::warn!("control request timed out");
+                                    None
+                                })
+                                .or(async {
+                                    let _ = stopped.recv().await;
+                                    None
+                                })
+                                .await;
                         if let Some(Err(e)) = answered {
                             tracing::warn!("control request failed: {e}");
                         }
@@ -130,6 +140,7 @@ async fn answer(
     mut conn: smol::Async<UnixStream>,
     store: &Store,
     on_change: &OnChange,
+    on_queue: &OnQueue,
 ) -> io::Result<()> {
     let mut line = String::new();
     futures_lite::io::BufReader::new((&mut conn).take(MAX_REQUEST))
@@ -138,7 +149,13 @@ async fn answer(
     let request = line.trim_end_matches('\n');
     // `sansmail queue ...` verbs (outbound/queue_cli.rs), then accounts.
     let result = match crate::outbound::queue_cli::parse_request(request) {
-        Some(q) => Some(crate::outbound::queue_cli::apply(store, &q)),
+        Some(q) => {
+            let applied = crate::outbound::queue_cli::apply(store, &q);
+            if applied.is_ok() {
+                on_queue();
+            }
+            Some(applied)
+        }
         None => parse_request(request).map(|req| {
             let applied = accounts::apply(store, &req);
             if applied.is_ok() {

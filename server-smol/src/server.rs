@@ -198,14 +198,31 @@ impl Server {
             })
         };
         let control =
-            ControlSocket::start(&shared.config.data_dir, shared.store.clone(), on_change)
-                .map_err(|e| StartError(format!("control socket: {e}")))?;
+            ControlSocket::start(&shared.config.data_dir, shared.store.clone(), on_change, {
+                let pipeline = shared.pipeline.clone();
+                Box::new(move || pipeline.wake_queue())
+            })
+            .map_err(|e| StartError(format!("control socket: {e}")))?;
 
         let executor = Arc::new(Executor::new());
         executor
             .spawn(crate::pipeline::webhook::run_outbox(
-                pipeline,
+                pipeline.clone(),
                 outbox_wake,
+                stop_rx.clone(),
+            ))
+            .detach();
+        let own: Vec<SocketAddr> = bound
+            .iter()
+            .filter(|(name, _, _)| matches!(*name, "smtp" | "submission" | "submissions"))
+            .map(|(_, addr, _)| *addr)
+            .collect();
+        executor
+            .spawn(crate::outbound::worker::run(
+                shared.pipeline.clone(),
+                shared.metrics.clone(),
+                own,
+                executor.clone(),
                 stop_rx.clone(),
             ))
             .detach();

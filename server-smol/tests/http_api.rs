@@ -412,8 +412,10 @@ fn listing_filters_limit_total_and_order() {
 }
 
 #[test]
-fn send_local_and_outbound_refused() {
-    let site = http_site("");
+fn send_local_and_outbound_queued() {
+    // A DNS server that never answers: the queued message stays deferred
+    // (a temporary failure) while the test looks at it.
+    let site = http_site("[outbound]\nresolvers = [\"127.0.0.1:9\"]\n");
     site.user_add("alice@localhost", "pw");
     site.user_add("bob@localhost", "pw");
     let server = site.start();
@@ -451,16 +453,24 @@ fn send_local_and_outbound_refused() {
     let raw = api.get(&format!("/api/v1/messages/{id}/raw")).body;
     assert!(raw.ends_with(PLAIN));
 
-    // A non-local recipient: never 202 for mail that would be lost.
+    // A non-local recipient goes to the outbound queue (durably) → 202
+    // with the queue id, listed by GET /api/v1/queue, dropped by DELETE.
     let r = api.post_json(
         "/api/v1/send",
         &json!({"from": "app@localhost", "to": ["someone@example.com"], "subject": "x", "text": "y"}),
     );
-    r.assert_error(503);
+    assert_eq!(r.status, 202, "{r:?}");
+    let qid = r.json()["id"].as_str().unwrap().to_owned();
+    let q = api.get("/api/v1/queue").json();
+    assert_eq!(q["queue"][0]["id"], json!(qid), "{q}");
+    assert_eq!(q["queue"][0]["from"], json!("app@localhost"), "{q}");
     assert_eq!(
-        r.json(),
-        json!({"error": "outbound delivery is not available yet"})
+        q["queue"][0]["recipients"][0]["address"],
+        json!("someone@example.com"),
+        "{q}"
     );
+    assert_eq!(api.delete(&format!("/api/v1/queue/{qid}")).status, 204);
+    assert_eq!(api.get("/api/v1/queue").json(), json!({"queue": []}));
     api.post_json("/api/v1/send", &json!({"from": "a@localhost"}))
         .assert_error(400);
     api.post_json(
@@ -500,7 +510,10 @@ fn queue_endpoints() {
     assert_eq!(r.json(), json!({"queue": []}));
     api.request("POST", "/api/v1/queue/Q123/retry", None)
         .assert_error(404);
+    api.request("POST", "/api/v1/queue/00000123/retry", None)
+        .assert_error(404);
     api.delete("/api/v1/queue/Q123").assert_error(404);
+    api.delete("/api/v1/queue/00000123").assert_error(404);
 }
 
 #[test]
@@ -551,6 +564,10 @@ fn smtp_delivery_shows_up_and_metrics_move() {
     assert_eq!(list["messages"][0]["subject"], "via smtp");
     let id = list["messages"][0]["id"].as_str().unwrap();
     let raw = api.get(&format!("/api/v1/messages/{id}/raw")).body;
-    assert!(raw.starts_with(b"Return-Path: <s@example.test>\r\nReceived: "));
+    // [smtp] adds the checks' Authentication-Results before Received:.
+    assert!(raw.starts_with(
+        b"Return-Path: <s@example.test>\r\nAuthentication-Results: mx.sansmail.test; spf="
+    ));
+    assert!(common::contains(&raw, b"\r\nReceived: from "));
     assert!(raw.ends_with(b"Subject: via smtp\r\n\r\nhi\r\n"));
 }

@@ -513,21 +513,52 @@ pub async fn send(shared: &Arc<Shared>, query: &Query, req: Request<Incoming>) -
     // The envelope sender of `"App" <app@example.test>` is the address.
     let sender = split_mailbox(&sender).1;
     let config = &shared.config;
-    let non_local = recipients.iter().any(|r| {
-        let domain = r.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-        !config.is_local_domain(domain)
-    });
-    if non_local && !config.testing.catch_all {
-        // Never 202 for mail that would be lost: the outbound queue is not
-        // connected to the API yet.
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "outbound delivery is not available yet",
+    // Non-local recipients go to the outbound queue, durably, before the
+    // 202 (like submission, DESIGN.md §5.5); catch_all keeps all local.
+    let (remote, local): (Vec<String>, Vec<String>) = if config.testing.catch_all {
+        (Vec::new(), recipients)
+    } else {
+        recipients.into_iter().partition(|r| {
+            let domain = r.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+            !config.is_local_domain(domain)
+        })
+    };
+    let mut queue_id = None;
+    if !remote.is_empty() {
+        let store = shared.store.clone();
+        let envelope = maildir::QueueEnvelope {
+            sender: (!sender.is_empty()).then(|| sender.clone()),
+            recipients: remote
+                .into_iter()
+                .map(maildir::QueueRecipient::new)
+                .collect(),
+            ..maildir::QueueEnvelope::default()
+        };
+        let bytes = message.clone();
+        let queued = blocking(move || {
+            let mut q = store.begin_enqueue(envelope)?;
+            q.write(&bytes)?;
+            q.commit()
+        })
+        .await;
+        match queued {
+            Ok(id) => {
+                shared.pipeline.wake_queue();
+                queue_id = Some(id.to_string());
+            }
+            Err(e) if e.is_temporary() => return Err(ApiError::internal(e)),
+            Err(e) => return Err(ApiError::bad_request(format!("cannot queue: {e}"))),
+        }
+    }
+    if local.is_empty() {
+        return Ok(json_response(
+            StatusCode::ACCEPTED,
+            &serde_json::json!({ "id": queue_id.unwrap_or_default() }),
         ));
     }
     let what = Injection {
         sender: (!sender.is_empty()).then_some(sender),
-        recipients,
+        recipients: local,
         mailbox: maildir::INBOX.to_owned(),
         exact: false,
         ..Injection::default()

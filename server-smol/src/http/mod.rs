@@ -21,6 +21,7 @@ pub mod events;
 pub mod inject;
 pub mod messages;
 pub mod openapi;
+mod queue;
 pub mod routes;
 pub mod token;
 pub mod ui;
@@ -411,15 +412,9 @@ async fn dispatch(
         Op::CreateUser => users::create(shared, req).await,
         Op::DeleteUser => users::delete(shared, &param(0)).await,
         Op::Reset => users::reset(shared).await,
-        Op::ListQueue => Ok(json_response(
-            StatusCode::OK,
-            &serde_json::json!({ "queue": [] }),
-        )),
-        Op::RetryQueue | Op::DeleteQueue => {
-            // The outbound queue is not wired to the API yet: it is empty,
-            // so every id is unknown.
-            Err(ApiError::not_found(format!("no queue entry {}", param(0))))
-        }
+        Op::ListQueue => queue::list(shared).await,
+        Op::RetryQueue => queue::retry(shared, &param(0)).await,
+        Op::DeleteQueue => queue::delete(shared, &param(0)).await,
         Op::Events => events::stream(shared, &query).await,
         Op::ListMailboxes => messages::mailboxes(shared, &query).await,
         Op::PatchMessage => messages::patch(shared, &param(0), req).await,

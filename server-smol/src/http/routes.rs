@@ -289,11 +289,6 @@ pub const ROUTES: &[Route] = &[
             (202, JSON, "`{\"id\"}`"),
             (400, JSON, "Malformed JSON or no recipient"),
             (413, JSON, "Larger than [limits] max_message_size"),
-            (
-                503,
-                JSON,
-                "A non-local recipient: outbound delivery is not available yet",
-            ),
             UNAUTHORIZED,
         ],
     },

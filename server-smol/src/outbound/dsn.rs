@@ -14,9 +14,36 @@ use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::raw::Raw;
 use mail_builder::mime::MimePart;
 
-/// One recipient the report is about (action `failed`).
+/// RFC 3464 §2.3.3 `Action:` of one recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Action {
+    /// Could not be delivered: the sender must act.
+    #[default]
+    Failed,
+    /// Not yet delivered, still being tried (`delay_notice`).
+    Delayed,
+    /// Delivered (NOTIFY=SUCCESS).
+    Delivered,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Failed => "failed",
+            Action::Delayed => "delayed",
+            Action::Delivered => "delivered",
+        }
+    }
+}
+
+/// One recipient the report is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DsnRecipient {
+    /// What happened to it.
+    pub action: Action,
+    /// RFC 3461 `ORCPT=` as received (`addr-type;xtext`), reported as
+    /// `Original-Recipient:`.
+    pub orcpt: Option<String>,
     /// The recipient address (`Final-Recipient: rfc822; ...`).
     pub address: String,
     /// The enhanced status code (`Status:`), e.g. `5.1.1`.
@@ -38,6 +65,8 @@ pub struct Report<'a> {
     pub original_headers: &'a [u8],
     /// When the original message arrived (`Arrival-Date:`).
     pub arrival: SystemTime,
+    /// RFC 3461 `ENVID=` of the original message (`Original-Envelope-Id:`).
+    pub envid: Option<&'a str>,
 }
 
 /// Removes CR, LF and other controls from a value placed in a field.
@@ -56,19 +85,49 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
         .unwrap_or(0);
     let arrival = mail_parser::DateTime::from_timestamp(arrival).to_rfc822();
     let host = field(report.reporting_mta);
-    let mut human = format!(
-        "This is the mail system at host {host}.\r\n\r\n\
-         Your message could not be delivered to the following recipients:\r\n\r\n"
-    );
-    let mut status = format!("Reporting-MTA: dns; {host}\r\nArrival-Date: {arrival}\r\n");
+    let action = report
+        .recipients
+        .first()
+        .map(|r| r.action)
+        .unwrap_or_default();
+    let (what, subject) = match action {
+        Action::Failed => (
+            "Your message could not be delivered to the following recipients:",
+            "Undelivered Mail Returned to Sender",
+        ),
+        Action::Delayed => (
+            "Your message has not been delivered yet to the following recipients; delivery will be tried again:",
+            "Delayed Mail (still being retried)",
+        ),
+        Action::Delivered => (
+            "Your message was delivered to the following recipients:",
+            "Successful Mail Delivery Report",
+        ),
+    };
+    let mut human = format!("This is the mail system at host {host}.\r\n\r\n{what}\r\n\r\n");
+    let mut status = String::new();
+    if let Some(envid) = report.envid {
+        status.push_str(&format!("Original-Envelope-Id: {}\r\n", field(envid)));
+    }
+    status.push_str(&format!(
+        "Reporting-MTA: dns; {host}\r\nArrival-Date: {arrival}\r\n"
+    ));
     for r in report.recipients {
         let address = field(&r.address);
         let diagnostic = field(&r.diagnostic);
         human.push_str(&format!("<{address}>: {diagnostic}\r\n"));
+        status.push_str("\r\n");
+        if let Some(orcpt) = &r.orcpt {
+            status.push_str(&format!("Original-Recipient: {}\r\n", field(orcpt)));
+        }
         status.push_str(&format!(
-            "\r\nFinal-Recipient: rfc822; {address}\r\nAction: failed\r\nStatus: {}\r\nDiagnostic-Code: {diagnostic}\r\n",
+            "Final-Recipient: rfc822; {address}\r\nAction: {}\r\nStatus: {}\r\n",
+            r.action.as_str(),
             field(&r.status)
         ));
+        if !diagnostic.is_empty() {
+            status.push_str(&format!("Diagnostic-Code: {diagnostic}\r\n"));
+        }
     }
     let mut headers = report.original_headers.to_vec();
     if !headers.ends_with(b"\r\n") {
@@ -101,7 +160,7 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
             format!("MAILER-DAEMON@{host}").as_str(),
         ))
         .to(field(report.original_sender).as_str())
-        .subject("Undelivered Mail Returned to Sender")
+        .subject(subject)
         .header("Auto-Submitted", Raw::new("auto-replied"))
         .body(body)
         .write_to(&mut out);
@@ -119,12 +178,15 @@ mod tests {
             reporting_mta: "mx.example",
             original_sender: "alice@example",
             recipients: &[DsnRecipient {
+                action: Action::Failed,
+                orcpt: None,
                 address: "bob@example".into(),
                 status: "5.1.1".into(),
                 diagnostic: "smtp; 550 5.1.1 User unknown".into(),
             }],
             original_headers: b"Subject: hello\r\nMessage-ID: <m1@x>\r\n",
             arrival: SystemTime::UNIX_EPOCH,
+            envid: None,
         });
         let text = String::from_utf8(dsn.clone()).unwrap();
         assert!(!text.replace("\r\n", "").contains('\n'), "bare LF in DSN");

@@ -10,3 +10,4 @@ pub mod mx;
 pub mod queue_cli;
 pub mod schedule;
 pub mod transaction;
+pub mod worker;

@@ -130,6 +130,8 @@ pub(super) async fn bounce(
         .filter_map(|r| {
             r.targets.iter().find_map(|t| match t {
                 Target::Bounce(v) => Some(crate::outbound::dsn::DsnRecipient {
+                    action: crate::outbound::dsn::Action::Failed,
+                    orcpt: r.orcpt.clone(),
                     address: r.address.clone(),
                     status: v.status.clone(),
                     diagnostic: format!("smtp; {} {} {}", v.code, v.status, v.text),
@@ -158,6 +160,7 @@ pub(super) async fn bounce(
         recipients: &bounced,
         original_headers: header,
         arrival: SystemTime::now(),
+        envid: None,
     });
     let store = pipeline.inner.store.clone();
     let result = blocking::unblock(move || {

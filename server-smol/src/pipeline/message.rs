@@ -37,6 +37,21 @@ pub struct Message {
     size: u64,
     /// A failure while streaming: every recipient gets it at `finish`.
     error: Option<Verdict>,
+    /// RFC 3461 `ENVID=` of MAIL FROM (kept for queued recipients).
+    envid: Option<String>,
+    /// RFC 3461 `RET=` of MAIL FROM.
+    ret: Option<maildir::Ret>,
+    /// The outbound copy held in memory until `finish` because it gets a
+    /// DKIM signature, which hashes the whole message (bounded by `[limits]
+    /// max_message_size`). `None`: the queue file is written as it streams.
+    signed: Option<Vec<u8>>,
+    /// `[smtp]` from an unauthenticated client (DESIGN.md §5.3): the
+    /// message is held in memory (bounded by `max_message_size`) until the
+    /// end of DATA, checked (SPF, DKIM, DMARC), and only then delivered
+    /// with `Authentication-Results:` in front.
+    checked: Option<Vec<u8>>,
+    /// Where local copies go: INBOX, or Junk after a DMARC quarantine.
+    mailbox: &'static str,
 }
 
 /// Where the body goes: opened at the first batch.
@@ -44,6 +59,8 @@ pub struct Message {
 struct Files {
     local: Option<Delivery>,
     spool: Option<Spool>,
+    /// The outbound queue entry for the `outbound` recipients.
+    queue: Option<maildir::Enqueue>,
     /// Local recipients left out of `local` because their account is over
     /// quota (`552 5.2.2` for them; the others are still delivered).
     over_quota: Vec<String>,
@@ -82,7 +99,95 @@ impl Message {
             files: None,
             size: 0,
             error: None,
+            envid: None,
+            ret: None,
+            signed: None,
+            checked: None,
+            mailbox: maildir::INBOX,
         }
+        .with_signing()
+        .with_checks()
+    }
+
+    /// An authenticated sender from a local domain gets its outbound copy
+    /// DKIM-signed (DESIGN.md §5.2 `[dkim] sign`).
+    fn with_signing(mut self) -> Message {
+        let config = &self.pipeline.inner.config;
+        let domain = self
+            .sender
+            .as_deref()
+            .and_then(|s| s.rsplit_once('@'))
+            .map(|(_, d)| d);
+        if self.is_submission()
+            && config.dkim.sign
+            && domain.is_some_and(|d| config.is_local_domain(d))
+            && self.needs_queue()
+        {
+            self.signed = Some(Vec::new());
+        }
+        self
+    }
+
+    /// Checks on receipt apply: `[smtp]`, not authenticated, a resolver.
+    fn with_checks(mut self) -> Message {
+        if self.origin.source == Source::Smtp
+            && self.origin.authenticated.is_none()
+            && self.origin.client_ip.is_some()
+            && self.pipeline.inner.dns.is_some()
+        {
+            self.checked = Some(Vec::new());
+        }
+        self
+    }
+
+    /// Runs the checks on the held message: `Some(verdict)` refuses it
+    /// (DMARC p=reject); otherwise the message is ready to be written with
+    /// `Authentication-Results:` in front of the trace and forged results
+    /// claiming our name removed (RFC 8601 §5).
+    async fn run_checks(&mut self, body: Vec<u8>) -> Option<Verdict> {
+        let config = &self.pipeline.inner.config;
+        let dns = self.pipeline.inner.dns.as_ref()?;
+        let ip = self.origin.client_ip?;
+        let checked = crate::checks::check(
+            dns,
+            &config.checks,
+            &config.hostname,
+            crate::checks::Request {
+                client_ip: ip,
+                helo: self.origin.helo.as_deref().unwrap_or(""),
+                mail_from: self.sender.as_deref(),
+                message: &body,
+            },
+        )
+        .await;
+        match checked.disposition {
+            crate::checks::Disposition::Reject => {
+                return Some(Verdict::new(
+                    550,
+                    "5.7.1",
+                    "Message rejected by the sender domain's DMARC policy",
+                ));
+            }
+            crate::checks::Disposition::Quarantine => self.mailbox = "Junk",
+            crate::checks::Disposition::Accept => {}
+        }
+        let mut trace = checked.header(&config.hostname).into_bytes();
+        trace.extend_from_slice(&self.trace);
+        self.trace = trace;
+        self.pending = crate::checks::strip_our_results(&body, &config.hostname);
+        None
+    }
+
+    /// Mail from an authenticated client (RFC 6409 message submission).
+    fn is_submission(&self) -> bool {
+        self.origin.source == Source::Submission || self.origin.authenticated.is_some()
+    }
+
+    /// Sets the RFC 3461 `ENVID=` and `RET=` of MAIL FROM, which queued
+    /// recipients keep for their DSNs.
+    pub fn set_dsn(&mut self, envid: Option<String>, ret: Option<maildir::Ret>) {
+        self.envid = envid;
+        self.ret = ret;
     }
 
     /// The recipients, in RCPT order (the order of `finish`'s verdicts).
@@ -94,6 +199,16 @@ impl Message {
         self.recipients
             .iter()
             .any(|r| r.targets.contains(&Target::Local))
+    }
+
+    fn needs_queue(&self) -> bool {
+        self.recipients
+            .iter()
+            .any(|r| r.targets.contains(&Target::Outbound))
+    }
+
+    fn needs_files(&self) -> bool {
+        self.needs_local() || self.needs_spool() || self.needs_queue()
     }
 
     fn needs_spool(&self) -> bool {
@@ -135,7 +250,15 @@ impl Message {
                 self.header_done = true;
             }
         }
-        if !self.needs_local() && !self.needs_spool() {
+        if let Some(buf) = self.signed.as_mut() {
+            buf.extend_from_slice(chunk);
+        }
+        if let Some(buf) = self.checked.as_mut() {
+            // Written out at `finish`, after the checks.
+            buf.extend_from_slice(chunk);
+            return;
+        }
+        if !self.needs_files() {
             return;
         }
         self.pending.extend_from_slice(chunk);
@@ -166,10 +289,14 @@ impl Message {
                     .write_all(&bytes)
                     .map_err(|e| Failure::Spool(e.to_string()))?;
             }
+            if let Some(q) = files.queue.as_mut() {
+                q.write(&bytes).map_err(Failure::Queue)?;
+            }
             if !commit {
                 return Ok::<_, Failure>((files, bytes, None));
             }
             let local = files.local.take().map(|d| d.commit());
+            let queued = files.queue.take().map(|q| q.commit());
             let over_quota = std::mem::take(&mut files.over_quota);
             let raw = match files.spool.take() {
                 Some(s) => {
@@ -185,6 +312,7 @@ impl Message {
                 bytes,
                 Some(Committed {
                     local,
+                    queued,
                     raw,
                     over_quota,
                 }),
@@ -212,10 +340,33 @@ impl Message {
             .filter(|r| r.targets.contains(&Target::Local))
             .map(|r| r.address.clone())
             .collect();
+        let outbound: Vec<maildir::QueueRecipient> = self
+            .recipients
+            .iter()
+            .filter(|r| self.signed.is_none() && r.targets.contains(&Target::Outbound))
+            .map(|r| maildir::QueueRecipient {
+                address: r.address.clone(),
+                notify: r.notify,
+                orcpt: r.orcpt.clone(),
+            })
+            .collect();
+        let mut queue_head = self.trace.clone();
+        if self.is_submission() && !outbound.is_empty() {
+            queue_head.extend_from_slice(&submission_fields(
+                &self.header,
+                self.header_done,
+                &self.pipeline.inner.config.hostname,
+            ));
+        }
         OpenPlan {
             local,
+            outbound,
+            envid: self.envid.clone(),
+            ret: self.ret,
+            queue_head,
             spool: self.needs_spool(),
             catch_all: self.pipeline.inner.config.testing.catch_all,
+            mailbox: self.mailbox,
             sender: self.sender.clone(),
             trace: self.trace.clone(),
         }
@@ -234,6 +385,12 @@ impl Message {
     pub async fn finish(mut self) -> Vec<Verdict> {
         let n = self.recipients.len();
         if let Some(v) = self.error.take() {
+            self.abort().await;
+            return vec![v; n];
+        }
+        if let Some(body) = self.checked.take()
+            && let Some(v) = self.run_checks(body).await
+        {
             self.abort().await;
             return vec![v; n];
         }
@@ -256,7 +413,7 @@ impl Message {
                 return vec![v; n];
             }
         }
-        let committed = if self.needs_local() || self.needs_spool() {
+        let committed = if self.needs_files() {
             match self.flush(true).await {
                 Some(c) => c,
                 None => {
@@ -271,6 +428,7 @@ impl Message {
         } else {
             Committed {
                 local: None,
+                queued: None,
                 raw: None,
                 over_quota: Vec::new(),
             }
@@ -290,6 +448,34 @@ impl Message {
                 None => Verdict::ok(),
                 Some(e) => local_failure(e, &r.address),
             });
+        }
+        let queued = match self.signed.take() {
+            Some(body) => {
+                let job = self.enqueue_signed(body);
+                Some(blocking::unblock(job).await)
+            }
+            None => committed.queued,
+        };
+        let queue_failure = match &queued {
+            Some(Ok(id)) => {
+                tracing::info!(queue_id = %id, "queued for outbound delivery");
+                self.pipeline.wake_queue();
+                None
+            }
+            Some(Err(e)) => {
+                tracing::warn!("enqueue failed: {e}");
+                Some(Verdict::new(
+                    451,
+                    "4.3.0",
+                    "Queueing failed, try again later",
+                ))
+            }
+            None => None,
+        };
+        for (i, r) in self.recipients.iter().enumerate() {
+            if r.targets.contains(&Target::Outbound) {
+                verdicts[i].push(queue_failure.clone().unwrap_or_else(Verdict::ok));
+            }
         }
         if let Some(raw) = committed.raw.as_deref() {
             super::handlers::run(
@@ -315,9 +501,80 @@ impl Message {
     }
 }
 
+impl Message {
+    /// Queues the outbound copy held for signing: our trace, the
+    /// `DKIM-Signature:`, the fields submission added, the submitted bytes.
+    fn enqueue_signed(
+        &self,
+        body: Vec<u8>,
+    ) -> impl FnOnce() -> Result<maildir::QueueId, DeliveryError> + Send + 'static {
+        let recipients: Vec<maildir::QueueRecipient> = self
+            .recipients
+            .iter()
+            .filter(|r| r.targets.contains(&Target::Outbound))
+            .map(|r| maildir::QueueRecipient {
+                address: r.address.clone(),
+                notify: r.notify,
+                orcpt: r.orcpt.clone(),
+            })
+            .collect();
+        let envelope = maildir::QueueEnvelope {
+            sender: self.sender.clone(),
+            envid: self.envid.clone(),
+            ret: self.ret,
+            is_dsn: false,
+            recipients,
+            settles: Vec::new(),
+        };
+        let added = submission_fields(
+            &self.header,
+            self.header_done,
+            &self.pipeline.inner.config.hostname,
+        );
+        let trace = self.trace.clone();
+        let domain = self
+            .sender
+            .as_deref()
+            .and_then(|s| s.rsplit_once('@'))
+            .map(|(_, d)| d.to_owned())
+            .unwrap_or_default();
+        let pipeline = self.pipeline.clone();
+        move || {
+            let mut signed = added;
+            signed.extend_from_slice(&body);
+            drop(body);
+            let signature = match pipeline.inner.signer.sign(&domain, &signed) {
+                Ok(s) => s,
+                Err(e) => {
+                    // Unsigned mail still goes (receivers treat it as
+                    // unsigned); the failure is logged for the operator.
+                    tracing::warn!(domain, "DKIM signing failed: {e}");
+                    None
+                }
+            };
+            let store = &pipeline.inner.store;
+            let mut q = store.begin_enqueue(envelope)?;
+            q.write(&trace)?;
+            if let Some(sig) = signature {
+                q.write(sig.as_bytes())?;
+            }
+            q.write(&signed)?;
+            q.commit()
+        }
+    }
+}
+
 /// What `open` creates for a message.
 struct OpenPlan {
     local: Vec<String>,
+    /// INBOX, or Junk (DMARC quarantine).
+    mailbox: &'static str,
+    outbound: Vec<maildir::QueueRecipient>,
+    envid: Option<String>,
+    ret: Option<maildir::Ret>,
+    /// What goes in front of the body in the queue file: the trace, and
+    /// for submission the Message-ID:/Date: it lacked.
+    queue_head: Vec<u8>,
     spool: bool,
     catch_all: bool,
     sender: Option<String>,
@@ -355,7 +612,7 @@ impl OpenPlan {
                     recipients: recipients.clone(),
                     trace: self.trace.clone(),
                 };
-                match store.begin_delivery(envelope) {
+                match store.begin_delivery_into(envelope, self.mailbox) {
                     Ok(d) => {
                         files.local = Some(d);
                         break;
@@ -380,6 +637,20 @@ impl OpenPlan {
                     Err(e) => return Err(Failure::Local(e)),
                 }
             }
+        }
+        if !self.outbound.is_empty() {
+            let mut q = store
+                .begin_enqueue(maildir::QueueEnvelope {
+                    sender: self.sender.clone(),
+                    envid: self.envid.clone(),
+                    ret: self.ret,
+                    is_dsn: false,
+                    recipients: self.outbound,
+                    settles: Vec::new(),
+                })
+                .map_err(Failure::Queue)?;
+            q.write(&self.queue_head).map_err(Failure::Queue)?;
+            files.queue = Some(q);
         }
         if self.spool {
             let dir = data_dir.join("spool");
@@ -422,6 +693,7 @@ fn create_private(dir: &std::path::Path) -> std::io::Result<(PathBuf, std::fs::F
 /// The end of the blocking part of `finish`.
 struct Committed {
     local: Option<Result<Vec<maildir::Delivered>, DeliveryError>>,
+    queued: Option<Result<maildir::QueueId, DeliveryError>>,
     raw: Option<Vec<u8>>,
     over_quota: Vec<String>,
 }
@@ -429,6 +701,7 @@ struct Committed {
 /// A failure while streaming the body.
 enum Failure {
     Local(DeliveryError),
+    Queue(DeliveryError),
     Spool(String),
 }
 
@@ -436,6 +709,14 @@ impl Failure {
     fn verdict(&self) -> Verdict {
         match self {
             Failure::Local(e) => local_failure(e, ""),
+            Failure::Queue(e) => {
+                tracing::warn!("enqueue failed: {e}");
+                if e.is_temporary() {
+                    Verdict::new(451, "4.3.0", "Queueing failed, try again later")
+                } else {
+                    Verdict::new(550, "5.1.3", &format!("Cannot queue: {e}"))
+                }
+            }
             Failure::Spool(e) => {
                 tracing::warn!("spooling failed: {e}");
                 Verdict::new(451, "4.3.0", "Local delivery failed, try again later")
@@ -474,6 +755,38 @@ pub(crate) fn unix_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// RFC 6409 §8.3, §8.6: a submission server may add the `Message-ID:`
+/// and `Date:` a client left out. Only when the whole header section was
+/// seen (a header over [`MAX_HEADER`] is left alone).
+fn submission_fields(header: &[u8], complete: bool, hostname: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    if !complete {
+        return out;
+    }
+    let has = |name: &str| {
+        header.split(|&b| b == b'\n').any(|line| {
+            line.len() > name.len()
+                && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+                && line[name.len()] == b':'
+        })
+    };
+    if !has("Message-ID") {
+        let id = format!(
+            "Message-ID: <{}.{}@{}>\r\n",
+            unix_ms(),
+            fastrand::u64(..),
+            hostname
+        );
+        out.extend_from_slice(id.as_bytes());
+    }
+    if !has("Date") {
+        let now = unix_ms() / 1000;
+        let date = mail_parser::DateTime::from_timestamp(now).to_rfc822();
+        out.extend_from_slice(format!("Date: {date}\r\n").as_bytes());
+    }
+    out
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

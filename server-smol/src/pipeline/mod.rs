@@ -170,6 +170,9 @@ pub(crate) enum Target {
     Handler(String),
     /// A DSN to the sender quoting this verdict (`[[rules]] action = "bounce"`).
     Bounce(Verdict),
+    /// The outbound queue (DESIGN.md §5.2): the worker delivers it to the
+    /// domain's MX or the smarthost.
+    Outbound,
 }
 
 /// A recipient the pipeline accepted at RCPT time, with its targets
@@ -180,6 +183,26 @@ pub struct Recipient {
     /// `postmaster`).
     pub address: String,
     pub(crate) targets: Vec<Target>,
+    /// RFC 3461 `NOTIFY=` (`None`: not given).
+    pub notify: Option<maildir::Notify>,
+    /// RFC 3461 `ORCPT=` as received.
+    pub orcpt: Option<String>,
+}
+
+impl Recipient {
+    /// Sets the RFC 3461 parameters of the RCPT command, which a queued
+    /// recipient keeps for its DSN and the next hop.
+    pub fn set_dsn(&mut self, params: &smtp_proto::RcptParams) {
+        self.notify = params.notify.as_ref().map(|list| {
+            let has = |n: smtp_proto::Notify| list.contains(&n);
+            maildir::Notify {
+                success: has(smtp_proto::Notify::Success),
+                failure: has(smtp_proto::Notify::Failure),
+                delay: has(smtp_proto::Notify::Delay),
+            }
+        });
+        self.orcpt = params.orcpt.clone();
+    }
 }
 
 /// The pipeline's answer at RCPT time.
@@ -225,6 +248,15 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     /// Wakes the webhook outbox worker after new entries were committed.
     pub(crate) outbox_wake: smol::channel::Sender<()>,
+    /// Wakes the outbound queue worker after a message was queued
+    /// (capacity 1: one pending wake-up is enough, the worker then looks
+    /// at everything due).
+    pub(crate) queue_wake: (smol::channel::Sender<()>, smol::channel::Receiver<()>),
+    /// DKIM keys of the local domains, loaded on first use.
+    pub(crate) signer: crate::outbound::dkim::Signer,
+    /// The resolver for the checks on receipt (`[outbound] resolvers`);
+    /// `None` when it cannot be set up (then no checks run, logged).
+    pub(crate) dns: Option<crate::outbound::dns::Dns>,
 }
 
 impl Pipeline {
@@ -240,10 +272,21 @@ impl Pipeline {
             }
         }
         let (outbox_wake, wake_rx) = smol::channel::bounded(1);
+        let checks = &config.checks;
+        let dns = if checks.spf || checks.dkim || checks.dmarc {
+            crate::outbound::dns::Dns::from_config(&config.outbound)
+                .map_err(|e| tracing::warn!("checks on receipt disabled: no resolver: {e}"))
+                .ok()
+        } else {
+            None
+        };
         let inner = Inner {
+            dns,
+            signer: crate::outbound::dkim::Signer::new(&config),
             config,
             store,
             outbox_wake,
+            queue_wake: smol::channel::bounded(1),
         };
         (
             Pipeline {
@@ -268,6 +311,8 @@ impl Pipeline {
                 return Rcpt::Accept(Recipient {
                     address,
                     targets: vec![Target::Local],
+                    notify: None,
+                    orcpt: None,
                 });
             }
             return Rcpt::Refuse(Verdict::new(550, "5.1.3", "Bad recipient address syntax"));
@@ -282,12 +327,16 @@ impl Pipeline {
                 return Rcpt::Accept(Recipient {
                     address: rcpt.to_owned(),
                     targets,
+                    notify: None,
+                    orcpt: None,
                 });
             }
             rules::RuleOutcome::Bounce(v) => {
                 return Rcpt::Accept(Recipient {
                     address: rcpt.to_owned(),
                     targets: vec![Target::Bounce(v)],
+                    notify: None,
+                    orcpt: None,
                 });
             }
             rules::RuleOutcome::Continue => {}
@@ -323,17 +372,7 @@ impl Pipeline {
                 // catch_all delivers locally, never outbound (§5.6).
                 "local" | "outbound" if catch_all => targets.push(Target::Local),
                 "local" => targets.push(Target::Local),
-                "outbound" => {
-                    // Outbound delivery does not exist yet: refuse for now
-                    // (the client keeps the message) rather than drop it.
-                    return Rcpt::Refuse(Verdict::new(
-                        451,
-                        "4.4.0",
-                        &format!(
-                            "<{rcpt}>: Outbound delivery is not available yet, try again later"
-                        ),
-                    ));
-                }
+                "outbound" => targets.push(Target::Outbound),
                 handler => targets.push(Target::Handler(handler.to_owned())),
             }
         }
@@ -369,7 +408,31 @@ impl Pipeline {
         Rcpt::Accept(Recipient {
             address: rcpt.to_owned(),
             targets,
+            notify: None,
+            orcpt: None,
         })
+    }
+
+    /// The configuration the pipeline runs with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The store it delivers and queues into.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The receiver the outbound worker waits on: a message arrives on
+    /// every enqueue (coalesced).
+    pub fn queue_wakeups(&self) -> smol::channel::Receiver<()> {
+        self.inner.queue_wake.1.clone()
+    }
+
+    /// Tells the outbound worker to look at the queue again (after an
+    /// enqueue or `queue retry`).
+    pub fn wake_queue(&self) {
+        let _ = self.inner.queue_wake.0.try_send(());
     }
 
     /// The first `postmaster@<local domain>` account, if any.
@@ -488,7 +551,8 @@ mod tests {
             .iter()
             .map(|r| (r.verdict.code, r.verdict.status.as_str()))
             .collect();
-        assert_eq!(codes, [(250, "2.0.0"), (550, "5.1.1"), (451, "4.4.0")]);
+        assert_eq!(codes, [(250, "2.0.0"), (550, "5.1.1"), (250, "2.0.0")]);
+        assert_eq!(store.queue_list().unwrap().len(), 1);
         assert_eq!(results[1].address, "nobody@localhost");
         let info = store
             .message("alice@localhost", "INBOX", 1)

@@ -74,6 +74,8 @@ pub struct SmtpHandler {
     peer: SocketAddr,
     role: SmtpRole,
     reverse_path: Option<String>,
+    /// MAIL FROM's RFC 3461 `ENVID=` (decoded) and `RET=`.
+    mail_dsn: (Option<String>, Option<maildir::Ret>),
     recipients: Vec<Recipient>,
     /// The message being received, from `DataStart` to `DataEnd`.
     message: Option<Message>,
@@ -91,6 +93,7 @@ impl SmtpHandler {
             peer,
             role,
             reverse_path: None,
+            mail_dsn: (None, None),
             recipients: Vec::new(),
             message: None,
             queue_id: String::new(),
@@ -123,7 +126,12 @@ impl SmtpHandler {
         self.recipients.clear();
     }
 
-    async fn rcpt(&mut self, session: &ServerSession, forward_path: &str) -> Reply {
+    async fn rcpt(
+        &mut self,
+        session: &ServerSession,
+        forward_path: &str,
+        params: &smtp_proto::RcptParams,
+    ) -> Reply {
         let origin = self.origin(session);
         match self
             .shared
@@ -131,7 +139,8 @@ impl SmtpHandler {
             .recipient(&origin, self.reverse_path.as_deref(), forward_path)
             .await
         {
-            Rcpt::Accept(r) => {
+            Rcpt::Accept(mut r) => {
+                r.set_dsn(params);
                 self.recipients.push(r);
                 Reply::new(250, "2.1.5", "OK")
             }
@@ -279,16 +288,27 @@ impl Handler for SmtpHandler {
     ) -> Next {
         match event {
             Event::MailFrom {
-                id, reverse_path, ..
+                id,
+                reverse_path,
+                params,
             } => {
                 self.reset().await;
                 self.reverse_path = reverse_path;
+                self.mail_dsn = (
+                    params.envid.as_deref().and_then(smtp_proto::xtext_decode),
+                    params.ret.map(|r| match r {
+                        smtp_proto::Ret::Full => maildir::Ret::Full,
+                        smtp_proto::Ret::Hdrs => maildir::Ret::Hdrs,
+                    }),
+                );
                 let _ = session.respond(id, Reply::new(250, "2.1.0", "OK"));
             }
             Event::RcptTo {
-                id, forward_path, ..
+                id,
+                forward_path,
+                params,
             } => {
-                let reply = self.rcpt(session, &forward_path).await;
+                let reply = self.rcpt(session, &forward_path, &params).await;
                 let _ = session.respond(id, reply);
             }
             Event::Auth {
@@ -304,12 +324,13 @@ impl Handler for SmtpHandler {
             Event::DataStart => {
                 self.drop_message().await;
                 let trace = self.received_header(session).into_bytes();
-                let message = self.shared.pipeline.begin(
+                let mut message = self.shared.pipeline.begin(
                     self.origin(session),
                     self.reverse_path.clone(),
                     self.recipients.clone(),
                     trace,
                 );
+                message.set_dsn(self.mail_dsn.0.clone(), self.mail_dsn.1);
                 self.message = Some(message);
             }
             Event::BodyChunk(chunk) => {

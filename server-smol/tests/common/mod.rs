@@ -266,9 +266,10 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 /// Checks the trace headers the server prepends and returns the rest.
 ///
-/// The stored file must be `Return-Path: <return_path>\r\n`, then one
-/// `Received:` field (folded lines start with SP or HTAB), then the message
-/// exactly as sent.
+/// The stored file must be `Return-Path: <return_path>\r\n`, then (for
+/// `[smtp]`, DESIGN.md §5.3) our one-line `Authentication-Results:`, then
+/// one `Received:` field (folded lines start with SP or HTAB), then the
+/// message exactly as sent.
 pub fn strip_trace<'a>(stored: &'a [u8], return_path: &str) -> &'a [u8] {
     let first = format!("Return-Path: <{return_path}>\r\n");
     assert!(
@@ -276,7 +277,14 @@ pub fn strip_trace<'a>(stored: &'a [u8], return_path: &str) -> &'a [u8] {
         "stored message does not start with {first:?}: {:?}",
         String::from_utf8_lossy(&stored[..stored.len().min(300)])
     );
-    let rest = &stored[first.len()..];
+    let mut rest = &stored[first.len()..];
+    if rest.starts_with(b"Authentication-Results: ") {
+        let eol = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("Authentication-Results: is CRLF-terminated");
+        rest = &rest[eol + 2..];
+    }
     assert!(
         rest.starts_with(b"Received: "),
         "no Received: after Return-Path: {:?}",
