@@ -238,7 +238,12 @@ fn serve(config: Config, warnings: Vec<String>) -> ExitCode {
         let _ = out.flush();
     }
     if let Some(signal) = signals.forever().next() {
-        tracing::info!("signal {signal}: shutting down");
+        let name = match signal {
+            signal_hook::consts::SIGTERM => "SIGTERM",
+            signal_hook::consts::SIGINT => "SIGINT",
+            _ => "signal",
+        };
+        tracing::info!("{name}: shutting down");
     }
     server.stop();
     tracing::info!("stopped");
