@@ -251,7 +251,10 @@ fn serve(config: Config, warnings: Vec<String>) -> ExitCode {
 }
 
 fn init_logging() {
+    // SANSMAIL_LOG first, then the usual RUST_LOG (e.g. `debug`,
+    // `sansmail=debug,info`); `info` when neither is set.
     let filter = tracing_subscriber::EnvFilter::try_from_env("SANSMAIL_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("RUST_LOG"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
