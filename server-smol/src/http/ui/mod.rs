@@ -239,7 +239,7 @@ pub async fn handle(
         }
         (Method::GET, "/ui/session") => session_info(shared, &req),
         (Method::POST, "/ui/login") => login(shared, req, peer).await,
-        (Method::POST, "/ui/logout") => logout(shared, &req),
+        (Method::POST, "/ui/logout") => logout(shared, req).await,
         (
             _,
             "/" | "/index.html" | "/ui/app.js" | "/ui/app.css" | "/ui/session" | "/ui/login"
@@ -403,18 +403,39 @@ fn redirect(to: &'static str) -> Response<Body> {
     r
 }
 
-fn logout(shared: &Shared, req: &Request<Incoming>) -> ApiResult {
-    let Some(id) = cookie_value(req) else {
+/// The CSRF token of a request: the `X-CSRF-Token` header, or the
+/// `csrf_token` field of a form-encoded body (DESIGN.md §5.7).
+async fn csrf_of(shared: &Shared, req: Request<Incoming>) -> Option<String> {
+    if let Some(v) = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        return Some(v.to_owned());
+    }
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return None;
+    }
+    let body = read_body(shared, req, 64 * 1024).await.ok()?;
+    super::routes::Query::parse(&String::from_utf8_lossy(&body))
+        .get("csrf_token")
+        .map(str::to_owned)
+}
+
+async fn logout(shared: &Shared, req: Request<Incoming>) -> ApiResult {
+    let Some(id) = cookie_value(&req) else {
         return Ok(super::no_content());
     };
     let Some(session) = shared.ui_sessions.get(&id) else {
         return Ok(super::no_content());
     };
-    let given = req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok());
-    if given.is_none_or(|g| !super::token::matches(g, &session.csrf)) {
+    let given = csrf_of(shared, req).await;
+    if given.is_none_or(|g| !super::token::matches(&g, &session.csrf)) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "missing or wrong CSRF token",
