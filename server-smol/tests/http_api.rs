@@ -571,3 +571,51 @@ fn smtp_delivery_shows_up_and_metrics_move() {
     assert!(common::contains(&raw, b"\r\nReceived: from "));
     assert!(raw.ends_with(b"Subject: via smtp\r\n\r\nhi\r\n"));
 }
+
+/// DESIGN.md §5.1: `[[rules]]` apply to API injection too: a refusal
+/// answers with the rule's reply (422 for 5xx, 503 for 4xx) and stores
+/// nothing; discard answers 202 with a null id and stores nothing.
+#[test]
+fn rules_apply_to_injection() {
+    let site = http_site(
+        "[[rules]]\nrecipient = \"reject@localhost\"\naction = \"reject\"\ncode = 550\nstatus = \"5.1.1\"\ntext = \"User unknown\"\n\
+         [[rules]]\nrecipient = \"later@localhost\"\naction = \"tempfail\"\n\
+         [[rules]]\nrecipient = \"void@localhost\"\naction = \"discard\"\n",
+    );
+    for u in [
+        "reject@localhost",
+        "later@localhost",
+        "void@localhost",
+        "alice@localhost",
+    ] {
+        site.user_add(u, "pw");
+    }
+    let server = site.start();
+    let api = Api::new(&site, &server);
+    let post = |user: &str| {
+        api.request(
+            "POST",
+            &format!("/api/v1/messages?user={user}"),
+            Some(("message/rfc822", PLAIN)),
+        )
+    };
+    let r = post("reject@localhost");
+    r.assert_error(422);
+    assert_eq!(r.json()["error"], "550 5.1.1 User unknown", "{r:?}");
+    let r = post("later@localhost");
+    r.assert_error(503);
+    assert!(
+        r.json()["error"].as_str().unwrap().starts_with("451 4.7.1"),
+        "{r:?}"
+    );
+    let r = post("void@localhost");
+    assert_eq!(r.status, 202, "{r:?}");
+    assert_eq!(r.json(), json!({ "id": null, "discarded": true }));
+    for u in ["reject@localhost", "later@localhost", "void@localhost"] {
+        let l = api.get(&format!("/api/v1/messages?user={u}"));
+        assert_eq!(l.json()["total"], 0, "{u}: {l:?}");
+    }
+    // No rule matches: stored as before.
+    let id = api.inject("alice@localhost", PLAIN);
+    assert_eq!(api.get(&format!("/api/v1/messages/{id}/raw")).body, PLAIN);
+}

@@ -314,6 +314,32 @@ pub async fn post_message(
     let mailbox = query.get("mailbox").unwrap_or(maildir::INBOX).to_owned();
     let limit = shared.config.limits.max_message_size;
     check_length(&req, limit)?;
+    // DESIGN.md §5.1: `[[rules]]` apply to API injection too (sender: the
+    // `from` query parameter, else the null sender). A refusal answers with
+    // the rule's reply; discard and bounce accept and store nothing (there
+    // is no sender to bounce to): 202 with a null id.
+    let sender = query.get("from").unwrap_or("");
+    match crate::pipeline::rules::evaluate(&shared.config.rules, sender, &user, fastrand::f64) {
+        crate::pipeline::rules::RuleOutcome::Continue => {}
+        crate::pipeline::rules::RuleOutcome::Refuse(v) => {
+            let status = if v.code >= 500 {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            return Err(ApiError::new(
+                status,
+                format!("{} {} {}", v.code, v.status, v.text),
+            ));
+        }
+        crate::pipeline::rules::RuleOutcome::Discard
+        | crate::pipeline::rules::RuleOutcome::Bounce(_) => {
+            return Ok(json_response(
+                StatusCode::ACCEPTED,
+                &serde_json::json!({ "id": null, "discarded": true }),
+            ));
+        }
+    }
     let what = Injection {
         recipients: vec![user],
         mailbox,

@@ -196,13 +196,29 @@ pub const ROUTES: &[Route] = &[
         query: &[
             p("user", "string", "The account (required)"),
             p("mailbox", "string", "The mailbox (default INBOX)"),
+            p(
+                "from",
+                "string",
+                "The sender `[[rules]]` see (default: the null sender)",
+            ),
         ],
         body: Some("message/rfc822"),
         responses: &[
             (201, JSON, "`{\"id\"}`"),
+            (
+                202,
+                JSON,
+                "A discard or bounce rule took it: `{\"id\":null,\"discarded\":true}`",
+            ),
             (400, JSON, "No user or an empty body"),
             (404, JSON, "Unknown user or mailbox"),
             (413, JSON, "Larger than [limits] max_message_size"),
+            (422, JSON, "A reject rule refused it (the rule's 5xx reply)"),
+            (
+                503,
+                JSON,
+                "A tempfail rule refused it (the rule's 4xx reply)",
+            ),
             UNAUTHORIZED,
         ],
     },
