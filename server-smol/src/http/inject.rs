@@ -561,8 +561,18 @@ pub async fn send(shared: &Arc<Shared>, query: &Query, req: Request<Incoming>) -
             ..maildir::QueueEnvelope::default()
         };
         let bytes = message.clone();
+        let pipeline = shared.pipeline.clone();
+        let domain = sender
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_owned())
+            .unwrap_or_default();
         let queued = blocking(move || {
+            // Like submission: signed when the sender's domain is local.
+            let signature = pipeline.dkim_signature(&domain, &bytes);
             let mut q = store.begin_enqueue(envelope)?;
+            if let Some(sig) = signature {
+                q.write(sig.as_bytes())?;
+            }
             q.write(&bytes)?;
             q.commit()
         })

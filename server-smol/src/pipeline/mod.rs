@@ -435,6 +435,19 @@ impl Pipeline {
         let _ = self.inner.queue_wake.0.try_send(());
     }
 
+    /// The `DKIM-Signature:` field for `message` from `sender_domain`, when
+    /// that domain is local and `[dkim] sign` is on (blocking: call it on
+    /// the blocking pool). A failure is logged and the mail goes unsigned.
+    pub fn dkim_signature(&self, sender_domain: &str, message: &[u8]) -> Option<String> {
+        match self.inner.signer.sign(sender_domain, message) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(domain = sender_domain, "DKIM signing failed: {e}");
+                None
+            }
+        }
+    }
+
     /// The first `postmaster@<local domain>` account, if any.
     async fn postmaster(&self) -> Option<String> {
         for domain in &self.inner.config.domains {
