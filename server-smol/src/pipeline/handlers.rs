@@ -116,9 +116,9 @@ async fn commit_outbox(
 }
 
 /// `[[rules]] action = "bounce"`: one RFC 3464 DSN to the sender for
-/// every bounced recipient. A local sender gets it in INBOX; the null
-/// sender never gets one (a bounce must not bounce); a remote sender
-/// would get it through outbound delivery, which does not exist yet.
+/// every bounced recipient. A local sender gets it in INBOX; a remote
+/// sender through the outbound queue (null envelope sender, marked as a
+/// DSN so it can never bounce again); the null sender never gets one.
 pub(super) async fn bounce(
     pipeline: &Pipeline,
     sender: Option<&str>,
@@ -150,10 +150,6 @@ pub(super) async fn bounce(
     let is_local = sender
         .rsplit_once('@')
         .is_some_and(|(_, d)| config.is_local_domain(d));
-    if !is_local {
-        tracing::info!(%sender, "bounce DSN for a remote sender not sent: no outbound delivery yet");
-        return;
-    }
     let dsn = crate::outbound::dsn::build(&crate::outbound::dsn::Report {
         reporting_mta: &config.hostname,
         original_sender: &sender,
@@ -163,6 +159,25 @@ pub(super) async fn bounce(
         envid: None,
     });
     let store = pipeline.inner.store.clone();
+    if !is_local {
+        let envelope = maildir::QueueEnvelope {
+            sender: None,
+            is_dsn: true,
+            recipients: vec![maildir::QueueRecipient::new(sender)],
+            ..maildir::QueueEnvelope::default()
+        };
+        let queued = blocking::unblock(move || {
+            let mut q = store.begin_enqueue(envelope)?;
+            q.write(&dsn)?;
+            q.commit()
+        })
+        .await;
+        match queued {
+            Ok(_) => pipeline.wake_queue(),
+            Err(e) => tracing::warn!("bounce DSN not queued: {e}"),
+        }
+        return;
+    }
     let result = blocking::unblock(move || {
         let mut d = store.begin_delivery(maildir::Envelope {
             return_path: None,
