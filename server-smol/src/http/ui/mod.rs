@@ -81,9 +81,11 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    fn open(&self, principal: Principal) -> (String, String) {
-        let id = random_hex();
-        let csrf = random_hex();
+    /// A new session; `None` when the OS random source fails (the login is
+    /// then refused with 500 rather than given a guessable session).
+    fn open(&self, principal: Principal) -> Option<(String, String)> {
+        let id = random_hex()?;
+        let csrf = random_hex()?;
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         map.retain(|_, s| now.duration_since(s.last_used) < SESSION_TTL);
@@ -103,7 +105,7 @@ impl Sessions {
                 last_used: now,
             },
         );
-        (id, csrf)
+        Some((id, csrf))
     }
 
     fn get(&self, id: &str) -> Option<Session> {
@@ -134,13 +136,10 @@ impl Sessions {
     }
 }
 
-fn random_hex() -> String {
+fn random_hex() -> Option<String> {
     let mut bytes = [0u8; 32];
-    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).is_err() {
-        // The OS random source failing is not survivable for sessions.
-        panic!("the OS random source failed");
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn cookie_value(req: &Request<Incoming>) -> Option<String> {
@@ -374,7 +373,13 @@ async fn login(shared: &Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) -
             "wrong address or password",
         ));
     };
-    let (id, csrf) = shared.ui_sessions.open(principal.clone());
+    let Some((id, csrf)) = shared.ui_sessions.open(principal.clone()) else {
+        tracing::error!("http: the OS random source failed; no web UI session opened");
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot open a session, try again later",
+        ));
+    };
     tracing::info!(%peer, user = ?principal, "http: web UI login");
     let mut r = if form_encoded {
         redirect("/")
