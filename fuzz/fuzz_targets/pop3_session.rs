@@ -118,13 +118,13 @@ impl Adapter {
                 let chunk = usize::from(self.choice()).max(1);
                 let message = self.messages.get(index).cloned().expect("index in listing");
                 for piece in message.chunks(chunk) {
-                    let progress = session.send_message_chunk(piece).expect("streaming");
+                    let progress = session.send_external_chunk(id, piece).expect("streaming");
                     while session.poll_transmit(out) {}
                     if progress == MessageProgress::Enough {
                         break;
                     }
                 }
-                session.finish_message().expect("streaming");
+                session.finish_external(id).expect("streaming");
             }
             Event::Update { id, .. } => {
                 let answer = if self.choice() % 4 == 0 {
@@ -220,7 +220,7 @@ fuzz_target!(|input: Input| {
     }
     let config = ServerConfig {
         hostname: "fuzz".into(),
-        stls: input.stls,
+        starttls: input.stls,
         tls_active: input.tls_active,
         allow_plaintext: input.allow_plaintext,
         limits,

@@ -140,7 +140,7 @@ fuzz_target!(|input: Input| {
         mode: if input.lmtp { Mode::Lmtp } else { Mode::Smtp },
         starttls: input.starttls,
         tls_active: input.tls_active,
-        auth_requires_tls: input.auth_requires_tls,
+        allow_plaintext: !input.auth_requires_tls,
         require_auth: input.require_auth,
         limits,
         ..ServerConfig::new("mx.example")

@@ -39,7 +39,10 @@ fn serve(mut stream: TcpStream) -> std::io::Result<()> {
             };
             match event {
                 Event::Authenticate {
-                    id, user, password, ..
+                    id,
+                    username: user,
+                    password,
+                    ..
                 } => {
                     let answer = if user == "alice" && password.expose() == "secret" {
                         AuthAnswer::Accept(
@@ -63,7 +66,7 @@ fn serve(mut stream: TcpStream) -> std::io::Result<()> {
                 Event::Retrieve { id, index, .. } => {
                     let _ = session.respond_retrieve(id, Ok(()));
                     for chunk in MESSAGES[index].chunks(5) {
-                        let progress = session.send_message_chunk(chunk);
+                        let progress = session.send_external_chunk(id, chunk);
                         while session.poll_transmit(&mut out) {}
                         stream.write_all(&out)?;
                         out.clear();
@@ -71,7 +74,7 @@ fn serve(mut stream: TcpStream) -> std::io::Result<()> {
                             break;
                         }
                     }
-                    let _ = session.finish_message();
+                    let _ = session.finish_external(id);
                 }
                 Event::Update { id, deleted } => {
                     eprintln!("UPDATE: delete {deleted:?}");

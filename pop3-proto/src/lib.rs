@@ -38,10 +38,10 @@
 //!                 session.respond_retrieve(id, Ok(())).unwrap();
 //!                 // Stream the file in chunks, draining between chunks.
 //!                 for chunk in message.chunks(8) {
-//!                     let _ = session.send_message_chunk(chunk).unwrap();
+//!                     let _ = session.send_external_chunk(id, chunk).unwrap();
 //!                     while session.poll_transmit(&mut wire) {}
 //!                 }
-//!                 session.finish_message().unwrap();
+//!                 session.finish_external(id).unwrap();
 //!             }
 //!             Event::Update { id, deleted } => {
 //!                 assert!(deleted.is_empty());
@@ -77,9 +77,9 @@
 //!   RETR and TOP emit [`Event::Retrieve`]; after
 //!   [`respond_retrieve`](ServerSession::respond_retrieve) the adapter
 //!   copies the file through
-//!   [`send_message_chunk`](ServerSession::send_message_chunk) (dot-stuffing
+//!   [`send_external_chunk`](ServerSession::send_external_chunk) (dot-stuffing
 //!   by [`DotStuffer`]) and ends with
-//!   [`finish_message`](ServerSession::finish_message).
+//!   [`finish_external`](ServerSession::finish_external).
 //! - UPDATE: QUIT emits [`Event::Update`] with the deleted indexes; the
 //!   adapter removes them durably, releases the lock and answers
 //!   [`respond_update`](ServerSession::respond_update). QUIT in
@@ -107,7 +107,8 @@
 //! - Lines may end in CRLF or a bare LF. Command lines are capped at 255
 //!   octets (RFC 2449 §4), SASL response lines at 4096.
 //! - Message bodies are sent with bare LF converted to CRLF; sizes in
-//!   STAT/LIST are the adapter's (RFC 1939 allows them to differ).
+//!   STAT/LIST are the adapter's, and [`WireSize`] counts them as sent
+//!   (RFC 1939 §11).
 //! - An `AUTH` command line is a command line: an initial response that
 //!   would make it longer than 255 octets is refused as too long (RFC 5034
 //!   §4 tells clients not to send one).
@@ -136,6 +137,7 @@ mod multiline;
 mod response;
 mod secret;
 mod session;
+mod wire_size;
 
 pub use command::Command;
 pub use dotstuff::{DotStuffer, MessageProgress};
@@ -147,6 +149,7 @@ pub use session::{
     AuthAnswer, AuthMechanism, Event, MaildropEntry, RequestId, ServerConfig, ServerSession,
     SessionError, SessionState, TransportKind,
 };
+pub use wire_size::WireSize;
 
 /// Why a command or response line did not parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

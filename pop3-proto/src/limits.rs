@@ -8,7 +8,7 @@ use std::time::Duration;
 /// With the defaults a session holds at most about
 /// `max_sasl_line_length` (input buffer) + `max_pending_output` + one
 /// message chunk handed to
-/// [`send_message_chunk`](crate::ServerSession::send_message_chunk) (doubled
+/// [`send_external_chunk`](crate::ServerSession::send_external_chunk) (doubled
 /// in the worst case by dot-stuffing and LF to CRLF conversion) + the
 /// maildrop listing the adapter supplied. Message bodies are never held
 /// whole.

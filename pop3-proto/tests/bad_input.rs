@@ -177,7 +177,7 @@ fn stls_discards_pipelined_commands() {
     assert_eq!(
         session.poll_event(),
         Some(Event::SwitchTransport {
-            kind: TransportKind::Stls,
+            kind: TransportKind::StartTls,
             leftover: bytes::Bytes::new(),
         })
     );
@@ -241,23 +241,23 @@ fn answers_wait_and_feed_applies_backpressure() {
         Err(reject)
     );
     assert_eq!(
-        session.send_message_chunk(b"x"),
+        session.send_external_chunk(id, b"x"),
         Err(SessionError::NoMessageInProgress)
     );
     session.respond_retrieve(id, Ok(())).unwrap();
     assert_eq!(session.respond_retrieve(id, Ok(())), Err(Ok(())));
     assert_eq!(session.feed(b"NOOP\r\n"), 0);
     assert_eq!(
-        session.send_message_chunk(b".a\nb"),
+        session.send_external_chunk(id, b".a\nb"),
         Ok(MessageProgress::Continue)
     );
-    session.finish_message().unwrap();
+    session.finish_external(id).unwrap();
     assert_eq!(
         transmit(&mut session),
         "+OK 20 octets\r\n..a\r\nb\r\n.\r\n+OK\r\n"
     );
     assert_eq!(
-        session.finish_message(),
+        session.finish_external(id),
         Err(SessionError::NoMessageInProgress)
     );
 }
@@ -323,10 +323,10 @@ fn abort_message_closes_without_update() {
     };
     session.respond_retrieve(id, Ok(())).unwrap();
     assert_eq!(
-        session.send_message_chunk(b"partial"),
+        session.send_external_chunk(id, b"partial"),
         Ok(MessageProgress::Continue)
     );
-    session.abort_message().unwrap();
+    session.abort_external(id).unwrap();
     assert_eq!(transmit(&mut session), "+OK 10 octets\r\npartial");
     assert!(session.is_closed());
     assert_eq!(session.poll_event(), None);
@@ -356,7 +356,7 @@ fn autologout_after_ten_idle_minutes() {
 }
 
 #[test]
-fn autologout_waits_for_pending_answers() {
+fn autologout_runs_while_an_answer_is_pending() {
     let start = Instant::now();
     let mut config = config();
     config.limits = Limits {
@@ -371,37 +371,123 @@ fn autologout_waits_for_pending_answers() {
         "-ERR Autologout; idle for too long\r\n"
     );
     assert!(session.is_closed());
+
+    // An adapter that never answers (a lost or misrouted answer) does not
+    // hold the connection: the timer stays armed while the session waits.
     let mut session = logged_in(start);
     assert_eq!(session.feed(b"RETR 1\r\n"), 8);
-    let Some(Event::Retrieve {
-        id: retrieve_id, ..
-    }) = session.poll_event()
-    else {
+    let Some(Event::Retrieve { id, .. }) = session.poll_event() else {
         panic!("no Retrieve");
     };
-    // The timer does not run while the adapter has the turn.
-    assert_eq!(session.poll_timeout(), None);
+    assert_eq!(session.poll_timeout(), Some(start + 10 * MINUTE));
+    // The RETR arrived since the timer was armed: re-armed once ...
     session.handle_timeout(start + 10 * MINUTE);
+    assert!(!session.is_closed());
+    assert_eq!(session.poll_timeout(), Some(start + 20 * MINUTE));
+    // ... then ten minutes without the answer: logged out, nothing removed.
     session.handle_timeout(start + 20 * MINUTE);
-    session.handle_timeout(start + 30 * MINUTE);
-    assert!(!session.is_closed());
-    assert_eq!(transmit(&mut session), "");
-    // A 40-minute stream ends; the client gets a full period afterwards.
-    session.respond_retrieve(retrieve_id, Ok(())).unwrap();
-    assert_eq!(session.poll_timeout(), None);
-    session.finish_message().unwrap();
-    assert_eq!(transmit(&mut session), "+OK 10 octets\r\n.\r\n");
-    // (The calls above re-armed it at 30 minutes, for 40.)
-    assert_eq!(session.poll_timeout(), Some(start + 40 * MINUTE));
-    session.handle_timeout(start + 40 * MINUTE);
-    assert!(!session.is_closed());
-    assert_eq!(session.poll_timeout(), Some(start + 50 * MINUTE));
-    session.handle_timeout(start + 50 * MINUTE);
     assert_eq!(
         transmit(&mut session),
         "-ERR Autologout; idle for too long\r\n"
     );
     assert!(session.is_closed());
+    assert_eq!(session.poll_event(), None);
+    assert_eq!(session.poll_timeout(), None);
+    // The late answer is handed back.
+    assert_eq!(session.respond_retrieve(id, Ok(())), Err(Ok(())));
+}
+
+#[test]
+fn a_stream_in_progress_keeps_the_timer_alive() {
+    let start = Instant::now();
+    let mut session = logged_in(start);
+    assert_eq!(session.feed(b"RETR 1\r\n"), 8);
+    let Some(Event::Retrieve { id, .. }) = session.poll_event() else {
+        panic!("no Retrieve");
+    };
+    session.handle_timeout(start + 10 * MINUTE);
+    session.respond_retrieve(id, Ok(())).unwrap();
+    // Each chunk counts as activity: a long stream is not idleness.
+    for minutes in [20, 30, 40] {
+        assert_eq!(
+            session.send_external_chunk(id, b"x"),
+            Ok(MessageProgress::Continue)
+        );
+        session.handle_timeout(start + minutes * MINUTE);
+        assert!(!session.is_closed(), "closed at {minutes} minutes");
+    }
+    session.finish_external(id).unwrap();
+    assert_eq!(transmit(&mut session), "+OK 10 octets\r\nxxx\r\n.\r\n");
+    // The stream ended at 40 minutes: the client gets a full period.
+    session.handle_timeout(start + 50 * MINUTE);
+    assert!(!session.is_closed());
+    assert_eq!(session.poll_timeout(), Some(start + 60 * MINUTE));
+    session.handle_timeout(start + 60 * MINUTE);
+    assert_eq!(
+        transmit(&mut session),
+        "-ERR Autologout; idle for too long\r\n"
+    );
+    assert!(session.is_closed());
+
+    // A stall in the middle of a stream closes without a word: POP3 has no
+    // way to report an error inside a multi-line response.
+    let mut session = logged_in(start);
+    assert_eq!(session.feed(b"RETR 1\r\n"), 8);
+    let Some(Event::Retrieve { id, .. }) = session.poll_event() else {
+        panic!("no Retrieve");
+    };
+    session.respond_retrieve(id, Ok(())).unwrap();
+    assert_eq!(
+        session.send_external_chunk(id, b"part"),
+        Ok(MessageProgress::Continue)
+    );
+    session.handle_timeout(start + 10 * MINUTE);
+    assert!(!session.is_closed());
+    session.handle_timeout(start + 20 * MINUTE);
+    assert_eq!(transmit(&mut session), "+OK 10 octets\r\npart");
+    assert!(session.is_closed());
+    assert_eq!(
+        session.send_external_chunk(id, b"more"),
+        Err(SessionError::NoMessageInProgress)
+    );
+}
+
+#[test]
+fn a_stream_answers_only_its_own_id() {
+    let mut session = ServerSession::new(config(), Instant::now());
+    assert_eq!(transmit(&mut session), GREETING);
+    assert_eq!(session.feed(LOGIN.as_bytes()), LOGIN.len());
+    let Some(Event::Authenticate { id: login, .. }) = session.poll_event() else {
+        panic!("no Authenticate");
+    };
+    session
+        .respond_authenticate(login, AuthAnswer::Accept(listing()))
+        .unwrap();
+    assert_eq!(session.feed(b"RETR 1\r\n"), 8);
+    let Some(Event::Retrieve { id, .. }) = session.poll_event() else {
+        panic!("no Retrieve");
+    };
+    assert_ne!(id, login);
+    session.respond_retrieve(id, Ok(())).unwrap();
+    // The id of another question is refused and changes nothing.
+    assert_eq!(
+        session.send_external_chunk(login, b"x"),
+        Err(SessionError::NoMessageInProgress)
+    );
+    assert_eq!(
+        session.finish_external(login),
+        Err(SessionError::NoMessageInProgress)
+    );
+    assert_eq!(
+        session.abort_external(login),
+        Err(SessionError::NoMessageInProgress)
+    );
+    session.finish_external(id).unwrap();
+    assert_eq!(
+        transmit(&mut session),
+        "+OK send PASS\r\n+OK maildrop has 2 messages (30 octets)\r\n+OK 10 octets\r\n.\r\n"
+    );
+    assert!(!session.is_closed());
 }
 
 #[test]

@@ -80,13 +80,13 @@ fn fetch(message: &[u8], command: &[u8], chunk: usize) -> Vec<u8> {
             Some(Event::Retrieve { id, .. }) => {
                 session.respond_retrieve(id, Ok(())).unwrap();
                 for piece in message.chunks(chunk) {
-                    let progress = session.send_message_chunk(piece).unwrap();
+                    let progress = session.send_external_chunk(id, piece).unwrap();
                     while session.poll_transmit(&mut wire) {}
                     if progress == MessageProgress::Enough {
                         break;
                     }
                 }
-                session.finish_message().unwrap();
+                session.finish_external(id).unwrap();
             }
             Some(other) => panic!("unexpected {other:?}"),
             None => break,

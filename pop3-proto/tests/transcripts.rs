@@ -219,7 +219,7 @@ fn rfc1939_example_session() {
     assert_eq!(
         log,
         [
-            "Authenticate { id: RequestId(1), mechanism: UserPass, authzid: None, user: \"mrose\", password: Secret(***) }",
+            "Authenticate { id: RequestId(1), mechanism: UserPass, authzid: None, username: \"mrose\", password: Secret(***) }",
             "Retrieve { id: RequestId(2), index: 0, top_lines: None }",
             "Retrieve { id: RequestId(3), index: 1, top_lines: None }",
             "Update { id: RequestId(4), deleted: [0, 1] }",
@@ -255,7 +255,7 @@ fn rfc5034_auth_plain() {
     let (_, log) = check(config(), RFC5034_AUTH);
     assert_eq!(
         log[1],
-        "Authenticate { id: RequestId(2), mechanism: Plain, authzid: Some(\"test\"), user: \"test\", password: Secret(***) }"
+        "Authenticate { id: RequestId(2), mechanism: Plain, authzid: Some(\"test\"), username: \"test\", password: Secret(***) }"
     );
 }
 
@@ -264,7 +264,7 @@ fn auth_login() {
     let (_, log) = check(config(), AUTH_LOGIN);
     assert_eq!(
         log[0],
-        "Authenticate { id: RequestId(1), mechanism: Login, authzid: None, user: \"alice\", password: Secret(***) }"
+        "Authenticate { id: RequestId(1), mechanism: Login, authzid: None, username: \"alice\", password: Secret(***) }"
     );
     assert_eq!(log[1], "Update { id: RequestId(2), deleted: [1] }");
 }
@@ -272,7 +272,10 @@ fn auth_login() {
 #[test]
 fn rfc2595_stls() {
     let (_, log) = check(config(), RFC2595_STLS);
-    assert_eq!(log[0], "SwitchTransport { kind: Stls, leftover: b\"\" }");
+    assert_eq!(
+        log[0],
+        "SwitchTransport { kind: StartTls, leftover: b\"\" }"
+    );
 }
 
 #[test]

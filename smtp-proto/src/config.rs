@@ -101,9 +101,10 @@ pub struct ServerConfig {
     pub tls_active: bool,
     /// SASL mechanisms offered, in this order. Empty: no AUTH.
     pub auth_mechanisms: Vec<Mechanism>,
-    /// Offer AUTH only over TLS (RFC 4954 §4 and §14); AUTH over plain text
-    /// gets `538 5.7.11`.
-    pub auth_requires_tls: bool,
+    /// Allow AUTH on a connection without TLS. When false (the default),
+    /// AUTH is offered only over TLS (RFC 4954 §4 and §14) and AUTH over
+    /// plain text gets `538 5.7.11`.
+    pub allow_plaintext: bool,
     /// Refuse MAIL before a successful AUTH (`530 5.7.0`), as on a submission port.
     pub require_auth: bool,
     /// Resource limits.
@@ -120,7 +121,7 @@ impl ServerConfig {
             starttls: false,
             tls_active: false,
             auth_mechanisms: vec![Mechanism::Plain, Mechanism::Login],
-            auth_requires_tls: true,
+            allow_plaintext: false,
             require_auth: false,
             limits: Limits::default(),
         }

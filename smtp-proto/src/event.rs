@@ -61,8 +61,8 @@ pub enum Event {
         mechanism: Mechanism,
         /// The authorization identity (PLAIN only), if not empty.
         authzid: Option<String>,
-        /// The authentication identity (user name).
-        authcid: String,
+        /// The authentication identity (RFC 4616 `authcid`, the user name).
+        username: String,
         /// The password.
         password: Secret<String>,
     },

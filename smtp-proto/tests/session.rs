@@ -381,8 +381,8 @@ fn timeout_in_the_middle_of_a_body() {
     let Some(Event::MailFrom { id, .. }) = s.poll_event() else {
         panic!()
     };
-    // No deadline while the session waits for the adapter.
-    assert_eq!(s.poll_timeout(), None);
+    // The deadline stays armed while the session waits for the adapter.
+    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(300)));
     s.respond(id, Reply::new(250, "2.1.0", "Ok")).unwrap();
     assert_eq!(s.feed(b"RCPT TO:<b@mx>\r\n"), 16);
     let Some(Event::RcptTo { id, .. }) = s.poll_event() else {
@@ -410,6 +410,46 @@ fn timeout_in_the_middle_of_a_body() {
         "421 4.4.2 mx.example Error: timeout exceeded\r\n"
     );
     assert!(s.is_closed());
+}
+
+#[test]
+fn a_session_waiting_for_an_answer_still_times_out() {
+    // A lost or misrouted answer must not hold the connection forever: the
+    // idle timer runs while the session waits, and an answer counts as
+    // activity like input does.
+    let t0 = Instant::now();
+    let mut s = ServerSession::new(config("mx.example"), t0);
+    let _ = transmit(&mut s);
+    assert_eq!(s.feed(b"HELO c\r\nMAIL FROM:<a@c>\r\n"), 25);
+    let Some(Event::MailFrom { id, .. }) = s.poll_event() else {
+        panic!("no MailFrom")
+    };
+    let _ = transmit(&mut s);
+    s.respond(id, Reply::new(250, "2.1.0", "Ok")).unwrap();
+    assert_eq!(transmit(&mut s), "250 2.1.0 Ok\r\n");
+    assert_eq!(s.feed(b"RCPT TO:<b@mx>\r\n"), 16);
+    let Some(Event::RcptTo { id, .. }) = s.poll_event() else {
+        panic!("no RcptTo")
+    };
+    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(300)));
+    // Input arrived since the deadline was armed: re-armed once ...
+    s.handle_timeout(t0 + Duration::from_secs(300));
+    assert_eq!(transmit(&mut s), "");
+    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(600)));
+    // ... then a whole idle period without the answer: 421 and closed.
+    s.handle_timeout(t0 + Duration::from_secs(600));
+    assert_eq!(s.poll_event(), Some(Event::Reset));
+    assert_eq!(
+        transmit(&mut s),
+        "421 4.4.2 mx.example Error: timeout exceeded\r\n"
+    );
+    assert!(s.is_closed());
+    assert_eq!(s.poll_timeout(), None);
+    // The late answer is handed back.
+    assert_eq!(
+        s.respond(id, Reply::new(250, "2.1.5", "Ok")),
+        Err(Reply::new(250, "2.1.5", "Ok"))
+    );
 }
 
 #[test]

@@ -533,7 +533,10 @@ impl ServerSession {
     /// Octets of the literal announced by [`Event::WriteExternal`]; drain
     /// [`poll_transmit`](Self::poll_transmit) between chunks.
     pub fn send_external_chunk(&mut self, id: RequestId, chunk: &[u8]) -> Result<(), SessionError> {
-        self.out.external_chunk(id, chunk).map(|_| ())
+        self.out.external_chunk(id, chunk)?;
+        // A literal in progress is not idleness.
+        self.activity = true;
+        Ok(())
     }
 
     /// Ends the literal. If fewer octets came than announced (the file

@@ -466,11 +466,12 @@ impl ServerSession {
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next;
-    /// `None` while the session waits for the adapter and once closing.
-    /// Ask again after every call into the session.
+    /// also armed while the session waits for an answer (see
+    /// `handle_timeout`), `None` during a TLS handshake (the adapter bounds
+    /// that) and once closing. Ask again after every call into the session.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.closing || self.waiting_for_adapter() {
+        if self.closing || matches!(self.wait, Wait::Switch { .. }) {
             None
         } else {
             Some(self.deadline)
@@ -478,16 +479,28 @@ impl ServerSession {
     }
 
     /// Runs the autologout timer (RFC 9051 §5.4). It is re-armed when
-    /// input arrived since it was last armed, so a silent client is logged
-    /// out after one to two periods; on expiry `* BYE` is sent and the
-    /// session closes.
+    /// input arrived, or the adapter answered or sent literal octets,
+    /// since it was last armed, so a silent client is logged out after one
+    /// to two periods; on expiry `* BYE` is sent and the session closes.
+    /// The timer also runs while the session waits for an answer: an
+    /// adapter that never answers (a lost or misrouted answer) cannot hold
+    /// the connection open forever; a late answer is then handed back. In
+    /// the middle of an external literal the session closes without a
+    /// word (a `* BYE` there would be read as literal octets).
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closing || now < self.deadline {
             return;
         }
-        if self.activity || self.waiting_for_adapter() {
+        if self.activity || matches!(self.wait, Wait::Switch { .. }) {
             self.activity = false;
             self.rearm(now);
+            return;
+        }
+        if matches!(self.wait, Wait::Answer { .. }) {
+            self.wait = Wait::Nothing;
+        }
+        if self.out.external_active() {
+            self.close();
             return;
         }
         self.send(&Response::Status(Status::bye(
@@ -561,10 +574,6 @@ impl ServerSession {
         self.update_literal_plus();
         self.rearm(now);
         self.activity = false;
-    }
-
-    fn waiting_for_adapter(&self) -> bool {
-        matches!(self.wait, Wait::Answer { .. } | Wait::Switch { .. }) || self.out.external_active()
     }
 
     /// Whether the session reads no further input for now.

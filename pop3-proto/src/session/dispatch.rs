@@ -118,7 +118,7 @@ impl ServerSession {
         lines.push("EXPIRE NEVER".into());
         lines.push("UIDL".into());
         lines.push("IMPLEMENTATION sansmail".into());
-        if authorization && self.config.stls && !self.tls_active {
+        if authorization && self.config.starttls && !self.tls_active {
             lines.push("STLS".into());
         }
         self.queue(&Response::ok("Capability list follows"));
@@ -195,7 +195,7 @@ impl ServerSession {
             id,
             mechanism,
             authzid,
-            user,
+            username: user,
             password,
         });
     }
@@ -277,7 +277,7 @@ impl ServerSession {
         if !matches!(self.protocol, Protocol::Authorization { .. }) {
             return self.wrong_state();
         }
-        if !self.config.stls || self.tls_active {
+        if !self.config.starttls || self.tls_active {
             return self.bad_command(Response::err("STLS not available"));
         }
         self.queue(&Response::ok("Begin TLS negotiation"));

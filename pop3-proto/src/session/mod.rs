@@ -56,7 +56,11 @@ enum Waiting {
         index: usize,
         top_lines: Option<u64>,
     },
-    Streaming(DotStuffer),
+    /// The answer to `id` is being streamed.
+    Streaming {
+        id: RequestId,
+        stuffer: DotStuffer,
+    },
     Update(RequestId),
     /// STLS answered; `emitted` once the event was handed out.
     Switch {
@@ -72,9 +76,9 @@ enum Waiting {
 /// - input: [`feed`](Self::feed), [`handle_timeout`](Self::handle_timeout);
 /// - answers: [`respond_authenticate`](Self::respond_authenticate),
 ///   [`respond_retrieve`](Self::respond_retrieve) with
-///   [`send_message_chunk`](Self::send_message_chunk) /
-///   [`finish_message`](Self::finish_message) /
-///   [`abort_message`](Self::abort_message),
+///   [`send_external_chunk`](Self::send_external_chunk) /
+///   [`finish_external`](Self::finish_external) /
+///   [`abort_external`](Self::abort_external),
 ///   [`respond_update`](Self::respond_update),
 ///   [`transport_switched`](Self::transport_switched);
 /// - output: [`poll_transmit`](Self::poll_transmit),
@@ -237,7 +241,7 @@ impl ServerSession {
         {
             *emitted = true;
             return Some(Event::SwitchTransport {
-                kind: TransportKind::Stls,
+                kind: TransportKind::StartTls,
                 leftover: Bytes::new(),
             });
         }
@@ -245,12 +249,12 @@ impl ServerSession {
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next;
-    /// `None` while the session waits for the adapter (an answer, a message
-    /// stream, a TLS handshake) and once closing. Ask again after every call
-    /// into the session.
+    /// also armed while the session waits for an answer (see
+    /// `handle_timeout`), `None` during a TLS handshake (the adapter bounds
+    /// that) and once closing. Ask again after every call into the session.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.closing || self.waiting_for_adapter() {
+        if self.closing || matches!(self.waiting, Waiting::Switch { .. }) {
             None
         } else {
             Some(self.deadline)
@@ -270,21 +274,27 @@ impl ServerSession {
     /// Runs the autologout timer (RFC 1939 §3).
     ///
     /// The timer is re-armed for another [`Limits::autologout`](crate::Limits::autologout) when input
-    /// arrived (or an answer from the adapter completed) since it was last
-    /// armed, so a silent client is logged out after between one and two
-    /// periods. It does not run while the session waits for the adapter.
-    /// On expiry the session sends `-ERR` and closes without entering the
-    /// UPDATE state: no message is removed.
+    /// arrived, or the adapter answered or streamed a chunk, since it was
+    /// last armed, so a silent client is logged out after between one and
+    /// two periods. It also runs while the session waits for an answer: an
+    /// adapter that never answers (a lost or misrouted answer) cannot hold
+    /// the connection open forever. On expiry the session sends `-ERR` and
+    /// closes without entering the UPDATE state: no message is removed. In
+    /// the middle of a RETR/TOP stream it closes without a word, since
+    /// POP3 cannot report an error inside a multi-line response.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closing || now < self.deadline {
             return;
         }
-        if self.activity || self.waiting_for_adapter() {
+        if self.activity || matches!(self.waiting, Waiting::Switch { .. }) {
             self.activity = false;
             self.deadline = now + self.config.limits.autologout;
             return;
         }
-        self.queue(&Response::err("Autologout; idle for too long"));
+        if !matches!(self.waiting, Waiting::Streaming { .. }) {
+            self.queue(&Response::err("Autologout; idle for too long"));
+        }
+        self.waiting = Waiting::Nothing;
         self.closing = true;
     }
 
@@ -335,8 +345,9 @@ impl ServerSession {
 
     /// Answers an [`Event::Retrieve`]: `Ok(())` sends `+OK` and starts the
     /// multi-line response, after which the adapter streams the message
-    /// with [`send_message_chunk`](Self::send_message_chunk) and ends it
-    /// with [`finish_message`](Self::finish_message); `Err(response)` sends
+    /// with [`send_external_chunk`](Self::send_external_chunk) and ends it
+    /// with [`finish_external`](Self::finish_external), both with the same
+    /// `id`; `Err(response)` sends
     /// the response (as `-ERR`, for example `-ERR [SYS/TEMP] ...` when the
     /// file cannot be opened). Hands the answer back if `id` is not the
     /// pending retrieval.
@@ -369,7 +380,8 @@ impl ServerSession {
                     }
                 };
                 self.queue(&status);
-                self.waiting = Waiting::Streaming(stuffer);
+                self.waiting = Waiting::Streaming { id, stuffer };
+                self.activity = true;
             }
             Err(mut response) => {
                 response.status = crate::Status::Err;
@@ -382,24 +394,45 @@ impl ServerSession {
         Ok(())
     }
 
-    /// Sends the next chunk of the message being retrieved, dot-stuffed
+    /// Sends the next chunk of the message retrieved by `id`, dot-stuffed
     /// (see [`DotStuffer`]). Drain [`poll_transmit`](Self::poll_transmit)
     /// between chunks so that memory stays bounded by the chunk size.
     /// [`MessageProgress::Enough`] means a TOP has all its lines: stop
-    /// reading and call [`finish_message`](Self::finish_message).
-    pub fn send_message_chunk(&mut self, chunk: &[u8]) -> Result<MessageProgress, SessionError> {
-        let Waiting::Streaming(stuffer) = &mut self.waiting else {
+    /// reading and call [`finish_external`](Self::finish_external).
+    pub fn send_external_chunk(
+        &mut self,
+        id: RequestId,
+        chunk: &[u8],
+    ) -> Result<MessageProgress, SessionError> {
+        let Waiting::Streaming {
+            id: streaming,
+            stuffer,
+        } = &mut self.waiting
+        else {
             return Err(SessionError::NoMessageInProgress);
         };
-        Ok(stuffer.encode(chunk, &mut self.output))
+        if *streaming != id {
+            return Err(SessionError::NoMessageInProgress);
+        }
+        let progress = stuffer.encode(chunk, &mut self.output);
+        // A stream in progress is not idleness.
+        self.activity = true;
+        Ok(progress)
     }
 
-    /// Ends the message: the last CRLF if it was missing, then `.` CRLF.
-    /// The session then reads the next command.
-    pub fn finish_message(&mut self) -> Result<(), SessionError> {
-        let Waiting::Streaming(stuffer) = &mut self.waiting else {
+    /// Ends the message retrieved by `id`: the last CRLF if it was missing,
+    /// then `.` CRLF. The session then reads the next command.
+    pub fn finish_external(&mut self, id: RequestId) -> Result<(), SessionError> {
+        let Waiting::Streaming {
+            id: streaming,
+            stuffer,
+        } = &mut self.waiting
+        else {
             return Err(SessionError::NoMessageInProgress);
         };
+        if *streaming != id {
+            return Err(SessionError::NoMessageInProgress);
+        }
         stuffer.finish(&mut self.output);
         self.waiting = Waiting::Nothing;
         // Time spent streaming is not client idleness.
@@ -412,10 +445,8 @@ impl ServerSession {
     /// was sent). POP3 has no way to report this inside a multi-line
     /// response, so the session closes without the terminator and without
     /// entering the UPDATE state; the client sees a truncated response.
-    pub fn abort_message(&mut self) -> Result<(), SessionError> {
-        if !matches!(self.waiting, Waiting::Streaming(_)) {
-            return Err(SessionError::NoMessageInProgress);
-        }
+    pub fn abort_external(&mut self, id: RequestId) -> Result<(), SessionError> {
+        self.streaming(id)?;
         self.waiting = Waiting::Nothing;
         self.closing = true;
         Ok(())
@@ -478,6 +509,14 @@ impl ServerSession {
         self.discarding = false;
         self.deadline = now + self.config.limits.autologout;
         self.activity = false;
+    }
+
+    /// Whether the stream answering `id` is in progress.
+    fn streaming(&self, id: RequestId) -> Result<(), SessionError> {
+        match &self.waiting {
+            Waiting::Streaming { id: streaming, .. } if *streaming == id => Ok(()),
+            _ => Err(SessionError::NoMessageInProgress),
+        }
     }
 
     fn next_request_id(&mut self) -> RequestId {

@@ -11,7 +11,7 @@ pub struct ServerConfig {
     /// The server's name, used in the greeting and the sign-off.
     pub hostname: String,
     /// Offer STLS (RFC 2595 §4) while the connection is not yet TLS.
-    pub stls: bool,
+    pub starttls: bool,
     /// The connection is already TLS (implicit TLS, port 995).
     pub tls_active: bool,
     /// Allow USER/PASS and AUTH on a connection without TLS (the `[auth]
@@ -28,7 +28,7 @@ impl ServerConfig {
     pub fn new(hostname: impl Into<String>) -> Self {
         Self {
             hostname: hostname.into(),
-            stls: false,
+            starttls: false,
             tls_active: false,
             allow_plaintext: true,
             limits: Limits::default(),
@@ -66,8 +66,8 @@ pub enum AuthMechanism {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransportKind {
-    /// Start TLS as the server (RFC 2595 §4).
-    Stls,
+    /// Start TLS as the server (STLS, RFC 2595 §4).
+    StartTls,
 }
 
 /// The adapter's answer to [`Event::Authenticate`].
@@ -97,8 +97,9 @@ pub enum Event {
         mechanism: AuthMechanism,
         /// The SASL PLAIN authorization identity when it was not empty.
         authzid: Option<String>,
-        /// The login name.
-        user: String,
+        /// The login name (RFC 1939 USER, or the SASL authentication
+        /// identity).
+        username: String,
         /// The password.
         password: Secret<String>,
     },
@@ -152,7 +153,7 @@ pub enum SessionState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SessionError {
-    /// No RETR/TOP answer is being streamed.
+    /// No RETR/TOP answer is being streamed under this id.
     NoMessageInProgress,
 }
 

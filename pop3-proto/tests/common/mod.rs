@@ -60,7 +60,7 @@ pub fn stuffed(message: &[u8]) -> Vec<u8> {
 /// The adapter: answers every event from fixed data and logs the events.
 pub struct Adapter {
     pub messages: Vec<(Vec<u8>, String)>,
-    /// Size of the chunks handed to `send_message_chunk`.
+    /// Size of the chunks handed to `send_external_chunk`.
     pub chunk: usize,
     pub log: Vec<String>,
     pub now: Instant,
@@ -91,7 +91,10 @@ impl Adapter {
         self.log.push(format!("{event:?}"));
         match event {
             Event::Authenticate {
-                id, user, password, ..
+                id,
+                username: user,
+                password,
+                ..
             } => {
                 let answer = match (user.as_str(), password.expose().as_str()) {
                     (_, "secret") if user == "locked" => {
@@ -116,13 +119,13 @@ impl Adapter {
                 session.respond_retrieve(id, Ok(())).unwrap();
                 let body = self.messages[index].0.clone();
                 for chunk in body.chunks(self.chunk.max(1)) {
-                    let progress = session.send_message_chunk(chunk).unwrap();
+                    let progress = session.send_external_chunk(id, chunk).unwrap();
                     while session.poll_transmit(out) {}
                     if progress == MessageProgress::Enough {
                         break;
                     }
                 }
-                session.finish_message().unwrap();
+                session.finish_external(id).unwrap();
             }
             Event::Update { id, .. } => session.respond_update(id, Ok(())).unwrap(),
             Event::SwitchTransport { .. } => session.transport_switched(self.now),
@@ -149,7 +152,7 @@ pub fn start() -> Instant {
 
 pub fn config() -> ServerConfig {
     let mut config = ServerConfig::new("dewey");
-    config.stls = true;
+    config.starttls = true;
     config
 }
 

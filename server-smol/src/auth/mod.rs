@@ -37,6 +37,11 @@ use crate::config::AuthConfig;
 use crate::net::source_key;
 use verifier::Class;
 
+/// Logs a completed login of `protocol` (the `<protocol> login` line).
+pub fn log_login(protocol: &'static str, peer: &SocketAddr, username: &str) {
+    tracing::info!(peer = %peer, user = %username, "{protocol} login");
+}
+
 /// Checks logins and keeps track of logged-in sessions.
 pub struct Authenticator {
     checker: PasswordChecker,
@@ -141,6 +146,33 @@ impl Authenticator {
         self.checker.demote(Some(source));
         self.pause(self.failure_delay).await;
         None
+    }
+
+    /// One login of any protocol's glue, the same everywhere: the RFC 4616
+    /// §2 authorization-identity check (acting as another identity is not
+    /// supported, so a non-empty `authzid` other than `username` is
+    /// refused), the password check with its penalty and failure pause
+    /// ([`Authenticator::login`]), and the `<protocol> login failed` log
+    /// line. The glue logs success with [`log_login`] once its own steps
+    /// (maildrop lock, change subscription) succeeded too.
+    pub async fn authenticate(
+        &self,
+        protocol: &'static str,
+        peer: &SocketAddr,
+        authzid: Option<&str>,
+        username: &str,
+        password: &str,
+    ) -> Option<LoginTicket> {
+        let ticket = if authzid.is_none_or(|z| z.is_empty() || z == username) {
+            self.login(peer, username, password).await
+        } else {
+            self.refuse(peer).await;
+            None
+        };
+        if ticket.is_none() {
+            tracing::info!(peer = %peer, user = %username, "{protocol} login failed");
+        }
+        ticket
     }
 
     /// A login refused before any password check (RFC 4616 §2: acting as

@@ -140,19 +140,12 @@ impl ImapHandler {
         username: String,
         password: String,
     ) -> Result<(), RespText> {
-        // RFC 4616 §2: acting as another identity is not supported.
-        let auth = &self.shared.auth;
-        let ticket = if authzid
-            .as_deref()
-            .is_none_or(|z| z.is_empty() || z == username)
-        {
-            auth.login(&self.peer, &username, &password).await
-        } else {
-            auth.refuse(&self.peer).await;
-            None
-        };
+        let ticket = self
+            .shared
+            .auth
+            .authenticate("imap", &self.peer, authzid.as_deref(), &username, &password)
+            .await;
         let Some(ticket) = ticket else {
-            tracing::info!(peer = %self.peer, user = %username, "imap login failed");
             return Err(no_code(
                 UnitCode::AuthenticationFailed,
                 "Authentication failed",
@@ -175,7 +168,7 @@ impl ImapHandler {
                 return Err(no_code(UnitCode::Unavailable, "Mailbox store unavailable"));
             }
         }
-        tracing::info!(peer = %self.peer, user = %username, "imap login");
+        crate::auth::log_login("imap", &self.peer, &username);
         self.account = Some(username);
         self.login = Some(ticket);
         Ok(())

@@ -20,7 +20,7 @@ use std::time::Instant;
 use maildir::{INBOX, MessageInfo};
 use pop3_proto::{
     AuthAnswer, Event, MaildropEntry, MessageProgress, Response, ResponseCode, ServerConfig,
-    ServerSession,
+    ServerSession, WireSize,
 };
 
 use crate::pump::{Handler, Next, Output};
@@ -80,22 +80,26 @@ impl Drop for MaildropLock {
 }
 
 /// The sizes POP3 announces are those of the message as sent, with CRLF
-/// line endings (RFC 1939 §11): a file written with bare LF by another
-/// program (mutt, procmail) is longer on the wire than on disk. Computing
-/// that needs a read of the file, so results are cached per message (a UID
-/// names the same bytes for as long as its UIDVALIDITY lasts); files whose
-/// size says nothing changed (our own deliveries are CRLF) still need one
-/// scan, once.
+/// line endings (RFC 1939 §11, counted by [`pop3_proto::WireSize`]).
+/// Computing that needs a read of the message, so results are cached per
+/// message (a UID names the same bytes for as long as its UIDVALIDITY
+/// lasts); our own deliveries still need one scan, once.
 #[derive(Default)]
 pub struct WireSizes(Mutex<HashMap<(String, u32, u32), u64>>);
 
 impl WireSizes {
-    fn wire_size(&self, address: &str, uidvalidity: u32, message: &MessageInfo) -> u64 {
+    fn wire_size(
+        &self,
+        store: &maildir::Store,
+        address: &str,
+        uidvalidity: u32,
+        message: &MessageInfo,
+    ) -> u64 {
         let key = (address.to_lowercase(), uidvalidity, message.uid);
         if let Some(&size) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return size;
         }
-        let Ok(size) = crlf_size(&message.path) else {
+        let Ok(size) = wire_size(store, address, message.uid) else {
             // Unreadable now (renamed or removed meanwhile): the disk size is
             // the best guess, and not cached.
             return message.size;
@@ -115,36 +119,25 @@ impl WireSizes {
     }
 }
 
-/// The size of a file's bytes once every bare LF is sent as CRLF and the
-/// last line is terminated, as the POP3 session's encoder sends it.
-fn crlf_size(path: &std::path::Path) -> std::io::Result<u64> {
-    let mut file = File::open(path)?;
+/// The size on the wire of an INBOX message, read through the store (which
+/// follows a rename by another session).
+fn wire_size(store: &maildir::Store, address: &str, uid: u32) -> Result<u64, maildir::StoreError> {
+    let mut file = store.open_message(address, INBOX, uid)?;
     let mut buf = vec![0u8; READ_CHUNK];
-    let (mut size, mut prev, mut last) = (0u64, 0u8, b'\n');
+    let mut size = WireSize::new();
     loop {
-        let n = file.read(&mut buf)?;
+        let n = file.read(&mut buf).map_err(maildir::StoreError::Io)?;
         if n == 0 {
-            break;
+            return Ok(size.finish());
         }
-        for &b in &buf[..n] {
-            if b == b'\n' && prev != b'\r' {
-                size += 1;
-            }
-            prev = b;
-        }
-        size += n as u64;
-        last = buf[n - 1];
+        size.update(&buf[..n]);
     }
-    if size > 0 && last != b'\n' {
-        size += 2;
-    }
-    Ok(size)
 }
 
 /// The session configuration for a new connection.
 pub fn session_config(shared: &Shared, peer: &SocketAddr, tls: bool) -> ServerConfig {
     let mut config = ServerConfig::new(shared.config.hostname.clone());
-    config.stls = shared.acceptor.is_some();
+    config.starttls = shared.acceptor.is_some();
     config.tls_active = tls;
     config.allow_plaintext = shared.config.auth.plaintext.allows_plaintext(peer);
     config
@@ -183,16 +176,12 @@ impl Pop3Handler {
         user: String,
         password: String,
     ) -> AuthAnswer {
-        // RFC 4616 §2: acting as another identity is not supported.
-        let auth = &self.shared.auth;
-        let ticket = if authzid.as_deref().is_none_or(|z| z.is_empty() || z == user) {
-            auth.login(&self.peer, &user, &password).await
-        } else {
-            auth.refuse(&self.peer).await;
-            None
-        };
+        let ticket = self
+            .shared
+            .auth
+            .authenticate("pop3", &self.peer, authzid.as_deref(), &user, &password)
+            .await;
         let Some(ticket) = ticket else {
-            tracing::info!(peer = %self.peer, user = %user, "pop3 login failed");
             return AuthAnswer::Reject(Response::err_with_code(
                 ResponseCode::Auth,
                 "Authentication failed",
@@ -212,7 +201,11 @@ impl Pop3Handler {
             let messages = store.list_messages(&address, INBOX)?;
             let wire: Vec<u64> = messages
                 .iter()
-                .map(|m| sizes.pop3_sizes.wire_size(&address, status.uidvalidity, m))
+                .map(|m| {
+                    sizes
+                        .pop3_sizes
+                        .wire_size(&store, &address, status.uidvalidity, m)
+                })
                 .collect();
             Ok::<_, maildir::StoreError>((status.uidvalidity, messages, wire))
         })
@@ -227,7 +220,7 @@ impl Pop3Handler {
                 ));
             }
         };
-        tracing::info!(peer = %self.peer, user = %user, "pop3 login");
+        crate::auth::log_login("pop3", &self.peer, &user);
         let entries = messages
             .iter()
             .zip(wire)
@@ -261,13 +254,13 @@ impl Pop3Handler {
         out: &mut Output<'_>,
     ) -> Next {
         let Some(mut file) = self.open(index).await else {
-            let _ = session.respond_retrieve(
+            answered!(session.respond_retrieve(
                 id,
                 Err(Response::err_with_code(
                     ResponseCode::SysTemp,
                     "Cannot read the message, it may have been deleted meanwhile",
                 )),
-            );
+            ));
             return Next::Continue;
         };
         answered!(session.respond_retrieve(id, Ok(())));
@@ -285,20 +278,23 @@ impl Pop3Handler {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!("pop3: read failed: {e}");
-                    let _ = session.abort_message();
+                    answered!(session.abort_external(id));
                     return Next::Continue;
                 }
             };
-            match session.send_message_chunk(&buf[..n]) {
+            match session.send_external_chunk(id, &buf[..n]) {
                 Ok(MessageProgress::Continue) => {}
                 Ok(_) => break,
-                Err(_) => return Next::Continue,
+                Err(_) => {
+                    tracing::error!("pop3: the session refused a message chunk; closing");
+                    return Next::Close;
+                }
             }
             if out.flush(session).await.is_err() {
                 return Next::Close;
             }
         }
-        let _ = session.finish_message();
+        answered!(session.finish_external(id));
         Next::Continue
     }
 
@@ -349,7 +345,7 @@ impl Handler for Pop3Handler {
             Event::Authenticate {
                 id,
                 authzid,
-                user,
+                username: user,
                 password,
                 ..
             } => {
@@ -391,28 +387,5 @@ impl Handler for Pop3Handler {
     async fn on_close(&mut self) {
         // Any end other than UPDATE deletes nothing (RFC 1939 §6).
         self.lock = None;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn crlf_size_counts_bare_lf_twice_and_terminates_the_last_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let cases: [(&[u8], u64); 6] = [
-            (b"a\r\nb\r\n", 6),
-            (b"a\nb\n", 6),
-            (b"a\r\nb", 6),
-            (b"a\nb", 6),
-            (b"", 0),
-            (b"\r\n\n", 4),
-        ];
-        for (i, (bytes, want)) in cases.iter().enumerate() {
-            let path = dir.path().join(i.to_string());
-            std::fs::write(&path, bytes).unwrap();
-            assert_eq!(crlf_size(&path).unwrap(), *want, "{bytes:?}");
-        }
     }
 }

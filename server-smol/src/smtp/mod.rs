@@ -34,6 +34,29 @@ pub enum SmtpRole {
     Lmtp,
 }
 
+impl SmtpRole {
+    /// The listener's name, as in `listening` lines and metrics.
+    pub fn listener(self) -> &'static str {
+        match self {
+            SmtpRole::Mx => "smtp",
+            SmtpRole::Submission => "submission",
+            SmtpRole::Lmtp => "lmtp",
+        }
+    }
+}
+
+/// Hands an answer to the session. A refused answer (a wrong id or state)
+/// is a bug in this glue: it is logged and the connection closed, never
+/// ignored (the session would wait for an answer that never comes).
+macro_rules! answered {
+    ($call:expr) => {
+        if $call.is_err() {
+            tracing::error!("smtp: the session refused an answer (wrong id or state); closing");
+            return Next::Close;
+        }
+    };
+}
+
 crate::pump::session_io!(ServerSession, Event);
 
 /// The session configuration for a new connection.
@@ -62,20 +85,21 @@ pub fn session_config(
         } else {
             vec![Mechanism::Plain, Mechanism::Login]
         },
-        auth_requires_tls: !config.auth.plaintext.allows_plaintext(peer),
+        allow_plaintext: config.auth.plaintext.allows_plaintext(peer),
         require_auth: role == SmtpRole::Submission,
         limits,
     }
 }
 
-/// Per-connection state of the SMTP glue.
+/// Per-connection state of the SMTP glue. The transaction itself (reverse
+/// path, MAIL parameters, recipient count) is the session's; the glue keeps
+/// only what the pipeline decided for each accepted recipient.
 pub struct SmtpHandler {
     shared: Arc<Shared>,
     peer: SocketAddr,
     role: SmtpRole,
-    reverse_path: Option<String>,
-    /// MAIL FROM's RFC 3461 `ENVID=` (decoded) and `RET=`.
-    mail_dsn: (Option<String>, Option<maildir::Ret>),
+    /// The pipeline's decision for each recipient the session accepted, in
+    /// RCPT order.
     recipients: Vec<Recipient>,
     /// The message being received, from `DataStart` to `DataEnd`.
     message: Option<Message>,
@@ -92,8 +116,6 @@ impl SmtpHandler {
             shared,
             peer,
             role,
-            reverse_path: None,
-            mail_dsn: (None, None),
             recipients: Vec::new(),
             message: None,
             queue_id: String::new(),
@@ -122,7 +144,6 @@ impl SmtpHandler {
 
     async fn reset(&mut self) {
         self.drop_message().await;
-        self.reverse_path = None;
         self.recipients.clear();
     }
 
@@ -136,7 +157,7 @@ impl SmtpHandler {
         match self
             .shared
             .pipeline
-            .recipient(&origin, self.reverse_path.as_deref(), forward_path)
+            .recipient(&origin, session.reverse_path().flatten(), forward_path)
             .await
         {
             Rcpt::Accept(mut r) => {
@@ -151,28 +172,31 @@ impl SmtpHandler {
     async fn auth(
         &mut self,
         authzid: Option<String>,
-        authcid: String,
+        username: String,
         password: smtp_proto::Secret<String>,
     ) -> Reply {
-        // RFC 4616 §2: acting as another identity is not supported.
-        let auth = &self.shared.auth;
-        let ticket = if authzid
-            .as_deref()
-            .is_some_and(|z| !z.is_empty() && z != authcid)
-        {
-            auth.refuse(&self.peer).await;
-            None
-        } else {
-            auth.login(&self.peer, &authcid, password.expose()).await
+        let ticket = self
+            .shared
+            .auth
+            .authenticate(
+                "smtp",
+                &self.peer,
+                authzid.as_deref(),
+                &username,
+                password.expose(),
+            )
+            .await;
+        let Some(ticket) = ticket else {
+            return Reply::new(535, "5.7.8", "Authentication credentials invalid");
         };
-        if let Some(ticket) = ticket {
-            tracing::info!(peer = %self.peer, user = %authcid, role = ?self.role, "smtp login");
-            self.login = Some(ticket);
-            Reply::new(235, "2.7.0", "Authentication successful")
-        } else {
-            tracing::info!(peer = %self.peer, user = %authcid, "smtp login failed");
-            Reply::new(535, "5.7.8", "Authentication credentials invalid")
-        }
+        tracing::info!(
+            peer = %self.peer,
+            user = %username,
+            role = %self.role.listener(),
+            "smtp login"
+        );
+        self.login = Some(ticket);
+        Reply::new(235, "2.7.0", "Authentication successful")
     }
 
     /// `DataEnd`: the pipeline's verdicts, logged and turned into the
@@ -184,11 +208,7 @@ impl SmtpHandler {
                 self.recipients.len().max(1)
             ];
         };
-        let listener = match self.role {
-            SmtpRole::Mx => "smtp",
-            SmtpRole::Submission => "submission",
-            SmtpRole::Lmtp => "lmtp",
-        };
+        let listener = self.role.listener();
         self.shared.metrics.message_received(listener);
         let started = Instant::now();
         let verdicts = message.finish().await;
@@ -287,21 +307,11 @@ impl Handler for SmtpHandler {
         _out: &mut Output<'_>,
     ) -> Next {
         match event {
-            Event::MailFrom {
-                id,
-                reverse_path,
-                params,
-            } => {
+            Event::MailFrom { id, .. } => {
+                // The session keeps the reverse path and parameters once
+                // this 250 opens the transaction.
                 self.reset().await;
-                self.reverse_path = reverse_path;
-                self.mail_dsn = (
-                    params.envid.as_deref().and_then(smtp_proto::xtext_decode),
-                    params.ret.map(|r| match r {
-                        smtp_proto::Ret::Full => maildir::Ret::Full,
-                        smtp_proto::Ret::Hdrs => maildir::Ret::Hdrs,
-                    }),
-                );
-                let _ = session.respond(id, Reply::new(250, "2.1.0", "OK"));
+                answered!(session.respond(id, Reply::new(250, "2.1.0", "OK")));
             }
             Event::RcptTo {
                 id,
@@ -309,28 +319,39 @@ impl Handler for SmtpHandler {
                 params,
             } => {
                 let reply = self.rcpt(session, &forward_path, &params).await;
-                let _ = session.respond(id, reply);
+                answered!(session.respond(id, reply));
             }
             Event::Auth {
                 id,
                 authzid,
-                authcid,
+                username,
                 password,
                 ..
             } => {
-                let reply = self.auth(authzid, authcid, password).await;
-                let _ = session.respond(id, reply);
+                let reply = self.auth(authzid, username, password).await;
+                answered!(session.respond(id, reply));
             }
             Event::DataStart => {
                 self.drop_message().await;
                 let trace = self.received_header(session).into_bytes();
+                let reverse_path = session.reverse_path().flatten().map(str::to_owned);
+                // MAIL FROM's RFC 3461 `ENVID=` (decoded) and `RET=`.
+                let (envid, ret) = session.mail_params().map_or((None, None), |p| {
+                    (
+                        p.envid.as_deref().and_then(smtp_proto::xtext_decode),
+                        p.ret.map(|r| match r {
+                            smtp_proto::Ret::Full => maildir::Ret::Full,
+                            smtp_proto::Ret::Hdrs => maildir::Ret::Hdrs,
+                        }),
+                    )
+                });
                 let mut message = self.shared.pipeline.begin(
                     self.origin(session),
-                    self.reverse_path.clone(),
+                    reverse_path,
                     self.recipients.clone(),
                     trace,
                 );
-                message.set_dsn(self.mail_dsn.0.clone(), self.mail_dsn.1);
+                message.set_dsn(envid, ret);
                 self.message = Some(message);
             }
             Event::BodyChunk(chunk) => {
@@ -354,21 +375,16 @@ impl Handler for SmtpHandler {
                             "LMTP replies did not match the session's recipients"
                         );
                         let reply = Reply::new(451, "4.3.0", "Internal error, try again later");
-                        if session.respond(id, reply).is_err() {
-                            return Next::Close;
-                        }
+                        answered!(session.respond(id, reply));
                     }
                 } else {
                     let reply = match Verdict::worst(&verdicts) {
                         Some(v) if !v.is_positive() => v.to_reply(),
                         _ => Reply::new(250, "2.0.0", &format!("OK: queued as {}", self.queue_id)),
                     };
-                    if session.respond(id, reply).is_err() {
-                        return Next::Close;
-                    }
+                    answered!(session.respond(id, reply));
                 }
                 // The transaction is over either way (RFC 5321 §4.1.1.4).
-                self.reverse_path = None;
                 self.recipients.clear();
             }
             Event::DataAborted { .. } => self.drop_message().await,

@@ -145,7 +145,7 @@ impl ServerSession {
                 id,
                 mechanism,
                 authzid,
-                authcid: event_authcid,
+                username: event_authcid,
                 password: Secret::new(password),
             },
             Pending::Auth { authcid },

@@ -45,8 +45,7 @@ impl ServerSession {
 
     /// AUTH is advertised: mechanisms exist and TLS is on or not required.
     pub(super) fn auth_offered(&self) -> bool {
-        !self.config.auth_mechanisms.is_empty()
-            && (self.tls_active || !self.config.auth_requires_tls)
+        !self.config.auth_mechanisms.is_empty() && (self.tls_active || self.config.allow_plaintext)
     }
 
     fn parse_error(&mut self, error: ParseError) {
@@ -161,14 +160,17 @@ impl ServerSession {
         if !params.smtputf8 && reverse_path.as_deref().is_some_and(|p| !p.is_ascii()) {
             return self.reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
         }
-        let event_params = params.clone();
+        let (event_path, event_params) = (reverse_path.clone(), params.clone());
         self.await_answer(
             move |id| Event::MailFrom {
                 id,
-                reverse_path,
+                reverse_path: event_path,
                 params: event_params,
             },
-            Pending::MailFrom { params },
+            Pending::MailFrom {
+                reverse_path,
+                params,
+            },
         );
     }
 

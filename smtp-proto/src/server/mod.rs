@@ -16,9 +16,14 @@ use crate::{
 /// A question the session waits on.
 #[derive(Debug)]
 enum Pending {
-    MailFrom { params: MailParams },
+    MailFrom {
+        reverse_path: Option<String>,
+        params: MailParams,
+    },
     RcptTo,
-    Auth { authcid: String },
+    Auth {
+        authcid: String,
+    },
     DataEnd,
 }
 
@@ -71,6 +76,8 @@ enum Phase {
 /// The state of one mail transaction (RFC 5321 §3.3).
 #[derive(Debug)]
 struct Transaction {
+    /// MAIL FROM's reverse path; `None` for the null path `<>`.
+    reverse_path: Option<String>,
     params: MailParams,
     /// Accepted recipients.
     recipients: usize,
@@ -185,6 +192,21 @@ impl ServerSession {
         self.esmtp
     }
 
+    /// The open mail transaction's reverse path (RFC 5321 §3.3), once
+    /// MAIL FROM was accepted: `Some(None)` for the null path `<>`, `None`
+    /// outside a transaction.
+    pub fn reverse_path(&self) -> Option<Option<&str>> {
+        self.transaction
+            .as_ref()
+            .map(|tx| tx.reverse_path.as_deref())
+    }
+
+    /// The open mail transaction's MAIL FROM parameters, once MAIL FROM
+    /// was accepted; `None` outside a transaction.
+    pub fn mail_params(&self) -> Option<&MailParams> {
+        self.transaction.as_ref().map(|tx| &tx.params)
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ServerConfig {
         &self.config
@@ -231,9 +253,12 @@ impl ServerSession {
         pos
     }
 
-    /// Call when `poll_timeout` expires. If input arrived since the deadline
-    /// was armed, the deadline moves to `now + idle_timeout`; otherwise the
-    /// session queues `421 4.4.2 <hostname> Error: timeout exceeded` and closes.
+    /// Call when `poll_timeout` expires. If input or an answer arrived since
+    /// the deadline was armed, the deadline moves to `now + idle_timeout`;
+    /// otherwise the session queues `421 4.4.2 <hostname> Error: timeout
+    /// exceeded` and closes. The timer also runs while the session waits for
+    /// an answer: an adapter that never answers (a lost or misrouted
+    /// answer) cannot hold the connection open forever.
     pub fn handle_timeout(&mut self, now: Instant) {
         if !self.timer_running() {
             return;
@@ -281,9 +306,13 @@ impl ServerSession {
         self.activity = true;
         let closing = reply.code == 421;
         match pending {
-            Pending::MailFrom { params } => {
+            Pending::MailFrom {
+                reverse_path,
+                params,
+            } => {
                 if reply.is_positive() {
                     self.transaction = Some(Transaction {
+                        reverse_path,
                         params,
                         recipients: 0,
                         body_started: false,
@@ -405,9 +434,10 @@ impl ServerSession {
         Some(event)
     }
 
-    /// When to call `handle_timeout`; `None` while the session waits for the
-    /// adapter (an answer or a TLS handshake) or is closing. Call again after
-    /// every input or answer.
+    /// When to call `handle_timeout`; also armed while the session waits for
+    /// an answer (see [`handle_timeout`](Self::handle_timeout)), `None` during
+    /// a TLS handshake (the adapter bounds that) or once closing. Call again
+    /// after every input or answer.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.timer_running() {
@@ -422,11 +452,7 @@ impl ServerSession {
     fn timer_running(&self) -> bool {
         !matches!(
             self.phase,
-            Phase::Awaiting { .. }
-                | Phase::StartTls
-                | Phase::Switching
-                | Phase::Closing
-                | Phase::Closed
+            Phase::StartTls | Phase::Switching | Phase::Closing | Phase::Closed
         )
     }
 

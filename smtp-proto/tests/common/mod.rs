@@ -91,7 +91,7 @@ impl Adapter {
                 id,
                 mechanism,
                 authzid,
-                authcid,
+                username: authcid,
                 password,
             } => {
                 self.log(format!(
