@@ -197,6 +197,7 @@ fn parse_request(line: &str) -> Option<AccountRequest> {
     })
 }
 
+#[cfg(feature = "cli")]
 fn encode_request(req: &AccountRequest) -> String {
     let (verb, address, password) = match req {
         AccountRequest::Add { address, password } => ("add", address.as_str(), password.as_str()),
@@ -211,6 +212,7 @@ fn encode_request(req: &AccountRequest) -> String {
 
 /// The client side: sends `req` to a running server. `Ok(None)` when no
 /// server answers on `data_dir`'s socket.
+#[cfg(feature = "cli")]
 pub fn send(data_dir: &Path, req: &AccountRequest) -> Result<Option<Vec<String>>, String> {
     send_line(data_dir, encode_request(req).trim_end_matches('\n'))
 }

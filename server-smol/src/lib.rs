@@ -2,6 +2,22 @@
 //! the glue between sockets, the sans-IO protocol sessions and the store,
 //! the HTTP API and the test rigs.
 //!
+//! The package is `server-smol`; the library it builds is `sansmail`:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! server-smol = { version = "0.1", default-features = false }  # no CLI deps
+//! ```
+//!
+//! and in code `use sansmail::{Server, TestServer, Config};` (not
+//! `server_smol::...`). The embedding API is [`Server`] /
+//! [`RunningServer`] / [`BoundListener`] / [`StartError`], [`Config`]
+//! (with the types of its fields in [`config`]), and [`TestServer`] with
+//! [`ReceivedMessage`], [`ReceivedEnvelope`] and [`WaitTimeout`]. The
+//! default feature `cli` builds the `sansmail` command line; turn it off
+//! and clap, rpassword, signal-hook and tracing-subscriber are not
+//! compiled.
+//!
 //! # Testing your app's mail
 //!
 //! [`TestServer`] starts a whole server for a test in one line: a
@@ -54,7 +70,7 @@
 //! | `msg.getSubject()`, `GreenMailUtil.getBody(msg)`   | `m.subject`, `m.text`, `m.html`, `m.raw`              |
 //!
 //! Other languages use the same server over HTTP (`GET
-//! /api/v1/messages?wait=5`, see [`http`]).
+//! /api/v1/messages?wait=5`, docs/DESIGN.md §5.5).
 //!
 //! # Embedding with a full configuration
 //!
@@ -78,26 +94,35 @@
 //! server.stop();
 //! ```
 
-pub mod accounts;
-pub mod auth;
+// The embedding API is what this file re-exports; everything else is the
+// server's own. `config` is public because `Config`'s fields are its types;
+// `checks` and `outbound` are hidden: integration tests drive one outbound
+// delivery attempt, the DNS layer and the receipt checks directly.
+pub(crate) mod accounts;
+pub(crate) mod auth;
+#[doc(hidden)]
 pub mod checks;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
 pub mod config;
-pub mod control;
-pub mod http;
-pub mod imap;
-pub mod lmtp;
-pub mod message;
-pub mod metrics;
-pub mod net;
+pub(crate) mod control;
+pub(crate) mod http;
+pub(crate) mod imap;
+pub(crate) mod lmtp;
+pub(crate) mod message;
+pub(crate) mod metrics;
+pub(crate) mod net;
+#[doc(hidden)]
 pub mod outbound;
-pub mod pipeline;
-pub mod pop3;
-pub mod pump;
-pub mod server;
-pub mod smtp;
+pub(crate) mod pipeline;
+pub(crate) mod pop3;
+pub(crate) mod pump;
+pub(crate) mod server;
+pub(crate) mod smtp;
 mod test_server;
-pub mod testing;
-pub mod tls;
+pub(crate) mod testing;
+pub(crate) mod tls;
 
 pub use config::Config;
 pub use server::{BoundListener, RunningServer, Server, StartError};

@@ -195,9 +195,4 @@ impl Authenticator {
             tracing::info!(user = %address, sessions = ended, "account changed: ending its sessions");
         }
     }
-
-    /// The argon2 checker (for callers that only need a yes or no).
-    pub fn checker(&self) -> &PasswordChecker {
-        &self.checker
-    }
 }

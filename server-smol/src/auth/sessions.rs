@@ -59,6 +59,7 @@ impl Logins {
     }
 
     /// How many sessions are registered for `address`.
+    #[cfg(test)]
     pub fn count(&self, address: &str) -> usize {
         self.lock()
             .get(&address.to_lowercase())

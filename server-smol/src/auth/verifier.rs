@@ -126,15 +126,8 @@ impl PasswordChecker {
         })
     }
 
-    /// Whether `password` is `address`'s; false for unknown accounts and on
-    /// store errors. Queued as a clean check from no particular source.
-    pub async fn verify(&self, address: &str, password: &str) -> bool {
-        self.verify_from(None, Class::Clean, address, password)
-            .await
-    }
-
-    /// Like [`PasswordChecker::verify`], queued fairly for `source` in
-    /// `class`.
+    /// Whether `password` is `address`'s (false for unknown accounts and on
+    /// store errors), queued fairly for `source` in `class`.
     pub async fn verify_from(
         &self,
         source: Source,
@@ -210,11 +203,6 @@ impl PasswordChecker {
         if state.turns[0].len() != before {
             state.turns[1].push_back(source);
         }
-    }
-
-    /// How many checking threads run now (for tests and metrics).
-    pub fn threads(&self) -> usize {
-        self.queue.lock().live
     }
 }
 

@@ -8,7 +8,8 @@
 //! LMTP` trace field is added like SMTP's, and after DATA each accepted
 //! recipient gets its own reply reflecting its own delivery's result.
 
-pub use crate::smtp::SmtpRole;
+#[cfg(doc)]
+use crate::smtp::SmtpRole;
 
 /// The listener name in `listening` lines and `[lmtp] listen`.
 pub const LISTENER: &str = "lmtp";

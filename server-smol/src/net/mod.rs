@@ -32,11 +32,6 @@ pub enum Stream {
 }
 
 impl Stream {
-    /// Whether the stream is encrypted.
-    pub fn is_tls(&self) -> bool {
-        matches!(self, Stream::Tls(_))
-    }
-
     /// Waits until a read would not block. For plain TCP this costs no
     /// buffer, so an idle connection holds no read buffer at all; TLS keeps
     /// its own buffers and is simply polled.

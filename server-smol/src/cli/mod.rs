@@ -1,0 +1,270 @@
+//! The `sansmail` command line of docs/DESIGN.md §4, behind the `cli`
+//! feature so that embedders do not compile clap, rpassword, signal-hook
+//! and tracing-subscriber. The binary (`src/main.rs`) only calls [`main`].
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::accounts::AccountRequest;
+use clap::{Parser, Subcommand};
+
+mod accounts;
+use crate::{Config, Server};
+
+/// A mail server (SMTP, IMAP, POP3) for small sites and test rigs.
+#[derive(Parser)]
+#[command(name = "sansmail", version, about)]
+struct Cli {
+    /// Configuration file (TOML); without it the embedded defaults are used.
+    #[arg(long, global = true, env = "SANSMAIL_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve until SIGINT or SIGTERM (the default).
+    Serve,
+    /// Manage accounts (also while the server runs).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Inspect and change the outbound queue (also while the server runs).
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
+    /// Print the DNS records to publish for a local domain (MX, SPF, DKIM,
+    /// DMARC), generating its DKIM key on first use.
+    Dns {
+        /// The domain, e.g. example.com.
+        domain: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// One line per queued recipient: id, sender, recipient, state,
+    /// attempts, next attempt (RFC 3339), last error.
+    List,
+    /// Attempt delivery now: one message, or every message without ID.
+    Retry {
+        /// The message's queue id (from `queue list`).
+        id: Option<String>,
+    },
+    /// Drop a message without delivering it (no DSN).
+    Delete {
+        /// The message's queue id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account.
+    Add {
+        /// Full address, e.g. alice@localhost.
+        address: String,
+        /// Read the password from one line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change an account's password.
+    Passwd {
+        /// Full address.
+        address: String,
+        /// Read the password from one line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete an account and its mail.
+    Del {
+        /// Full address.
+        address: String,
+    },
+    /// List accounts, one address per line.
+    List,
+}
+
+/// Parses the command line and runs it; the binary's whole `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (config, warnings) = match &cli.config {
+        Some(path) => match Config::load(path) {
+            Ok(loaded) => loaded,
+            Err(e) => return fail(&e.to_string()),
+        },
+        None => (Config::default(), Vec::new()),
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config, warnings),
+        Command::User { command } => {
+            let request = match user_request(command) {
+                Ok(r) => r,
+                Err(e) => return fail(&e),
+            };
+            match accounts::run(&config, &request) {
+                Ok(lines) => {
+                    let mut out = std::io::stdout().lock();
+                    for l in lines {
+                        let _ = writeln!(out, "{l}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Queue { command } => {
+            use crate::outbound::queue_cli::{self, QueueRequest};
+            let request = match command {
+                QueueCommand::List => QueueRequest::List,
+                QueueCommand::Retry { id } => QueueRequest::Retry(id),
+                QueueCommand::Delete { id } => QueueRequest::Delete(id),
+            };
+            match queue_cli::run(&config, &request) {
+                Ok(lines) => {
+                    let mut out = std::io::stdout().lock();
+                    for l in lines {
+                        let _ = writeln!(out, "{l}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Dns { domain } => dns_records(&config, &domain),
+    }
+}
+
+/// `sansmail dns DOMAIN` (docs/DESIGN.md §5.2). Works while the server runs:
+/// the key file is shared through the filesystem, not the index.
+fn dns_records(config: &Config, domain: &str) -> ExitCode {
+    use crate::outbound::dkim::{DkimKey, zone_lines};
+    let local = config.domains.iter().any(|d| {
+        d.trim_end_matches('.')
+            .eq_ignore_ascii_case(domain.trim_end_matches('.'))
+    });
+    if !local {
+        eprintln!(
+            "sansmail: warning: {domain} is not in `domains`; its mail is not signed until it is"
+        );
+    }
+    let lines = DkimKey::load_or_generate(&config.data_dir, domain)
+        .and_then(|key| zone_lines(domain, &config.hostname, &config.dkim.selector, &key));
+    match lines {
+        Ok(lines) => {
+            let mut out = std::io::stdout().lock();
+            for l in lines {
+                let _ = writeln!(out, "{l}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("sansmail: {message}");
+    ExitCode::FAILURE
+}
+
+fn user_request(command: UserCommand) -> Result<AccountRequest, String> {
+    Ok(match command {
+        UserCommand::Add {
+            address,
+            password_stdin,
+        } => AccountRequest::Add {
+            password: read_password(password_stdin)?,
+            address,
+        },
+        UserCommand::Passwd {
+            address,
+            password_stdin,
+        } => AccountRequest::Passwd {
+            password: read_password(password_stdin)?,
+            address,
+        },
+        UserCommand::Del { address } => AccountRequest::Del { address },
+        UserCommand::List => AccountRequest::List,
+    })
+}
+
+/// `--password-stdin` reads one line (its line ending is not part of the
+/// password); otherwise the terminal is asked twice, without echo.
+fn read_password(from_stdin: bool) -> Result<String, String> {
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        let line = line.strip_suffix('\n').unwrap_or(&line);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        return Ok(line.to_string());
+    }
+    let first = rpassword::prompt_password("Password: ")
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    let again = rpassword::prompt_password("Password again: ")
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    if first != again {
+        return Err("the passwords do not match".into());
+    }
+    Ok(first)
+}
+
+fn serve(config: Config, warnings: Vec<String>) -> ExitCode {
+    // Signals first, so a SIGTERM during start-up is not lost.
+    let mut signals = match signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ]) {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("cannot install signal handlers: {e}")),
+    };
+    let server = match Server::start(config) {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    init_logging();
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    {
+        // The contract's readiness lines: plain on stdout for scripts, and
+        // in the log on stderr.
+        let mut out = std::io::stdout().lock();
+        for l in server.listeners() {
+            let _ = writeln!(out, "listening {} {}", l.name, l.addr);
+            tracing::info!("listening {} {}", l.name, l.addr);
+        }
+        let _ = out.flush();
+    }
+    if let Some(signal) = signals.forever().next() {
+        let name = match signal {
+            signal_hook::consts::SIGTERM => "SIGTERM",
+            signal_hook::consts::SIGINT => "SIGINT",
+            _ => "signal",
+        };
+        tracing::info!("{name}: shutting down");
+    }
+    server.stop();
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+fn init_logging() {
+    // SANSMAIL_LOG first, then the usual RUST_LOG (e.g. `debug`,
+    // `sansmail=debug,info`); `info` when neither is set.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SANSMAIL_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("RUST_LOG"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}
