@@ -43,17 +43,13 @@ fn a_remote_senders_bounce_dsn_reaches_its_mx_from_the_null_sender() {
     assert_eq!(dsn.mail_line, "MAIL FROM:<>", "the null reverse-path");
     assert_eq!(dsn.rcpts, ["someone@remote.test"]);
     let text = String::from_utf8_lossy(&dsn.data).into_owned();
+    // A DSN we generate carries no trace of its own.
     assert!(
-        text.starts_with("Received: from "),
-        "our trace first: {text}"
-    );
-    assert!(
-        text.contains("From: MAILER-DAEMON@mx.sansmail.test")
-            || text.contains("From: <MAILER-DAEMON@mx.sansmail.test>"),
-        "{text}"
-    );
-    assert!(
-        text.contains("To: <someone@remote.test>") || text.contains("To: someone@remote.test"),
+        text.starts_with(
+            "From: \"Mail Delivery System\" <MAILER-DAEMON@mx.sansmail.test>\r\n\
+             To: <someone@remote.test>\r\n\
+             Subject: Undelivered Mail Returned to Sender\r\n"
+        ),
         "{text}"
     );
     assert!(
