@@ -47,6 +47,14 @@ fn signed_post_retried_after_500s_until_2xx() {
     .unwrap_or_else(|| panic!("3 posts expected, got {:?}", receiver.records("hook")));
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(receiver.records("hook").len(), 3, "no post after the 2xx");
+    // The entry named a link to the spooled message (the outbox holds no
+    // copy of it); delivered, the link is gone and nothing is left over.
+    for dir in ["webhook", "spool"] {
+        let left: Vec<_> = std::fs::read_dir(site.data_dir().join(dir))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{dir}: {left:?}");
+    }
     // First retry within 5 s (2 s), then doubling (4 s).
     let t: Vec<f64> = records.iter().map(|r| r["t"].as_f64().unwrap()).collect();
     let (first, second) = (t[1] - t[0], t[2] - t[1]);

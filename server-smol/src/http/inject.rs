@@ -525,7 +525,12 @@ pub async fn send(shared: &Arc<Shared>, query: &Query, req: Request<Incoming>) -
         if body.is_empty() {
             return Err(ApiError::bad_request("empty message"));
         }
-        (from, to, body.to_vec())
+        // Like submission (RFC 6409 §8.3, §8.6): the Message-ID: and Date:
+        // a raw message lacks are added in front of it.
+        let mut message =
+            crate::pipeline::missing_submission_fields(&body, &shared.config.hostname);
+        message.extend_from_slice(&body);
+        (from, to, message)
     };
     if recipients.is_empty() {
         return Err(ApiError::bad_request("no recipients"));

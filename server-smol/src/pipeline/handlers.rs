@@ -3,27 +3,25 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::message::unix_ms;
 use super::{Pipeline, Recipient, Target, Verdict, json, redis};
 use crate::config::HandlerConfig;
 
 /// How long one Redis exchange may take before the message gets a 4xx.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Webhook objects collected before an outbox commit.
-const OUTBOX_BATCH: usize = 16 * 1024 * 1024;
-
-/// Every named handler, each once for all its recipients.
+/// Every named handler, each once for all its recipients. The message is
+/// streamed from the spool file at `raw` (never read whole); `parsed`
+/// holds the JSON's other fields.
 pub(super) async fn run(
     pipeline: &Pipeline,
     sender: Option<&str>,
     recipients: &[Recipient],
-    raw: &[u8],
+    raw: &std::path::Path,
+    parsed: &json::Parsed,
     verdicts: &mut [Vec<Verdict>],
 ) {
     let config = &pipeline.inner.config;
     let received_at = json::rfc3339_now();
-    let parsed = json::Parsed::new(raw);
     let mut names: Vec<&str> = Vec::new();
     for r in recipients {
         for t in &r.targets {
@@ -34,11 +32,9 @@ pub(super) async fn run(
             }
         }
     }
-    // Webhook entries are committed in batches of about OUTBOX_BATCH
-    // bytes, so many recipients never hold all their objects at once.
-    let mut outbox: Vec<(String, Vec<u8>)> = Vec::new();
+    // Every webhook entry of the message goes in one durable commit.
+    let mut outbox: Vec<(String, json::Object)> = Vec::new();
     let mut outbox_rcpts: Vec<usize> = Vec::new();
-    let mut outbox_bytes = 0;
     let from = sender.unwrap_or("");
     for name in names {
         let mine: Vec<usize> = (0..recipients.len())
@@ -51,8 +47,8 @@ pub(super) async fn run(
         let object = |i: usize| parsed.handler_json(from, &recipients[i].address, &received_at);
         match config.handlers.get(name) {
             Some(HandlerConfig::Redis { url, list }) => {
-                let pushed =
-                    redis::rpush(url, list, mine.len(), |k| object(mine[k]), REDIS_TIMEOUT).await;
+                let objects: Vec<json::Object> = mine.iter().map(|&i| object(i)).collect();
+                let pushed = redis::rpush(url, list, &objects, raw, REDIS_TIMEOUT).await;
                 let v = match pushed {
                     Ok(_) => Verdict::ok(),
                     Err(e) => {
@@ -66,14 +62,8 @@ pub(super) async fn run(
             }
             Some(HandlerConfig::Webhook { .. }) => {
                 for &i in &mine {
-                    let payload = object(i).into_bytes();
-                    outbox_bytes += payload.len();
-                    outbox.push((name.to_owned(), payload));
+                    outbox.push((name.to_owned(), object(i)));
                     outbox_rcpts.push(i);
-                    if outbox_bytes >= OUTBOX_BATCH {
-                        commit_outbox(pipeline, &mut outbox, &mut outbox_rcpts, verdicts).await;
-                        outbox_bytes = 0;
-                    }
                 }
             }
             None => {
@@ -83,25 +73,12 @@ pub(super) async fn run(
             }
         }
     }
-    commit_outbox(pipeline, &mut outbox, &mut outbox_rcpts, verdicts).await;
-}
-
-/// One durable outbox commit for the collected webhook entries; their
-/// recipients' verdicts follow it.
-async fn commit_outbox(
-    pipeline: &Pipeline,
-    outbox: &mut Vec<(String, Vec<u8>)>,
-    rcpts: &mut Vec<usize>,
-    verdicts: &mut [Vec<Verdict>],
-) {
     if outbox.is_empty() {
         return;
     }
-    let entries = std::mem::take(outbox);
-    let store = pipeline.inner.store.clone();
-    let now = unix_ms();
-    let v = match blocking::unblock(move || store.outbox_add(&entries, now)).await {
-        Ok(_) => {
+    let (p, path) = (pipeline.clone(), raw.to_path_buf());
+    let v = match blocking::unblock(move || super::webhook::enqueue(&p, &path, outbox)).await {
+        Ok(()) => {
             let _ = pipeline.inner.outbox_wake.try_send(());
             Verdict::ok()
         }
@@ -110,7 +87,7 @@ async fn commit_outbox(
             Verdict::new(451, "4.3.0", "Handler unavailable, try again later")
         }
     };
-    for i in rcpts.drain(..) {
+    for i in outbox_rcpts {
         verdicts[i].push(v.clone());
     }
 }

@@ -66,13 +66,36 @@ pub(super) async fn post(
     timeout: Duration,
     max_response: usize,
 ) -> Result<(u16, Bytes), String> {
+    post_body(
+        url,
+        headers,
+        Full::new(Bytes::from(body)),
+        timeout,
+        max_response,
+    )
+    .await
+}
+
+/// [`post`] with a body of any kind (the webhook streams its JSON from the
+/// spooled message; `headers` then carry its `content-length`).
+pub(super) async fn post_body<B>(
+    url: &str,
+    headers: &[(&str, String)],
+    body: B,
+    timeout: Duration,
+    max_response: usize,
+) -> Result<(u16, Bytes), String>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let url = HttpUrl::parse(url)?;
     let exchange = async {
         let tcp = smol::net::TcpStream::connect((url.host.as_str(), url.port))
             .await
             .map_err(|e| format!("connect {}:{}: {e}", url.host, url.port))?;
         let io = smol_hyper::rt::FuturesIo::new(tcp);
-        let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(io)
+        let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, B>(io)
             .await
             .map_err(|e| format!("http handshake: {e}"))?;
         let host = if url.port == 80 {
@@ -87,7 +110,7 @@ pub(super) async fn post(
             request = request.header(*name, value.as_str());
         }
         let request = request
-            .body(Full::new(Bytes::from(body)))
+            .body(body)
             .map_err(|e| format!("http request: {e}"))?;
         let work = async {
             let response = sender

@@ -299,11 +299,22 @@ impl Message {
             let queued = files.queue.take().map(|q| q.commit());
             let over_quota = std::mem::take(&mut files.over_quota);
             let raw = match files.spool.take() {
-                Some(s) => {
+                Some(mut s) => {
                     // The spool file is unbuffered: everything written is
-                    // readable through its path; dropping `s` removes it.
-                    let raw = std::fs::read(&s.path).map_err(|e| Failure::Spool(e.to_string()))?;
-                    Some(raw)
+                    // readable through its path. Handlers stream it from
+                    // there; only its skeleton (the message without its
+                    // attachments' bodies) is read into memory, for the
+                    // JSON's header and text fields. Dropping `s` removes it.
+                    let spooled = (|| {
+                        let len = s.file.metadata()?.len();
+                        let skeleton = super::json::skeleton(&mut s.file, len)?;
+                        Ok::<_, std::io::Error>(super::json::Parsed::new(&skeleton, len))
+                    })()
+                    .map_err(|e| Failure::Spool(e.to_string()))?;
+                    Some(Spooled {
+                        parsed: spooled,
+                        spool: s,
+                    })
                 }
                 None => None,
             };
@@ -477,15 +488,17 @@ impl Message {
                 verdicts[i].push(queue_failure.clone().unwrap_or_else(Verdict::ok));
             }
         }
-        if let Some(raw) = committed.raw.as_deref() {
+        if let Some(spooled) = committed.raw {
             super::handlers::run(
                 &self.pipeline,
                 self.sender.as_deref(),
                 &self.recipients,
-                raw,
+                &spooled.spool.path,
+                &spooled.parsed,
                 &mut verdicts,
             )
             .await;
+            blocking::unblock(move || drop(spooled)).await;
         }
         super::handlers::bounce(
             &self.pipeline,
@@ -683,6 +696,7 @@ fn create_private(dir: &std::path::Path) -> std::io::Result<(PathBuf, std::fs::F
     );
     let path = dir.join(name);
     let file = std::fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .create_new(true)
         .mode(0o600)
@@ -694,8 +708,15 @@ fn create_private(dir: &std::path::Path) -> std::io::Result<(PathBuf, std::fs::F
 struct Committed {
     local: Option<Result<Vec<maildir::Delivered>, DeliveryError>>,
     queued: Option<Result<maildir::QueueId, DeliveryError>>,
-    raw: Option<Vec<u8>>,
+    raw: Option<Spooled>,
     over_quota: Vec<String>,
+}
+
+/// The spooled message handlers stream from, and the fields their JSON
+/// takes from it.
+struct Spooled {
+    spool: Spool,
+    parsed: super::json::Parsed,
 }
 
 /// A failure while streaming the body.
@@ -755,6 +776,16 @@ pub(crate) fn unix_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// [`submission_fields`] for a whole message held in memory (the raw form
+/// of `POST /api/v1/send`): the fields to put in front of it.
+pub(crate) fn missing_submission_fields(message: &[u8], hostname: &str) -> Vec<u8> {
+    let head = &message[..message.len().min(MAX_HEADER)];
+    match find(head, b"\r\n\r\n") {
+        Some(end) => submission_fields(&head[..end + 2], true, hostname),
+        None => Vec::new(),
+    }
 }
 
 /// RFC 6409 §8.3, §8.6: a submission server may add the `Message-ID:`

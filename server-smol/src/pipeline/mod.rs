@@ -55,6 +55,7 @@ pub mod rules;
 pub mod webhook;
 
 pub use message::Message;
+pub(crate) use message::missing_submission_fields;
 
 /// Where a message comes from; decides which policy applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,8 @@
 //! Why not the `redis` crate: its async support (`aio`, needed by
 //! `smol-comp`) pulls in tokio, tokio-util and combine, and we need one
 //! command. This client sends `SELECT` (when the URL names a database)
-//! and `RPUSH`, reads one reply per command with a bounded buffer, and
+//! and `RPUSH` (its values streamed from the spool file, base64-encoded
+//! on the way: RESP2 needs only each bulk string's length up front), reads one reply per command with a bounded buffer, and
 //! runs the whole exchange under one deadline, so a Redis that accepts
 //! the connection and never answers costs a bounded wait, then a 4xx.
 
@@ -94,21 +95,78 @@ async fn reply(stream: &mut smol::net::TcpStream, buf: &mut Vec<u8>) -> Result<S
     }
 }
 
+/// Bytes of the message read (and base64-encoded) per step while a value
+/// is streamed: a multiple of 3, so every step encodes whole quanta.
+const READ_CHUNK: usize = 48 * 1024;
+
+/// Writes the JSON `object` with the base64 of the file at `raw` in its
+/// `raw_base64` field, read and encoded in [`READ_CHUNK`] steps.
+pub(super) async fn write_object<W>(
+    out: &mut W,
+    object: &super::json::Object,
+    raw: &std::path::Path,
+) -> Result<(), String>
+where
+    W: futures_lite::AsyncWrite + Unpin,
+{
+    let write_err = |e: std::io::Error| format!("write: {e}");
+    out.write_all(object.prefix.as_bytes())
+        .await
+        .map_err(write_err)?;
+    let file = std::fs::File::open(raw).map_err(|e| format!("spool: {e}"))?;
+    let mut file = blocking::Unblock::with_capacity(READ_CHUNK, file);
+    let mut encoder = super::json::Base64::default();
+    let mut chunk = vec![0u8; READ_CHUNK];
+    let mut encoded = Vec::with_capacity(READ_CHUNK / 3 * 4 + 4);
+    let mut written = 0u64;
+    loop {
+        let n = file
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("spool: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        encoded.clear();
+        encoder.feed(&chunk[..n], &mut encoded);
+        written += encoded.len() as u64;
+        out.write_all(&encoded).await.map_err(write_err)?;
+    }
+    encoded.clear();
+    encoder.finish(&mut encoded);
+    written += encoded.len() as u64;
+    if written != object.base64_len {
+        // The spool changed under us: the declared length would be a lie.
+        return Err(format!(
+            "spool: {written} base64 bytes, {} announced",
+            object.base64_len
+        ));
+    }
+    out.write_all(&encoded).await.map_err(write_err)?;
+    out.write_all(object.suffix.as_bytes())
+        .await
+        .map_err(write_err)
+}
+
 /// `RPUSH list value...` in one command (atomic for all values); returns
-/// the list's new length. The `count` values come from `value(i)` one at a
-/// time, each written out before the next is built, so memory holds one.
+/// the list's new length. Each value is a JSON object whose `raw_base64`
+/// is streamed from the file at `raw` (the RESP bulk length is known up
+/// front, [`super::json::Object::len`]), so memory holds one read chunk,
+/// never the message.
 pub(super) async fn rpush(
     url: &str,
     list: &str,
-    count: usize,
-    mut value: impl FnMut(usize) -> String,
+    objects: &[super::json::Object],
+    raw: &std::path::Path,
     timeout: Duration,
 ) -> Result<u64, String> {
     let target = parse_url(url)?;
     let exchange = async {
-        let mut stream = smol::net::TcpStream::connect((target.host.as_str(), target.port))
+        let stream = smol::net::TcpStream::connect((target.host.as_str(), target.port))
             .await
             .map_err(|e| format!("redis connect {}:{}: {e}", target.host, target.port))?;
+        let mut reader = stream.clone();
+        let mut stream = futures_lite::io::BufWriter::with_capacity(64 * 1024, stream);
         let mut out = Vec::new();
         let mut expected = 0;
         if let Some(pw) = &target.password {
@@ -119,27 +177,25 @@ pub(super) async fn rpush(
             command(&mut out, &[b"SELECT", db.to_string().as_bytes()]);
             expected += 1;
         }
-        out.extend_from_slice(format!("*{}\r\n", count + 2).as_bytes());
+        out.extend_from_slice(format!("*{}\r\n", objects.len() + 2).as_bytes());
         bulk(&mut out, b"RPUSH");
         bulk(&mut out, list.as_bytes());
-        for i in 0..count {
-            let v = value(i);
-            bulk(&mut out, v.as_bytes());
-            stream
-                .write_all(&out)
+        let write_err = |e: std::io::Error| format!("redis write: {e}");
+        stream.write_all(&out).await.map_err(write_err)?;
+        for object in objects {
+            let head = format!("${}\r\n", object.len());
+            stream.write_all(head.as_bytes()).await.map_err(write_err)?;
+            write_object(&mut stream, object, raw)
                 .await
-                .map_err(|e| format!("redis write: {e}"))?;
-            out.clear();
+                .map_err(|e| format!("redis {e}"))?;
+            stream.write_all(b"\r\n").await.map_err(write_err)?;
         }
-        stream
-            .write_all(&out)
-            .await
-            .map_err(|e| format!("redis write: {e}"))?;
+        stream.flush().await.map_err(write_err)?;
         let mut buf = Vec::new();
         for _ in 0..expected {
-            reply(&mut stream, &mut buf).await?;
+            reply(&mut reader, &mut buf).await?;
         }
-        let len = reply(&mut stream, &mut buf).await?;
+        let len = reply(&mut reader, &mut buf).await?;
         len.parse::<u64>()
             .map_err(|_| format!("redis: RPUSH answered {len:?}"))
     };
