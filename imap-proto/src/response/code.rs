@@ -56,6 +56,9 @@ pub enum Code {
     HighestModSeq(u64),
     /// `MODIFIED set` (RFC 7162)
     Modified(SequenceSet),
+    /// `NOUPDATE "tag"` (RFC 5267 §4.3.1): the server will not keep the
+    /// result of the searching command with this tag up to date.
+    NoUpdate(crate::types::Quoted),
     /// A code without arguments from the table in [`Code::unit_name`].
     Unit(UnitCode),
     /// Any other code: `atom [SP 1*<any TEXT-CHAR except "]">]`.
@@ -218,6 +221,10 @@ impl Encode for Code {
                 enc.put(b"MODIFIED ");
                 s.encode(enc);
             }
+            Code::NoUpdate(t) => {
+                enc.put(b"NOUPDATE ");
+                t.encode(enc);
+            }
             Code::Unit(u) => enc.put_str(Code::unit_name(*u)),
             Code::Other { name, text } => {
                 name.encode(enc);
@@ -313,6 +320,12 @@ pub(crate) fn resp_text_code(i: &[u8]) -> PResult<'_, Code> {
                 (sp, sequence_set)
                     .parse(r)
                     .map(|(r, (_, s))| (r, Code::Modified(s))),
+            ),
+            // resp-text-code =/ "NOUPDATE" SP quoted (RFC 5267 §5)
+            "NOUPDATE" => Some(
+                (sp, crate::types::quoted)
+                    .parse(r)
+                    .map(|(r, (_, t))| (r, Code::NoUpdate(t))),
             ),
             _ => None,
         };

@@ -177,6 +177,7 @@ impl ServerSession {
                 | B::UidExpunge { .. }
                 | B::Search { .. }
                 | B::Sort { .. }
+                | B::CancelUpdate { .. }
                 | B::Thread { .. }
                 | B::Fetch { .. }
                 | B::Store { .. }
@@ -453,16 +454,18 @@ impl ServerSession {
             B::SetQuota { .. } => self.set_quota(tag),
             B::Sort {
                 uid,
+                return_options,
                 criteria,
                 charset,
                 search,
             } => self.start_search(
                 tag,
                 uid,
-                super::search::Report::Sort(criteria),
+                super::search::Report::Sort(criteria, return_options),
                 Some(charset),
                 search,
             ),
+            B::CancelUpdate { tags } => self.cancel_update(tag, &tags),
             B::Thread {
                 uid,
                 algorithm,

@@ -150,6 +150,7 @@
 
 mod append;
 mod auth;
+mod context;
 mod dispatch;
 mod fetch;
 mod list;
@@ -190,6 +191,9 @@ struct Selected {
     /// `[HIGHESTMODSEQ]` of the first CONDSTORE-enabling command
     /// (RFC 7162 §3.1).
     highest_mod_seq: Option<u64>,
+    /// Searching commands kept up to date (RFC 5267 §4.3); they end with
+    /// the selection.
+    contexts: Vec<context::LiveContext>,
 }
 
 impl Selected {
@@ -676,6 +680,8 @@ impl ServerSession {
             mod_seq: self.enabled.condstore,
         };
         self.announce_flags();
+        // RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE it anticipates.
+        self.context_removals(expunge);
         let Some(sel) = self.selected.as_mut() else {
             return;
         };
@@ -683,6 +689,8 @@ impl ServerSession {
         for d in updates {
             self.send(&Response::Data(d));
         }
+        // RFC 5267 §4.3.3: ADDTO after the EXISTS of the new messages.
+        self.context_additions();
     }
 
     fn handle_frame(&mut self, frame: Frame) {

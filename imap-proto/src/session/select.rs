@@ -132,6 +132,7 @@ impl ServerSession {
             view: MailboxView::default(),
             permanent: a.permanent_flags,
             highest_mod_seq: a.highest_mod_seq,
+            contexts: Vec::new(),
         };
         let perm = selected.permanent_for(&flags);
         okc(self, Code::PermanentFlags(perm), "Limited");

@@ -45,6 +45,11 @@ pub struct Limits {
     /// Autologout after authentication, IDLE included. Default 30 minutes,
     /// the minimum RFC 9051 §5.4 allows.
     pub autologout: Duration,
+    /// Searching commands kept up to date with `RETURN (UPDATE)` at once
+    /// (RFC 5267 §4.3.1; more are refused with `NOUPDATE`). Default 8.
+    /// Each costs its criteria and 4 octets per result, and one metadata
+    /// match per message of the mailbox at every flush of updates.
+    pub max_update_contexts: usize,
 }
 
 impl Default for Limits {
@@ -59,6 +64,7 @@ impl Default for Limits {
             max_sasl_line: 8192,
             login_timeout: Duration::from_secs(60),
             autologout: Duration::from_secs(30 * 60),
+            max_update_contexts: 8,
         }
     }
 }
@@ -121,6 +127,7 @@ impl Default for Capabilities {
             C::ListExtended,
             C::ListStatus,
             C::ESearch,
+            C::SearchRes,
             C::StatusSize,
             C::Binary,
             C::CreateSpecialUse,
@@ -129,6 +136,10 @@ impl Default for Capabilities {
             C::Sort,
             C::ThreadOrderedSubject,
             C::ThreadReferences,
+            C::ESort,
+            C::ContextSearch,
+            C::ContextSort,
+            C::Partial,
             C::Quota,
             C::QuotaResStorage,
             C::QuotaResMessage,

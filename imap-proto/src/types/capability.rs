@@ -74,6 +74,16 @@ pub enum Capability {
     QuotaResStorage,
     /// `QUOTA=RES-MESSAGE` (RFC 9208)
     QuotaResMessage,
+    /// `SEARCHRES` (RFC 5182)
+    SearchRes,
+    /// `ESORT` (RFC 5267 §3)
+    ESort,
+    /// `CONTEXT=SEARCH` (RFC 5267 §4)
+    ContextSearch,
+    /// `CONTEXT=SORT` (RFC 5267 §4)
+    ContextSort,
+    /// `PARTIAL` (RFC 9394)
+    Partial,
     /// Any other capability atom.
     Other(Atom),
 }
@@ -110,6 +120,11 @@ const NAMED: &[(&str, Capability)] = &[
     ("QUOTA", Capability::Quota),
     ("QUOTA=RES-STORAGE", Capability::QuotaResStorage),
     ("QUOTA=RES-MESSAGE", Capability::QuotaResMessage),
+    ("SEARCHRES", Capability::SearchRes),
+    ("ESORT", Capability::ESort),
+    ("CONTEXT=SEARCH", Capability::ContextSearch),
+    ("CONTEXT=SORT", Capability::ContextSort),
+    ("PARTIAL", Capability::Partial),
 ];
 
 impl Capability {
