@@ -11,12 +11,12 @@ mod search;
 mod sort;
 
 pub use append::AppendHead;
-pub use partial::PartialRange;
 pub use fetch::{FetchAttribute, FetchAttributes, FetchMacro, FetchModifier, Part, Section};
 pub use options::{
     ListReturnOption, ListSelectOption, OptionExtension, OptionValue, SearchReturnOption,
     SelectParameter, StatusAttribute, TaggedExtValue,
 };
+pub use partial::PartialRange;
 pub(crate) use search::charset as search_charset;
 pub use search::{Charset, EntryType, SearchKey};
 pub use sort::{SortCriterion, SortKey, ThreadAlgorithm};

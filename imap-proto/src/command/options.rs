@@ -402,6 +402,11 @@ impl Encode for SearchReturnOption {
 /// modifier-context / modifier-partial / modifier-update / search-ret-opt-ext`
 /// (RFC 4731, RFC 5182, RFC 5267 §5, RFC 9394 §5)
 pub(crate) fn search_return_opt(i: &[u8], depth: usize) -> PResult<'_, SearchReturnOption> {
+    // `PARTIAL` always takes a range: a bad one is not an extension.
+    if let Ok((r, _)) = keyword("PARTIAL")(i) {
+        let (r, (_, range)) = (sp, super::partial::partial_range).parse(r)?;
+        return Ok((r, SearchReturnOption::Partial(range)));
+    }
     alt((
         map(keyword("MIN"), |_| SearchReturnOption::Min),
         map(keyword("MAX"), |_| SearchReturnOption::Max),
@@ -410,10 +415,6 @@ pub(crate) fn search_return_opt(i: &[u8], depth: usize) -> PResult<'_, SearchRet
         map(keyword("SAVE"), |_| SearchReturnOption::Save),
         map(keyword("UPDATE"), |_| SearchReturnOption::Update),
         map(keyword("CONTEXT"), |_| SearchReturnOption::Context),
-        map(
-            (keyword("PARTIAL"), sp, super::partial::partial_range),
-            |(_, _, r)| SearchReturnOption::Partial(r),
-        ),
         map(|x| option_extension(x, depth), SearchReturnOption::Other),
     ))
     .parse(i)

@@ -90,7 +90,11 @@ mod tests {
     #[test]
     fn known_answers() {
         for (input, rest, value) in [
-            (&b"1:100 "[..], &b" "[..], PartialRange::First(nz(1), nz(100))),
+            (
+                &b"1:100 "[..],
+                &b" "[..],
+                PartialRange::First(nz(1), nz(100)),
+            ),
             (b"500:400)", b")", PartialRange::First(nz(500), nz(400))),
             (b"-1:-100", b"", PartialRange::Last(nz(1), nz(100))),
         ] {

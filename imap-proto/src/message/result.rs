@@ -132,7 +132,9 @@ pub fn return_data(
     }
     for o in options {
         if let SearchReturnOption::Partial(range) = o {
-            let window = ordered.get(range.indices(ordered.len())).unwrap_or_default();
+            let window = ordered
+                .get(range.indices(ordered.len()))
+                .unwrap_or_default();
             items.push(ESearchItem::Partial {
                 range: *range,
                 results: set(window),

@@ -243,9 +243,10 @@ fn search_return_data(i: &[u8]) -> PResult<'_, ESearchItem> {
         map((keyword("ADDTO"), sp, context_positions), |(_, _, v)| {
             ESearchItem::AddTo(v)
         }),
-        map((keyword("REMOVEFROM"), sp, context_positions), |(_, _, v)| {
-            ESearchItem::RemoveFrom(v)
-        }),
+        map(
+            (keyword("REMOVEFROM"), sp, context_positions),
+            |(_, _, v)| ESearchItem::RemoveFrom(v),
+        ),
     ))
     .parse(i)
 }

@@ -70,8 +70,8 @@ pub(crate) struct SearchJob {
     /// This SEARCH enabled CONDSTORE (RFC 7162 §3.1).
     announce_highest: bool,
     /// `RETURN (UPDATE)`: the criteria, kept for the live context
-    /// (RFC 5267 §4.3); `None` when not asked or refused.
-    update: Option<SearchProgram>,
+    /// (RFC 5267 §4.3), or why it is refused; `None` when not asked.
+    update: Option<Result<SearchProgram, &'static str>>,
 }
 
 impl ServerSession {
@@ -85,6 +85,11 @@ impl ServerSession {
     ) {
         let options = report.options().unwrap_or_default();
         let has = |f: fn(&SearchReturnOption) -> bool| options.iter().filter(|o| f(o)).count();
+        // RFC 4466 §2.6.1: an unknown return option is BAD.
+        if has(|o| matches!(o, SearchReturnOption::Other(_))) > 0 {
+            self.bad(tag, "Unknown RETURN option");
+            return;
+        }
         // RFC 5267 §4.4 (kept by RFC 9394): one PARTIAL or one ALL at most.
         if has(|o| matches!(o, SearchReturnOption::Partial(_) | SearchReturnOption::All)) > 1 {
             self.bad(tag, "PARTIAL and ALL exclude each other");
@@ -128,11 +133,8 @@ impl ServerSession {
                 _ => None,
             };
             match super::context::refusal(&program, &criteria, sort) {
-                None => Some(program.clone()),
-                Some(text) => {
-                    self.refuse_update(&tag, text);
-                    None
-                }
+                None => Some(Ok(program.clone())),
+                Some(text) => Some(Err(text)),
             }
         } else {
             None
@@ -272,25 +274,25 @@ impl ServerSession {
         if options.is_some_and(|o| o.contains(&SearchReturnOption::Save)) {
             self.saved_search = saved_result(&uids, options.unwrap_or_default());
         }
-        if let Some(program) = job.update.take() {
-            let sort = match &job.report {
-                Report::Sort(c, _) => Some(c.clone()),
-                _ => None,
-            };
-            let context = super::context::LiveContext::new(
-                job.tag.clone(),
-                job.uid,
-                program,
-                job.scope,
-                sort,
-                uids,
-            );
-            self.add_context(context);
-        }
-        // RFC 5182 §2.1: SAVE alone sends no ESEARCH.
-        let save_only = options.is_some_and(|o| {
-            o.contains(&SearchReturnOption::Save) && !o.iter().any(shapes_answer)
+        let context = job.update.take().map(|update| {
+            update.map(|program| {
+                let sort = match &job.report {
+                    Report::Sort(c, _) => Some(c.clone()),
+                    _ => None,
+                };
+                super::context::LiveContext::new(
+                    job.tag.clone(),
+                    job.uid,
+                    program,
+                    job.scope,
+                    sort,
+                    uids,
+                )
+            })
         });
+        // RFC 5182 §2.1: SAVE alone sends no ESEARCH.
+        let save_only = options
+            .is_some_and(|o| o.contains(&SearchReturnOption::Save) && !o.iter().any(shapes_answer));
         let text = if is_sort {
             "SORT completed"
         } else {
@@ -316,6 +318,12 @@ impl ServerSession {
                 search_data(self.version, &job.tag, job.uid, &result, options)
             };
             self.send(&Response::Data(data));
+        }
+        // RFC 5267 §4.3.1: a refusal (NOUPDATE) follows the result.
+        match context {
+            Some(Ok(context)) => self.add_context(context),
+            Some(Err(text)) => self.refuse_update(&job.tag, text),
+            None => {}
         }
         self.complete_job(&job, text);
     }
