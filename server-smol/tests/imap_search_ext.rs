@@ -62,6 +62,7 @@ fn esort_partial_and_searchres_over_raw_socket() {
         assert!(caps.contains(want), "{want} missing from {caps}");
     }
     load(&mut c);
+    // This session is the first to see the messages: they are \Recent.
     c.ok("SELECT INBOX");
     let t = c.next_tag;
     assert_eq!(
@@ -120,7 +121,7 @@ fn esort_partial_and_searchres_over_raw_socket() {
     );
     assert_eq!(
         untagged(&mut c, "UID FETCH $ (FLAGS)"),
-        ["* 5 FETCH (UID 5 FLAGS ())"]
+        ["* 5 FETCH (UID 5 FLAGS (\\Recent))"]
     );
     // SAVE alone answers nothing; `$` then works inside SEARCH criteria.
     assert!(untagged(&mut c, "UID SEARCH RETURN (SAVE) UNSEEN").is_empty());
@@ -206,7 +207,7 @@ fn contexts_follow_another_session() {
             format!("* ESEARCH (TAG \"{t1}\") UID REMOVEFROM (0 2)"),
             format!("* ESEARCH (TAG \"{t2}\") REMOVEFROM (0 2)"),
             format!("* ESEARCH (TAG \"{t3}\") UID REMOVEFROM (3 2)"),
-            "* 2 FETCH (FLAGS (\\Seen))".to_string(),
+            "* 2 FETCH (FLAGS (\\Seen \\Recent))".to_string(),
         ]
     );
     // B appends a 600-octet message from outside the mailbox: it sorts
@@ -227,7 +228,10 @@ fn contexts_follow_another_session() {
     // still valid, then the EXPUNGE.
     b.ok("SELECT INBOX");
     b.ok("UID STORE 4 +FLAGS.SILENT (\\Deleted)");
-    assert_eq!(next_lines(&mut a, 1), ["* 4 FETCH (FLAGS (\\Deleted))"]);
+    assert_eq!(
+        next_lines(&mut a, 1),
+        ["* 4 FETCH (FLAGS (\\Deleted \\Recent))"]
+    );
     b.ok("EXPUNGE");
     assert_eq!(
         next_lines(&mut a, 4),
@@ -243,7 +247,7 @@ fn contexts_follow_another_session() {
     assert_eq!(
         next_lines(&mut a, 4),
         [
-            "* 1 FETCH (FLAGS ())".to_string(),
+            "* 1 FETCH (FLAGS (\\Recent))".to_string(),
             format!("* ESEARCH (TAG \"{t1}\") UID ADDTO (0 1)"),
             format!("* ESEARCH (TAG \"{t2}\") ADDTO (0 1)"),
             format!("* ESEARCH (TAG \"{t3}\") UID ADDTO (3 1)"),
@@ -261,7 +265,7 @@ fn contexts_follow_another_session() {
     assert_eq!(
         lines,
         [
-            "* 3 FETCH (FLAGS ())".to_string(),
+            "* 3 FETCH (FLAGS (\\Recent))".to_string(),
             format!("* ESEARCH (TAG \"{t2}\") ADDTO (0 3)"),
         ]
     );

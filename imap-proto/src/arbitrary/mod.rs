@@ -414,7 +414,7 @@ fn fetch_attribute(u: &mut Unstructured<'_>) -> Result<FetchAttribute> {
 
 fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
     use CommandBody as B;
-    Ok(match u.int_in_range(0..=30)? {
+    Ok(match u.int_in_range(0..=31)? {
         0 => pick(
             u,
             &[
@@ -635,12 +635,55 @@ fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
             charset: sort_charset(u)?,
             search: vec_of(u, 1, 3, |u| search_key(u, DEPTH))?,
         },
+        31 => B::Notify(notify_args(u)?),
         30 => B::CancelUpdate {
             tags: vec_of(u, 1, 3, |u| quoted(u, false))?,
         },
         _ => B::Id {
             parameters: opt_of(u, |u| vec_of(u, 0, 3, |u| Ok((istring(u)?, nstring(u)?))))?,
         },
+    })
+}
+
+/// `notify` arguments (RFC 5465).
+fn notify_args(u: &mut Unstructured<'_>) -> Result<NotifyArgs> {
+    if u.ratio(1u8, 5)? {
+        return Ok(NotifyArgs::None);
+    }
+    let groups = vec_of(u, 1, 3, |u| {
+        let filter = match u.int_in_range(0..=6)? {
+            0 => FilterMailboxes::Selected,
+            1 => FilterMailboxes::SelectedDelayed,
+            2 => FilterMailboxes::Inboxes,
+            3 => FilterMailboxes::Personal,
+            4 => FilterMailboxes::Subscribed,
+            5 => FilterMailboxes::Subtree(vec_of(u, 1, 2, mailbox)?),
+            _ => FilterMailboxes::Mailboxes(vec_of(u, 1, 2, mailbox)?),
+        };
+        let events = vec_of(u, 0, 3, |u| {
+            Ok(match u.int_in_range(0..=5)? {
+                0 => NotifyEvent::MessageNew(vec_of(u, 0, 2, |u| {
+                    pick(
+                        u,
+                        &[
+                            FetchAttribute::Uid,
+                            FetchAttribute::Flags,
+                            FetchAttribute::Rfc822Size,
+                        ],
+                    )
+                })?),
+                1 => NotifyEvent::MessageExpunge,
+                2 => NotifyEvent::FlagChange,
+                3 => NotifyEvent::MailboxName,
+                4 => NotifyEvent::SubscriptionChange,
+                _ => NotifyEvent::Other(ext_name(u)?),
+            })
+        })?;
+        Ok(EventGroup { filter, events })
+    })?;
+    Ok(NotifyArgs::Set {
+        status: u.arbitrary()?,
+        groups,
     })
 }
 

@@ -12,7 +12,7 @@ fn text(u: &mut Unstructured<'_>) -> Result<Text> {
 }
 
 fn code(u: &mut Unstructured<'_>) -> Result<Code> {
-    Ok(match u.int_in_range(0..=13)? {
+    Ok(match u.int_in_range(0..=14)? {
         0 => pick(
             u,
             &[
@@ -53,6 +53,7 @@ fn code(u: &mut Unstructured<'_>) -> Result<Code> {
         9 => Code::HighestModSeq(u.int_in_range(1..=i64::MAX as u64)?),
         10 => Code::Modified(sequence_set(u)?),
         12 => Code::NoUpdate(quoted(u, false)?),
+        13 => Code::BadEvent(vec_of(u, 1, 3, |u| ext_name(u))?),
         11 => Code::Unit(pick(
             u,
             &[
@@ -60,6 +61,7 @@ fn code(u: &mut Unstructured<'_>) -> Result<Code> {
                 UnitCode::Closed,
                 UnitCode::NoModSeq,
                 UnitCode::NotSaved,
+                UnitCode::NotificationOverflow,
                 UnitCode::HasChildren,
                 UnitCode::TooBig,
                 UnitCode::Unavailable,

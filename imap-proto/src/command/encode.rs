@@ -254,6 +254,10 @@ impl Encode for CommandBody {
                 enc.put(b" ");
                 sp_sep(enc, search);
             }
+            CommandBody::Notify(args) => {
+                enc.put(b"NOTIFY ");
+                args.encode(enc);
+            }
             CommandBody::CancelUpdate { tags } => {
                 enc.put(b"CANCELUPDATE");
                 for t in tags {

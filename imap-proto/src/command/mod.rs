@@ -4,6 +4,7 @@
 mod append;
 mod encode;
 mod fetch;
+mod notify;
 mod options;
 mod parse;
 mod partial;
@@ -12,6 +13,7 @@ mod sort;
 
 pub use append::AppendHead;
 pub use fetch::{FetchAttribute, FetchAttributes, FetchMacro, FetchModifier, Part, Section};
+pub use notify::{EventGroup, FilterMailboxes, NotifyArgs, NotifyEvent};
 pub use options::{
     ListReturnOption, ListSelectOption, OptionExtension, OptionValue, SearchReturnOption,
     SelectParameter, StatusAttribute, TaggedExtValue,
@@ -216,6 +218,8 @@ pub enum CommandBody {
         /// Search keys, ANDed (at least one).
         search: Vec<SearchKey>,
     },
+    /// `NOTIFY SET ...` / `NOTIFY NONE` (RFC 5465 §3)
+    Notify(NotifyArgs),
     /// `CANCELUPDATE "tag" ...` (RFC 5267 §4.3.5): ends the updates of the
     /// searching commands with these tags.
     CancelUpdate {

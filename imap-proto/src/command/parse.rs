@@ -118,6 +118,8 @@ fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
         b"APPEND" => append(r),
         b"SEARCH" => search(r, false, depth),
         b"SORT" => sort(r, false, depth),
+        // command-auth =/ notify (RFC 5465 §8)
+        b"NOTIFY" => map(super::notify::notify_args, CommandBody::Notify).parse(r),
         // command-select =/ "CANCELUPDATE" 1*(SP quoted) (RFC 5267 §5)
         b"CANCELUPDATE" => map(sp_list1(crate::types::quoted), |tags| {
             CommandBody::CancelUpdate { tags }

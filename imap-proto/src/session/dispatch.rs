@@ -77,6 +77,16 @@ pub(super) enum Pending {
         close: bool,
         uid: bool,
     },
+    /// NOTIFY SET STATUS: the mailbox list (RFC 5465 §3).
+    NotifyList {
+        tag: Tag,
+    },
+    /// NOTIFY SET STATUS: one mailbox's STATUS, then the rest.
+    NotifyStatus {
+        tag: Tag,
+        name: String,
+        queue: std::collections::VecDeque<String>,
+    },
     Quota {
         tag: Tag,
         /// GETQUOTAROOT's mailbox as the client wrote it.
@@ -466,6 +476,7 @@ impl ServerSession {
                 search,
             ),
             B::CancelUpdate { tags } => self.cancel_update(tag, &tags),
+            B::Notify(args) => self.notify_command(tag, args),
             B::Thread {
                 uid,
                 algorithm,

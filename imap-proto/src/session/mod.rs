@@ -155,12 +155,14 @@ mod dispatch;
 mod fetch;
 mod list;
 mod messages;
+mod notify;
 mod output;
 mod quota;
 mod search;
 mod select;
 mod types;
 
+pub use notify::{MailboxNotice, NotifyInterest};
 pub use types::{
     AppendAnswer, AuthMechanism, Capabilities, ContentNeed, CopyAnswer, Event, Limits, MailboxInfo,
     MailboxOp, MessageContent, QResyncParams, QuotaAnswer, RequestId, SelectAnswer, ServerConfig,
@@ -282,6 +284,8 @@ pub struct ServerSession {
     discard_answer: Option<Status>,
     /// UIDs saved by `SEARCH RETURN (SAVE)` (RFC 5182).
     saved_search: Vec<std::num::NonZeroU32>,
+    /// The client's `NOTIFY SET` (RFC 5465); `None`: NOTIFY NONE.
+    notify: Option<notify::NotifySpec>,
     closing: bool,
     deadline: Instant,
     activity: bool,
@@ -310,6 +314,7 @@ impl ServerSession {
             auth_failures: 0,
             discard_answer: None,
             saved_search: Vec::new(),
+            notify: None,
             closing: false,
             deadline,
             activity: false,
@@ -527,8 +532,20 @@ impl ServerSession {
         if let Some(m) = seen {
             self.saw_mod_seq(m);
         }
+        self.push_updates();
+    }
+
+    /// Sends the view's updates now when the client may get them at once:
+    /// while idling, or under NOTIFY for the selected mailbox when no
+    /// command is in progress (RFC 5465 §3; `selected-delayed` keeps
+    /// EXPUNGE back).
+    fn push_updates(&mut self) {
         if matches!(self.wait, Wait::Idle { .. }) {
             self.flush_updates(true);
+        } else if let Some(delayed) = self.notify_selected()
+            && self.can_push()
+        {
+            self.flush_updates(!delayed);
         }
     }
 
@@ -546,9 +563,7 @@ impl ServerSession {
         if let Some(m) = seen {
             self.saw_mod_seq(m);
         }
-        if matches!(self.wait, Wait::Idle { .. }) {
-            self.flush_updates(true);
-        }
+        self.push_updates();
     }
 
     /// The adapter finished the TLS handshake after
@@ -679,15 +694,24 @@ impl ServerSession {
             uid: self.enabled.qresync,
             mod_seq: self.enabled.condstore,
         };
+        self.flush_notifications();
         self.announce_flags();
         // RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE it anticipates.
         self.context_removals(expunge);
         let Some(sel) = self.selected.as_mut() else {
             return;
         };
+        // NOTIFY's MessageNew FETCH is for the messages above this UID.
+        let before = sel.view.max_uid();
         let updates = sel.view.flush(options);
+        let grew = updates
+            .iter()
+            .any(|d| matches!(d, crate::response::Data::Exists(_)));
         for d in updates {
             self.send(&Response::Data(d));
+        }
+        if grew {
+            self.notify_new_messages(before);
         }
         // RFC 5267 §4.3.3: ADDTO after the EXISTS of the new messages.
         self.context_additions();

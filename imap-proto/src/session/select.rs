@@ -201,6 +201,12 @@ impl ServerSession {
         id: RequestId,
         answer: Result<StatusAnswer, RespText>,
     ) -> Result<(), Result<StatusAnswer, RespText>> {
+        if let Some(Pending::NotifyStatus { tag, name, queue }) =
+            self.take_pending(id, |p| matches!(p, Pending::NotifyStatus { .. }))
+        {
+            self.notify_status_answer(tag, name, queue, answer);
+            return Ok(());
+        }
         if let Some(Pending::ListStatus { tag, mailbox, rest }) =
             self.take_pending(id, |p| matches!(p, Pending::ListStatus { .. }))
         {

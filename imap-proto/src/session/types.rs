@@ -50,6 +50,10 @@ pub struct Limits {
     /// Each costs its criteria and 4 octets per result, and one metadata
     /// match per message of the mailbox at every flush of updates.
     pub max_update_contexts: usize,
+    /// NOTIFY notifications (RFC 5465) queued while a command runs; one
+    /// more turns NOTIFY off with `NOTIFICATIONOVERFLOW`. Default 1024
+    /// (a STATUS or LIST line each, about 100 octets).
+    pub max_queued_notifications: usize,
 }
 
 impl Default for Limits {
@@ -65,6 +69,7 @@ impl Default for Limits {
             login_timeout: Duration::from_secs(60),
             autologout: Duration::from_secs(30 * 60),
             max_update_contexts: 8,
+            max_queued_notifications: 1024,
         }
     }
 }
@@ -140,6 +145,7 @@ impl Default for Capabilities {
             C::ContextSearch,
             C::ContextSort,
             C::Partial,
+            C::Notify,
             C::Quota,
             C::QuotaResStorage,
             C::QuotaResMessage,

@@ -84,6 +84,8 @@ pub enum Capability {
     ContextSort,
     /// `PARTIAL` (RFC 9394)
     Partial,
+    /// `NOTIFY` (RFC 5465)
+    Notify,
     /// Any other capability atom.
     Other(Atom),
 }
@@ -125,6 +127,7 @@ const NAMED: &[(&str, Capability)] = &[
     ("CONTEXT=SEARCH", Capability::ContextSearch),
     ("CONTEXT=SORT", Capability::ContextSort),
     ("PARTIAL", Capability::Partial),
+    ("NOTIFY", Capability::Notify),
 ];
 
 impl Capability {
