@@ -218,7 +218,8 @@ fn contexts_follow_another_session() {
         next_lines(&mut a, 5),
         [
             "* 6 EXISTS".to_string(),
-            "* 1 RECENT".to_string(),
+            // \Recent: 2, 4, 5 and 6 (1 and 3 were stored \Seen).
+            "* 4 RECENT".to_string(),
             format!("* ESEARCH (TAG \"{t1}\") UID ADDTO (0 6)"),
             format!("* ESEARCH (TAG \"{t2}\") ADDTO (0 6)"),
             format!("* ESEARCH (TAG \"{t3}\") UID ADDTO (1 6)"),
@@ -247,7 +248,7 @@ fn contexts_follow_another_session() {
     assert_eq!(
         next_lines(&mut a, 4),
         [
-            "* 1 FETCH (FLAGS (\\Recent))".to_string(),
+            "* 1 FETCH (FLAGS ())".to_string(),
             format!("* ESEARCH (TAG \"{t1}\") UID ADDTO (0 1)"),
             format!("* ESEARCH (TAG \"{t2}\") ADDTO (0 1)"),
             format!("* ESEARCH (TAG \"{t3}\") UID ADDTO (3 1)"),
@@ -265,7 +266,7 @@ fn contexts_follow_another_session() {
     assert_eq!(
         lines,
         [
-            "* 3 FETCH (FLAGS (\\Recent))".to_string(),
+            "* 3 FETCH (FLAGS ())".to_string(),
             format!("* ESEARCH (TAG \"{t2}\") ADDTO (0 3)"),
         ]
     );
@@ -298,4 +299,102 @@ fn context_limit_over_raw_socket() {
             format!("* NO [NOUPDATE \"{t}\"] Too many contexts"),
         ]
     );
+}
+
+/// NOTIFY (RFC 5465) outside IDLE: A asks for selected-mailbox events and
+/// for every personal mailbox; B's APPEND, STORE and EXPUNGE in INBOX
+/// reach A as EXISTS/FETCH/EXPUNGE without A sending a command, B's
+/// APPEND to Sent as STATUS, and B's CREATE/RENAME/SUBSCRIBE/DELETE as
+/// LIST; NOTIFY SET STATUS reports every mailbox but the selected one;
+/// unsupported events get BADEVENT.
+#[test]
+fn notify_pushes_another_sessions_changes() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let addr = server.addr("imap");
+    let mut a = RawImap::login(addr, ALICE.0, ALICE.1);
+    let mut b = RawImap::login(addr, ALICE.0, ALICE.1);
+    let caps = a.ok("CAPABILITY");
+    assert!(caps.lines("CAPABILITY")[0].contains(" NOTIFY"), "{caps:?}");
+    a.ok("SELECT INBOX");
+    let r = a.cmd("NOTIFY SET (personal (AnnotationChange))");
+    assert_eq!(
+        r.status,
+        "NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] Unsupported event"
+    );
+    let r = a.cmd("NOTIFY SET (personal (MessageNew))");
+    assert!(r.status.starts_with("BAD "), "{r:?}");
+    a.ok(
+        "NOTIFY SET (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange)) \
+         (personal (MessageNew MessageExpunge MailboxName SubscriptionChange))",
+    );
+
+    assert!(b.append("INBOX", "", &message(100)).ok());
+    assert_eq!(
+        next_lines(&mut a, 3),
+        [
+            "* 1 EXISTS",
+            "* 1 RECENT",
+            "* 1 FETCH (UID 1 FLAGS (\\Recent))"
+        ]
+    );
+    b.ok("SELECT INBOX");
+    b.ok("UID STORE 1 +FLAGS.SILENT (\\Flagged)");
+    assert_eq!(
+        next_lines(&mut a, 1),
+        ["* 1 FETCH (FLAGS (\\Flagged \\Recent))"]
+    );
+    b.ok("UID STORE 1 +FLAGS.SILENT (\\Deleted)");
+    assert_eq!(
+        next_lines(&mut a, 1),
+        ["* 1 FETCH (FLAGS (\\Flagged \\Deleted \\Recent))"]
+    );
+    b.ok("EXPUNGE");
+    assert_eq!(next_lines(&mut a, 1), ["* 1 EXPUNGE"]);
+
+    assert!(b.append("Sent", "", &message(100)).ok());
+    assert_eq!(
+        next_lines(&mut a, 1),
+        ["* STATUS Sent (MESSAGES 1 UIDNEXT 2 UNSEEN 1)"]
+    );
+    b.ok("CREATE Lists");
+    assert_eq!(next_lines(&mut a, 1), ["* LIST () \"/\" Lists"]);
+    b.ok("RENAME Lists Projects");
+    assert_eq!(
+        next_lines(&mut a, 1),
+        ["* LIST () \"/\" Projects (\"OLDNAME\" (\"Lists\"))"]
+    );
+    b.ok("SUBSCRIBE Projects");
+    assert_eq!(
+        next_lines(&mut a, 1),
+        ["* LIST (\\Subscribed) \"/\" Projects"]
+    );
+    b.ok("UNSUBSCRIBE Projects");
+    assert_eq!(next_lines(&mut a, 1), ["* LIST () \"/\" Projects"]);
+    b.ok("DELETE Projects");
+    assert_eq!(
+        next_lines(&mut a, 1),
+        ["* LIST (\\NonExistent) \"/\" Projects"]
+    );
+
+    // SET STATUS: every mailbox a message event is asked for, not INBOX.
+    let r = a.ok("NOTIFY SET STATUS (personal (MessageNew MessageExpunge))");
+    let mut lines = r.untagged.clone();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "* STATUS Archive (MESSAGES 0 UIDNEXT 1 UNSEEN 0)",
+            "* STATUS Drafts (MESSAGES 0 UIDNEXT 1 UNSEEN 0)",
+            "* STATUS Junk (MESSAGES 0 UIDNEXT 1 UNSEEN 0)",
+            "* STATUS Sent (MESSAGES 1 UIDNEXT 2 UNSEEN 1)",
+            "* STATUS Trash (MESSAGES 0 UIDNEXT 1 UNSEEN 0)",
+        ]
+    );
+    // NOTIFY NONE: B's next APPEND is only told at A's next command.
+    a.ok("NOTIFY NONE");
+    assert!(b.append("Sent", "", &message(100)).ok());
+    assert!(b.append("INBOX", "", &message(100)).ok());
+    let r = a.ok("NOOP");
+    assert_eq!(r.untagged, ["* 1 EXISTS", "* 1 RECENT"]);
 }
