@@ -86,6 +86,9 @@ const TOKENS: &[&[u8]] = &[
     b"PARTIAL (",
     b"-1:-100 ",
     b"NOUPDATE ",
+    b"BADEVENT (MessageNew) ",
+    b"NOTIFICATIONOVERFLOW",
+    b"(\"OLDNAME\" (\"a\"))",
     b"\xff",
     b"\0",
 ];

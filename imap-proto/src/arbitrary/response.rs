@@ -53,7 +53,7 @@ fn code(u: &mut Unstructured<'_>) -> Result<Code> {
         9 => Code::HighestModSeq(u.int_in_range(1..=i64::MAX as u64)?),
         10 => Code::Modified(sequence_set(u)?),
         12 => Code::NoUpdate(quoted(u, false)?),
-        13 => Code::BadEvent(vec_of(u, 1, 3, |u| ext_name(u))?),
+        13 => Code::BadEvent(vec_of(u, 1, 3, ext_name)?),
         11 => Code::Unit(pick(
             u,
             &[

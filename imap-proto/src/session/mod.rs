@@ -34,7 +34,10 @@
 //!   [`handle_timeout`](ServerSession::handle_timeout),
 //!   [`mailbox_changed`](ServerSession::mailbox_changed),
 //!   [`mailbox_resync`](ServerSession::mailbox_resync),
-//!   [`transport_switched`](ServerSession::transport_switched);
+//!   [`transport_switched`](ServerSession::transport_switched), and for
+//!   NOTIFY [`notify_status`](ServerSession::notify_status),
+//!   [`notify_mailbox`](ServerSession::notify_mailbox),
+//!   [`notify_overflow`](ServerSession::notify_overflow);
 //! - answers (each hands its argument back on a wrong `id` or state):
 //!   `respond_authenticate`, `respond_select`, `respond_mailbox`,
 //!   `respond_list`, `respond_status`, `respond_append_begin`,
@@ -123,9 +126,15 @@
 //!
 //! # Not implemented (documented choices)
 //!
-//! - MULTIAPPEND (RFC 3502), COMPRESS, NOTIFY, METADATA, QUOTASET, ACL,
-//!   ESORT/CONTEXT (RFC 5267), SORT=DISPLAY (RFC 5957), THREAD=REFS,
-//!   WITHIN, SAVEDATE, OBJECTID: not offered.
+//! - MULTIAPPEND (RFC 3502), COMPRESS, METADATA, QUOTASET, ACL,
+//!   SORT=DISPLAY (RFC 5957), THREAD=REFS, WITHIN, SAVEDATE, OBJECTID:
+//!   not offered.
+//! - ESORT, CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267) and PARTIAL
+//!   (RFC 9394): see `session/context.rs` for which contexts can be kept
+//!   live (criteria on metadata; SORT by ARRIVAL or SIZE) and when
+//!   `NOUPDATE` is answered. NOTIFY (RFC 5465): see `session/notify.rs`
+//!   and [`notify_interest`](ServerSession::notify_interest); the
+//!   adapter hands in other mailboxes' changes.
 //! - SORT and THREAD (RFC 5256) run as a SEARCH job: the header of every
 //!   message is read (`ContentNeed::Header`) when a sort key or the
 //!   threading algorithm needs it, also for messages that metadata
@@ -133,7 +142,9 @@
 //!   nothing. Dates are the Date: field in UTC, the internal date when it
 //!   is missing or unparsable (RFC 5256 §2.2).
 //! - `$` (SEARCHRES) works as a FETCH/STORE/COPY/MOVE/UID EXPUNGE sequence
-//!   set; inside SEARCH criteria it matches nothing.
+//!   set and inside SEARCH/SORT criteria (bare or as `UID $`); SAVE keeps
+//!   the MIN/MAX or PARTIAL results when only those are asked (RFC 5182
+//!   §2.4, RFC 9394), and a SEARCH (SAVE) that fails empties it.
 //! - The `VANISHED` FETCH modifier (RFC 7162 §3.2.6) is accepted and
 //!   ignored (the session cannot tell expunged UIDs from unused ones).
 //! - UTF8=ACCEPT can be enabled but IMAP4rev1 sessions still send mailbox

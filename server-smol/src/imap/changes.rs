@@ -166,10 +166,10 @@ impl ImapHandler {
             let sub = subscribed.contains(&n.mailbox);
             let name = n.mailbox.clone();
             match &n.change {
-                Change::Appended { .. } | Change::Flags { .. } | Change::Expunged { .. } => {
-                    if session.notify_interest(&name, sub).status && !status_of.contains(&name) {
-                        status_of.push(name);
-                    }
+                Change::Appended { .. } | Change::Flags { .. } | Change::Expunged { .. }
+                    if session.notify_interest(&name, sub).status && !status_of.contains(&name) =>
+                {
+                    status_of.push(name);
                 }
                 Change::MailboxCreated => session.notify_mailbox(MailboxNotice::Created(name), sub),
                 Change::MailboxDeleted => session.notify_mailbox(MailboxNotice::Deleted(name), sub),
