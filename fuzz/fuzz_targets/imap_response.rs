@@ -80,6 +80,15 @@ const TOKENS: &[&[u8]] = &[
     b"\"17-Jul-1996 02:44:25 -0700\"",
     b"MESSAGES ",
     b"CHILDINFO ",
+    // RFC 5267 / RFC 9394 ESEARCH data and the NOUPDATE code.
+    b"ADDTO (",
+    b"REMOVEFROM (",
+    b"PARTIAL (",
+    b"-1:-100 ",
+    b"NOUPDATE ",
+    b"BADEVENT (MessageNew) ",
+    b"NOTIFICATIONOVERFLOW",
+    b"(\"OLDNAME\" (\"a\"))",
     b"\xff",
     b"\0",
 ];

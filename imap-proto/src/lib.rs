@@ -154,8 +154,9 @@
 //! (5258), LIST-STATUS (5819), ESEARCH (4731), SEARCHRES `$` (5182),
 //! SASL-IR (4959), APPENDLIMIT (7889), STATUS=SIZE (8438), BINARY (3516),
 //! CONDSTORE/QRESYNC (7162), SORT and THREAD=ORDEREDSUBJECT/REFERENCES
-//! (5256; the algorithms in [`message::sort`] and [`message::thread`]), and
-//! QUOTA with the STORAGE and MESSAGE resources (9208).
+//! (5256; the algorithms in [`message::sort`] and [`message::thread`]),
+//! QUOTA with the STORAGE and MESSAGE resources (9208), ESORT and
+//! CONTEXT=SEARCH/SORT (5267), PARTIAL (9394) and NOTIFY (5465).
 //!
 //! - [`types`]: values that cannot be invalid (tags, atoms, strings,
 //!   literals, mailbox names with modified UTF-7, sequence sets, flags,

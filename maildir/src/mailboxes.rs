@@ -307,6 +307,15 @@ impl Store {
             }
         }
         txn.commit()?;
+        // IMAP NOTIFY's SubscriptionChange (RFC 5465 §5.5) reads this.
+        self.inner.notifier.publish(
+            &key,
+            vec![Notice {
+                mailbox: name,
+                uidvalidity: 0,
+                change: Change::Subscription { subscribed: on },
+            }],
+        );
         Ok(())
     }
 

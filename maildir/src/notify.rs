@@ -62,6 +62,12 @@ pub enum Change {
         /// The new name.
         to: String,
     },
+    /// The name was subscribed or unsubscribed (it need not exist; the
+    /// notice's `uidvalidity` is 0).
+    Subscription {
+        /// Subscribed now.
+        subscribed: bool,
+    },
 }
 
 /// One published change.

@@ -314,3 +314,29 @@ fn subscriptions_may_name_missing_mailboxes() {
             .contains(&"Ghost/Town".to_owned())
     );
 }
+
+/// Subscribing and unsubscribing are published (IMAP NOTIFY's
+/// SubscriptionChange, RFC 5465 §5.5), also for names that do not exist.
+#[test]
+fn subscription_changes_are_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_user(dir.path());
+    let sub = store.subscribe(A).unwrap();
+    store.subscribe_mailbox(A, "Ghost").unwrap();
+    store.unsubscribe_mailbox(A, "Sent").unwrap();
+    let seen: Vec<(String, bool)> = drain(&sub)
+        .into_iter()
+        .map(|e| match e {
+            Event::Change(Notice {
+                mailbox,
+                uidvalidity: 0,
+                change: Change::Subscription { subscribed },
+            }) => (mailbox, subscribed),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("Ghost".to_owned(), true), ("Sent".to_owned(), false)]
+    );
+}

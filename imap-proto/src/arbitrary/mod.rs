@@ -414,7 +414,7 @@ fn fetch_attribute(u: &mut Unstructured<'_>) -> Result<FetchAttribute> {
 
 fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
     use CommandBody as B;
-    Ok(match u.int_in_range(0..=29)? {
+    Ok(match u.int_in_range(0..=31)? {
         0 => pick(
             u,
             &[
@@ -541,18 +541,7 @@ fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
         },
         16 | 17 => B::Search {
             uid: u.arbitrary()?,
-            return_options: opt_of(u, |u| {
-                vec_of(u, 0, 3, |u| {
-                    Ok(match u.int_in_range(0..=5)? {
-                        0 => SearchReturnOption::Min,
-                        1 => SearchReturnOption::Max,
-                        2 => SearchReturnOption::All,
-                        3 => SearchReturnOption::Count,
-                        4 => SearchReturnOption::Save,
-                        _ => SearchReturnOption::Other(option_extension(u)?),
-                    })
-                })
-            })?,
+            return_options: search_return_options(u)?,
             charset: opt_of(u, |u| {
                 Ok(if u.arbitrary::<bool>()? {
                     Charset::Atom(
@@ -616,6 +605,7 @@ fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
         },
         25 => B::Sort {
             uid: u.arbitrary()?,
+            return_options: search_return_options(u)?,
             criteria: vec_of(u, 1, 3, |u| {
                 Ok(SortCriterion {
                     reverse: u.arbitrary()?,
@@ -645,9 +635,84 @@ fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
             charset: sort_charset(u)?,
             search: vec_of(u, 1, 3, |u| search_key(u, DEPTH))?,
         },
+        31 => B::Notify(notify_args(u)?),
+        30 => B::CancelUpdate {
+            tags: vec_of(u, 1, 3, |u| quoted(u, false))?,
+        },
         _ => B::Id {
             parameters: opt_of(u, |u| vec_of(u, 0, 3, |u| Ok((istring(u)?, nstring(u)?))))?,
         },
+    })
+}
+
+/// `notify` arguments (RFC 5465).
+fn notify_args(u: &mut Unstructured<'_>) -> Result<NotifyArgs> {
+    if u.ratio(1u8, 5)? {
+        return Ok(NotifyArgs::None);
+    }
+    let groups = vec_of(u, 1, 3, |u| {
+        let filter = match u.int_in_range(0..=6)? {
+            0 => FilterMailboxes::Selected,
+            1 => FilterMailboxes::SelectedDelayed,
+            2 => FilterMailboxes::Inboxes,
+            3 => FilterMailboxes::Personal,
+            4 => FilterMailboxes::Subscribed,
+            5 => FilterMailboxes::Subtree(vec_of(u, 1, 2, mailbox)?),
+            _ => FilterMailboxes::Mailboxes(vec_of(u, 1, 2, mailbox)?),
+        };
+        let events = vec_of(u, 0, 3, |u| {
+            Ok(match u.int_in_range(0..=5)? {
+                0 => NotifyEvent::MessageNew(vec_of(u, 0, 2, |u| {
+                    pick(
+                        u,
+                        &[
+                            FetchAttribute::Uid,
+                            FetchAttribute::Flags,
+                            FetchAttribute::Rfc822Size,
+                        ],
+                    )
+                })?),
+                1 => NotifyEvent::MessageExpunge,
+                2 => NotifyEvent::FlagChange,
+                3 => NotifyEvent::MailboxName,
+                4 => NotifyEvent::SubscriptionChange,
+                _ => NotifyEvent::Other(ext_name(u)?),
+            })
+        })?;
+        Ok(EventGroup { filter, events })
+    })?;
+    Ok(NotifyArgs::Set {
+        status: u.arbitrary()?,
+        groups,
+    })
+}
+
+/// `partial-range` (RFC 9394).
+pub(crate) fn partial_range(u: &mut Unstructured<'_>) -> Result<PartialRange> {
+    let (a, b) = (nz(u)?, nz(u)?);
+    Ok(if u.arbitrary::<bool>()? {
+        PartialRange::First(a, b)
+    } else {
+        PartialRange::Last(a, b)
+    })
+}
+
+/// `RETURN (...)` of SEARCH and SORT (RFC 4731, RFC 5182, RFC 5267, RFC 9394).
+fn search_return_options(u: &mut Unstructured<'_>) -> Result<Option<Vec<SearchReturnOption>>> {
+    opt_of(u, |u| {
+        vec_of(u, 0, 3, |u| {
+            Ok(match u.int_in_range(0..=8)? {
+                0 => SearchReturnOption::Min,
+                1 => SearchReturnOption::Max,
+                2 => SearchReturnOption::All,
+                3 => SearchReturnOption::Count,
+                4 => SearchReturnOption::Save,
+                5 => SearchReturnOption::Partial(partial_range(u)?),
+                6 => SearchReturnOption::Update,
+                7 => SearchReturnOption::Context,
+                _ => SearchReturnOption::Other(option_extension(u)?),
+            })
+        })
     })
 }
 

@@ -12,7 +12,7 @@ fn text(u: &mut Unstructured<'_>) -> Result<Text> {
 }
 
 fn code(u: &mut Unstructured<'_>) -> Result<Code> {
-    Ok(match u.int_in_range(0..=12)? {
+    Ok(match u.int_in_range(0..=14)? {
         0 => pick(
             u,
             &[
@@ -52,6 +52,8 @@ fn code(u: &mut Unstructured<'_>) -> Result<Code> {
         },
         9 => Code::HighestModSeq(u.int_in_range(1..=i64::MAX as u64)?),
         10 => Code::Modified(sequence_set(u)?),
+        12 => Code::NoUpdate(quoted(u, false)?),
+        13 => Code::BadEvent(vec_of(u, 1, 3, ext_name)?),
         11 => Code::Unit(pick(
             u,
             &[
@@ -59,6 +61,7 @@ fn code(u: &mut Unstructured<'_>) -> Result<Code> {
                 UnitCode::Closed,
                 UnitCode::NoModSeq,
                 UnitCode::NotSaved,
+                UnitCode::NotificationOverflow,
                 UnitCode::HasChildren,
                 UnitCode::TooBig,
                 UnitCode::Unavailable,
@@ -311,11 +314,20 @@ fn data(u: &mut Unstructured<'_>) -> Result<Data> {
             correlator: opt_of(u, tag)?,
             uid: u.arbitrary()?,
             items: vec_of(u, 0, 3, |u| {
-                Ok(match u.int_in_range(0..=4)? {
+                let pairs = |u: &mut Unstructured<'_>| {
+                    vec_of(u, 1, 3, |u| Ok((u.arbitrary()?, sequence_set(u)?)))
+                };
+                Ok(match u.int_in_range(0..=7)? {
                     0 => ESearchItem::Min(nz(u)?),
                     1 => ESearchItem::Max(nz(u)?),
                     2 => ESearchItem::All(sequence_set(u)?),
                     3 => ESearchItem::Count(u.arbitrary()?),
+                    4 => ESearchItem::Partial {
+                        range: super::partial_range(u)?,
+                        results: opt_of(u, sequence_set)?,
+                    },
+                    5 => ESearchItem::AddTo(pairs(u)?),
+                    6 => ESearchItem::RemoveFrom(pairs(u)?),
                     _ => ESearchItem::ModSeq(u.int_in_range(1..=i64::MAX as u64)?),
                 })
             })?,

@@ -236,17 +236,34 @@ impl Encode for CommandBody {
             }
             CommandBody::Sort {
                 uid: u,
+                return_options,
                 criteria,
                 charset,
                 search,
             } => {
                 uid(enc, *u);
                 enc.put(b"SORT ");
+                if let Some(r) = return_options {
+                    enc.put(b"RETURN ");
+                    paren(enc, r);
+                    enc.put(b" ");
+                }
                 paren(enc, criteria);
                 enc.put(b" ");
                 charset.encode(enc);
                 enc.put(b" ");
                 sp_sep(enc, search);
+            }
+            CommandBody::Notify(args) => {
+                enc.put(b"NOTIFY ");
+                args.encode(enc);
+            }
+            CommandBody::CancelUpdate { tags } => {
+                enc.put(b"CANCELUPDATE");
+                for t in tags {
+                    enc.put(b" ");
+                    t.encode(enc);
+                }
             }
             CommandBody::Thread {
                 uid: u,

@@ -4,17 +4,21 @@
 mod append;
 mod encode;
 mod fetch;
+mod notify;
 mod options;
 mod parse;
+mod partial;
 mod search;
 mod sort;
 
 pub use append::AppendHead;
 pub use fetch::{FetchAttribute, FetchAttributes, FetchMacro, FetchModifier, Part, Section};
+pub use notify::{EventGroup, FilterMailboxes, NotifyArgs, NotifyEvent};
 pub use options::{
     ListReturnOption, ListSelectOption, OptionExtension, OptionValue, SearchReturnOption,
     SelectParameter, StatusAttribute, TaggedExtValue,
 };
+pub use partial::PartialRange;
 pub(crate) use search::charset as search_charset;
 pub use search::{Charset, EntryType, SearchKey};
 pub use sort::{SortCriterion, SortKey, ThreadAlgorithm};
@@ -23,6 +27,7 @@ pub(crate) use encode::encode_id_params;
 pub(crate) use fetch::{encode_binary_section, encode_section, section, section_binary};
 pub(crate) use options::{status_att, tagged_ext_value};
 pub(crate) use parse::id_params_list;
+pub(crate) use partial::partial_range;
 
 use crate::error::{ParseError, run};
 use crate::limits::Limits;
@@ -199,16 +204,27 @@ pub enum CommandBody {
         /// Criteria, ANDed (at least one).
         criteria: Vec<SearchKey>,
     },
-    /// `SORT` / `UID SORT` (RFC 5256 §3)
+    /// `SORT` / `UID SORT` (RFC 5256 §3), with ESORT/CONTEXT=SORT return
+    /// options (RFC 5267 §3)
     Sort {
         /// `UID SORT`.
         uid: bool,
+        /// `RETURN (...)` (RFC 5267 §5 `extended-sort`).
+        return_options: Option<Vec<SearchReturnOption>>,
         /// `sort-criteria` (at least one).
         criteria: Vec<SortCriterion>,
         /// `charset` (mandatory in `search-criteria`).
         charset: Charset,
         /// Search keys, ANDed (at least one).
         search: Vec<SearchKey>,
+    },
+    /// `NOTIFY SET ...` / `NOTIFY NONE` (RFC 5465 §3)
+    Notify(NotifyArgs),
+    /// `CANCELUPDATE "tag" ...` (RFC 5267 §4.3.5): ends the updates of the
+    /// searching commands with these tags.
+    CancelUpdate {
+        /// The tags of the searching commands (at least one).
+        tags: Vec<crate::types::Quoted>,
     },
     /// `THREAD` / `UID THREAD` (RFC 5256 §3)
     Thread {

@@ -367,6 +367,14 @@ pub enum SearchReturnOption {
     Count,
     /// `SAVE` (RFC 5182)
     Save,
+    /// `PARTIAL partial-range` (RFC 9394): a window of the results.
+    Partial(super::PartialRange),
+    /// `UPDATE` (RFC 5267 §4.3): keep the result up to date with
+    /// `ADDTO`/`REMOVEFROM` while the mailbox stays selected.
+    Update,
+    /// `CONTEXT` (RFC 5267 §4.2): a hint that the criteria will be used
+    /// again; servers may ignore it.
+    Context,
     /// Any other option.
     Other(OptionExtension),
 }
@@ -379,19 +387,34 @@ impl Encode for SearchReturnOption {
             SearchReturnOption::All => enc.put(b"ALL"),
             SearchReturnOption::Count => enc.put(b"COUNT"),
             SearchReturnOption::Save => enc.put(b"SAVE"),
+            SearchReturnOption::Partial(r) => {
+                enc.put(b"PARTIAL ");
+                r.encode(enc);
+            }
+            SearchReturnOption::Update => enc.put(b"UPDATE"),
+            SearchReturnOption::Context => enc.put(b"CONTEXT"),
             SearchReturnOption::Other(o) => o.encode(enc),
         }
     }
 }
 
-/// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" / search-ret-opt-ext`
+/// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" /
+/// modifier-context / modifier-partial / modifier-update / search-ret-opt-ext`
+/// (RFC 4731, RFC 5182, RFC 5267 §5, RFC 9394 §5)
 pub(crate) fn search_return_opt(i: &[u8], depth: usize) -> PResult<'_, SearchReturnOption> {
+    // `PARTIAL` always takes a range: a bad one is not an extension.
+    if let Ok((r, _)) = keyword("PARTIAL")(i) {
+        let (r, (_, range)) = (sp, super::partial::partial_range).parse(r)?;
+        return Ok((r, SearchReturnOption::Partial(range)));
+    }
     alt((
         map(keyword("MIN"), |_| SearchReturnOption::Min),
         map(keyword("MAX"), |_| SearchReturnOption::Max),
         map(keyword("ALL"), |_| SearchReturnOption::All),
         map(keyword("COUNT"), |_| SearchReturnOption::Count),
         map(keyword("SAVE"), |_| SearchReturnOption::Save),
+        map(keyword("UPDATE"), |_| SearchReturnOption::Update),
+        map(keyword("CONTEXT"), |_| SearchReturnOption::Context),
         map(|x| option_extension(x, depth), SearchReturnOption::Other),
     ))
     .parse(i)

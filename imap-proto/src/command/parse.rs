@@ -118,6 +118,13 @@ fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
         b"APPEND" => append(r),
         b"SEARCH" => search(r, false, depth),
         b"SORT" => sort(r, false, depth),
+        // command-auth =/ notify (RFC 5465 §8)
+        b"NOTIFY" => map(super::notify::notify_args, CommandBody::Notify).parse(r),
+        // command-select =/ "CANCELUPDATE" 1*(SP quoted) (RFC 5267 §5)
+        b"CANCELUPDATE" => map(sp_list1(crate::types::quoted), |tags| {
+            CommandBody::CancelUpdate { tags }
+        })
+        .parse(r),
         b"THREAD" => thread(r, false, depth),
         b"FETCH" => fetch(r, false),
         b"STORE" => store(r, false),
@@ -266,7 +273,20 @@ fn search(i: &[u8], uid: bool, depth: usize) -> PResult<'_, CommandBody> {
 /// `sort = ["UID" SP] "SORT" SP sort-criteria SP search-criteria`;
 /// `sort-criteria = "(" sort-criterion *(SP sort-criterion) ")"`;
 /// `search-criteria = charset 1*(SP search-key)` (RFC 5256 §4)
+///
+/// `extended-sort = ["UID" SP] "SORT" search-return-opts SP sort-criteria SP
+/// search-criteria` (RFC 5267 §5)
 fn sort(i: &[u8], uid: bool, depth: usize) -> PResult<'_, CommandBody> {
+    let (i, return_options) = opt(map(
+        (
+            keyword("RETURN"),
+            sp,
+            paren_list0(|x| search_return_opt(x, depth)),
+            sp,
+        ),
+        |(_, _, v, _)| v,
+    ))
+    .parse(i)?;
     let (r, (criteria, _, charset, _, search)) = (
         paren_list1(sort_criterion),
         sp,
@@ -279,6 +299,7 @@ fn sort(i: &[u8], uid: bool, depth: usize) -> PResult<'_, CommandBody> {
         r,
         CommandBody::Sort {
             uid,
+            return_options,
             criteria,
             charset,
             search,

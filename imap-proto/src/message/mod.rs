@@ -49,7 +49,10 @@ mod tree;
 
 pub use bodystructure::{body, body_structure};
 pub use envelope::envelope;
-pub use result::{SearchResult, compact_sequence_set, esearch_items, search_data};
+pub use result::{
+    SearchResult, compact_sequence_set, esearch_items, implies_all, ordered_sequence_set,
+    return_data, search_data,
+};
 pub use search::{MessageMeta, Needs, SearchMessage, SearchProgram, SearchScope};
 pub use section::{
     BinaryError, SectionData, binary, binary_size, body_section, find_part, rfc822_header,

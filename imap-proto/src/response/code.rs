@@ -56,6 +56,12 @@ pub enum Code {
     HighestModSeq(u64),
     /// `MODIFIED set` (RFC 7162)
     Modified(SequenceSet),
+    /// `BADEVENT (event ...)` (RFC 5465 §8): the events the server
+    /// supports, after a NOTIFY naming others.
+    BadEvent(Vec<Atom>),
+    /// `NOUPDATE "tag"` (RFC 5267 §4.3.1): the server will not keep the
+    /// result of the searching command with this tag up to date.
+    NoUpdate(crate::types::Quoted),
     /// A code without arguments from the table in [`Code::unit_name`].
     Unit(UnitCode),
     /// Any other code: `atom [SP 1*<any TEXT-CHAR except "]">]`.
@@ -80,6 +86,8 @@ pub enum UnitCode {
     NoModSeq,
     /// `NOTSAVED`
     NotSaved,
+    /// `NOTIFICATIONOVERFLOW` (RFC 5465 §5.8)
+    NotificationOverflow,
     /// `HASCHILDREN`
     HasChildren,
     /// `TOOBIG`
@@ -125,6 +133,7 @@ const UNITS: &[(&str, UnitCode)] = &[
     ("CLOSED", UnitCode::Closed),
     ("NOMODSEQ", UnitCode::NoModSeq),
     ("NOTSAVED", UnitCode::NotSaved),
+    ("NOTIFICATIONOVERFLOW", UnitCode::NotificationOverflow),
     ("HASCHILDREN", UnitCode::HasChildren),
     ("TOOBIG", UnitCode::TooBig),
     ("UNAVAILABLE", UnitCode::Unavailable),
@@ -217,6 +226,14 @@ impl Encode for Code {
             Code::Modified(s) => {
                 enc.put(b"MODIFIED ");
                 s.encode(enc);
+            }
+            Code::BadEvent(v) => {
+                enc.put(b"BADEVENT ");
+                crate::encode::paren(enc, v);
+            }
+            Code::NoUpdate(t) => {
+                enc.put(b"NOUPDATE ");
+                t.encode(enc);
             }
             Code::Unit(u) => enc.put_str(Code::unit_name(*u)),
             Code::Other { name, text } => {
@@ -313,6 +330,19 @@ pub(crate) fn resp_text_code(i: &[u8]) -> PResult<'_, Code> {
                 (sp, sequence_set)
                     .parse(r)
                     .map(|(r, (_, s))| (r, Code::Modified(s))),
+            ),
+            // unsupported-events-code = "BADEVENT" SP "(" event *(SP event) ")"
+            // (RFC 5465 §8; events are atoms)
+            "BADEVENT" => Some(
+                (sp, paren_list1(atom))
+                    .parse(r)
+                    .map(|(r, (_, v))| (r, Code::BadEvent(v))),
+            ),
+            // resp-text-code =/ "NOUPDATE" SP quoted (RFC 5267 §5)
+            "NOUPDATE" => Some(
+                (sp, crate::types::quoted)
+                    .parse(r)
+                    .map(|(r, (_, t))| (r, Code::NoUpdate(t))),
             ),
             _ => None,
         };

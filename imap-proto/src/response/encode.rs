@@ -146,8 +146,40 @@ impl Encode for ESearchItem {
                 enc.put(b"MODSEQ ");
                 enc.put_num(n)
             }
+            ESearchItem::Partial { range, results } => {
+                enc.put(b"PARTIAL (");
+                range.encode(enc);
+                enc.put(b" ");
+                match results {
+                    Some(s) => s.encode(enc),
+                    None => enc.put(b"NIL"),
+                }
+                enc.put(b")");
+            }
+            ESearchItem::AddTo(pairs) => {
+                enc.put(b"ADDTO ");
+                encode_positions(enc, pairs);
+            }
+            ESearchItem::RemoveFrom(pairs) => {
+                enc.put(b"REMOVEFROM ");
+                encode_positions(enc, pairs);
+            }
         }
     }
+}
+
+/// `"(" context-position SP sequence-set *(SP context-position SP sequence-set) ")"`
+fn encode_positions(enc: &mut Encoder, pairs: &[(u32, crate::types::SequenceSet)]) {
+    enc.put(b"(");
+    for (n, (pos, set)) in pairs.iter().enumerate() {
+        if n > 0 {
+            enc.put(b" ");
+        }
+        enc.put_num(pos);
+        enc.put(b" ");
+        set.encode(enc);
+    }
+    enc.put(b")");
 }
 
 fn encode_namespace(enc: &mut Encoder, ns: &Option<Vec<NamespaceDescr>>) {

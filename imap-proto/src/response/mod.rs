@@ -226,6 +226,20 @@ pub enum ESearchItem {
     Count(u32),
     /// `MODSEQ n`
     ModSeq(u64),
+    /// `PARTIAL (partial-range partial-results)` (RFC 9394 §5): the range
+    /// as asked and the results in it, `None` for `NIL`.
+    Partial {
+        /// The range the client asked for.
+        range: crate::command::PartialRange,
+        /// The results in the range, in the requested order.
+        results: Option<SequenceSet>,
+    },
+    /// `ADDTO (context-position sequence-set ...)` (RFC 5267 §4.3.3):
+    /// results to insert at each position (0: in mailbox order).
+    AddTo(Vec<(u32, SequenceSet)>),
+    /// `REMOVEFROM (context-position sequence-set ...)` (RFC 5267 §4.3.4):
+    /// results to remove from each position (0: wherever they are).
+    RemoveFrom(Vec<(u32, SequenceSet)>),
 }
 
 /// `Namespace-Descr = "(" string SP (DQUOTE QUOTED-CHAR DQUOTE / nil) [Namespace-Response-Extensions] ")"` (RFC 2342)

@@ -226,8 +226,35 @@ fn search_return_data(i: &[u8]) -> PResult<'_, ESearchItem> {
         map((keyword("MODSEQ"), sp, mod_sequence_value), |(_, _, n)| {
             ESearchItem::ModSeq(n)
         }),
+        // ret-data-partial = "PARTIAL" SP "(" partial-range SP partial-results ")";
+        // partial-results = sequence-set / "NIL" (RFC 9394 §5)
+        map(
+            (
+                keyword("PARTIAL"),
+                sp,
+                tag(&b"("[..]),
+                crate::command::partial_range,
+                sp,
+                alt((map(nil, |_| None), map(sequence_set, Some))),
+                tag(&b")"[..]),
+            ),
+            |(_, _, _, range, _, results, _)| ESearchItem::Partial { range, results },
+        ),
+        map((keyword("ADDTO"), sp, context_positions), |(_, _, v)| {
+            ESearchItem::AddTo(v)
+        }),
+        map(
+            (keyword("REMOVEFROM"), sp, context_positions),
+            |(_, _, v)| ESearchItem::RemoveFrom(v),
+        ),
     ))
     .parse(i)
+}
+
+/// `"(" context-position SP sequence-set *(SP context-position SP
+/// sequence-set) ")"`; `context-position = number` (RFC 5267 §5)
+fn context_positions(i: &[u8]) -> PResult<'_, Vec<(u32, crate::types::SequenceSet)>> {
+    crate::core::paren_list1(map((number, sp, sequence_set), |(n, _, s)| (n, s))).parse(i)
 }
 
 /// `Namespace = nil / "(" 1*Namespace-Descr ")"`

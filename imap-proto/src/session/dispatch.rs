@@ -77,6 +77,16 @@ pub(super) enum Pending {
         close: bool,
         uid: bool,
     },
+    /// NOTIFY SET STATUS: the mailbox list (RFC 5465 §3).
+    NotifyList {
+        tag: Tag,
+    },
+    /// NOTIFY SET STATUS: one mailbox's STATUS, then the rest.
+    NotifyStatus {
+        tag: Tag,
+        name: String,
+        queue: std::collections::VecDeque<String>,
+    },
     Quota {
         tag: Tag,
         /// GETQUOTAROOT's mailbox as the client wrote it.
@@ -177,6 +187,7 @@ impl ServerSession {
                 | B::UidExpunge { .. }
                 | B::Search { .. }
                 | B::Sort { .. }
+                | B::CancelUpdate { .. }
                 | B::Thread { .. }
                 | B::Fetch { .. }
                 | B::Store { .. }
@@ -453,16 +464,19 @@ impl ServerSession {
             B::SetQuota { .. } => self.set_quota(tag),
             B::Sort {
                 uid,
+                return_options,
                 criteria,
                 charset,
                 search,
             } => self.start_search(
                 tag,
                 uid,
-                super::search::Report::Sort(criteria),
+                super::search::Report::Sort(criteria, return_options),
                 Some(charset),
                 search,
             ),
+            B::CancelUpdate { tags } => self.cancel_update(tag, &tags),
+            B::Notify(args) => self.notify_command(tag, args),
             B::Thread {
                 uid,
                 algorithm,

@@ -285,6 +285,16 @@ impl ServerSession {
         id: RequestId,
         answer: Result<Vec<MailboxInfo>, RespText>,
     ) -> Result<(), Result<Vec<MailboxInfo>, RespText>> {
+        if let Some(Pending::NotifyList { tag }) =
+            self.take_pending(id, |p| matches!(p, Pending::NotifyList { .. }))
+        {
+            match answer {
+                Ok(list) => self.notify_list_answer(tag, list),
+                // The NOTIFY itself is in place; only its STATUS failed.
+                Err(text) => self.no(tag, text),
+            }
+            return Ok(());
+        }
         let Some(Pending::List { tag, request }) =
             self.take_pending(id, |p| matches!(p, Pending::List { .. }))
         else {

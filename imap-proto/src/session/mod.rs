@@ -34,7 +34,10 @@
 //!   [`handle_timeout`](ServerSession::handle_timeout),
 //!   [`mailbox_changed`](ServerSession::mailbox_changed),
 //!   [`mailbox_resync`](ServerSession::mailbox_resync),
-//!   [`transport_switched`](ServerSession::transport_switched);
+//!   [`transport_switched`](ServerSession::transport_switched), and for
+//!   NOTIFY [`notify_status`](ServerSession::notify_status),
+//!   [`notify_mailbox`](ServerSession::notify_mailbox),
+//!   [`notify_overflow`](ServerSession::notify_overflow);
 //! - answers (each hands its argument back on a wrong `id` or state):
 //!   `respond_authenticate`, `respond_select`, `respond_mailbox`,
 //!   `respond_list`, `respond_status`, `respond_append_begin`,
@@ -123,9 +126,15 @@
 //!
 //! # Not implemented (documented choices)
 //!
-//! - MULTIAPPEND (RFC 3502), COMPRESS, NOTIFY, METADATA, QUOTASET, ACL,
-//!   ESORT/CONTEXT (RFC 5267), SORT=DISPLAY (RFC 5957), THREAD=REFS,
-//!   WITHIN, SAVEDATE, OBJECTID: not offered.
+//! - MULTIAPPEND (RFC 3502), COMPRESS, METADATA, QUOTASET, ACL,
+//!   SORT=DISPLAY (RFC 5957), THREAD=REFS, WITHIN, SAVEDATE, OBJECTID:
+//!   not offered.
+//! - ESORT, CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267) and PARTIAL
+//!   (RFC 9394): see `session/context.rs` for which contexts can be kept
+//!   live (criteria on metadata; SORT by ARRIVAL or SIZE) and when
+//!   `NOUPDATE` is answered. NOTIFY (RFC 5465): see `session/notify.rs`
+//!   and [`notify_interest`](ServerSession::notify_interest); the
+//!   adapter hands in other mailboxes' changes.
 //! - SORT and THREAD (RFC 5256) run as a SEARCH job: the header of every
 //!   message is read (`ContentNeed::Header`) when a sort key or the
 //!   threading algorithm needs it, also for messages that metadata
@@ -133,7 +142,9 @@
 //!   nothing. Dates are the Date: field in UTC, the internal date when it
 //!   is missing or unparsable (RFC 5256 §2.2).
 //! - `$` (SEARCHRES) works as a FETCH/STORE/COPY/MOVE/UID EXPUNGE sequence
-//!   set; inside SEARCH criteria it matches nothing.
+//!   set and inside SEARCH/SORT criteria (bare or as `UID $`); SAVE keeps
+//!   the MIN/MAX or PARTIAL results when only those are asked (RFC 5182
+//!   §2.4, RFC 9394), and a SEARCH (SAVE) that fails empties it.
 //! - The `VANISHED` FETCH modifier (RFC 7162 §3.2.6) is accepted and
 //!   ignored (the session cannot tell expunged UIDs from unused ones).
 //! - UTF8=ACCEPT can be enabled but IMAP4rev1 sessions still send mailbox
@@ -150,16 +161,19 @@
 
 mod append;
 mod auth;
+mod context;
 mod dispatch;
 mod fetch;
 mod list;
 mod messages;
+mod notify;
 mod output;
 mod quota;
 mod search;
 mod select;
 mod types;
 
+pub use notify::{MailboxNotice, NotifyInterest};
 pub use types::{
     AppendAnswer, AuthMechanism, Capabilities, ContentNeed, CopyAnswer, Event, Limits, MailboxInfo,
     MailboxOp, MessageContent, QResyncParams, QuotaAnswer, RequestId, SelectAnswer, ServerConfig,
@@ -190,6 +204,9 @@ struct Selected {
     /// `[HIGHESTMODSEQ]` of the first CONDSTORE-enabling command
     /// (RFC 7162 §3.1).
     highest_mod_seq: Option<u64>,
+    /// Searching commands kept up to date (RFC 5267 §4.3); they end with
+    /// the selection.
+    contexts: Vec<context::LiveContext>,
 }
 
 impl Selected {
@@ -278,6 +295,8 @@ pub struct ServerSession {
     discard_answer: Option<Status>,
     /// UIDs saved by `SEARCH RETURN (SAVE)` (RFC 5182).
     saved_search: Vec<std::num::NonZeroU32>,
+    /// The client's `NOTIFY SET` (RFC 5465); `None`: NOTIFY NONE.
+    notify: Option<notify::NotifySpec>,
     closing: bool,
     deadline: Instant,
     activity: bool,
@@ -306,6 +325,7 @@ impl ServerSession {
             auth_failures: 0,
             discard_answer: None,
             saved_search: Vec::new(),
+            notify: None,
             closing: false,
             deadline,
             activity: false,
@@ -536,8 +556,20 @@ impl ServerSession {
         if let Some(m) = seen {
             self.saw_mod_seq(m);
         }
+        self.push_updates();
+    }
+
+    /// Sends the view's updates now when the client may get them at once:
+    /// while idling, or under NOTIFY for the selected mailbox when no
+    /// command is in progress (RFC 5465 §3; `selected-delayed` keeps
+    /// EXPUNGE back).
+    fn push_updates(&mut self) {
         if matches!(self.wait, Wait::Idle { .. }) {
             self.flush_updates(true);
+        } else if let Some(delayed) = self.notify_selected()
+            && self.can_push()
+        {
+            self.flush_updates(!delayed);
         }
     }
 
@@ -555,9 +587,7 @@ impl ServerSession {
         if let Some(m) = seen {
             self.saw_mod_seq(m);
         }
-        if matches!(self.wait, Wait::Idle { .. }) {
-            self.flush_updates(true);
-        }
+        self.push_updates();
     }
 
     /// The adapter finished the TLS handshake after
@@ -684,14 +714,27 @@ impl ServerSession {
             uid: self.enabled.qresync,
             mod_seq: self.enabled.condstore,
         };
+        self.flush_notifications();
         self.announce_flags();
+        // RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE it anticipates.
+        self.context_removals(expunge);
         let Some(sel) = self.selected.as_mut() else {
             return;
         };
+        // NOTIFY's MessageNew FETCH is for the messages above this UID.
+        let before = sel.view.max_uid();
         let updates = sel.view.flush(options);
+        let grew = updates
+            .iter()
+            .any(|d| matches!(d, crate::response::Data::Exists(_)));
         for d in updates {
             self.send(&Response::Data(d));
         }
+        if grew {
+            self.notify_new_messages(before);
+        }
+        // RFC 5267 §4.3.3: ADDTO after the EXISTS of the new messages.
+        self.context_additions();
     }
 
     fn handle_frame(&mut self, frame: Frame) {

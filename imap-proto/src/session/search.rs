@@ -1,7 +1,8 @@
 //! SEARCH (RFC 9051 §6.4.4; RFC 7162 CONDSTORE; RFC 4731 ESEARCH; RFC 5182
-//! SEARCHRES), SORT and THREAD (RFC 5256): a multi-step job over the view's
-//! messages that asks the adapter for content only when the criteria (or
-//! the sort keys) need it.
+//! SEARCHRES; RFC 9394 PARTIAL; RFC 5267 CONTEXT=SEARCH), SORT and THREAD
+//! (RFC 5256; RFC 5267 ESORT and CONTEXT=SORT): a multi-step job over the
+//! view's messages that asks the adapter for content only when the
+//! criteria (or the sort keys) need it.
 
 use super::dispatch::{Job, Pending};
 use super::{ContentNeed, Event, MessageContent, ServerSession};
@@ -10,7 +11,7 @@ use crate::command::{
 };
 use crate::message::{
     MessageMeta, Needs, SearchMessage, SearchProgram, SearchResult, SearchScope, SortFields,
-    search_data,
+    return_data, search_data,
 };
 use crate::response::{Code, Data, RespText, Response};
 use crate::types::Tag;
@@ -23,8 +24,9 @@ use std::num::NonZeroU32;
 pub(crate) enum Report {
     /// SEARCH with its `RETURN (...)` options.
     Search(Option<Vec<SearchReturnOption>>),
-    /// SORT (RFC 5256) by these criteria.
-    Sort(Vec<SortCriterion>),
+    /// SORT (RFC 5256) by these criteria, with its `RETURN (...)`
+    /// options (ESORT, RFC 5267 §3).
+    Sort(Vec<SortCriterion>, Option<Vec<SearchReturnOption>>),
     /// THREAD (RFC 5256) by this algorithm.
     Thread(ThreadAlgorithm),
 }
@@ -34,13 +36,20 @@ impl Report {
     fn needs(&self) -> Needs {
         match self {
             Report::Search(_) => Needs::Metadata,
-            Report::Sort(c)
+            Report::Sort(c, _)
                 if c.iter()
                     .all(|c| matches!(c.key, SortKey::Arrival | SortKey::Size)) =>
             {
                 Needs::Metadata
             }
-            Report::Sort(_) | Report::Thread(_) => Needs::Headers,
+            Report::Sort(..) | Report::Thread(_) => Needs::Headers,
+        }
+    }
+
+    fn options(&self) -> Option<&[SearchReturnOption]> {
+        match self {
+            Report::Search(o) | Report::Sort(_, o) => o.as_deref(),
+            Report::Thread(_) => None,
         }
     }
 }
@@ -60,6 +69,9 @@ pub(crate) struct SearchJob {
     current: Option<(NonZeroU32, NonZeroU32)>,
     /// This SEARCH enabled CONDSTORE (RFC 7162 §3.1).
     announce_highest: bool,
+    /// `RETURN (UPDATE)`: the criteria, kept for the live context
+    /// (RFC 5267 §4.3), or why it is refused; `None` when not asked.
+    update: Option<Result<SearchProgram, &'static str>>,
 }
 
 impl ServerSession {
@@ -71,22 +83,62 @@ impl ServerSession {
         charset: Option<Charset>,
         criteria: Vec<SearchKey>,
     ) {
+        let options = report.options().unwrap_or_default();
+        let has = |f: fn(&SearchReturnOption) -> bool| options.iter().filter(|o| f(o)).count();
+        // RFC 4466 §2.6.1: an unknown return option is BAD.
+        if has(|o| matches!(o, SearchReturnOption::Other(_))) > 0 {
+            self.bad(tag, "Unknown RETURN option");
+            return;
+        }
+        // RFC 5267 §4.4 (kept by RFC 9394): one PARTIAL or one ALL at most.
+        if has(|o| matches!(o, SearchReturnOption::Partial(_) | SearchReturnOption::All)) > 1 {
+            self.bad(tag, "PARTIAL and ALL exclude each other");
+            return;
+        }
+        let wants_update = has(|o| *o == SearchReturnOption::Update) > 0;
+        // RFC 5267 §4.3: a tag that names a live context cannot be reused.
+        if wants_update && self.context_tag_in_use(&tag) {
+            self.bad(tag, "Tag reuse");
+            return;
+        }
+        let save = has(|o| *o == SearchReturnOption::Save) > 0;
         if let Some(c) = charset {
             let name = match &c {
                 Charset::Atom(a) => a.as_str().to_owned(),
                 Charset::Quoted(q) => q.as_str().to_owned(),
             };
             if !name.eq_ignore_ascii_case("UTF-8") && !name.eq_ignore_ascii_case("US-ASCII") {
+                // RFC 5182 §2.1: a failed SEARCH (SAVE) leaves `$` empty.
+                if save {
+                    self.saved_search.clear();
+                }
                 let code = Code::BadCharset(vec![]);
                 self.no(tag, RespText::with_code(code, "Only UTF-8 and US-ASCII"));
                 return;
             }
         }
+        // RFC 5182 §2.1: `$` in the criteria is the saved result.
+        let criteria: Vec<SearchKey> = criteria
+            .into_iter()
+            .map(|k| with_saved(k, &self.saved_search))
+            .collect();
         let program = SearchProgram::new(&criteria);
         let announce_highest = program.has_modseq() && !self.enabled.condstore;
         if program.has_modseq() {
             self.enabled.condstore = true;
         }
+        let update = if wants_update {
+            let sort = match &report {
+                Report::Sort(c, _) => Some(c.as_slice()),
+                _ => None,
+            };
+            match super::context::refusal(&program, &criteria, sort) {
+                None => Some(Ok(program.clone())),
+                Some(text) => Some(Err(text)),
+            }
+        } else {
+            None
+        };
         let Some(sel) = self.selected.as_ref() else {
             return;
         };
@@ -106,6 +158,7 @@ impl ServerSession {
             matched: Vec::new(),
             current: None,
             announce_highest,
+            update,
         });
         self.search_continue(job);
     }
@@ -175,23 +228,26 @@ impl ServerSession {
             );
             return;
         }
-        let options = match &mut job.report {
-            Report::Search(options) => options.take(),
-            Report::Sort(criteria) => {
+        let (options, sorted) = match &mut job.report {
+            Report::Search(options) => (options.take(), None),
+            Report::Sort(criteria, options) => {
                 let fields = std::mem::take(&mut job.fields);
-                let ids = crate::message::sort(fields, criteria)
+                let ids: Vec<NonZeroU32> = crate::message::sort(fields, criteria)
                     .into_iter()
                     .filter_map(NonZeroU32::new)
                     .collect();
-                // RFC 7162 §3.1.5: a MODSEQ criterion adds the highest
-                // mod-sequence of the messages returned.
-                let mod_seq = job
-                    .program
-                    .has_modseq()
-                    .then(|| job.matched.iter().map(|(_, _, m)| *m).max())
-                    .flatten();
-                self.send(&Response::Data(Data::Sort { ids, mod_seq }));
-                return self.complete_job(&job, "SORT completed");
+                let Some(options) = options.take() else {
+                    // RFC 7162 §3.1.5: a MODSEQ criterion adds the highest
+                    // mod-sequence of the messages returned.
+                    let mod_seq = job
+                        .program
+                        .has_modseq()
+                        .then(|| job.matched.iter().map(|(_, _, m)| *m).max())
+                        .flatten();
+                    self.send(&Response::Data(Data::Sort { ids, mod_seq }));
+                    return self.complete_job(&job, "SORT completed");
+                };
+                (Some(options), Some(ids))
             }
             Report::Thread(algorithm) => {
                 let fields = std::mem::take(&mut job.fields);
@@ -200,35 +256,91 @@ impl ServerSession {
                 return self.complete_job(&job, "THREAD completed");
             }
         };
-        let ids: Vec<NonZeroU32> = job
-            .matched
-            .iter()
-            .map(|(s, u, _)| if job.uid { *u } else { *s })
-            .collect();
+        let is_sort = sorted.is_some();
+        // The result in the requested order: sorted, or mailbox order.
+        let ordered: Vec<NonZeroU32> = sorted.unwrap_or_else(|| {
+            job.matched
+                .iter()
+                .map(|(s, u, _)| if job.uid { *u } else { *s })
+                .collect()
+        });
         let options = options.as_deref();
-        let highest_mod_seq = job
-            .program
-            .has_modseq()
-            .then(|| result_mod_seq(&job.matched, options))
-            .flatten();
-        let save = options.is_some_and(|o| o.contains(&SearchReturnOption::Save));
-        if save {
-            let mut uids: Vec<NonZeroU32> = job.matched.iter().map(|(_, u, _)| *u).collect();
-            uids.sort_unstable();
-            self.saved_search = uids;
+        let highest_mod_seq = match (job.program.has_modseq(), is_sort) {
+            (false, _) => None,
+            (true, false) => result_mod_seq(&job.matched, options),
+            (true, true) => job.matched.iter().map(|(_, _, m)| *m).max(),
+        };
+        let uids = self.uids_of(&job, &ordered);
+        if options.is_some_and(|o| o.contains(&SearchReturnOption::Save)) {
+            self.saved_search = saved_result(&uids, options.unwrap_or_default());
         }
+        let context = job.update.take().map(|update| {
+            update.map(|program| {
+                let sort = match &job.report {
+                    Report::Sort(c, _) => Some(c.clone()),
+                    _ => None,
+                };
+                super::context::LiveContext::new(
+                    job.tag.clone(),
+                    job.uid,
+                    program,
+                    job.scope,
+                    sort,
+                    uids,
+                )
+            })
+        });
         // RFC 5182 §2.1: SAVE alone sends no ESEARCH.
         let save_only = options
-            .is_some_and(|o| !o.is_empty() && o.iter().all(|x| *x == SearchReturnOption::Save));
+            .is_some_and(|o| o.contains(&SearchReturnOption::Save) && !o.iter().any(shapes_answer));
+        let text = if is_sort {
+            "SORT completed"
+        } else {
+            "SEARCH completed"
+        };
         if !save_only {
-            let result = SearchResult {
-                ids,
-                highest_mod_seq,
+            let data = if is_sort {
+                Data::ESearch {
+                    correlator: Some(job.tag.clone()),
+                    uid: job.uid,
+                    items: return_data(
+                        &ordered,
+                        options.unwrap_or_default(),
+                        highest_mod_seq,
+                        true,
+                    ),
+                }
+            } else {
+                let result = SearchResult {
+                    ids: ordered,
+                    highest_mod_seq,
+                };
+                search_data(self.version, &job.tag, job.uid, &result, options)
             };
-            let data: Data = search_data(self.version, &job.tag, job.uid, &result, options);
             self.send(&Response::Data(data));
         }
-        self.complete_job(&job, "SEARCH completed");
+        // RFC 5267 §4.3.1: a refusal (NOUPDATE) follows the result.
+        match context {
+            Some(Ok(context)) => self.add_context(context),
+            Some(Err(text)) => self.refuse_update(&job.tag, text),
+            None => {}
+        }
+        self.complete_job(&job, text);
+    }
+
+    /// The UIDs of results given as `ordered` ids (UIDs, or sequence
+    /// numbers of `job.matched`), in the same order.
+    fn uids_of(&self, job: &SearchJob, ordered: &[NonZeroU32]) -> Vec<NonZeroU32> {
+        if job.uid {
+            return ordered.to_vec();
+        }
+        ordered
+            .iter()
+            .filter_map(|seq| {
+                let i = job.matched.binary_search_by_key(seq, |(s, _, _)| *s).ok()?;
+                job.matched.get(i).map(|(_, u, _)| *u)
+            })
+            .collect()
     }
 
     /// The tagged OK, with HIGHESTMODSEQ when this command enabled
@@ -264,6 +376,66 @@ fn result_mod_seq(
         (false, true, false) => last,
         (true, true, false) => first.max(last),
         _ => all(),
+    }
+}
+
+/// True for the return options that say what the ESEARCH answer holds.
+fn shapes_answer(o: &SearchReturnOption) -> bool {
+    use SearchReturnOption as R;
+    matches!(o, R::Min | R::Max | R::All | R::Count | R::Partial(_))
+}
+
+/// What `RETURN (SAVE ...)` saves (RFC 5182 §2.4, RFC 9394 §3.1), from the
+/// result's UIDs in the requested order: with PARTIAL the results in its
+/// window; with MIN and/or MAX but neither ALL nor COUNT only those; else
+/// every result. Sorted ascending, as `$` is a set.
+fn saved_result(uids: &[NonZeroU32], options: &[SearchReturnOption]) -> Vec<NonZeroU32> {
+    use SearchReturnOption as R;
+    let has = |o: R| options.contains(&o);
+    let mut saved: Vec<NonZeroU32> = if let Some(range) = options.iter().find_map(|o| match o {
+        R::Partial(r) => Some(*r),
+        _ => None,
+    }) {
+        uids.get(range.indices(uids.len()))
+            .unwrap_or_default()
+            .to_vec()
+    } else if (has(R::Min) || has(R::Max)) && !has(R::All) && !has(R::Count) {
+        // For SEARCH the requested order is ascending; for SORT MIN and
+        // MAX are the first and last sorted results (RFC 5267 §3.1).
+        let mut v = Vec::new();
+        if has(R::Min) {
+            v.extend(uids.first());
+        }
+        if has(R::Max) {
+            v.extend(uids.last());
+        }
+        v
+    } else {
+        uids.to_vec()
+    };
+    saved.sort_unstable();
+    saved.dedup();
+    saved
+}
+
+/// `$` (RFC 5182) in a search key replaced by the saved UIDs: a bare `$`
+/// and `UID $` both name the saved messages; an empty saved result
+/// matches nothing. The tree came from the parser, whose depth limit
+/// bounds this recursion.
+fn with_saved(key: SearchKey, saved: &[NonZeroU32]) -> SearchKey {
+    let saved_key = || match crate::message::compact_sequence_set(saved) {
+        Some(set) => SearchKey::Uid(set),
+        None => SearchKey::Not(Box::new(SearchKey::All)),
+    };
+    match key {
+        SearchKey::SequenceSet(s) | SearchKey::Uid(s) if s.is_search_result() => saved_key(),
+        SearchKey::Not(k) => SearchKey::Not(Box::new(with_saved(*k, saved))),
+        SearchKey::Or(a, b) => SearchKey::Or(
+            Box::new(with_saved(*a, saved)),
+            Box::new(with_saved(*b, saved)),
+        ),
+        SearchKey::And(v) => SearchKey::And(v.into_iter().map(|k| with_saved(k, saved)).collect()),
+        other => other,
     }
 }
 

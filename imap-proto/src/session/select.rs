@@ -132,6 +132,7 @@ impl ServerSession {
             view: MailboxView::default(),
             permanent: a.permanent_flags,
             highest_mod_seq: a.highest_mod_seq,
+            contexts: Vec::new(),
         };
         let perm = selected.permanent_for(&flags);
         okc(self, Code::PermanentFlags(perm), "Limited");
@@ -200,6 +201,12 @@ impl ServerSession {
         id: RequestId,
         answer: Result<StatusAnswer, RespText>,
     ) -> Result<(), Result<StatusAnswer, RespText>> {
+        if let Some(Pending::NotifyStatus { tag, name, queue }) =
+            self.take_pending(id, |p| matches!(p, Pending::NotifyStatus { .. }))
+        {
+            self.notify_status_answer(tag, name, queue, answer);
+            return Ok(());
+        }
         if let Some(Pending::ListStatus { tag, mailbox, rest }) =
             self.take_pending(id, |p| matches!(p, Pending::ListStatus { .. }))
         {

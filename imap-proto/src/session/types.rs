@@ -45,6 +45,15 @@ pub struct Limits {
     /// Autologout after authentication, IDLE included. Default 30 minutes,
     /// the minimum RFC 9051 §5.4 allows.
     pub autologout: Duration,
+    /// Searching commands kept up to date with `RETURN (UPDATE)` at once
+    /// (RFC 5267 §4.3.1; more are refused with `NOUPDATE`). Default 8.
+    /// Each costs its criteria and 4 octets per result, and one metadata
+    /// match per message of the mailbox at every flush of updates.
+    pub max_update_contexts: usize,
+    /// NOTIFY notifications (RFC 5465) queued while a command runs; one
+    /// more turns NOTIFY off with `NOTIFICATIONOVERFLOW`. Default 1024
+    /// (a STATUS or LIST line each, about 100 octets).
+    pub max_queued_notifications: usize,
 }
 
 impl Default for Limits {
@@ -59,6 +68,8 @@ impl Default for Limits {
             max_sasl_line: 8192,
             login_timeout: Duration::from_secs(60),
             autologout: Duration::from_secs(30 * 60),
+            max_update_contexts: 8,
+            max_queued_notifications: 1024,
         }
     }
 }
@@ -121,6 +132,7 @@ impl Default for Capabilities {
             C::ListExtended,
             C::ListStatus,
             C::ESearch,
+            C::SearchRes,
             C::StatusSize,
             C::Binary,
             C::CreateSpecialUse,
@@ -129,6 +141,11 @@ impl Default for Capabilities {
             C::Sort,
             C::ThreadOrderedSubject,
             C::ThreadReferences,
+            C::ESort,
+            C::ContextSearch,
+            C::ContextSort,
+            C::Partial,
+            C::Notify,
             C::Quota,
             C::QuotaResStorage,
             C::QuotaResMessage,

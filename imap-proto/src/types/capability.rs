@@ -74,6 +74,18 @@ pub enum Capability {
     QuotaResStorage,
     /// `QUOTA=RES-MESSAGE` (RFC 9208)
     QuotaResMessage,
+    /// `SEARCHRES` (RFC 5182)
+    SearchRes,
+    /// `ESORT` (RFC 5267 §3)
+    ESort,
+    /// `CONTEXT=SEARCH` (RFC 5267 §4)
+    ContextSearch,
+    /// `CONTEXT=SORT` (RFC 5267 §4)
+    ContextSort,
+    /// `PARTIAL` (RFC 9394)
+    Partial,
+    /// `NOTIFY` (RFC 5465)
+    Notify,
     /// Any other capability atom.
     Other(Atom),
 }
@@ -110,6 +122,12 @@ const NAMED: &[(&str, Capability)] = &[
     ("QUOTA", Capability::Quota),
     ("QUOTA=RES-STORAGE", Capability::QuotaResStorage),
     ("QUOTA=RES-MESSAGE", Capability::QuotaResMessage),
+    ("SEARCHRES", Capability::SearchRes),
+    ("ESORT", Capability::ESort),
+    ("CONTEXT=SEARCH", Capability::ContextSearch),
+    ("CONTEXT=SORT", Capability::ContextSort),
+    ("PARTIAL", Capability::Partial),
+    ("NOTIFY", Capability::Notify),
 ];
 
 impl Capability {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use imap_proto::session::ServerSession;
+use imap_proto::session::{MailboxNotice, ServerSession};
 use imap_proto::view::{FlagUpdate, MailboxChange, MessageSummary};
 use maildir::{Change, StoreError, UidSet};
 
@@ -44,10 +44,19 @@ impl ImapHandler {
         self.claimed.clear();
     }
 
-    /// Hands the queued changes for the selected mailbox to the session.
+    /// Hands the queued changes to the session: those of the selected
+    /// mailbox as view changes, the others to NOTIFY when it is on.
     pub(super) async fn deliver_changes(&mut self, session: &mut ServerSession) {
         let notices = std::mem::take(&mut self.pending);
         let overflowed = std::mem::take(&mut self.overflowed);
+        if session.notify_active() {
+            if overflowed {
+                // RFC 5465 §5.8: lost notices end NOTIFY.
+                session.notify_overflow();
+            } else {
+                self.notify_others(session, &notices).await;
+            }
+        }
         let (Some((selected, read_only)), Some(account)) = (
             session.selected().map(|(n, ro)| (n.to_string(), ro)),
             self.account.clone(),
@@ -128,6 +137,63 @@ impl ImapHandler {
             })
             .collect();
         session.mailbox_changed(MailboxChange::Added(summaries));
+    }
+
+    /// NOTIFY (RFC 5465) for mailboxes other than the selected one: name
+    /// and subscription changes as they are, message changes as one
+    /// STATUS per mailbox and batch, read after the batch.
+    async fn notify_others(&mut self, session: &mut ServerSession, notices: &[maildir::Notice]) {
+        let selected = session.selected().map(|(n, _)| n.to_string());
+        let others: Vec<&maildir::Notice> = notices
+            .iter()
+            .filter(|n| Some(&n.mailbox) != selected.as_ref())
+            .collect();
+        if others.is_empty() {
+            return;
+        }
+        let subscribed: BTreeSet<String> = match self
+            .with_store(|store, account| store.subscriptions(account))
+            .await
+        {
+            Ok(v) => v.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!("imap: NOTIFY cannot read subscriptions: {e}");
+                BTreeSet::new()
+            }
+        };
+        let mut status_of: Vec<String> = Vec::new();
+        for n in others {
+            let sub = subscribed.contains(&n.mailbox);
+            let name = n.mailbox.clone();
+            match &n.change {
+                Change::Appended { .. } | Change::Flags { .. } | Change::Expunged { .. }
+                    if session.notify_interest(&name, sub).status && !status_of.contains(&name) =>
+                {
+                    status_of.push(name);
+                }
+                Change::MailboxCreated => session.notify_mailbox(MailboxNotice::Created(name), sub),
+                Change::MailboxDeleted => session.notify_mailbox(MailboxNotice::Deleted(name), sub),
+                Change::MailboxRenamed { to } => {
+                    let sub = subscribed.contains(to);
+                    let to = to.clone();
+                    session.notify_mailbox(MailboxNotice::Renamed { from: name, to }, sub);
+                }
+                Change::Subscription { subscribed } => session.notify_mailbox(
+                    MailboxNotice::Subscription {
+                        name,
+                        subscribed: *subscribed,
+                    },
+                    *subscribed,
+                ),
+                _ => {}
+            }
+        }
+        for name in status_of {
+            match self.status(name.clone()).await {
+                Ok(a) => session.notify_status(&name, subscribed.contains(&name), &a),
+                Err(_) => tracing::debug!("imap: NOTIFY: no STATUS for {name}"),
+            }
+        }
     }
 
     /// Rebuilds the session's view from the index after lost notices.
