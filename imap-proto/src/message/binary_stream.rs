@@ -24,6 +24,10 @@ use std::ops::Range;
 /// read as identity-encoded).
 pub const MAX_PART_HEADER: usize = 64 * 1024;
 
+/// One item to plan: the part path (empty for the whole message) and
+/// the partial window `<origin.count>`, if any.
+pub type BinaryItem<'p> = (&'p [NonZeroU32], Option<(u64, NonZeroU64)>);
+
 /// How to send one BINARY item, found by [`BinaryScan`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BinaryPlan {
@@ -77,11 +81,7 @@ impl BinaryScan {
     /// Plans the items `(part path, partial)` of a message of `len` octets
     /// whose part tree is `root` (the empty path is the whole message).
     #[must_use]
-    pub fn new(
-        root: &PartOffsets,
-        len: u64,
-        items: &[(&[NonZeroU32], Option<(u64, NonZeroU64)>)],
-    ) -> Self {
+    pub fn new(root: &PartOffsets, len: u64, items: &[BinaryItem<'_>]) -> Self {
         let items = items
             .iter()
             .map(|(path, partial)| {

@@ -50,7 +50,7 @@ mod section;
 mod sort;
 mod tree;
 
-pub use binary_stream::{BinaryPlan, BinaryScan, MAX_PART_HEADER};
+pub use binary_stream::{BinaryItem, BinaryPlan, BinaryScan, MAX_PART_HEADER};
 pub use bodystructure::{body, body_structure};
 pub use cte::{Cte, CteDecoder, MAX_PENDING_WHITESPACE};
 pub use envelope::envelope;

@@ -11,14 +11,15 @@ use super::{
 use crate::command::{FetchAttribute, FetchAttributes, FetchModifier, Section, StoreAction};
 use crate::encode::{Encode, Encoder};
 use crate::message::{
-    BinaryError, BinaryPlan, BinaryScan, Cte, MessageView, PartOffsets, SectionData, find_part,
+    BinaryError, BinaryItem, BinaryPlan, BinaryScan, Cte, MessageView, PartOffsets, SectionData,
+    find_part,
 };
 use crate::response::{Code, MessageDataItem, RespText, UnitCode};
 use crate::types::{Flag, SequenceSet, Tag};
 use crate::view::{MessageSummary, flag_fetch};
 use bytes::Bytes;
 use std::collections::VecDeque;
-use std::num::{NonZeroU32, NonZeroU64};
+use std::num::NonZeroU32;
 use std::ops::Range;
 
 /// A FETCH in progress.
@@ -56,7 +57,7 @@ pub(crate) struct FetchStream {
 
 /// The BINARY and BINARY.SIZE items of a FETCH, in order: (part path,
 /// partial).
-fn binary_items(items: &[FetchAttribute]) -> Vec<(&[NonZeroU32], Option<(u64, NonZeroU64)>)> {
+fn binary_items(items: &[FetchAttribute]) -> Vec<BinaryItem<'_>> {
     items
         .iter()
         .filter_map(|i| match i {
