@@ -87,3 +87,8 @@ apt-get install -y --no-install-recommends chromium chromium-driver
 command -v chromium >/dev/null && command -v chromedriver >/dev/null
 python3 -m pip install selenium || python3 -m pip install --break-system-packages selenium
 python3 -c "import selenium"
+# IPv6 per-/64 connection limit (server-smol/tests/hardening_ipv6.rs):
+# - iproute2: `ip -6 addr add fd00:5a::1/64 dev lo nodad` (the test runs as
+#   root, adds its addresses to lo and removes them afterwards).
+apt-get install -y --no-install-recommends iproute2
+command -v ip >/dev/null

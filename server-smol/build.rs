@@ -17,6 +17,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("have_fetchmail", "command -v fetchmail"),
     ("have_getmail", "command -v getmail"),
     ("have_imapclient", "python3 -c 'import imapclient'"),
+    ("have_ip", "command -v ip"),
 ];
 
 fn main() {

@@ -122,6 +122,8 @@ fn basic_session_with_idle_push() {
             "Read 1 Header",
             "Read 2 Header",
             "Store [2] Add [Seen] None",
+            // BODY[] checks the file before its literal is announced.
+            "Read 2 Offsets",
             "WriteExternal 2 0..123",
             "Read 1 Message",
             "Read 1 Header",
@@ -413,12 +415,12 @@ k SORT (REVERSE SIZE) UTF-8 MODSEQ 3\r\n";
         .filter(|l| l.starts_with("Read"))
         .collect();
     // c, d, f and g read each header once (d's NOT 1 is decided after
-    // the read); e (SIZE) reads nothing; i's BODY reads whole messages.
+    // the read); e (SIZE) reads nothing; i's BODY streams the messages.
     let mut want = Vec::new();
     for _ in 0..4 {
         want.extend((1..=4).map(|uid| format!("Read {uid} Header")));
     }
-    want.extend((1..=4).map(|uid| format!("Read {uid} Message")));
+    want.extend((1..=4).map(|uid| format!("Read {uid} Stream")));
     assert_eq!(reads, want);
 }
 

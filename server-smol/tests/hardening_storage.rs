@@ -467,20 +467,52 @@ fn a_truncated_message_file_is_not_announced() {
     let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     f.set_len(100).unwrap();
     drop(f);
-    // The sections the session asks the store for before announcing a
-    // literal (TEXT through the part offsets, HEADER): the store reports
-    // the size mismatch, no literal of the old size is announced.
-    for section in ["BODY.PEEK[TEXT]", "BODY.PEEK[HEADER]", "BODY.PEEK[1]"] {
-        let r = i.cmd(&format!("FETCH 1 {section}"));
+    // Every item that would announce a literal from the file asks the
+    // store first (whole message included: BODY[], RFC822, BINARY[]); the
+    // store reports the size mismatch, no literal of the old size is
+    // announced, and the FETCH ends NO [SERVERBUG] (RFC 9051 §6.4.5).
+    for item in [
+        "BODY.PEEK[TEXT]",
+        "BODY.PEEK[HEADER]",
+        "BODY.PEEK[1]",
+        "BODY.PEEK[]",
+        "BODY[]",
+        "RFC822",
+        "BINARY.PEEK[]",
+        "BINARY.PEEK[1]",
+        "BINARY.SIZE[1]",
+    ] {
+        let r = i.cmd(&format!("FETCH 1 {item}"));
         assert!(
             !r.untagged.iter().any(|l| l.starts_with("* 1 FETCH")),
-            "{section} of a truncated file must not be served: {r:?}"
+            "{item} of a truncated file must not be served: {r:?}"
         );
-        assert!(r.ok(), "{section}: {r:?}");
+        assert_eq!(
+            r.status, "NO [SERVERBUG] Some messages could not be read",
+            "{item}: {r:?}"
+        );
+        // The connection survives.
+        assert!(i.cmd("NOOP").ok(), "after {item}");
     }
-    // The connection survives and the other message is served.
+    // The other message of the same FETCH is served; the command still
+    // says that one message failed.
+    let r = i.cmd("FETCH 1:2 (UID BODY.PEEK[])");
+    assert_eq!(r.lines("1 FETCH").len(), 0, "{r:?}");
+    let two = r.lines("2 FETCH");
+    assert_eq!(two.len(), 1, "{r:?}");
+    assert!(
+        r.untagged.iter().any(|l| l.contains("Subject: intact")),
+        "{r:?}"
+    );
+    assert!(r.status.starts_with("NO [SERVERBUG]"), "{r:?}");
     let r = i.cmd("FETCH 2 BODY.PEEK[]");
     assert!(r.ok() && r.untagged[0].contains("Subject: intact"), "{r:?}");
+    // Metadata needs no file.
+    let r = i.cmd("FETCH 1 (UID RFC822.SIZE FLAGS)");
+    assert!(
+        r.ok() && r.untagged[0].starts_with("* 1 FETCH (UID 1 RFC822.SIZE "),
+        "{r:?}"
+    );
     assert!(i.cmd("NOOP").ok());
     assert!(srv.stop().success());
 }

@@ -38,22 +38,28 @@
 //! ```
 
 mod address;
+mod binary_stream;
 mod bodystructure;
+mod cte;
 mod envelope;
 mod header;
 mod result;
 mod search;
+mod search_body;
 mod section;
 mod sort;
 mod tree;
 
+pub use binary_stream::{BinaryItem, BinaryPlan, BinaryScan, MAX_PART_HEADER};
 pub use bodystructure::{body, body_structure};
+pub use cte::{Cte, CteDecoder, MAX_PENDING_WHITESPACE};
 pub use envelope::envelope;
 pub use result::{
     SearchResult, compact_sequence_set, esearch_items, implies_all, ordered_sequence_set,
     return_data, search_data,
 };
 pub use search::{MessageMeta, Needs, SearchMessage, SearchProgram, SearchScope};
+pub use search_body::{BodyMatches, BodySearch, CHARSET_WINDOW, MAX_ENCODED_MESSAGE};
 pub use section::{
     BinaryError, SectionData, binary, binary_size, body_section, find_part, rfc822_header,
     rfc822_size, rfc822_text,

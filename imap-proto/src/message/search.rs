@@ -6,6 +6,7 @@
 //! header, or need the whole message, so a server searching thousands of
 //! messages opens files only when it has to.
 
+use super::search_body::{BodyMatches, BodySearch};
 use super::{PartKind, PartOffsets};
 use crate::command::SearchKey;
 use crate::types::{AString, Date, DateTime, Flag, SequenceSet};
@@ -62,6 +63,8 @@ pub struct SearchMessage<'a> {
     parsed: Option<mail_parser::Message<'a>>,
     raw: &'a [u8],
     tree: Option<PartOffsets>,
+    /// Body keys already answered by a [`BodySearch`] over the file.
+    body: Option<Vec<bool>>,
 }
 
 impl<'a> SearchMessage<'a> {
@@ -74,7 +77,29 @@ impl<'a> SearchMessage<'a> {
             Needs::Headers | Needs::Body => parser.parse_headers(raw),
         };
         let tree = (needs == Needs::Body).then(|| PartOffsets::parse(raw));
-        SearchMessage { parsed, raw, tree }
+        SearchMessage {
+            parsed,
+            raw,
+            tree,
+            body: None,
+        }
+    }
+
+    /// A message whose header is `header` and whose body keys were
+    /// answered by [`SearchProgram::body_search`] over its octets (the
+    /// message itself is never held).
+    pub fn with_body(header: &'a [u8], body: BodyMatches) -> Self {
+        let mut m = SearchMessage::new(header, Needs::Headers);
+        m.body = Some(body.0);
+        m
+    }
+
+    /// Whether body needle `index` is in a text part.
+    fn body_has(&self, index: usize, needle: &Needle) -> bool {
+        match &self.body {
+            Some(found) => found.get(index).copied().unwrap_or(false),
+            None => body_contains(self, needle),
+        }
     }
 
     fn headers(&self) -> &[mail_parser::Header<'a>] {
@@ -128,8 +153,9 @@ enum Node {
     Header(String, Needle),
     Addr(AddrField, Needle),
     Subject(Needle),
-    Body(Needle),
-    Text(Needle),
+    /// The needle and its index among the program's body needles.
+    Body(Needle, usize),
+    Text(Needle, usize),
     Not(Box<Node>),
     Or(Box<Node>, Box<Node>),
     And(Vec<Node>),
@@ -139,8 +165,8 @@ enum Node {
 
 /// A lower-cased search string.
 #[derive(Clone, Debug)]
-struct Needle {
-    lower: String,
+pub(super) struct Needle {
+    pub(super) lower: String,
     ascii: bool,
 }
 
@@ -154,7 +180,7 @@ impl Needle {
     /// Case-insensitive substring match (RFC 9051 §6.4.4: "case-insensitive
     /// substring"). ASCII needles are matched without allocating: ASCII
     /// bytes never occur inside a UTF-8 multi-byte sequence.
-    fn found_in(&self, hay: &str) -> bool {
+    pub(super) fn found_in(&self, hay: &str) -> bool {
         if self.lower.is_empty() {
             return true;
         }
@@ -172,7 +198,7 @@ impl Needle {
 /// Nesting depth of search keys followed (the parser bounds it too).
 const MAX_KEY_DEPTH: usize = 64;
 
-fn compile(key: &SearchKey, depth: usize) -> Node {
+fn compile(key: &SearchKey, depth: usize, body: &mut Vec<Needle>) -> Node {
     if depth > MAX_KEY_DEPTH {
         return Node::Never;
     }
@@ -214,18 +240,26 @@ fn compile(key: &SearchKey, depth: usize) -> Node {
         SearchKey::Cc(v) => Node::Addr(AddrField::Cc, Needle::new(v)),
         SearchKey::Bcc(v) => Node::Addr(AddrField::Bcc, Needle::new(v)),
         SearchKey::Subject(v) => Node::Subject(Needle::new(v)),
-        SearchKey::Body(v) => Node::Body(Needle::new(v)),
-        SearchKey::Text(v) => Node::Text(Needle::new(v)),
-        SearchKey::Not(k) => Node::Not(Box::new(compile(k, d))),
-        SearchKey::Or(a, b) => Node::Or(Box::new(compile(a, d)), Box::new(compile(b, d))),
-        SearchKey::And(v) => Node::And(v.iter().map(|k| compile(k, d)).collect()),
+        SearchKey::Body(v) => {
+            body.push(Needle::new(v));
+            Node::Body(Needle::new(v), body.len() - 1)
+        }
+        SearchKey::Text(v) => {
+            body.push(Needle::new(v));
+            Node::Text(Needle::new(v), body.len() - 1)
+        }
+        SearchKey::Not(k) => Node::Not(Box::new(compile(k, d, body))),
+        SearchKey::Or(a, b) => {
+            Node::Or(Box::new(compile(a, d, body)), Box::new(compile(b, d, body)))
+        }
+        SearchKey::And(v) => Node::And(v.iter().map(|k| compile(k, d, body)).collect()),
     }
 }
 
 fn needs(n: &Node) -> Needs {
     match n {
         Node::Header(..) | Node::Addr(..) | Node::Subject(_) | Node::Sent(..) => Needs::Headers,
-        Node::Body(_) | Node::Text(_) => Needs::Body,
+        Node::Body(..) | Node::Text(..) => Needs::Body,
         Node::Not(k) => needs(k),
         Node::Or(a, b) => needs(a).max(needs(b)),
         Node::And(v) => v.iter().map(needs).max().unwrap_or(Needs::Metadata),
@@ -239,6 +273,8 @@ pub struct SearchProgram {
     root: Node,
     needs: Needs,
     mod_seq: bool,
+    /// The BODY and TEXT needles, by index.
+    body: Vec<Needle>,
 }
 
 fn has_modseq(k: &SearchKey, depth: usize) -> bool {
@@ -255,14 +291,23 @@ fn has_modseq(k: &SearchKey, depth: usize) -> bool {
 impl SearchProgram {
     /// Compiles the keys of a SEARCH command (all must match).
     pub fn new(keys: &[SearchKey]) -> Self {
-        let root = Node::And(keys.iter().map(|k| compile(k, 0)).collect());
+        let mut body = Vec::new();
+        let root = Node::And(keys.iter().map(|k| compile(k, 0, &mut body)).collect());
         let needs = needs(&root);
         let mod_seq = keys.iter().any(|k| has_modseq(k, 0));
         SearchProgram {
             root,
             needs,
             mod_seq,
+            body,
         }
+    }
+
+    /// A streaming matcher for this program's BODY and TEXT keys over a
+    /// message whose part tree is `root` (see [`BodySearch`]); its result
+    /// goes into [`SearchMessage::with_body`].
+    pub fn body_search(&self, root: &PartOffsets) -> BodySearch {
+        BodySearch::new(self.body.clone(), root)
     }
 
     /// What evaluating needs: pass a [`SearchMessage`] built with (at
@@ -376,13 +421,13 @@ fn eval(
                 .filter(|h| h.name == HeaderName::Subject)
                 .any(|h| needle.found_in(&header_text(m, h)))
         }),
-        Node::Body(needle) => msg.is_some_and(|m| body_contains(m, needle)),
+        Node::Body(needle, i) => msg.is_some_and(|m| m.body_has(*i, needle)),
         // TEXT looks at whole header lines, names included, like Dovecot.
-        Node::Text(needle) => msg.is_some_and(|m| {
+        Node::Text(needle, i) => msg.is_some_and(|m| {
             m.headers()
                 .iter()
                 .any(|h| needle.found_in(&format!("{}: {}", h.name.as_str(), header_text(m, h))))
-                || body_contains(m, needle)
+                || m.body_has(*i, needle)
         }),
         Node::Not(k) => !eval(k, meta, msg, scope, d),
         Node::Or(a, b) => eval(a, meta, msg, scope, d) || eval(b, meta, msg, scope, d),
@@ -471,20 +516,20 @@ fn body_contains(m: &SearchMessage<'_>, needle: &Needle) -> bool {
 
 /// Transfer-encoded `message/rfc822` parts decoded and searched within one
 /// another (mail-parser's limit too): each level decodes a copy.
-const MAX_ENCODED_LEVELS: usize = 3;
+pub(super) const MAX_ENCODED_LEVELS: usize = 3;
 
 /// What a leaf's header says about searching it.
-struct LeafType {
+pub(super) struct LeafType {
     /// Searched as text: `text/*`, a default type, or a multipart without
     /// parts (mail-parser reads those as text too).
-    text: bool,
+    pub(super) text: bool,
     /// `message/rfc822` or `message/global`.
-    message: bool,
-    charset: Option<Vec<u8>>,
-    encoding: Vec<u8>,
+    pub(super) message: bool,
+    pub(super) charset: Option<Vec<u8>>,
+    pub(super) encoding: Vec<u8>,
 }
 
-fn leaf_type(header: &[u8], in_digest: bool) -> LeafType {
+pub(super) fn leaf_type(header: &[u8], in_digest: bool) -> LeafType {
     let parsed = MessageParser::new().parse_headers(header);
     let headers = parsed
         .as_ref()
@@ -550,7 +595,7 @@ fn decode<'b>(encoding: &[u8], body: &'b [u8]) -> Option<std::borrow::Cow<'b, [u
 }
 
 /// `multipart/digest` (RFC 2046 §5.1.5): parts default to message/rfc822.
-fn is_digest(header: &[u8]) -> bool {
+pub(super) fn is_digest(header: &[u8]) -> bool {
     let parsed = MessageParser::new().parse_headers(header);
     let headers = parsed
         .as_ref()
@@ -573,7 +618,12 @@ fn is_digest(header: &[u8]) -> bool {
 /// True if a text part of the tree contains `needle`. The walk is an
 /// explicit stack; only a transfer-encoded encapsulated message recurses,
 /// at most [`MAX_ENCODED_LEVELS`] deep.
-fn text_parts_contain(raw: &[u8], root: &PartOffsets, needle: &Needle, encoded: usize) -> bool {
+pub(super) fn text_parts_contain(
+    raw: &[u8],
+    root: &PartOffsets,
+    needle: &Needle,
+    encoded: usize,
+) -> bool {
     let mut stack: Vec<(&PartOffsets, bool)> = vec![(root, false)];
     while let Some((p, in_digest)) = stack.pop() {
         match p.kind {

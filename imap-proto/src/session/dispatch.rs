@@ -120,6 +120,15 @@ impl ServerSession {
         }
     }
 
+    /// The pending answer `id` is for, left in place (for the chunks of a
+    /// streamed message).
+    pub(super) fn pending_mut(&mut self, id: RequestId) -> Option<&mut Pending> {
+        match &mut self.wait {
+            Wait::Answer { id: p, pending } if *p == id => Some(pending),
+            _ => None,
+        }
+    }
+
     pub(super) fn ask(&mut self, event: impl FnOnce(RequestId) -> Event, pending: Pending) {
         let id = self.next_request_id();
         self.events.push_back(event(id));

@@ -10,8 +10,11 @@ use super::{
 };
 use crate::command::{FetchAttribute, FetchAttributes, FetchModifier, Section, StoreAction};
 use crate::encode::{Encode, Encoder};
-use crate::message::{MessageView, PartOffsets, SectionData, find_part};
-use crate::response::{Code, MessageDataItem, RespText};
+use crate::message::{
+    BinaryError, BinaryItem, BinaryPlan, BinaryScan, Cte, MessageView, PartOffsets, SectionData,
+    find_part,
+};
+use crate::response::{Code, MessageDataItem, RespText, UnitCode};
 use crate::types::{Flag, SequenceSet, Tag};
 use crate::view::{MessageSummary, flag_fetch};
 use bytes::Bytes;
@@ -36,22 +39,55 @@ pub(crate) struct FetchJob {
     /// transfer-encoded `message/rfc822` part whose `HEADER`/`TEXT` was
     /// asked for (only the decoded octets hold them).
     reread: Option<NonZeroU32>,
+    /// The current message, arriving in chunks ([`ContentNeed::Stream`]).
+    stream: Option<Box<FetchStream>>,
+    /// A message could not be read: the FETCH ends `NO [SERVERBUG]`.
+    unreadable: bool,
+}
+
+/// What a FETCH keeps of a message streamed to it: the root header, the
+/// part offsets and the BINARY counting pass.
+#[derive(Debug)]
+pub(crate) struct FetchStream {
+    offsets: PartOffsets,
+    header: Vec<u8>,
+    pos: u64,
+    scan: BinaryScan,
+}
+
+/// The BINARY and BINARY.SIZE items of a FETCH, in order: (part path,
+/// partial).
+fn binary_items(items: &[FetchAttribute]) -> Vec<BinaryItem<'_>> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            FetchAttribute::Binary {
+                section, partial, ..
+            } => Some((section.as_slice(), *partial)),
+            FetchAttribute::BinarySize { section } => Some((section.as_slice(), None)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// What an item needs beyond the view's metadata, alone.
 fn item_need(item: &FetchAttribute) -> Option<ContentNeed> {
     use FetchAttribute as A;
     match item {
-        A::Flags | A::Uid | A::InternalDate | A::Rfc822Size | A::ModSeq | A::Rfc822 => None,
+        A::Flags | A::Uid | A::InternalDate | A::Rfc822Size | A::ModSeq => None,
+        // The octets are copied from the file later: ask first, so that a
+        // file shorter than its indexed size is found before its literal
+        // is announced (the adapter checks it when it answers).
+        A::Rfc822 => Some(ContentNeed::Offsets),
         A::Envelope => Some(ContentNeed::Header),
         // The root's header and text are ranges: the part offsets give
         // them, and so does the header's length alone.
         A::Rfc822Header | A::Rfc822Text => Some(ContentNeed::Offsets),
-        A::Body | A::BodyStructure | A::Binary { .. } | A::BinarySize { .. } => {
-            Some(ContentNeed::Message)
-        }
+        A::Body | A::BodyStructure => Some(ContentNeed::Message),
+        // Decoded in chunks, never held (RFC 3516).
+        A::Binary { .. } | A::BinarySize { .. } => Some(ContentNeed::Stream),
         A::BodySection { section, .. } => match section {
-            None => None,
+            None => Some(ContentNeed::Offsets),
             Some(Section::HeaderFields { part: None, .. }) => Some(ContentNeed::Header),
             Some(Section::HeaderFields { .. }) => Some(ContentNeed::Message),
             Some(_) => Some(ContentNeed::Offsets),
@@ -247,6 +283,27 @@ impl Writer<'_> {
         }
     }
 
+    /// A BINARY literal from its plan: the octets stay in the file and
+    /// are decoded on their way out.
+    fn binary_plan(&mut self, uid: NonZeroU32, plan: &BinaryPlan) {
+        self.literal_head(plan.len, plan.literal8);
+        if plan.len == 0 {
+            return;
+        }
+        self.flush_line();
+        if plan.cte == Cte::Identity {
+            self.session.out.push_external(uid, plan.read.clone());
+        } else {
+            self.session.out.push_external_decoded(
+                uid,
+                plan.read.clone(),
+                plan.cte,
+                plan.skip,
+                plan.len,
+            );
+        }
+    }
+
     fn literal_head(&mut self, len: u64, literal8: bool) {
         if literal8 {
             self.raw(b"~");
@@ -334,6 +391,8 @@ impl ServerSession {
             current: None,
             announce_highest,
             reread: None,
+            stream: None,
+            unreadable: false,
         });
         if !unseen.is_empty() {
             let flags = vec![Flag::Seen];
@@ -384,6 +443,15 @@ impl ServerSession {
             }
             let Some((seq, uid)) = job.targets.pop_front() else {
                 let uid_cmd = job.uid;
+                if job.unreadable {
+                    self.flush_updates(uid_cmd);
+                    let text = RespText::with_code(
+                        Code::Unit(UnitCode::ServerBug),
+                        "Some messages could not be read",
+                    );
+                    self.no(job.tag, text);
+                    return;
+                }
                 let code = job
                     .announce_highest
                     .then(|| self.highest_mod_seq_code())
@@ -405,7 +473,7 @@ impl ServerSession {
                     return;
                 }
                 None => {
-                    self.fetch_one(&job, seq, uid, None);
+                    self.fetch_one(&job, seq, uid, None, None);
                 }
             }
         }
@@ -420,6 +488,7 @@ impl ServerSession {
         seq: NonZeroU32,
         uid: NonZeroU32,
         content: Option<MessageContent>,
+        stream: Option<Box<FetchStream>>,
     ) -> bool {
         let Some(summary) = self
             .selected
@@ -432,12 +501,19 @@ impl ServerSession {
         if summary.uid != uid {
             return true;
         }
+        let streamed_offsets = stream.as_ref().map(|s| &s.offsets);
         if let Some(MessageContent::Offsets(o)) = &content
             && o.is_valid(summary.size)
             && job.items.iter().any(|i| needs_decoded_message(i, o))
         {
             return false;
         }
+        if let Some(o) = streamed_offsets
+            && job.items.iter().any(|i| needs_decoded_message(i, o))
+        {
+            return false;
+        }
+        let mut plans = None;
         let (bytes, offsets, header) = match content {
             Some(MessageContent::Message { bytes, offsets }) => {
                 let offsets = offsets
@@ -455,7 +531,20 @@ impl ServerSession {
                 let root = root_from_header(h.len() as u64, summary.size);
                 (None, Some(root), Some(h))
             }
-            Some(MessageContent::Gone) => return true,
+            Some(MessageContent::Streamed) => {
+                let Some(s) = stream else {
+                    return true;
+                };
+                let FetchStream {
+                    offsets,
+                    header,
+                    scan,
+                    ..
+                } = *s;
+                plans = Some(scan.finish().into_iter().collect::<VecDeque<_>>());
+                (None, Some(offsets), Some(Bytes::from(header)))
+            }
+            Some(MessageContent::Gone | MessageContent::Unreadable) => return true,
             None => (None, None, None),
         };
         // A keyword another session stored meanwhile is announced before
@@ -480,6 +569,7 @@ impl ServerSession {
                 bytes.as_ref(),
                 offsets.as_ref(),
                 header.as_ref(),
+                plans.as_mut(),
             );
         }
         w.raw(b")\r\n");
@@ -508,8 +598,14 @@ impl ServerSession {
         };
         match job {
             Job::Fetch(mut job) => {
-                if let Some((seq, uid)) = job.current.take()
-                    && !self.fetch_one(&job, seq, uid, Some(content))
+                let stream = job.stream.take();
+                let unreadable = matches!(content, MessageContent::Unreadable)
+                    || (matches!(content, MessageContent::Streamed) && stream.is_none());
+                if unreadable {
+                    job.current = None;
+                    job.unreadable = true;
+                } else if let Some((seq, uid)) = job.current.take()
+                    && !self.fetch_one(&job, seq, uid, Some(content), stream)
                 {
                     job.reread = Some(uid);
                     job.targets.push_front((seq, uid));
@@ -519,6 +615,83 @@ impl ServerSession {
             Job::Search(job) => self.search_answer(job, content),
         }
         Ok(())
+    }
+
+    /// Begins the answer to an [`Event::ReadMessage`] that asked for
+    /// [`ContentNeed::Stream`]: the message's part offsets (the store's,
+    /// or a streaming scan of the file). Then hand in every octet with
+    /// [`message_chunk`](Self::message_chunk) and end with
+    /// `respond_message(id, MessageContent::Streamed)`.
+    ///
+    /// # Errors
+    /// [`SessionError::NoSuchRequest`] when `id` is not a streamed read
+    /// waiting for its answer.
+    pub fn message_begin(
+        &mut self,
+        id: RequestId,
+        offsets: PartOffsets,
+    ) -> Result<(), SessionError> {
+        let size = self.current_size();
+        match self.pending_mut(id) {
+            Some(Pending::Job(Job::Fetch(job))) if job.current.is_some() => {
+                let offsets = valid_or_leaf(offsets, size);
+                let scan = BinaryScan::new(&offsets, size, &binary_items(&job.items));
+                job.stream = Some(Box::new(FetchStream {
+                    offsets,
+                    header: Vec::new(),
+                    pos: 0,
+                    scan,
+                }));
+                Ok(())
+            }
+            Some(Pending::Job(Job::Search(job))) => {
+                let offsets = valid_or_leaf(offsets, size);
+                job.stream_begin(&offsets);
+                Ok(())
+            }
+            _ => Err(SessionError::NoSuchRequest),
+        }
+    }
+
+    /// The next octets of a streamed message (see
+    /// [`message_begin`](Self::message_begin)), in file order.
+    ///
+    /// # Errors
+    /// [`SessionError::NoSuchRequest`] when no streamed read `id` began.
+    pub fn message_chunk(&mut self, id: RequestId, chunk: &[u8]) -> Result<(), SessionError> {
+        match self.pending_mut(id) {
+            Some(Pending::Job(Job::Fetch(job))) => {
+                let Some(s) = job.stream.as_mut() else {
+                    return Err(SessionError::NoSuchRequest);
+                };
+                let want = s.offsets.body_start.saturating_sub(s.pos);
+                let take = usize::try_from(want).unwrap_or(usize::MAX).min(chunk.len());
+                s.header.extend_from_slice(&chunk[..take]);
+                s.pos = s.pos.saturating_add(chunk.len() as u64);
+                s.scan.feed(chunk);
+                Ok(())
+            }
+            Some(Pending::Job(Job::Search(job))) => job.stream_chunk(chunk),
+            _ => Err(SessionError::NoSuchRequest),
+        }
+    }
+
+    /// RFC822.SIZE of the message a FETCH or SEARCH is reading now.
+    fn current_size(&self) -> u64 {
+        let current = match &self.wait {
+            Wait::Answer {
+                pending: Pending::Job(Job::Fetch(j)),
+                ..
+            } => j.current,
+            Wait::Answer {
+                pending: Pending::Job(Job::Search(j)),
+                ..
+            } => j.current(),
+            _ => None,
+        };
+        current
+            .and_then(|(seq, _)| self.selected.as_ref()?.view.get(seq.get()))
+            .map_or(0, |m| m.size)
     }
 
     /// Continues a paused FETCH or SEARCH.
@@ -558,6 +731,21 @@ impl ServerSession {
     }
 }
 
+/// Offsets the store handed in for a streamed message, if they fit its
+/// size; else the message as one leaf without a header.
+fn valid_or_leaf(offsets: PartOffsets, size: u64) -> PartOffsets {
+    if offsets.is_valid(size) {
+        return offsets;
+    }
+    PartOffsets {
+        kind: crate::message::PartKind::Leaf,
+        header_start: 0,
+        body_start: 0,
+        end: size,
+        children: Vec::new(),
+    }
+}
+
 fn write_item(
     w: &mut Writer<'_>,
     item: &FetchAttribute,
@@ -565,6 +753,7 @@ fn write_item(
     bytes: Option<&Bytes>,
     offsets: Option<&PartOffsets>,
     header: Option<&Bytes>,
+    plans: Option<&mut VecDeque<Result<BinaryPlan, BinaryError>>>,
 ) {
     use FetchAttribute as A;
     let view = || {
@@ -678,6 +867,13 @@ fn write_item(
                 w.raw(format!("<{o}>").as_bytes());
             }
             w.raw(b" ");
+            if let Some(plans) = plans {
+                match plans.pop_front() {
+                    Some(Ok(plan)) => w.binary_plan(m.uid, &plan),
+                    _ => w.raw(b"NIL"),
+                }
+                return;
+            }
             let data = match view() {
                 Some(v) => crate::message::binary(&v, section, partial.map(|(o, n)| (o, n)))
                     .unwrap_or(SectionData::Missing),
@@ -686,9 +882,12 @@ fn write_item(
             w.section(m.uid, data, bytes, true);
         }
         A::BinarySize { section } => {
-            let size = view()
-                .and_then(|v| crate::message::binary_size(&v, section).ok())
-                .unwrap_or(0);
+            let size = match plans {
+                Some(plans) => plans.pop_front().and_then(Result::ok).map_or(0, |p| p.size),
+                None => view()
+                    .and_then(|v| crate::message::binary_size(&v, section).ok())
+                    .unwrap_or(0),
+            };
             w.item(&MessageDataItem::BinarySize {
                 section: section.clone(),
                 size: u32::try_from(size).unwrap_or(u32::MAX),

@@ -3,6 +3,7 @@
 //! (docs/DESIGN.md §2: large bodies never pass through the session).
 
 use super::RequestId;
+use crate::message::{Cte, CteDecoder};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
@@ -15,9 +16,38 @@ enum Item {
     External {
         uid: NonZeroU32,
         range: Range<u64>,
-        /// Set once [`super::Event::WriteExternal`] was handed out.
+        /// Set once [`super::Event::WriteExternal`] was handed out: the
+        /// octets of the literal still expected.
         started: Option<(RequestId, u64)>,
+        /// BINARY of an encoded part: the adapter writes the raw range,
+        /// the literal carries its decoded octets.
+        decode: Option<Box<Decode>>,
     },
+}
+
+/// Decoding of an external literal on its way out (RFC 3516 BINARY).
+#[derive(Debug)]
+struct Decode {
+    decoder: CteDecoder,
+    /// Decoded octets before the literal's first (`<origin>`).
+    skip: u64,
+    /// The literal's length.
+    len: u64,
+    /// Decoded octets produced so far.
+    at: u64,
+    scratch: Vec<u8>,
+}
+
+impl Decode {
+    /// The part of freshly decoded `scratch` that falls in the literal.
+    fn window(&mut self) -> &[u8] {
+        let n = self.scratch.len() as u64;
+        let (from, to) = (self.at, self.at + n);
+        self.at = to;
+        let s = self.skip.clamp(from, to) - from;
+        let e = self.skip.saturating_add(self.len).clamp(from, to) - from;
+        &self.scratch[s as usize..e as usize]
+    }
 }
 
 /// Queued output. See the module docs.
@@ -68,6 +98,35 @@ impl Output {
             uid,
             range,
             started: None,
+            decode: None,
+        });
+    }
+
+    /// A literal of `len` octets: the decoded form (by `cte`) of the raw
+    /// `range` the adapter writes from its file, from decoded octet
+    /// `skip` on.
+    pub(super) fn push_external_decoded(
+        &mut self,
+        uid: NonZeroU32,
+        range: Range<u64>,
+        cte: Cte,
+        skip: u64,
+        len: u64,
+    ) {
+        if range.is_empty() || len == 0 {
+            return;
+        }
+        self.items.push_back(Item::External {
+            uid,
+            range,
+            started: None,
+            decode: Some(Box::new(Decode {
+                decoder: CteDecoder::new(cte),
+                skip,
+                len,
+                at: 0,
+                scratch: Vec::new(),
+            })),
         });
     }
 
@@ -104,14 +163,25 @@ impl Output {
                 uid,
                 range,
                 started: None,
+                ..
             }) => Some((*uid, range.clone())),
             _ => None,
         }
     }
 
     pub(super) fn start_external(&mut self, id: RequestId) {
-        if let Some(Item::External { range, started, .. }) = self.items.front_mut() {
-            *started = Some((id, range.end.saturating_sub(range.start)));
+        if let Some(Item::External {
+            range,
+            started,
+            decode,
+            ..
+        }) = self.items.front_mut()
+        {
+            let len = match decode {
+                Some(d) => d.len,
+                None => range.end.saturating_sub(range.start),
+            };
+            *started = Some((id, len));
         }
     }
 
@@ -145,20 +215,33 @@ impl Output {
         let pos = self.active_position(id)?;
         let Some(Item::External {
             started: Some((_, remaining)),
+            decode,
             ..
         }) = self.items.get_mut(pos)
         else {
             return Err(super::SessionError::NoExternalInProgress);
         };
-        if chunk.len() as u64 > *remaining {
-            return Err(super::SessionError::TooManyOctets);
-        }
-        *remaining -= chunk.len() as u64;
+        let out = match decode {
+            None => {
+                if chunk.len() as u64 > *remaining {
+                    return Err(super::SessionError::TooManyOctets);
+                }
+                BytesMut::from(chunk)
+            }
+            Some(d) => {
+                d.scratch.clear();
+                d.decoder.feed(chunk, &mut d.scratch);
+                let w = d.window();
+                // More than announced: the file changed; the rest is cut.
+                BytesMut::from(&w[..w.len().min(*remaining as usize)])
+            }
+        };
+        *remaining -= out.len() as u64;
         let left = *remaining;
-        if !chunk.is_empty() {
-            self.len += chunk.len();
+        if !out.is_empty() {
+            self.len += out.len();
             // Before the marker, after the chunks not yet drained.
-            self.items.insert(pos, Item::Data(BytesMut::from(chunk)));
+            self.items.insert(pos, Item::Data(out));
         }
         Ok(left)
     }
@@ -176,9 +259,23 @@ impl Output {
         let pos = self.active_position(id)?;
         match self.items.remove(pos) {
             Some(Item::External {
-                started: Some((_, remaining)),
+                started: Some((_, mut remaining)),
+                decode,
                 ..
-            }) => Ok(remaining),
+            }) => {
+                if let Some(mut d) = decode {
+                    d.scratch.clear();
+                    d.decoder.finish(&mut d.scratch);
+                    let w = d.window();
+                    let w = &w[..w.len().min(remaining as usize)];
+                    if !w.is_empty() {
+                        remaining -= w.len() as u64;
+                        self.len += w.len();
+                        self.items.insert(pos, Item::Data(BytesMut::from(w)));
+                    }
+                }
+                Ok(remaining)
+            }
             _ => Ok(0),
         }
     }

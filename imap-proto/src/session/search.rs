@@ -10,8 +10,8 @@ use crate::command::{
     Charset, SearchKey, SearchReturnOption, SortCriterion, SortKey, ThreadAlgorithm,
 };
 use crate::message::{
-    MessageMeta, Needs, SearchMessage, SearchProgram, SearchResult, SearchScope, SortFields,
-    return_data, search_data,
+    BodySearch, MessageMeta, Needs, PartOffsets, SearchMessage, SearchProgram, SearchResult,
+    SearchScope, SortFields, return_data, search_data,
 };
 use crate::response::{Code, Data, RespText, Response};
 use crate::types::Tag;
@@ -72,6 +72,46 @@ pub(crate) struct SearchJob {
     /// `RETURN (UPDATE)`: the criteria, kept for the live context
     /// (RFC 5267 §4.3), or why it is refused; `None` when not asked.
     update: Option<Result<SearchProgram, &'static str>>,
+    /// The current message, arriving in chunks ([`ContentNeed::Stream`]).
+    stream: Option<Box<SearchStream>>,
+}
+
+/// A message streamed to a SEARCH: its root header (for the header keys)
+/// and the body keys' matcher.
+#[derive(Debug)]
+pub(crate) struct SearchStream {
+    header: Vec<u8>,
+    body_start: u64,
+    pos: u64,
+    body: BodySearch,
+}
+
+impl SearchJob {
+    /// The message being read.
+    pub(super) fn current(&self) -> Option<(NonZeroU32, NonZeroU32)> {
+        self.current
+    }
+
+    pub(super) fn stream_begin(&mut self, offsets: &PartOffsets) {
+        self.stream = Some(Box::new(SearchStream {
+            header: Vec::new(),
+            body_start: offsets.body_start,
+            pos: 0,
+            body: self.program.body_search(offsets),
+        }));
+    }
+
+    pub(super) fn stream_chunk(&mut self, chunk: &[u8]) -> Result<(), super::SessionError> {
+        let Some(s) = self.stream.as_mut() else {
+            return Err(super::SessionError::NoSuchRequest);
+        };
+        let want = s.body_start.saturating_sub(s.pos);
+        let take = usize::try_from(want).unwrap_or(usize::MAX).min(chunk.len());
+        s.header.extend_from_slice(&chunk[..take]);
+        s.pos = s.pos.saturating_add(chunk.len() as u64);
+        s.body.feed(chunk);
+        Ok(())
+    }
 }
 
 impl ServerSession {
@@ -159,6 +199,7 @@ impl ServerSession {
             current: None,
             announce_highest,
             update,
+            stream: None,
         });
         self.search_continue(job);
     }
@@ -195,7 +236,14 @@ impl ServerSession {
 
     /// The content of the message the SEARCH asked for.
     pub(super) fn search_answer(&mut self, mut job: Box<SearchJob>, content: MessageContent) {
+        let stream = job.stream.take();
         if let Some((seq, uid)) = job.current.take() {
+            if let (MessageContent::Streamed, Some(s)) = (&content, stream) {
+                let SearchStream { header, body, .. } = *s;
+                let msg = SearchMessage::with_body(&header, body.finish());
+                self.search_one(&mut job, seq, uid, Some(&msg), &header);
+                return self.search_continue(job);
+            }
             let raw = match &content {
                 MessageContent::Message { bytes, .. } => Some(bytes.clone()),
                 MessageContent::Header(h) => Some(h.clone()),
@@ -216,10 +264,12 @@ impl ServerSession {
                 self.search_one(&mut job, seq, uid, None, b"");
                 continue;
             }
+            // Body keys are matched while the file streams past
+            // (docs/DESIGN.md §2: bodies are never buffered whole).
             let need = if needs == Needs::Headers {
                 ContentNeed::Header
             } else {
-                ContentNeed::Message
+                ContentNeed::Stream
             };
             job.current = Some((seq, uid));
             self.ask(

@@ -265,7 +265,19 @@ pub enum ContentNeed {
     Offsets,
     /// The header octets (ENVELOPE, HEADER.FIELDS, header searches).
     Header,
-    /// The whole message (BODYSTRUCTURE, BINARY, body searches).
+    /// The part offsets and then every octet in order, in chunks, never
+    /// held whole (BINARY, BINARY.SIZE, BODY and TEXT searches): answer
+    /// with [`ServerSession::message_begin`], then
+    /// [`ServerSession::message_chunk`] per chunk, then `respond_message`
+    /// with [`MessageContent::Streamed`] (or [`MessageContent::Unreadable`]
+    /// / [`MessageContent::Gone`] at any point). Memory: a chunk and the
+    /// root header.
+    ///
+    /// [`ServerSession::message_begin`]: super::ServerSession::message_begin
+    /// [`ServerSession::message_chunk`]: super::ServerSession::message_chunk
+    Stream,
+    /// The whole message (BODYSTRUCTURE, sections of transfer-encoded
+    /// encapsulated messages).
     Message,
 }
 
@@ -287,6 +299,14 @@ pub enum MessageContent {
     /// The message is gone (expunged meanwhile): it is left out of the
     /// answer (RFC 9051 §7.5.1 lets a server omit it).
     Gone,
+    /// Every octet of a [`ContentNeed::Stream`] answer was handed in.
+    Streamed,
+    /// The message exists but its file cannot be served as indexed (it
+    /// is shorter than its size, a symbolic link, unreadable). A FETCH
+    /// leaves it out, answers the other messages, and ends with
+    /// `NO [SERVERBUG]` (RFC 9051 §6.4.5 "NO - fetch error"), rather than
+    /// announce a literal it cannot complete; a SEARCH does not match it.
+    Unreadable,
 }
 
 /// The answer to [`Event::Select`].
@@ -588,6 +608,9 @@ pub enum SessionError {
     NoExternalInProgress,
     /// More octets than the range holds.
     TooManyOctets,
+    /// No streamed read ([`ContentNeed::Stream`]) with this id is waiting
+    /// for its octets.
+    NoSuchRequest,
 }
 
 impl std::fmt::Display for SessionError {
@@ -595,6 +618,7 @@ impl std::fmt::Display for SessionError {
         f.write_str(match self {
             SessionError::NoExternalInProgress => "no external literal is being written",
             SessionError::TooManyOctets => "more octets than the literal announced",
+            SessionError::NoSuchRequest => "no streamed message read with this id",
         })
     }
 }

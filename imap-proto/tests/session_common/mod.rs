@@ -481,6 +481,16 @@ impl Harness {
                 let mb = &self.store.mailboxes[self.selected.as_ref().unwrap()];
                 let content = match mb.messages.get(&uid.get()) {
                     None => MessageContent::Gone,
+                    Some(m) if need == ContentNeed::Stream => {
+                        // The store's offsets, then the octets in chunks
+                        // of 7, as the server streams a file.
+                        let o = imap_proto::message::PartOffsets::parse(&m.bytes);
+                        s.message_begin(id, o).unwrap();
+                        for c in m.bytes.chunks(7) {
+                            s.message_chunk(id, c).unwrap();
+                        }
+                        MessageContent::Streamed
+                    }
                     Some(m) => match need {
                         ContentNeed::Offsets if !self.no_offsets => MessageContent::Offsets(
                             imap_proto::message::PartOffsets::parse(&m.bytes),

@@ -473,20 +473,74 @@ impl ImapHandler {
                             None => read_whole(store, account, &mailbox, uid, None),
                         }
                     }
-                    ContentNeed::Message => read_whole(store, account, &mailbox, uid, offsets),
+                    // Stream is answered by `stream_message`.
+                    ContentNeed::Stream | ContentNeed::Message => {
+                        read_whole(store, account, &mailbox, uid, offsets)
+                    }
                 }
             })
             .await;
         match result {
             Ok(content) => content,
-            Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                MessageContent::Gone
-            }
-            Err(e) => {
-                tracing::warn!("imap: message {uid} unreadable: {e}");
-                MessageContent::Gone
+            Err(e) => unreadable(uid, &e),
+        }
+    }
+
+    /// Answers a [`ContentNeed::Stream`] read: the part offsets, then the
+    /// file in [`READ_CHUNK`] reads handed to the session as they come
+    /// (BINARY and body searches decode and match them on the way), so a
+    /// message is never held whole. `Err` when the session refused a call
+    /// (a bug in this glue: the connection is closed).
+    async fn stream_message(
+        &self,
+        session: &mut ServerSession,
+        mailbox: String,
+        id: RequestId,
+        uid: NonZeroU32,
+    ) -> Result<MessageContent, ()> {
+        let uid = uid.get();
+        let opened = self
+            .with_store(move |store, account| {
+                let offsets = store.mime_parts(account, &mailbox, uid)?;
+                // Opened after the offsets: the size check (a file
+                // truncated behind the index) is the last word.
+                let file = store.open_message(account, &mailbox, uid)?;
+                let size = file.metadata()?.len();
+                Ok((offsets, file, size))
+            })
+            .await;
+        let (offsets, mut file, size) = match opened {
+            Ok((Some(o), f, size)) => (o, f, size),
+            Ok((None, ..)) => return Ok(MessageContent::Gone),
+            Err(e) => return Ok(unreadable(uid, &e)),
+        };
+        session.message_begin(id, offsets).map_err(|_| ())?;
+        let mut buf = vec![0u8; READ_CHUNK];
+        let mut sent = 0u64;
+        loop {
+            let (f, b, n) = blocking::unblock(move || {
+                let n = file.read(&mut buf);
+                (file, buf, n)
+            })
+            .await;
+            (file, buf) = (f, b);
+            match n {
+                Ok(0) => break,
+                Ok(n) => {
+                    session.message_chunk(id, &buf[..n]).map_err(|_| ())?;
+                    sent += n as u64;
+                }
+                Err(e) => {
+                    tracing::warn!("imap: message {uid} unreadable: {e}");
+                    return Ok(MessageContent::Unreadable);
+                }
             }
         }
+        if sent != size {
+            tracing::warn!(uid, size, sent, "imap: message file changed while read");
+            return Ok(MessageContent::Unreadable);
+        }
+        Ok(MessageContent::Streamed)
     }
 
     async fn write_external(
@@ -547,6 +601,20 @@ impl ImapHandler {
 
     fn selected(&self, session: &ServerSession) -> Option<String> {
         session.selected().map(|(name, _)| name.to_string())
+    }
+}
+
+/// The answer for a message the store cannot serve: gone when its file
+/// vanished (expunged meanwhile), else unreadable (a file shorter than its
+/// indexed size, a symbolic link, an IO error), which makes the FETCH end
+/// `NO [SERVERBUG]` instead of announcing a literal it cannot complete.
+fn unreadable(uid: u32, e: &StoreError) -> MessageContent {
+    match e {
+        StoreError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => MessageContent::Gone,
+        e => {
+            tracing::warn!("imap: message {uid} unreadable: {e}");
+            MessageContent::Unreadable
+        }
     }
 }
 
@@ -653,6 +721,25 @@ impl Handler for ImapHandler {
                     let a = a.into_inner().unwrap_or_else(|e| e.into_inner());
                     blocking::unblock(move || a.abort()).await;
                 }
+            }
+            Event::ReadMessage {
+                id,
+                uid,
+                need: ContentNeed::Stream,
+            } => {
+                let content = match self.selected(session) {
+                    Some(mailbox) => match self.stream_message(session, mailbox, id, uid).await {
+                        Ok(c) => c,
+                        Err(()) => {
+                            tracing::error!(
+                                "imap: the session refused a streamed message; closing"
+                            );
+                            return Next::Close;
+                        }
+                    },
+                    None => MessageContent::Gone,
+                };
+                answered!(session.respond_message(id, content));
             }
             Event::ReadMessage { id, uid, need } => {
                 let content = match self.selected(session) {
