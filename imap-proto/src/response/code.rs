@@ -5,7 +5,8 @@ use crate::command::Charset;
 use crate::core::{PResult, fail, mod_sequence_value, nz_number, paren_list1, sp, sp_list1};
 use crate::encode::{Encode, Encoder};
 use crate::types::{
-    Atom, Capability, FlagPerm, SequenceSet, atom, capability, flag_perm, sequence_set,
+    Atom, Capability, FlagPerm, ObjectId, SequenceSet, atom, capability, flag_perm, objectid,
+    sequence_set,
 };
 use nom::Parser;
 use std::num::NonZeroU32;
@@ -56,6 +57,8 @@ pub enum Code {
     HighestModSeq(u64),
     /// `MODIFIED set` (RFC 7162)
     Modified(SequenceSet),
+    /// `MAILBOXID (objectid)` (RFC 8474 §4.1)
+    MailboxId(ObjectId),
     /// A code without arguments from the table in [`Code::unit_name`].
     Unit(UnitCode),
     /// Any other code: `atom [SP 1*<any TEXT-CHAR except "]">]`.
@@ -218,6 +221,11 @@ impl Encode for Code {
                 enc.put(b"MODIFIED ");
                 s.encode(enc);
             }
+            Code::MailboxId(id) => {
+                enc.put(b"MAILBOXID (");
+                id.encode(enc);
+                enc.put(b")");
+            }
             Code::Unit(u) => enc.put_str(Code::unit_name(*u)),
             Code::Other { name, text } => {
                 name.encode(enc);
@@ -314,6 +322,17 @@ pub(crate) fn resp_text_code(i: &[u8]) -> PResult<'_, Code> {
                     .parse(r)
                     .map(|(r, (_, s))| (r, Code::Modified(s))),
             ),
+            // RFC 8474 §7: `"MAILBOXID" SP "(" objectid ")"`.
+            "MAILBOXID" => Some(
+                (
+                    sp,
+                    nom::bytes::complete::tag(&b"("[..]),
+                    objectid,
+                    nom::bytes::complete::tag(&b")"[..]),
+                )
+                    .parse(r)
+                    .map(|(r, (_, _, id, _))| (r, Code::MailboxId(id))),
+            ),
             _ => None,
         };
     if let Some(Ok((r2, c))) = parsed
@@ -369,6 +388,7 @@ mod tests {
         rt(b"MODIFIED 7,9]");
         rt(b"CAPABILITY IMAP4rev2 AUTH=PLAIN]");
         rt(b"BADCHARSET (UTF-8 \"ISO-8859-1\")]");
+        rt(b"MAILBOXID (F2212ea87-6097-4256-9d51-71338625)]");
         rt(b"BADCHARSET]");
         assert_eq!(
             rt(b"X-FOO some thing]"),

@@ -136,8 +136,10 @@
 //!   set; inside SEARCH criteria it matches nothing.
 //! - The `VANISHED` FETCH modifier (RFC 7162 §3.2.6) is accepted and
 //!   ignored (the session cannot tell expunged UIDs from unused ones).
-//! - UTF8=ACCEPT can be enabled but IMAP4rev1 sessions still send mailbox
-//!   names in modified UTF-7.
+//! - UTF8=ACCEPT (RFC 6855) also works under IMAP4rev1: once enabled,
+//!   mailbox names are read and written in UTF-8 (not modified UTF-7), a
+//!   SEARCH with CHARSET is BAD (§3), and `APPEND ... UTF8 (~{N}...)` is
+//!   accepted (§4; BAD before ENABLE) and stored as sent.
 //! - LIST `REMOTE` (RFC 5258 §3.1) is accepted and changes nothing: there
 //!   are no remote mailboxes. `RECURSIVEMATCH` with `SUBSCRIBED` lists
 //!   parents with `CHILDINFO ("SUBSCRIBED")`; with `SPECIAL-USE` alone it
@@ -249,6 +251,8 @@ enum Wait {
     AppendData {
         id: RequestId,
         tag: Tag,
+        /// `UTF8 (~{N}`: a `)` must follow the literal (RFC 6855 §4).
+        utf8: bool,
     },
     /// STARTTLS answered; `emitted` once the event was handed out.
     Switch {
@@ -585,7 +589,9 @@ impl ServerSession {
     }
 
     fn send(&mut self, response: &Response) {
-        let encoded = response.encode(self.version).into_bytes();
+        let mut enc = crate::Encoder::new(self.version).with_utf8_accept(self.enabled.utf8);
+        crate::Encode::encode(response, &mut enc);
+        let encoded = enc.finish().into_bytes();
         self.out.push(&encoded);
     }
 
@@ -690,7 +696,7 @@ impl ServerSession {
             Frame::Complete(bytes) => match std::mem::replace(&mut self.wait, Wait::Nothing) {
                 Wait::Sasl { tag, step } => self.sasl_line(tag, step, &bytes),
                 Wait::Idle { tag } => self.idle_line(tag, &bytes),
-                Wait::AppendData { id, tag } => self.append_tail(id, tag, &bytes),
+                Wait::AppendData { id, tag, utf8 } => self.append_tail(id, tag, utf8, &bytes),
                 other => {
                     self.wait = other;
                     self.command(&bytes);
@@ -718,7 +724,7 @@ impl ServerSession {
     fn discarded(&mut self, tag: Option<Tag>, reason: crate::framer::DiscardReason) {
         use crate::framer::DiscardReason as R;
         match std::mem::replace(&mut self.wait, Wait::Nothing) {
-            Wait::AppendData { id, tag } => {
+            Wait::AppendData { id, tag, .. } => {
                 self.events.push_back(Event::AppendAbort { id });
                 self.bad(tag, "APPEND aborted: command too long");
                 return;

@@ -132,6 +132,7 @@ impl Default for Capabilities {
             C::Quota,
             C::QuotaResStorage,
             C::QuotaResMessage,
+            C::Utf8Accept,
         ];
         Capabilities {
             before_login,
@@ -292,6 +293,9 @@ pub struct SelectAnswer {
     /// For QRESYNC: UIDs expunged since the client's mod-sequence
     /// (`changes_since`), sent as `VANISHED (EARLIER)`.
     pub vanished: Vec<NonZeroU32>,
+    /// MAILBOXID (RFC 8474 §4.1), sent as `OK [MAILBOXID (id)]` when the
+    /// store has one.
+    pub mailbox_id: Option<crate::types::ObjectId>,
 }
 
 /// One mailbox in the answer to [`Event::List`].
@@ -331,6 +335,8 @@ pub struct StatusAnswer {
     /// Octets of the `\Deleted` messages (DELETED-STORAGE, RFC 9208
     /// §4.2.2; the session reports KiB).
     pub deleted_storage: u64,
+    /// MAILBOXID (RFC 8474 §4.2); `None` leaves the item out.
+    pub mailbox_id: Option<crate::types::ObjectId>,
 }
 
 /// The answer to [`Event::Quota`]: an account's usage and limits

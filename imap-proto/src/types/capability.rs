@@ -74,6 +74,12 @@ pub enum Capability {
     QuotaResStorage,
     /// `QUOTA=RES-MESSAGE` (RFC 9208)
     QuotaResMessage,
+    /// `UTF8=ACCEPT` (RFC 6855)
+    Utf8Accept,
+    /// `OBJECTID` (RFC 8474)
+    ObjectId,
+    /// `SAVEDATE` (RFC 8514)
+    SaveDate,
     /// Any other capability atom.
     Other(Atom),
 }
@@ -110,6 +116,9 @@ const NAMED: &[(&str, Capability)] = &[
     ("QUOTA", Capability::Quota),
     ("QUOTA=RES-STORAGE", Capability::QuotaResStorage),
     ("QUOTA=RES-MESSAGE", Capability::QuotaResMessage),
+    ("UTF8=ACCEPT", Capability::Utf8Accept),
+    ("OBJECTID", Capability::ObjectId),
+    ("SAVEDATE", Capability::SaveDate),
 ];
 
 impl Capability {

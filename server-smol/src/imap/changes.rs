@@ -124,6 +124,8 @@ impl ImapHandler {
                     internal_date: imap_date(m.internal_date),
                     size: m.size,
                     recent: self.claimed.remove(&m.uid),
+                    email_id: None,
+                    save_date: None,
                 })
             })
             .collect();
@@ -174,6 +176,8 @@ impl ImapHandler {
                     internal_date: imap_date(m.internal_date),
                     size: m.size,
                     recent: claimed.contains(&m.uid),
+                    email_id: None,
+                    save_date: None,
                 })
             })
             .collect();

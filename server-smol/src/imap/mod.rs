@@ -254,10 +254,13 @@ impl ImapHandler {
                         internal_date: imap_date(m.internal_date),
                         size: m.size,
                         recent: m.recent,
+                        email_id: None,
+                        save_date: None,
                     })
                 })
                 .collect(),
             vanished: vanished.into_iter().filter_map(nz).collect(),
+            mailbox_id: None,
         })
     }
 
@@ -335,6 +338,7 @@ impl ImapHandler {
                 .filter(|m| m.flags.contains(Flags::DELETED))
                 .map(|m| m.size)
                 .sum(),
+            mailbox_id: None,
         })
     }
 
