@@ -125,7 +125,17 @@
 //!
 //! - MULTIAPPEND (RFC 3502), COMPRESS, NOTIFY, METADATA, QUOTASET, ACL,
 //!   ESORT/CONTEXT (RFC 5267), SORT=DISPLAY (RFC 5957), THREAD=REFS,
-//!   WITHIN, SAVEDATE, OBJECTID: not offered.
+//!   WITHIN: not offered.
+//! - OBJECTID (RFC 8474): MAILBOXID and EMAILID come from the adapter
+//!   ([`SelectAnswer::mailbox_id`], [`StatusAnswer::mailbox_id`],
+//!   [`respond_create`](ServerSession::respond_create),
+//!   [`MessageSummary::email_id`](crate::view::MessageSummary::email_id));
+//!   the codes are sent only when `OBJECTID` is offered. THREADID is
+//!   always NIL and `SEARCH THREADID` matches nothing: this server keeps
+//!   no threads (RFC 8474 §5.2 allows NIL).
+//! - SAVEDATE (RFC 8514): the save date comes from the adapter with each
+//!   summary; `None` is `SAVEDATE NIL`, and the SAVED* keys then use the
+//!   internal date; SAVEDATESUPPORTED matches the messages that have one.
 //! - SORT and THREAD (RFC 5256) run as a SEARCH job: the header of every
 //!   message is read (`ContentNeed::Header`) when a sort key or the
 //!   threading algorithm needs it, also for messages that metadata

@@ -133,6 +133,8 @@ impl Default for Capabilities {
             C::QuotaResStorage,
             C::QuotaResMessage,
             C::Utf8Accept,
+            C::ObjectId,
+            C::SaveDate,
         ];
         Capabilities {
             before_login,
