@@ -197,3 +197,44 @@ fn objectid_and_savedate() {
         ])
     );
 }
+
+/// RFC 3516 §4.4: a literal8 APPEND may carry NUL octets and is stored as
+/// sent; the same octets in a plain literal (RFC 9051 §9 `CHAR8`) are BAD
+/// and nothing is stored, streamed or sent whole.
+#[test]
+fn binary_append_and_nul_in_a_plain_literal() {
+    let store = store_with_two();
+    let msg = b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\x00\x01\xff\r\n";
+    let mut input = Vec::new();
+    input.extend_from_slice(b"a LOGIN alice secret\r\n");
+    input.extend_from_slice(format!("b APPEND INBOX ~{{{}}}\r\n", msg.len()).as_bytes());
+    input.extend_from_slice(msg);
+    input.extend_from_slice(b"\r\n");
+    input.extend_from_slice(format!("c APPEND INBOX {{{}}}\r\n", msg.len()).as_bytes());
+    input.extend_from_slice(msg);
+    input.extend_from_slice(b"\r\n");
+    input.extend_from_slice(format!("d APPEND INBOX {{{}+}}\r\n", msg.len()).as_bytes());
+    input.extend_from_slice(msg);
+    input.extend_from_slice(b"\r\ne LOGOUT\r\n");
+    let (out, log) = replay_all_splits(&store, &input);
+    assert_eq!(
+        out,
+        crlf(&[
+            "+ Ready for literal data",
+            "b OK [APPENDUID 1700000000 3] APPEND completed",
+            "+ Ready for literal data",
+            "c BAD NUL octets need a literal8 (RFC 3516)",
+            "d BAD Syntax error in command",
+            "* BYE Logging out",
+            "e OK LOGOUT completed",
+        ])
+    );
+    assert_eq!(
+        log.iter().filter(|l| *l == "AppendAbort").count(),
+        1,
+        "{log:?}"
+    );
+    let inbox = &store_after(&store, &input).mailboxes["INBOX"];
+    assert_eq!(inbox.messages.len(), 3);
+    assert_eq!(inbox.messages[&3].bytes, msg);
+}

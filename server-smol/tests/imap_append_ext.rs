@@ -212,3 +212,49 @@ fn objectid_and_savedate() {
     assert_ne!(again, created);
     c.ok("LOGOUT");
 }
+
+/// RFC 3516 §4.4 on the real binary: a literal8 APPEND with NUL octets is
+/// stored byte for byte (BINARY.PEEK[] returns them as a literal8); the
+/// same octets in a plain literal are BAD and store nothing.
+#[test]
+fn binary_append() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let mut c = RawImap::login(server.addr("imap"), ALICE.0, ALICE.1);
+    let msg: &[u8] =
+        b"Subject: bin\r\nContent-Transfer-Encoding: binary\r\n\r\n\x00\x01\xfe\xff\r\n";
+    for (literal, ok) in [("~{", true), ("{", false)] {
+        let tag = c.tag();
+        c.send(format!("{tag} APPEND INBOX {literal}{}}}\r\n", msg.len()).as_bytes())
+            .unwrap();
+        assert!(c.line_str().unwrap().starts_with('+'));
+        c.send(msg).unwrap();
+        c.send(b"\r\n").unwrap();
+        let r = c.read_until_tagged(&tag).unwrap();
+        if ok {
+            assert!(r.status.starts_with("OK [APPENDUID "), "{r:?}");
+        } else {
+            assert_eq!(r.status, "BAD NUL octets need a literal8 (RFC 3516)");
+        }
+    }
+    let r = c.ok("SELECT INBOX");
+    assert!(r.untagged.contains(&"* 1 EXISTS".to_owned()), "{r:?}");
+    let r = c.ok("FETCH 1 (RFC822.SIZE BINARY.PEEK[])");
+    let mut want = format!(
+        "* 1 FETCH (RFC822.SIZE {n} BINARY[] ~{{{n}}}\r\n",
+        n = msg.len()
+    )
+    .into_bytes();
+    want.extend_from_slice(msg);
+    want.push(b')');
+    assert_eq!(
+        r.raw,
+        [want.clone()],
+        "{:?}",
+        r.raw
+            .iter()
+            .map(|l| String::from_utf8_lossy(l))
+            .collect::<Vec<_>>()
+    );
+    c.ok("LOGOUT");
+}

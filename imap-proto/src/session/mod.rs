@@ -89,7 +89,13 @@
 //! - **APPEND** streams: [`Event::AppendBegin`] before `+`, then
 //!   [`Event::AppendChunk`]s, then [`Event::AppendEnd`] answered with the
 //!   APPENDUID. MULTIAPPEND is not offered; a second message literal is
-//!   refused without breaking framing and the APPEND aborted.
+//!   refused without breaking framing and the APPEND aborted. A literal8
+//!   (`~{N}`, RFC 3516 §4.4) may hold NUL octets and is handed on as
+//!   sent: the store keeps it unchanged (RFC 3516 lets a server store
+//!   binary content as is or re-encode it; byte-exact storage keeps
+//!   RFC822.SIZE and BINARY[] equal to what was sent), so APPEND never
+//!   answers `[UNKNOWN-CTE]`. NUL octets in a plain literal are BAD
+//!   (RFC 9051 §9 `CHAR8`) and the APPEND is aborted.
 //! - **Capabilities**: see [`Capabilities`]. ENABLE accepts CONDSTORE,
 //!   QRESYNC, IMAP4rev2 and UTF8=ACCEPT when offered after login;
 //!   IMAP4rev2 switches the encoder to [`Version::Rev2`].
@@ -263,6 +269,11 @@ enum Wait {
         tag: Tag,
         /// `UTF8 (~{N}`: a `)` must follow the literal (RFC 6855 §4).
         utf8: bool,
+        /// `~{N}`: a literal8, NUL octets allowed (RFC 3516 §4.4).
+        binary: bool,
+        /// A NUL octet came in a plain literal, which cannot hold one
+        /// (RFC 9051 §9 `CHAR8`): the APPEND fails at its end.
+        nul: bool,
     },
     /// STARTTLS answered; `emitted` once the event was handed out.
     Switch {
@@ -706,7 +717,9 @@ impl ServerSession {
             Frame::Complete(bytes) => match std::mem::replace(&mut self.wait, Wait::Nothing) {
                 Wait::Sasl { tag, step } => self.sasl_line(tag, step, &bytes),
                 Wait::Idle { tag } => self.idle_line(tag, &bytes),
-                Wait::AppendData { id, tag, utf8 } => self.append_tail(id, tag, utf8, &bytes),
+                Wait::AppendData {
+                    id, tag, utf8, nul, ..
+                } => self.append_tail(id, tag, utf8, nul, &bytes),
                 other => {
                     self.wait = other;
                     self.command(&bytes);
@@ -720,6 +733,16 @@ impl ServerSession {
                 ..
             } => self.literal_announced(tag, &command_so_far, size, mode),
             Frame::LiteralData(data) => {
+                if let Wait::AppendData {
+                    binary,
+                    ref mut nul,
+                    ..
+                } = self.wait
+                    && !binary
+                    && data.contains(&0)
+                {
+                    *nul = true;
+                }
                 if let Wait::AppendData { id, .. } = self.wait {
                     self.events.push_back(Event::AppendChunk {
                         id,
