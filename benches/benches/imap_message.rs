@@ -100,6 +100,8 @@ fn run(mb: &Mailbox, prog: &SearchProgram) -> usize {
             internal_date: DateTime::new(Date::new(2024, 2, day).unwrap(), 12, 0, 0, 60).unwrap(),
             size: bytes.len() as u64,
             mod_seq: u64::from(n),
+            email_id: None,
+            save_date: None,
         };
         // The server opens the message only when the program needs it.
         let sm = (prog.needs() > Needs::Metadata).then(|| SearchMessage::new(bytes, prog.needs()));

@@ -52,6 +52,12 @@ const TOKENS: &[&[u8]] = &[
     b"RFC822.SIZE ",
     b"UID ",
     b"MODSEQ ",
+    // RFC 8474, RFC 8514.
+    b"MAILBOXID (",
+    b"EMAILID (",
+    b"THREADID NIL",
+    b"SAVEDATE NIL",
+    b"Mab-1_2)",
     b"BINARY",
     b"[HEADER]",
     b"<0>",

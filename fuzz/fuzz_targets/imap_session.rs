@@ -39,6 +39,8 @@ fn summary(uid: u32) -> MessageSummary {
             .expect("time"),
         size: MSG.len() as u64,
         recent: uid > 2,
+        email_id: None,
+        save_date: None,
     }
 }
 
@@ -92,6 +94,7 @@ impl Adapter {
                         read_only: mailbox.len() == 5,
                         messages: (1..self.next_uid).map(summary).collect(),
                         vanished: vec![nz(1)],
+                        mailbox_id: None,
                     })
                 };
                 s.respond_select(id, a).is_ok()
@@ -120,6 +123,7 @@ impl Adapter {
                         deleted: 0,
                         size: 300,
                         deleted_storage: 0,
+                        mailbox_id: None,
                         highest_mod_seq: 9,
                         append_limit: Some(1000),
                     }),

@@ -178,6 +178,8 @@ fn inbox() -> SelectAnswer {
             internal_date: date,
             size: MESSAGES[uid as usize - 1].len() as u64,
             recent: false,
+            email_id: None,
+            save_date: None,
         })
         .collect();
     let flags = vec![
@@ -196,5 +198,6 @@ fn inbox() -> SelectAnswer {
         read_only: true,
         messages,
         vanished: vec![],
+        mailbox_id: None,
     }
 }

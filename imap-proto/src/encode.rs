@@ -78,6 +78,9 @@ impl Encoded {
 #[derive(Debug)]
 pub struct Encoder {
     version: Version,
+    /// `UTF8=ACCEPT` is enabled (RFC 6855 §3): mailbox names go out in
+    /// UTF-8 also under IMAP4rev1.
+    utf8_accept: bool,
     fragments: Vec<Fragment>,
     line: Vec<u8>,
 }
@@ -87,6 +90,7 @@ impl Encoder {
     pub fn new(version: Version) -> Self {
         Encoder {
             version,
+            utf8_accept: false,
             fragments: Vec::new(),
             line: Vec::new(),
         }
@@ -95,6 +99,19 @@ impl Encoder {
     /// The revision this encoder writes for.
     pub fn version(&self) -> Version {
         self.version
+    }
+
+    /// Sets whether the peer ENABLEd `UTF8=ACCEPT` (RFC 6855 §3): then
+    /// mailbox names are written in UTF-8 whatever the revision.
+    pub fn with_utf8_accept(mut self, on: bool) -> Self {
+        self.utf8_accept = on;
+        self
+    }
+
+    /// True when mailbox names go out in UTF-8: IMAP4rev2 (RFC 9051 §5.1)
+    /// or `UTF8=ACCEPT` enabled (RFC 6855 §3); modified UTF-7 otherwise.
+    pub fn utf8_names(&self) -> bool {
+        self.version == Version::Rev2 || self.utf8_accept
     }
 
     /// Appends raw protocol bytes to the current line.

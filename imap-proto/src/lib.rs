@@ -43,12 +43,13 @@
 //!                 let flags = vec![Flag::Seen, Flag::Deleted];
 //!                 let summary = MessageSummary {
 //!                     uid: nz(1), flags: vec![], mod_seq: 1, internal_date: date,
-//!                     size: message.len() as u64, recent: false,
+//!                     size: message.len() as u64, recent: false, email_id: None, save_date: None,
 //!                 };
 //!                 let answer = SelectAnswer {
 //!                     uid_validity: nz(7), uid_next: nz(2), highest_mod_seq: Some(1),
 //!                     permanent_flags: flags.iter().cloned().map(FlagPerm::Flag).collect(),
 //!                     flags, read_only: false, messages: vec![summary], vanished: vec![],
+//!                     mailbox_id: None,
 //!                 };
 //!                 session.respond_select(id, Ok(answer)).unwrap();
 //!             }

@@ -122,6 +122,8 @@ fn every_corpus_message_through_every_helper() {
             internal_date: DateTime::new(Date::new(2024, 1, 2).unwrap(), 3, 4, 5, 0).unwrap(),
             size: len,
             mod_seq: 9,
+            email_id: None,
+            save_date: None,
         };
         let s = |x: &str| AString::from_bytes(x.as_bytes()).unwrap();
         let d = Date::new(2000, 1, 1).unwrap();

@@ -135,6 +135,8 @@ fn check(bytes: &[u8]) {
         internal_date: DateTime::new(Date::new(2024, 1, 1).unwrap(), 0, 0, 0, 0).unwrap(),
         size: len,
         mod_seq: 1,
+        email_id: None,
+        save_date: None,
     };
     let _ = prog.matches(
         &meta,

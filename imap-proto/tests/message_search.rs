@@ -59,6 +59,8 @@ fn meta(flags: &[Flag]) -> MessageMeta<'_> {
         internal_date: DateTime::new(d(2024, 2, 29), 23, 30, 0, -300).unwrap(),
         size: 2048,
         mod_seq: 77,
+        email_id: None,
+        save_date: None,
     }
 }
 

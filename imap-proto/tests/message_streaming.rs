@@ -137,6 +137,8 @@ fn meta() -> MessageMeta<'static> {
         internal_date: DateTime::new(Date::new(2024, 1, 1).unwrap(), 0, 0, 0, 0).unwrap(),
         size: 0,
         mod_seq: 1,
+        email_id: None,
+        save_date: None,
     }
 }
 

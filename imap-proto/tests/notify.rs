@@ -38,6 +38,7 @@ fn status(messages: u32, uid_next: u32, unseen: u32) -> StatusAnswer {
         highest_mod_seq: 9,
         append_limit: None,
         deleted_storage: 0,
+        mailbox_id: None,
     }
 }
 

@@ -24,6 +24,8 @@ fn summary(uid: u32, flags: Vec<Flag>, mod_seq: u64) -> MessageSummary {
         internal_date: DateTime::new(Date::new(2024, 1, 1).unwrap(), 0, 0, 0, 0).unwrap(),
         size: 1,
         recent: false,
+        email_id: None,
+        save_date: None,
     }
 }
 

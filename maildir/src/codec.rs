@@ -85,6 +85,29 @@ pub struct MessageRecord {
     pub suffix: String,
     /// IMAP keywords (RFC 9051 §2.3.2), sorted, without duplicates (v2).
     pub keywords: Vec<String>,
+    /// The message's identity across copies (IMAP EMAILID, RFC 8474):
+    /// set from the base name when the message is first stored and kept
+    /// by COPY and MOVE. Trailing field; records without it use
+    /// [`email_id_of`] of their base name.
+    pub email_id: u64,
+    /// When the message was stored in this mailbox (IMAP SAVEDATE,
+    /// RFC 8514), Unix seconds: APPEND, delivery, COPY and MOVE time.
+    /// Trailing field; records without it use the internal date.
+    pub save_date: i64,
+}
+
+/// The email id of a message first stored under `base` (FNV-1a, 64 bits:
+/// stable across builds and platforms, unlike `std`'s hasher). Base names
+/// are unique in a store (time, pid, counter, host), so distinct messages
+/// get distinct ids but for a 2^-64 chance.
+#[must_use]
+pub fn email_id_of(base: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in base {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 impl MessageRecord {
@@ -142,6 +165,14 @@ impl<'a> Reader<'a> {
             )));
         }
         Ok(r)
+    }
+    /// The trailing email id and save date of a message record, or their
+    /// defaults for a record written before they existed.
+    fn ids(&mut self, base: &[u8], internal_date: i64) -> Result<(u64, i64), StoreError> {
+        if self.rest.len() < 16 {
+            return Ok((email_id_of(base), internal_date));
+        }
+        Ok((self.u64()?, self.i64()?))
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
         if self.rest.len() < n {
@@ -248,7 +279,8 @@ impl MailboxRecord {
 
 impl MessageRecord {
     /// Encodes as version 2: flags, modseq, internal_date, size, subdir,
-    /// base, suffix, keyword count (u16) and keywords. MIME part offsets
+    /// base, suffix, keyword count (u16) and keywords, then the trailing
+    /// email id (u64) and save date (i64). MIME part offsets
     /// live in their own table (`parts`) so that this record stays small
     /// for the SELECT scan.
     #[must_use]
@@ -269,6 +301,9 @@ impl MessageRecord {
         for k in self.keywords.iter().take(count) {
             w.str(k);
         }
+        // Trailing fields, no version bump: older builds ignore them.
+        w.u64(self.email_id);
+        w.i64(self.save_date);
         w.0
     }
 
@@ -301,6 +336,7 @@ impl MessageRecord {
                 keywords.push(r.str()?);
             }
         }
+        let (email_id, save_date) = r.ids(base.as_bytes(), internal_date)?;
         Ok(MessageRecord {
             flags,
             modseq,
@@ -310,6 +346,8 @@ impl MessageRecord {
             base,
             suffix,
             keywords,
+            email_id,
+            save_date,
         })
     }
 }
@@ -327,16 +365,17 @@ pub fn decode_summary(uid: u32, bytes: &[u8]) -> Result<crate::read::MessageSumm
     let internal_date = r.i64()?;
     let size = r.u64()?;
     let recent = r.u8()? == 0;
-    for _ in 0..2 {
-        let len = usize::try_from(r.u32()?).unwrap_or(usize::MAX);
-        r.take(len)?;
-    }
+    let len = usize::try_from(r.u32()?).unwrap_or(usize::MAX);
+    let base = r.take(len)?;
+    let len = usize::try_from(r.u32()?).unwrap_or(usize::MAX);
+    r.take(len)?;
     let mut keywords = Vec::new();
     if version >= 2 {
         for _ in 0..r.u16()? {
             keywords.push(r.str()?);
         }
     }
+    let (email_id, save_date) = r.ids(base, internal_date)?;
     Ok(crate::read::MessageSummary {
         uid,
         flags,
@@ -345,6 +384,8 @@ pub fn decode_summary(uid: u32, bytes: &[u8]) -> Result<crate::read::MessageSumm
         size,
         internal_date,
         recent,
+        email_id,
+        save_date,
     })
 }
 
@@ -362,6 +403,8 @@ mod tests {
             base: "1.M2P3Q4.h,S=1234".into(),
             suffix: ":2,S".into(),
             keywords: vec!["$Junk".into()],
+            email_id: 0x0102_0304_0506_0708,
+            save_date: 1_700_000_100,
         }
     }
 
@@ -371,7 +414,7 @@ mod tests {
         let bytes = m.encode();
         assert_eq!(
             bytes.len(),
-            1 + 2 + 8 + 8 + 8 + 1 + 4 + 17 + 4 + 4 + 2 + 4 + 5
+            1 + 2 + 8 + 8 + 8 + 1 + 4 + 17 + 4 + 4 + 2 + 4 + 5 + 8 + 8
         );
         assert_eq!(bytes[0], 2);
         assert_eq!(&bytes[1..3], &[1, 0]);
@@ -388,9 +431,22 @@ mod tests {
             (9, m.flags, m.modseq, m.size, m.internal_date, false)
         );
         assert_eq!(s.keywords, m.keywords);
+        assert_eq!((s.email_id, s.save_date), (m.email_id, m.save_date));
+        // A v2 record written before the trailing ids: the email id comes
+        // from the base name, the save date is the internal date.
+        let mut old = m.encode();
+        old.truncate(old.len() - 16);
+        let legacy = MessageRecord::decode(&old).unwrap();
+        assert_eq!(legacy.email_id, email_id_of(m.base.as_bytes()));
+        assert_eq!(legacy.save_date, m.internal_date);
+        let s = decode_summary(9, &old).unwrap();
+        assert_eq!(
+            (s.email_id, s.save_date),
+            (legacy.email_id, m.internal_date)
+        );
         // A v1 record: the v2 bytes without the keyword count and list.
         let mut v1 = m.encode();
-        v1.truncate(v1.len() - 2 - 4 - 5);
+        v1.truncate(v1.len() - 16 - 2 - 4 - 5);
         v1[0] = 1;
         let old = MessageRecord::decode(&v1).unwrap();
         assert_eq!(old.keywords, Vec::<String>::new());
@@ -408,7 +464,8 @@ mod tests {
     #[test]
     fn rejects_truncation_and_future_versions() {
         let bytes = message().encode();
-        for cut in 0..bytes.len() {
+        // The last 16 bytes are the optional trailing ids.
+        for cut in 0..bytes.len() - 16 {
             assert!(MessageRecord::decode(&bytes[..cut]).is_err(), "cut {cut}");
         }
         let mut future = bytes.clone();
@@ -461,6 +518,8 @@ mod tests {
                 base,
                 suffix,
                 keywords,
+                email_id: modseq.rotate_left(7),
+                save_date: internal_date.wrapping_add(1),
             };
             proptest::prop_assert_eq!(MessageRecord::decode(&m.encode()).unwrap(), m);
         }

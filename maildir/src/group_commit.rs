@@ -593,6 +593,10 @@ fn index_batch(
                     base: job.base.clone(),
                     suffix: job.suffix.clone(),
                     keywords: job.keywords.clone(),
+                    // Several recipients share the file and its base name,
+                    // hence one email id (RFC 8474 §5.1 allows that).
+                    email_id: crate::codec::email_id_of(job.base.as_bytes()),
+                    save_date: now,
                 };
                 messages.insert((record.id, uid), message.encode().as_slice())?;
                 if let Some(p) = &job.parts {

@@ -20,6 +20,7 @@ use crate::store::{MailboxStatus, Store};
 
 fn status(r: &MailboxRecord) -> MailboxStatus {
     MailboxStatus {
+        id: r.id,
         uidvalidity: r.uidvalidity,
         uidnext: r.uidnext,
         highestmodseq: r.highestmodseq,

@@ -492,11 +492,15 @@ impl Store {
                 }
             }
             // The destination names, chosen before any file is made.
+            let now = crate::index::now_secs();
             let plan: Vec<(u32, MessageRecord, PathBuf, PathBuf)> = items
                 .iter()
                 .map(|(uid, m)| {
                     let mut nm = m.clone();
                     nm.base = crate::filename::with_size(&self.inner.names.next(), m.size);
+                    // RFC 8474 §5.1: the copy keeps the EMAILID (m.email_id,
+                    // cloned); RFC 8514: its save date is now.
+                    nm.save_date = now;
                     // RFC 3501 §6.4.7: the copy is \Recent in the destination
                     // (recency is "in new/"), also when a session already
                     // claimed the original; a copy with flags keeps them in a

@@ -34,6 +34,12 @@ pub struct MessageSummary {
     pub internal_date: i64,
     /// Still in `new/` (a `\Recent` candidate, see [`Store::claim_recent`]).
     pub recent: bool,
+    /// The message's identity across COPY and MOVE (IMAP EMAILID,
+    /// RFC 8474); see `docs/design.md` §2.
+    pub email_id: u64,
+    /// When it was stored in this mailbox, Unix seconds (IMAP SAVEDATE,
+    /// RFC 8514).
+    pub save_date: i64,
 }
 
 /// What changed since a MODSEQ (CONDSTORE `CHANGEDSINCE`, QRESYNC).
@@ -49,6 +55,7 @@ pub struct Changes {
 
 fn status_of(r: &codec::MailboxRecord) -> MailboxStatus {
     MailboxStatus {
+        id: r.id,
         uidvalidity: r.uidvalidity,
         uidnext: r.uidnext,
         highestmodseq: r.highestmodseq,

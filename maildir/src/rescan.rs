@@ -297,15 +297,20 @@ fn rescan_mailbox(
         record.highestmodseq += 1;
         record.messages = record.messages.saturating_add(1);
         record.bytes = record.bytes.saturating_add(stat.size);
+        let internal_date = index::secs_of(stat.modified);
         let message = MessageRecord {
             flags: Flags::from_maildir_info(&f.info),
             modseq: record.highestmodseq,
-            internal_date: index::secs_of(stat.modified),
+            internal_date,
             size: stat.size,
             subdir: f.subdir,
+            email_id: crate::codec::email_id_of(base.as_bytes()),
             base,
             suffix: f.suffix,
             keywords: Vec::new(),
+            // A file written behind our back was stored when it was
+            // written: its mtime, as for the internal date.
+            save_date: internal_date,
         };
         messages.insert((record.id, uid), message.encode().as_slice())?;
         changes.push(Change::Appended {

@@ -159,6 +159,9 @@ impl Inner {
 /// The state of one mailbox (IMAP STATUS / SELECT data).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MailboxStatus {
+    /// The store-wide mailbox id: never reused, kept by RENAME (with
+    /// UIDVALIDITY it makes the IMAP MAILBOXID, RFC 8474).
+    pub id: u64,
     /// RFC 9051 §2.3.1.1 UIDVALIDITY.
     pub uidvalidity: u32,
     /// The UID the next message will get.
@@ -188,6 +191,10 @@ pub struct MessageInfo {
     pub keywords: Vec<String>,
     /// Whether the file is still in `new/` (a `\Recent` candidate).
     pub recent: bool,
+    /// The message's identity across COPY and MOVE (IMAP EMAILID).
+    pub email_id: u64,
+    /// When it was stored in this mailbox, Unix seconds (IMAP SAVEDATE).
+    pub save_date: i64,
 }
 
 /// One mailbox of an account.
@@ -358,6 +365,7 @@ impl Store {
             None => return Err(self.missing(&address, &mailbox)?),
         };
         Ok(MailboxStatus {
+            id: record.id,
             uidvalidity: record.uidvalidity,
             uidnext: record.uidnext,
             highestmodseq: record.highestmodseq,
@@ -443,6 +451,8 @@ pub(crate) fn message_info(dir: &Path, uid: u32, m: crate::codec::MessageRecord)
         internal_date: m.internal_date,
         recent: m.subdir == crate::codec::Subdir::New,
         keywords: m.keywords,
+        email_id: m.email_id,
+        save_date: m.save_date,
     }
 }
 

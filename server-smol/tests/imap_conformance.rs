@@ -290,7 +290,12 @@ fn create_list_and_names() {
     let server = site.start();
     let mut c = logged_in(server.addr("imap"));
     // RFC 9051 §6.3.4: a trailing delimiter declares children to come.
-    assert_eq!(c.cmd("CREATE foo/").status, "OK Completed");
+    // RFC 8474 §4.1: the OK carries the new mailbox's MAILBOXID.
+    let status = c.cmd("CREATE foo/").status;
+    assert!(
+        status.starts_with("OK [MAILBOXID (M") && status.ends_with(")] Completed"),
+        "{status}"
+    );
     let r = c.ok("LIST \"\" foo");
     assert_eq!(r.untagged, vec!["* LIST (\\HasNoChildren) \"/\" foo"]);
     assert!(c.cmd("CREATE foo/bar").ok());

@@ -131,6 +131,12 @@ pub(crate) fn mailbox(u: &mut Unstructured<'_>) -> Result<Mailbox> {
         .map_err(|_| arbitrary::Error::IncorrectFormat)
 }
 
+/// An RFC 8474 `objectid`.
+pub(crate) fn object_id(u: &mut Unstructured<'_>) -> Result<ObjectId> {
+    let s = text_from(u, &["a", "Z", "0", "9", "_", "-"], 1, 12)?;
+    ObjectId::try_from(s.as_str()).map_err(|_| arbitrary::Error::IncorrectFormat)
+}
+
 pub(crate) fn nz(u: &mut Unstructured<'_>) -> Result<NonZeroU32> {
     let n = if u.arbitrary::<bool>()? {
         u.int_in_range(1..=20)?
@@ -238,6 +244,9 @@ pub(crate) fn capability(u: &mut Unstructured<'_>) -> Result<Capability> {
                 C::Binary,
                 C::CondStore,
                 C::QResync,
+                C::Utf8Accept,
+                C::ObjectId,
+                C::SaveDate,
             ],
         )?,
     })
@@ -292,6 +301,7 @@ fn status_attribute(u: &mut Unstructured<'_>) -> Result<StatusAttribute> {
             S::Size,
             S::HighestModSeq,
             S::AppendLimit,
+            S::MailboxId,
         ],
     )
 }
@@ -317,14 +327,27 @@ fn search_key(u: &mut Unstructured<'_>, depth: usize) -> Result<SearchKey> {
                 K::Undraft,
                 K::Unflagged,
                 K::Unseen,
+                K::SaveDateSupported,
             ],
         )?,
         1 => K::Bcc(astring(u)?),
         2 => K::Subject(astring(u)?),
-        3 => K::Since(date(u)?),
+        3 => {
+            let ctor: fn(Date) -> SearchKey = *u.choose(&[
+                K::Since as fn(Date) -> SearchKey,
+                K::SavedBefore,
+                K::SavedOn,
+                K::SavedSince,
+            ])?;
+            ctor(date(u)?)
+        }
         4 => K::SentOn(date(u)?),
         5 => K::Header(astring(u)?, astring(u)?),
-        6 => K::Keyword(atom(u)?),
+        6 => match u.int_in_range(0..=2)? {
+            0 => K::EmailId(object_id(u)?),
+            1 => K::ThreadId(object_id(u)?),
+            _ => K::Keyword(atom(u)?),
+        },
         7 => K::Larger(u63(u)?),
         8 => K::Uid(sequence_set(u)?),
         9 => K::SequenceSet(sequence_set(u)?),
@@ -407,6 +430,9 @@ fn fetch_attribute(u: &mut Unstructured<'_>) -> Result<FetchAttribute> {
                 F::BodyStructure,
                 F::Uid,
                 F::ModSeq,
+                F::EmailId,
+                F::ThreadId,
+                F::SaveDate,
             ],
         )?,
     })
@@ -523,7 +549,8 @@ fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
             attributes: vec_of(u, 1, 4, status_attribute)?,
         },
         14 => {
-            let binary = u.arbitrary()?;
+            let utf8: bool = u.arbitrary()?;
+            let binary = utf8 || u.arbitrary()?;
             let literal = if binary {
                 Literal::new_binary(vec_of(u, 0, 12, |u| u.arbitrary())?, literal_mode(u)?)
             } else {
@@ -533,7 +560,11 @@ fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
                 mailbox: mailbox(u)?,
                 flags: opt_of(u, |u| vec_of(u, 0, 3, flag))?,
                 date: opt_of(u, date_time)?,
-                message: AppendData { literal, binary },
+                message: AppendData {
+                    literal,
+                    binary,
+                    utf8,
+                },
             }
         }
         15 => B::UidExpunge {

@@ -12,7 +12,8 @@ fn text(u: &mut Unstructured<'_>) -> Result<Text> {
 }
 
 fn code(u: &mut Unstructured<'_>) -> Result<Code> {
-    Ok(match u.int_in_range(0..=14)? {
+    Ok(match u.int_in_range(0..=15)? {
+        15 => Code::MailboxId(object_id(u)?),
         0 => pick(
             u,
             &[
@@ -231,7 +232,10 @@ fn body_structure(u: &mut Unstructured<'_>, depth: usize, ext: bool) -> Result<B
 
 fn message_data_item(u: &mut Unstructured<'_>) -> Result<MessageDataItem> {
     use MessageDataItem as M;
-    Ok(match u.int_in_range(0..=13)? {
+    Ok(match u.int_in_range(0..=16)? {
+        14 => M::EmailId(object_id(u)?),
+        15 => M::ThreadId(opt_of(u, object_id)?),
+        16 => M::SaveDate(opt_of(u, date_time)?),
         0 => M::Flags(vec_of(u, 0, 3, |u| {
             Ok(if u.ratio(1u8, 5)? {
                 FlagFetch::Recent
@@ -285,7 +289,8 @@ fn namespace(u: &mut Unstructured<'_>) -> Result<Option<Vec<NamespaceDescr>>> {
 }
 
 fn status_item(u: &mut Unstructured<'_>) -> Result<StatusItem> {
-    Ok(match u.int_in_range(0..=9)? {
+    Ok(match u.int_in_range(0..=10)? {
+        10 => StatusItem::MailboxId(object_id(u)?),
         0 => StatusItem::Messages(u.arbitrary()?),
         1 => StatusItem::Recent(u.arbitrary()?),
         2 => StatusItem::UidNext(nz(u)?),

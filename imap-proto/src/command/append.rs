@@ -22,6 +22,9 @@ pub struct AppendHead {
     pub size: u64,
     /// `~{N}`: literal8 (RFC 3516).
     pub binary: bool,
+    /// `UTF8 (~{N}`: the RFC 6855 §4 data extension; `)` follows the
+    /// literal.
+    pub utf8: bool,
     /// Synchronising or not.
     pub mode: LiteralMode,
 }
@@ -62,5 +65,9 @@ mod tests {
         let e = AppendHead::parse(b"A5 LOGIN {3}\r\n").unwrap_err();
         assert_eq!(e.tag.map(|t| t.to_string()), Some("A5".into()));
         assert!(AppendHead::parse(b"A6 APPEND x {3}\r\nabc").is_err());
+        // RFC 6855 §4: the UTF8 data extension wraps a literal8.
+        let h = AppendHead::parse(b"A7 APPEND INBOX (\\Seen) UTF8 (~{20}\r\n").unwrap();
+        assert_eq!((h.size, h.binary, h.utf8), (20, true, true));
+        assert!(AppendHead::parse(b"A8 APPEND INBOX UTF8 ({20}\r\n").is_err());
     }
 }

@@ -40,7 +40,14 @@ pub(crate) fn encode_id_params(enc: &mut Encoder, p: &Option<Vec<(IString, NStri
 
 impl Encode for AppendData {
     fn encode(&self, enc: &mut Encoder) {
-        enc.literal(self.literal.data(), self.literal.mode(), self.binary);
+        if self.utf8 {
+            // RFC 6855 §4: `"UTF8" SP "(" literal8 ")"`.
+            enc.put(b"UTF8 (");
+            enc.literal(self.literal.data(), self.literal.mode(), true);
+            enc.put(b")");
+        } else {
+            enc.literal(self.literal.data(), self.literal.mode(), self.binary);
+        }
     }
 }
 

@@ -196,6 +196,12 @@ pub enum FetchAttribute {
     Uid,
     /// `MODSEQ` (RFC 7162)
     ModSeq,
+    /// `EMAILID` (RFC 8474 §5.1)
+    EmailId,
+    /// `THREADID` (RFC 8474 §5.2)
+    ThreadId,
+    /// `SAVEDATE` (RFC 8514 §4.1)
+    SaveDate,
     /// `BODY[section]<partial>` or `BODY.PEEK[...]`
     BodySection {
         /// `.PEEK`: do not set `\Seen`.
@@ -245,6 +251,9 @@ impl Encode for FetchAttribute {
             FetchAttribute::BodyStructure => b"BODYSTRUCTURE",
             FetchAttribute::Uid => b"UID",
             FetchAttribute::ModSeq => b"MODSEQ",
+            FetchAttribute::EmailId => b"EMAILID",
+            FetchAttribute::ThreadId => b"THREADID",
+            FetchAttribute::SaveDate => b"SAVEDATE",
             FetchAttribute::BodySection {
                 peek,
                 section,
@@ -477,6 +486,9 @@ pub(crate) fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttribute> {
         b"RFC822" => FetchAttribute::Rfc822,
         b"UID" => FetchAttribute::Uid,
         b"MODSEQ" => FetchAttribute::ModSeq,
+        b"EMAILID" => FetchAttribute::EmailId,
+        b"THREADID" => FetchAttribute::ThreadId,
+        b"SAVEDATE" => FetchAttribute::SaveDate,
         _ => return Err(fail(i)),
     };
     // A simple item must not run on into `[` or `<`.

@@ -63,6 +63,9 @@ pub struct AppendData {
     pub literal: Literal,
     /// `~{N}`: literal8, may hold NUL octets (RFC 3516 §4.4).
     pub binary: bool,
+    /// `UTF8 (~{N}...)`: the message may carry UTF-8 header fields
+    /// (RFC 6855 §4); always a literal8.
+    pub utf8: bool,
 }
 
 /// The command name and arguments. Names follow RFC 9051 §6.

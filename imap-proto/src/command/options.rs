@@ -123,6 +123,8 @@ pub enum StatusAttribute {
     AppendLimit,
     /// `DELETED-STORAGE` (RFC 9208 §4.2.2)
     DeletedStorage,
+    /// `MAILBOXID` (RFC 8474 §4.2)
+    MailboxId,
 }
 
 const STATUS_ATTS: &[(&str, StatusAttribute)] = &[
@@ -136,6 +138,7 @@ const STATUS_ATTS: &[(&str, StatusAttribute)] = &[
     ("SIZE", StatusAttribute::Size),
     ("HIGHESTMODSEQ", StatusAttribute::HighestModSeq),
     ("APPENDLIMIT", StatusAttribute::AppendLimit),
+    ("MAILBOXID", StatusAttribute::MailboxId),
 ];
 
 impl StatusAttribute {

@@ -215,7 +215,8 @@ fn list(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
 }
 
 /// `append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP append-data`;
-/// `append-data = literal / literal8`
+/// `append-data = literal / literal8 / utf8-literal` (RFC 3516, RFC 6855 §4);
+/// `utf8-literal = "UTF8" SP "(" literal8 ")"`
 fn append(i: &[u8]) -> PResult<'_, CommandBody> {
     let (r, mailbox) = mailbox(i)?;
     let (r, _) = sp(r)?;
@@ -225,11 +226,21 @@ fn append(i: &[u8]) -> PResult<'_, CommandBody> {
         map(literal, |literal| AppendData {
             literal,
             binary: false,
+            utf8: false,
         }),
         map(literal8, |literal| AppendData {
             literal,
             binary: true,
+            utf8: false,
         }),
+        map(
+            (tag_no_case(&b"UTF8 ("[..]), literal8, tag(&b")"[..])),
+            |(_, literal, _)| AppendData {
+                literal,
+                binary: true,
+                utf8: true,
+            },
+        ),
     ))
     .parse(r)?;
     Ok((
@@ -457,7 +468,7 @@ pub(crate) fn authenticate_data(i: &[u8]) -> PResult<'_, AuthenticateData> {
 }
 
 /// The part of `append` up to the message literal's announcement:
-/// `tag SP "APPEND" SP mailbox [SP flag-list] [SP date-time] SP ["~"] "{" number64 ["+"] "}" CRLF`
+/// `tag SP "APPEND" SP mailbox [SP flag-list] [SP date-time] SP ["UTF8 ("] ["~"] "{" number64 ["+"] "}" CRLF`
 pub(crate) fn append_head(i: &[u8]) -> PResult<'_, super::AppendHead> {
     let (r, command_tag) = tag_imap(i)?;
     let (r, _) = sp(r)?;
@@ -467,7 +478,12 @@ pub(crate) fn append_head(i: &[u8]) -> PResult<'_, super::AppendHead> {
     let (r, _) = sp(r)?;
     let (r, flags) = opt(map((flag_list, sp), |(f, _)| f)).parse(r)?;
     let (r, date) = opt(map((date_time, sp), |(d, _)| d)).parse(r)?;
+    // RFC 6855 §4: `utf8-literal = "UTF8" SP "(" literal8 ")"`.
+    let (r, utf8) = opt(tag_no_case(&b"UTF8 ("[..])).parse(r)?;
     let (r, binary) = opt(tag(&b"~"[..])).parse(r)?;
+    if utf8.is_some() && binary.is_none() {
+        return Err(fail(r));
+    }
     let (r, _) = tag(&b"{"[..]).parse(r)?;
     let (r, size) = crate::core::number64(r)?;
     let (r, plus) = opt(tag(&b"+"[..])).parse(r)?;
@@ -487,6 +503,7 @@ pub(crate) fn append_head(i: &[u8]) -> PResult<'_, super::AppendHead> {
             date,
             size,
             binary: binary.is_some(),
+            utf8: utf8.is_some(),
             mode,
         },
     ))

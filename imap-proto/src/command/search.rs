@@ -1,11 +1,13 @@
-//! SEARCH keys (RFC 9051 §6.4.4, RFC 3501 §6.4.4, RFC 7162 §3.1.5 MODSEQ).
+//! SEARCH keys (RFC 9051 §6.4.4, RFC 3501 §6.4.4, RFC 7162 §3.1.5 MODSEQ,
+//! RFC 8474 §6 EMAILID/THREADID, RFC 8514 §5 SAVED*).
 
 use crate::core::{
     PResult, fail, keyword, mod_sequence_valzer, number64, paren_list1, sp, too_deep,
 };
 use crate::encode::{Encode, Encoder};
 use crate::types::{
-    AString, Atom, Date, Flag, Quoted, SequenceSet, astring, atom, date, flag, quoted, sequence_set,
+    AString, Atom, Date, Flag, ObjectId, Quoted, SequenceSet, astring, atom, date, flag, objectid,
+    quoted, sequence_set,
 };
 use nom::Parser;
 use nom::branch::alt;
@@ -131,6 +133,19 @@ pub enum SearchKey {
         /// The mod-sequence.
         mod_seq: u64,
     },
+    /// `EMAILID objectid` (RFC 8474 §6)
+    EmailId(ObjectId),
+    /// `THREADID objectid` (RFC 8474 §6)
+    ThreadId(ObjectId),
+    /// `SAVEDBEFORE date` (RFC 8514 §5)
+    SavedBefore(Date),
+    /// `SAVEDON date` (RFC 8514 §5)
+    SavedOn(Date),
+    /// `SAVEDSINCE date` (RFC 8514 §5)
+    SavedSince(Date),
+    /// `SAVEDATESUPPORTED` (RFC 8514 §5): every message, when the mailbox
+    /// keeps save dates.
+    SaveDateSupported,
 }
 
 const UNIT: &[(&str, SearchKey)] = &[
@@ -148,6 +163,7 @@ const UNIT: &[(&str, SearchKey)] = &[
     ("UNDRAFT", SearchKey::Undraft),
     ("UNFLAGGED", SearchKey::Unflagged),
     ("UNSEEN", SearchKey::Unseen),
+    ("SAVEDATESUPPORTED", SearchKey::SaveDateSupported),
 ];
 
 impl Encode for SearchKey {
@@ -176,6 +192,17 @@ impl Encode for SearchKey {
             SearchKey::SentOn(v) => d(enc, b"SENTON", v),
             SearchKey::SentSince(v) => d(enc, b"SENTSINCE", v),
             SearchKey::Since(v) => d(enc, b"SINCE", v),
+            SearchKey::SavedBefore(v) => d(enc, b"SAVEDBEFORE", v),
+            SearchKey::SavedOn(v) => d(enc, b"SAVEDON", v),
+            SearchKey::SavedSince(v) => d(enc, b"SAVEDSINCE", v),
+            SearchKey::EmailId(id) => {
+                enc.put(b"EMAILID ");
+                id.encode(enc);
+            }
+            SearchKey::ThreadId(id) => {
+                enc.put(b"THREADID ");
+                id.encode(enc);
+            }
             SearchKey::Header(f, v) => {
                 enc.put(b"HEADER ");
                 f.encode(enc);
@@ -304,6 +331,9 @@ pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
         ("SENTON", SearchKey::SentOn),
         ("SENTSINCE", SearchKey::SentSince),
         ("SINCE", SearchKey::Since),
+        ("SAVEDBEFORE", SearchKey::SavedBefore),
+        ("SAVEDON", SearchKey::SavedOn),
+        ("SAVEDSINCE", SearchKey::SavedSince),
     ];
     for (name, ctor) in dates {
         if let Ok((r, _)) = keyword(name)(i) {
@@ -336,6 +366,14 @@ pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
     if let Ok((r, _)) = keyword("SMALLER")(i) {
         let (r, (_, n)) = (sp, number64).parse(r)?;
         return Ok((r, SearchKey::Smaller(n)));
+    }
+    if let Ok((r, _)) = keyword("EMAILID")(i) {
+        let (r, (_, id)) = (sp, objectid).parse(r)?;
+        return Ok((r, SearchKey::EmailId(id)));
+    }
+    if let Ok((r, _)) = keyword("THREADID")(i) {
+        let (r, (_, id)) = (sp, objectid).parse(r)?;
+        return Ok((r, SearchKey::ThreadId(id)));
     }
     if let Ok((r, _)) = keyword("UID")(i) {
         let (r, (_, s)) = (sp, sequence_set).parse(r)?;
@@ -396,6 +434,14 @@ mod tests {
         roundtrip(b"MODSEQ 0");
         roundtrip(b"UID 1:*");
         roundtrip(b"UNKEYWORD $Junk");
+        roundtrip(b"EMAILID E1a-2_b");
+        roundtrip(b"THREADID T00");
+        roundtrip(b"OR SAVEDBEFORE 1-Feb-1994 SAVEDSINCE 2-Mar-2020");
+        roundtrip(b"SAVEDON 3-Apr-2021");
+        assert_eq!(
+            roundtrip(b"SAVEDATESUPPORTED"),
+            SearchKey::SaveDateSupported
+        );
         assert_eq!(
             search_key(b"UNSEENX", 10).map(|(r, _)| r),
             Err(fail(&b"UNSEENX"[..]))

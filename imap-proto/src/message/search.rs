@@ -1,5 +1,6 @@
 //! SEARCH evaluation over one message and its metadata (RFC 9051 §6.4.4,
-//! RFC 3501 §6.4.4 for NEW/OLD/RECENT, RFC 7162 §3.1.5 for MODSEQ).
+//! RFC 3501 §6.4.4 for NEW/OLD/RECENT, RFC 7162 §3.1.5 for MODSEQ, RFC 8474
+//! §6 for EMAILID/THREADID, RFC 8514 §5 for the SAVED* keys).
 //!
 //! A [`SearchProgram`] is compiled once per command. [`SearchProgram::needs`]
 //! says whether the keys can be answered from metadata alone, from the
@@ -9,7 +10,7 @@
 use super::search_body::{BodyMatches, BodySearch};
 use super::{PartKind, PartOffsets};
 use crate::command::SearchKey;
-use crate::types::{AString, Date, DateTime, Flag, SequenceSet};
+use crate::types::{AString, Date, DateTime, Flag, ObjectId, SequenceSet};
 use mail_parser::{Address, HeaderName, HeaderValue, MessageParser};
 
 /// What a search needs to look at, from cheapest to dearest.
@@ -40,6 +41,10 @@ pub struct MessageMeta<'a> {
     pub size: u64,
     /// The message's mod-sequence (RFC 7162).
     pub mod_seq: u64,
+    /// EMAILID (RFC 8474 §5.1), if the store assigns them.
+    pub email_id: Option<&'a ObjectId>,
+    /// The save date (RFC 8514), if the store keeps them.
+    pub save_date: Option<DateTime>,
 }
 
 /// What `*` stands for in sequence sets of this search (RFC 9051 §9:
@@ -150,6 +155,9 @@ enum Node {
     Uid(SequenceSet),
     Seq(SequenceSet),
     ModSeq(u64),
+    Saved(DateOp, Date),
+    SaveDateSupported,
+    EmailId(ObjectId),
     Header(String, Needle),
     Addr(AddrField, Needle),
     Subject(Needle),
@@ -231,6 +239,13 @@ fn compile(key: &SearchKey, depth: usize, body: &mut Vec<Needle>) -> Node {
         SearchKey::Uid(s) => Node::Uid(s.clone()),
         SearchKey::SequenceSet(s) => Node::Seq(s.clone()),
         SearchKey::ModSeq { mod_seq, .. } => Node::ModSeq(*mod_seq),
+        SearchKey::SavedBefore(x) => Node::Saved(DateOp::Before, *x),
+        SearchKey::SavedOn(x) => Node::Saved(DateOp::On, *x),
+        SearchKey::SavedSince(x) => Node::Saved(DateOp::Since, *x),
+        SearchKey::SaveDateSupported => Node::SaveDateSupported,
+        SearchKey::EmailId(id) => Node::EmailId(id.clone()),
+        // RFC 8474 §5.2: without threading no message has a THREADID.
+        SearchKey::ThreadId(_) => Node::Never,
         SearchKey::Header(f, v) => Node::Header(
             String::from_utf8_lossy(f.as_bytes()).to_ascii_lowercase(),
             Needle::new(v),
@@ -393,6 +408,15 @@ fn eval(
         Node::Uid(s) => s.contains(meta.uid, scope.max_uid),
         Node::Seq(s) => s.contains(meta.seq, scope.max_seq),
         Node::ModSeq(x) => meta.mod_seq >= *x,
+        // RFC 8514 §5: the save date "disregarding time and timezone"; a
+        // message the store has no save date for is matched by its
+        // internal date, as RFC 8514 §5 allows for mailboxes without one.
+        Node::Saved(op, want) => {
+            let have = meta.save_date.unwrap_or(meta.internal_date);
+            date_matches(*op, have.date(), *want)
+        }
+        Node::SaveDateSupported => meta.save_date.is_some(),
+        Node::EmailId(id) => meta.email_id == Some(id),
         Node::Header(name, needle) => msg.is_some_and(|m| {
             m.headers()
                 .iter()

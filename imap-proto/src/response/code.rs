@@ -5,7 +5,8 @@ use crate::command::Charset;
 use crate::core::{PResult, fail, mod_sequence_value, nz_number, paren_list1, sp, sp_list1};
 use crate::encode::{Encode, Encoder};
 use crate::types::{
-    Atom, Capability, FlagPerm, SequenceSet, atom, capability, flag_perm, sequence_set,
+    Atom, Capability, FlagPerm, ObjectId, SequenceSet, atom, capability, flag_perm, objectid,
+    sequence_set,
 };
 use nom::Parser;
 use std::num::NonZeroU32;
@@ -62,6 +63,8 @@ pub enum Code {
     /// `NOUPDATE "tag"` (RFC 5267 §4.3.1): the server will not keep the
     /// result of the searching command with this tag up to date.
     NoUpdate(crate::types::Quoted),
+    /// `MAILBOXID (objectid)` (RFC 8474 §4.1)
+    MailboxId(ObjectId),
     /// A code without arguments from the table in [`Code::unit_name`].
     Unit(UnitCode),
     /// Any other code: `atom [SP 1*<any TEXT-CHAR except "]">]`.
@@ -235,6 +238,11 @@ impl Encode for Code {
                 enc.put(b"NOUPDATE ");
                 t.encode(enc);
             }
+            Code::MailboxId(id) => {
+                enc.put(b"MAILBOXID (");
+                id.encode(enc);
+                enc.put(b")");
+            }
             Code::Unit(u) => enc.put_str(Code::unit_name(*u)),
             Code::Other { name, text } => {
                 name.encode(enc);
@@ -344,6 +352,17 @@ pub(crate) fn resp_text_code(i: &[u8]) -> PResult<'_, Code> {
                     .parse(r)
                     .map(|(r, (_, t))| (r, Code::NoUpdate(t))),
             ),
+            // RFC 8474 §7: `"MAILBOXID" SP "(" objectid ")"`.
+            "MAILBOXID" => Some(
+                (
+                    sp,
+                    nom::bytes::complete::tag(&b"("[..]),
+                    objectid,
+                    nom::bytes::complete::tag(&b")"[..]),
+                )
+                    .parse(r)
+                    .map(|(r, (_, _, id, _))| (r, Code::MailboxId(id))),
+            ),
             _ => None,
         };
     if let Some(Ok((r2, c))) = parsed
@@ -399,6 +418,7 @@ mod tests {
         rt(b"MODIFIED 7,9]");
         rt(b"CAPABILITY IMAP4rev2 AUTH=PLAIN]");
         rt(b"BADCHARSET (UTF-8 \"ISO-8859-1\")]");
+        rt(b"MAILBOXID (F2212ea87-6097-4256-9d51-71338625)]");
         rt(b"BADCHARSET]");
         assert_eq!(
             rt(b"X-FOO some thing]"),

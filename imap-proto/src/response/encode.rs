@@ -112,6 +112,11 @@ impl Encode for StatusItem {
                 enc.put(b"HIGHESTMODSEQ ");
                 enc.put_num(n)
             }
+            StatusItem::MailboxId(id) => {
+                enc.put(b"MAILBOXID (");
+                id.encode(enc);
+                enc.put(b")");
+            }
             StatusItem::AppendLimit(n) => {
                 enc.put(b"APPENDLIMIT ");
                 match n {
@@ -327,7 +332,7 @@ impl Encode for Data {
                     .filter(|i| {
                         enc.version() == Version::Rev1 || !matches!(i, StatusItem::Recent(_))
                     })
-                    .copied()
+                    .cloned()
                     .collect();
                 paren(enc, &items);
             }

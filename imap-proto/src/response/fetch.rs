@@ -1,15 +1,16 @@
-//! FETCH response items: `msg-att` (RFC 9051 §7.5.2, RFC 3516, RFC 7162).
+//! FETCH response items: `msg-att` (RFC 9051 §7.5.2, RFC 3516, RFC 7162,
+//! RFC 8474, RFC 8514).
 
 use super::body::{BodyStructure, Envelope, body, envelope};
 use crate::command::{Section, encode_binary_section, encode_section, section, section_binary};
 use crate::core::{PResult, fail, mod_sequence_value, number, number64, nz_number, sp};
 use crate::encode::{Encode, Encoder};
 use crate::types::{
-    DateTime, FlagFetch, Literal, NString, date_time, flag_fetch, literal8, nstring,
+    DateTime, FlagFetch, Literal, NString, date_time, flag_fetch, literal8, nstring, objectid,
 };
 use nom::Parser;
 use nom::bytes::complete::{tag, tag_no_case};
-use nom::combinator::opt;
+use nom::combinator::{map, opt};
 use std::num::NonZeroU32;
 
 /// The value of a `BINARY[...]` item: `nstring / literal8` (RFC 3516).
@@ -70,6 +71,14 @@ pub enum MessageDataItem {
     Uid(NonZeroU32),
     /// `MODSEQ (n)` (RFC 7162)
     ModSeq(u64),
+    /// `EMAILID (objectid)` (RFC 8474 §5.1)
+    EmailId(crate::types::ObjectId),
+    /// `THREADID (objectid) / NIL` (RFC 8474 §5.2): NIL when the server
+    /// does not thread.
+    ThreadId(Option<crate::types::ObjectId>),
+    /// `SAVEDATE (date-time / NIL)` (RFC 8514 §4.1): NIL when the mailbox
+    /// keeps no save dates.
+    SaveDate(Option<DateTime>),
 }
 
 impl Encode for MessageDataItem {
@@ -149,6 +158,29 @@ impl Encode for MessageDataItem {
                 enc.put(b"MODSEQ (");
                 enc.put_num(n);
                 enc.put(b")");
+            }
+            MessageDataItem::EmailId(id) => {
+                enc.put(b"EMAILID (");
+                id.encode(enc);
+                enc.put(b")");
+            }
+            MessageDataItem::ThreadId(id) => {
+                enc.put(b"THREADID ");
+                match id {
+                    Some(id) => {
+                        enc.put(b"(");
+                        id.encode(enc);
+                        enc.put(b")");
+                    }
+                    None => enc.put(b"NIL"),
+                }
+            }
+            MessageDataItem::SaveDate(d) => {
+                enc.put(b"SAVEDATE ");
+                match d {
+                    Some(d) => d.encode(enc),
+                    None => enc.put(b"NIL"),
+                }
             }
         }
     }
@@ -245,6 +277,28 @@ pub(crate) fn msg_att(i: &[u8], depth: usize) -> PResult<'_, MessageDataItem> {
         "MODSEQ" => {
             let (r, (_, n, _)) = (tag(&b"("[..]), mod_sequence_value, tag(&b")"[..])).parse(r)?;
             (r, MessageDataItem::ModSeq(n))
+        }
+        // RFC 8474 §7: `"EMAILID" SP "(" objectid ")"`,
+        // `"THREADID" SP ("(" objectid ")" / nil)`.
+        "EMAILID" => {
+            let (r, (_, id, _)) = (tag(&b"("[..]), objectid, tag(&b")"[..])).parse(r)?;
+            (r, MessageDataItem::EmailId(id))
+        }
+        "THREADID" => {
+            let (r, id) = nom::branch::alt((
+                map((tag(&b"("[..]), objectid, tag(&b")"[..])), |(_, id, _)| {
+                    Some(id)
+                }),
+                map(crate::core::nil, |_| None),
+            ))
+            .parse(r)?;
+            (r, MessageDataItem::ThreadId(id))
+        }
+        // RFC 8514 §5: `"SAVEDATE" SP (date-time / nil)`.
+        "SAVEDATE" => {
+            let (r, d) = nom::branch::alt((map(date_time, Some), map(crate::core::nil, |_| None)))
+                .parse(r)?;
+            (r, MessageDataItem::SaveDate(d))
         }
         _ => return Err(fail(i)),
     };

@@ -176,8 +176,8 @@ pub struct ListItem {
     pub extended: Vec<(AString, TaggedExtValue)>,
 }
 
-/// `status-att-val` (RFC 9051, RFC 8438, RFC 7889, RFC 7162)
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `status-att-val` (RFC 9051, RFC 8438, RFC 7889, RFC 7162, RFC 8474)
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StatusItem {
     /// `MESSAGES n`
     Messages(u32),
@@ -199,6 +199,8 @@ pub enum StatusItem {
     AppendLimit(Option<u32>),
     /// `DELETED-STORAGE n` (RFC 9208 §4.2.2): KiB of `\Deleted` messages.
     DeletedStorage(u64),
+    /// `MAILBOXID (objectid)` (RFC 8474 §4.2)
+    MailboxId(crate::types::ObjectId),
 }
 
 /// `quota-resource = resource-name SP resource-usage SP resource-limit`

@@ -200,6 +200,15 @@ fn status_att_val(i: &[u8]) -> PResult<'_, StatusItem> {
         A::HighestModSeq => {
             map(crate::core::mod_sequence_valzer, StatusItem::HighestModSeq).parse(r)
         }
+        A::MailboxId => map(
+            (
+                nom::bytes::complete::tag(&b"("[..]),
+                crate::types::objectid,
+                nom::bytes::complete::tag(&b")"[..]),
+            ),
+            |(_, id, _)| StatusItem::MailboxId(id),
+        )
+        .parse(r),
         A::AppendLimit => alt((
             map(nil, |_| StatusItem::AppendLimit(None)),
             map(number, |n| StatusItem::AppendLimit(Some(n))),

@@ -37,7 +37,7 @@ impl ServerSession {
         };
         match std::mem::replace(&mut self.wait, Wait::Nothing) {
             Wait::Nothing => {}
-            Wait::AppendData { id, tag: t } => {
+            Wait::AppendData { id, tag: t, .. } => {
                 // A second message (MULTIAPPEND, RFC 3502) is not offered.
                 self.events.push_back(Event::AppendAbort { id });
                 let _ = t;
@@ -68,6 +68,15 @@ impl ServerSession {
                 refuse(self, RespText::plain("Log in first"), Condition::Bad);
                 return;
             }
+            if head.utf8 && !self.enabled.utf8 {
+                // RFC 6855 §4: the UTF8 data item exists once enabled.
+                refuse(
+                    self,
+                    RespText::plain("UTF8 APPEND needs ENABLE UTF8=ACCEPT"),
+                    Condition::Bad,
+                );
+                return;
+            }
             if size > self.config.limits.max_message_size {
                 let text = RespText::with_code(Code::Unit(UnitCode::TooBig), "Message too large");
                 refuse(self, text, Condition::No);
@@ -93,6 +102,8 @@ impl ServerSession {
                     tag: head.tag,
                     announced: Some(mode),
                     inline: None,
+                    utf8: head.utf8,
+                    binary: head.binary,
                 },
             );
             return;
@@ -122,6 +133,8 @@ impl ServerSession {
             tag,
             announced,
             inline,
+            utf8,
+            binary,
         }) = self.take_pending(id, |p| matches!(p, Pending::AppendBegin { .. }))
         else {
             return Err(answer);
@@ -137,7 +150,13 @@ impl ServerSession {
                         RespText::plain("Ready for literal data"),
                     )));
                 }
-                self.wait = Wait::AppendData { id, tag };
+                self.wait = Wait::AppendData {
+                    id,
+                    tag,
+                    utf8,
+                    binary,
+                    nul: false,
+                };
             }
             (Ok(()), None) => {
                 if let Some(data) = inline {
@@ -168,14 +187,34 @@ impl ServerSession {
     }
 
     /// The rest of an APPEND after its streamed message: only CRLF may
-    /// follow (no MULTIAPPEND).
-    pub(super) fn append_tail(&mut self, id: RequestId, tag: Tag, command: &[u8]) {
+    /// follow (no MULTIAPPEND), or `)` CRLF after a `UTF8 (` literal.
+    pub(super) fn append_tail(
+        &mut self,
+        id: RequestId,
+        tag: Tag,
+        utf8: bool,
+        nul: bool,
+        command: &[u8],
+    ) {
+        if nul {
+            // RFC 9051 §9: a literal is `*CHAR8` (no NUL); binary content
+            // needs a literal8 (RFC 3516 §4.4). The same APPEND sent whole
+            // fails to parse: answered BAD alike, nothing stored.
+            self.events.push_back(Event::AppendAbort { id });
+            self.bad(tag, "NUL octets need a literal8 (RFC 3516)");
+            return;
+        }
         let last_line = match command[..command.len().saturating_sub(1)]
             .iter()
             .rposition(|b| *b == b'\n')
         {
             Some(p) => &command[p + 1..],
             None => command,
+        };
+        let last_line = match (utf8, last_line.split_first()) {
+            (true, Some((b')', rest))) => rest,
+            (true, _) => b"x",
+            (false, _) => last_line,
         };
         if last_line == b"\r\n" || last_line == b"\n" {
             self.events.push_back(Event::AppendEnd { id });

@@ -92,6 +92,8 @@ fn meta_of(seq: NonZeroU32, m: &MessageSummary) -> MessageMeta<'_> {
         internal_date: m.internal_date,
         size: m.size,
         mod_seq: m.mod_seq,
+        email_id: m.email_id.as_ref(),
+        save_date: m.save_date,
     }
 }
 

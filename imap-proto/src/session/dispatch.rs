@@ -54,6 +54,10 @@ pub(super) enum Pending {
         announced: Option<LiteralMode>,
         /// The message of a small non-synchronising literal, already read.
         inline: Option<Bytes>,
+        /// `UTF8 (~{N}` (RFC 6855 §4): `)` follows the literal.
+        utf8: bool,
+        /// `~{N}`: a literal8 (RFC 3516 §4.4).
+        binary: bool,
     },
     AppendEnd {
         tag: Tag,
@@ -142,9 +146,20 @@ impl ServerSession {
     }
 
     /// A name from the wire as UTF-8 (modified UTF-7 decoded for
-    /// IMAP4rev1).
+    /// IMAP4rev1 unless UTF8=ACCEPT is enabled).
     pub(super) fn name_of(&self, m: &Mailbox) -> Option<String> {
-        m.to_utf8(self.version)
+        m.to_utf8(self.names())
+    }
+
+    /// How mailbox names travel on this connection: [`Version::Rev2`]
+    /// means UTF-8, for IMAP4rev2 (RFC 9051 §5.1) and for an IMAP4rev1
+    /// session that ENABLEd UTF8=ACCEPT (RFC 6855 §3).
+    pub(super) fn names(&self) -> Version {
+        if self.enabled.utf8 {
+            Version::Rev2
+        } else {
+            self.version
+        }
     }
 
     pub(super) fn command(&mut self, bytes: &[u8]) {
@@ -415,6 +430,11 @@ impl ServerSession {
             } => {
                 // A small literal the framer buffered: the whole message is
                 // here already.
+                if message.utf8 && !self.enabled.utf8 {
+                    // RFC 6855 §4: the UTF8 data item exists once enabled.
+                    self.bad(tag, "UTF8 APPEND needs ENABLE UTF8=ACCEPT");
+                    return;
+                }
                 let Some(name) = self.valid_name(&tag, &mailbox) else {
                     return;
                 };
@@ -439,6 +459,8 @@ impl ServerSession {
                         tag,
                         announced: None,
                         inline: Some(data),
+                        utf8: false,
+                        binary: message.binary,
                     },
                 );
             }
@@ -456,6 +478,13 @@ impl ServerSession {
                 attributes,
                 modifiers,
             } => self.start_fetch(tag, uid, &sequence_set, attributes, modifiers),
+            // RFC 6855 §3: after ENABLE UTF8=ACCEPT a SEARCH must not name
+            // a charset; such a SEARCH is answered BAD.
+            B::Search {
+                charset: Some(_), ..
+            } if self.enabled.utf8 => {
+                self.bad(tag, "No CHARSET after ENABLE UTF8=ACCEPT");
+            }
             B::Search {
                 uid,
                 return_options,
@@ -575,7 +604,6 @@ impl ServerSession {
         let mut enabled = Vec::new();
         for c in caps {
             let offered = self.offers(&c);
-            let utf8 = matches!(&c, Capability::Other(a) if a.as_str().eq_ignore_ascii_case("UTF8=ACCEPT"));
             if !offered {
                 continue;
             }
@@ -593,7 +621,9 @@ impl ServerSession {
                 Capability::Imap4Rev2 if self.version != Version::Rev2 => {
                     enabled.push(c);
                 }
-                _ if utf8 && !self.enabled.utf8 => {
+                // RFC 6855 §3: from now on names travel in UTF-8, also
+                // under IMAP4rev1.
+                Capability::Utf8Accept if !self.enabled.utf8 => {
                     self.enabled.utf8 = true;
                     enabled.push(c);
                 }
@@ -668,6 +698,10 @@ pub(super) fn status_items(
             }
             StatusAttribute::HighestModSeq => StatusItem::HighestModSeq(a.highest_mod_seq),
             StatusAttribute::AppendLimit => StatusItem::AppendLimit(a.append_limit),
+            StatusAttribute::MailboxId => match &a.mailbox_id {
+                Some(id) => StatusItem::MailboxId(id.clone()),
+                None => continue,
+            },
         });
     }
     items

@@ -74,7 +74,14 @@ fn binary_items(items: &[FetchAttribute]) -> Vec<BinaryItem<'_>> {
 fn item_need(item: &FetchAttribute) -> Option<ContentNeed> {
     use FetchAttribute as A;
     match item {
-        A::Flags | A::Uid | A::InternalDate | A::Rfc822Size | A::ModSeq => None,
+        A::Flags
+        | A::Uid
+        | A::InternalDate
+        | A::Rfc822Size
+        | A::ModSeq
+        | A::EmailId
+        | A::ThreadId
+        | A::SaveDate => None,
         // The octets are copied from the file later: ask first, so that a
         // file shorter than its indexed size is found before its literal
         // is announced (the adapter checks it when it answers).
@@ -558,10 +565,17 @@ impl ServerSession {
             session: self,
             line: format!("* {seq} FETCH (").into_bytes(),
         };
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        for item in &items {
+            // RFC 8474 §5.1 has no NIL EMAILID: a store without ids
+            // leaves the item out.
+            if *item == FetchAttribute::EmailId && summary.email_id.is_none() {
+                continue;
+            }
+            if !first {
                 w.raw(b" ");
             }
+            first = false;
             write_item(
                 &mut w,
                 item,
@@ -767,6 +781,15 @@ fn write_item(
         A::InternalDate => w.item(&MessageDataItem::InternalDate(m.internal_date)),
         A::Rfc822Size => w.item(&MessageDataItem::Rfc822Size(m.size)),
         A::ModSeq => w.item(&MessageDataItem::ModSeq(m.mod_seq)),
+        // Left out by the caller when the store assigns no ids.
+        A::EmailId => {
+            if let Some(id) = &m.email_id {
+                w.item(&MessageDataItem::EmailId(id.clone()));
+            }
+        }
+        // RFC 8474 §5.2: NIL, this server does not thread messages.
+        A::ThreadId => w.item(&MessageDataItem::ThreadId(None)),
+        A::SaveDate => w.item(&MessageDataItem::SaveDate(m.save_date)),
         A::Envelope => {
             let env = crate::message::envelope(header.map_or(&[][..], |h| &h[..]));
             w.item(&MessageDataItem::Envelope(Box::new(env)));

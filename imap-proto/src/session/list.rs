@@ -79,7 +79,7 @@ impl ListRequest {
         if recursive_match && !base {
             return Err("RECURSIVEMATCH needs another selection option");
         }
-        let reference = wire_to_utf8(reference.as_bytes(), s.version);
+        let reference = wire_to_utf8(reference.as_bytes(), s.names());
         let delimiter_query =
             patterns.len() == 1 && patterns.iter().all(|p| p.as_bytes().is_empty());
         let subscribed_only = selection.contains(&ListSelectOption::Subscribed);
@@ -93,7 +93,7 @@ impl ListRequest {
             patterns: patterns
                 .iter()
                 .map(|p| {
-                    let full = format!("{reference}{}", wire_to_utf8(p.as_bytes(), s.version));
+                    let full = format!("{reference}{}", wire_to_utf8(p.as_bytes(), s.names()));
                     normalise_inbox(full.chars().collect())
                 })
                 .collect(),
@@ -114,8 +114,8 @@ impl ListRequest {
         reference: &Mailbox,
         pattern: &ListMailbox,
     ) -> ListRequest {
-        let reference = wire_to_utf8(reference.as_bytes(), s.version);
-        let full = format!("{reference}{}", wire_to_utf8(pattern.as_bytes(), s.version));
+        let reference = wire_to_utf8(reference.as_bytes(), s.names());
+        let full = format!("{reference}{}", wire_to_utf8(pattern.as_bytes(), s.names()));
         ListRequest {
             patterns: vec![normalise_inbox(full.chars().collect())],
             lsub: true,

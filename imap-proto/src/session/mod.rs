@@ -92,7 +92,13 @@
 //! - **APPEND** streams: [`Event::AppendBegin`] before `+`, then
 //!   [`Event::AppendChunk`]s, then [`Event::AppendEnd`] answered with the
 //!   APPENDUID. MULTIAPPEND is not offered; a second message literal is
-//!   refused without breaking framing and the APPEND aborted.
+//!   refused without breaking framing and the APPEND aborted. A literal8
+//!   (`~{N}`, RFC 3516 §4.4) may hold NUL octets and is handed on as
+//!   sent: the store keeps it unchanged (RFC 3516 lets a server store
+//!   binary content as is or re-encode it; byte-exact storage keeps
+//!   RFC822.SIZE and BINARY[] equal to what was sent), so APPEND never
+//!   answers `[UNKNOWN-CTE]`. NUL octets in a plain literal are BAD
+//!   (RFC 9051 §9 `CHAR8`) and the APPEND is aborted.
 //! - **Capabilities**: see [`Capabilities`]. ENABLE accepts CONDSTORE,
 //!   QRESYNC, IMAP4rev2 and UTF8=ACCEPT when offered after login;
 //!   IMAP4rev2 switches the encoder to [`Version::Rev2`].
@@ -127,14 +133,23 @@
 //! # Not implemented (documented choices)
 //!
 //! - MULTIAPPEND (RFC 3502), COMPRESS, METADATA, QUOTASET, ACL,
-//!   SORT=DISPLAY (RFC 5957), THREAD=REFS, WITHIN, SAVEDATE, OBJECTID:
-//!   not offered.
+//!   SORT=DISPLAY (RFC 5957), THREAD=REFS, WITHIN: not offered.
 //! - ESORT, CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267) and PARTIAL
 //!   (RFC 9394): see `session/context.rs` for which contexts can be kept
 //!   live (criteria on metadata; SORT by ARRIVAL or SIZE) and when
 //!   `NOUPDATE` is answered. NOTIFY (RFC 5465): see `session/notify.rs`
 //!   and [`notify_interest`](ServerSession::notify_interest); the
 //!   adapter hands in other mailboxes' changes.
+//! - OBJECTID (RFC 8474): MAILBOXID and EMAILID come from the adapter
+//!   ([`SelectAnswer::mailbox_id`], [`StatusAnswer::mailbox_id`],
+//!   [`respond_create`](ServerSession::respond_create),
+//!   [`MessageSummary::email_id`](crate::view::MessageSummary::email_id));
+//!   the codes are sent only when `OBJECTID` is offered. THREADID is
+//!   always NIL and `SEARCH THREADID` matches nothing: this server keeps
+//!   no threads (RFC 8474 §5.2 allows NIL).
+//! - SAVEDATE (RFC 8514): the save date comes from the adapter with each
+//!   summary; `None` is `SAVEDATE NIL`, and the SAVED* keys then use the
+//!   internal date; SAVEDATESUPPORTED matches the messages that have one.
 //! - SORT and THREAD (RFC 5256) run as a SEARCH job: the header of every
 //!   message is read (`ContentNeed::Header`) when a sort key or the
 //!   threading algorithm needs it, also for messages that metadata
@@ -147,8 +162,10 @@
 //!   §2.4, RFC 9394), and a SEARCH (SAVE) that fails empties it.
 //! - The `VANISHED` FETCH modifier (RFC 7162 §3.2.6) is accepted and
 //!   ignored (the session cannot tell expunged UIDs from unused ones).
-//! - UTF8=ACCEPT can be enabled but IMAP4rev1 sessions still send mailbox
-//!   names in modified UTF-7.
+//! - UTF8=ACCEPT (RFC 6855) also works under IMAP4rev1: once enabled,
+//!   mailbox names are read and written in UTF-8 (not modified UTF-7), a
+//!   SEARCH with CHARSET is BAD (§3), and `APPEND ... UTF8 (~{N}...)` is
+//!   accepted (§4; BAD before ENABLE) and stored as sent.
 //! - LIST `REMOTE` (RFC 5258 §3.1) is accepted and changes nothing: there
 //!   are no remote mailboxes. `RECURSIVEMATCH` with `SUBSCRIBED` lists
 //!   parents with `CHILDINFO ("SUBSCRIBED")`; with `SPECIAL-USE` alone it
@@ -266,6 +283,13 @@ enum Wait {
     AppendData {
         id: RequestId,
         tag: Tag,
+        /// `UTF8 (~{N}`: a `)` must follow the literal (RFC 6855 §4).
+        utf8: bool,
+        /// `~{N}`: a literal8, NUL octets allowed (RFC 3516 §4.4).
+        binary: bool,
+        /// A NUL octet came in a plain literal, which cannot hold one
+        /// (RFC 9051 §9 `CHAR8`): the APPEND fails at its end.
+        nul: bool,
     },
     /// STARTTLS answered; `emitted` once the event was handed out.
     Switch {
@@ -624,7 +648,9 @@ impl ServerSession {
     }
 
     fn send(&mut self, response: &Response) {
-        let encoded = response.encode(self.version).into_bytes();
+        let mut enc = crate::Encoder::new(self.version).with_utf8_accept(self.enabled.utf8);
+        crate::Encode::encode(response, &mut enc);
+        let encoded = enc.finish().into_bytes();
         self.out.push(&encoded);
     }
 
@@ -742,7 +768,9 @@ impl ServerSession {
             Frame::Complete(bytes) => match std::mem::replace(&mut self.wait, Wait::Nothing) {
                 Wait::Sasl { tag, step } => self.sasl_line(tag, step, &bytes),
                 Wait::Idle { tag } => self.idle_line(tag, &bytes),
-                Wait::AppendData { id, tag } => self.append_tail(id, tag, &bytes),
+                Wait::AppendData {
+                    id, tag, utf8, nul, ..
+                } => self.append_tail(id, tag, utf8, nul, &bytes),
                 other => {
                     self.wait = other;
                     self.command(&bytes);
@@ -756,6 +784,16 @@ impl ServerSession {
                 ..
             } => self.literal_announced(tag, &command_so_far, size, mode),
             Frame::LiteralData(data) => {
+                if let Wait::AppendData {
+                    binary,
+                    ref mut nul,
+                    ..
+                } = self.wait
+                    && !binary
+                    && data.contains(&0)
+                {
+                    *nul = true;
+                }
                 if let Wait::AppendData { id, .. } = self.wait {
                     self.events.push_back(Event::AppendChunk {
                         id,
@@ -770,7 +808,7 @@ impl ServerSession {
     fn discarded(&mut self, tag: Option<Tag>, reason: crate::framer::DiscardReason) {
         use crate::framer::DiscardReason as R;
         match std::mem::replace(&mut self.wait, Wait::Nothing) {
-            Wait::AppendData { id, tag } => {
+            Wait::AppendData { id, tag, .. } => {
                 self.events.push_back(Event::AppendAbort { id });
                 self.bad(tag, "APPEND aborted: command too long");
                 return;

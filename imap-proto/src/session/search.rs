@@ -498,5 +498,7 @@ fn meta_of<'a>(seq: NonZeroU32, m: &'a MessageSummary) -> MessageMeta<'a> {
         internal_date: m.internal_date,
         size: m.size,
         mod_seq: m.mod_seq,
+        email_id: m.email_id.as_ref(),
+        save_date: m.save_date,
     }
 }

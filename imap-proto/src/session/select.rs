@@ -11,7 +11,7 @@ use crate::command::SelectParameter;
 use crate::command::StatusAttribute;
 use crate::message::compact_sequence_set;
 use crate::response::{Code, Data, RespText, Response, Status, UnitCode};
-use crate::types::{Capability, Mailbox, Tag};
+use crate::types::{Capability, Mailbox, ObjectId, Tag};
 use crate::view::MailboxView;
 
 impl ServerSession {
@@ -138,6 +138,10 @@ impl ServerSession {
         okc(self, Code::PermanentFlags(perm), "Limited");
         okc(self, Code::UidValidity(a.uid_validity), "UIDs valid");
         okc(self, Code::UidNext(a.uid_next), "Predicted next UID");
+        if let Some(id) = a.mailbox_id.filter(|_| self.offers(&Capability::ObjectId)) {
+            // RFC 8474 §4.1: SELECT and EXAMINE report the MAILBOXID.
+            okc(self, Code::MailboxId(id), "Mailbox id");
+        }
         if self.enabled.condstore {
             match a.highest_mod_seq {
                 Some(m) => okc(self, Code::HighestModSeq(m), "Highest"),
@@ -190,6 +194,32 @@ impl ServerSession {
         };
         match answer {
             Ok(()) => self.complete(tag, true, None, "Completed"),
+            Err(text) => self.no(tag, text),
+        }
+        Ok(())
+    }
+
+    /// Answers the [`Event::Mailbox`] of a CREATE with the new mailbox's
+    /// MAILBOXID: `OK [MAILBOXID (id)]` (RFC 8474 §4.1). `Ok(None)` is a
+    /// plain OK, `Err(text)` a `NO` as for
+    /// [`respond_mailbox`](Self::respond_mailbox).
+    pub fn respond_create(
+        &mut self,
+        id: RequestId,
+        answer: Result<Option<ObjectId>, RespText>,
+    ) -> Result<(), Result<Option<ObjectId>, RespText>> {
+        let Some(Pending::Mailbox { tag }) =
+            self.take_pending(id, |p| matches!(p, Pending::Mailbox { .. }))
+        else {
+            return Err(answer);
+        };
+        match answer {
+            Ok(mailbox_id) => {
+                let code = mailbox_id
+                    .filter(|_| self.offers(&Capability::ObjectId))
+                    .map(Code::MailboxId);
+                self.complete(tag, true, code, "Completed")
+            }
             Err(text) => self.no(tag, text),
         }
         Ok(())

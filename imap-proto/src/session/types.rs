@@ -149,6 +149,9 @@ impl Default for Capabilities {
             C::Quota,
             C::QuotaResStorage,
             C::QuotaResMessage,
+            C::Utf8Accept,
+            C::ObjectId,
+            C::SaveDate,
         ];
         Capabilities {
             before_login,
@@ -329,6 +332,9 @@ pub struct SelectAnswer {
     /// For QRESYNC: UIDs expunged since the client's mod-sequence
     /// (`changes_since`), sent as `VANISHED (EARLIER)`.
     pub vanished: Vec<NonZeroU32>,
+    /// MAILBOXID (RFC 8474 §4.1), sent as `OK [MAILBOXID (id)]` when the
+    /// store has one.
+    pub mailbox_id: Option<crate::types::ObjectId>,
 }
 
 /// One mailbox in the answer to [`Event::List`].
@@ -368,6 +374,8 @@ pub struct StatusAnswer {
     /// Octets of the `\Deleted` messages (DELETED-STORAGE, RFC 9208
     /// §4.2.2; the session reports KiB).
     pub deleted_storage: u64,
+    /// MAILBOXID (RFC 8474 §4.2); `None` leaves the item out.
+    pub mailbox_id: Option<crate::types::ObjectId>,
 }
 
 /// The answer to [`Event::Quota`]: an account's usage and limits

@@ -86,6 +86,12 @@ pub enum Capability {
     Partial,
     /// `NOTIFY` (RFC 5465)
     Notify,
+    /// `UTF8=ACCEPT` (RFC 6855)
+    Utf8Accept,
+    /// `OBJECTID` (RFC 8474)
+    ObjectId,
+    /// `SAVEDATE` (RFC 8514)
+    SaveDate,
     /// Any other capability atom.
     Other(Atom),
 }
@@ -128,6 +134,9 @@ const NAMED: &[(&str, Capability)] = &[
     ("CONTEXT=SORT", Capability::ContextSort),
     ("PARTIAL", Capability::Partial),
     ("NOTIFY", Capability::Notify),
+    ("UTF8=ACCEPT", Capability::Utf8Accept),
+    ("OBJECTID", Capability::ObjectId),
+    ("SAVEDATE", Capability::SaveDate),
 ];
 
 impl Capability {

@@ -76,8 +76,9 @@ impl Mailbox {
 impl Encode for Mailbox {
     fn encode(&self, enc: &mut Encoder) {
         // A name built from Unicode for IMAP4rev2 can only go to an IMAP4rev1
-        // peer in modified UTF-7 (RFC 3501 §5.1.3).
-        if enc.version() == Version::Rev1
+        // peer in modified UTF-7 (RFC 3501 §5.1.3), unless it ENABLEd
+        // UTF8=ACCEPT (RFC 6855 §3).
+        if !enc.utf8_names()
             && !self.0.as_bytes().is_ascii()
             && let Some(s) = self.0.as_str()
             && let Ok(a) = AString::from_bytes(encode_mutf7(s).as_bytes())

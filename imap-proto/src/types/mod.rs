@@ -7,6 +7,7 @@ mod datetime;
 mod flag;
 mod mailbox;
 mod mutf7;
+mod objectid;
 mod secret;
 mod sequence;
 mod string;
@@ -18,6 +19,7 @@ pub use datetime::{Date, DateTime};
 pub use flag::{Flag, FlagFetch, FlagPerm, MailboxAttribute};
 pub use mailbox::{ListMailbox, Mailbox};
 pub use mutf7::{Mutf7Error, decode_mutf7, encode_mutf7};
+pub use objectid::ObjectId;
 pub use secret::Secret;
 pub use sequence::{SeqOrUid, Sequence, SequenceSet};
 pub use string::{AString, IString, Literal, LiteralMode, NString, Quoted};
@@ -30,6 +32,7 @@ pub(crate) use flag::{
     encode_flag_fetch_list, flag, flag_fetch, flag_list, flag_perm, mbx_list_flag,
 };
 pub(crate) use mailbox::{list_mailbox, mailbox};
+pub(crate) use objectid::objectid;
 pub(crate) use sequence::sequence_set;
 pub(crate) use string::{astring, literal, literal8, nstring, quoted, string};
 pub(crate) use tag::tag_imap;

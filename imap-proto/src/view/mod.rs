@@ -47,6 +47,12 @@ pub struct MessageSummary {
     /// `\Recent` for this session (RFC 3501 §2.3.2): the first session to
     /// see a message gets it. IMAP4rev2 clients never see it.
     pub recent: bool,
+    /// EMAILID (RFC 8474 §5.1); `None` when the store assigns none (the
+    /// FETCH item is then left out).
+    pub email_id: Option<crate::types::ObjectId>,
+    /// When the message was saved in this mailbox (RFC 8514); `None`
+    /// answers `SAVEDATE NIL`.
+    pub save_date: Option<DateTime>,
 }
 
 /// New flags of a message changed by this or another session.

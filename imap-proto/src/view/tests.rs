@@ -9,6 +9,8 @@ fn msg(uid: u32) -> MessageSummary {
         internal_date: DateTime::new(Date::new(2024, 1, 2).unwrap(), 3, 4, 5, 0).unwrap(),
         size: 10,
         recent: false,
+        email_id: None,
+        save_date: None,
     }
 }
 

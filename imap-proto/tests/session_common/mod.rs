@@ -34,6 +34,8 @@ pub struct Mbox {
     pub mod_seq: u64,
     pub messages: BTreeMap<u32, Msg>,
     pub attributes: Vec<MailboxAttribute>,
+    /// Numbers the canned MAILBOXID (`M<id>`, RFC 8474); kept by RENAME.
+    pub id: u32,
 }
 
 impl Mbox {
@@ -44,7 +46,13 @@ impl Mbox {
             mod_seq: 1,
             messages: BTreeMap::new(),
             attributes,
+            id: 0,
         }
+    }
+
+    /// The canned MAILBOXID.
+    pub fn mailbox_id(&self) -> Option<imap_proto::types::ObjectId> {
+        imap_proto::types::ObjectId::try_from(format!("M{}", self.id).as_str()).ok()
     }
 }
 
@@ -59,6 +67,8 @@ pub struct Store {
     pub subscribed: BTreeSet<String>,
     /// (bytes, messages) limits reported for QUOTA; `None` is unlimited.
     pub quota: (Option<u64>, Option<u64>),
+    /// Report MAILBOXIDs (RFC 8474) in SELECT, STATUS and CREATE answers.
+    pub object_ids: bool,
 }
 
 impl Default for Store {
@@ -68,11 +78,15 @@ impl Default for Store {
         mailboxes.insert("Drafts".into(), Mbox::new(vec![MailboxAttribute::Drafts]));
         mailboxes.insert("Sent".into(), Mbox::new(vec![MailboxAttribute::Sent]));
         mailboxes.insert("Trash".into(), Mbox::new(vec![MailboxAttribute::Trash]));
+        for (n, m) in mailboxes.values_mut().enumerate() {
+            m.id = n as u32 + 1;
+        }
         let subscribed = ["INBOX", "Sent"].iter().map(|s| s.to_string()).collect();
         Store {
             mailboxes,
             subscribed,
             quota: (None, None),
+            object_ids: false,
         }
     }
 }
@@ -103,6 +117,9 @@ pub fn summary(uid: u32, m: &Msg) -> MessageSummary {
         internal_date: date(),
         size: m.bytes.len() as u64,
         recent: m.recent,
+        // A canned EMAILID and save date, so transcripts can show them.
+        email_id: imap_proto::types::ObjectId::try_from(format!("E{uid}").as_str()).ok(),
+        save_date: Some(date()),
     }
 }
 
@@ -331,6 +348,7 @@ impl Harness {
                             read_only: false,
                             messages,
                             vanished: vec![],
+                            mailbox_id: mb.mailbox_id().filter(|_| self.store.object_ids),
                         })
                     }
                     None => {
@@ -346,19 +364,27 @@ impl Harness {
             Event::Mailbox { id, op } => {
                 self.log.push(format!("Mailbox {op:?}"));
                 let st = &mut self.store;
+                let next_id = st.mailboxes.values().map(|m| m.id).max().unwrap_or(0) + 1;
                 let answer = match op {
-                    MailboxOp::Create { name, special_use } => match st.mailboxes.entry(name) {
-                        std::collections::btree_map::Entry::Occupied(_) => {
-                            Err(RespText::with_code(
-                                Code::Unit(UnitCode::AlreadyExists),
-                                "Mailbox exists",
-                            ))
-                        }
-                        std::collections::btree_map::Entry::Vacant(v) => {
-                            v.insert(Mbox::new(special_use));
-                            Ok(())
-                        }
-                    },
+                    MailboxOp::Create { name, special_use } => {
+                        let answer = match st.mailboxes.entry(name) {
+                            std::collections::btree_map::Entry::Occupied(_) => {
+                                Err(RespText::with_code(
+                                    Code::Unit(UnitCode::AlreadyExists),
+                                    "Mailbox exists",
+                                ))
+                            }
+                            std::collections::btree_map::Entry::Vacant(v) => {
+                                let mut mb = Mbox::new(special_use);
+                                mb.id = next_id;
+                                let with_id = st.object_ids;
+                                Ok(v.insert(mb).mailbox_id().filter(|_| with_id))
+                            }
+                        };
+                        // RFC 8474 §4.1: CREATE reports the new MAILBOXID.
+                        s.respond_create(id, answer).unwrap();
+                        return;
+                    }
                     MailboxOp::Delete { name } => match st.mailboxes.remove(&name) {
                         Some(_) => Ok(()),
                         None => Err(RespText::with_code(
@@ -420,6 +446,7 @@ impl Harness {
                         highest_mod_seq: mb.mod_seq,
                         append_limit: None,
                         deleted_storage: 0,
+                        mailbox_id: mb.mailbox_id().filter(|_| self.store.object_ids),
                     }),
                     None => Err(RespText::with_code(
                         Code::Unit(UnitCode::NonExistent),

@@ -11,7 +11,7 @@ use imap_proto::view::{FlagUpdate, MailboxChange, MessageSummary};
 use maildir::{Change, StoreError, UidSet};
 
 use super::ImapHandler;
-use super::convert::{imap_date, imap_flags, nz};
+use super::convert::{email_id, imap_date, imap_flags, nz};
 
 impl ImapHandler {
     /// Takes every event already queued on the subscription without
@@ -133,6 +133,8 @@ impl ImapHandler {
                     internal_date: imap_date(m.internal_date),
                     size: m.size,
                     recent: self.claimed.remove(&m.uid),
+                    email_id: email_id(m.email_id),
+                    save_date: Some(imap_date(m.save_date)),
                 })
             })
             .collect();
@@ -240,6 +242,8 @@ impl ImapHandler {
                     internal_date: imap_date(m.internal_date),
                     size: m.size,
                     recent: claimed.contains(&m.uid),
+                    email_id: email_id(m.email_id),
+                    save_date: Some(imap_date(m.save_date)),
                 })
             })
             .collect();

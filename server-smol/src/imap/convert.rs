@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 
 use imap_proto::response::{Code, RespText, UnitCode};
 use imap_proto::session::refusal;
-use imap_proto::types::{Date, DateTime, Flag, MailboxAttribute};
+use imap_proto::types::{Date, DateTime, Flag, MailboxAttribute, ObjectId};
 use maildir::{Flags, SpecialUse, StoreError, UidSet};
 
 pub(super) fn no(text: &str) -> RespText {
@@ -154,6 +154,19 @@ pub(super) fn attribute(s: SpecialUse) -> Option<MailboxAttribute> {
         SpecialUse::Archive => MailboxAttribute::Archive,
         _ => return None,
     })
+}
+
+/// The RFC 8474 MAILBOXID of a mailbox: its UIDVALIDITY and store-wide id,
+/// which RENAME keeps and which are never handed out twice (a mailbox
+/// deleted and re-created gets a new one, as RFC 8474 §4 wants).
+pub(super) fn mailbox_id(status: &maildir::MailboxStatus) -> Option<ObjectId> {
+    ObjectId::try_from(format!("M{:08x}{:x}", status.uidvalidity, status.id).as_str()).ok()
+}
+
+/// The RFC 8474 EMAILID of a message: the store's email id, kept by COPY
+/// and MOVE.
+pub(super) fn email_id(id: u64) -> Option<ObjectId> {
+    ObjectId::try_from(format!("E{id:016x}").as_str()).ok()
 }
 
 #[cfg(test)]

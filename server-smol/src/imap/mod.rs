@@ -247,14 +247,22 @@ impl ImapHandler {
                         internal_date: imap_date(m.internal_date),
                         size: m.size,
                         recent: m.recent,
+                        email_id: email_id(m.email_id),
+                        save_date: Some(imap_date(m.save_date)),
                     })
                 })
                 .collect(),
             vanished: vanished.into_iter().filter_map(nz).collect(),
+            mailbox_id: mailbox_id(&status),
         })
     }
 
-    async fn mailbox_op(&mut self, op: MailboxOp) -> Result<(), RespText> {
+    /// A mailbox operation; a CREATE answers the new MAILBOXID (RFC 8474
+    /// §4.1), the others `None`.
+    async fn mailbox_op(
+        &mut self,
+        op: MailboxOp,
+    ) -> Result<Option<imap_proto::types::ObjectId>, RespText> {
         let result = self
             .with_store(move |store, account| match op {
                 MailboxOp::Create {
@@ -262,11 +270,17 @@ impl ImapHandler {
                     special_use: su,
                 } => store
                     .create_mailbox(account, &name, special_use(&su))
-                    .map(|_| ()),
-                MailboxOp::Delete { name } => store.delete_mailbox(account, &name),
-                MailboxOp::Rename { from, to } => store.rename_mailbox(account, &from, &to),
-                MailboxOp::Subscribe { name } => store.subscribe_mailbox(account, &name),
-                MailboxOp::Unsubscribe { name } => store.unsubscribe_mailbox(account, &name),
+                    .map(|status| mailbox_id(&status)),
+                MailboxOp::Delete { name } => store.delete_mailbox(account, &name).map(|()| None),
+                MailboxOp::Rename { from, to } => {
+                    store.rename_mailbox(account, &from, &to).map(|()| None)
+                }
+                MailboxOp::Subscribe { name } => {
+                    store.subscribe_mailbox(account, &name).map(|()| None)
+                }
+                MailboxOp::Unsubscribe { name } => {
+                    store.unsubscribe_mailbox(account, &name).map(|()| None)
+                }
                 _ => Err(StoreError::NotAllowed("unsupported operation".into())),
             })
             .await;
@@ -328,6 +342,7 @@ impl ImapHandler {
                 .filter(|m| m.flags.contains(Flags::DELETED))
                 .map(|m| m.size)
                 .sum(),
+            mailbox_id: mailbox_id(&status),
         })
     }
 
@@ -671,8 +686,13 @@ impl Handler for ImapHandler {
                 answered!(session.respond_select(id, answer));
             }
             Event::Mailbox { id, op } => {
+                let create = matches!(op, MailboxOp::Create { .. });
                 let answer = self.mailbox_op(op).await;
-                answered!(session.respond_mailbox(id, answer));
+                if create {
+                    answered!(session.respond_create(id, answer));
+                } else {
+                    answered!(session.respond_mailbox(id, answer.map(|_| ())));
+                }
             }
             Event::List { id } => {
                 let answer = self.list().await;
