@@ -351,6 +351,8 @@ fn notify_pushes_another_sessions_changes() {
     );
     b.ok("EXPUNGE");
     assert_eq!(next_lines(&mut a, 1), ["* 1 EXPUNGE"]);
+    // B leaves INBOX, so only A can claim the \Recent of what comes next.
+    b.ok("UNSELECT");
 
     assert!(b.append("Sent", "", &message(100)).ok());
     assert_eq!(
