@@ -91,6 +91,8 @@ fn rfc_examples_round_trip() {
         "A02 UID SEARCH RETURN (PARTIAL 23500:24000) UNDELETED UNKEYWORD $Junk\r\n",
         "A03 UID SEARCH RETURN (PARTIAL -1:-100 COUNT) UNDELETED\r\n",
         "A04 UID SORT RETURN (PARTIAL 1:10 SAVE) (ARRIVAL) UTF-8 ALL\r\n",
+        "A05 UID FETCH 1:* (FLAGS) (PARTIAL -1:-30)\r\n",
+        "A06 UID FETCH 1:* (UID) (CHANGEDSINCE 5 PARTIAL 1:5)\r\n",
     ];
     for line in commands {
         let c = Command::parse(line.as_bytes()).unwrap_or_else(|e| panic!("{line}: {e:?}"));
@@ -152,7 +154,10 @@ b7 SEARCH $\r\n\
 b8 UID SEARCH RETURN (SAVE) CHARSET KOI8-R ALL\r\n\
 b9 SEARCH $\r\n\
 c1 SORT (SIZE) UTF-8 ALL\r\n\
-c2 SEARCH RETURN (X-FOO) ALL\r\n";
+c2 SEARCH RETURN (X-FOO) ALL\r\n\
+c3 UID FETCH 1:* (FLAGS) (PARTIAL -1:-2)\r\n\
+c4 FETCH 2:* (UID) (PARTIAL 1:1)\r\n\
+c5 UID FETCH 1:* (UID) (PARTIAL 6:9)\r\n";
     let out = replay_all_splits(&store_five(), input);
     let expected = crlf(&[
         "* ESEARCH (TAG \"a3\") UID MIN 2 MAX 5 ALL 2,4,3,1,5 COUNT 5",
@@ -189,6 +194,13 @@ c2 SEARCH RETURN (X-FOO) ALL\r\n";
         "* SORT 2 4 3 1 5",
         "c1 OK SORT completed",
         "c2 BAD Unknown RETURN option",
+        // RFC 9394 §3.2: the FETCH PARTIAL modifier.
+        "* 4 FETCH (UID 4 FLAGS ())",
+        "* 5 FETCH (UID 5 FLAGS ())",
+        "c3 OK FETCH completed",
+        "* 2 FETCH (UID 2)",
+        "c4 OK FETCH completed",
+        "c5 OK FETCH completed",
     ]);
     assert_eq!(after_select(&out), expected);
 }

@@ -106,6 +106,14 @@ fn esort_partial_and_searchres_over_raw_socket() {
             t + 5
         )]
     );
+    // RFC 9394 §3.2: FETCH with the PARTIAL modifier.
+    assert_eq!(
+        untagged(&mut c, "UID FETCH 1:* (FLAGS) (PARTIAL -1:-2)"),
+        [
+            "* 4 FETCH (UID 4 FLAGS (\\Recent))",
+            "* 5 FETCH (UID 5 FLAGS (\\Recent))"
+        ]
+    );
     let r = c.cmd("SEARCH RETURN (ALL PARTIAL 1:5) ALL");
     assert!(r.status.starts_with("BAD "), "{r:?}");
     let r = c.cmd("SEARCH RETURN (PARTIAL 0:5) ALL");
@@ -351,6 +359,8 @@ fn notify_pushes_another_sessions_changes() {
     );
     b.ok("EXPUNGE");
     assert_eq!(next_lines(&mut a, 1), ["* 1 EXPUNGE"]);
+    // B leaves INBOX, so only A can claim the \Recent of what comes next.
+    b.ok("UNSELECT");
 
     assert!(b.append("Sent", "", &message(100)).ok());
     assert_eq!(

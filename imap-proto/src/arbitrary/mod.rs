@@ -596,10 +596,10 @@ fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
                 _ => FetchAttributes::List(vec_of(u, 1, 4, fetch_attribute)?),
             },
             modifiers: vec_of(u, 0, 2, |u| {
-                Ok(if u.arbitrary::<bool>()? {
-                    FetchModifier::Vanished
-                } else {
-                    FetchModifier::ChangedSince(u.int_in_range(1..=i64::MAX as u64)?)
+                Ok(match u.int_in_range(0..=2)? {
+                    0 => FetchModifier::Vanished,
+                    1 => FetchModifier::Partial(partial_range(u)?),
+                    _ => FetchModifier::ChangedSince(u.int_in_range(1..=i64::MAX as u64)?),
                 })
             })?,
         },

@@ -305,6 +305,9 @@ pub enum FetchModifier {
     ChangedSince(u64),
     /// `VANISHED`
     Vanished,
+    /// `PARTIAL partial-range` (RFC 9394 §3.2): only the messages at
+    /// these positions among those the command names.
+    Partial(super::PartialRange),
 }
 
 impl Encode for FetchModifier {
@@ -315,6 +318,10 @@ impl Encode for FetchModifier {
                 enc.put_num(n);
             }
             FetchModifier::Vanished => enc.put(b"VANISHED"),
+            FetchModifier::Partial(r) => {
+                enc.put(b"PARTIAL ");
+                r.encode(enc);
+            }
         }
     }
 }
@@ -327,6 +334,11 @@ pub(crate) fn fetch_modifier(i: &[u8]) -> PResult<'_, FetchModifier> {
             |(_, _, n)| FetchModifier::ChangedSince(n),
         ),
         map(keyword("VANISHED"), |_| FetchModifier::Vanished),
+        // fetch-modifier =/ "PARTIAL" SP partial-range (RFC 9394 §5)
+        map(
+            (keyword("PARTIAL"), sp, super::partial::partial_range),
+            |(_, _, r)| FetchModifier::Partial(r),
+        ),
     ))
     .parse(i)
 }

@@ -343,9 +343,11 @@ impl ServerSession {
             items.insert(0, FetchAttribute::Uid);
         }
         let mut changed_since = None;
+        let mut partial = None;
         for m in &modifiers {
             match m {
                 FetchModifier::ChangedSince(n) => changed_since = Some(*n),
+                FetchModifier::Partial(r) => partial = Some(*r),
                 FetchModifier::Vanished => {
                     if !(uid && self.enabled.qresync) {
                         self.bad(tag, "VANISHED needs UID FETCH and QRESYNC");
@@ -366,13 +368,23 @@ impl ServerSession {
         let Some(sel) = self.selected.as_ref() else {
             return;
         };
-        let targets: VecDeque<_> = targets
+        let mut targets: VecDeque<_> = targets
             .into_iter()
             .filter(|(seq, _)| match changed_since {
                 Some(n) => sel.view.get(seq.get()).is_some_and(|m| m.mod_seq > n),
                 None => true,
             })
             .collect();
+        // RFC 9394 §3.2: PARTIAL keeps the messages at those positions
+        // (in ascending order, negative ranges from the last one).
+        if let Some(r) = partial {
+            let keep = r.indices(targets.len());
+            targets = targets
+                .into_iter()
+                .skip(keep.start)
+                .take(keep.len())
+                .collect();
+        }
         let need = fetch_need(&items);
         let wants_seen = !sel.read_only && items.iter().any(sets_seen);
         let unseen: Vec<NonZeroU32> = if wants_seen {

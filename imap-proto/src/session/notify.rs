@@ -133,23 +133,12 @@ impl Filter {
 impl ServerSession {
     /// `NOTIFY` (RFC 5465 §3).
     pub(super) fn notify_command(&mut self, tag: Tag, args: NotifyArgs) {
-        let groups = match args {
+        match args {
             NotifyArgs::None => {
                 self.notify = None;
                 self.complete(tag, true, None, "NOTIFY completed");
-                return;
             }
-            NotifyArgs::Set { status, groups } => {
-                if status {
-                    Some(groups)
-                } else {
-                    self.notify_set(tag, groups, false);
-                    return;
-                }
-            }
-        };
-        if let Some(groups) = groups {
-            self.notify_set(tag, groups, true);
+            NotifyArgs::Set { status, groups } => self.notify_set(tag, groups, status),
         }
     }
 
