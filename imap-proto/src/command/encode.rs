@@ -329,6 +329,7 @@ impl Encode for CommandBody {
                 enc.put(b"ID ");
                 encode_id_params(enc, parameters);
             }
+            CommandBody::Compress { algorithm } => super::compress::encode_compress(enc, algorithm),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! crate docs: the [`Command`] type, its parser and its encoder.
 
 mod append;
+mod compress;
 mod encode;
 mod fetch;
 mod options;
@@ -286,6 +287,11 @@ pub enum CommandBody {
     Id {
         /// Field/value pairs.
         parameters: Option<Vec<(IString, NString)>>,
+    },
+    /// `COMPRESS algorithm` (RFC 4978 §3); only `DEFLATE` is defined.
+    Compress {
+        /// The algorithm as sent (matched case-insensitively).
+        algorithm: Atom,
     },
 }
 

@@ -125,6 +125,7 @@ fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
         b"MOVE" => copy_move(r, false, true),
         b"UID" => uid(r, depth),
         b"ID" => map(id_params_list, |parameters| CommandBody::Id { parameters }).parse(r),
+        b"COMPRESS" => super::compress::compress(r),
         // getquota = "GETQUOTA" SP quota-root-name (RFC 9208 §9)
         b"GETQUOTA" => map(astring, |root| CommandBody::GetQuota { root }).parse(r),
         // getquotaroot = "GETQUOTAROOT" SP mailbox

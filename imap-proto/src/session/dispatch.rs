@@ -217,7 +217,10 @@ impl ServerSession {
                     crate::framer::Role::Server,
                     self.config.limits.codec,
                 );
-                self.wait = Wait::Switch { emitted: false };
+                self.wait = Wait::Switch {
+                    emitted: false,
+                    kind: super::TransportKind::StartTls,
+                };
             }
             B::Login { username, password } => {
                 if authed {
@@ -252,6 +255,7 @@ impl ServerSession {
                 self.complete(tag, true, None, "ID completed");
             }
             B::Enable { capabilities } => self.enable(tag, capabilities),
+            B::Compress { algorithm } => self.compress(tag, &algorithm),
             B::Namespace => {
                 let personal = NamespaceDescr {
                     prefix: IString::from_bytes(b"").unwrap_or_else(|_| unreachable!()),

@@ -97,6 +97,11 @@
 //!   login, [`Limits::autologout`] (30 minutes) after, IDLE included.
 //! - **STARTTLS**: the OK is queued, leftover input is discarded, and
 //!   [`Event::SwitchTransport`] follows once the OK is drained.
+//! - **COMPRESS=DEFLATE** (RFC 4978), offered after login: `OK DEFLATE
+//!   active` is queued and [`Event::SwitchTransport`] with
+//!   [`TransportKind::Deflate`] follows once it is drained; the session
+//!   reads nothing past the command, so the adapter inflates every octet
+//!   it has not fed yet. A second COMPRESS gets `NO [COMPRESSIONACTIVE]`.
 //! - **Own changes**: the session updates its view from its own STORE,
 //!   EXPUNGE and MOVE answers. For APPEND (and COPY) into the selected
 //!   mailbox, feed the store's change with
@@ -123,7 +128,7 @@
 //!
 //! # Not implemented (documented choices)
 //!
-//! - MULTIAPPEND (RFC 3502), COMPRESS, NOTIFY, METADATA, QUOTASET, ACL,
+//! - MULTIAPPEND (RFC 3502), NOTIFY, METADATA, QUOTASET, ACL,
 //!   ESORT/CONTEXT (RFC 5267), SORT=DISPLAY (RFC 5957), THREAD=REFS,
 //!   WITHIN, SAVEDATE, OBJECTID: not offered.
 //! - SORT and THREAD (RFC 5256) run as a SEARCH job: the header of every
@@ -150,6 +155,7 @@
 
 mod append;
 mod auth;
+mod compress;
 mod dispatch;
 mod fetch;
 mod list;
@@ -250,9 +256,11 @@ enum Wait {
         id: RequestId,
         tag: Tag,
     },
-    /// STARTTLS answered; `emitted` once the event was handed out.
+    /// STARTTLS or COMPRESS answered; `emitted` once the event was
+    /// handed out.
     Switch {
         emitted: bool,
+        kind: TransportKind,
     },
 }
 
@@ -262,6 +270,8 @@ pub struct ServerSession {
     config: ServerConfig,
     version: Version,
     tls_active: bool,
+    /// COMPRESS=DEFLATE is on (RFC 4978).
+    compress_active: bool,
     state: SessionState,
     user: Option<String>,
     selected: Option<Selected>,
@@ -293,6 +303,7 @@ impl ServerSession {
         let mut s = ServerSession {
             version: Version::Rev1,
             tls_active: config.tls_active,
+            compress_active: false,
             state: SessionState::NotAuthenticated,
             user: None,
             selected: None,
@@ -354,6 +365,11 @@ impl ServerSession {
     /// Whether the connection is TLS.
     pub fn tls_active(&self) -> bool {
         self.tls_active
+    }
+
+    /// Whether COMPRESS=DEFLATE is active (RFC 4978).
+    pub fn compress_active(&self) -> bool {
+        self.compress_active
     }
 
     /// True once the last response has been drained: close the connection.
@@ -452,13 +468,13 @@ impl ServerSession {
             self.out.start_external(id);
             return Some(Event::WriteExternal { id, uid, range });
         }
-        if let Wait::Switch { emitted } = &mut self.wait
+        if let Wait::Switch { emitted, kind } = &mut self.wait
             && !*emitted
             && self.out.is_empty()
         {
             *emitted = true;
             return Some(Event::SwitchTransport {
-                kind: TransportKind::StartTls,
+                kind: *kind,
                 leftover: bytes::Bytes::new(),
             });
         }
@@ -547,15 +563,23 @@ impl ServerSession {
         }
     }
 
-    /// The adapter finished the TLS handshake after
-    /// [`Event::SwitchTransport`]. The session is in a fresh Not
+    /// The adapter finished the switch after [`Event::SwitchTransport`].
+    ///
+    /// After the TLS handshake the session is in a fresh Not
     /// Authenticated state and sends nothing (RFC 9051 §6.2.1: the client
-    /// asks for CAPABILITY again). Does nothing if no switch was pending.
+    /// asks for CAPABILITY again). After COMPRESS the session goes on in
+    /// its state; every later octet is compressed by the adapter (RFC 4978
+    /// §3). Does nothing if no switch was pending.
     pub fn transport_switched(&mut self, now: Instant) {
-        if !matches!(self.wait, Wait::Switch { .. }) {
+        let Wait::Switch { kind, .. } = self.wait else {
+            return;
+        };
+        self.wait = Wait::Nothing;
+        if kind == TransportKind::Deflate {
+            self.compress_active = true;
+            self.activity = true;
             return;
         }
-        self.wait = Wait::Nothing;
         self.tls_active = true;
         self.framer = Framer::new(Role::Server, self.config.limits.codec);
         self.update_literal_plus();

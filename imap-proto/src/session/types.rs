@@ -132,6 +132,7 @@ impl Default for Capabilities {
             C::Quota,
             C::QuotaResStorage,
             C::QuotaResMessage,
+            C::CompressDeflate,
         ];
         Capabilities {
             before_login,
@@ -384,6 +385,10 @@ pub struct AppendAnswer {
 pub enum TransportKind {
     /// Start TLS as the server (RFC 9051 §6.2.1).
     StartTls,
+    /// COMPRESS=DEFLATE (RFC 4978): from the octet after the drained OK,
+    /// both directions are raw DEFLATE (RFC 1951, no zlib header), the
+    /// server's output flushed (sync flush) at the end of every write.
+    Deflate,
 }
 
 /// Something the adapter must act on, from
@@ -543,9 +548,11 @@ pub enum Event {
     SwitchTransport {
         /// Which switch.
         kind: TransportKind,
-        /// Bytes to replay after the switch: always empty for STARTTLS
-        /// (pipelined bytes are discarded, RFC 9051 §6.2.1); the adapter
-        /// must also drop bytes it read but did not feed.
+        /// Bytes to replay after the switch: always empty. For STARTTLS
+        /// pipelined bytes are discarded (RFC 9051 §6.2.1) and the adapter
+        /// must also drop bytes it read but did not feed; for DEFLATE the
+        /// bytes it read but did not feed are compressed and go through
+        /// its inflater first.
         leftover: Bytes,
     },
 }

@@ -74,6 +74,10 @@ pub enum Capability {
     QuotaResStorage,
     /// `QUOTA=RES-MESSAGE` (RFC 9208)
     QuotaResMessage,
+    /// `COMPRESS=DEFLATE` (RFC 4978)
+    CompressDeflate,
+    /// `URLAUTH` (RFC 4467)
+    UrlAuth,
     /// Any other capability atom.
     Other(Atom),
 }
@@ -110,6 +114,8 @@ const NAMED: &[(&str, Capability)] = &[
     ("QUOTA", Capability::Quota),
     ("QUOTA=RES-STORAGE", Capability::QuotaResStorage),
     ("QUOTA=RES-MESSAGE", Capability::QuotaResMessage),
+    ("COMPRESS=DEFLATE", Capability::CompressDeflate),
+    ("URLAUTH", Capability::UrlAuth),
 ];
 
 impl Capability {

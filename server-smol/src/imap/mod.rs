@@ -29,7 +29,7 @@ use imap_proto::response::{Code, RespText, UnitCode};
 use imap_proto::session::{
     AppendAnswer, ContentNeed, CopyAnswer, Event, MailboxInfo, MailboxOp, MessageContent,
     QuotaAnswer, RequestId, SelectAnswer, ServerConfig, ServerSession, StatusAnswer, StoreAnswer,
-    refusal,
+    TransportKind, refusal,
 };
 use imap_proto::types::{DateTime, Flag, FlagPerm, MailboxAttribute};
 use imap_proto::view::{FlagUpdate, MessageSummary};
@@ -714,13 +714,23 @@ impl Handler for ImapHandler {
                     .write_external(session, mailbox, id, uid, range, out)
                     .await;
             }
-            Event::SwitchTransport { .. } => return Next::StartTls,
+            Event::SwitchTransport { kind, .. } => {
+                return match kind {
+                    TransportKind::StartTls => Next::StartTls,
+                    TransportKind::Deflate => Next::Compress,
+                    _ => Next::Close,
+                };
+            }
             _ => {}
         }
         Next::Continue
     }
 
     fn on_tls(&mut self, session: &mut ServerSession) {
+        session.transport_switched(Instant::now());
+    }
+
+    fn on_compress(&mut self, session: &mut ServerSession) {
         session.transport_switched(Instant::now());
     }
 

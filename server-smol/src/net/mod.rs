@@ -1,5 +1,8 @@
-//! Connections: a TCP stream that is plain or TLS, the per-source
-//! connection limit, and what counts as one source.
+//! Connections: a TCP stream that is plain or TLS (and optionally
+//! DEFLATE-compressed, [`deflate`]), the per-source connection limit, and
+//! what counts as one source.
+
+pub mod deflate;
 
 use std::collections::HashMap;
 use std::io;
@@ -27,6 +30,8 @@ pub enum Stream {
     Plain(TcpStream),
     /// TLS over TCP (implicit TLS, or after STARTTLS).
     Tls(Box<TlsStream<TcpStream>>),
+    /// COMPRESS=DEFLATE (RFC 4978) over a plain or TLS stream.
+    Deflate(Box<deflate::DeflateStream>),
     /// The stream is being upgraded (only seen if an upgrade failed).
     Closed,
 }
@@ -34,7 +39,33 @@ pub enum Stream {
 impl Stream {
     /// Whether the stream is encrypted.
     pub fn is_tls(&self) -> bool {
-        matches!(self, Stream::Tls(_))
+        match self {
+            Stream::Tls(_) => true,
+            Stream::Deflate(d) => d.inner().is_tls(),
+            _ => false,
+        }
+    }
+
+    /// Whether COMPRESS=DEFLATE is on.
+    pub fn is_compressed(&self) -> bool {
+        matches!(self, Stream::Deflate(_))
+    }
+
+    /// Turns on COMPRESS=DEFLATE (RFC 4978) over the current stream.
+    /// `pending` are octets already read from the peer after its COMPRESS
+    /// command: they are compressed and are inflated first.
+    pub fn compress(&mut self, pending: Vec<u8>) -> io::Result<()> {
+        match std::mem::replace(self, Stream::Closed) {
+            Stream::Closed => Err(closed()),
+            Stream::Deflate(d) => {
+                *self = Stream::Deflate(d);
+                Err(io::Error::other("compression is already active"))
+            }
+            inner => {
+                *self = Stream::Deflate(Box::new(deflate::DeflateStream::new(inner, pending)));
+                Ok(())
+            }
+        }
     }
 
     /// Waits until a read would not block. For plain TCP this costs no
@@ -43,6 +74,7 @@ impl Stream {
     pub async fn readable(&self) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.readable().await,
+            Stream::Deflate(d) if !d.has_pending_input() => Box::pin(d.inner().readable()).await,
             _ => Ok(()),
         }
     }
@@ -58,7 +90,9 @@ impl Stream {
             }
             other => {
                 *self = other;
-                Err(io::Error::other("TLS is already active"))
+                Err(io::Error::other(
+                    "TLS is already active (or the stream is compressed)",
+                ))
             }
         }
     }
@@ -105,6 +139,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Deflate(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Stream::Closed => Poll::Ready(Err(closed())),
         }
     }
@@ -119,6 +154,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Deflate(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Stream::Closed => Poll::Ready(Err(closed())),
         }
     }
@@ -127,6 +163,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Deflate(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Stream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -135,6 +172,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_close(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_close(cx),
+            Stream::Deflate(s) => Pin::new(s.as_mut()).poll_close(cx),
             Stream::Closed => Poll::Ready(Ok(())),
         }
     }
