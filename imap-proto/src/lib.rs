@@ -190,6 +190,7 @@ pub mod message;
 pub mod response;
 pub mod session;
 pub mod types;
+pub mod url;
 pub mod view;
 
 pub use encode::{Encode, Encoded, Encoder, Fragment, Version};

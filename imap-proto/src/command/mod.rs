@@ -9,6 +9,7 @@ mod options;
 mod parse;
 mod search;
 mod sort;
+mod urlauth;
 
 pub use append::AppendHead;
 pub use fetch::{FetchAttribute, FetchAttributes, FetchMacro, FetchModifier, Part, Section};
@@ -292,6 +293,23 @@ pub enum CommandBody {
     Compress {
         /// The algorithm as sent (matched case-insensitively).
         algorithm: Atom,
+    },
+    /// `GENURLAUTH 1*(url-rump mechanism)` (RFC 4467 §6.1)
+    GenUrlAuth {
+        /// URL rumps (ending in `;URLAUTH=<access>`) and mechanisms.
+        urls: Vec<(AString, Atom)>,
+    },
+    /// `RESETKEY [mailbox *mechanism]` (RFC 4467 §6.2)
+    ResetKey {
+        /// The mailbox whose key is reset; `None`: every mailbox's.
+        mailbox: Option<Mailbox>,
+        /// Mechanisms to reset (all when empty).
+        mechanisms: Vec<Atom>,
+    },
+    /// `URLFETCH 1*url-full` (RFC 4467 §6.3)
+    UrlFetch {
+        /// Authorized URLs.
+        urls: Vec<AString>,
     },
 }
 

@@ -102,6 +102,12 @@
 //!   [`TransportKind::Deflate`] follows once it is drained; the session
 //!   reads nothing past the command, so the adapter inflates every octet
 //!   it has not fed yet. A second COMPRESS gets `NO [COMPRESSIONACTIVE]`.
+//! - **URLAUTH** (RFC 4467), after login: GENURLAUTH, RESETKEY and
+//!   URLFETCH are checked for syntax here and become
+//!   [`Event::GenUrlAuth`], [`Event::ResetKey`] and [`Event::UrlFetch`];
+//!   the adapter keeps the mailbox access keys and computes the INTERNAL
+//!   tokens. URLFETCH answers carry the octets in memory (the adapter
+//!   bounds their size).
 //! - **Own changes**: the session updates its view from its own STORE,
 //!   EXPUNGE and MOVE answers. For APPEND (and COPY) into the selected
 //!   mailbox, feed the store's change with
@@ -165,6 +171,7 @@ mod quota;
 mod search;
 mod select;
 mod types;
+mod urlauth;
 
 pub use types::{
     AppendAnswer, AuthMechanism, Capabilities, ContentNeed, CopyAnswer, Event, Limits, MailboxInfo,

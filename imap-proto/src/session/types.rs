@@ -133,6 +133,7 @@ impl Default for Capabilities {
             C::QuotaResStorage,
             C::QuotaResMessage,
             C::CompressDeflate,
+            C::UrlAuth,
         ];
         Capabilities {
             before_login,
@@ -538,6 +539,34 @@ pub enum Event {
         uid: NonZeroU32,
         /// Octets of the stored file.
         range: Range<u64>,
+    },
+    /// GENURLAUTH (RFC 4467 §6.1): authorize each rump URL (syntax and
+    /// mechanism `INTERNAL` checked) for the logged-in user, who must own
+    /// the mailbox; answer with `respond_genurlauth`.
+    GenUrlAuth {
+        /// Carry it into the answer.
+        id: RequestId,
+        /// The rump URLs, in order.
+        urls: Vec<crate::url::ImapUrl>,
+    },
+    /// RESETKEY (RFC 4467 §6.2): new access keys for `mailbox` (all the
+    /// user's mailboxes when `None`), invalidating every URL made with
+    /// the old ones; answer with `respond_resetkey`.
+    ResetKey {
+        /// Carry it into the answer.
+        id: RequestId,
+        /// The mailbox (UTF-8).
+        mailbox: Option<String>,
+    },
+    /// URLFETCH (RFC 4467 §6.3): check each URL's token and access for
+    /// this session and read what it names; answer with
+    /// `respond_urlfetch`.
+    UrlFetch {
+        /// Carry it into the answer.
+        id: RequestId,
+        /// The URLs as written (parse them with
+        /// [`ImapUrl::parse`](crate::url::ImapUrl::parse)).
+        urls: Vec<String>,
     },
     /// IDLE began: push changes with `mailbox_changed` as they come.
     IdleStarted,
