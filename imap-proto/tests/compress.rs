@@ -15,7 +15,7 @@ fn logged_in() -> Harness {
     h.take_output();
     h.run(b"a1 LOGIN alice secret\r\n", 1000);
     let out = h.take_output();
-    assert!(out.contains(" COMPRESS=DEFLATE]"), "{out}");
+    assert!(out.contains(" COMPRESS=DEFLATE"), "{out}");
     h.log.clear();
     h
 }
