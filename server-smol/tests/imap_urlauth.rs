@@ -162,3 +162,27 @@ fn authorized_urls_survive_a_restart() {
     let mut bob = RawImap::login(server.addr("imap"), BOB.0, BOB.1);
     assert_eq!(fetch(&mut bob, &url), data(&url));
 }
+
+/// A mailbox deleted and created again starts its UIDs again: URLs made
+/// for the old one (even without `;UIDVALIDITY=`) must not open the new
+/// one's messages.
+#[test]
+fn urls_do_not_outlive_their_mailbox() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let mut alice = RawImap::login(server.addr("imap"), ALICE.0, ALICE.1);
+    alice.ok("CREATE Box");
+    let r = alice.append("Box", "", MSG);
+    assert!(r.ok(), "{r:?}");
+    let url = generate(
+        &mut alice,
+        "imap://alice%40localhost@localhost/Box/;UID=1;URLAUTH=authuser",
+    );
+    assert_eq!(fetch(&mut alice, &url), data(&url));
+    alice.ok("DELETE Box");
+    alice.ok("CREATE Box");
+    let r = alice.append("Box", "", MSG);
+    assert!(r.ok(), "{r:?}");
+    assert_eq!(resp_code(&r.status, "APPENDUID").unwrap()[1], "1");
+    assert_eq!(fetch(&mut alice, &url), nil(&url));
+}
