@@ -154,8 +154,11 @@
 //! (5258), LIST-STATUS (5819), ESEARCH (4731), SEARCHRES `$` (5182),
 //! SASL-IR (4959), APPENDLIMIT (7889), STATUS=SIZE (8438), BINARY (3516),
 //! CONDSTORE/QRESYNC (7162), SORT and THREAD=ORDEREDSUBJECT/REFERENCES
-//! (5256; the algorithms in [`message::sort`] and [`message::thread`]), and
-//! QUOTA with the STORAGE and MESSAGE resources (9208).
+//! (5256; the algorithms in [`message::sort`] and [`message::thread`]),
+//! QUOTA with the STORAGE and MESSAGE resources (9208), COMPRESS=DEFLATE
+//! (4978: the command and the transport switch; the adapter compresses),
+//! and URLAUTH (4467) with the IMAP URLs it authorizes ([`url`], a subset
+//! of RFC 5092).
 //!
 //! - [`types`]: values that cannot be invalid (tags, atoms, strings,
 //!   literals, mailbox names with modified UTF-7, sequence sets, flags,

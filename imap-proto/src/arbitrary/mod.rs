@@ -414,7 +414,7 @@ fn fetch_attribute(u: &mut Unstructured<'_>) -> Result<FetchAttribute> {
 
 fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
     use CommandBody as B;
-    Ok(match u.int_in_range(0..=29)? {
+    Ok(match u.int_in_range(0..=33)? {
         0 => pick(
             u,
             &[
@@ -644,6 +644,26 @@ fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
             )?,
             charset: sort_charset(u)?,
             search: vec_of(u, 1, 3, |u| search_key(u, DEPTH))?,
+        },
+        30 => B::Compress {
+            algorithm: atom(u)?,
+        },
+        31 => B::GenUrlAuth {
+            urls: vec_of(u, 1, 3, |u| Ok((astring(u)?, atom(u)?)))?,
+        },
+        32 => match opt_of(u, mailbox)? {
+            // Mechanisms only follow a mailbox (`resetkey`'s grammar).
+            Some(m) => B::ResetKey {
+                mailbox: Some(m),
+                mechanisms: vec_of(u, 0, 2, atom)?,
+            },
+            None => B::ResetKey {
+                mailbox: None,
+                mechanisms: Vec::new(),
+            },
+        },
+        33 => B::UrlFetch {
+            urls: vec_of(u, 1, 3, astring)?,
         },
         _ => B::Id {
             parameters: opt_of(u, |u| vec_of(u, 0, 3, |u| Ok((istring(u)?, nstring(u)?))))?,
