@@ -72,7 +72,9 @@ impl Default for Limits {
 /// Which extensions the session implements is read from these lists:
 /// `AUTH=PLAIN` / `AUTH=LOGIN` enable those SASL mechanisms, `SASL-IR` the
 /// initial response, `IMAP4rev2`, `CONDSTORE`, `QRESYNC` and `UTF8=ACCEPT`
-/// what ENABLE accepts, `LITERAL+` the framer's non-synchronising literals.
+/// what ENABLE accepts, `LITERAL+` the framer's non-synchronising literals,
+/// `COMPRESS=DEFLATE` the COMPRESS command and `URLAUTH` GENURLAUTH,
+/// RESETKEY and URLFETCH (both offered after login only).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Capabilities {
     /// Before login on a connection without TLS.

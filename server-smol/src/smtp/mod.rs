@@ -10,6 +10,12 @@
 //! - the reply at end of data: one for SMTP (250 only when every
 //!   recipient's handlers took the message), one per recipient for LMTP
 //!   (RFC 2033 §4.2), each sent only after the pipeline returned.
+//! - BURL (RFC 4468) on `[submission]`: the URLAUTH URL is checked
+//!   in-process against our own store for the authenticated submitter
+//!   ([`crate::imap::urlauth`], access `submit+<user>` or `anonymous`)
+//!   and the stored file is streamed into the same pipeline message as
+//!   DATA would fill; `554 5.7.0` for a refused token or access, `554
+//!   5.6.3` for a URL that names nothing we can fetch.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
