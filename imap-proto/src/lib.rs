@@ -157,7 +157,10 @@
 //! CONDSTORE/QRESYNC (7162), SORT and THREAD=ORDEREDSUBJECT/REFERENCES
 //! (5256; the algorithms in [`message::sort`] and [`message::thread`]),
 //! QUOTA with the STORAGE and MESSAGE resources (9208), ESORT and
-//! CONTEXT=SEARCH/SORT (5267), PARTIAL (9394) and NOTIFY (5465).
+//! CONTEXT=SEARCH/SORT (5267), PARTIAL (9394), NOTIFY (5465),
+//! COMPRESS=DEFLATE (4978: the command and the transport switch; the
+//! adapter compresses), and URLAUTH (4467) with the IMAP URLs it
+//! authorizes ([`url`], a subset of RFC 5092).
 //!
 //! - [`types`]: values that cannot be invalid (tags, atoms, strings,
 //!   literals, mailbox names with modified UTF-7, sequence sets, flags,
@@ -192,6 +195,7 @@ pub mod message;
 pub mod response;
 pub mod session;
 pub mod types;
+pub mod url;
 pub mod view;
 
 pub use encode::{Encode, Encoded, Encoder, Fragment, Version};

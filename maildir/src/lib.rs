@@ -83,6 +83,7 @@ mod read;
 mod rescan;
 mod store;
 mod uidset;
+mod urlauth;
 
 pub use address::Address;
 pub use append::Append;
@@ -106,6 +107,7 @@ pub use read::{Changes, MessageSummary};
 pub use rescan::RescanReport;
 pub use store::{MailboxInfo, MailboxStatus, MessageInfo, PasswordHashing, Store, StoreConfig};
 pub use uidset::UidSet;
+pub use urlauth::MIN_URLAUTH_KEY;
 
 #[cfg(test)]
 mod tests {

@@ -97,7 +97,8 @@
 // The embedding API is what this file re-exports; everything else is the
 // server's own. `config` is public because `Config`'s fields are its types;
 // `checks` and `outbound` are hidden: integration tests drive one outbound
-// delivery attempt, the DNS layer and the receipt checks directly.
+// delivery attempt, the DNS layer and the receipt checks directly;
+// `internals` is hidden for the same reason.
 pub(crate) mod accounts;
 pub(crate) mod auth;
 #[doc(hidden)]
@@ -113,6 +114,13 @@ pub(crate) mod lmtp;
 pub(crate) mod message;
 pub(crate) mod metrics;
 pub(crate) mod net;
+/// Internals that an integration test measures directly (the
+/// COMPRESS=DEFLATE codec's memory, `tests/deflate_memory.rs`); not part
+/// of the embedding API.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::net::deflate::DeflateCodec;
+}
 #[doc(hidden)]
 pub mod outbound;
 pub(crate) mod pipeline;

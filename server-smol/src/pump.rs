@@ -27,6 +27,9 @@ const READ_CHUNK: usize = 16 * 1024;
 /// A client that does not read our output for this long is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// How long the last flush and close of a connection may take.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The sans-IO session operations the pump drives (docs/DESIGN.md §2).
 pub trait SessionIo {
     /// What the session asks of the adapter.
@@ -82,6 +85,10 @@ pub enum Next {
     /// Upgrade the stream to TLS (STARTTLS/STLS), dropping any unread
     /// plaintext input (RFC 3207 §4.2), then call [`Handler::on_tls`].
     StartTls,
+    /// Turn on COMPRESS=DEFLATE (RFC 4978): input read but not fed yet is
+    /// compressed and goes through the inflater first; then call
+    /// [`Handler::on_compress`].
+    Compress,
     /// Close the connection now.
     Close,
 }
@@ -101,6 +108,9 @@ pub trait Handler {
     ) -> impl Future<Output = Next>;
     /// The stream is now TLS.
     fn on_tls(&mut self, session: &mut Self::Session);
+    /// The stream is now compressed (after [`Next::Compress`]; only IMAP
+    /// asks for it, so the default does nothing).
+    fn on_compress(&mut self, _session: &mut Self::Session) {}
     /// The line sent to an idle client when the server shuts down.
     fn shutdown_notice(&self) -> &'static [u8];
     /// The connection ended (any way): release what the glue holds.
@@ -182,7 +192,18 @@ pub async fn run<H: Handler>(
         tracing::debug!("connection ended: {e}");
     }
     handler.on_close().await;
-    let _ = stream.close().await;
+    // A compressed stream still holds its last words (a BYE) until this
+    // flush; both are bounded so a client that stopped reading cannot
+    // hold the connection (or a shutdown) open.
+    let close = async {
+        let _ = flush_compressed(stream).await;
+        let _ = stream.close().await;
+    };
+    close
+        .or(async {
+            Timer::after(CLOSE_TIMEOUT).await;
+        })
+        .await;
 }
 
 async fn drive<H: Handler>(
@@ -230,6 +251,16 @@ async fn drive<H: Handler>(
                         .await?;
                     handler.on_tls(session);
                 }
+                Next::Compress => {
+                    // RFC 4978 §3: the client compresses from the octet
+                    // after its command, so what the session has not taken
+                    // yet is compressed already.
+                    let pending = input.split_off(taken);
+                    input = Vec::new();
+                    taken = 0;
+                    stream.compress(pending)?;
+                    handler.on_compress(session);
+                }
             }
         }
         if session.is_closed() {
@@ -247,7 +278,10 @@ async fn drive<H: Handler>(
                 continue;
             }
         }
-        // 3. Wait. A session that refuses input while it has nothing to say
+        // 3. Wait. A compressed stream is flushed first: everything
+        // written so far reaches the client before we wait for it.
+        flush_compressed(stream).await?;
+        // A session that refuses input while it has nothing to say
         // only waits for its timer (or shutdown); we never read more then.
         let stalled = taken < input.len();
         let deadline = session.poll_timeout();
@@ -336,9 +370,21 @@ fn release(out: &mut BytesMut) {
     }
 }
 
+/// Writes `bytes` and flushes, within [`WRITE_TIMEOUT`].
+///
+/// A COMPRESS=DEFLATE stream is not flushed here but by
+/// [`flush_compressed`] when the pump is about to wait (and on close): each
+/// flush ends a DEFLATE block with a sync flush marker and starts the next
+/// with fresh Huffman tables, which per response of a large FETCH would
+/// cost about a third of the compression. The client still gets every
+/// response before the server waits for anything.
 async fn write_all(stream: &mut Stream, bytes: &[u8]) -> io::Result<()> {
+    let compressed = stream.is_compressed();
     let write = async {
         stream.write_all(bytes).await?;
+        if compressed {
+            return Ok(());
+        }
         stream.flush().await
     };
     let timeout = async {
@@ -346,4 +392,18 @@ async fn write_all(stream: &mut Stream, bytes: &[u8]) -> io::Result<()> {
         Err(io::Error::new(io::ErrorKind::TimedOut, "write timed out"))
     };
     write.or(timeout).await
+}
+
+/// Sync-flushes a COMPRESS=DEFLATE stream (RFC 4978 §4), within
+/// [`WRITE_TIMEOUT`]; nothing for other streams (they are flushed at each
+/// write).
+async fn flush_compressed(stream: &mut Stream) -> io::Result<()> {
+    if !stream.is_compressed() {
+        return Ok(());
+    }
+    let timeout = async {
+        Timer::after(WRITE_TIMEOUT).await;
+        Err(io::Error::new(io::ErrorKind::TimedOut, "write timed out"))
+    };
+    stream.flush().or(timeout).await
 }

@@ -40,6 +40,14 @@ pub enum Command {
         /// `end-marker = "LAST"`
         last: bool,
     },
+    /// `"BURL" SP absolute-URI [SP end-marker]` (RFC 4468 §3.1): message
+    /// data fetched from a URL (an IMAP URLAUTH URL here).
+    Burl {
+        /// The URL as sent.
+        url: String,
+        /// `end-marker = "LAST"`
+        last: bool,
+    },
     /// `"RSET"`
     Rset,
     /// `"NOOP" [ SP String ]`
@@ -196,6 +204,26 @@ impl Command {
                 }
                 Ok(Command::Bdat { size, last })
             }
+            b"BURL" => {
+                let text = rest_text()?;
+                let mut words = text.split([' ', '\t']).filter(|w| !w.is_empty());
+                let url = words
+                    .next()
+                    .filter(|u| u.contains(':'))
+                    .ok_or(ParseError::Syntax("BURL absolute-URI [LAST]"))?;
+                let last = match words.next() {
+                    None => false,
+                    Some(w) if w.eq_ignore_ascii_case("LAST") => true,
+                    Some(_) => return Err(ParseError::Syntax("BURL absolute-URI [LAST]")),
+                };
+                if words.next().is_some() {
+                    return Err(ParseError::Syntax("BURL absolute-URI [LAST]"));
+                }
+                Ok(Command::Burl {
+                    url: url.to_owned(),
+                    last,
+                })
+            }
             b"RSET" => no_argument(rest_text()?, "RSET takes no argument").map(|()| Command::Rset),
             b"QUIT" => no_argument(rest_text()?, "QUIT takes no argument").map(|()| Command::Quit),
             b"STARTTLS" => {
@@ -281,6 +309,14 @@ impl Command {
                     size.to_string()
                 };
                 word("BDAT", Some(&arg));
+            }
+            Command::Burl { url, last } => {
+                let arg = if *last {
+                    format!("{url} LAST")
+                } else {
+                    url.clone()
+                };
+                word("BURL", Some(&arg));
             }
             Command::Rset => word("RSET", None),
             Command::Noop(s) => word("NOOP", s.as_deref()),

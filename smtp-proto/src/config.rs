@@ -107,6 +107,9 @@ pub struct ServerConfig {
     pub allow_plaintext: bool,
     /// Refuse MAIL before a successful AUTH (`530 5.7.0`), as on a submission port.
     pub require_auth: bool,
+    /// Offer BURL (RFC 4468): `BURL` in EHLO, `BURL imap` once
+    /// authenticated; each BURL becomes [`Event::Burl`](crate::Event::Burl).
+    pub burl: bool,
     /// Resource limits.
     pub limits: Limits,
 }
@@ -123,6 +126,7 @@ impl ServerConfig {
             auth_mechanisms: vec![Mechanism::Plain, Mechanism::Login],
             allow_plaintext: false,
             require_auth: false,
+            burl: false,
             limits: Limits::default(),
         }
     }

@@ -83,6 +83,22 @@ pub enum Event {
         /// Why.
         reason: AbortReason,
     },
+    /// `BURL <url> [LAST]` (RFC 4468): fetch `url` and write its octets
+    /// to the message (the first BURL or BDAT of a transaction is preceded
+    /// by [`Event::DataStart`]), then answer with `respond`: a 2xx reply is
+    /// sent for a middle chunk; after the `LAST` one the session asks
+    /// [`Event::DataEnd`] instead, as for DATA. Any other reply is sent and
+    /// ends the transaction ([`Event::Reset`] follows): RFC 4468 §6 names
+    /// `554 5.7.0` for a refused URLAUTH and `554 5.6.3` for a URL that
+    /// cannot be fetched.
+    Burl {
+        /// The question to answer.
+        id: RequestId,
+        /// The URL as sent.
+        url: String,
+        /// `LAST`: the message is complete after this chunk.
+        last: bool,
+    },
     /// The transaction is over without a message (RSET, HELO/EHLO, QUIT,
     /// failed body, disconnect): drop the envelope.
     Reset,

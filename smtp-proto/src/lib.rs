@@ -10,8 +10,10 @@
 //!   defence) and [`BdatReceiver`] (RFC 3030 chunks).
 //! - [`ServerSession`]: a receiving SMTP (RFC 5321) or LMTP (RFC 2033)
 //!   server with PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES,
-//!   CHUNKING, STARTTLS and AUTH PLAIN/LOGIN. DSN parameters (RFC 3461) are
-//!   parsed and handed on but DSN is not advertised.
+//!   CHUNKING, STARTTLS, AUTH PLAIN/LOGIN and, when configured, BURL
+//!   (RFC 4468: the adapter fetches the URL, [`Event::Burl`]). DSN
+//!   parameters (RFC 3461) are parsed and handed on but DSN is not
+//!   advertised.
 //!
 //! - [`ClientSession`] (module [`client`]): the sending side, for relaying
 //!   and delivery to an MX, a smarthost or an LMTP server: greeting, EHLO

@@ -440,7 +440,7 @@ fn fetch_attribute(u: &mut Unstructured<'_>) -> Result<FetchAttribute> {
 
 fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
     use CommandBody as B;
-    Ok(match u.int_in_range(0..=31)? {
+    Ok(match u.int_in_range(0..=35)? {
         0 => pick(
             u,
             &[
@@ -669,6 +669,26 @@ fn command_body(u: &mut Unstructured<'_>) -> Result<CommandBody> {
         31 => B::Notify(notify_args(u)?),
         30 => B::CancelUpdate {
             tags: vec_of(u, 1, 3, |u| quoted(u, false))?,
+        },
+        32 => B::Compress {
+            algorithm: atom(u)?,
+        },
+        33 => B::GenUrlAuth {
+            urls: vec_of(u, 1, 3, |u| Ok((astring(u)?, atom(u)?)))?,
+        },
+        34 => match opt_of(u, mailbox)? {
+            // Mechanisms only follow a mailbox (`resetkey`'s grammar).
+            Some(m) => B::ResetKey {
+                mailbox: Some(m),
+                mechanisms: vec_of(u, 0, 2, atom)?,
+            },
+            None => B::ResetKey {
+                mailbox: None,
+                mechanisms: Vec::new(),
+            },
+        },
+        35 => B::UrlFetch {
+            urls: vec_of(u, 1, 3, astring)?,
         },
         _ => B::Id {
             parameters: opt_of(u, |u| vec_of(u, 0, 3, |u| Ok((istring(u)?, nstring(u)?))))?,

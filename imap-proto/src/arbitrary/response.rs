@@ -305,7 +305,7 @@ fn status_item(u: &mut Unstructured<'_>) -> Result<StatusItem> {
 }
 
 fn data(u: &mut Unstructured<'_>) -> Result<Data> {
-    Ok(match u.int_in_range(0..=19)? {
+    Ok(match u.int_in_range(0..=21)? {
         0 => Data::Capability(vec_of(u, 1, 4, capability)?),
         1 => Data::Enabled(vec_of(u, 0, 3, capability)?),
         2 => Data::Flags(vec_of(u, 0, 4, flag)?),
@@ -374,6 +374,8 @@ fn data(u: &mut Unstructured<'_>) -> Result<Data> {
             mailbox: mailbox(u)?,
             roots: vec_of(u, 0, 2, astring)?,
         },
+        20 => Data::GenUrlAuth(vec_of(u, 1, 3, astring)?),
+        21 => Data::UrlFetch(vec_of(u, 1, 3, |u| Ok((astring(u)?, nstring(u)?)))?),
         16 => Data::Sort {
             ids: vec_of(u, 0, 4, nz)?,
             mod_seq: opt_of(u, |u| u.int_in_range(1..=i64::MAX as u64))?,

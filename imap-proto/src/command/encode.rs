@@ -353,6 +353,13 @@ impl Encode for CommandBody {
                 enc.put(b"ID ");
                 encode_id_params(enc, parameters);
             }
+            CommandBody::Compress { algorithm } => super::compress::encode_compress(enc, algorithm),
+            CommandBody::GenUrlAuth { urls } => super::urlauth::encode_genurlauth(enc, urls),
+            CommandBody::ResetKey {
+                mailbox,
+                mechanisms,
+            } => super::urlauth::encode_resetkey(enc, mailbox, mechanisms),
+            CommandBody::UrlFetch { urls } => super::urlauth::encode_urlfetch(enc, urls),
         }
     }
 }

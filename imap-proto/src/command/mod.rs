@@ -2,6 +2,7 @@
 //! crate docs: the [`Command`] type, its parser and its encoder.
 
 mod append;
+mod compress;
 mod encode;
 mod fetch;
 mod notify;
@@ -10,6 +11,7 @@ mod parse;
 mod partial;
 mod search;
 mod sort;
+mod urlauth;
 
 pub use append::AppendHead;
 pub use fetch::{FetchAttribute, FetchAttributes, FetchMacro, FetchModifier, Part, Section};
@@ -305,6 +307,28 @@ pub enum CommandBody {
     Id {
         /// Field/value pairs.
         parameters: Option<Vec<(IString, NString)>>,
+    },
+    /// `COMPRESS algorithm` (RFC 4978 §3); only `DEFLATE` is defined.
+    Compress {
+        /// The algorithm as sent (matched case-insensitively).
+        algorithm: Atom,
+    },
+    /// `GENURLAUTH 1*(url-rump mechanism)` (RFC 4467 §6.1)
+    GenUrlAuth {
+        /// URL rumps (ending in `;URLAUTH=<access>`) and mechanisms.
+        urls: Vec<(AString, Atom)>,
+    },
+    /// `RESETKEY [mailbox *mechanism]` (RFC 4467 §6.2)
+    ResetKey {
+        /// The mailbox whose key is reset; `None`: every mailbox's.
+        mailbox: Option<Mailbox>,
+        /// Mechanisms to reset (all when empty).
+        mechanisms: Vec<Atom>,
+    },
+    /// `URLFETCH 1*url-full` (RFC 4467 §6.3)
+    UrlFetch {
+        /// Authorized URLs.
+        urls: Vec<AString>,
     },
 }
 

@@ -47,6 +47,9 @@ fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
     if let Some(b) = simple {
         return Ok((r, b));
     }
+    if n.as_bytes() == b"RESETKEY" {
+        return super::urlauth::resetkey(r);
+    }
     let (r, _) = sp(r)?;
     match n.as_bytes() {
         b"AUTHENTICATE" => authenticate(r),
@@ -132,6 +135,9 @@ fn command_body(i: &[u8], depth: usize) -> PResult<'_, CommandBody> {
         b"MOVE" => copy_move(r, false, true),
         b"UID" => uid(r, depth),
         b"ID" => map(id_params_list, |parameters| CommandBody::Id { parameters }).parse(r),
+        b"COMPRESS" => super::compress::compress(r),
+        b"GENURLAUTH" => super::urlauth::genurlauth(r),
+        b"URLFETCH" => super::urlauth::urlfetch(r),
         // getquota = "GETQUOTA" SP quota-root-name (RFC 9208 §9)
         b"GETQUOTA" => map(astring, |root| CommandBody::GetQuota { root }).parse(r),
         // getquotaroot = "GETQUOTAROOT" SP mailbox

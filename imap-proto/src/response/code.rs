@@ -129,6 +129,8 @@ pub enum UnitCode {
     AlreadyExists,
     /// `NONEXISTENT`
     NonExistent,
+    /// `COMPRESSIONACTIVE` (RFC 4978 §3)
+    CompressionActive,
 }
 
 const UNITS: &[(&str, UnitCode)] = &[
@@ -156,6 +158,7 @@ const UNITS: &[(&str, UnitCode)] = &[
     ("OVERQUOTA", UnitCode::OverQuota),
     ("ALREADYEXISTS", UnitCode::AlreadyExists),
     ("NONEXISTENT", UnitCode::NonExistent),
+    ("COMPRESSIONACTIVE", UnitCode::CompressionActive),
 ];
 
 impl Code {

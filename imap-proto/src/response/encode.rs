@@ -369,6 +369,22 @@ impl Encode for Data {
                 enc.put(b"ID ");
                 crate::command::encode_id_params(enc, p);
             }
+            Data::GenUrlAuth(urls) => {
+                enc.put(b"GENURLAUTH");
+                for u in urls {
+                    enc.put(b" ");
+                    u.encode(enc);
+                }
+            }
+            Data::UrlFetch(items) => {
+                enc.put(b"URLFETCH");
+                for (u, data) in items {
+                    enc.put(b" ");
+                    u.encode(enc);
+                    enc.put(b" ");
+                    data.encode(enc);
+                }
+            }
             Data::Vanished { earlier, uids } => {
                 enc.put(b"VANISHED ");
                 if *earlier {

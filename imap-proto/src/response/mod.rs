@@ -340,6 +340,11 @@ pub enum Data {
     },
     /// `ID (...)` (RFC 2971)
     Id(Option<Vec<(IString, NString)>>),
+    /// `GENURLAUTH 1*(SP url-full)` (RFC 4467 §9)
+    GenUrlAuth(Vec<AString>),
+    /// `URLFETCH 1*(SP url-full SP nstring)` (RFC 4467 §9): NIL for a URL
+    /// that is invalid or not authorized.
+    UrlFetch(Vec<(AString, NString)>),
     /// `VANISHED [(EARLIER)] uids` (RFC 7162 §3.2.10)
     Vanished {
         /// `(EARLIER)`.

@@ -448,6 +448,19 @@ fn mailbox_data(i: &[u8], depth: usize) -> PResult<'_, Data> {
             ))
         }
         "ID" => map((sp, id_params_list), |(_, p)| Data::Id(p)).parse(r),
+        // genurlauth-data = "*" SP "GENURLAUTH" 1*(SP url-full)
+        "GENURLAUTH" => map((sp, sp_list1(astring)), |(_, v)| Data::GenUrlAuth(v)).parse(r),
+        // urlfetch-data = "*" SP "URLFETCH" 1*(SP url-full SP nstring)
+        "URLFETCH" => map(
+            (
+                sp,
+                sp_list1(map((astring, sp, crate::types::nstring), |(u, _, d)| {
+                    (u, d)
+                })),
+            ),
+            |(_, v)| Data::UrlFetch(v),
+        )
+        .parse(r),
         "VANISHED" => {
             let (r, earlier) = opt((sp, tag_no_case(&b"(EARLIER)"[..]))).parse(r)?;
             let (r, (_, uids)) = (sp, sequence_set).parse(r)?;

@@ -96,6 +96,10 @@ pub(super) enum Pending {
         /// GETQUOTAROOT's mailbox as the client wrote it.
         mailbox: Option<Mailbox>,
     },
+    UrlAuth {
+        tag: Tag,
+        op: super::urlauth::UrlAuthOp,
+    },
 }
 
 /// A multi-step command.
@@ -252,7 +256,10 @@ impl ServerSession {
                     crate::framer::Role::Server,
                     self.config.limits.codec,
                 );
-                self.wait = Wait::Switch { emitted: false };
+                self.wait = Wait::Switch {
+                    emitted: false,
+                    kind: super::TransportKind::StartTls,
+                };
             }
             B::Login { username, password } => {
                 if authed {
@@ -287,6 +294,18 @@ impl ServerSession {
                 self.complete(tag, true, None, "ID completed");
             }
             B::Enable { capabilities } => self.enable(tag, capabilities),
+            B::Compress { algorithm } => self.compress(tag, &algorithm),
+            B::GenUrlAuth { urls } if self.offers(&Capability::UrlAuth) => {
+                self.genurlauth(tag, urls)
+            }
+            B::ResetKey {
+                mailbox,
+                mechanisms,
+            } if self.offers(&Capability::UrlAuth) => self.resetkey(tag, mailbox, mechanisms),
+            B::UrlFetch { urls } if self.offers(&Capability::UrlAuth) => self.urlfetch(tag, urls),
+            B::GenUrlAuth { .. } | B::ResetKey { .. } | B::UrlFetch { .. } => {
+                self.bad(tag, "URLAUTH not available")
+            }
             B::Namespace => {
                 let personal = NamespaceDescr {
                     prefix: IString::from_bytes(b"").unwrap_or_else(|_| unreachable!()),

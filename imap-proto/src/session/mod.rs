@@ -106,6 +106,17 @@
 //!   login, [`Limits::autologout`] (30 minutes) after, IDLE included.
 //! - **STARTTLS**: the OK is queued, leftover input is discarded, and
 //!   [`Event::SwitchTransport`] follows once the OK is drained.
+//! - **COMPRESS=DEFLATE** (RFC 4978), offered after login: `OK DEFLATE
+//!   active` is queued and [`Event::SwitchTransport`] with
+//!   [`TransportKind::Deflate`] follows once it is drained; the session
+//!   reads nothing past the command, so the adapter inflates every octet
+//!   it has not fed yet. A second COMPRESS gets `NO [COMPRESSIONACTIVE]`.
+//! - **URLAUTH** (RFC 4467), after login: GENURLAUTH, RESETKEY and
+//!   URLFETCH are checked for syntax here and become
+//!   [`Event::GenUrlAuth`], [`Event::ResetKey`] and [`Event::UrlFetch`];
+//!   the adapter keeps the mailbox access keys and computes the INTERNAL
+//!   tokens. URLFETCH answers carry the octets in memory (the adapter
+//!   bounds their size).
 //! - **Own changes**: the session updates its view from its own STORE,
 //!   EXPUNGE and MOVE answers. For APPEND (and COPY) into the selected
 //!   mailbox, feed the store's change with
@@ -132,7 +143,7 @@
 //!
 //! # Not implemented (documented choices)
 //!
-//! - MULTIAPPEND (RFC 3502), COMPRESS, METADATA, QUOTASET, ACL,
+//! - MULTIAPPEND (RFC 3502), METADATA, QUOTASET, ACL,
 //!   SORT=DISPLAY (RFC 5957), THREAD=REFS, WITHIN: not offered.
 //! - ESORT, CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267) and PARTIAL
 //!   (RFC 9394): see `session/context.rs` for which contexts can be kept
@@ -179,6 +190,7 @@
 mod append;
 mod auth;
 mod context;
+mod compress;
 mod dispatch;
 mod fetch;
 mod list;
@@ -189,6 +201,7 @@ mod quota;
 mod search;
 mod select;
 mod types;
+mod urlauth;
 
 pub use notify::{MailboxNotice, NotifyInterest};
 pub use types::{
@@ -291,9 +304,11 @@ enum Wait {
         /// (RFC 9051 §9 `CHAR8`): the APPEND fails at its end.
         nul: bool,
     },
-    /// STARTTLS answered; `emitted` once the event was handed out.
+    /// STARTTLS or COMPRESS answered; `emitted` once the event was
+    /// handed out.
     Switch {
         emitted: bool,
+        kind: TransportKind,
     },
 }
 
@@ -303,6 +318,8 @@ pub struct ServerSession {
     config: ServerConfig,
     version: Version,
     tls_active: bool,
+    /// COMPRESS=DEFLATE is on (RFC 4978).
+    compress_active: bool,
     state: SessionState,
     user: Option<String>,
     selected: Option<Selected>,
@@ -336,6 +353,7 @@ impl ServerSession {
         let mut s = ServerSession {
             version: Version::Rev1,
             tls_active: config.tls_active,
+            compress_active: false,
             state: SessionState::NotAuthenticated,
             user: None,
             selected: None,
@@ -398,6 +416,11 @@ impl ServerSession {
     /// Whether the connection is TLS.
     pub fn tls_active(&self) -> bool {
         self.tls_active
+    }
+
+    /// Whether COMPRESS=DEFLATE is active (RFC 4978).
+    pub fn compress_active(&self) -> bool {
+        self.compress_active
     }
 
     /// True once the last response has been drained: close the connection.
@@ -496,13 +519,13 @@ impl ServerSession {
             self.out.start_external(id);
             return Some(Event::WriteExternal { id, uid, range });
         }
-        if let Wait::Switch { emitted } = &mut self.wait
+        if let Wait::Switch { emitted, kind } = &mut self.wait
             && !*emitted
             && self.out.is_empty()
         {
             *emitted = true;
             return Some(Event::SwitchTransport {
-                kind: TransportKind::StartTls,
+                kind: *kind,
                 leftover: bytes::Bytes::new(),
             });
         }
@@ -614,15 +637,23 @@ impl ServerSession {
         self.push_updates();
     }
 
-    /// The adapter finished the TLS handshake after
-    /// [`Event::SwitchTransport`]. The session is in a fresh Not
+    /// The adapter finished the switch after [`Event::SwitchTransport`].
+    ///
+    /// After the TLS handshake the session is in a fresh Not
     /// Authenticated state and sends nothing (RFC 9051 §6.2.1: the client
-    /// asks for CAPABILITY again). Does nothing if no switch was pending.
+    /// asks for CAPABILITY again). After COMPRESS the session goes on in
+    /// its state; every later octet is compressed by the adapter (RFC 4978
+    /// §3). Does nothing if no switch was pending.
     pub fn transport_switched(&mut self, now: Instant) {
-        if !matches!(self.wait, Wait::Switch { .. }) {
+        let Wait::Switch { kind, .. } = self.wait else {
+            return;
+        };
+        self.wait = Wait::Nothing;
+        if kind == TransportKind::Deflate {
+            self.compress_active = true;
+            self.activity = true;
             return;
         }
-        self.wait = Wait::Nothing;
         self.tls_active = true;
         self.framer = Framer::new(Role::Server, self.config.limits.codec);
         self.update_literal_plus();

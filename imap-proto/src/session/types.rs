@@ -83,7 +83,9 @@ impl Default for Limits {
 /// Which extensions the session implements is read from these lists:
 /// `AUTH=PLAIN` / `AUTH=LOGIN` enable those SASL mechanisms, `SASL-IR` the
 /// initial response, `IMAP4rev2`, `CONDSTORE`, `QRESYNC` and `UTF8=ACCEPT`
-/// what ENABLE accepts, `LITERAL+` the framer's non-synchronising literals.
+/// what ENABLE accepts, `LITERAL+` the framer's non-synchronising literals,
+/// `COMPRESS=DEFLATE` the COMPRESS command and `URLAUTH` GENURLAUTH,
+/// RESETKEY and URLFETCH (both offered after login only).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Capabilities {
     /// Before login on a connection without TLS.
@@ -152,6 +154,8 @@ impl Default for Capabilities {
             C::Utf8Accept,
             C::ObjectId,
             C::SaveDate,
+            C::CompressDeflate,
+            C::UrlAuth,
         ];
         Capabilities {
             before_login,
@@ -429,6 +433,10 @@ pub struct AppendAnswer {
 pub enum TransportKind {
     /// Start TLS as the server (RFC 9051 §6.2.1).
     StartTls,
+    /// COMPRESS=DEFLATE (RFC 4978): from the octet after the drained OK,
+    /// both directions are raw DEFLATE (RFC 1951, no zlib header), the
+    /// server's output flushed (sync flush) at the end of every write.
+    Deflate,
 }
 
 /// Something the adapter must act on, from
@@ -579,6 +587,34 @@ pub enum Event {
         /// Octets of the stored file.
         range: Range<u64>,
     },
+    /// GENURLAUTH (RFC 4467 §6.1): authorize each rump URL (syntax and
+    /// mechanism `INTERNAL` checked) for the logged-in user, who must own
+    /// the mailbox; answer with `respond_genurlauth`.
+    GenUrlAuth {
+        /// Carry it into the answer.
+        id: RequestId,
+        /// The rump URLs, in order.
+        urls: Vec<crate::url::ImapUrl>,
+    },
+    /// RESETKEY (RFC 4467 §6.2): new access keys for `mailbox` (all the
+    /// user's mailboxes when `None`), invalidating every URL made with
+    /// the old ones; answer with `respond_resetkey`.
+    ResetKey {
+        /// Carry it into the answer.
+        id: RequestId,
+        /// The mailbox (UTF-8).
+        mailbox: Option<String>,
+    },
+    /// URLFETCH (RFC 4467 §6.3): check each URL's token and access for
+    /// this session and read what it names; answer with
+    /// `respond_urlfetch`.
+    UrlFetch {
+        /// Carry it into the answer.
+        id: RequestId,
+        /// The URLs as written (parse them with
+        /// [`ImapUrl::parse`](crate::url::ImapUrl::parse)).
+        urls: Vec<String>,
+    },
     /// IDLE began: push changes with `mailbox_changed` as they come.
     IdleStarted,
     /// IDLE ended.
@@ -588,9 +624,11 @@ pub enum Event {
     SwitchTransport {
         /// Which switch.
         kind: TransportKind,
-        /// Bytes to replay after the switch: always empty for STARTTLS
-        /// (pipelined bytes are discarded, RFC 9051 §6.2.1); the adapter
-        /// must also drop bytes it read but did not feed.
+        /// Bytes to replay after the switch: always empty. For STARTTLS
+        /// pipelined bytes are discarded (RFC 9051 §6.2.1) and the adapter
+        /// must also drop bytes it read but did not feed; for DEFLATE the
+        /// bytes it read but did not feed are compressed and go through
+        /// its inflater first.
         leftover: Bytes,
     },
 }

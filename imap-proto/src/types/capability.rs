@@ -92,6 +92,10 @@ pub enum Capability {
     ObjectId,
     /// `SAVEDATE` (RFC 8514)
     SaveDate,
+    /// `COMPRESS=DEFLATE` (RFC 4978)
+    CompressDeflate,
+    /// `URLAUTH` (RFC 4467)
+    UrlAuth,
     /// Any other capability atom.
     Other(Atom),
 }
@@ -137,6 +141,8 @@ const NAMED: &[(&str, Capability)] = &[
     ("UTF8=ACCEPT", Capability::Utf8Accept),
     ("OBJECTID", Capability::ObjectId),
     ("SAVEDATE", Capability::SaveDate),
+    ("COMPRESS=DEFLATE", Capability::CompressDeflate),
+    ("URLAUTH", Capability::UrlAuth),
 ];
 
 impl Capability {

@@ -29,7 +29,7 @@ use imap_proto::response::{Code, RespText, UnitCode};
 use imap_proto::session::{
     AppendAnswer, ContentNeed, CopyAnswer, Event, MailboxInfo, MailboxOp, MessageContent,
     QuotaAnswer, RequestId, SelectAnswer, ServerConfig, ServerSession, StatusAnswer, StoreAnswer,
-    refusal,
+    TransportKind, refusal,
 };
 use imap_proto::types::{DateTime, Flag, FlagPerm, MailboxAttribute};
 use imap_proto::view::{FlagUpdate, MessageSummary};
@@ -39,6 +39,7 @@ use crate::pump::{Handler, Next, Output};
 
 mod changes;
 mod convert;
+pub mod urlauth;
 use crate::server::Shared;
 use convert::*;
 
@@ -814,13 +815,40 @@ impl Handler for ImapHandler {
                     .write_external(session, mailbox, id, uid, range, out)
                     .await;
             }
-            Event::SwitchTransport { .. } => return Next::StartTls,
+            Event::GenUrlAuth { id, urls } => {
+                let answer = self.genurlauth(urls).await;
+                answered!(session.respond_genurlauth(id, answer));
+            }
+            Event::ResetKey { id, mailbox } => {
+                let answer = self
+                    .with_store(move |store, account| {
+                        store.reset_urlauth_keys(account, mailbox.as_deref())
+                    })
+                    .await
+                    .map_err(|e| store_refusal(&e));
+                answered!(session.respond_resetkey(id, answer));
+            }
+            Event::UrlFetch { id, urls } => {
+                let answer = self.urlfetch(urls).await;
+                answered!(session.respond_urlfetch(id, answer));
+            }
+            Event::SwitchTransport { kind, .. } => {
+                return match kind {
+                    TransportKind::StartTls => Next::StartTls,
+                    TransportKind::Deflate => Next::Compress,
+                    _ => Next::Close,
+                };
+            }
             _ => {}
         }
         Next::Continue
     }
 
     fn on_tls(&mut self, session: &mut ServerSession) {
+        session.transport_switched(Instant::now());
+    }
+
+    fn on_compress(&mut self, session: &mut ServerSession) {
         session.transport_switched(Instant::now());
     }
 
@@ -864,6 +892,57 @@ impl Handler for ImapHandler {
 }
 
 impl ImapHandler {
+    /// GENURLAUTH: one authorized URL per rump, or the first refusal.
+    async fn genurlauth(
+        &self,
+        urls: Vec<imap_proto::url::ImapUrl>,
+    ) -> Result<Vec<String>, RespText> {
+        let Some(account) = self.account.clone() else {
+            return Err(no("Log in first"));
+        };
+        let store = self.shared.store.clone();
+        let result = blocking::unblock(move || {
+            urls.iter()
+                .map(|u| urlauth::generate(&store, &account, u))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await;
+        result.map_err(|r| match r {
+            urlauth::Refusal::NotAuthorized(t) => no_code(UnitCode::NoPerm, &t),
+            urlauth::Refusal::BadUrl(t) => no_code(UnitCode::NonExistent, &t),
+            urlauth::Refusal::Temporary(t) => {
+                tracing::warn!("imap: GENURLAUTH failed: {t}");
+                no_code(UnitCode::Unavailable, "Try again later")
+            }
+        })
+    }
+
+    /// URLFETCH: each URL checked for this user (RFC 4467 §6.3); what it
+    /// names is read into memory, up to `[limits] max_message_size`.
+    async fn urlfetch(&self, urls: Vec<String>) -> Vec<Option<Bytes>> {
+        let Some(account) = self.account.clone() else {
+            return Vec::new();
+        };
+        let store = self.shared.store.clone();
+        let max = self.shared.config.limits.max_message_size;
+        blocking::unblock(move || {
+            urls.iter()
+                .map(|u| {
+                    let read = urlauth::verify(&store, u, urlauth::Requester::Imap(&account))
+                        .and_then(|a| urlauth::read(&store, &a, max));
+                    match read {
+                        Ok(bytes) => Some(Bytes::from(bytes)),
+                        Err(r) => {
+                            tracing::debug!("imap: URLFETCH refused: {r:?}");
+                            None
+                        }
+                    }
+                })
+                .collect()
+        })
+        .await
+    }
+
     async fn store(
         &self,
         session: &ServerSession,

@@ -1,5 +1,8 @@
-//! Connections: a TCP stream that is plain or TLS, the per-source
-//! connection limit, and what counts as one source.
+//! Connections: a TCP stream that is plain or TLS (and optionally
+//! DEFLATE-compressed, [`deflate`]), the per-source connection limit, and
+//! what counts as one source.
+
+pub mod deflate;
 
 use std::collections::HashMap;
 use std::io;
@@ -27,17 +30,42 @@ pub enum Stream {
     Plain(TcpStream),
     /// TLS over TCP (implicit TLS, or after STARTTLS).
     Tls(Box<TlsStream<TcpStream>>),
+    /// COMPRESS=DEFLATE (RFC 4978) over a plain or TLS stream.
+    Deflate(Box<deflate::DeflateStream>),
     /// The stream is being upgraded (only seen if an upgrade failed).
     Closed,
 }
 
 impl Stream {
+    /// Whether COMPRESS=DEFLATE is on.
+    pub fn is_compressed(&self) -> bool {
+        matches!(self, Stream::Deflate(_))
+    }
+
+    /// Turns on COMPRESS=DEFLATE (RFC 4978) over the current stream.
+    /// `pending` are octets already read from the peer after its COMPRESS
+    /// command: they are compressed and are inflated first.
+    pub fn compress(&mut self, pending: Vec<u8>) -> io::Result<()> {
+        match std::mem::replace(self, Stream::Closed) {
+            Stream::Closed => Err(closed()),
+            Stream::Deflate(d) => {
+                *self = Stream::Deflate(d);
+                Err(io::Error::other("compression is already active"))
+            }
+            inner => {
+                *self = Stream::Deflate(Box::new(deflate::DeflateStream::new(inner, pending)));
+                Ok(())
+            }
+        }
+    }
+
     /// Waits until a read would not block. For plain TCP this costs no
     /// buffer, so an idle connection holds no read buffer at all; TLS keeps
     /// its own buffers and is simply polled.
     pub async fn readable(&self) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.readable().await,
+            Stream::Deflate(d) if !d.has_pending_input() => Box::pin(d.inner().readable()).await,
             _ => Ok(()),
         }
     }
@@ -53,7 +81,9 @@ impl Stream {
             }
             other => {
                 *self = other;
-                Err(io::Error::other("TLS is already active"))
+                Err(io::Error::other(
+                    "TLS is already active (or the stream is compressed)",
+                ))
             }
         }
     }
@@ -100,6 +130,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Deflate(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Stream::Closed => Poll::Ready(Err(closed())),
         }
     }
@@ -114,6 +145,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Deflate(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Stream::Closed => Poll::Ready(Err(closed())),
         }
     }
@@ -122,6 +154,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Deflate(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Stream::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -130,6 +163,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_close(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_close(cx),
+            Stream::Deflate(s) => Pin::new(s.as_mut()).poll_close(cx),
             Stream::Closed => Poll::Ready(Ok(())),
         }
     }

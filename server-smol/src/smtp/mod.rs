@@ -10,6 +10,12 @@
 //! - the reply at end of data: one for SMTP (250 only when every
 //!   recipient's handlers took the message), one per recipient for LMTP
 //!   (RFC 2033 §4.2), each sent only after the pipeline returned.
+//! - BURL (RFC 4468) on `[submission]`: the URLAUTH URL is checked
+//!   in-process against our own store for the authenticated submitter
+//!   ([`crate::imap::urlauth`], access `submit+<user>` or `anonymous`)
+//!   and the stored file is streamed into the same pipeline message as
+//!   DATA would fill; `554 5.7.0` for a refused token or access, `554
+//!   5.6.3` for a URL that names nothing we can fetch.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -87,6 +93,8 @@ pub fn session_config(
         },
         allow_plaintext: config.auth.plaintext.allows_plaintext(peer),
         require_auth: role == SmtpRole::Submission,
+        // RFC 4468: submission fetches URLAUTH URLs from our own store.
+        burl: role == SmtpRole::Submission,
         limits,
     }
 }
@@ -107,6 +115,8 @@ pub struct SmtpHandler {
     /// After AUTH: revoked when the account is deleted or its password
     /// changes.
     login: Option<crate::auth::LoginTicket>,
+    /// Octets BURL added to the current message (for `max_message_size`).
+    burl_octets: u64,
 }
 
 impl SmtpHandler {
@@ -120,6 +130,7 @@ impl SmtpHandler {
             message: None,
             queue_id: String::new(),
             login: None,
+            burl_octets: 0,
         }
     }
 
@@ -137,6 +148,7 @@ impl SmtpHandler {
     }
 
     async fn drop_message(&mut self) {
+        self.burl_octets = 0;
         if let Some(m) = self.message.take() {
             m.abort().await;
         }
@@ -276,6 +288,81 @@ impl SmtpHandler {
     }
 }
 
+impl SmtpHandler {
+    /// BURL (RFC 4468): checks the URLAUTH URL for the authenticated
+    /// submitter (`submit+<user>`, or `anonymous`), then copies what it
+    /// names from the store into the message, streamed from the file.
+    async fn burl(&mut self, session: &ServerSession, url: &str) -> Reply {
+        use crate::imap::urlauth::{self, Refusal, Requester};
+        let Some(user) = session.authenticated().map(str::to_owned) else {
+            return Reply::new(530, "5.7.0", "Authentication required");
+        };
+        if self.message.is_none() {
+            return Reply::new(451, "4.3.0", "Local error, try again later");
+        }
+        let store = self.shared.store.clone();
+        let url = url.to_owned();
+        let opened = blocking::unblock(move || {
+            let a = urlauth::verify(&store, &url, Requester::Submit(&user))?;
+            urlauth::open(&store, &a)
+        })
+        .await;
+        let (mut file, start, end) = match opened {
+            Ok(f) => f,
+            Err(Refusal::NotAuthorized(text)) => {
+                tracing::info!(peer = %self.peer, "BURL refused: {text}");
+                return Reply::new(554, "5.7.0", &format!("URLAUTH refused: {text}"));
+            }
+            Err(Refusal::BadUrl(text)) => {
+                tracing::info!(peer = %self.peer, "BURL bad URL: {text}");
+                return Reply::new(554, "5.6.3", &format!("Cannot fetch the URL: {text}"));
+            }
+            Err(Refusal::Temporary(text)) => {
+                tracing::warn!("BURL: {text}");
+                return Reply::new(451, "4.4.1", "Cannot fetch the URL now, try again later");
+            }
+        };
+        let size = end - start;
+        let max = self.shared.config.limits.max_message_size;
+        if max > 0 && self.burl_octets.saturating_add(size) > max {
+            return Reply::new(
+                552,
+                "5.3.4",
+                "Message size exceeds fixed maximum message size",
+            );
+        }
+        let mut remaining = size;
+        while remaining > 0 {
+            let want = remaining.min(BURL_CHUNK as u64) as usize;
+            let (f, read) = blocking::unblock(move || {
+                use std::io::Read;
+                let mut buf = vec![0u8; want];
+                let r = file.read(&mut buf).map(|n| {
+                    buf.truncate(n);
+                    buf
+                });
+                (file, r)
+            })
+            .await;
+            file = f;
+            let chunk = match read {
+                Ok(c) if !c.is_empty() => c,
+                // The file shrank behind our back: the message would be cut.
+                _ => return Reply::new(451, "4.4.1", "The message changed while read, try again"),
+            };
+            remaining -= chunk.len() as u64;
+            if let Some(m) = self.message.as_mut() {
+                m.write(&chunk).await;
+            }
+        }
+        self.burl_octets += size;
+        Reply::new(250, "2.5.0", &format!("{size} octets received"))
+    }
+}
+
+/// BURL copies the stored message in reads of this size.
+const BURL_CHUNK: usize = 64 * 1024;
+
 /// Keeps peer-supplied text from breaking the header: no CR, LF or other
 /// control characters.
 pub(crate) fn sanitize_header_text(s: &str) -> String {
@@ -386,6 +473,12 @@ impl Handler for SmtpHandler {
                 }
                 // The transaction is over either way (RFC 5321 §4.1.1.4).
                 self.recipients.clear();
+            }
+            Event::Burl { id, url, .. } => {
+                let reply = self.burl(session, &url).await;
+                if session.respond(id, reply).is_err() {
+                    return Next::Close;
+                }
             }
             Event::DataAborted { .. } => self.drop_message().await,
             Event::Reset => self.reset().await,

@@ -36,6 +36,9 @@ impl ServerSession {
                 .collect();
             lines.push(format!("AUTH {}", names.join(" ")));
         }
+        if let Some(burl) = self.burl_keyword() {
+            lines.push(burl);
+        }
         Reply {
             code: 250,
             enhanced: None,
@@ -105,6 +108,7 @@ impl ServerSession {
             } => self.rcpt(forward_path, params),
             Command::Data => self.data(),
             Command::Bdat { size, last } => self.bdat(size, last),
+            Command::Burl { url, last } => self.burl(url, last),
             Command::Rset => {
                 self.transaction = None;
                 self.events.push_back(Event::Reset);

@@ -1,6 +1,7 @@
 //! The server session state machine (RFC 5321 receiver, RFC 2033 LMTP server).
 
 mod auth;
+mod burl;
 mod commands;
 
 use std::collections::VecDeque;
@@ -25,6 +26,7 @@ enum Pending {
         authcid: String,
     },
     DataEnd,
+    Burl { last: bool },
 }
 
 /// Where in an AUTH exchange we are (RFC 4954 §4).
@@ -337,6 +339,7 @@ impl ServerSession {
                     self.auth_failed();
                 }
             }
+            Pending::Burl { last } => self.burl_answered(reply, last),
             Pending::DataEnd => {
                 let copies = match self.config.mode {
                     Mode::Smtp => 1,
