@@ -29,6 +29,7 @@
 //! never sent twice. Messages flagged `is_dsn`, null-sender messages and
 //! `NOTIFY=NEVER` recipients are never reported: a bounce never bounces.
 
+mod batch;
 mod record;
 
 use std::collections::HashSet;
@@ -235,6 +236,8 @@ pub enum Outcome {
 pub(crate) struct QueueState {
     claims: Mutex<HashSet<RecipientRef>>,
     next_id: AtomicU64,
+    /// Group commit of enqueues and outcome updates ([`batch`]).
+    batcher: batch::Batcher,
 }
 
 impl QueueState {
@@ -498,9 +501,9 @@ impl Store {
     /// Index errors: nothing changed, the claims are kept (call again, or
     /// release).
     pub fn queue_update(&self, outcomes: &[(RecipientRef, Outcome)]) -> Result<(), StoreError> {
-        let mut claims = self.inner.queue.claims();
-        let txn = self.inner.db.begin_write()?;
-        let emptied = {
+        let owned = outcomes.to_vec();
+        let work = move |txn: &WriteTransaction| {
+            let outcomes = &owned;
             let messages = txn.open_table(QUEUE_MESSAGES)?;
             let mut rcpts = txn.open_table(QUEUE_RECIPIENTS)?;
             let mut touched = Vec::new();
@@ -548,9 +551,15 @@ impl Store {
                 touched.push(r.id);
             }
             drop((messages, rcpts));
-            remove_empty(&txn, &touched)?
+            remove_empty(txn, &touched)
         };
-        txn.commit()?;
+        // Shared with concurrent updates and enqueues (one durable commit).
+        let emptied = self
+            .inner
+            .queue
+            .batcher
+            .run(&self.inner.db, Box::new(work))?;
+        let mut claims = self.inner.queue.claims();
         for (r, _) in outcomes {
             claims.remove(r);
         }
@@ -793,7 +802,17 @@ impl Enqueue {
             .fs
             .fsync_dir(&queue_dir(&self.inner))
             .map_err(DeliveryError::Io)?;
-        let settled = self.commit_rows(index::now_secs())?;
+        let (id, envelope, written, now) = (
+            self.id,
+            self.envelope.clone(),
+            self.written,
+            index::now_secs(),
+        );
+        // Shared with concurrent enqueues and updates (one durable commit).
+        let settled = self.inner.queue.batcher.run(
+            &self.inner.db,
+            Box::new(move |txn| enqueue_rows(txn, id, &envelope, written, now)),
+        )?;
         self.committed = true;
         Store {
             inner: Arc::clone(&self.inner),
@@ -802,70 +821,73 @@ impl Enqueue {
         Ok(self.id)
     }
 
-    /// The durable index transaction of [`Enqueue::commit`]; returns the
-    /// settled messages left without recipients.
-    fn commit_rows(&self, now: i64) -> Result<Vec<QueueId>, StoreError> {
-        let txn = self.inner.db.begin_write()?;
-        let settled = {
-            let mut messages = txn.open_table(QUEUE_MESSAGES)?;
-            let row = MessageRow {
-                sender: self.envelope.sender.clone(),
-                envid: self.envelope.envid.clone(),
-                ret: self.envelope.ret,
-                is_dsn: self.envelope.is_dsn,
-                created: now,
-                size: self.written,
+    /// Abandons the message and removes its file (same as dropping it).
+    pub fn abort(self) {}
+}
+
+/// The rows of [`Enqueue::commit`], written into `txn`; returns the
+/// settled messages left without recipients.
+fn enqueue_rows(
+    txn: &WriteTransaction,
+    id: QueueId,
+    envelope: &QueueEnvelope,
+    written: u64,
+    now: i64,
+) -> Result<Vec<QueueId>, StoreError> {
+    {
+        let mut messages = txn.open_table(QUEUE_MESSAGES)?;
+        let row = MessageRow {
+            sender: envelope.sender.clone(),
+            envid: envelope.envid.clone(),
+            ret: envelope.ret,
+            is_dsn: envelope.is_dsn,
+            created: now,
+            size: written,
+        };
+        messages.insert(id.0, row.encode().as_slice())?;
+        drop(messages);
+        let mut rcpts = txn.open_table(QUEUE_RECIPIENTS)?;
+        for (i, r) in envelope.recipients.iter().enumerate() {
+            let row = RecipientRow {
+                address: r.address.clone(),
+                notify: r.notify,
+                orcpt: r.orcpt.clone(),
+                state: RecipientState::Queued,
+                attempts: 0,
+                next_attempt: now,
+                last_error: String::new(),
+                delay_reported: false,
             };
-            messages.insert(self.id.0, row.encode().as_slice())?;
-            drop(messages);
-            let mut rcpts = txn.open_table(QUEUE_RECIPIENTS)?;
-            for (i, r) in self.envelope.recipients.iter().enumerate() {
-                let row = RecipientRow {
-                    address: r.address.clone(),
-                    notify: r.notify,
-                    orcpt: r.orcpt.clone(),
-                    state: RecipientState::Queued,
-                    attempts: 0,
-                    next_attempt: now,
-                    last_error: String::new(),
-                    delay_reported: false,
-                };
-                let index = u32::try_from(i).unwrap_or(u32::MAX);
-                rcpts.insert((self.id.0, index), row.encode().as_slice())?;
-            }
-            let mut touched = Vec::new();
-            for s in &self.envelope.settles {
-                match *s {
-                    Settle::Reported(r) => {
-                        rcpts.remove((r.id.0, r.index))?;
-                        touched.push(r.id);
-                    }
-                    Settle::DelayReported(r) => {
-                        let row = rcpts
-                            .get((r.id.0, r.index))?
-                            .map(|v| RecipientRow::decode(v.value()))
-                            .transpose()?;
-                        if let Some(mut row) = row {
-                            row.delay_reported = true;
-                            rcpts.insert((r.id.0, r.index), row.encode().as_slice())?;
-                        }
+            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            rcpts.insert((id.0, index), row.encode().as_slice())?;
+        }
+        let mut touched = Vec::new();
+        for s in &envelope.settles {
+            match *s {
+                Settle::Reported(r) => {
+                    rcpts.remove((r.id.0, r.index))?;
+                    touched.push(r.id);
+                }
+                Settle::DelayReported(r) => {
+                    let row = rcpts
+                        .get((r.id.0, r.index))?
+                        .map(|v| RecipientRow::decode(v.value()))
+                        .transpose()?;
+                    if let Some(mut row) = row {
+                        row.delay_reported = true;
+                        rcpts.insert((r.id.0, r.index), row.encode().as_slice())?;
                     }
                 }
             }
-            drop(rcpts);
-            {
-                let mut meta = txn.open_table(META)?;
-                let next = meta.get(META_NEXT_QUEUE_ID)?.map_or(1, |v| v.value());
-                meta.insert(META_NEXT_QUEUE_ID, next.max(self.id.0.saturating_add(1)))?;
-            }
-            remove_empty(&txn, &touched)?
-        };
-        txn.commit()?;
-        Ok(settled)
+        }
+        drop(rcpts);
+        {
+            let mut meta = txn.open_table(META)?;
+            let next = meta.get(META_NEXT_QUEUE_ID)?.map_or(1, |v| v.value());
+            meta.insert(META_NEXT_QUEUE_ID, next.max(id.0.saturating_add(1)))?;
+        }
+        remove_empty(txn, &touched)
     }
-
-    /// Abandons the message and removes its file (same as dropping it).
-    pub fn abort(self) {}
 }
 
 fn poisoned() -> DeliveryError {

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Inbound SMTP with the checks on receipt side by side (issue 12): N
+# messages of 5 KB from sender.test to alice@localhost over plain SMTP;
+# sansmail on `[smtp]` with SPF, DKIM and DMARC on (`[checks]` defaults;
+# a private dnsmasq answers `v=spf1 ip4:127.0.0.1 -all` for sender.test and
+# `v=DMARC1; p=none` for _dmarc.sender.test; the messages carry no
+# DKIM-Signature, so DKIM is `none` and costs no key lookup), next to a
+# private Postfix 3.7 instance delivering locally (virtual(8) into a
+# Maildir, no checks: Postfix has none built in).
+#
+#   benches/inbound-checks-vs-postfix.sh [--messages 2000] [--connections 10] [--size 5120]
+#                                        [--rounds 3] [--bin-dir DIR]
+#
+# Each round runs sansmail then Postfix and prints, per server, the SMTP
+# accept rate (loadgen, first to last accepted DATA; sansmail acknowledges
+# only after the Maildir file and index are durable) and the end-to-end
+# rate (loadgen start until every message is a file in the Maildir), and
+# the ratio sansmail/Postfix of the end-to-end rates. Needs root, postfix,
+# dnsmasq.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+messages=2000 connections=10 size=5120 rounds=3 bindir=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --messages) messages=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --size) size=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --bin-dir) bindir=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+for tool in postfix dnsmasq python3; do
+  command -v "$tool" >/dev/null || { echo "$tool is required (scripts/ci-deps.sh)" >&2; exit 1; }
+done
+if [ -n "$bindir" ]; then
+  bin=$bindir
+else
+  cargo build --release -q -p server-smol -p sansmail-benches --bin sansmail --bin loadgen
+  bin=target/release
+fi
+bin=$(cd "$bin" && pwd)
+per_conn=$(( messages / connections ))
+messages=$(( per_conn * connections ))
+
+work=$(mktemp -d /tmp/inbound-vs-postfix.XXXXXX)
+chmod 755 "$work"
+# N distinct free ports (all held open while picked, so none repeats).
+free_ports() { python3 -c 'import socket,sys; ss=[socket.socket() for _ in range(int(sys.argv[1]))]; [s.bind(("127.0.0.1",0)) for s in ss]; print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"; }
+read -r dnsport smport pfport < <(free_ports 3)
+cleanup() {
+  [ -n "${spid:-}" ] && kill "$spid" 2>/dev/null || true
+  [ -n "${dnspid:-}" ] && kill "$dnspid" 2>/dev/null || true
+  postfix -c "$work/pf/etc" stop >/dev/null 2>&1 || true
+  wait 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --pid-file= \
+  --listen-address=127.0.0.1 --bind-interfaces --local=/test/ --port="$dnsport" --user=root \
+  "--txt-record=sender.test,v=spf1 ip4:127.0.0.1 -all" "--txt-record=_dmarc.sender.test,v=DMARC1; p=none" &
+dnspid=$!
+
+# sansmail: [smtp] with the checks (their defaults: all on).
+mkdir -p "$work/sm"
+cat > "$work/sm/sansmail.toml" <<CONF
+data_dir = "data"
+hostname = "mx.bench.test"
+domains = ["localhost"]
+[smtp]
+listen = ["127.0.0.1:$smport"]
+listen_tls = []
+[submission]
+listen = []
+listen_tls = []
+[imap]
+listen = []
+listen_tls = []
+[pop3]
+listen = []
+listen_tls = []
+[http]
+listen = []
+[outbound]
+resolvers = ["127.0.0.1:$dnsport"]
+CONF
+(cd "$work/sm" && echo secret | "$bin/sansmail" --config sansmail.toml user add alice@localhost --password-stdin >/dev/null)
+(cd "$work/sm" && exec "$bin/sansmail" --config sansmail.toml serve > log 2>&1) &
+spid=$!
+
+# Postfix: a private instance delivering to a Maildir with virtual(8).
+pf=$work/pf
+mkdir -p "$pf/etc" "$pf/queue" "$pf/data" "$pf/mail"
+chown postfix "$pf/data" "$pf/mail"
+pfuid=$(id -u postfix) pfgid=$(id -g postfix)
+cat > "$pf/etc/main.cf" <<CONF
+compatibility_level = 3.6
+queue_directory = $pf/queue
+data_directory = $pf/data
+maillog_file = $pf/maillog
+maillog_file_prefixes = $pf
+myhostname = relay.bench.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+virtual_mailbox_domains = localhost
+virtual_mailbox_base = $pf/mail
+virtual_mailbox_maps = static:alice/
+virtual_uid_maps = static:$pfuid
+virtual_gid_maps = static:$pfgid
+virtual_transport = virtual
+alias_maps =
+alias_database =
+smtputf8_enable = no
+CONF
+{
+  echo "127.0.0.1:$pfport inet n - n - - smtpd"
+  for s in "pickup fifo n - n 60 1 pickup" "cleanup unix n - n - 0 cleanup" "qmgr unix n - n 300 1 qmgr" \
+           "rewrite unix - - n - - trivial-rewrite" "bounce unix - - n - 0 bounce" "defer unix - - n - 0 bounce" \
+           "trace unix - - n - 0 bounce" "verify unix - - n - 1 verify" "flush unix n - n 1000? 0 flush" \
+           "proxymap unix - - n - - proxymap" "smtp unix - - n - - smtp" "relay unix - - n - - smtp" \
+           "virtual unix - n n - - virtual" "error unix - - n - - error" "retry unix - - n - - error" "discard unix - - n - - discard" \
+           "anvil unix - - n - 1 anvil" "scache unix - - n - 1 scache" "showq unix n - n - - showq" \
+           "postlog unix-dgram n - n - 1 postlogd"; do
+    echo "$s"
+  done
+} > "$pf/etc/master.cf"
+postfix -c "$pf/etc" start >/dev/null
+
+wait_port() {
+  for _ in $(seq 1 200); do
+    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on $1" >&2; exit 1
+}
+wait_port "$smport"; wait_port "$pfport"
+
+# Delivered files of one server's Maildir.
+count() { { find "$1" -type f -path '*/new/*' 2>/dev/null || true; } | wc -l; }
+
+# One measured run against `port` delivering under `dir`: prints
+# "<accept msg/s> <end-to-end msg/s>".
+run() {
+  local port=$1 dir=$2; shift 2
+  local base target t0 t1 out
+  base=$(count "$dir")
+  target=$(( base + messages ))
+  t0=$(date +%s.%N)
+  out=$("$bin/loadgen" --server "127.0.0.1:$port" --connections "$connections" --messages "$per_conn" \
+        --size "$size" --from bench@sender.test --to alice@localhost "$@" | tail -1)
+  for _ in $(seq 1 6000); do
+    [ "$(count "$dir")" -ge "$target" ] && break
+    sleep 0.05
+  done
+  t1=$(date +%s.%N)
+  local got; got=$(count "$dir")
+  if [ "$got" -lt "$target" ]; then
+    echo "only $(( got - base )) of $messages were delivered under $dir" >&2; exit 1
+  fi
+  python3 - "$out" "$t0" "$t1" "$messages" <<'PY'
+import json, sys
+o = json.loads(sys.argv[1])
+if o["errors"] or o["accepted"] != int(sys.argv[4]):
+    sys.exit(f"loadgen: {o['accepted']} accepted, {o['errors']} errors")
+print(f"{o['msgs_per_s']:.1f} {int(sys.argv[4]) / (float(sys.argv[3]) - float(sys.argv[2])):.1f}")
+PY
+}
+
+echo "messages $messages  connections $connections  size $size B  (sansmail $(cd "$bin" && ls -la sansmail | awk '{print $6, $7, $8}'))"
+smdir=$work/sm/data/mail/localhost/alice
+pfdir=$pf/mail/alice
+run "$smport" "$smdir" >/dev/null
+run "$pfport" "$pfdir" >/dev/null
+printf '%5s %16s %16s %16s %16s %7s\n' round "sansmail accept" "sansmail e2e" "postfix accept" "postfix e2e" ratio
+for r in $(seq 1 "$rounds"); do
+  read -r ss se < <(run "$smport" "$smdir")
+  read -r ps pe < <(run "$pfport" "$pfdir")
+  ratio=$(python3 -c "print(f'{$se / $pe:.2f}')")
+  printf '%5s %14s/s %14s/s %14s/s %14s/s %6sx\n' "$r" "$ss" "$se" "$ps" "$pe" "$ratio"
+done

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Outbound throughput side by side (issue 12): N messages of 5 KB submitted
+# to a remote recipient until all are accepted by Postfix's `smtp-sink` on
+# loopback; sansmail (submission with AUTH, MX delivery: a private dnsmasq
+# names the sink as the MX of remote.test, `[outbound] mx_port` = the
+# sink's port) next to a private Postfix 3.7 instance (smtpd relaying for
+# mynetworks, `relayhost = [127.0.0.1]:<sink>`, its own config and queue
+# in a temporary directory, otherwise Postfix's defaults).
+#
+#   benches/outbound-vs-postfix.sh [--messages 2000] [--connections 10] [--size 5120]
+#                                  [--rounds 3] [--dkim off|on] [--bin-dir DIR]
+#
+# Each round runs sansmail then Postfix (alternating, so drift on a shared
+# machine hits both) and prints, per server, the submission rate (loadgen:
+# first to last accepted DATA) and the end-to-end rate (loadgen start until
+# the sink counted every message), and the ratio sansmail/Postfix of the
+# end-to-end rates. Needs root (Postfix), postfix, smtp-sink, dnsmasq.
+#
+# Differences to know: Postfix gets the load without AUTH (SASL needs a
+# Dovecot or Cyrus setup; relaying is allowed for 127.0.0.0/8), and it
+# reaches the sink without DNS (relayhost); sansmail resolves the MX through
+# dnsmasq. `--dkim on` lets sansmail DKIM-sign every message (Postfix signs
+# nothing); the default is off so both do the same work.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+messages=2000 connections=10 size=5120 rounds=3 dkim=off bindir=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --messages) messages=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --size) size=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --dkim) dkim=$2; shift 2 ;;
+    --bin-dir) bindir=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+for tool in postfix smtp-sink dnsmasq python3; do
+  command -v "$tool" >/dev/null || { echo "$tool is required (scripts/ci-deps.sh)" >&2; exit 1; }
+done
+if [ -n "$bindir" ]; then
+  bin=$bindir
+else
+  cargo build --release -q -p server-smol -p sansmail-benches --bin sansmail --bin loadgen
+  bin=target/release
+fi
+bin=$(cd "$bin" && pwd)
+per_conn=$(( messages / connections ))
+messages=$(( per_conn * connections ))
+sign=false; [ "$dkim" = on ] && sign=true
+
+work=$(mktemp -d /tmp/outbound-vs-postfix.XXXXXX)
+chmod 755 "$work"
+# N distinct free ports (all held open while picked, so none repeats).
+free_ports() { python3 -c 'import socket,sys; ss=[socket.socket() for _ in range(int(sys.argv[1]))]; [s.bind(("127.0.0.1",0)) for s in ss]; print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"; }
+read -r sinkport dnsport subport pfport < <(free_ports 4)
+cleanup() {
+  [ -n "${spid:-}" ] && kill "$spid" 2>/dev/null || true
+  [ -n "${sinkpid:-}" ] && kill "$sinkpid" 2>/dev/null || true
+  [ -n "${dnspid:-}" ] && kill "$dnspid" 2>/dev/null || true
+  postfix -c "$work/pf/etc" stop >/dev/null 2>&1 || true
+  wait 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The sink: counts every accepted message (`-c`: "msg=N" after each ".").
+smtp-sink -c -u nobody "127.0.0.1:$sinkport" 1024 > "$work/sink.out" 2>&1 &
+sinkpid=$!
+sink_count() { tr '\r' '\n' < "$work/sink.out" | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -1; }
+
+dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --pid-file= \
+  --listen-address=127.0.0.1 --bind-interfaces --local=/test/ --port="$dnsport" --user=root \
+  --mx-host=remote.test,mx.remote.test,10 --host-record=mx.remote.test,127.0.0.1 &
+dnspid=$!
+
+# sansmail: submission only, MX delivery to the sink.
+mkdir -p "$work/sm"
+cat > "$work/sm/sansmail.toml" <<CONF
+data_dir = "data"
+hostname = "mx.bench.test"
+domains = ["localhost"]
+[smtp]
+listen = []
+listen_tls = []
+[submission]
+listen = ["127.0.0.1:$subport"]
+listen_tls = []
+[imap]
+listen = []
+listen_tls = []
+[pop3]
+listen = []
+listen_tls = []
+[http]
+listen = []
+[outbound]
+resolvers = ["127.0.0.1:$dnsport"]
+mx_port = $sinkport
+[dkim]
+sign = $sign
+CONF
+(cd "$work/sm" && echo secret | "$bin/sansmail" --config sansmail.toml user add alice@localhost --password-stdin >/dev/null)
+(cd "$work/sm" && exec "$bin/sansmail" --config sansmail.toml serve > log 2>&1) &
+spid=$!
+
+# Postfix: a private instance relaying to the sink.
+pf=$work/pf
+mkdir -p "$pf/etc" "$pf/queue" "$pf/data"
+chown postfix "$pf/data"
+cat > "$pf/etc/main.cf" <<CONF
+compatibility_level = 3.6
+queue_directory = $pf/queue
+data_directory = $pf/data
+maillog_file = $pf/maillog
+maillog_file_prefixes = $pf
+myhostname = relay.bench.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$sinkport
+alias_maps =
+alias_database =
+smtputf8_enable = no
+CONF
+{
+  echo "127.0.0.1:$pfport inet n - n - - smtpd"
+  for s in "pickup fifo n - n 60 1 pickup" "cleanup unix n - n - 0 cleanup" "qmgr unix n - n 300 1 qmgr" \
+           "rewrite unix - - n - - trivial-rewrite" "bounce unix - - n - 0 bounce" "defer unix - - n - 0 bounce" \
+           "trace unix - - n - 0 bounce" "verify unix - - n - 1 verify" "flush unix n - n 1000? 0 flush" \
+           "proxymap unix - - n - - proxymap" "smtp unix - - n - - smtp" "relay unix - - n - - smtp" \
+           "error unix - - n - - error" "retry unix - - n - - error" "discard unix - - n - - discard" \
+           "anvil unix - - n - 1 anvil" "scache unix - - n - 1 scache" "showq unix n - n - - showq" \
+           "postlog unix-dgram n - n - 1 postlogd"; do
+    echo "$s"
+  done
+} > "$pf/etc/master.cf"
+postfix -c "$pf/etc" start >/dev/null
+
+wait_port() {
+  for _ in $(seq 1 200); do
+    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on $1" >&2; exit 1
+}
+wait_port "$subport"; wait_port "$pfport"; wait_port "$sinkport"
+
+# One measured run against `port`: prints "<submit msg/s> <end-to-end msg/s>".
+run() {
+  local port=$1; shift
+  local base target t0 t1 out
+  base=$(sink_count); base=${base:-0}
+  target=$(( base + messages ))
+  t0=$(date +%s.%N)
+  out=$("$bin/loadgen" --server "127.0.0.1:$port" --connections "$connections" --messages "$per_conn" \
+        --size "$size" --to bob@remote.test "$@" | tail -1)
+  for _ in $(seq 1 6000); do
+    [ "$(sink_count)" -ge "$target" ] 2>/dev/null && break
+    sleep 0.05
+  done
+  t1=$(date +%s.%N)
+  local got; got=$(sink_count)
+  if [ "${got:-0}" -lt "$target" ]; then
+    echo "only $(( got - base )) of $messages reached the sink" >&2; exit 1
+  fi
+  python3 - "$out" "$t0" "$t1" "$messages" <<'PY'
+import json, sys
+o = json.loads(sys.argv[1])
+if o["errors"] or o["accepted"] != int(sys.argv[4]):
+    sys.exit(f"loadgen: {o['accepted']} accepted, {o['errors']} errors")
+print(f"{o['msgs_per_s']:.1f} {int(sys.argv[4]) / (float(sys.argv[3]) - float(sys.argv[2])):.1f}")
+PY
+}
+
+echo "messages $messages  connections $connections  size $size B  dkim $dkim  (sansmail $(cd "$bin" && ls -la sansmail | awk '{print $6, $7, $8}'))"
+# Warm-up (unmeasured): DKIM key generation, Postfix's first qmgr pass.
+run "$subport" --from alice@localhost --auth alice@localhost:secret >/dev/null
+run "$pfport" --from alice@bench.test >/dev/null
+printf '%5s %16s %16s %16s %16s %7s\n' round "sansmail submit" "sansmail e2e" "postfix submit" "postfix e2e" ratio
+for r in $(seq 1 "$rounds"); do
+  read -r ss se < <(run "$subport" --from alice@localhost --auth alice@localhost:secret)
+  read -r ps pe < <(run "$pfport" --from alice@bench.test)
+  ratio=$(python3 -c "print(f'{$se / $pe:.2f}')")
+  printf '%5s %14s/s %14s/s %14s/s %14s/s %6sx\n' "$r" "$ss" "$se" "$ps" "$pe" "$ratio"
+done
