@@ -59,6 +59,7 @@
 mod account;
 mod address;
 mod append;
+mod batch;
 mod codec;
 mod db;
 mod delivery;
