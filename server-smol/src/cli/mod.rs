@@ -163,16 +163,7 @@ pub fn main() -> ExitCode {
                 QueueCommand::Retry { id } => QueueRequest::Retry(id),
                 QueueCommand::Delete { id } => QueueRequest::Delete(id),
             };
-            match queue_cli::run(&config, &request) {
-                Ok(lines) => {
-                    let mut out = std::io::stdout().lock();
-                    for l in lines {
-                        let _ = writeln!(out, "{l}");
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(&e),
-            }
+            print_lines(queue_cli::run(&config, &request))
         }
         Command::Dns { domain } => dns_records(&config, &domain),
     }
@@ -193,7 +184,12 @@ fn dns_records(config: &Config, domain: &str) -> ExitCode {
     }
     let lines = DkimKey::load_or_generate(&config.data_dir, domain)
         .and_then(|key| zone_lines(domain, &config.hostname, &config.dkim.selector, &key));
-    match lines {
+    print_lines(lines)
+}
+
+/// A command's result: its lines on stdout, or its one-line error.
+fn print_lines(result: Result<Vec<String>, String>) -> ExitCode {
+    match result {
         Ok(lines) => {
             let mut out = std::io::stdout().lock();
             for l in lines {
