@@ -23,11 +23,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
-use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use crate::batch::Batcher;
 use crate::codec::{MailboxRecord, MessageRecord, Subdir};
 use crate::delivery::{Delivered, Target};
 use crate::error::{DeliveryError, StoreError};
@@ -60,135 +59,23 @@ pub(crate) struct Job {
 
 type Outcome = Result<Vec<Delivered>, DeliveryError>;
 
-#[derive(Debug, Default)]
-enum SlotState {
-    #[default]
-    Waiting,
-    /// Become the leader (the job is still queued).
-    Lead,
-    Done(Outcome),
-}
-
-/// Where a caller sleeps until its result (or leadership) arrives.
-#[derive(Debug, Default)]
-struct Slot {
-    state: Mutex<SlotState>,
-    ready: Condvar,
-}
-
-enum Wake {
-    Lead,
-    Done(Outcome),
-}
-
-impl Slot {
-    fn lock(&self) -> MutexGuard<'_, SlotState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn set(&self, state: SlotState) {
-        *self.lock() = state;
-        self.ready.notify_one();
-    }
-
-    /// Fills the slot unless it already holds a result.
-    fn finish(&self, outcome: Outcome) {
-        let mut s = self.lock();
-        if matches!(*s, SlotState::Waiting) {
-            *s = SlotState::Done(outcome);
-            self.ready.notify_one();
-        }
-    }
-
-    fn wait(&self) -> Wake {
-        let mut s = self.lock();
-        loop {
-            match mem::take(&mut *s) {
-                SlotState::Waiting => {
-                    s = self.ready.wait(s).unwrap_or_else(|p| p.into_inner());
-                }
-                SlotState::Lead => return Wake::Lead,
-                SlotState::Done(o) => return Wake::Done(o),
-            }
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-struct Queue {
-    pending: Vec<(Job, Arc<Slot>)>,
-    leader: bool,
-}
-
 /// The group committer of one store.
 #[derive(Debug, Default)]
-pub(crate) struct GroupCommit {
-    queue: Mutex<Queue>,
-}
-
-/// Passes leadership on when the leader is done, also if it panicked.
-struct HandOff<'a>(&'a GroupCommit);
-
-impl Drop for HandOff<'_> {
-    fn drop(&mut self) {
-        let mut q = self.0.lock();
-        match q.pending.first() {
-            Some((_, slot)) => slot.set(SlotState::Lead),
-            None => q.leader = false,
-        }
-    }
-}
-
-/// Fails every slot of a batch that got no result (a panicking leader).
-struct BatchSlots(Vec<Arc<Slot>>);
-
-impl Drop for BatchSlots {
-    fn drop(&mut self) {
-        for slot in &self.0 {
-            slot.finish(Err(DeliveryError::Io(io::Error::other(
-                "group commit aborted",
-            ))));
-        }
-    }
-}
+pub(crate) struct GroupCommit(Batcher<Job, Outcome>);
 
 impl GroupCommit {
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Commits `job` together with whatever else is queued; blocks until
     /// its own result is known.
     pub(crate) fn submit(&self, inner: &Inner, job: Job) -> Outcome {
-        let slot = Arc::new(Slot::default());
-        let lead = {
-            let mut q = self.lock();
-            q.pending.push((job, Arc::clone(&slot)));
-            !mem::replace(&mut q.leader, true)
-        };
-        if !lead {
-            match slot.wait() {
-                Wake::Done(outcome) => return outcome,
-                Wake::Lead => {}
-            }
-        }
-        {
-            let _handoff = HandOff(self);
-            let batch = mem::take(&mut self.lock().pending);
-            let (jobs, slots): (Vec<Job>, Vec<Arc<Slot>>) = batch.into_iter().unzip();
-            let slots = BatchSlots(slots);
-            let outcomes = commit_batch(inner, jobs);
-            for (slot, outcome) in slots.0.iter().zip(outcomes) {
-                slot.finish(outcome);
-            }
-        }
-        match slot.wait() {
-            Wake::Done(outcome) => outcome,
-            // Unreachable: our own job was in the batch we just finished.
-            Wake::Lead => Err(DeliveryError::Io(io::Error::other(
-                "group commit lost a job",
-            ))),
-        }
+        self.0.submit(
+            job,
+            |jobs| commit_batch(inner, jobs),
+            |why| {
+                Err(DeliveryError::Io(io::Error::other(format!(
+                    "group commit {why}"
+                ))))
+            },
+        )
     }
 }
 
@@ -679,11 +566,9 @@ mod tests {
         };
         let wait_for = |leader: bool, pending: usize| {
             for _ in 0..1000 {
-                let q = store.inner.group.lock();
-                if q.leader == leader && q.pending.len() == pending {
+                if store.inner.group.0.state() == (leader, pending) {
                     return;
                 }
-                drop(q);
                 std::thread::sleep(Duration::from_millis(5));
             }
             panic!("queue never reached leader={leader} pending={pending}");

@@ -22,12 +22,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::mem;
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use redb::WriteTransaction;
 
+use crate::batch::Batcher;
 use crate::error::StoreError;
 use crate::flags::Flags;
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
@@ -72,122 +71,23 @@ pub(crate) enum Done {
 
 type Outcome = Result<Done, StoreError>;
 
-#[derive(Debug, Default)]
-enum SlotState {
-    #[default]
-    Waiting,
-    /// Become the leader (the job is still queued).
-    Lead,
-    Done(Outcome),
-}
-
-/// Where a caller sleeps until its result (or leadership) arrives.
-#[derive(Debug, Default)]
-struct Slot {
-    state: Mutex<SlotState>,
-    ready: Condvar,
-}
-
-impl Slot {
-    fn lock(&self) -> MutexGuard<'_, SlotState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn set(&self, state: SlotState) {
-        *self.lock() = state;
-        self.ready.notify_one();
-    }
-
-    /// Fills the slot unless it already holds a result.
-    fn finish(&self, outcome: Outcome) {
-        let mut s = self.lock();
-        if matches!(*s, SlotState::Waiting) {
-            *s = SlotState::Done(outcome);
-            self.ready.notify_one();
-        }
-    }
-
-    /// `None`: lead. `Some`: the result.
-    fn wait(&self) -> Option<Outcome> {
-        let mut s = self.lock();
-        loop {
-            match mem::take(&mut *s) {
-                SlotState::Waiting => s = self.ready.wait(s).unwrap_or_else(|p| p.into_inner()),
-                SlotState::Lead => return None,
-                SlotState::Done(o) => return Some(o),
-            }
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-struct Queue {
-    pending: Vec<(IndexJob, Arc<Slot>)>,
-    leader: bool,
-}
-
 /// The STORE/EXPUNGE committer of one store.
 #[derive(Debug, Default)]
-pub(crate) struct IndexCommit {
-    queue: Mutex<Queue>,
-}
-
-/// Passes leadership on when the leader is done, also if it panicked.
-struct HandOff<'a>(&'a IndexCommit);
-
-impl Drop for HandOff<'_> {
-    fn drop(&mut self) {
-        let mut q = self.0.lock();
-        match q.pending.first() {
-            Some((_, slot)) => slot.set(SlotState::Lead),
-            None => q.leader = false,
-        }
-    }
-}
-
-/// Fails every slot of a batch that got no result (a panicking leader).
-struct BatchSlots(Vec<Arc<Slot>>);
-
-impl Drop for BatchSlots {
-    fn drop(&mut self) {
-        for slot in &self.0 {
-            slot.finish(Err(StoreError::Io(io::Error::other(
-                "index commit aborted",
-            ))));
-        }
-    }
-}
+pub(crate) struct IndexCommit(Batcher<IndexJob, Outcome>);
 
 impl IndexCommit {
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Commits `job` together with whatever else is queued; blocks until
     /// its own result is durable.
     pub(crate) fn submit(&self, store: &Store, job: IndexJob) -> Outcome {
-        let slot = Arc::new(Slot::default());
-        let lead = {
-            let mut q = self.lock();
-            q.pending.push((job, Arc::clone(&slot)));
-            !mem::replace(&mut q.leader, true)
-        };
-        if !lead && let Some(outcome) = slot.wait() {
-            return outcome;
-        }
-        {
-            let _handoff = HandOff(self);
-            let batch = mem::take(&mut self.lock().pending);
-            let (jobs, slots): (Vec<IndexJob>, Vec<Arc<Slot>>) = batch.into_iter().unzip();
-            let slots = BatchSlots(slots);
-            let outcomes = commit_batch(store, &jobs);
-            for (slot, outcome) in slots.0.iter().zip(outcomes) {
-                slot.finish(outcome);
-            }
-        }
-        // Our own job was in the batch just finished.
-        slot.wait()
-            .unwrap_or_else(|| Err(StoreError::Io(io::Error::other("index commit lost a job"))))
+        self.0.submit(
+            job,
+            |jobs| commit_batch(store, &jobs),
+            |why| {
+                Err(StoreError::Io(io::Error::other(format!(
+                    "index commit {why}"
+                ))))
+            },
+        )
     }
 }
 

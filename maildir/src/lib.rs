@@ -59,6 +59,7 @@
 mod account;
 mod address;
 mod append;
+mod batch;
 mod codec;
 mod db;
 mod delivery;
@@ -91,7 +92,7 @@ pub use delivery::{Delivered, Delivery, Envelope};
 pub use error::{AccountError, DeliveryError, StoreError};
 pub use flags::Flags;
 pub use fs::{Fs, FsFile, RealFs};
-pub use layout::{INBOX, MAX_MAILBOX_NAME, SpecialUse, canonical_mailbox_name};
+pub use layout::{INBOX, Layout, MAX_MAILBOX_NAME, SpecialUse, canonical_mailbox_name};
 pub use messages::{CopyOutcome, FlagChange, FlagOp, FlagUpdate, StoreOutcome};
 pub use mime::{MimePart, PartKind};
 pub use notify::{

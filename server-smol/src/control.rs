@@ -159,6 +159,20 @@ async fn answer(
         None => parse_request(request).map(|req| {
             let applied = accounts::apply(store, &req);
             if applied.is_ok() {
+                // Account changes are logged here, where every CLI change
+                // to a running server arrives (docs/DESIGN.md §4).
+                match &req {
+                    AccountRequest::Add { address, .. } => {
+                        tracing::info!(user = %address, "account added (control socket)");
+                    }
+                    AccountRequest::Passwd { address, .. } => {
+                        tracing::info!(user = %address, "password changed (control socket)");
+                    }
+                    AccountRequest::Del { address } => {
+                        tracing::info!(user = %address, "account deleted (control socket)");
+                    }
+                    AccountRequest::List => {}
+                }
                 on_change(&req);
             }
             applied

@@ -48,6 +48,10 @@ pub fn run(config: &Config, req: &AccountRequest) -> Result<Vec<String>, String>
     if let Some(lines) = crate::control::send(&config.data_dir, req)? {
         return Ok(lines);
     }
+    // Reading creates nothing: no data_dir means no accounts yet.
+    if *req == AccountRequest::List && !config.data_dir.exists() {
+        return Ok(Vec::new());
+    }
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
     let store_config = StoreConfig {
@@ -75,6 +79,74 @@ pub fn run(config: &Config, req: &AccountRequest) -> Result<Vec<String>, String>
             }
         }
     }
+}
+
+/// The confirmation `user` prints on stderr after `req` succeeded.
+pub fn done(config: &Config, req: &AccountRequest, listed: usize) -> String {
+    let dir = config.data_dir.display();
+    match req {
+        AccountRequest::Add { address, .. } => format!("added {address} in {dir}"),
+        AccountRequest::Passwd { address, .. } => {
+            format!("changed the password of {address} in {dir}")
+        }
+        AccountRequest::Del { address } => format!("deleted {address} and its mail from {dir}"),
+        AccountRequest::List if !config.data_dir.exists() => {
+            format!("no accounts: {dir} does not exist yet")
+        }
+        AccountRequest::List => format!("{listed} account(s) in {dir}"),
+    }
+}
+
+/// Messages stored for `address` (every mailbox), from the Maildir files, so
+/// it also works while a server holds the index.
+fn stored_messages(config: &Config, address: &str) -> usize {
+    let Ok(address) = maildir::Address::parse(address) else {
+        return 0;
+    };
+    let root = maildir::Layout::new(config.data_dir.clone()).account_dir(&address);
+    let count = |dir: std::path::PathBuf| {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .count()
+        })
+    };
+    let mut folders = vec![root.clone()];
+    if let Ok(entries) = std::fs::read_dir(&root) {
+        folders.extend(
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path()),
+        );
+    }
+    folders
+        .into_iter()
+        .map(|f| count(f.join("cur")) + count(f.join("new")))
+        .sum()
+}
+
+/// `user del` on a terminal: an account with mail is deleted only after
+/// the person at the terminal says yes (`--yes` skips this; scripts, whose
+/// standard input is not a terminal, are never asked).
+pub fn confirm_delete(config: &Config, address: &str) -> bool {
+    use std::io::{BufRead, Write};
+    let messages = stored_messages(config, address);
+    if messages == 0 {
+        return true;
+    }
+    eprint!(
+        "{address} has {messages} message(s) in {}. Delete the account and its mail? [y/N] ",
+        config.data_dir.display()
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
 }
 
 #[cfg(test)]

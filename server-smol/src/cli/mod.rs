@@ -26,6 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve until SIGINT or SIGTERM (the default).
+    #[command(after_help = serve_help())]
     Serve,
     /// Manage accounts (also while the server runs).
     User {
@@ -80,13 +81,36 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Delete an account and its mail.
+    /// Delete an account and its mail. When standard input is a terminal
+    /// and the account has mail, asks first (scripts are never asked).
     Del {
         /// Full address.
         address: String,
+        /// Do not ask, even on a terminal.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// List accounts, one address per line.
     List,
+}
+
+/// `sansmail serve --help`: the configuration keys with their defaults,
+/// and where the rest are documented.
+fn serve_help() -> String {
+    format!(
+        "Configuration (--config FILE or SANSMAIL_CONFIG; every key is optional).\n\
+         Without a file these embedded defaults apply; a key missing from a file\n\
+         takes the value shown:\n\n{}\n\n\
+         [tls] cert/key (default: a self-signed certificate generated once into\n\
+         data_dir), [auth] failure_delay_ms, penalty_max_ms, cache_ttl_ms, [limits],\n\
+         [lmtp], [http], [outbound], [dkim], [checks], [hooks], [testing],\n\
+         [[rules]], [[routes]] and [handlers.*]: see docs/DESIGN.md sections 4 and 5\n\
+         (the defaults are listed there).\n\n\
+         Logging: SANSMAIL_LOG, else RUST_LOG (e.g. `debug`, `sansmail=debug,info`);\n\
+         `info` when neither is set. Logs go to stderr; `listening <name> <addr>`\n\
+         lines also go to stdout.",
+        crate::config::DEFAULT_CONFIG.trim_end()
+    )
 }
 
 /// Parses the command line and runs it; the binary's whole `main`.
@@ -102,6 +126,15 @@ pub fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config, warnings),
         Command::User { command } => {
+            if let UserCommand::Del {
+                address,
+                yes: false,
+            } = &command
+                && std::io::stdin().is_terminal()
+                && !accounts::confirm_delete(&config, address)
+            {
+                return fail(&format!("{address} not deleted"));
+            }
             let request = match user_request(command) {
                 Ok(r) => r,
                 Err(e) => return fail(&e),
@@ -109,9 +142,15 @@ pub fn main() -> ExitCode {
             match accounts::run(&config, &request) {
                 Ok(lines) => {
                     let mut out = std::io::stdout().lock();
-                    for l in lines {
+                    for l in &lines {
                         let _ = writeln!(out, "{l}");
                     }
+                    // What was done, on stderr: stdout stays the data
+                    // (`user list` prints only addresses, for scripts).
+                    eprintln!(
+                        "sansmail: {}",
+                        accounts::done(&config, &request, lines.len())
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),
@@ -124,16 +163,7 @@ pub fn main() -> ExitCode {
                 QueueCommand::Retry { id } => QueueRequest::Retry(id),
                 QueueCommand::Delete { id } => QueueRequest::Delete(id),
             };
-            match queue_cli::run(&config, &request) {
-                Ok(lines) => {
-                    let mut out = std::io::stdout().lock();
-                    for l in lines {
-                        let _ = writeln!(out, "{l}");
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(&e),
-            }
+            print_lines(queue_cli::run(&config, &request))
         }
         Command::Dns { domain } => dns_records(&config, &domain),
     }
@@ -154,7 +184,12 @@ fn dns_records(config: &Config, domain: &str) -> ExitCode {
     }
     let lines = DkimKey::load_or_generate(&config.data_dir, domain)
         .and_then(|key| zone_lines(domain, &config.hostname, &config.dkim.selector, &key));
-    match lines {
+    print_lines(lines)
+}
+
+/// A command's result: its lines on stdout, or its one-line error.
+fn print_lines(result: Result<Vec<String>, String>) -> ExitCode {
+    match result {
         Ok(lines) => {
             let mut out = std::io::stdout().lock();
             for l in lines {
@@ -187,7 +222,7 @@ fn user_request(command: UserCommand) -> Result<AccountRequest, String> {
             password: read_password(password_stdin)?,
             address,
         },
-        UserCommand::Del { address } => AccountRequest::Del { address },
+        UserCommand::Del { address, .. } => AccountRequest::Del { address },
         UserCommand::List => AccountRequest::List,
     })
 }
@@ -224,14 +259,27 @@ fn serve(config: Config, warnings: Vec<String>) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&format!("cannot install signal handlers: {e}")),
     };
-    let server = match Server::start(config) {
-        Ok(s) => s,
-        Err(e) => return fail(&e.to_string()),
-    };
+    // Logging starts before the server, so what start-up logs (index
+    // rescans, warnings) is kept; it is held back until the start
+    // succeeded, so a failed start prints only its one error line.
     init_logging();
     for w in warnings {
         tracing::warn!("{w}");
     }
+    // A failed start leaves no data_dir behind that it created itself.
+    let data_dir = config.data_dir.clone();
+    let created = !data_dir.exists();
+    let server = match Server::start(config) {
+        Ok(s) => s,
+        Err(e) => {
+            startup_log::discard();
+            if created {
+                let _ = std::fs::remove_dir_all(&data_dir);
+            }
+            return fail(&e.to_string());
+        }
+    };
+    startup_log::release();
     {
         // The contract's readiness lines: plain on stdout for scripts, and
         // in the log on stderr.
@@ -263,8 +311,63 @@ fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(startup_log::Writer::default)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
+}
+
+/// The log's writer: stderr, except that lines written before the server is
+/// up are held (up to [`startup_log::MAX_HELD`] bytes) until
+/// [`release`](startup_log::release) prints them or
+/// [`discard`](startup_log::discard) drops them.
+mod startup_log {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    /// At most this much start-up log is held; beyond it lines go to
+    /// stderr at once.
+    pub const MAX_HELD: usize = 1 << 20;
+
+    static HELD: Mutex<Option<Vec<u8>>> = Mutex::new(Some(Vec::new()));
+
+    fn held() -> std::sync::MutexGuard<'static, Option<Vec<u8>>> {
+        HELD.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The server is up: print what was held, then write straight through.
+    pub fn release() {
+        if let Some(buf) = held().take() {
+            let _ = std::io::stderr().write_all(&buf);
+        }
+    }
+
+    /// The start failed: drop what was held.
+    pub fn discard() {
+        held().take();
+    }
+
+    /// One log line's writer.
+    #[derive(Default)]
+    pub struct Writer;
+
+    impl Write for Writer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            let mut held = held();
+            match held.as_mut() {
+                Some(buf) if buf.len() + bytes.len() <= MAX_HELD => {
+                    buf.extend_from_slice(bytes);
+                    Ok(bytes.len())
+                }
+                _ => {
+                    drop(held);
+                    std::io::stderr().write(bytes)
+                }
+            }
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            std::io::stderr().flush()
+        }
+    }
 }

@@ -470,13 +470,17 @@ pub fn resolve(name: &str, addr: &str) -> Result<SocketAddr, ConfigError> {
         .ok_or_else(|| ConfigError(format!("[{name}] address `{addr}` is not host:port")))
 }
 
+/// A TOML error on one line: the message without the quoted source
+/// snippet (`2 | hostname = 3`, ` |   ^`) that the toml crate draws.
 fn one_line(e: &dyn fmt::Display) -> String {
+    let snippet = |l: &str| {
+        l.split_once('|')
+            .is_some_and(|(gutter, _)| gutter.trim().chars().all(|c| c.is_ascii_digit()))
+    };
     e.to_string()
         .lines()
         .map(str::trim)
-        .filter(|l| {
-            !l.is_empty() && !l.starts_with('|') && !l.chars().all(|c| c == '^' || c == ' ')
-        })
+        .filter(|l| !l.is_empty() && !snippet(l) && !l.chars().all(|c| c == '^' || c == ' '))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -485,6 +489,15 @@ fn one_line(e: &dyn fmt::Display) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn toml_errors_are_one_line_without_the_snippet() {
+        let e = Config::parse("data_dir = \"d\"\nhostname = 3\n").unwrap_err();
+        assert_eq!(
+            e.0,
+            "TOML parse error at line 2, column 12 invalid type: integer `3`, expected a string"
+        );
+    }
 
     #[test]
     fn embedded_defaults_match_the_contract() {

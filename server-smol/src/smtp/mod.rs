@@ -177,7 +177,19 @@ impl SmtpHandler {
                 self.recipients.push(r);
                 Reply::new(250, "2.1.5", "OK")
             }
-            Rcpt::Refuse(v) => v.to_reply(),
+            Rcpt::Refuse(v) => {
+                // Relay attempts and unknown users, at info: the first thing
+                // an operator looks for when mail does not arrive.
+                tracing::info!(
+                    peer = %self.peer,
+                    from = %session.reverse_path().flatten().unwrap_or(""),
+                    to = %forward_path,
+                    code = v.code,
+                    "recipient refused: {}",
+                    v.text
+                );
+                v.to_reply()
+            }
         }
     }
 
