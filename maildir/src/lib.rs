@@ -59,6 +59,7 @@
 mod account;
 mod address;
 mod append;
+mod beneath;
 mod codec;
 mod db;
 mod delivery;
@@ -86,6 +87,7 @@ mod uidset;
 
 pub use address::Address;
 pub use append::Append;
+pub use beneath::BeneathFs;
 pub use delivery::{Delivered, Delivery, Envelope};
 pub use error::{AccountError, DeliveryError, StoreError};
 pub use flags::Flags;
