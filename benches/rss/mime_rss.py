@@ -142,8 +142,9 @@ def run_threads(fn, n):
     for t in ts:
         t.join()
     if errors:
+        print(f"client errors: {errors[:3]}", file=sys.stderr, flush=True)
         stop_server()
-        sys.exit(f"client errors: {errors[:3]}")
+        sys.exit(1)
 
 
 def report(case, s):

@@ -152,6 +152,14 @@ impl Adapter {
             Event::ReadMessage { id, uid, need } => {
                 let c = match (need, uid.get() % 4) {
                     (_, 0) => MessageContent::Gone,
+                    (_, 1) if uid.get() % 8 == 1 => MessageContent::Unreadable,
+                    (ContentNeed::Stream, _) => {
+                        // The offsets, then the octets in chunks of 5.
+                        let streamed = s.message_begin(id, PartOffsets::parse(MSG)).is_ok()
+                            && MSG.chunks(5).all(|c| s.message_chunk(id, c).is_ok());
+                        assert!(streamed, "the session refused a streamed message");
+                        MessageContent::Streamed
+                    }
                     (ContentNeed::Offsets, _) => MessageContent::Offsets(PartOffsets::parse(MSG)),
                     (ContentNeed::Header, _) => {
                         MessageContent::Header(Bytes::from_static(&MSG[..80]))

@@ -15,7 +15,11 @@
 //!   (logging them), and [`Fs::open_read`] opens with `O_NOFOLLOW`, so a
 //!   link planted in `new/` is never adopted or served. Directory
 //!   components (a `.Folder` or `new/` that is a link) are refused by the
-//!   store before it uses a Maildir (see `Store::checked_dir`).
+//!   store before it uses a Maildir (see `Store::checked_dir`), and
+//!   [`BeneathFs`](crate::BeneathFs), which [`Store::open`](crate::Store::open)
+//!   uses, resolves every component below the data directory with
+//!   `O_NOFOLLOW` at use time, so a link swapped in after that check is
+//!   not followed either.
 
 use std::ffi::OsString;
 use std::fmt;

@@ -60,6 +60,7 @@ mod account;
 mod address;
 mod append;
 mod batch;
+mod beneath;
 mod codec;
 mod db;
 mod delivery;
@@ -88,6 +89,7 @@ mod urlauth;
 
 pub use address::Address;
 pub use append::Append;
+pub use beneath::BeneathFs;
 pub use delivery::{Delivered, Delivery, Envelope};
 pub use error::{AccountError, DeliveryError, StoreError};
 pub use flags::Flags;

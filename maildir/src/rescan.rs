@@ -54,10 +54,10 @@ impl AddAssign for RescanReport {
 /// nothing is created, listed, moved or deleted through it. Missing
 /// components are fine (the caller creates or reports them).
 ///
-/// The check is `lstat` per component; the file opens beneath it use
-/// `O_NOFOLLOW` ([`Fs::open_read`]). A link swapped in between the check
-/// and the use needs write access to the Maildir, which only the server's
-/// own user has (directories are `0700`).
+/// The check is `lstat` per component, which reports the problem early
+/// and clearly; a link swapped in between the check and the use is not
+/// followed either, because [`crate::BeneathFs`] opens every component
+/// below the data directory with `O_NOFOLLOW` when it uses the path.
 pub(crate) fn refuse_links(fs: &dyn Fs, root: &Path, dir: &Path) -> Result<(), StoreError> {
     let check = |p: &Path| -> Result<(), StoreError> {
         match fs.stat(p) {

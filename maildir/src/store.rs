@@ -14,7 +14,7 @@ use crate::db::IndexDb;
 use crate::error::StoreError;
 use crate::filename::UniqueNames;
 use crate::flags::Flags;
-use crate::fs::{Fs, RealFs};
+use crate::fs::Fs;
 use crate::group_commit::GroupCommit;
 use crate::index::{self, ACCOUNTS, MAILBOXES, MESSAGES, SUBSCRIPTIONS};
 use crate::index_commit::IndexCommit;
@@ -219,7 +219,10 @@ impl Store {
     /// [`StoreError::Locked`] when another process holds the index open;
     /// IO, index and corruption errors otherwise.
     pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
-        Store::open_with_fs(config, Arc::new(RealFs))
+        // Every path below the data directory is resolved without
+        // following a symbolic link (docs/DESIGN.md §3).
+        let fs = Arc::new(crate::beneath::BeneathFs::new(config.data_dir.clone()));
+        Store::open_with_fs(config, fs)
     }
 
     /// Like [`Store::open`] with a chosen filesystem (tests inject faults).

@@ -249,3 +249,55 @@ fn everything_created_is_private_whatever_the_umask() {
     assert_eq!(mode(&msg.path), 0o600);
     assert_eq!(mode(&acct.join(".Private/maildirfolder")), 0o600);
 }
+
+#[test]
+fn a_maildir_swapped_for_a_link_after_the_scan_is_not_followed() {
+    // The race an lstat-then-use check loses: the message is indexed (the
+    // scan saw real directories), then its `new/` (or `cur/`) and, separately, the
+    // whole account directory become links to a place holding a file of
+    // the same name and size. Opening it must not follow them.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let store = open(&data);
+    store.add_user(A, "pw").unwrap();
+    let body = b"Subject: mine\r\n\r\nprivate\r\n";
+    deliver(&store, &[A], body).unwrap();
+    let uid = uids(&store, A, "INBOX")[0];
+    let acct = root(&data, "localhost", "alice");
+    let info = store.message(A, "INBOX", uid).unwrap().expect("indexed");
+    let sub = info
+        .path
+        .parent()
+        .and_then(|p| p.file_name())
+        .unwrap()
+        .to_owned();
+    let name = info.path.file_name().unwrap().to_owned();
+    let outside = dir.path().join("outside");
+    for d in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(outside.join(d)).unwrap();
+    }
+    // Same name, same size: only following the link would serve it.
+    std::fs::write(
+        outside.join(&sub).join(&name),
+        vec![b'x'; info.size as usize],
+    )
+    .unwrap();
+    assert!(store.open_message(A, "INBOX", uid).is_ok());
+
+    std::fs::rename(acct.join(&sub), acct.join("real")).unwrap();
+    symlink(outside.join(&sub), acct.join(&sub)).unwrap();
+    let err = store.open_message(A, "INBOX", uid).unwrap_err();
+    assert!(matches!(err, StoreError::Symlink(_)), "{err:?}");
+
+    std::fs::remove_file(acct.join(&sub)).unwrap();
+    std::fs::rename(acct.join("real"), acct.join(&sub)).unwrap();
+    assert!(
+        store.open_message(A, "INBOX", uid).is_ok(),
+        "served again once real"
+    );
+    let moved = dir.path().join("alice.real");
+    std::fs::rename(&acct, &moved).unwrap();
+    symlink(&outside, &acct).unwrap();
+    let err = store.open_message(A, "INBOX", uid).unwrap_err();
+    assert!(matches!(err, StoreError::Symlink(_)), "{err:?}");
+}
