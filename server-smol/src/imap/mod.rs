@@ -94,6 +94,13 @@ pub struct ImapHandler {
     /// not been told of yet.
     claimed: std::collections::BTreeSet<u32>,
     append: Option<PendingAppend>,
+    /// The file whose size `ReadMessage` checked before the session
+    /// announced a literal from it (UID, file): `WriteExternal` copies from
+    /// this descriptor, so a message another session expunges (renames and
+    /// unlinks) or re-flags (renames) in between is still sent whole
+    /// instead of the connection being closed mid-literal. Dropped at the
+    /// next event of another kind.
+    held: Option<(u32, std::fs::File)>,
 }
 
 struct PendingAppend {
@@ -118,6 +125,7 @@ impl ImapHandler {
             pending: Vec::new(),
             overflowed: false,
             claimed: std::collections::BTreeSet::new(),
+            held: None,
             append: None,
         }
     }
@@ -441,26 +449,29 @@ impl ImapHandler {
     }
 
     async fn read_message(
-        &self,
+        &mut self,
         mailbox: String,
         uid: NonZeroU32,
         need: ContentNeed,
     ) -> MessageContent {
         let uid = uid.get();
+        self.held = None;
         let result = self
             .with_store(move |store, account| {
                 let offsets = store.mime_parts(account, &mailbox, uid)?;
+                let whole = |offsets| read_whole(store, account, &mailbox, uid, offsets);
                 match need {
                     ContentNeed::Offsets => match offsets {
                         // The literal is announced with the indexed size
                         // and copied from the file later: check now that
                         // the file still has that size (the store reports
                         // a truncated file), rather than announce bytes
-                        // that cannot be sent.
+                        // that cannot be sent, and keep the descriptor to
+                        // copy from (`held`).
                         Some(o) => store
                             .open_message(account, &mailbox, uid)
-                            .map(|_| MessageContent::Offsets(o)),
-                        None => read_whole(store, account, &mailbox, uid, None),
+                            .map(|f| (MessageContent::Offsets(o), Some(f))),
+                        None => whole(None).map(|c| (c, None)),
                     },
                     ContentNeed::Header => {
                         let mut file = store.open_message(account, &mailbox, uid)?;
@@ -473,19 +484,22 @@ impl ImapHandler {
                                 let mut buf = Vec::new();
                                 (&mut file).take(o.body_start).read_to_end(&mut buf)?;
                                 if (buf.len() as u64) < o.body_start {
-                                    return read_whole(store, account, &mailbox, uid, None);
+                                    return whole(None).map(|c| (c, None));
                                 }
-                                Ok(MessageContent::Header(Bytes::from(buf)))
+                                Ok((MessageContent::Header(Bytes::from(buf)), None))
                             }
-                            None => read_whole(store, account, &mailbox, uid, None),
+                            None => whole(None).map(|c| (c, None)),
                         }
                     }
-                    ContentNeed::Message => read_whole(store, account, &mailbox, uid, offsets),
+                    ContentNeed::Message => whole(offsets).map(|c| (c, None)),
                 }
             })
             .await;
         match result {
-            Ok(content) => content,
+            Ok((content, file)) => {
+                self.held = file.map(|f| (uid, f));
+                content
+            }
             Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 MessageContent::Gone
             }
@@ -497,7 +511,7 @@ impl ImapHandler {
     }
 
     async fn write_external(
-        &self,
+        &mut self,
         session: &mut ServerSession,
         mailbox: String,
         id: RequestId,
@@ -507,9 +521,18 @@ impl ImapHandler {
     ) -> Next {
         let uid = uid.get();
         let start = range.start;
+        // The descriptor ReadMessage checked (still readable if the file
+        // was renamed or unlinked since); else open it again.
+        let held = match self.held.as_ref() {
+            Some((u, f)) if *u == uid => f.try_clone().ok(),
+            _ => None,
+        };
         let opened = self
             .with_store(move |store, account| {
-                let mut f = store.open_message(account, &mailbox, uid)?;
+                let mut f = match held {
+                    Some(f) => f,
+                    None => store.open_message(account, &mailbox, uid)?,
+                };
                 f.seek(SeekFrom::Start(start))?;
                 Ok(f)
             })
@@ -585,6 +608,12 @@ impl Handler for ImapHandler {
         event: Event,
         out: &mut Output<'_>,
     ) -> Next {
+        if !matches!(
+            event,
+            Event::ReadMessage { .. } | Event::WriteExternal { .. }
+        ) {
+            self.held = None;
+        }
         match event {
             Event::Authenticate {
                 id,
