@@ -152,6 +152,7 @@ mod append;
 mod auth;
 mod dispatch;
 mod fetch;
+mod fetch_encode;
 mod list;
 mod messages;
 mod output;
