@@ -495,8 +495,10 @@ impl ServerSession {
         // tracks them): a pending change need not be sent again.
         let told = (add_flags || job.items.contains(&FetchAttribute::Flags))
             && (!self.enabled.condstore || job.items.contains(&FetchAttribute::ModSeq));
+        // `summary` is the view's own entry, cloned above and unchanged
+        // since: only the "pending change" mark needs clearing.
         if told && let Some(sel) = self.selected.as_mut() {
-            sel.view.set_flags(uid, summary.flags, summary.mod_seq);
+            sel.view.mark_told(seq.get(), uid);
         }
         true
     }
