@@ -5,7 +5,7 @@
 #
 #   benches/imap-vs-dovecot.sh [--users 100] [--clients 10] [--seconds 20] [--rounds 3]
 #                              [--modes "login-heavy persistent"] [--prefill 20]
-#                              [--perf FILE] [--bin-dir DIR]
+#                              [--perf FILE] [--bin-dir DIR] [--flag-sync batched|durable]
 #
 # Each round runs sansmail then Dovecot (alternating, so drift on a shared
 # machine hits both), per mode, and prints commands/s, protocol errors and
@@ -22,10 +22,14 @@
 # over the measured rounds only (not the prefill); read it with
 # `perf report -i FILE --no-children`. `--bin-dir DIR` takes `sansmail`
 # and `imapload` from DIR instead of building them (to compare builds).
+# `--flag-sync MODE` writes `[imap] flag_sync = MODE` into sansmail's
+# config (default: not written, so the server's default, batched; builds
+# before that key ignore it). `err/fail` columns: protocol errors / client
+# failures (a connection the server closed, a timeout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent" perf="" bindir=""
+users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent" perf="" bindir="" flagsync=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) users=$2; shift 2 ;;
@@ -36,6 +40,7 @@ while [ $# -gt 0 ]; do
     --modes) modes=$2; shift 2 ;;
     --perf) perf=$2; shift 2 ;;
     --bin-dir) bindir=$2; shift 2 ;;
+    --flag-sync) flagsync=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -76,6 +81,7 @@ listen_tls = []
 [imap]
 listen = ["127.0.0.1:$sport"]
 listen_tls = []
+${flagsync:+flag_sync = \"$flagsync\"}
 [pop3]
 listen = []
 listen_tls = []
@@ -162,15 +168,15 @@ if [ -n "$perf" ]; then
   ppid_perf=$!
 fi
 
-printf '%-12s %5s %14s %10s %14s %10s %7s\n' mode round "sansmail c/s" errors "dovecot c/s" errors ratio
+printf '%-12s %5s %14s %9s %14s %9s %7s\n' mode round "sansmail c/s" "err/fail" "dovecot c/s" "err/fail" ratio
 for mode in $modes; do
   for r in $(seq "$rounds"); do
     s=$(stress "$sport" "$mode" "$seconds" --seed "$r")
     d=$(stress "$dport" "$mode" "$seconds" --seed "$r")
-    sr=$(field "$s" commands_per_s) se=$(field "$s" protocol_errors)
-    dr=$(field "$d" commands_per_s) de=$(field "$d" protocol_errors)
+    sr=$(field "$s" commands_per_s) se=$(field "$s" protocol_errors)/$(field "$s" client_failures)
+    dr=$(field "$d" commands_per_s) de=$(field "$d" protocol_errors)/$(field "$d" client_failures)
     ratio=$(python3 -c "print(f'{$sr/$dr:.2f}' if $dr else 'inf')")
-    printf '%-12s %5s %14.1f %10s %14.1f %10s %7s\n' "$mode" "$r" "$sr" "$se" "$dr" "$de" "$ratio"
+    printf '%-12s %5s %14.1f %9s %14.1f %9s %7s\n' "$mode" "$r" "$sr" "$se" "$dr" "$de" "$ratio"
   done
 done
 if [ -n "$perf" ]; then

@@ -28,6 +28,7 @@ use redb::WriteTransaction;
 
 use crate::batch::Batcher;
 use crate::error::StoreError;
+use crate::flag_sync::{FlagSync, LazySync};
 use crate::flags::Flags;
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::messages::{
@@ -73,13 +74,17 @@ type Outcome = Result<Done, StoreError>;
 
 /// The STORE/EXPUNGE committer of one store.
 #[derive(Debug, Default)]
-pub(crate) struct IndexCommit(Batcher<IndexJob, Outcome>);
+pub(crate) struct IndexCommit {
+    batch: Batcher<IndexJob, Outcome>,
+    /// When flag-only batches become durable (`flag_sync.rs`).
+    pub(crate) lazy: LazySync,
+}
 
 impl IndexCommit {
     /// Commits `job` together with whatever else is queued; blocks until
     /// its own result is durable.
     pub(crate) fn submit(&self, store: &Store, job: IndexJob) -> Outcome {
-        self.0.submit(
+        self.batch.submit(
             job,
             |jobs| commit_batch(store, &jobs),
             |why| {
@@ -89,6 +94,18 @@ impl IndexCommit {
             },
         )
     }
+}
+
+/// fsyncs the directories earlier batched STOREs renamed in (one that
+/// went away since needs nothing).
+fn fsync_pending(fs: &dyn crate::fs::Fs, dirs: &BTreeSet<PathBuf>) -> io::Result<()> {
+    for d in dirs {
+        match fs.fsync_dir(d) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A copy of an error for every job of a failed batch.
@@ -171,15 +188,42 @@ fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
     let removes = results
         .iter()
         .any(|r| matches!(r, Some(Ok(a)) if !a.unlink.is_empty() || matches!(a.done, Done::Removed(ref u) if !u.is_empty())));
+    let lazy = &inner.index_commit.lazy;
     if wrote && removes {
         // An expunge's rows cannot be put back simply: directories first.
+        // The directories of earlier batched STOREs are fsynced with ours:
+        // this durable commit makes their index rows durable too.
+        let pending = lazy.take_for_durable_commit();
         let durable = fsync_dirs(fs, &renames)
+            .and_then(|()| fsync_pending(fs, &pending))
             .map_err(StoreError::from)
             .and_then(|()| txn.commit().map_err(StoreError::from));
         if let Err(e) = durable {
+            lazy.put_back_dirs(pending);
             undo(fs, &renames);
             return fail_all(&e);
         }
+    } else if wrote && lazy.mode() == FlagSync::Batched {
+        // Flags only, batched (`flag_sync.rs`): answered after an
+        // in-memory commit; the flusher fsyncs the directories and commits
+        // durably within FLAG_SYNC_WINDOW.
+        let mut txn = txn;
+        let committed = txn
+            .set_durability(redb::Durability::None)
+            .map_err(StoreError::from)
+            .and_then(|()| txn.commit().map_err(StoreError::from));
+        if let Err(e) = committed {
+            undo(fs, &renames);
+            return fail_all(&e);
+        }
+        lazy.note(
+            store,
+            renames
+                .iter()
+                .flat_map(|(a, b)| [a.parent(), b.parent()])
+                .flatten()
+                .map(PathBuf::from),
+        );
     } else if wrote {
         // Flags only: fsync the directories while the index commits, so a
         // batch costs max(fsync, commit) rather than their sum. Nobody is

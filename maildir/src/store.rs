@@ -87,6 +87,12 @@ pub(crate) struct Inner {
     /// The `new/` and `cur/` mtimes of each Maildir as of the last time the
     /// index was known to match it (see [`Store::refresh`]).
     pub(crate) stamps: Mutex<HashMap<PathBuf, DirStamp>>,
+    /// [`IndexDb::reopens`] when `stamps` was last known valid: a reopen
+    /// after an I/O error recovers the last *durable* commit, so batched
+    /// flag changes and `\Recent` claims since may be gone from the index
+    /// while their renames are on disk; every Maildir is then rescanned at
+    /// its next refresh.
+    pub(crate) stamps_reopens: std::sync::atomic::AtomicU64,
     /// The outbound queue's claims and id counter.
     pub(crate) queue: crate::queue::QueueState,
 }
@@ -96,6 +102,15 @@ pub(crate) struct Inner {
 pub(crate) struct DirStamp {
     new: Option<SystemTime>,
     cur: Option<SystemTime>,
+}
+
+/// The last handle of the store is gone (a clean shutdown): flag changes
+/// still pending in the batched window are made durable now
+/// (`flag_sync.rs`).
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.index_commit.lazy.close(self);
+    }
 }
 
 impl Inner {
@@ -119,7 +134,13 @@ impl Inner {
 
     /// The stamp recorded when the index last matched `dir`.
     pub(crate) fn known_stamp(&self, dir: &Path) -> Option<DirStamp> {
-        self.stamps().get(dir).copied()
+        use std::sync::atomic::Ordering;
+        let reopens = self.db.reopens();
+        let mut map = self.stamps();
+        if self.stamps_reopens.swap(reopens, Ordering::AcqRel) != reopens {
+            map.clear();
+        }
+        map.get(dir).copied()
     }
 
     /// Records that the index matches `dir` as of `stamp`.
@@ -252,6 +273,7 @@ impl Store {
                 quota: RwLock::new(Quota::default()),
                 password_hashing: config.password_hashing,
                 stamps: Mutex::new(HashMap::new()),
+                stamps_reopens: std::sync::atomic::AtomicU64::new(0),
                 queue: crate::queue::QueueState::default(),
             }),
         };

@@ -124,6 +124,10 @@ impl Server {
             max_bytes: config.limits.quota_bytes,
             max_messages: config.limits.quota_messages,
         });
+        store.set_flag_sync(match config.imap_flag_sync {
+            crate::config::FlagSync::Batched => maildir::FlagSync::Batched,
+            crate::config::FlagSync::Durable => maildir::FlagSync::Durable,
+        });
         let tls = crate::tls::server_config(&config).map_err(StartError)?;
         let acceptor = Some(TlsAcceptor::from(tls));
 
@@ -347,6 +351,11 @@ impl RunningServer {
         drop(self.halt.take());
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+        // Batched flag changes of the last window (`[imap] flag_sync`)
+        // become durable before the process exits.
+        if let Err(e) = self.shared.store.sync_flags() {
+            tracing::error!(error = %e, "flushing flag changes at shutdown failed");
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::message::{
 };
 use crate::response::{Code, MessageDataItem, RespText, UnitCode};
 use crate::types::{Flag, SequenceSet, Tag};
-use crate::view::{MessageSummary, flag_fetch};
+use crate::view::MessageSummary;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
@@ -569,16 +569,23 @@ impl ServerSession {
         // A keyword another session stored meanwhile is announced before
         // a FLAGS item can show it.
         self.announce_flags();
-        let mut items = job.items.clone();
-        if job.seen_set.contains(&uid) && !items.contains(&FetchAttribute::Flags) {
-            items.push(FetchAttribute::Flags);
-        }
+        // FLAGS goes along when this FETCH set \Seen (RFC 9051 §6.4.5).
+        let add_flags = job.seen_set.contains(&uid) && !job.items.contains(&FetchAttribute::Flags);
+        let items = job
+            .items
+            .iter()
+            .chain(add_flags.then_some(&FetchAttribute::Flags));
+        // Room for "* n FETCH (UID n FLAGS (\Seen \Answered))\r\n".
+        let mut line = Vec::with_capacity(96);
+        line.extend_from_slice(b"* ");
+        super::fetch_encode::put_number(&mut line, u64::from(seq.get()));
+        line.extend_from_slice(b" FETCH (");
         let mut w = Writer {
             session: self,
-            line: format!("* {seq} FETCH (").into_bytes(),
+            line,
         };
         let mut first = true;
-        for item in &items {
+        for item in items {
             // RFC 8474 §5.1 has no NIL EMAILID: a store without ids
             // leaves the item out.
             if *item == FetchAttribute::EmailId && summary.email_id.is_none() {
@@ -602,10 +609,12 @@ impl ServerSession {
         w.flush_line();
         // The client now has this message's flags (and mod-sequence, if it
         // tracks them): a pending change need not be sent again.
-        let told = items.contains(&FetchAttribute::Flags)
-            && (!self.enabled.condstore || items.contains(&FetchAttribute::ModSeq));
+        let told = (add_flags || job.items.contains(&FetchAttribute::Flags))
+            && (!self.enabled.condstore || job.items.contains(&FetchAttribute::ModSeq));
+        // `summary` is the view's own entry, cloned above and unchanged
+        // since: only the "pending change" mark needs clearing.
         if told && let Some(sel) = self.selected.as_mut() {
-            sel.view.set_flags(uid, summary.flags, summary.mod_seq);
+            sel.view.mark_told(seq.get(), uid);
         }
         true
     }
@@ -788,11 +797,23 @@ fn write_item(
         })
     };
     match item {
-        A::Flags => w.item(&MessageDataItem::Flags(flag_fetch(m))),
-        A::Uid => w.item(&MessageDataItem::Uid(m.uid)),
+        // The items of every large FETCH are written straight into the
+        // line (`fetch_encode.rs`), the others through the encoder.
+        A::Flags => super::fetch_encode::put_flags(&mut w.line, m, w.session.version),
+        A::Uid => {
+            w.raw(b"UID ");
+            super::fetch_encode::put_number(&mut w.line, u64::from(m.uid.get()));
+        }
         A::InternalDate => w.item(&MessageDataItem::InternalDate(m.internal_date)),
-        A::Rfc822Size => w.item(&MessageDataItem::Rfc822Size(m.size)),
-        A::ModSeq => w.item(&MessageDataItem::ModSeq(m.mod_seq)),
+        A::Rfc822Size => {
+            w.raw(b"RFC822.SIZE ");
+            super::fetch_encode::put_number(&mut w.line, m.size);
+        }
+        A::ModSeq => {
+            w.raw(b"MODSEQ (");
+            super::fetch_encode::put_number(&mut w.line, m.mod_seq);
+            w.raw(b")");
+        }
         // Left out by the caller when the store assigns no ids.
         A::EmailId => {
             if let Some(id) = &m.email_id {

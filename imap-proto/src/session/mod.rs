@@ -193,6 +193,7 @@ mod context;
 mod compress;
 mod dispatch;
 mod fetch;
+mod fetch_encode;
 mod list;
 mod messages;
 mod notify;

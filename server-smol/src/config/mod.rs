@@ -58,6 +58,9 @@ pub struct Config {
     pub submission: Listeners,
     /// `[imap]`.
     pub imap: Listeners,
+    /// `[imap] flag_sync`: when STORE's flag changes become durable.
+    /// An extension of the contract.
+    pub imap_flag_sync: FlagSync,
     /// `[pop3]`.
     pub pop3: Listeners,
     /// `[tls]`: certificate and key; none means a generated self-signed pair.
@@ -191,6 +194,21 @@ pub struct LimitsConfig {
     pub tls_handshake_timeout_ms: u64,
 }
 
+/// `[imap] flag_sync`: when a STORE (flags and keywords only) is durable.
+/// APPEND, COPY, MOVE and EXPUNGE are always answered after their durable
+/// commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagSync {
+    /// The default: answered after the in-memory index commit, durable
+    /// within `maildir::FLAG_SYNC_WINDOW` (200 ms) by a background flush,
+    /// like Dovecot's default `mail_fsync = optimized` (docs/DESIGN.md §3).
+    #[default]
+    Batched,
+    /// Answered only after the directory fsync and a durable index commit.
+    Durable,
+}
+
 /// A configuration problem, printed as one line.
 #[derive(Debug)]
 pub struct ConfigError(pub String);
@@ -212,7 +230,7 @@ struct RawConfig {
     domains: Option<Vec<String>>,
     smtp: Option<RawListeners>,
     submission: Option<RawListeners>,
-    imap: Option<RawListeners>,
+    imap: Option<RawImap>,
     pop3: Option<RawListeners>,
     tls: Option<RawTls>,
     auth: Option<RawAuth>,
@@ -233,6 +251,13 @@ struct RawConfig {
 struct RawListeners {
     listen: Option<Vec<String>>,
     listen_tls: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawImap {
+    listen: Option<Vec<String>>,
+    listen_tls: Option<Vec<String>>,
+    flag_sync: Option<FlagSync>,
 }
 
 #[derive(Deserialize, Default)]
@@ -316,6 +341,12 @@ impl Config {
         let auth = raw.auth.unwrap_or_default();
         let limits = raw.limits.unwrap_or_default();
         let tls = raw.tls.unwrap_or_default();
+        let imap = raw.imap.unwrap_or_default();
+        let imap_flag_sync = imap.flag_sync.unwrap_or_default();
+        let imap_listeners = RawListeners {
+            listen: imap.listen,
+            listen_tls: imap.listen_tls,
+        };
         let config = Config {
             data_dir: raw
                 .data_dir
@@ -329,7 +360,12 @@ impl Config {
                 .collect(),
             smtp: listeners(raw.smtp, &["127.0.0.1:2525"], &[]),
             submission: listeners(raw.submission, &["127.0.0.1:2587"], &["127.0.0.1:2465"]),
-            imap: listeners(raw.imap, &["127.0.0.1:2143"], &["127.0.0.1:2993"]),
+            imap: listeners(
+                Some(imap_listeners),
+                &["127.0.0.1:2143"],
+                &["127.0.0.1:2993"],
+            ),
+            imap_flag_sync,
             pop3: listeners(raw.pop3, &["127.0.0.1:2110"], &["127.0.0.1:2995"]),
             tls: TlsConfig {
                 cert: tls.cert,
