@@ -175,7 +175,7 @@ fn check_both(name: &str, input: &[u8]) {
         ) => {
             assert_eq!(username.as_bytes(), b"alice@example.com");
             assert_eq!(their_user.as_ref(), b"alice@example.com");
-            assert_eq!(password.declassify().as_bytes(), b"correct horse battery");
+            assert_eq!(password.expose().as_bytes(), b"correct horse battery");
             assert_eq!(
                 their_password.declassify().as_ref(),
                 b"correct horse battery"

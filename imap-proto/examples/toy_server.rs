@@ -91,7 +91,7 @@ fn answer(
             password,
             ..
         } => {
-            let ok = username == "alice" && password.declassify() == "secret";
+            let ok = username == "alice" && password.expose() == "secret";
             let answer = if ok {
                 Ok(())
             } else {

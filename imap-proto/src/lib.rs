@@ -33,7 +33,7 @@
 //!     while let Some(event) = session.poll_event() {
 //!         match event {
 //!             Event::Authenticate { id, password, .. } => {
-//!                 let ok = password.declassify() == "secret";
+//!                 let ok = password.expose() == "secret";
 //!                 let answer = if ok { Ok(()) } else { Err(imap_proto::response::RespText::plain("no")) };
 //!                 session.respond_authenticate(id, answer).unwrap();
 //!             }

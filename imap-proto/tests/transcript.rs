@@ -145,8 +145,8 @@ fn client_side_of_rfc9051_section_8() {
         panic!()
     };
     assert_eq!(username.as_bytes(), b"fred");
-    assert_eq!(password.declassify().as_bytes(), b"secret");
-    assert_eq!(format!("{password:?}"), "Secret(/* redacted */)");
+    assert_eq!(password.expose().as_bytes(), b"secret");
+    assert_eq!(format!("{password:?}"), "Secret(***)");
 }
 
 #[test]

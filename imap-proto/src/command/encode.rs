@@ -72,7 +72,7 @@ impl Encode for CommandBody {
                 mechanism.encode(enc);
                 if let Some(ir) = initial_response {
                     enc.put(b" ");
-                    let data = ir.declassify();
+                    let data = ir.expose();
                     if data.is_empty() {
                         enc.put(b"=");
                     } else {
@@ -84,7 +84,7 @@ impl Encode for CommandBody {
                 enc.put(b"LOGIN ");
                 username.encode(enc);
                 enc.put(b" ");
-                password.declassify().encode(enc);
+                password.expose().encode(enc);
             }
             CommandBody::Enable { capabilities } => {
                 enc.put(b"ENABLE ");

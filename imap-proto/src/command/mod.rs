@@ -378,7 +378,7 @@ impl AuthenticateData {
         match self {
             AuthenticateData::Cancel => b"*\r\n".to_vec(),
             AuthenticateData::Continue(d) => {
-                let mut out = crate::core::encode_base64(d.declassify()).into_bytes();
+                let mut out = crate::core::encode_base64(d.expose()).into_bytes();
                 out.extend_from_slice(b"\r\n");
                 out
             }

@@ -138,7 +138,7 @@ fn known_answers() {
         panic!("not LOGIN");
     };
     assert_eq!(username.as_bytes(), b"SMITH");
-    assert_eq!(password.declassify().as_bytes(), b"SESAME");
+    assert_eq!(password.expose().as_bytes(), b"SESAME");
 
     let c = rt(b"a001 AUTHENTICATE PLAIN AGZyZWQAdGlnZXI=\r\n");
     let CommandBody::Authenticate {
@@ -149,7 +149,7 @@ fn known_answers() {
         panic!("not AUTHENTICATE");
     };
     assert_eq!(mechanism.as_str(), "PLAIN");
-    assert_eq!(initial_response.unwrap().declassify(), b"\0fred\0tiger");
+    assert_eq!(initial_response.unwrap().expose(), b"\0fred\0tiger");
 
     let c = Command::parse(b"A3 store 1 flags \\Seen \\Draft\r\n").unwrap();
     assert_eq!(

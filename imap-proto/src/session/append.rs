@@ -103,7 +103,6 @@ impl ServerSession {
                     announced: Some(mode),
                     inline: None,
                     utf8: head.utf8,
-                    binary: head.binary,
                 },
             );
             return;
@@ -134,7 +133,6 @@ impl ServerSession {
             announced,
             inline,
             utf8,
-            binary,
         }) = self.take_pending(id, |p| matches!(p, Pending::AppendBegin { .. }))
         else {
             return Err(answer);
@@ -150,13 +148,7 @@ impl ServerSession {
                         RespText::plain("Ready for literal data"),
                     )));
                 }
-                self.wait = Wait::AppendData {
-                    id,
-                    tag,
-                    utf8,
-                    binary,
-                    nul: false,
-                };
+                self.wait = Wait::AppendData { id, tag, utf8 };
             }
             (Ok(()), None) => {
                 if let Some(data) = inline {
@@ -188,22 +180,12 @@ impl ServerSession {
 
     /// The rest of an APPEND after its streamed message: only CRLF may
     /// follow (no MULTIAPPEND), or `)` CRLF after a `UTF8 (` literal.
-    pub(super) fn append_tail(
-        &mut self,
-        id: RequestId,
-        tag: Tag,
-        utf8: bool,
-        nul: bool,
-        command: &[u8],
-    ) {
-        if nul {
-            // RFC 9051 §9: a literal is `*CHAR8` (no NUL); binary content
-            // needs a literal8 (RFC 3516 §4.4). The same APPEND sent whole
-            // fails to parse: answered BAD alike, nothing stored.
-            self.events.push_back(Event::AppendAbort { id });
-            self.bad(tag, "NUL octets need a literal8 (RFC 3516)");
-            return;
-        }
+    pub(super) fn append_tail(&mut self, id: RequestId, tag: Tag, utf8: bool, command: &[u8]) {
+        // A NUL octet in a plain streamed literal is, strictly, not
+        // `CHAR8` (RFC 9051 §9), but real mail carries them and clients
+        // that copy such a message between servers (mbsync, imapsync)
+        // send it in a plain literal: it is stored as sent, like any
+        // other octet (Postel; a literal8 is the clean way, RFC 3516).
         let last_line = match command[..command.len().saturating_sub(1)]
             .iter()
             .rposition(|b| *b == b'\n')

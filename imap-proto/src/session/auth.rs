@@ -65,7 +65,7 @@ impl ServerSession {
                 self.bad(tag, "SASL-IR not supported");
                 return;
             }
-            self.sasl_data(tag, step, data.declassify());
+            self.sasl_data(tag, step, data.expose());
             return;
         }
         let challenge = match step {
@@ -84,7 +84,7 @@ impl ServerSession {
         }
         match AuthenticateData::parse(line) {
             Ok(AuthenticateData::Cancel) => self.bad(tag, "Authentication cancelled"),
-            Ok(AuthenticateData::Continue(data)) => self.sasl_data(tag, step, data.declassify()),
+            Ok(AuthenticateData::Continue(data)) => self.sasl_data(tag, step, data.expose()),
             Err(_) => self.bad(tag, "Invalid base64 in SASL response"),
         }
     }

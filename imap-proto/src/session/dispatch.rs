@@ -56,8 +56,6 @@ pub(super) enum Pending {
         inline: Option<Bytes>,
         /// `UTF8 (~{N}` (RFC 6855 §4): `)` follows the literal.
         utf8: bool,
-        /// `~{N}`: a literal8 (RFC 3516 §4.4).
-        binary: bool,
     },
     AppendEnd {
         tag: Tag,
@@ -479,7 +477,6 @@ impl ServerSession {
                         announced: None,
                         inline: Some(data),
                         utf8: false,
-                        binary: message.binary,
                     },
                 );
             }

@@ -189,8 +189,8 @@
 
 mod append;
 mod auth;
-mod context;
 mod compress;
+mod context;
 mod dispatch;
 mod fetch;
 mod fetch_encode;
@@ -299,11 +299,6 @@ enum Wait {
         tag: Tag,
         /// `UTF8 (~{N}`: a `)` must follow the literal (RFC 6855 §4).
         utf8: bool,
-        /// `~{N}`: a literal8, NUL octets allowed (RFC 3516 §4.4).
-        binary: bool,
-        /// A NUL octet came in a plain literal, which cannot hold one
-        /// (RFC 9051 §9 `CHAR8`): the APPEND fails at its end.
-        nul: bool,
     },
     /// STARTTLS or COMPRESS answered; `emitted` once the event was
     /// handed out.
@@ -800,9 +795,7 @@ impl ServerSession {
             Frame::Complete(bytes) => match std::mem::replace(&mut self.wait, Wait::Nothing) {
                 Wait::Sasl { tag, step } => self.sasl_line(tag, step, &bytes),
                 Wait::Idle { tag } => self.idle_line(tag, &bytes),
-                Wait::AppendData {
-                    id, tag, utf8, nul, ..
-                } => self.append_tail(id, tag, utf8, nul, &bytes),
+                Wait::AppendData { id, tag, utf8, .. } => self.append_tail(id, tag, utf8, &bytes),
                 other => {
                     self.wait = other;
                     self.command(&bytes);
@@ -816,16 +809,6 @@ impl ServerSession {
                 ..
             } => self.literal_announced(tag, &command_so_far, size, mode),
             Frame::LiteralData(data) => {
-                if let Wait::AppendData {
-                    binary,
-                    ref mut nul,
-                    ..
-                } = self.wait
-                    && !binary
-                    && data.contains(&0)
-                {
-                    *nul = true;
-                }
                 if let Wait::AppendData { id, .. } = self.wait {
                     self.events.push_back(Event::AppendChunk {
                         id,

@@ -11,7 +11,7 @@ impl<T> Secret<T> {
     }
 
     /// The wrapped value: the name makes each disclosure visible in review.
-    pub fn declassify(&self) -> &T {
+    pub fn expose(&self) -> &T {
         &self.0
     }
 
@@ -23,7 +23,7 @@ impl<T> Secret<T> {
 
 impl<T> std::fmt::Debug for Secret<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(/* redacted */)")
+        f.write_str("Secret(***)")
     }
 }
 
@@ -34,7 +34,7 @@ mod tests {
     #[test]
     fn debug_redacts() {
         let s = Secret::new("hunter2".to_owned());
-        assert_eq!(format!("{s:?}"), "Secret(/* redacted */)");
-        assert_eq!(s.declassify(), "hunter2");
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+        assert_eq!(s.expose(), "hunter2");
     }
 }

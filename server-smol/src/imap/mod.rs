@@ -671,7 +671,7 @@ impl Handler for ImapHandler {
                 ..
             } => {
                 let answer = self
-                    .authenticate(authzid, username, password.declassify().clone())
+                    .authenticate(authzid, username, password.expose().clone())
                     .await;
                 answered!(session.respond_authenticate(id, answer));
             }

@@ -26,7 +26,9 @@ enum Pending {
         authcid: String,
     },
     DataEnd,
-    Burl { last: bool },
+    Burl {
+        last: bool,
+    },
 }
 
 /// Where in an AUTH exchange we are (RFC 4954 §4).
