@@ -506,19 +506,39 @@ pub fn resolve(name: &str, addr: &str) -> Result<SocketAddr, ConfigError> {
         .ok_or_else(|| ConfigError(format!("[{name}] address `{addr}` is not host:port")))
 }
 
-/// A TOML error on one line: the message without the quoted source
-/// snippet (`2 | hostname = 3`, ` |   ^`) that the toml crate draws.
+/// A TOML error on one line: the message without the source snippet's
+/// gutter (`2 | hostname = 3`, ` |   ^`) that the toml crate draws; the
+/// offending source line is kept, quoted, so the key is named.
 fn one_line(e: &dyn fmt::Display) -> String {
-    let snippet = |l: &str| {
+    fn snippet(l: &str) -> Option<&str> {
         l.split_once('|')
-            .is_some_and(|(gutter, _)| gutter.trim().chars().all(|c| c.is_ascii_digit()))
-    };
-    e.to_string()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !snippet(l) && !l.chars().all(|c| c == '^' || c == ' '))
-        .collect::<Vec<_>>()
-        .join(" ")
+            .filter(|(gutter, _)| gutter.trim().chars().all(|c| c.is_ascii_digit()))
+            .map(|(_, code)| code.trim())
+    }
+    let text = e.to_string();
+    let mut source = None;
+    let mut words = Vec::new();
+    for l in text.lines().map(str::trim) {
+        if l.is_empty() || l.chars().all(|c| c == '^' || c == ' ') {
+            continue;
+        }
+        match snippet(l) {
+            Some(code) => {
+                if source.is_none()
+                    && !code.is_empty()
+                    && !code.chars().all(|c| c == '^' || c == ' ')
+                {
+                    source = Some(code.to_owned());
+                }
+            }
+            None => words.push(l),
+        }
+    }
+    let mut out = words.join(" ");
+    if let Some(code) = source {
+        out.push_str(&format!(" (`{code}`)"));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -531,7 +551,8 @@ mod tests {
         let e = Config::parse("data_dir = \"d\"\nhostname = 3\n").unwrap_err();
         assert_eq!(
             e.0,
-            "TOML parse error at line 2, column 12 invalid type: integer `3`, expected a string"
+            "TOML parse error at line 2, column 12 invalid type: integer `3`, expected a string \
+             (`hostname = 3`)"
         );
     }
 
