@@ -9,7 +9,10 @@
 # Maildir, no checks: Postfix has none built in).
 #
 #   benches/inbound-checks-vs-postfix.sh [--messages 2000] [--connections 10] [--size 5120]
-#                                        [--rounds 3] [--bin-dir DIR]
+#                                        [--rounds 3] [--bin-dir DIR] [--checks on|off]
+#
+# `--checks off` turns SPF/DKIM/DMARC off (`[checks]` all false): plain
+# durable delivery through the pipeline to `local` (issue 11's figure).
 #
 # Each round runs sansmail then Postfix and prints, per server, the SMTP
 # accept rate (loadgen, first to last accepted DATA; sansmail acknowledges
@@ -20,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-messages=2000 connections=10 size=5120 rounds=3 bindir=""
+messages=2000 connections=10 size=5120 rounds=3 bindir="" checks=on
 while [ $# -gt 0 ]; do
   case "$1" in
     --messages) messages=$2; shift 2 ;;
@@ -28,6 +31,7 @@ while [ $# -gt 0 ]; do
     --size) size=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --bin-dir) bindir=$2; shift 2 ;;
+    --checks) checks=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -86,6 +90,9 @@ listen = []
 [outbound]
 resolvers = ["127.0.0.1:$dnsport"]
 CONF
+if [ "$checks" = off ]; then
+  printf '[checks]\nspf = false\ndkim = false\ndmarc = false\n' >> "$work/sm/sansmail.toml"
+fi
 (cd "$work/sm" && echo secret | "$bin/sansmail" --config sansmail.toml user add alice@localhost --password-stdin >/dev/null)
 (cd "$work/sm" && exec "$bin/sansmail" --config sansmail.toml serve > log 2>&1) &
 spid=$!
