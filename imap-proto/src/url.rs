@@ -340,6 +340,29 @@ mod tests {
         assert_eq!(u.access, UrlAccess::AuthUser);
     }
 
+    /// Peer input: every prefix of a full URL, and every octet of it
+    /// replaced by each delimiter, parses or is refused, never panics
+    /// (the parser slices by offsets it found).
+    #[test]
+    fn damaged_urls_never_panic() {
+        let full = "imap://joe;AUTH=*@example.com:143/INBOX;UIDVALIDITY=785799047/;UID=113330;\
+                    SECTION=1.5.9;PARTIAL=0.1024;EXPIRE=2030-01-01T00:00:00Z;\
+                    URLAUTH=submit+fred:internal:91354a473744909de610943775f92038";
+        for n in 0..=full.len() {
+            let _ = ImapUrl::parse(&full[..n]);
+        }
+        for i in 0..full.len() {
+            for d in [";", ":", "/", "@", "=", ".", "%", "+", "%4", ";;", "=="] {
+                let mut m = String::from(&full[..i]);
+                m.push_str(d);
+                m.push_str(&full[i + 1..]);
+                let _ = ImapUrl::parse(&m);
+                m.truncate(i + d.len());
+                let _ = ImapUrl::parse(&m);
+            }
+        }
+    }
+
     #[test]
     fn refusals() {
         let cases: &[(&str, UrlError)] = &[
