@@ -232,12 +232,10 @@ fuzz_target!(|data: &[u8]| {
     config.allow_plaintext = cfg & 1 == 0;
     config.tls_active = cfg & 2 != 0;
     config.limits = Limits {
-        codec: imap_proto::Limits {
-            max_line_length: 256,
-            max_literal_size: 512,
-            max_command_size: 2048,
-            max_depth: 8,
-        },
+        max_line_length: 256,
+        max_literal_size: 512,
+        max_command_size: 2048,
+        max_depth: 8,
         max_pending_output: 512,
         inline_section_max: 16,
         ..Limits::default()
@@ -291,6 +289,7 @@ fuzz_target!(|data: &[u8]| {
             max_literal_size: u64::MAX / 2,
             max_command_size: usize::MAX / 2,
             max_depth: 64,
+            ..imap_proto::Limits::default()
         },
     );
     let mut input = &a.out[..];

@@ -23,7 +23,7 @@
 //! use imap_proto::view::MessageSummary;
 //!
 //! let message: &[u8] = b"Subject: hi\r\n\r\nhello\r\n";
-//! let mut session = ServerSession::new(ServerConfig::new("ready"), Instant::now());
+//! let mut session = ServerSession::new(ServerConfig::new("imap.example.org"), Instant::now());
 //! let mut input: &[u8] = b"a LOGIN alice secret\r\nb SELECT INBOX\r\nc FETCH 1 (FLAGS BODY.PEEK[])\r\nd LOGOUT\r\n";
 //! let mut wire = BytesMut::new();
 //! while !session.is_closed() {

@@ -45,14 +45,35 @@ fn selected(config: ServerConfig) -> Harness {
     h
 }
 
+/// STARTTLS is offered only when the embedder enables it (it needs a TLS
+/// acceptor); without it the greeting leaves it out and the command is
+/// refused (RFC 9051 §6.2.1: STARTTLS is for servers that offer it). The
+/// greeting is built from the hostname, as in smtp-proto and pop3-proto.
+#[test]
+fn starttls_is_off_by_default_and_the_greeting_names_the_host() {
+    let config = ServerConfig::new("imap.example.org");
+    assert!(!config.starttls);
+    let mut h = Harness::with_store(config, store_with_two(), Instant::now());
+    assert_eq!(
+        h.take_output(),
+        "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] imap.example.org IMAP sansmail ready\r\n"
+    );
+    h.run(b"a1 CAPABILITY\r\na2 STARTTLS\r\n", 1000);
+    assert_eq!(
+        h.take_output(),
+        "* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN\r\na1 OK CAPABILITY completed\r\na2 BAD STARTTLS not available\r\n"
+    );
+}
+
 #[test]
 fn starttls_discards_pipelined_input_and_changes_capabilities() {
     let mut config = ServerConfig::new("hi");
+    config.starttls = true;
     config.allow_plaintext = false;
     let mut h = Harness::with_store(config, store_with_two(), Instant::now());
     assert_eq!(
         h.take_output(),
-        "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE LOGINDISABLED] hi\r\n"
+        "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE LOGINDISABLED] hi IMAP sansmail ready\r\n"
     );
     h.run(b"a1 LOGIN alice secret\r\n", 1000);
     assert_eq!(

@@ -82,12 +82,20 @@ fn stream() -> impl Strategy<Value = Vec<u8>> {
     )
 }
 
+/// The session under test, STARTTLS offered so random streams reach it.
+fn config() -> ServerConfig {
+    let mut c = ServerConfig::new("hi");
+    c.starttls = true;
+    c
+}
+
 fn parse_all(out: &[u8]) {
     let limits = imap_proto::Limits {
         max_line_length: usize::MAX / 2,
         max_literal_size: u64::MAX / 2,
         max_command_size: usize::MAX / 2,
         max_depth: 64,
+        ..imap_proto::Limits::default()
     };
     let mut f = Framer::new(Role::Client, limits);
     let mut input = out;
@@ -111,9 +119,9 @@ proptest! {
     #[test]
     fn random_streams(input in stream()) {
         let t = Instant::now();
-        let mut whole = Harness::with_store(ServerConfig::new("hi"), store_with_two(), t);
+        let mut whole = Harness::with_store(config(), store_with_two(), t);
         whole.run(&input, input.len());
-        let mut bytewise = Harness::with_store(ServerConfig::new("hi"), store_with_two(), t);
+        let mut bytewise = Harness::with_store(config(), store_with_two(), t);
         bytewise.run(&input, 1);
         parse_all(&whole.out);
         prop_assert_eq!(
@@ -130,9 +138,9 @@ proptest! {
 fn plaintext_after_starttls_is_dropped_at_any_split() {
     let input = b"a1 STARTTLS\r\n\r\n";
     let t = Instant::now();
-    let mut whole = Harness::with_store(ServerConfig::new("hi"), store_with_two(), t);
+    let mut whole = Harness::with_store(config(), store_with_two(), t);
     whole.run(input, input.len());
-    let mut bytewise = Harness::with_store(ServerConfig::new("hi"), store_with_two(), t);
+    let mut bytewise = Harness::with_store(config(), store_with_two(), t);
     bytewise.run(input, 1);
     assert_eq!(
         String::from_utf8_lossy(&whole.out),

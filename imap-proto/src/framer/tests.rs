@@ -56,6 +56,7 @@ fn small() -> Limits {
         max_literal_size: 100,
         max_command_size: 200,
         max_depth: 8,
+        ..Limits::default()
     }
 }
 

@@ -107,8 +107,7 @@ impl ServerSession {
             );
             return;
         }
-        if size <= self.config.limits.codec.max_literal_size && self.framer.accept_literal().is_ok()
-        {
+        if size <= self.config.limits.max_literal_size && self.framer.accept_literal().is_ok() {
             if mode == LiteralMode::Sync {
                 self.send(&Response::Continue(crate::response::Continue(
                     RespText::plain("Ready"),

@@ -165,7 +165,7 @@ impl ServerSession {
     }
 
     pub(super) fn command(&mut self, bytes: &[u8]) {
-        match Command::parse_with_limits(bytes, &self.config.limits.codec) {
+        match Command::parse_with_limits(bytes, &self.config.limits) {
             Ok(cmd) => self.dispatch(cmd),
             Err(e) => match e.tag {
                 Some(tag) => self.bad(tag, "Syntax error in command"),
@@ -250,10 +250,8 @@ impl ServerSession {
                 self.ok(tag, None, "Begin TLS negotiation now");
                 // RFC 9051 §6.2.1: nothing pipelined after STARTTLS is
                 // read (command injection); the framer forgets it all.
-                self.framer = crate::framer::Framer::new(
-                    crate::framer::Role::Server,
-                    self.config.limits.codec,
-                );
+                self.framer =
+                    crate::framer::Framer::new(crate::framer::Role::Server, self.config.limits);
                 self.wait = Wait::Switch {
                     emitted: false,
                     kind: super::TransportKind::StartTls,

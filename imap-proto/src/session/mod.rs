@@ -104,8 +104,11 @@
 //!   IMAP4rev2 switches the encoder to [`Version::Rev2`].
 //! - **Autologout** (RFC 9051 §5.4): [`Limits::login_timeout`] before
 //!   login, [`Limits::autologout`] (30 minutes) after, IDLE included.
-//! - **STARTTLS**: the OK is queued, leftover input is discarded, and
-//!   [`Event::SwitchTransport`] follows once the OK is drained.
+//! - **STARTTLS**: offered only when [`ServerConfig::starttls`] is set
+//!   (off by default, as in smtp-proto and pop3-proto: an adapter without
+//!   a TLS acceptor must not advertise it). The OK is queued, leftover
+//!   input is discarded, and [`Event::SwitchTransport`] follows once the
+//!   OK is drained.
 //! - **COMPRESS=DEFLATE** (RFC 4978), offered after login: `OK DEFLATE
 //!   active` is queued and [`Event::SwitchTransport`] with
 //!   [`TransportKind::Deflate`] follows once it is drained; the session
@@ -340,10 +343,10 @@ pub struct ServerSession {
 }
 
 impl ServerSession {
-    /// A session for a new connection; the `* OK [CAPABILITY ...]` greeting
-    /// is queued.
+    /// A session for a new connection; the `* OK [CAPABILITY ...]
+    /// <hostname> IMAP sansmail ready` greeting is queued.
     pub fn new(config: ServerConfig, now: Instant) -> Self {
-        let mut framer = Framer::new(Role::Server, config.limits.codec);
+        let mut framer = Framer::new(Role::Server, config.limits);
         framer.set_literal_plus(false);
         let deadline = now + config.limits.login_timeout;
         let mut s = ServerSession {
@@ -371,7 +374,7 @@ impl ServerSession {
         };
         s.update_literal_plus();
         let code = Code::Capability(s.capabilities());
-        let greeting = s.config.greeting.clone();
+        let greeting = s.config.greeting();
         s.send(&Response::Status(Status::ok(None, Some(code), &greeting)));
         s
     }
@@ -435,7 +438,9 @@ impl ServerSession {
         } else {
             caps.before_login.clone()
         };
-        if self.tls_active {
+        if self.tls_active || !self.config.starttls {
+            // RFC 9051 §6.2.1: STARTTLS only where the adapter can switch,
+            // and never once TLS is active.
             list.retain(|c| *c != Capability::StartTls);
         }
         if !self.plaintext_ok() {
@@ -651,7 +656,7 @@ impl ServerSession {
             return;
         }
         self.tls_active = true;
-        self.framer = Framer::new(Role::Server, self.config.limits.codec);
+        self.framer = Framer::new(Role::Server, self.config.limits);
         self.update_literal_plus();
         self.rearm(now);
         self.activity = false;
@@ -884,7 +889,7 @@ impl ServerSession {
         // The framer swallows the rest of the stream after a
         // non-synchronising literal too large to skip: end the session.
         if let R::NonSyncLiteralTooLarge { size } = reason
-            && size > self.config.limits.codec.max_command_size as u64
+            && size > self.config.limits.max_command_size as u64
         {
             self.close();
         }

@@ -9,70 +9,10 @@ use crate::view::{FlagUpdate, MessageSummary};
 use bytes::Bytes;
 use std::num::NonZeroU32;
 use std::ops::Range;
-use std::time::Duration;
 
-/// Resource limits of a session. Each field documents its default and the
-/// worst-case memory it allows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// The framer's limits (line 64 KiB, buffered literal 64 KiB, command
-    /// 256 KiB, nesting 32): the input buffer is at most one command,
-    /// 256 KiB by default.
-    pub codec: crate::Limits,
-    /// Largest APPEND message accepted (announced size). Default 50 MiB.
-    /// Messages are streamed: this costs no memory, only the adapter's
-    /// disk.
-    pub max_message_size: u64,
-    /// Output queued before [`feed`](super::ServerSession::feed) stops
-    /// reading. Default 256 KiB. One FETCH response may overshoot it by
-    /// one message's small items (sections above
-    /// [`inline_section_max`](Self::inline_section_max) are never queued).
-    pub max_pending_output: usize,
-    /// Body sections up to this size are copied into the output; larger
-    /// ones are streamed by the adapter ([`Event::WriteExternal`]) or
-    /// shared from the [`Bytes`] it handed in. Default 64 KiB.
-    pub inline_section_max: u64,
-    /// Consecutive BAD answers before `* BYE`. Default 20.
-    pub max_bad_commands: u32,
-    /// Failed LOGIN/AUTHENTICATE before `* BYE`. Default 3.
-    pub max_auth_failures: u32,
-    /// Longest SASL response line (base64). Default 8 KiB (the framer's
-    /// line limit applies as well).
-    pub max_sasl_line: usize,
-    /// Autologout before authentication. Default 60 s (RFC 9051 §5.4 lets
-    /// the server pick a shorter timer before login).
-    pub login_timeout: Duration,
-    /// Autologout after authentication, IDLE included. Default 30 minutes,
-    /// the minimum RFC 9051 §5.4 allows.
-    pub autologout: Duration,
-    /// Searching commands kept up to date with `RETURN (UPDATE)` at once
-    /// (RFC 5267 §4.3.1; more are refused with `NOUPDATE`). Default 8.
-    /// Each costs its criteria and 4 octets per result, and one metadata
-    /// match per message of the mailbox at every flush of updates.
-    pub max_update_contexts: usize,
-    /// NOTIFY notifications (RFC 5465) queued while a command runs; one
-    /// more turns NOTIFY off with `NOTIFICATIONOVERFLOW`. Default 1024
-    /// (a STATUS or LIST line each, about 100 octets).
-    pub max_queued_notifications: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            codec: crate::Limits::default(),
-            max_message_size: 50 * 1024 * 1024,
-            max_pending_output: 256 * 1024,
-            inline_section_max: 64 * 1024,
-            max_bad_commands: 20,
-            max_auth_failures: 3,
-            max_sasl_line: 8192,
-            login_timeout: Duration::from_secs(60),
-            autologout: Duration::from_secs(30 * 60),
-            max_update_contexts: 8,
-            max_queued_notifications: 1024,
-        }
-    }
-}
+/// The session's limits are the crate's one [`Limits`](crate::Limits)
+/// type: the framer's and the session's fields side by side.
+pub use crate::Limits;
 
 /// The capability lists the adapter offers, per phase (RFC 9051 §6.1.1:
 /// capabilities may change after STARTTLS and after login).
@@ -168,8 +108,15 @@ impl Default for Capabilities {
 /// How a session is set up; one per connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// Text of the `* OK` greeting (the session adds the CAPABILITY code).
-    pub greeting: String,
+    /// The server's name: the `* OK` greeting is `<hostname> IMAP sansmail
+    /// ready` (the session adds the CAPABILITY code), as smtp-proto and
+    /// pop3-proto build theirs from the hostname.
+    pub hostname: String,
+    /// Offer STARTTLS (RFC 9051 §6.2.1) before login. Default false: an
+    /// adapter without a TLS acceptor must not advertise it. When false,
+    /// `STARTTLS` is left out of the advertised capabilities (whatever
+    /// [`Capabilities::before_login`] lists) and the command is refused.
+    pub starttls: bool,
     /// Capabilities per phase.
     pub capabilities: Capabilities,
     /// The connection is already TLS (implicit TLS, port 993).
@@ -189,11 +136,18 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// A configuration with the default capabilities, plaintext allowed,
-    /// no TLS, delimiter `/` and default limits.
-    pub fn new(greeting: impl Into<String>) -> Self {
+    /// The text of the `* OK` greeting: `<hostname> IMAP sansmail ready`.
+    pub fn greeting(&self) -> String {
+        format!("{} IMAP sansmail ready", self.hostname)
+    }
+
+    /// A configuration for the server `hostname` with the default
+    /// capabilities, STARTTLS not offered, plaintext allowed, no TLS,
+    /// delimiter `/` and default limits.
+    pub fn new(hostname: impl Into<String>) -> Self {
         ServerConfig {
-            greeting: greeting.into(),
+            hostname: hostname.into(),
+            starttls: false,
             capabilities: Capabilities::default(),
             tls_active: false,
             allow_plaintext: true,

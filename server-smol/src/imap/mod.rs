@@ -64,16 +64,11 @@ crate::pump::session_io!(ServerSession, Event);
 
 /// The session configuration for a new connection.
 pub fn session_config(shared: &Shared, peer: &SocketAddr, tls: bool) -> ServerConfig {
-    let mut config = ServerConfig::new(format!("{} IMAP sansmail ready", shared.config.hostname));
+    let mut config = ServerConfig::new(shared.config.hostname.clone());
+    config.starttls = shared.acceptor.is_some();
     config.tls_active = tls;
     config.allow_plaintext = shared.config.auth.plaintext.allows_plaintext(peer);
     config.limits.max_message_size = shared.config.limits.max_message_size;
-    if shared.acceptor.is_none() {
-        config
-            .capabilities
-            .before_login
-            .retain(|c| *c != imap_proto::types::Capability::StartTls);
-    }
     config
 }
 
