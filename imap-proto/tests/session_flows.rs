@@ -386,6 +386,26 @@ fn search_save_and_dollar() {
     );
 }
 
+/// A refusal with an RFC 5530 code, as the server sends when an address
+/// has too many connections (RFC 9051 §7.1.5: BYE instead of the greeting).
+#[test]
+fn refused_connection_says_bye_with_a_code() {
+    use imap_proto::response::{Code, RespText, UnitCode};
+    let text = RespText::with_code(
+        Code::Unit(UnitCode::Unavailable),
+        "Too many connections from your address",
+    );
+    let mut s =
+        imap_proto::session::ServerSession::refuse(ServerConfig::new("hi"), text, Instant::now());
+    let mut out = bytes::BytesMut::new();
+    assert!(s.poll_transmit(&mut out));
+    assert_eq!(
+        &out[..],
+        b"* BYE [UNAVAILABLE] Too many connections from your address\r\n"
+    );
+    assert!(s.is_closed());
+}
+
 #[test]
 fn refused_connection_says_bye() {
     let mut s = imap_proto::session::ServerSession::refuse(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use futures_lite::{AsyncWriteExt, FutureExt};
+use futures_lite::FutureExt;
 use futures_rustls::TlsAcceptor;
 use maildir::{Store, StoreConfig, StoreError};
 use smol::Async;
@@ -498,14 +498,21 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
         "imap" | "imaps" => {
             let config = crate::imap::session_config(&shared, &peer, implicit_tls);
             let now = Instant::now();
-            if slot.is_none() {
-                let _ = stream
-                    .write_all(b"* BYE [UNAVAILABLE] Too many connections from your address\r\n")
-                    .await;
-                let _ = stream.close().await;
-                return;
-            }
-            let mut session = imap_proto::session::ServerSession::new(config, now);
+            let mut session = if slot.is_some() {
+                imap_proto::session::ServerSession::new(config, now)
+            } else {
+                tracing::info!(%peer, "{name}: too many connections from this address");
+                imap_proto::session::ServerSession::refuse(
+                    config,
+                    imap_proto::response::RespText::with_code(
+                        imap_proto::response::Code::Unit(
+                            imap_proto::response::UnitCode::Unavailable,
+                        ),
+                        "Too many connections from your address",
+                    ),
+                    now,
+                )
+            };
             let mut handler = crate::imap::ImapHandler::new(shared.clone(), peer);
             pump::run(&mut stream, &mut session, &mut handler, &shared.pump).await;
         }

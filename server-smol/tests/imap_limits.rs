@@ -54,3 +54,26 @@ fn sessions_per_account_are_limited_and_released() {
     }
     assert!(ok, "the slot of the logged-out session was not released");
 }
+
+/// The greeting names the host (`<hostname> IMAP sansmail ready`, built by
+/// imap-proto from the hostname as the SMTP and POP3 greetings are) and
+/// offers STARTTLS because the harness gives the server a certificate
+/// (imap-proto offers it only when the server turns `starttls` on).
+#[test]
+fn greeting_names_the_host_and_offers_starttls_with_a_certificate() {
+    let opts = Opts {
+        listeners: vec!["imap"],
+        ..Opts::default()
+    };
+    let site = site_with_auth(opts, "failure_delay_ms = 0");
+    let server = site.start();
+    let mut c = RawImap::connect_raw(server.addr("imap")).expect("connect");
+    assert_eq!(
+        c.line_str().expect("greeting"),
+        format!(
+            "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE \
+             AUTH=PLAIN AUTH=LOGIN] {} IMAP sansmail ready",
+            site.opts.hostname
+        )
+    );
+}

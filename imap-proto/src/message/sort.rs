@@ -61,7 +61,7 @@ impl SortFields {
     /// The fields of a message from its header octets (`header` may be
     /// the whole message) and its metadata.
     pub fn new(id: u32, seq: u32, header: &[u8], internal_date: DateTime, size: u64) -> Self {
-        let arrival = timestamp(internal_date);
+        let arrival = internal_date.unix_seconds();
         let mut out = SortFields {
             id,
             seq,
@@ -120,27 +120,6 @@ fn ids(v: &HeaderValue<'_>) -> Vec<String> {
         .collect();
     let skip = valid.len().saturating_sub(MAX_REFERENCES);
     valid[skip..].iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// Seconds since the epoch (UTC) of an IMAP date-time.
-fn timestamp(d: DateTime) -> i64 {
-    let date = d.date();
-    let (y, m, day) = (
-        i64::from(date.year()),
-        i64::from(date.month()),
-        i64::from(date.day()),
-    );
-    // Days from civil (H. Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let (h, mi, s) = d.time();
-    days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)
-        - i64::from(d.zone_minutes()) * 60
 }
 
 /// The `i;unicode-casemap` key of a string (RFC 5051 §2): each character

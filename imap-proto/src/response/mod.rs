@@ -66,6 +66,13 @@ pub struct RespText {
     pub text: Text,
 }
 
+/// A plain text without a code ([`RespText::plain`]).
+impl From<&str> for RespText {
+    fn from(text: &str) -> Self {
+        RespText::plain(text)
+    }
+}
+
 impl RespText {
     /// Text without a code. Invalid text (CR, LF, NUL, leading `[`) is
     /// replaced by an empty text.

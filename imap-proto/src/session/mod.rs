@@ -190,6 +190,7 @@
 //!   mod-sequence is not reported to sessions, so it may lag the store's
 //!   until the next flag change.
 
+mod answers;
 mod append;
 mod auth;
 mod compress;
@@ -207,6 +208,7 @@ mod select;
 mod types;
 mod urlauth;
 
+pub use answers::{StatusMessage, bye_line};
 pub use notify::{MailboxNotice, NotifyInterest};
 pub use types::{
     AppendAnswer, AuthMechanism, Capabilities, ContentNeed, CopyAnswer, Event, Limits, MailboxInfo,
@@ -381,11 +383,12 @@ impl ServerSession {
 
     /// A session that only sends `* BYE text` (for example when the server
     /// is shutting down or has too many connections, RFC 9051 §7.1.5) and
-    /// then closes.
-    pub fn refuse(config: ServerConfig, text: &str, now: Instant) -> Self {
+    /// then closes. `text` is a plain `&str` or a [`RespText`] with a
+    /// response code (`[UNAVAILABLE]`, RFC 5530 §3).
+    pub fn refuse(config: ServerConfig, text: impl Into<RespText>, now: Instant) -> Self {
         let mut s = Self::new(config, now);
         s.out = Output::default();
-        s.send(&Response::Status(Status::bye(None, text)));
+        s.send(&Response::Status(Status::Bye(text.into())));
         s.close();
         s
     }

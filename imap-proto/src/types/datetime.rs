@@ -117,6 +117,54 @@ impl DateTime {
     pub fn zone_minutes(&self) -> i16 {
         self.zone
     }
+
+    /// The UTC date-time `secs` seconds after 1970-01-01T00:00:00Z (a
+    /// store's INTERNALDATE, RFC 9051 §2.3.3); a time outside the years
+    /// `date-time` can write (1–9999) gives the epoch itself.
+    pub fn from_unix_seconds(secs: i64) -> DateTime {
+        let dt = mail_parser::DateTime::from_timestamp(secs);
+        Date::new(dt.year, dt.month, dt.day)
+            .and_then(|d| DateTime::new(d, dt.hour, dt.minute, dt.second, 0))
+            .unwrap_or(DateTime {
+                date: Date {
+                    year: 1970,
+                    month: 1,
+                    day: 1,
+                },
+                hour: 0,
+                minute: 0,
+                second: 0,
+                zone: 0,
+            })
+    }
+
+    /// Seconds since 1970-01-01T00:00:00Z of this date-time, its zone
+    /// applied (APPEND's date for the store, SORT ARRIVAL).
+    pub fn unix_seconds(&self) -> i64 {
+        let days = days_from_civil(
+            i64::from(self.date.year),
+            i64::from(self.date.month),
+            i64::from(self.date.day),
+        );
+        days * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second)
+            - i64::from(self.zone) * 60
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`, which counts 400-year eras of 146 097 days from
+/// 0000-03-01 so that the leap day ends each year).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// `date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE`;
@@ -260,5 +308,36 @@ mod tests {
         );
         assert!(date_time(b"\"17-Jul-1996 24:00:00 +0000\"").is_err());
         assert!(date_time(b"\"7-Jul-1996 02:44:25 +0000\"").is_err());
+    }
+
+    /// Known answers from RFC 9051's example (`17-Jul-1996 02:44:25 -0700`
+    /// is 09:44:25Z, 837 596 665 s), the epoch, a leap day and the last
+    /// second of 9999; and the round trip through the seconds.
+    #[test]
+    fn unix_seconds_known_answers() {
+        let (_, dt) = date_time(b"\"17-Jul-1996 02:44:25 -0700\"").unwrap();
+        assert_eq!(dt.unix_seconds(), 837_596_665);
+        let utc = DateTime::from_unix_seconds(837_596_665);
+        assert_eq!(
+            utc.to_bytes(Version::Rev1),
+            b"\"17-Jul-1996 09:44:25 +0000\"".to_vec()
+        );
+        assert_eq!(
+            DateTime::from_unix_seconds(951_782_400).to_bytes(Version::Rev1),
+            b"\"29-Feb-2000 00:00:00 +0000\"".to_vec()
+        );
+        let last = DateTime::new(Date::new(9999, 12, 31).unwrap(), 23, 59, 59, 0).unwrap();
+        assert_eq!(last.unix_seconds(), 253_402_300_799);
+        for secs in [0i64, 86_399, 951_782_400, 1_795_366_237, 253_402_300_799] {
+            assert_eq!(DateTime::from_unix_seconds(secs).unix_seconds(), secs);
+        }
+        // Out of the writable years: the epoch, never a panic.
+        for secs in [-62_135_596_801i64, 253_402_300_800, i64::MIN, i64::MAX] {
+            assert_eq!(
+                DateTime::from_unix_seconds(secs).unix_seconds(),
+                0,
+                "{secs}"
+            );
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 
 use imap_proto::response::{Code, RespText, UnitCode};
 use imap_proto::session::refusal;
-use imap_proto::types::{Date, DateTime, Flag, MailboxAttribute, ObjectId};
+use imap_proto::types::{DateTime, Flag, MailboxAttribute, ObjectId};
 use maildir::{Flags, SpecialUse, StoreError, UidSet};
 
 pub(super) fn no(text: &str) -> RespText {
@@ -91,38 +91,12 @@ pub(super) fn store_flags(flags: &[Flag]) -> (Flags, Vec<String>) {
 
 /// INTERNALDATE of seconds since the epoch, in UTC.
 pub(super) fn imap_date(secs: i64) -> DateTime {
-    let dt = mail_parser::DateTime::from_timestamp(secs);
-    Date::new(dt.year, dt.month, dt.day)
-        .and_then(|d| DateTime::new(d, dt.hour, dt.minute, dt.second, 0))
-        .unwrap_or_else(|_| {
-            DateTime::new(Date::new(1970, 1, 1).expect("valid date"), 0, 0, 0, 0)
-                .expect("valid time")
-        })
+    DateTime::from_unix_seconds(secs)
 }
 
-/// Seconds since the epoch of an IMAP date-time.
-pub(super) fn epoch_secs(dt: &DateTime) -> i64 {
-    let d = dt.date();
-    let (h, m, s) = dt.time();
-    let days = days_from_civil(
-        i64::from(d.year()),
-        i64::from(d.month()),
-        i64::from(d.day()),
-    );
-    days * 86_400 + i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s)
-        - i64::from(dt.zone_minutes()) * 60
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-pub(super) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// The `* BYE [code] text` line the pump writes outside the session.
+pub(super) fn bye(code: UnitCode, text: &str) -> Vec<u8> {
+    imap_proto::session::bye_line(&RespText::with_code(Code::Unit(code), text))
 }
 
 pub(super) fn nz(uid: u32) -> Option<NonZeroU32> {
@@ -172,13 +146,6 @@ pub(super) fn email_id(id: u64) -> Option<ObjectId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_round_trip_through_the_epoch() {
-        for secs in [0i64, 86_399, 951_782_400, 1_795_366_237] {
-            assert_eq!(epoch_secs(&imap_date(secs)), secs);
-        }
-    }
 
     #[test]
     fn flags_round_trip() {

@@ -19,7 +19,7 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -28,10 +28,10 @@ use imap_proto::message::PartOffsets;
 use imap_proto::response::{Code, RespText, UnitCode};
 use imap_proto::session::{
     AppendAnswer, ContentNeed, CopyAnswer, Event, MailboxInfo, MailboxOp, MessageContent,
-    QuotaAnswer, RequestId, SelectAnswer, ServerConfig, ServerSession, StatusAnswer, StoreAnswer,
-    TransportKind, refusal,
+    QuotaAnswer, RequestId, SelectAnswer, ServerConfig, ServerSession, StatusAnswer, StatusMessage,
+    StoreAnswer, TransportKind, refusal,
 };
-use imap_proto::types::{DateTime, Flag, FlagPerm, MailboxAttribute};
+use imap_proto::types::{DateTime, Flag};
 use imap_proto::view::{FlagUpdate, MessageSummary};
 use maildir::{Append, FlagChange, FlagOp, Flags, StoreError, Subscription};
 
@@ -216,16 +216,7 @@ impl ImapHandler {
             })
             .await;
         let (status, messages, vanished) = result.map_err(|e| store_refusal(&e))?;
-        let flags = vec![
-            Flag::Answered,
-            Flag::Flagged,
-            Flag::Deleted,
-            Flag::Seen,
-            Flag::Draft,
-        ];
-        let mut permanent_flags: Vec<FlagPerm> =
-            flags.iter().cloned().map(FlagPerm::Flag).collect();
-        permanent_flags.push(FlagPerm::Asterisk);
+        let (flags, permanent_flags) = SelectAnswer::system_flags();
         Ok(SelectAnswer {
             uid_validity: nz(status.uidvalidity).unwrap_or(NonZeroU32::MIN),
             uid_next: nz(status.uidnext).unwrap_or(NonZeroU32::MIN),
@@ -300,17 +291,7 @@ impl ImapHandler {
                 name: b.name,
             })
             .collect();
-        // Subscriptions may name mailboxes that do not exist (RFC 9051
-        // §6.3.9): LSUB and LIST (SUBSCRIBED) still show them.
-        for name in subscriptions {
-            if !out.iter().any(|m| m.name == name) {
-                out.push(MailboxInfo {
-                    name,
-                    attributes: vec![MailboxAttribute::NonExistent],
-                    subscribed: true,
-                });
-            }
-        }
+        MailboxInfo::add_subscriptions(&mut out, subscriptions);
         Ok(out)
     }
 
@@ -320,26 +301,22 @@ impl ImapHandler {
             .with_store(move |store, account| store.message_summaries(account, &mailbox))
             .await;
         let (status, messages) = result.map_err(|e| store_refusal(&e))?;
-        let count = |f: &dyn Fn(&maildir::MessageSummary) -> bool| {
-            messages.iter().filter(|m| f(m)).count() as u32
-        };
-        Ok(StatusAnswer {
-            messages: messages.len() as u32,
-            recent: count(&|m| m.recent),
-            uid_next: nz(status.uidnext).unwrap_or(NonZeroU32::MIN),
-            uid_validity: nz(status.uidvalidity).unwrap_or(NonZeroU32::MIN),
-            unseen: count(&|m| !m.flags.contains(Flags::SEEN)),
-            deleted: count(&|m| m.flags.contains(Flags::DELETED)),
-            size: messages.iter().map(|m| m.size).sum(),
-            highest_mod_seq: status.highestmodseq,
-            append_limit: u32::try_from(max).ok(),
-            deleted_storage: messages
-                .iter()
-                .filter(|m| m.flags.contains(Flags::DELETED))
-                .map(|m| m.size)
-                .sum(),
-            mailbox_id: mailbox_id(&status),
-        })
+        let mut answer = StatusAnswer::new(
+            nz(status.uidvalidity).unwrap_or(NonZeroU32::MIN),
+            nz(status.uidnext).unwrap_or(NonZeroU32::MIN),
+            status.highestmodseq,
+        );
+        for m in &messages {
+            answer.count(StatusMessage {
+                seen: m.flags.contains(Flags::SEEN),
+                deleted: m.flags.contains(Flags::DELETED),
+                recent: m.recent,
+                size: m.size,
+            });
+        }
+        answer.append_limit = u32::try_from(max).ok();
+        answer.mailbox_id = mailbox_id(&status);
+        Ok(answer)
     }
 
     /// GETQUOTA / GETQUOTAROOT (RFC 9208): the account's usage from the
@@ -373,13 +350,9 @@ impl ImapHandler {
         mailbox: String,
         flags: Vec<Flag>,
         date: Option<DateTime>,
-        size: u64,
     ) -> Result<(), RespText> {
-        if size > self.shared.config.limits.max_message_size {
-            return Err(no_code(UnitCode::TooBig, "Message too large"));
-        }
         let (bits, keywords) = store_flags(&flags);
-        let date = date.as_ref().map(epoch_secs);
+        let date = date.as_ref().map(DateTime::unix_seconds);
         let result = self
             .with_store(move |store, account| {
                 store.begin_append(account, &mailbox, bits, &keywords, date)
@@ -707,9 +680,11 @@ impl Handler for ImapHandler {
                 mailbox,
                 flags,
                 date,
-                size,
+                // The session refused a size over `limits.max_message_size`
+                // (set from `[limits]`) before asking.
+                size: _,
             } => {
-                let answer = self.append_begin(id, mailbox, flags, date, size).await;
+                let answer = self.append_begin(id, mailbox, flags, date).await;
                 answered!(session.respond_append_begin(id, answer));
             }
             Event::AppendChunk { id, data } => {
@@ -848,7 +823,9 @@ impl Handler for ImapHandler {
     }
 
     fn shutdown_notice(&self) -> &'static [u8] {
-        b"* BYE [UNAVAILABLE] Server shutting down\r\n"
+        static LINE: LazyLock<Vec<u8>> =
+            LazyLock::new(|| bye(UnitCode::Unavailable, "Server shutting down"));
+        &LINE
     }
 
     fn login(&self) -> Option<&crate::auth::LoginTicket> {
@@ -856,7 +833,9 @@ impl Handler for ImapHandler {
     }
 
     fn revoked_notice(&self) -> &'static [u8] {
-        b"* BYE [UNAVAILABLE] Account deleted or password changed\r\n"
+        static LINE: LazyLock<Vec<u8>> =
+            LazyLock::new(|| bye(UnitCode::Unavailable, "Account deleted or password changed"));
+        &LINE
     }
 
     async fn on_close(&mut self) {
