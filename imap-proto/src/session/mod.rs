@@ -198,6 +198,7 @@ mod context;
 mod dispatch;
 mod fetch;
 mod fetch_encode;
+mod frames;
 mod list;
 mod messages;
 mod notify;
@@ -206,6 +207,7 @@ mod quota;
 mod search;
 mod select;
 mod types;
+mod updates;
 mod urlauth;
 
 pub use answers::{StatusMessage, bye_line};
@@ -217,10 +219,10 @@ pub use types::{
 };
 
 use crate::Version;
-use crate::framer::{Frame, Framer, Role};
+use crate::framer::{Framer, Role};
 use crate::response::{Code, RespText, Response, Status};
 use crate::types::{Capability, Tag};
-use crate::view::{FlushOptions, MailboxChange, MailboxView};
+use crate::view::MailboxView;
 use bytes::BytesMut;
 use output::Output;
 use std::collections::VecDeque;
@@ -590,57 +592,6 @@ impl ServerSession {
         self.deadline = now + period;
     }
 
-    /// A change to the selected mailbox made by anyone (this session's own
-    /// STORE/EXPUNGE/COPY results may be fed too: they are idempotent).
-    /// While idling the client is told at once; otherwise at the next
-    /// command's end. Ignored when nothing is selected.
-    pub fn mailbox_changed(&mut self, change: MailboxChange) {
-        let Some(sel) = self.selected.as_mut() else {
-            return;
-        };
-        let seen = match &change {
-            MailboxChange::Added(v) => v.iter().map(|m| m.mod_seq).max(),
-            MailboxChange::Flags(v) => v.iter().map(|u| u.mod_seq).max(),
-            MailboxChange::Expunged(_) => None,
-        };
-        sel.view.apply(change);
-        if let Some(m) = seen {
-            self.saw_mod_seq(m);
-        }
-        self.push_updates();
-    }
-
-    /// Sends the view's updates now when the client may get them at once:
-    /// while idling, or under NOTIFY for the selected mailbox when no
-    /// command is in progress (RFC 5465 §3; `selected-delayed` keeps
-    /// EXPUNGE back).
-    fn push_updates(&mut self) {
-        if matches!(self.wait, Wait::Idle { .. }) {
-            self.flush_updates(true);
-        } else if let Some(delayed) = self.notify_selected()
-            && self.can_push()
-        {
-            self.flush_updates(!delayed);
-        }
-    }
-
-    /// The store's complete message list for the selected mailbox, after
-    /// the adapter lost change notices (its subscription overflowed): the
-    /// view is resynchronised from it ([`MailboxView::resync`]) and the
-    /// differences are announced like any change (at once while idling).
-    /// Ignored when nothing is selected.
-    pub fn mailbox_resync(&mut self, messages: Vec<crate::view::MessageSummary>) {
-        let Some(sel) = self.selected.as_mut() else {
-            return;
-        };
-        let seen = messages.iter().map(|m| m.mod_seq).max();
-        sel.view.resync(messages);
-        if let Some(m) = seen {
-            self.saw_mod_seq(m);
-        }
-        self.push_updates();
-    }
-
     /// The adapter finished the switch after [`Event::SwitchTransport`].
     ///
     /// After the TLS handshake the session is in a fresh Not
@@ -732,169 +683,5 @@ impl ServerSession {
 
     fn bad(&mut self, tag: Tag, text: &str) {
         self.tagged(tag, crate::response::Condition::Bad, RespText::plain(text));
-    }
-
-    /// Sends untagged `FLAGS` (and `PERMANENTFLAGS` when writable) if a
-    /// change brought in a keyword the client was not told about: RFC 9051
-    /// §7.3.5 and RFC 3501 §7.2.6 want the new list before any FETCH that
-    /// uses it, in this session and every other one.
-    pub(super) fn announce_flags(&mut self) {
-        let Some(sel) = self.selected.as_mut() else {
-            return;
-        };
-        let Some(flags) = sel.view.take_new_flags() else {
-            return;
-        };
-        let read_only = sel.read_only;
-        let permanent = sel.permanent_for(&flags);
-        self.send(&Response::Data(crate::response::Data::Flags(flags)));
-        if !read_only {
-            self.send(&Response::Status(Status::ok(
-                None,
-                Some(Code::PermanentFlags(permanent)),
-                "Flags permitted",
-            )));
-        }
-    }
-
-    /// Records a mod-sequence the session saw (a change or its own STORE).
-    pub(super) fn saw_mod_seq(&mut self, mod_seq: u64) {
-        if let Some(sel) = self.selected.as_mut()
-            && let Some(h) = sel.highest_mod_seq.as_mut()
-        {
-            *h = (*h).max(mod_seq);
-        }
-    }
-
-    /// Sends the view's pending updates. `expunge` false keeps
-    /// EXPUNGE/VANISHED back (RFC 9051 §7.5.1).
-    fn flush_updates(&mut self, expunge: bool) {
-        let options = FlushOptions {
-            expunge,
-            vanished: self.enabled.qresync,
-            uid: self.enabled.qresync,
-            mod_seq: self.enabled.condstore,
-        };
-        self.flush_notifications();
-        self.announce_flags();
-        // RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE it anticipates.
-        self.context_removals(expunge);
-        let Some(sel) = self.selected.as_mut() else {
-            return;
-        };
-        // NOTIFY's MessageNew FETCH is for the messages above this UID.
-        let before = sel.view.max_uid();
-        let updates = sel.view.flush(options);
-        let grew = updates
-            .iter()
-            .any(|d| matches!(d, crate::response::Data::Exists(_)));
-        for d in updates {
-            self.send(&Response::Data(d));
-        }
-        if grew {
-            self.notify_new_messages(before);
-        }
-        // RFC 5267 §4.3.3: ADDTO after the EXISTS of the new messages.
-        self.context_additions();
-    }
-
-    fn handle_frame(&mut self, frame: Frame) {
-        match frame {
-            Frame::Complete(bytes) => match std::mem::replace(&mut self.wait, Wait::Nothing) {
-                Wait::Sasl { tag, step } => self.sasl_line(tag, step, &bytes),
-                Wait::Idle { tag } => self.idle_line(tag, &bytes),
-                Wait::AppendData { id, tag, utf8, .. } => self.append_tail(id, tag, utf8, &bytes),
-                other => {
-                    self.wait = other;
-                    self.command(&bytes);
-                }
-            },
-            Frame::LiteralAnnounced {
-                tag,
-                command_so_far,
-                size,
-                mode,
-                ..
-            } => self.literal_announced(tag, &command_so_far, size, mode),
-            Frame::LiteralData(data) => {
-                if let Wait::AppendData { id, .. } = self.wait {
-                    self.events.push_back(Event::AppendChunk {
-                        id,
-                        data: bytes::Bytes::from(data),
-                    });
-                }
-            }
-            Frame::Discarded { tag, reason } => self.discarded(tag, reason),
-        }
-    }
-
-    fn discarded(&mut self, tag: Option<Tag>, reason: crate::framer::DiscardReason) {
-        use crate::framer::DiscardReason as R;
-        match std::mem::replace(&mut self.wait, Wait::Nothing) {
-            Wait::AppendData { id, tag, .. } => {
-                self.events.push_back(Event::AppendAbort { id });
-                self.bad(tag, "APPEND aborted: command too long");
-                return;
-            }
-            // An over-long line ends the exchange it interrupts.
-            Wait::Sasl { tag, .. } => {
-                self.bad(tag, "SASL response too long");
-                return;
-            }
-            Wait::Idle { tag } => {
-                self.events.push_back(Event::IdleDone);
-                self.bad(tag, "Expected DONE");
-                return;
-            }
-            other => self.wait = other,
-        }
-        if let Some(answer) = self.discard_answer.take() {
-            if let Status::Tagged {
-                condition, text, ..
-            } = answer
-                && let Some(tag) = tag.clone()
-            {
-                self.tagged(tag, condition, text);
-            }
-            return;
-        }
-        let text = match reason {
-            R::LineTooLong => RespText::plain("Line too long"),
-            R::CommandTooLarge => RespText::plain("Command too long"),
-            R::LiteralTooLarge { .. } | R::NonSyncLiteralTooLarge { .. } => RespText::with_code(
-                Code::Unit(crate::response::UnitCode::TooBig),
-                "Literal too large",
-            ),
-            R::LiteralRejected { .. } => RespText::plain("Literal refused"),
-        };
-        let status = match tag {
-            Some(tag) => Status::Tagged {
-                tag,
-                condition: crate::response::Condition::Bad,
-                text,
-            },
-            None => Status::Untagged {
-                condition: crate::response::Condition::Bad,
-                text,
-            },
-        };
-        match status {
-            Status::Tagged {
-                tag,
-                condition,
-                text,
-            } => self.tagged(tag, condition, text),
-            other => {
-                self.bad_commands += 1;
-                self.send(&Response::Status(other));
-            }
-        }
-        // The framer swallows the rest of the stream after a
-        // non-synchronising literal too large to skip: end the session.
-        if let R::NonSyncLiteralTooLarge { size } = reason
-            && size > self.config.limits.max_command_size as u64
-        {
-            self.close();
-        }
     }
 }

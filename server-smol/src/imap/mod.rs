@@ -1,8 +1,19 @@
 //! IMAP glue: answers `imap-proto` session events from the store. All IMAP
 //! semantics (states, sequence numbers, when updates are announced, FETCH
-//! and SEARCH building) live in the session; this file only translates
-//! between its protocol-shaped questions and `maildir` calls, on the
-//! blocking pool.
+//! and SEARCH building, which flags and counts an answer carries) live in
+//! the session; the glue only translates between its protocol-shaped
+//! questions and `maildir` calls, on the blocking pool. By concern:
+//!
+//! - this file: the connection's state and the event dispatch;
+//! - `auth.rs`: LOGIN / AUTHENTICATE;
+//! - `mailbox.rs`: SELECT, mailbox operations, LIST, STATUS, quota;
+//! - `append.rs`: streamed APPEND;
+//! - `content.rs`: message content for FETCH / SEARCH, external writes;
+//! - `messages.rs`: STORE, COPY / MOVE, EXPUNGE;
+//! - `url.rs` (+ `urlauth.rs`, shared with SMTP BURL): GENURLAUTH, URLFETCH;
+//! - `changes.rs`: other sessions' changes and NOTIFY;
+//! - `convert.rs`: flags, UIDs, ids and store errors between the two
+//!   vocabularies.
 //!
 //! Other sessions' changes reach a session through the store's per-account
 //! change channel: the pump races it against the socket
@@ -16,36 +27,23 @@
 //! the view from the index with
 //! [`ServerSession::mailbox_resync`](imap_proto::session::ServerSession::mailbox_resync).
 
-use std::io::{Read, Seek, SeekFrom};
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
-use bytes::Bytes;
-use imap_proto::command::StoreAction;
-use imap_proto::message::PartOffsets;
-use imap_proto::response::{Code, RespText, UnitCode};
+use imap_proto::response::UnitCode;
 use imap_proto::session::{
-    AppendAnswer, ContentNeed, CopyAnswer, Event, MailboxInfo, MailboxOp, MessageContent,
-    QuotaAnswer, RequestId, SelectAnswer, ServerConfig, ServerSession, StatusAnswer, StatusMessage,
-    StoreAnswer, TransportKind, refusal,
+    ContentNeed, Event, MailboxOp, MessageContent, ServerConfig, ServerSession, TransportKind,
 };
-use imap_proto::types::{DateTime, Flag};
-use imap_proto::view::{FlagUpdate, MessageSummary};
-use maildir::{Append, FlagChange, FlagOp, Flags, StoreError, Subscription};
+use maildir::{StoreError, Subscription};
 
 use crate::pump::{Handler, Next, Output};
-
-mod changes;
-mod convert;
-pub mod urlauth;
 use crate::server::Shared;
-use convert::*;
 
 /// Hands an answer to the session. A refused answer (a wrong id or state)
 /// is a bug in this glue: it is logged and the connection closed, never
 /// ignored (the session would wait for an answer that never comes).
+// Defined before the submodules so that they can use it too.
 macro_rules! answered {
     ($call:expr) => {
         if $call.is_err() {
@@ -55,10 +53,18 @@ macro_rules! answered {
     };
 }
 
-/// A message is copied to the client in reads of this size.
-const READ_CHUNK: usize = 64 * 1024;
-/// APPEND data is written to the file in batches of this size.
-const WRITE_BATCH: usize = 64 * 1024;
+mod append;
+mod auth;
+mod changes;
+mod content;
+mod convert;
+mod mailbox;
+mod messages;
+mod url;
+pub mod urlauth;
+
+use append::PendingAppend;
+use convert::{bye, store_refusal};
 
 crate::pump::session_io!(ServerSession, Event);
 
@@ -92,15 +98,6 @@ pub struct ImapHandler {
     append: Option<PendingAppend>,
 }
 
-struct PendingAppend {
-    id: RequestId,
-    /// In a mutex only so the handler is `Sync` (its futures borrow it
-    /// across awaits); never contended.
-    append: Option<Mutex<Append>>,
-    buffer: Vec<u8>,
-    error: Option<StoreError>,
-}
-
 impl ImapHandler {
     /// Glue for a new connection from `peer`.
     pub fn new(shared: Arc<Shared>, peer: SocketAddr) -> Self {
@@ -130,451 +127,6 @@ impl ImapHandler {
         blocking::unblock(move || f(&store, &account)).await
     }
 
-    async fn authenticate(
-        &mut self,
-        authzid: Option<String>,
-        username: String,
-        password: String,
-    ) -> Result<(), RespText> {
-        let ticket = self
-            .shared
-            .auth
-            .authenticate("imap", &self.peer, authzid.as_deref(), &username, &password)
-            .await;
-        let Some(ticket) = ticket else {
-            return Err(no_code(
-                UnitCode::AuthenticationFailed,
-                "Authentication failed",
-            ));
-        };
-        let Some(slot) = self.shared.per_account.acquire(&username) else {
-            tracing::info!(peer = %self.peer, user = %username, "imap: too many sessions");
-            return Err(refusal(
-                Some(Code::Unit(UnitCode::Limit)),
-                "Too many sessions for this account",
-            ));
-        };
-        self.slot = Some(slot);
-        let store = self.shared.store.clone();
-        let user = username.clone();
-        match blocking::unblock(move || store.subscribe(&user)).await {
-            Ok(sub) => self.changes = Some(sub),
-            Err(e) => {
-                tracing::warn!("imap: cannot subscribe to changes of {username}: {e}");
-                return Err(no_code(UnitCode::Unavailable, "Mailbox store unavailable"));
-            }
-        }
-        crate::auth::log_login("imap", &self.peer, &username);
-        self.account = Some(username);
-        self.login = Some(ticket);
-        Ok(())
-    }
-
-    async fn select(
-        &mut self,
-        mailbox: String,
-        read_only: bool,
-        qresync_since: Option<u64>,
-    ) -> Result<SelectAnswer, RespText> {
-        // Notices queued before this SELECT describe the old view.
-        self.reset_changes();
-        let result = self
-            .with_store(move |store, account| {
-                // On a full disk the mailbox is still readable: picking
-                // up outside changes and claiming \Recent are writes, and
-                // are skipped (docs/DESIGN.md §3: a full disk is temporary).
-                let full = |e: &StoreError| matches!(e, StoreError::NoSpace(_));
-                match store.refresh(account, &mailbox) {
-                    Ok(_) => {}
-                    Err(e) if full(&e) => tracing::warn!("imap: SELECT without rescan: {e}"),
-                    Err(e) => return Err(e),
-                }
-                // RFC 3501 §2.3.2: the first session to see a message in
-                // new/ gets it as \Recent; claiming moves it to cur/.
-                let claimed = if read_only {
-                    Vec::new()
-                } else {
-                    match store.claim_recent(account, &mailbox) {
-                        Err(e) if full(&e) => {
-                            tracing::warn!("imap: SELECT without \\Recent: {e}");
-                            Vec::new()
-                        }
-                        other => other?,
-                    }
-                };
-                let mut claimed = claimed;
-                claimed.sort_unstable();
-                let (status, mut messages) = store.message_summaries(account, &mailbox)?;
-                for m in &mut messages {
-                    m.recent = m.recent || claimed.binary_search(&m.uid).is_ok();
-                }
-                let vanished = match qresync_since {
-                    Some(since) => store.changes_since(account, &mailbox, since)?.expunged,
-                    None => Vec::new(),
-                };
-                Ok((status, messages, vanished))
-            })
-            .await;
-        let (status, messages, vanished) = result.map_err(|e| store_refusal(&e))?;
-        let (flags, permanent_flags) = SelectAnswer::system_flags();
-        Ok(SelectAnswer {
-            uid_validity: nz(status.uidvalidity).unwrap_or(NonZeroU32::MIN),
-            uid_next: nz(status.uidnext).unwrap_or(NonZeroU32::MIN),
-            highest_mod_seq: Some(status.highestmodseq),
-            flags,
-            permanent_flags,
-            read_only,
-            messages: messages
-                .into_iter()
-                .filter_map(|m| {
-                    Some(MessageSummary {
-                        uid: nz(m.uid)?,
-                        flags: imap_flags(m.flags, &m.keywords),
-                        mod_seq: m.modseq,
-                        internal_date: imap_date(m.internal_date),
-                        size: m.size,
-                        recent: m.recent,
-                        email_id: email_id(m.email_id),
-                        save_date: Some(imap_date(m.save_date)),
-                    })
-                })
-                .collect(),
-            vanished: vanished.into_iter().filter_map(nz).collect(),
-            mailbox_id: mailbox_id(&status),
-        })
-    }
-
-    /// A mailbox operation; a CREATE answers the new MAILBOXID (RFC 8474
-    /// §4.1), the others `None`.
-    async fn mailbox_op(
-        &mut self,
-        op: MailboxOp,
-    ) -> Result<Option<imap_proto::types::ObjectId>, RespText> {
-        let result = self
-            .with_store(move |store, account| match op {
-                MailboxOp::Create {
-                    name,
-                    special_use: su,
-                } => store
-                    .create_mailbox(account, &name, special_use(&su))
-                    .map(|status| mailbox_id(&status)),
-                MailboxOp::Delete { name } => store.delete_mailbox(account, &name).map(|()| None),
-                MailboxOp::Rename { from, to } => {
-                    store.rename_mailbox(account, &from, &to).map(|()| None)
-                }
-                MailboxOp::Subscribe { name } => {
-                    store.subscribe_mailbox(account, &name).map(|()| None)
-                }
-                MailboxOp::Unsubscribe { name } => {
-                    store.unsubscribe_mailbox(account, &name).map(|()| None)
-                }
-                _ => Err(StoreError::NotAllowed("unsupported operation".into())),
-            })
-            .await;
-        result.map_err(|e| store_refusal(&e))
-    }
-
-    async fn list(&mut self) -> Result<Vec<MailboxInfo>, RespText> {
-        let result = self
-            .with_store(|store, account| {
-                let boxes = store.mailboxes(account)?;
-                let subscribed = store.subscriptions(account)?;
-                Ok((boxes, subscribed))
-            })
-            .await;
-        let (boxes, subscriptions) = result.map_err(|e| store_refusal(&e))?;
-        let mut out: Vec<MailboxInfo> = boxes
-            .into_iter()
-            .map(|b| MailboxInfo {
-                attributes: b.special_use.and_then(attribute).into_iter().collect(),
-                subscribed: b.subscribed,
-                name: b.name,
-            })
-            .collect();
-        MailboxInfo::add_subscriptions(&mut out, subscriptions);
-        Ok(out)
-    }
-
-    async fn status(&mut self, mailbox: String) -> Result<StatusAnswer, RespText> {
-        let max = self.shared.config.limits.max_message_size;
-        let result = self
-            .with_store(move |store, account| store.message_summaries(account, &mailbox))
-            .await;
-        let (status, messages) = result.map_err(|e| store_refusal(&e))?;
-        let mut answer = StatusAnswer::new(
-            nz(status.uidvalidity).unwrap_or(NonZeroU32::MIN),
-            nz(status.uidnext).unwrap_or(NonZeroU32::MIN),
-            status.highestmodseq,
-        );
-        for m in &messages {
-            answer.count(StatusMessage {
-                seen: m.flags.contains(Flags::SEEN),
-                deleted: m.flags.contains(Flags::DELETED),
-                recent: m.recent,
-                size: m.size,
-            });
-        }
-        answer.append_limit = u32::try_from(max).ok();
-        answer.mailbox_id = mailbox_id(&status);
-        Ok(answer)
-    }
-
-    /// GETQUOTA / GETQUOTAROOT (RFC 9208): the account's usage from the
-    /// index and the `[limits] quota_bytes` / `quota_messages` in force.
-    async fn quota(&mut self, mailbox: Option<String>) -> Result<QuotaAnswer, RespText> {
-        let usage = self
-            .with_store(move |store, account| {
-                if let Some(m) = &mailbox {
-                    store.mailbox_status(account, m)?;
-                }
-                store.quota_usage(account)
-            })
-            .await
-            .map_err(|e| match e {
-                StoreError::NoSuchMailbox(_) => {
-                    no_code(UnitCode::NonExistent, "Mailbox does not exist")
-                }
-                other => store_refusal(&other),
-            })?;
-        Ok(QuotaAnswer {
-            storage_used: usage.bytes,
-            storage_limit: usage.limit.max_bytes,
-            messages_used: usage.messages,
-            message_limit: usage.limit.max_messages,
-        })
-    }
-
-    async fn append_begin(
-        &mut self,
-        id: RequestId,
-        mailbox: String,
-        flags: Vec<Flag>,
-        date: Option<DateTime>,
-    ) -> Result<(), RespText> {
-        let (bits, keywords) = store_flags(&flags);
-        let date = date.as_ref().map(DateTime::unix_seconds);
-        let result = self
-            .with_store(move |store, account| {
-                store.begin_append(account, &mailbox, bits, &keywords, date)
-            })
-            .await;
-        match result {
-            Ok(append) => {
-                self.append = Some(PendingAppend {
-                    id,
-                    append: Some(Mutex::new(append)),
-                    buffer: Vec::new(),
-                    error: None,
-                });
-                Ok(())
-            }
-            Err(e) => Err(store_refusal(&e)),
-        }
-    }
-
-    /// Writes buffered APPEND data to the file (on the blocking pool).
-    async fn append_flush(&mut self) {
-        let Some(p) = self.append.as_mut() else {
-            return;
-        };
-        if p.error.is_some() || p.buffer.is_empty() {
-            return;
-        }
-        let Some(append) = p.append.take() else {
-            return;
-        };
-        let mut append = append.into_inner().unwrap_or_else(|e| e.into_inner());
-        let bytes = std::mem::take(&mut p.buffer);
-        let (append, result) = blocking::unblock(move || {
-            let r = append.write(&bytes);
-            (append, r)
-        })
-        .await;
-        p.append = Some(Mutex::new(append));
-        if let Err(e) = result {
-            p.error = Some(e);
-        }
-    }
-
-    async fn append_end(&mut self) -> Result<AppendAnswer, RespText> {
-        self.append_flush().await;
-        let Some(mut p) = self.append.take() else {
-            return Err(no("No APPEND in progress"));
-        };
-        if let Some(e) = p.error.take() {
-            return Err(store_refusal(&e));
-        }
-        let Some(append) = p.append.take() else {
-            return Err(no("No APPEND in progress"));
-        };
-        let append = append.into_inner().unwrap_or_else(|e| e.into_inner());
-        match blocking::unblock(move || append.commit()).await {
-            Ok((uidvalidity, uid)) => match (nz(uidvalidity), nz(uid)) {
-                (Some(uid_validity), Some(uid)) => Ok(AppendAnswer { uid_validity, uid }),
-                _ => Err(no_code(UnitCode::ServerBug, "Invalid UID")),
-            },
-            Err(e) => Err(store_refusal(&e)),
-        }
-    }
-
-    async fn read_message(
-        &self,
-        mailbox: String,
-        uid: NonZeroU32,
-        need: ContentNeed,
-    ) -> MessageContent {
-        let uid = uid.get();
-        let result = self
-            .with_store(move |store, account| {
-                let offsets = store.mime_parts(account, &mailbox, uid)?;
-                match need {
-                    ContentNeed::Offsets => match offsets {
-                        // The literal is announced with the indexed size
-                        // and copied from the file later: check now that
-                        // the file still has that size (the store reports
-                        // a truncated file), rather than announce bytes
-                        // that cannot be sent.
-                        Some(o) => store
-                            .open_message(account, &mailbox, uid)
-                            .map(|_| MessageContent::Offsets(o)),
-                        None => read_whole(store, account, &mailbox, uid, None),
-                    },
-                    ContentNeed::Header => {
-                        let mut file = store.open_message(account, &mailbox, uid)?;
-                        match offsets {
-                            Some(o) => {
-                                // Read through `take` rather than allocate
-                                // `body_start` up front: the offsets come from
-                                // the index, the bytes from a file another
-                                // program may have replaced meanwhile.
-                                let mut buf = Vec::new();
-                                (&mut file).take(o.body_start).read_to_end(&mut buf)?;
-                                if (buf.len() as u64) < o.body_start {
-                                    return read_whole(store, account, &mailbox, uid, None);
-                                }
-                                Ok(MessageContent::Header(Bytes::from(buf)))
-                            }
-                            None => read_whole(store, account, &mailbox, uid, None),
-                        }
-                    }
-                    // Stream is answered by `stream_message`.
-                    ContentNeed::Stream | ContentNeed::Message => {
-                        read_whole(store, account, &mailbox, uid, offsets)
-                    }
-                }
-            })
-            .await;
-        match result {
-            Ok(content) => content,
-            Err(e) => unreadable(uid, &e),
-        }
-    }
-
-    /// Answers a [`ContentNeed::Stream`] read: the part offsets, then the
-    /// file in [`READ_CHUNK`] reads handed to the session as they come
-    /// (BINARY and body searches decode and match them on the way), so a
-    /// message is never held whole. `Err` when the session refused a call
-    /// (a bug in this glue: the connection is closed).
-    async fn stream_message(
-        &self,
-        session: &mut ServerSession,
-        mailbox: String,
-        id: RequestId,
-        uid: NonZeroU32,
-    ) -> Result<MessageContent, ()> {
-        let uid = uid.get();
-        let opened = self
-            .with_store(move |store, account| {
-                let offsets = store.mime_parts(account, &mailbox, uid)?;
-                // Opened after the offsets: the size check (a file
-                // truncated behind the index) is the last word.
-                let file = store.open_message(account, &mailbox, uid)?;
-                let size = file.metadata()?.len();
-                Ok((offsets, file, size))
-            })
-            .await;
-        let (offsets, mut file, size) = match opened {
-            Ok((Some(o), f, size)) => (o, f, size),
-            Ok((None, ..)) => return Ok(MessageContent::Gone),
-            Err(e) => return Ok(unreadable(uid, &e)),
-        };
-        session.message_begin(id, offsets).map_err(|_| ())?;
-        let mut buf = vec![0u8; READ_CHUNK];
-        let mut sent = 0u64;
-        loop {
-            let (f, b, n) = blocking::unblock(move || {
-                let n = file.read(&mut buf);
-                (file, buf, n)
-            })
-            .await;
-            (file, buf) = (f, b);
-            match n {
-                Ok(0) => break,
-                Ok(n) => {
-                    session.message_chunk(id, &buf[..n]).map_err(|_| ())?;
-                    sent += n as u64;
-                }
-                Err(e) => {
-                    tracing::warn!("imap: message {uid} unreadable: {e}");
-                    return Ok(MessageContent::Unreadable);
-                }
-            }
-        }
-        if sent != size {
-            tracing::warn!(uid, size, sent, "imap: message file changed while read");
-            return Ok(MessageContent::Unreadable);
-        }
-        Ok(MessageContent::Streamed)
-    }
-
-    async fn write_external(
-        &self,
-        session: &mut ServerSession,
-        mailbox: String,
-        id: RequestId,
-        uid: NonZeroU32,
-        range: std::ops::Range<u64>,
-        out: &mut Output<'_>,
-    ) -> Next {
-        let uid = uid.get();
-        let start = range.start;
-        let opened = self
-            .with_store(move |store, account| {
-                let mut f = store.open_message(account, &mailbox, uid)?;
-                f.seek(SeekFrom::Start(start))?;
-                Ok(f)
-            })
-            .await;
-        let mut remaining = range.end.saturating_sub(range.start);
-        if let Ok(mut file) = opened {
-            while remaining > 0 {
-                let want = remaining.min(READ_CHUNK as u64) as usize;
-                let (f, buf, n) = blocking::unblock(move || {
-                    let mut buf = vec![0u8; want];
-                    let n = file.read(&mut buf);
-                    (file, buf, n)
-                })
-                .await;
-                file = f;
-                let n = match n {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                if session.send_external_chunk(id, &buf[..n]).is_err() {
-                    break;
-                }
-                remaining -= n as u64;
-                if out.flush(session).await.is_err() {
-                    return Next::Close;
-                }
-            }
-        }
-        // A short file (changed behind our back) makes the session close the
-        // connection: a literal cannot be cut short.
-        let _ = session.finish_external(id);
-        Next::Continue
-    }
-
     /// Hands every change already published (for instance by this
     /// session's own APPEND or COPY) to the session now, so it is announced
     /// before the command's tagged answer.
@@ -586,39 +138,6 @@ impl ImapHandler {
     fn selected(&self, session: &ServerSession) -> Option<String> {
         session.selected().map(|(name, _)| name.to_string())
     }
-}
-
-/// The answer for a message the store cannot serve: gone when its file
-/// vanished (expunged meanwhile), else unreadable (a file shorter than its
-/// indexed size, a symbolic link, an IO error), which makes the FETCH end
-/// `NO [SERVERBUG]` instead of announcing a literal it cannot complete.
-fn unreadable(uid: u32, e: &StoreError) -> MessageContent {
-    match e {
-        StoreError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => MessageContent::Gone,
-        e => {
-            tracing::warn!("imap: message {uid} unreadable: {e}");
-            MessageContent::Unreadable
-        }
-    }
-}
-
-fn read_whole(
-    store: &maildir::Store,
-    account: &str,
-    mailbox: &str,
-    uid: u32,
-    offsets: Option<PartOffsets>,
-) -> Result<MessageContent, StoreError> {
-    let mut file = store.open_message(account, mailbox, uid)?;
-    // Sized from the file: `read_to_end` on an empty Vec doubles its
-    // buffer as it goes, which can hold up to twice the message at once.
-    let len = file.metadata().map_or(0, |m| m.len());
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
-    file.read_to_end(&mut bytes)?;
-    Ok(MessageContent::Message {
-        bytes: Bytes::from(bytes),
-        offsets,
-    })
 }
 
 impl Handler for ImapHandler {
@@ -687,17 +206,7 @@ impl Handler for ImapHandler {
                 let answer = self.append_begin(id, mailbox, flags, date).await;
                 answered!(session.respond_append_begin(id, answer));
             }
-            Event::AppendChunk { id, data } => {
-                if let Some(p) = self.append.as_mut()
-                    && p.id == id
-                    && p.error.is_none()
-                {
-                    p.buffer.extend_from_slice(&data);
-                    if p.buffer.len() >= WRITE_BATCH {
-                        self.append_flush().await;
-                    }
-                }
-            }
+            Event::AppendChunk { id, data } => self.append_chunk(id, &data).await,
             Event::AppendEnd { id } => {
                 let answer = self.append_end().await;
                 // An APPEND into the selected mailbox is announced with
@@ -705,14 +214,7 @@ impl Handler for ImapHandler {
                 self.take_changes(session).await;
                 answered!(session.respond_append_end(id, answer));
             }
-            Event::AppendAbort { .. } => {
-                if let Some(mut p) = self.append.take()
-                    && let Some(a) = p.append.take()
-                {
-                    let a = a.into_inner().unwrap_or_else(|e| e.into_inner());
-                    blocking::unblock(move || a.abort()).await;
-                }
-            }
+            Event::AppendAbort { .. } => self.append_abort().await,
             Event::ReadMessage {
                 id,
                 uid,
@@ -762,23 +264,14 @@ impl Handler for ImapHandler {
                 answered!(session.respond_copy(id, answer));
             }
             Event::Expunge { id, uids } => {
-                let answer = match self.selected(session) {
-                    Some(mailbox) => {
-                        let set = uid_set(&uids);
-                        self.with_store(move |store, account| {
-                            store.expunge(account, &mailbox, Some(&set))
-                        })
-                        .await
-                        .map(|removed| removed.into_iter().filter_map(nz).collect())
-                        .map_err(|e| store_refusal(&e))
-                    }
-                    None => Err(no("No mailbox selected")),
-                };
+                let answer = self.expunge(session, uids).await;
                 answered!(session.respond_expunge(id, answer));
             }
             Event::WriteExternal { id, uid, range } => {
                 let Some(mailbox) = self.selected(session) else {
-                    let _ = session.finish_external(id);
+                    // Nothing written: the session closes the connection
+                    // (a literal cannot be cut short).
+                    answered!(session.finish_external(id));
                     return Next::Continue;
                 };
                 return self
@@ -839,12 +332,7 @@ impl Handler for ImapHandler {
     }
 
     async fn on_close(&mut self) {
-        if let Some(mut p) = self.append.take()
-            && let Some(a) = p.append.take()
-        {
-            let a = a.into_inner().unwrap_or_else(|e| e.into_inner());
-            blocking::unblock(move || a.abort()).await;
-        }
+        self.append_abort().await;
     }
 
     async fn outside(&mut self) {
@@ -862,129 +350,5 @@ impl Handler for ImapHandler {
 
     async fn on_outside(&mut self, session: &mut ServerSession) {
         self.deliver_changes(session).await;
-    }
-}
-
-impl ImapHandler {
-    /// GENURLAUTH: one authorized URL per rump, or the first refusal.
-    async fn genurlauth(
-        &self,
-        urls: Vec<imap_proto::url::ImapUrl>,
-    ) -> Result<Vec<String>, RespText> {
-        let Some(account) = self.account.clone() else {
-            return Err(no("Log in first"));
-        };
-        let store = self.shared.store.clone();
-        let result = blocking::unblock(move || {
-            urls.iter()
-                .map(|u| urlauth::generate(&store, &account, u))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await;
-        result.map_err(|r| match r {
-            urlauth::Refusal::NotAuthorized(t) => no_code(UnitCode::NoPerm, &t),
-            urlauth::Refusal::BadUrl(t) => no_code(UnitCode::NonExistent, &t),
-            urlauth::Refusal::Temporary(t) => {
-                tracing::warn!("imap: GENURLAUTH failed: {t}");
-                no_code(UnitCode::Unavailable, "Try again later")
-            }
-        })
-    }
-
-    /// URLFETCH: each URL checked for this user (RFC 4467 §6.3); what it
-    /// names is read into memory, up to `[limits] max_message_size`.
-    async fn urlfetch(&self, urls: Vec<String>) -> Vec<Option<Bytes>> {
-        let Some(account) = self.account.clone() else {
-            return Vec::new();
-        };
-        let store = self.shared.store.clone();
-        let max = self.shared.config.limits.max_message_size;
-        blocking::unblock(move || {
-            urls.iter()
-                .map(|u| {
-                    let read = urlauth::verify(&store, u, urlauth::Requester::Imap(&account))
-                        .and_then(|a| urlauth::read(&store, &a, max));
-                    match read {
-                        Ok(bytes) => Some(Bytes::from(bytes)),
-                        Err(r) => {
-                            tracing::debug!("imap: URLFETCH refused: {r:?}");
-                            None
-                        }
-                    }
-                })
-                .collect()
-        })
-        .await
-    }
-
-    async fn store(
-        &self,
-        session: &ServerSession,
-        uids: Vec<NonZeroU32>,
-        action: StoreAction,
-        flags: Vec<Flag>,
-        unchanged_since: Option<u64>,
-    ) -> Result<StoreAnswer, RespText> {
-        let Some(mailbox) = self.selected(session) else {
-            return Err(no("No mailbox selected"));
-        };
-        let (bits, keywords) = store_flags(&flags);
-        let change = FlagChange {
-            op: match action {
-                StoreAction::Replace => FlagOp::Replace,
-                StoreAction::Add => FlagOp::Add,
-                StoreAction::Remove => FlagOp::Remove,
-            },
-            flags: bits,
-            keywords,
-            unchanged_since,
-        };
-        let set = uid_set(&uids);
-        let outcome = self
-            .with_store(move |store, account| store.store_flags(account, &mailbox, &set, &change))
-            .await
-            .map_err(|e| store_refusal(&e))?;
-        Ok(StoreAnswer {
-            updated: outcome
-                .updated
-                .into_iter()
-                .filter_map(|u| {
-                    Some(FlagUpdate {
-                        uid: nz(u.uid)?,
-                        flags: imap_flags(u.flags, &u.keywords),
-                        mod_seq: u.modseq,
-                    })
-                })
-                .collect(),
-            modified: outcome.modified.into_iter().filter_map(nz).collect(),
-        })
-    }
-
-    async fn copy(
-        &self,
-        session: &ServerSession,
-        uids: Vec<NonZeroU32>,
-        destination: String,
-        is_move: bool,
-    ) -> Result<CopyAnswer, RespText> {
-        let Some(mailbox) = self.selected(session) else {
-            return Err(no("No mailbox selected"));
-        };
-        let set = uid_set(&uids);
-        let outcome = self
-            .with_store(move |store, account| {
-                if is_move {
-                    store.move_messages(account, &mailbox, &set, &destination)
-                } else {
-                    store.copy_messages(account, &mailbox, &set, &destination)
-                }
-            })
-            .await
-            .map_err(|e| store_refusal(&e))?;
-        Ok(CopyAnswer {
-            uid_validity: nz(outcome.uidvalidity).unwrap_or(NonZeroU32::MIN),
-            source: outcome.source_uids.into_iter().filter_map(nz).collect(),
-            destination: outcome.dest_uids.into_iter().filter_map(nz).collect(),
-        })
     }
 }

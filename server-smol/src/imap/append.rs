@@ -1,0 +1,126 @@
+//! APPEND: the message streams from the session into a `maildir::Append`
+//! in [`WRITE_BATCH`] writes on the blocking pool, committed (fsync, then
+//! the index) before the tagged OK.
+
+use std::sync::Mutex;
+
+use imap_proto::response::{RespText, UnitCode};
+use imap_proto::session::{AppendAnswer, RequestId};
+use imap_proto::types::{DateTime, Flag};
+use maildir::{Append, StoreError};
+
+use super::ImapHandler;
+use super::convert::*;
+
+/// APPEND data is written to the file in batches of this size.
+pub(super) const WRITE_BATCH: usize = 64 * 1024;
+
+/// An APPEND between its `+` and its end.
+pub(super) struct PendingAppend {
+    pub(super) id: RequestId,
+    /// In a mutex only so the handler is `Sync` (its futures borrow it
+    /// across awaits); never contended.
+    pub(super) append: Option<Mutex<Append>>,
+    pub(super) buffer: Vec<u8>,
+    pub(super) error: Option<StoreError>,
+}
+
+impl ImapHandler {
+    pub(super) async fn append_begin(
+        &mut self,
+        id: RequestId,
+        mailbox: String,
+        flags: Vec<Flag>,
+        date: Option<DateTime>,
+    ) -> Result<(), RespText> {
+        let (bits, keywords) = store_flags(&flags);
+        let date = date.as_ref().map(DateTime::unix_seconds);
+        let result = self
+            .with_store(move |store, account| {
+                store.begin_append(account, &mailbox, bits, &keywords, date)
+            })
+            .await;
+        match result {
+            Ok(append) => {
+                self.append = Some(PendingAppend {
+                    id,
+                    append: Some(Mutex::new(append)),
+                    buffer: Vec::new(),
+                    error: None,
+                });
+                Ok(())
+            }
+            Err(e) => Err(store_refusal(&e)),
+        }
+    }
+
+    /// Writes buffered APPEND data to the file (on the blocking pool).
+    async fn append_flush(&mut self) {
+        let Some(p) = self.append.as_mut() else {
+            return;
+        };
+        if p.error.is_some() || p.buffer.is_empty() {
+            return;
+        }
+        let Some(append) = p.append.take() else {
+            return;
+        };
+        let mut append = append.into_inner().unwrap_or_else(|e| e.into_inner());
+        let bytes = std::mem::take(&mut p.buffer);
+        let (append, result) = blocking::unblock(move || {
+            let r = append.write(&bytes);
+            (append, r)
+        })
+        .await;
+        p.append = Some(Mutex::new(append));
+        if let Err(e) = result {
+            p.error = Some(e);
+        }
+    }
+
+    pub(super) async fn append_end(&mut self) -> Result<AppendAnswer, RespText> {
+        self.append_flush().await;
+        let Some(mut p) = self.append.take() else {
+            return Err(no("No APPEND in progress"));
+        };
+        if let Some(e) = p.error.take() {
+            return Err(store_refusal(&e));
+        }
+        let Some(append) = p.append.take() else {
+            return Err(no("No APPEND in progress"));
+        };
+        let append = append.into_inner().unwrap_or_else(|e| e.into_inner());
+        match blocking::unblock(move || append.commit()).await {
+            Ok((uidvalidity, uid)) => match (nz(uidvalidity), nz(uid)) {
+                (Some(uid_validity), Some(uid)) => Ok(AppendAnswer { uid_validity, uid }),
+                _ => Err(no_code(UnitCode::ServerBug, "Invalid UID")),
+            },
+            Err(e) => Err(store_refusal(&e)),
+        }
+    }
+
+    /// A chunk of the APPEND literal: buffered, written once a batch is
+    /// full (nothing more after a write failed: the end reports it).
+    pub(super) async fn append_chunk(&mut self, id: RequestId, data: &[u8]) {
+        if let Some(p) = self.append.as_mut()
+            && p.id == id
+            && p.error.is_none()
+        {
+            p.buffer.extend_from_slice(data);
+            if p.buffer.len() >= WRITE_BATCH {
+                self.append_flush().await;
+            }
+        }
+    }
+
+    /// Drops the APPEND in progress, if any (aborted, or the connection
+    /// ended): its temporary file is removed.
+    pub(super) async fn append_abort(&mut self) {
+        if let Some(mut p) = self.append.take()
+            && let Some(a) = p.append.take()
+        {
+            let a = a.into_inner().unwrap_or_else(|e| e.into_inner());
+            blocking::unblock(move || a.abort()).await;
+        }
+    }
+}
