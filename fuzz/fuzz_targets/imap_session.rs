@@ -213,6 +213,7 @@ impl Adapter {
                 .is_ok()
             }
             Event::Expunge { id, uids } => s.respond_expunge(id, Ok(uids)).is_ok(),
+            Event::Sync { id } => s.respond_sync(id).is_ok(),
             Event::IdleStarted | Event::IdleDone => true,
             Event::SwitchTransport { .. } => {
                 s.transport_switched(self.now);

@@ -161,6 +161,8 @@ fn refuse(session: &mut ServerSession, event: Event) {
         Event::AppendBegin { id, .. } => session.respond_append_begin(id, Err(no())).is_ok(),
         Event::Store { id, .. } => session.respond_store(id, Err(no())).is_ok(),
         Event::Copy { id, .. } => session.respond_copy(id, Err(no())).is_ok(),
+        // Nothing of this toy's is published elsewhere: no changes to hand in.
+        Event::Sync { id } => session.respond_sync(id).is_ok(),
         Event::Expunge { id, .. } => session.respond_expunge(id, Err(no())).is_ok(),
         _ => true,
     };

@@ -221,6 +221,12 @@ impl ServerSession {
         else {
             return Err(answer);
         };
+        self.sync_then(super::sync::AfterSync::AppendEnd { tag, answer });
+        Ok(())
+    }
+
+    /// The tagged answer of an APPEND, once the changes are in.
+    pub(super) fn finish_append_end(&mut self, tag: Tag, answer: Result<AppendAnswer, RespText>) {
         match answer {
             Ok(a) => {
                 let code = Code::AppendUid {
@@ -231,6 +237,5 @@ impl ServerSession {
             }
             Err(text) => self.no(tag, text),
         }
-        Ok(())
     }
 }

@@ -98,6 +98,8 @@ pub(super) enum Pending {
         tag: Tag,
         op: super::urlauth::UrlAuthOp,
     },
+    /// Waiting for [`Event::Sync`]'s answer, then this completion.
+    Sync(super::sync::AfterSync),
 }
 
 /// A multi-step command.

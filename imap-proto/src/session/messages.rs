@@ -290,11 +290,28 @@ impl ServerSession {
         else {
             return Err(answer);
         };
+        self.sync_then(super::sync::AfterSync::Copy {
+            tag,
+            uid,
+            is_move,
+            answer,
+        });
+        Ok(())
+    }
+
+    /// The answer of a COPY or MOVE, once the changes are in.
+    pub(super) fn finish_copy(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        is_move: bool,
+        answer: Result<CopyAnswer, RespText>,
+    ) {
         let a = match answer {
             Ok(a) => a,
             Err(text) => {
                 self.no(tag, text);
-                return Ok(());
+                return;
             }
         };
         let code = match (
@@ -324,7 +341,6 @@ impl ServerSession {
         } else {
             self.complete(tag, uid, code, "COPY completed");
         }
-        Ok(())
     }
 }
 

@@ -42,11 +42,21 @@
 //!   `respond_authenticate`, `respond_select`, `respond_mailbox`,
 //!   `respond_list`, `respond_status`, `respond_append_begin`,
 //!   `respond_append_end`, `respond_message`, `respond_store`,
-//!   `respond_copy`, `respond_expunge`, and the literal stream
+//!   `respond_copy`, `respond_sync`, `respond_expunge`, and the literal stream
 //!   `send_external_chunk` / `finish_external`;
 //! - output: [`poll_transmit`](ServerSession::poll_transmit),
 //!   [`poll_event`](ServerSession::poll_event),
-//!   [`poll_timeout`](ServerSession::poll_timeout).
+//!   [`poll_timeout`](ServerSession::poll_timeout);
+//! - building answers from a store's facts, so every adapter gives the
+//!   same ones: [`SelectAnswer::system_flags`] (FLAGS and PERMANENTFLAGS),
+//!   [`StatusAnswer::new`] and [`StatusAnswer::count`] (the STATUS
+//!   counts), [`MailboxInfo::add_subscriptions`] (subscribed mailboxes
+//!   that do not exist, RFC 9051 §6.3.9),
+//!   [`DateTime::from_unix_seconds`](crate::types::DateTime::from_unix_seconds)
+//!   and [`unix_seconds`](crate::types::DateTime::unix_seconds)
+//!   (INTERNALDATE), and [`bye_line`] for a `* BYE` the adapter writes
+//!   outside the session (shutdown); [`ServerSession::refuse`] for a
+//!   connection refused before the greeting.
 //!
 //! After every input or answer drain `poll_transmit` until false, then
 //! `poll_event` until `None`, then read `poll_timeout`, then offer input
@@ -206,6 +216,7 @@ mod output;
 mod quota;
 mod search;
 mod select;
+mod sync;
 mod types;
 mod updates;
 mod urlauth;

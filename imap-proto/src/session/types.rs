@@ -585,6 +585,16 @@ pub enum Event {
         /// its inflater first.
         leftover: Bytes,
     },
+    /// This session's APPEND, COPY or MOVE reached the store: before its
+    /// tagged answer, hand in every change already published (with
+    /// `mailbox_changed` / `mailbox_resync`, and the `notify_*` calls under
+    /// NOTIFY), so that the new messages are announced with EXISTS before
+    /// the tagged OK (RFC 9051 §6.3.12, §6.4.7: the client learns of them
+    /// at once). Then answer with `respond_sync`.
+    Sync {
+        /// Carry it into the answer.
+        id: RequestId,
+    },
 }
 
 /// The IMAP connection states (RFC 9051 §3).

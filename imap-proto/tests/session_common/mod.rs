@@ -678,6 +678,10 @@ impl Harness {
                 };
                 s.respond_quota(id, answer).unwrap();
             }
+            // The store's changes were handed in with the write itself
+            // (AppendEnd above); not logged, so that transcripts show the
+            // store calls only.
+            Event::Sync { id } => s.respond_sync(id).unwrap(),
             Event::IdleStarted => self.log.push("IdleStarted".into()),
             Event::IdleDone => self.log.push("IdleDone".into()),
             Event::SwitchTransport { kind, leftover } => {

@@ -209,9 +209,6 @@ impl Handler for ImapHandler {
             Event::AppendChunk { id, data } => self.append_chunk(id, &data).await,
             Event::AppendEnd { id } => {
                 let answer = self.append_end().await;
-                // An APPEND into the selected mailbox is announced with
-                // EXISTS before the tagged OK.
-                self.take_changes(session).await;
                 answered!(session.respond_append_end(id, answer));
             }
             Event::AppendAbort { .. } => self.append_abort().await,
@@ -260,8 +257,13 @@ impl Handler for ImapHandler {
                 is_move,
             } => {
                 let answer = self.copy(session, uids, mailbox, is_move).await;
-                self.take_changes(session).await;
                 answered!(session.respond_copy(id, answer));
+            }
+            Event::Sync { id } => {
+                // The session's own APPEND/COPY/MOVE: its changes (and any
+                // other already published) go in before its tagged answer.
+                self.take_changes(session).await;
+                answered!(session.respond_sync(id));
             }
             Event::Expunge { id, uids } => {
                 let answer = self.expunge(session, uids).await;
