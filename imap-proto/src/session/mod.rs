@@ -96,6 +96,12 @@
 //!   by the view: before the tagged answer of every command, except that
 //!   EXPUNGE/VANISHED wait during FETCH, STORE and SEARCH without UID
 //!   (RFC 9051 §7.5.1), and at once while idling.
+//! - **This session's own writes**: after the store answers an APPEND,
+//!   COPY or MOVE the session asks [`Event::Sync`] and holds the tagged
+//!   answer until [`respond_sync`](ServerSession::respond_sync), so that
+//!   the changes the adapter hands in meanwhile (the new message in the
+//!   selected mailbox, NOTIFY's STATUS of the target) come first: EXISTS
+//!   before the tagged OK (RFC 9051 §6.3.12, §6.4.7).
 //! - **LIST/LSUB**: the adapter lists all mailboxes; the session matches
 //!   `*` and `%`, applies LIST-EXTENDED selection and return options
 //!   (SUBSCRIBED, CHILDREN, SPECIAL-USE) and formats.
