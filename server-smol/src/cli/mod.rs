@@ -117,7 +117,9 @@ fn serve_help() -> String {
          [[rules]], [[routes]] and [handlers.*]: see docs/DESIGN.md sections 4 and 5\n\
          (the defaults are listed there); `sansmail config` prints them all.\n\n\
          Logging: SANSMAIL_LOG, else RUST_LOG (e.g. `debug`, `sansmail=debug,info`);\n\
-         `info` when neither is set. Logs go to stderr; `listening <name> <addr>`\n\
+         `info` when neither is set. `debug` includes the protocol trace (target\n\
+         sansmail::trace: each command and reply line, bodies by size only,\n\
+         passwords and SASL data as ***). Logs go to stderr; `listening <name> <addr>`\n\
          lines also go to stdout.",
         crate::config::DEFAULT_CONFIG.trim_end()
     )
