@@ -642,6 +642,10 @@ mod tests {
             err("[limits]\ntls_handshake_timeout_ms = 0"),
             "[limits] tls_handshake_timeout_ms = 0 is out of range (1 to 600000)"
         );
+        assert_eq!(
+            err("[[rules]]\naction = \"reject\"\ncode = 451"),
+            "[[rules]] code 451 does not fit action reject"
+        );
         let c = Config::default();
         assert_eq!(c.auth.failure_delay_ms, 1000);
         assert_eq!(c.auth.penalty_max_ms, 15_000);

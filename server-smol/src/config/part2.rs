@@ -114,6 +114,19 @@ pub struct RuleConfig {
     pub probability: f64,
 }
 
+impl RuleAction {
+    /// The action as the config file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleAction::Reject => "reject",
+            RuleAction::Tempfail => "tempfail",
+            RuleAction::Bounce => "bounce",
+            RuleAction::Discard => "discard",
+            RuleAction::Accept => "accept",
+        }
+    }
+}
+
 fn one() -> f64 {
     1.0
 }
@@ -342,8 +355,8 @@ impl super::Config {
                 };
                 if !ok {
                     return Err(ConfigError(format!(
-                        "[[rules]] code {code} does not fit action {:?}",
-                        r.action
+                        "[[rules]] code {code} does not fit action {}",
+                        r.action.as_str()
                     )));
                 }
             }
