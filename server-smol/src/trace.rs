@@ -171,7 +171,10 @@ impl Reader {
                     self.len += part.len();
                     let room = MAX_SHOWN.saturating_sub(self.head.len());
                     self.head.extend_from_slice(&part[..part.len().min(room)]);
-                    self.tail.extend_from_slice(part);
+                    // Only the last TAIL bytes can matter: a long part
+                    // is never copied whole.
+                    self.tail
+                        .extend_from_slice(&part[part.len().saturating_sub(TAIL)..]);
                     if self.tail.len() > TAIL {
                         self.tail.drain(..self.tail.len() - TAIL);
                     }

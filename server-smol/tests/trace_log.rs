@@ -24,7 +24,7 @@ fn has(lines: &[&str], suffix: &str) -> bool {
 #[test]
 fn debug_trace_logs_lines_and_never_a_password() {
     let site = Site::new(Opts {
-        listeners: vec!["submission", "imap", "pop3"],
+        listeners: vec!["submission", "imap", "pop3", "lmtp"],
         ..Opts::default()
     });
     site.user_add(ALICE.0, ALICE.1);
@@ -67,8 +67,38 @@ fn debug_trace_logs_lines_and_never_a_password() {
             "{label}: {r:?}"
         );
     }
+    // LMTP (RFC 2033): one reply per recipient after the body.
+    let mut lmtp = common::RawSmtp::connect(server.addr("lmtp"));
+    lmtp.expect("LHLO client.sansmail.test", 250);
+    lmtp.expect(&format!("MAIL FROM:<{}>", ALICE.0), 250);
+    lmtp.expect(&format!("RCPT TO:<{}>", ALICE.0), 250);
+    lmtp.expect("DATA", 354);
+    lmtp.send(b"Subject: lmtp\r\n\r\nTRACE-LMTP-MARKER\r\n.\r\n")
+        .expect("send body");
+    assert_eq!(lmtp.reply().expect("reply").0, 250);
+    lmtp.expect("QUIT", 221);
+    drop(lmtp);
+    // The session's last lines are traced as it ends, so wait for them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !server.output_text().contains(" S: 221 ") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no LMTP QUIT reply traced"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let log = server.output_text();
     assert_eq!(server.stop().code(), Some(0));
+
+    let c = trace_lines(&log, "lmtp", "C");
+    let s = trace_lines(&log, "lmtp", "S");
+    assert!(has(&c, "C: LHLO client.sansmail.test"), "{c:#?}");
+    assert!(has(&c, &format!("C: RCPT TO:<{}>", ALICE.0)), "{c:#?}");
+    // 15 + 2 + 19 + 3.
+    assert!(has(&c, "C: <39 bytes of message data>"), "{c:#?}");
+    assert!(has(&c, "C: QUIT"), "{c:#?}");
+    assert!(s.iter().any(|l| l.contains("S: 354 ")), "{s:#?}");
+    assert!(s.iter().any(|l| l.contains("S: 221 ")), "{s:#?}");
 
     // No secret in any form, and no message text.
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
@@ -83,7 +113,12 @@ fn debug_trace_logs_lines_and_never_a_password() {
     ] {
         assert!(!log.contains(&secret), "`{secret}` in the log:\n{log}");
     }
-    for text in ["TRACE-DATA-MARKER", "TRACE-APPEND-MARKER", "leading dot"] {
+    for text in [
+        "TRACE-DATA-MARKER",
+        "TRACE-APPEND-MARKER",
+        "TRACE-LMTP-MARKER",
+        "leading dot",
+    ] {
         assert!(
             !log.contains(text),
             "message text `{text}` in the log:\n{log}"
