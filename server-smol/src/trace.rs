@@ -767,6 +767,59 @@ mod tests {
     }
 
     #[test]
+    fn random_input_never_panics_and_stays_bounded() {
+        // Bytes drawn from the protocols' own alphabet, so literals,
+        // SASL states and bodies are entered and left often.
+        const ALPHABET: &[&[u8]] = &[
+            b"\r\n",
+            b"\n",
+            b".",
+            b"{",
+            b"}",
+            b"+",
+            b"~",
+            b"3",
+            b"99",
+            b" ",
+            b"a1 ",
+            b"AUTH PLAIN",
+            b"AUTHENTICATE",
+            b"LOGIN",
+            b"PASS",
+            b"RETR 1",
+            b"BDAT 5",
+            b"DATA",
+            b"334 ",
+            b"354 ",
+            b"+ ",
+            b"+OK",
+            b"-ERR",
+            b"a1 OK",
+            b"*",
+            b"x",
+        ];
+        let mut rng = fastrand::Rng::with_seed(7);
+        for dialect in [Dialect::Smtp, Dialect::Imap, Dialect::Pop3] {
+            let mut t = Trace::always("x", "127.0.0.1:1".parse().unwrap(), dialect);
+            for _ in 0..2000 {
+                let mut chunk = Vec::new();
+                for _ in 0..rng.usize(1..40) {
+                    chunk.extend_from_slice(ALPHABET[rng.usize(..ALPHABET.len())]);
+                }
+                if rng.bool() {
+                    t.client(&chunk);
+                } else {
+                    t.server(&chunk);
+                }
+                for r in [&t.client, &t.server] {
+                    assert!(r.head.len() <= MAX_SHOWN && r.tail.len() <= TAIL);
+                }
+                assert!(t.state.pop3_pending.len() <= MAX_PENDING);
+            }
+        }
+    }
+
+    #[test]
     fn long_lines_are_cut_and_split_chunks_join() {
         let mut long = vec![b'a'; 10_000];
         long.extend_from_slice(b" {3+}\r\nxyz\r\n");
