@@ -22,6 +22,7 @@
 # dnsmasq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/postfix-bench-lib.sh
 
 messages=2000 connections=10 size=5120 rounds=3 bindir="" checks=on
 while [ $# -gt 0 ]; do
@@ -35,28 +36,18 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-for tool in postfix dnsmasq python3; do
-  command -v "$tool" >/dev/null || { echo "$tool is required (scripts/ci-deps.sh)" >&2; exit 1; }
-done
-if [ -n "$bindir" ]; then
-  bin=$bindir
-else
-  cargo build --release -q -p server-smol -p sansmail-benches --bin sansmail --bin loadgen
-  bin=target/release
-fi
-bin=$(cd "$bin" && pwd)
+require_tools postfix dnsmasq python3
+bin=$(bench_bin "$bindir")
 per_conn=$(( messages / connections ))
 messages=$(( per_conn * connections ))
 
 work=$(mktemp -d /tmp/inbound-vs-postfix.XXXXXX)
 chmod 755 "$work"
-# N distinct free ports (all held open while picked, so none repeats).
-free_ports() { python3 -c 'import socket,sys; ss=[socket.socket() for _ in range(int(sys.argv[1]))]; [s.bind(("127.0.0.1",0)) for s in ss]; print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"; }
 read -r dnsport smport pfport < <(free_ports 3)
 cleanup() {
   [ -n "${spid:-}" ] && kill "$spid" 2>/dev/null || true
   [ -n "${dnspid:-}" ] && kill "$dnspid" 2>/dev/null || true
-  postfix -c "$work/pf/etc" stop >/dev/null 2>&1 || true
+  postfix_stop "$work/pf"
   wait 2>/dev/null || true
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
@@ -99,51 +90,16 @@ spid=$!
 
 # Postfix: a private instance delivering to a Maildir with virtual(8).
 pf=$work/pf
-mkdir -p "$pf/etc" "$pf/queue" "$pf/data" "$pf/mail"
-chown postfix "$pf/data" "$pf/mail"
+mkdir -p "$pf/mail"
+chown postfix "$pf/mail"
 pfuid=$(id -u postfix) pfgid=$(id -g postfix)
-cat > "$pf/etc/main.cf" <<CONF
-compatibility_level = 3.6
-queue_directory = $pf/queue
-data_directory = $pf/data
-maillog_file = $pf/maillog
-maillog_file_prefixes = $pf
-myhostname = relay.bench.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-virtual_mailbox_domains = localhost
+postfix_start "$pf" "$pfport" "virtual_mailbox_domains = localhost
 virtual_mailbox_base = $pf/mail
 virtual_mailbox_maps = static:alice/
 virtual_uid_maps = static:$pfuid
 virtual_gid_maps = static:$pfgid
-virtual_transport = virtual
-alias_maps =
-alias_database =
-smtputf8_enable = no
-CONF
-{
-  echo "127.0.0.1:$pfport inet n - n - - smtpd"
-  for s in "pickup fifo n - n 60 1 pickup" "cleanup unix n - n - 0 cleanup" "qmgr unix n - n 300 1 qmgr" \
-           "rewrite unix - - n - - trivial-rewrite" "bounce unix - - n - 0 bounce" "defer unix - - n - 0 bounce" \
-           "trace unix - - n - 0 bounce" "verify unix - - n - 1 verify" "flush unix n - n 1000? 0 flush" \
-           "proxymap unix - - n - - proxymap" "smtp unix - - n - - smtp" "relay unix - - n - - smtp" \
-           "virtual unix - n n - - virtual" "error unix - - n - - error" "retry unix - - n - - error" "discard unix - - n - - discard" \
-           "anvil unix - - n - 1 anvil" "scache unix - - n - 1 scache" "showq unix n - n - - showq" \
-           "postlog unix-dgram n - n - 1 postlogd"; do
-    echo "$s"
-  done
-} > "$pf/etc/master.cf"
-postfix -c "$pf/etc" start >/dev/null
+virtual_transport = virtual" "virtual unix - n n - - virtual"
 
-wait_port() {
-  for _ in $(seq 1 200); do
-    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on $1" >&2; exit 1
-}
 wait_port "$smport"; wait_port "$pfport"
 
 # Delivered files of one server's Maildir.
@@ -168,13 +124,7 @@ run() {
   if [ "$got" -lt "$target" ]; then
     echo "only $(( got - base )) of $messages were delivered under $dir" >&2; exit 1
   fi
-  python3 - "$out" "$t0" "$t1" "$messages" <<'PY'
-import json, sys
-o = json.loads(sys.argv[1])
-if o["errors"] or o["accepted"] != int(sys.argv[4]):
-    sys.exit(f"loadgen: {o['accepted']} accepted, {o['errors']} errors")
-print(f"{o['msgs_per_s']:.1f} {int(sys.argv[4]) / (float(sys.argv[3]) - float(sys.argv[2])):.1f}")
-PY
+  rates "$out" "$t0" "$t1" "$messages"
 }
 
 echo "messages $messages  connections $connections  size $size B  (sansmail $(cd "$bin" && ls -la sansmail | awk '{print $6, $7, $8}'))"

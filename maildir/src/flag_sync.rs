@@ -195,7 +195,7 @@ impl LazySync {
     /// The store is dropped: flush what is pending and stop the flusher.
     pub(crate) fn close(&self, inner: &Inner) {
         if let Err(e) = self.flush(inner) {
-            tracing::error!(error = %e, "flag changes of the last {FLAG_SYNC_WINDOW:?} may not be durable");
+            tracing::error!(error = %e, "flag changes of the last {} ms may not be durable", FLAG_SYNC_WINDOW.as_millis());
         }
         let mut s = self.shared.lock();
         s.closed = true;

@@ -41,6 +41,20 @@ pub(crate) enum Step {
 /// The steps of one operation.
 pub(crate) type Intent = Vec<Step>;
 
+/// An intent for the log: `rename .A -> .B; remove .C`.
+fn describe(intent: &Intent) -> String {
+    let steps: Vec<String> = intent
+        .iter()
+        .map(|step| match step {
+            Step::RenameDir { from, to } => format!("rename {from} -> {to}"),
+            Step::MoveFiles { from, to } => format!("move messages {from} -> {to}"),
+            Step::RemoveDir { dir } => format!("remove {dir}"),
+            Step::RemoveFiles { files } => format!("remove {} copied file(s)", files.len()),
+        })
+        .collect();
+    steps.join("; ")
+}
+
 const INTENT_V1: u8 = 1;
 const META_NEXT_INTENT: &str = "next_intent_id";
 
@@ -235,7 +249,7 @@ pub(crate) fn complete(inner: &Inner, id: u64, intent: &Intent) {
             }
         }
         Err(e) => {
-            tracing::error!(error = %e, ?intent, "directory operation failed; retried at the next open");
+            tracing::error!(error = %e, intent = %describe(intent), "directory operation failed; retried at the next open");
         }
     }
 }

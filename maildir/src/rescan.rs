@@ -206,7 +206,7 @@ fn rescan_mailbox(
         let sub_path = dir.join(subdir.as_str());
         for os_name in names(fs, &sub_path)? {
             let Some(name) = os_name.to_str() else {
-                tracing::warn!(dir = %sub_path.display(), name = ?os_name, "skipping non-UTF-8 file name");
+                tracing::warn!(dir = %sub_path.display(), name = %os_name.as_encoded_bytes().escape_ascii(), "skipping non-UTF-8 file name");
                 continue;
             };
             let Some(parsed) = parse_name(name) else {

@@ -131,6 +131,7 @@ pub(crate) mod smtp;
 mod test_server;
 pub(crate) mod testing;
 pub(crate) mod tls;
+pub(crate) mod trace;
 
 pub use config::Config;
 pub use server::{BoundListener, RunningServer, Server, StartError};

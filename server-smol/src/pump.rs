@@ -20,6 +20,7 @@ use futures_rustls::TlsAcceptor;
 
 use crate::auth::LoginTicket;
 use crate::net::Stream;
+use crate::trace::Trace;
 
 /// How many bytes one socket read may bring in.
 const READ_CHUNK: usize = 16 * 1024;
@@ -158,6 +159,7 @@ pub struct PumpContext {
 pub struct Output<'a> {
     stream: &'a mut Stream,
     buf: &'a mut BytesMut,
+    trace: &'a mut Option<Trace>,
 }
 
 impl Output<'_> {
@@ -165,6 +167,7 @@ impl Output<'_> {
     pub async fn flush<S: SessionIo>(&mut self, session: &mut S) -> io::Result<()> {
         while session.poll_transmit(self.buf) {}
         if !self.buf.is_empty() {
+            traced(self.trace, self.buf);
             write_all(self.stream, self.buf).await?;
             release(self.buf);
         }
@@ -180,14 +183,17 @@ enum Wake {
     Revoked,
 }
 
-/// Runs one connection to its end.
+/// Runs one connection to its end. `trace` (from [`Trace::new`], `None`
+/// unless the protocol trace is enabled) sees every byte the session
+/// takes and every byte written.
 pub async fn run<H: Handler>(
     stream: &mut Stream,
     session: &mut H::Session,
     handler: &mut H,
     ctx: &PumpContext,
+    mut trace: Option<Trace>,
 ) {
-    let result = drive(stream, session, handler, ctx).await;
+    let result = drive(stream, session, handler, ctx, &mut trace).await;
     if let Err(e) = result {
         tracing::debug!("connection ended: {e}");
     }
@@ -211,6 +217,7 @@ async fn drive<H: Handler>(
     session: &mut H::Session,
     handler: &mut H,
     ctx: &PumpContext,
+    trace: &mut Option<Trace>,
 ) -> io::Result<()> {
     let mut out = BytesMut::new();
     let mut input: Vec<u8> = Vec::new();
@@ -220,10 +227,12 @@ async fn drive<H: Handler>(
         loop {
             while session.poll_transmit(&mut out) {}
             if !out.is_empty() {
+                traced(trace, &out);
                 write_all(stream, &out).await?;
                 release(&mut out);
             }
             if handler.login().is_some_and(LoginTicket::is_revoked) {
+                traced(trace, handler.revoked_notice());
                 let _ = write_all(stream, handler.revoked_notice()).await;
                 return Ok(());
             }
@@ -233,6 +242,7 @@ async fn drive<H: Handler>(
             let mut output = Output {
                 stream,
                 buf: &mut out,
+                trace,
             };
             let next = handler.on_event(session, event, &mut output).await;
             match next {
@@ -269,6 +279,7 @@ async fn drive<H: Handler>(
         // 2. Pending input.
         if taken < input.len() {
             let n = session.feed(&input[taken..]);
+            traced_input(trace, &input[taken..taken + n]);
             taken += n;
             if taken == input.len() {
                 input = Vec::new();
@@ -349,14 +360,30 @@ async fn drive<H: Handler>(
                 handler.on_outside(session).await;
             }
             Wake::Shutdown => {
+                traced(trace, handler.shutdown_notice());
                 let _ = write_all(stream, handler.shutdown_notice()).await;
                 return Ok(());
             }
             Wake::Revoked => {
+                traced(trace, handler.revoked_notice());
                 let _ = write_all(stream, handler.revoked_notice()).await;
                 return Ok(());
             }
         }
+    }
+}
+
+/// Shows output about to be written to the protocol trace.
+fn traced(trace: &mut Option<Trace>, bytes: &[u8]) {
+    if let Some(t) = trace {
+        t.server(bytes);
+    }
+}
+
+/// Shows input the session took to the protocol trace.
+fn traced_input(trace: &mut Option<Trace>, bytes: &[u8]) {
+    if let Some(t) = trace {
+        t.client(bytes);
     }
 }
 

@@ -17,6 +17,7 @@ use smol::Executor;
 use smol::channel::{Receiver, Sender};
 
 use crate::net::TcpStream;
+use crate::trace::{Dialect, Trace};
 
 type TcpListener = Async<std::net::TcpListener>;
 
@@ -493,7 +494,8 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
                 )
             };
             let mut handler = SmtpHandler::new(shared.clone(), peer, role);
-            pump::run(&mut stream, &mut session, &mut handler, &shared.pump).await;
+            let trace = Trace::new(name, peer, Dialect::Smtp);
+            pump::run(&mut stream, &mut session, &mut handler, &shared.pump, trace).await;
         }
         "imap" | "imaps" => {
             let config = crate::imap::session_config(&shared, &peer, implicit_tls);
@@ -514,7 +516,8 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
                 )
             };
             let mut handler = crate::imap::ImapHandler::new(shared.clone(), peer);
-            pump::run(&mut stream, &mut session, &mut handler, &shared.pump).await;
+            let trace = Trace::new(name, peer, Dialect::Imap);
+            pump::run(&mut stream, &mut session, &mut handler, &shared.pump, trace).await;
         }
         _ => {
             let config = crate::pop3::session_config(&shared, &peer, implicit_tls);
@@ -532,7 +535,8 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
                 )
             };
             let mut handler = Pop3Handler::new(shared.clone(), peer);
-            pump::run(&mut stream, &mut session, &mut handler, &shared.pump).await;
+            let trace = Trace::new(name, peer, Dialect::Pop3);
+            pump::run(&mut stream, &mut session, &mut handler, &shared.pump, trace).await;
         }
     }
     drop(slot);

@@ -11,30 +11,19 @@ mod outbound_sink;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{ALICE, Opts, Site, describe, require};
-use dnsmasq::Dnsmasq;
+use common::{ALICE, Opts, Site, require};
 use outbound_e2e_util::*;
-use outbound_sink::{Script, Sink};
 
 #[test]
 fn a_5xx_bounces_into_the_local_senders_inbox_and_the_queue_empties() {
-    let sink = Sink::start(
-        &["127.0.0.2"],
-        Script {
-            rcpt: Box::new(|r, _| {
-                if r.starts_with("nobody") {
-                    "550 5.1.1 <nobody@remote.test>: no such user".into()
-                } else {
-                    "250 2.1.5 OK".into()
-                }
-            }),
-            data: Box::new(|_| "250 2.0.0 OK".into()),
-        },
-    );
-    let dns = Dnsmasq::start(&[
-        "--mx-host=remote.test,mx1.remote.test,10".into(),
-        "--host-record=mx1.remote.test,127.0.0.2".into(),
-    ]);
+    let sink = mx_sink(|r, _| {
+        if r.starts_with("nobody") {
+            "550 5.1.1 <nobody@remote.test>: no such user".into()
+        } else {
+            "250 2.1.5 OK".into()
+        }
+    });
+    let dns = mx_dns("remote.test");
     let site = Site::new(Opts {
         listeners: vec!["smtp", "submission", "http"],
         extra: format!(
@@ -46,14 +35,11 @@ fn a_5xx_bounces_into_the_local_senders_inbox_and_the_queue_empties() {
     site.default_users();
     let server = site.start();
     let msg = message("bounce-1");
-    assert_eq!(
-        submit(
-            server.addr("submission"),
-            "alice@localhost",
-            &["nobody@remote.test", "bob@remote.test"],
-            &msg
-        ),
-        "{}"
+    submit_accepted(
+        &server,
+        "alice@localhost",
+        &["nobody@remote.test", "bob@remote.test"],
+        &msg,
     );
     let dsn = wait_inbox(
         &site,
@@ -102,27 +88,15 @@ fn a_5xx_bounces_into_the_local_senders_inbox_and_the_queue_empties() {
 
 #[test]
 fn expiry_turns_a_temporary_failure_into_a_dsn() {
-    let sink = Sink::start(
-        &["127.0.0.2"],
-        Script {
-            rcpt: Box::new(|_, _| "421 4.4.2 busy".into()),
-            data: Box::new(|_| "250 2.0.0 OK".into()),
-        },
-    );
-    let dns = Dnsmasq::start(&[
-        "--mx-host=remote.test,mx1.remote.test,10".into(),
-        "--host-record=mx1.remote.test,127.0.0.2".into(),
-    ]);
+    let sink = mx_sink(|_, _| "421 4.4.2 busy".into());
+    let dns = mx_dns("remote.test");
     let site = site(&dns, sink.port, "expire = \"2s\"\n");
     let server = site.start();
-    assert_eq!(
-        submit(
-            server.addr("submission"),
-            "alice@localhost",
-            &["bob@remote.test"],
-            &message("expire-1")
-        ),
-        "{}"
+    submit_accepted(
+        &server,
+        "alice@localhost",
+        &["bob@remote.test"],
+        &message("expire-1"),
     );
     let dsn = wait_inbox(
         &site,
@@ -141,27 +115,15 @@ fn expiry_turns_a_temporary_failure_into_a_dsn() {
 fn a_bounce_of_a_bounce_never_happens() {
     // Everything to bounce.test is refused; its sender is remote too: the
     // first DSN goes to the same MX from <> and is refused; no third.
-    let sink = Sink::start(
-        &["127.0.0.2"],
-        Script {
-            rcpt: Box::new(|_, _| "550 5.7.1 go away".into()),
-            data: Box::new(|_| "250 2.0.0 OK".into()),
-        },
-    );
-    let dns = Dnsmasq::start(&[
-        "--mx-host=bounce.test,mx1.bounce.test,10".into(),
-        "--host-record=mx1.bounce.test,127.0.0.2".into(),
-    ]);
+    let sink = mx_sink(|_, _| "550 5.7.1 go away".into());
+    let dns = mx_dns("bounce.test");
     let site = site(&dns, sink.port, "");
     let server = site.start();
-    assert_eq!(
-        submit(
-            server.addr("submission"),
-            "someone@bounce.test",
-            &["x@bounce.test"],
-            &message("loop-1")
-        ),
-        "{}"
+    submit_accepted(
+        &server,
+        "someone@bounce.test",
+        &["x@bounce.test"],
+        &message("loop-1"),
     );
     // Two refused attempts: the message (from someone@) and its DSN (from <>).
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -204,22 +166,8 @@ fn submit_dsn(addr: std::net::SocketAddr, mail: &[&str], rcpts: &[(&str, &[&str]
         pw = ALICE.1,
         rcpts = rcpt_code.join("\n"),
     );
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3");
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(msg).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "smtplib failed: {}", describe(&out));
-    let codes: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let out = common::python_stdin(&script, &[], msg);
+    let codes: Vec<String> = out.lines().map(str::to_owned).collect();
     let mut want = vec!["250".to_owned()];
     want.extend(rcpts.iter().map(|_| "250".to_owned()));
     want.push("250".to_owned());
@@ -228,23 +176,14 @@ fn submit_dsn(addr: std::net::SocketAddr, mail: &[&str], rcpts: &[(&str, &[&str]
 
 #[test]
 fn notify_orcpt_envid_and_ret_are_honoured_and_passed_on() {
-    let sink = Sink::start(
-        &["127.0.0.2"],
-        Script {
-            rcpt: Box::new(|r, _| {
-                if r.starts_with("ok@") {
-                    "250 2.1.5 OK".into()
-                } else {
-                    "550 5.1.1 unknown user".into()
-                }
-            }),
-            data: Box::new(|_| "250 2.0.0 OK".into()),
-        },
-    );
-    let dns = Dnsmasq::start(&[
-        "--mx-host=remote.test,mx1.remote.test,10".into(),
-        "--host-record=mx1.remote.test,127.0.0.2".into(),
-    ]);
+    let sink = mx_sink(|r, _| {
+        if r.starts_with("ok@") {
+            "250 2.1.5 OK".into()
+        } else {
+            "550 5.1.1 unknown user".into()
+        }
+    });
+    let dns = mx_dns("remote.test");
     let site = site(&dns, sink.port, "");
     let server = site.start();
     submit_dsn(
@@ -315,27 +254,15 @@ fn notify_orcpt_envid_and_ret_are_honoured_and_passed_on() {
 
 #[test]
 fn a_delay_notice_goes_out_once_after_delay_notice() {
-    let sink = Sink::start(
-        &["127.0.0.2"],
-        Script {
-            rcpt: Box::new(|_, _| "451 4.2.1 mailbox busy".into()),
-            data: Box::new(|_| "250 2.0.0 OK".into()),
-        },
-    );
-    let dns = Dnsmasq::start(&[
-        "--mx-host=remote.test,mx1.remote.test,10".into(),
-        "--host-record=mx1.remote.test,127.0.0.2".into(),
-    ]);
+    let sink = mx_sink(|_, _| "451 4.2.1 mailbox busy".into());
+    let dns = mx_dns("remote.test");
     let site = site(&dns, sink.port, "delay_notice = \"1s\"\n");
     let server = site.start();
-    assert_eq!(
-        submit(
-            server.addr("submission"),
-            "alice@localhost",
-            &["bob@remote.test"],
-            &message("delay-1")
-        ),
-        "{}"
+    submit_accepted(
+        &server,
+        "alice@localhost",
+        &["bob@remote.test"],
+        &message("delay-1"),
     );
     let dsn = wait_inbox(
         &site,

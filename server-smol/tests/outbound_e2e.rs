@@ -21,10 +21,7 @@ use outbound_sink::{Script, Sink};
 #[test]
 fn submission_to_mixed_recipients_is_delivered_byte_exact_to_the_mx_and_locally() {
     let sink = Sink::start(&["127.0.0.2"], Script::accept());
-    let dns = Dnsmasq::start(&[
-        "--mx-host=remote.test,mx1.remote.test,10".into(),
-        "--host-record=mx1.remote.test,127.0.0.2".into(),
-    ]);
+    let dns = mx_dns("remote.test");
     // Unsigned here, so the bytes can be compared whole (signing: below).
     let site = site(&dns, sink.port, "[dkim]\nsign = false\n");
     let server = site.start();
@@ -61,17 +58,11 @@ fn submission_to_mixed_recipients_is_delivered_byte_exact_to_the_mx_and_locally(
 #[test]
 fn submission_adds_message_id_and_date_when_missing() {
     let sink = Sink::start(&["127.0.0.2"], Script::accept());
-    let dns = Dnsmasq::start(&[
-        "--mx-host=remote.test,mx1.remote.test,10".into(),
-        "--host-record=mx1.remote.test,127.0.0.2".into(),
-    ]);
+    let dns = mx_dns("remote.test");
     let site = site(&dns, sink.port, "");
     let server = site.start();
     let msg = b"From: <alice@localhost>\r\nTo: <x@remote.test>\r\nSubject: bare\r\n\r\nhi\r\n";
-    assert_eq!(
-        submit(server.addr("submission"), "", &["x@remote.test"], msg),
-        "{}"
-    );
+    submit_accepted(&server, "", &["x@remote.test"], msg);
     let got = sink.wait_for(1, Duration::from_secs(10));
     // MAIL FROM:<> after AUTH is allowed.
     assert_eq!(got[0].from, "");
@@ -109,14 +100,11 @@ fn mx_order_is_followed_and_a_dead_mx_fails_over_to_the_next() {
     let server = site.start();
     for i in 0..3 {
         let token = format!("failover-{i}");
-        assert_eq!(
-            submit(
-                server.addr("submission"),
-                "alice@localhost",
-                &["bob@remote.test"],
-                &message(&token)
-            ),
-            "{}"
+        submit_accepted(
+            &server,
+            "alice@localhost",
+            &["bob@remote.test"],
+            &message(&token),
         );
     }
     let got = sink.wait_for(3, Duration::from_secs(15));
@@ -135,38 +123,26 @@ fn mx_order_is_followed_and_a_dead_mx_fails_over_to_the_next() {
 fn a_4xx_is_retried_on_the_schedule_and_then_delivered() {
     let times = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = times.clone();
-    let sink = Sink::start(
-        &["127.0.0.2"],
-        Script {
-            rcpt: Box::new(move |_, n| {
-                let unix = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs();
-                seen.lock().unwrap().push(unix);
-                if n < 2 {
-                    "451 4.3.0 try later".into()
-                } else {
-                    "250 2.1.5 OK".into()
-                }
-            }),
-            data: Box::new(|_| "250 2.0.0 OK".into()),
-        },
-    );
-    let dns = Dnsmasq::start(&[
-        "--mx-host=remote.test,mx1.remote.test,10".into(),
-        "--host-record=mx1.remote.test,127.0.0.2".into(),
-    ]);
+    let sink = mx_sink(move |_, n| {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        seen.lock().unwrap().push(unix);
+        if n < 2 {
+            "451 4.3.0 try later".into()
+        } else {
+            "250 2.1.5 OK".into()
+        }
+    });
+    let dns = mx_dns("remote.test");
     let site = site(&dns, sink.port, "");
     let server = site.start();
-    assert_eq!(
-        submit(
-            server.addr("submission"),
-            "alice@localhost",
-            &["bob@remote.test"],
-            &message("retry-1")
-        ),
-        "{}"
+    submit_accepted(
+        &server,
+        "alice@localhost",
+        &["bob@remote.test"],
+        &message("retry-1"),
     );
     // While deferred, `queue list` shows the error.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -240,15 +216,7 @@ fn submission_from_a_local_domain_is_dkim_signed_and_dkimpy_verifies_it() {
     drop(probe);
     let server = site.start();
     let msg = message("signed-1");
-    assert_eq!(
-        submit(
-            server.addr("submission"),
-            "alice@localhost",
-            &["bob@remote.test"],
-            &msg
-        ),
-        "{}"
-    );
+    submit_accepted(&server, "alice@localhost", &["bob@remote.test"], &msg);
     let got = sink.wait_for(1, Duration::from_secs(10));
     let (received, rest) = split_received(&got[0].data);
     assert!(received.starts_with(b"Received: from client.test"));
@@ -312,15 +280,7 @@ fn smarthost_gets_the_mail_with_auth_over_verified_starttls() {
         .env("SSL_CERT_FILE", &cert);
     let server = common::Server::spawn(c, &site.opts.listeners);
     let msg = message("smarthost-1");
-    assert_eq!(
-        submit(
-            server.addr("submission"),
-            "alice@localhost",
-            &["dave@remote.test"],
-            &msg
-        ),
-        "{}"
-    );
+    submit_accepted(&server, "alice@localhost", &["dave@remote.test"], &msg);
     let stored = wait_inbox(
         &relay,
         "dave@remote.test",
@@ -347,23 +307,14 @@ fn smarthost_gets_the_mail_with_auth_over_verified_starttls() {
 fn kill_9_with_a_full_queue_loses_nothing_and_queue_retry_wakes_the_worker() {
     let accept = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let open = accept.clone();
-    let sink = Sink::start(
-        &["127.0.0.2"],
-        Script {
-            rcpt: Box::new(move |_, _| {
-                if open.load(std::sync::atomic::Ordering::SeqCst) {
-                    "250 2.1.5 OK".into()
-                } else {
-                    "451 4.3.0 not now".into()
-                }
-            }),
-            data: Box::new(|_| "250 2.0.0 OK".into()),
-        },
-    );
-    let dns = Dnsmasq::start(&[
-        "--mx-host=remote.test,mx1.remote.test,10".into(),
-        "--host-record=mx1.remote.test,127.0.0.2".into(),
-    ]);
+    let sink = mx_sink(move |_, _| {
+        if open.load(std::sync::atomic::Ordering::SeqCst) {
+            "250 2.1.5 OK".into()
+        } else {
+            "451 4.3.0 not now".into()
+        }
+    });
+    let dns = mx_dns("remote.test");
     let site = Site::new(Opts {
         listeners: vec!["smtp", "submission"],
         extra: format!(
@@ -376,14 +327,11 @@ fn kill_9_with_a_full_queue_loses_nothing_and_queue_retry_wakes_the_worker() {
     let server = site.start();
     const N: usize = 10;
     for i in 0..N {
-        assert_eq!(
-            submit(
-                server.addr("submission"),
-                "alice@localhost",
-                &["bob@remote.test"],
-                &message(&format!("crash-{i}"))
-            ),
-            "{}"
+        submit_accepted(
+            &server,
+            "alice@localhost",
+            &["bob@remote.test"],
+            &message(&format!("crash-{i}")),
         );
     }
     // Every message acknowledged and deferred (next attempt in an hour).

@@ -6,6 +6,7 @@
 mod common;
 mod dnsmasq;
 mod outbound_e2e_util;
+mod outbound_sink;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

@@ -8,9 +8,7 @@
 mod common;
 mod dnsmasq;
 
-use std::process::Command;
-
-use common::{Opts, Site, describe, require};
+use common::{Opts, Site};
 use dnsmasq::Dnsmasq;
 
 const HOST: &str = "mx.sansmail.test";
@@ -18,7 +16,6 @@ const HOST: &str = "mx.sansmail.test";
 /// Sends over `[smtp]` from `source` (an address in 127.0.0.0/8); prints
 /// what smtplib reports: `{}` when accepted, else `ERR <code> <text>`.
 fn send_from(addr: std::net::SocketAddr, source: &str, from: &str, msg: &[u8]) -> String {
-    require("python3");
     let script = r#"
 import smtplib, sys
 host, port, source, frm = sys.argv[1:5]
@@ -31,25 +28,13 @@ except smtplib.SMTPDataError as e:
     print('ERR', e.smtp_code, e.smtp_error.decode())
 s.quit()
 "#;
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args([
-            addr.ip().to_string(),
-            addr.port().to_string(),
-            source.to_owned(),
-            from.to_owned(),
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3");
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(msg).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "smtplib failed: {}", describe(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    let args = [
+        addr.ip().to_string(),
+        addr.port().to_string(),
+        source.to_owned(),
+        from.to_owned(),
+    ];
+    common::python_stdin(script, &args, msg)
 }
 
 fn message(from: &str, token: &str, extra: &str) -> Vec<u8> {

@@ -111,7 +111,7 @@ impl Authenticator {
         }
         let wait = self.penalty.delay(source, Instant::now());
         if !wait.is_zero() {
-            tracing::debug!(%peer, ?wait, "login penalty");
+            tracing::debug!(%peer, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "login penalty");
         }
         if !self.pause(wait).await {
             return None;

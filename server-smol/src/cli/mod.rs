@@ -44,6 +44,16 @@ enum Command {
         /// The domain, e.g. example.com.
         domain: String,
     },
+    /// Print the effective configuration as TOML: every key with its
+    /// value, defaults filled in, usable as a config file. Secrets
+    /// ([http] token, [outbound] smarthost_password, [handlers.*] secret)
+    /// are left out with a comment saying they are set.
+    #[command(name = "config")]
+    PrintConfig {
+        /// Print the secrets too, so the output is a complete copy.
+        #[arg(long)]
+        show_secrets: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -105,9 +115,11 @@ fn serve_help() -> String {
          data_dir), [auth] failure_delay_ms, penalty_max_ms, cache_ttl_ms, [limits],\n\
          [lmtp], [http], [outbound], [dkim], [checks], [hooks], [testing],\n\
          [[rules]], [[routes]] and [handlers.*]: see docs/DESIGN.md sections 4 and 5\n\
-         (the defaults are listed there).\n\n\
+         (the defaults are listed there); `sansmail config` prints them all.\n\n\
          Logging: SANSMAIL_LOG, else RUST_LOG (e.g. `debug`, `sansmail=debug,info`);\n\
-         `info` when neither is set. Logs go to stderr; `listening <name> <addr>`\n\
+         `info` when neither is set. `debug` includes the protocol trace (target\n\
+         sansmail::trace: each command and reply line, bodies by size only,\n\
+         passwords and SASL data as ***). Logs go to stderr; `listening <name> <addr>`\n\
          lines also go to stdout.",
         crate::config::DEFAULT_CONFIG.trim_end()
     )
@@ -166,6 +178,26 @@ pub fn main() -> ExitCode {
             print_lines(queue_cli::run(&config, &request))
         }
         Command::Dns { domain } => dns_records(&config, &domain),
+        Command::PrintConfig { show_secrets } => {
+            // The file's unknown-key warnings go to stderr as comments
+            // would be lost: stdout stays a valid config file.
+            for w in warnings {
+                eprintln!("sansmail: warning: {w}");
+            }
+            let secrets = if show_secrets {
+                crate::config::Secrets::Show
+            } else {
+                crate::config::Secrets::Omit
+            };
+            match config.to_toml(secrets) {
+                Ok(text) => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(text.as_bytes());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
+            }
+        }
     }
 }
 

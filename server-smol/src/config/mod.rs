@@ -10,14 +10,16 @@ use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 mod part2;
+mod print;
 pub use part2::{
     ChecksConfig, DkimConfig, HandlerConfig, HooksConfig, HttpAuth, HttpConfig, LmtpConfig,
     OutboundConfig, OutboundTls, RouteConfig, RuleAction, RuleConfig, TestingConfig,
     parse_duration,
 };
+pub use print::Secrets;
 
 /// The embedded defaults, exactly as docs/DESIGN.md §4 documents them.
 pub const DEFAULT_CONFIG: &str = r#"data_dir = "sansmail-data"
@@ -93,7 +95,7 @@ pub struct Config {
 
 /// A protocol's listeners: `listen` (plain, with STARTTLS/STLS) and
 /// `listen_tls` (implicit TLS). Empty lists turn them off.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Listeners {
     /// Plain-text listeners that offer the protocol's TLS upgrade.
     pub listen: Vec<String>,
@@ -102,7 +104,7 @@ pub struct Listeners {
 }
 
 /// `[tls]`: PEM files; both or neither.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct TlsConfig {
     /// PEM certificate chain (leaf first).
     pub cert: Option<PathBuf>,
@@ -111,7 +113,7 @@ pub struct TlsConfig {
 }
 
 /// When password authentication is allowed without TLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PlaintextPolicy {
     /// Only over TLS.
@@ -145,7 +147,7 @@ pub fn is_loopback(peer: &SocketAddr) -> bool {
 }
 
 /// `[auth]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AuthConfig {
     /// See [`PlaintextPolicy`]; default `loopback`.
     pub plaintext: PlaintextPolicy,
@@ -167,7 +169,7 @@ pub struct AuthConfig {
 }
 
 /// `[limits]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct LimitsConfig {
     /// Largest accepted message in bytes; also EHLO's `SIZE` value.
     pub max_message_size: u64,
@@ -197,7 +199,7 @@ pub struct LimitsConfig {
 /// `[imap] flag_sync`: when a STORE (flags and keywords only) is durable.
 /// APPEND, COPY, MOVE and EXPUNGE are always answered after their durable
 /// commit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FlagSync {
     /// The default: answered after the in-memory index commit, durable
@@ -639,6 +641,10 @@ mod tests {
         assert_eq!(
             err("[limits]\ntls_handshake_timeout_ms = 0"),
             "[limits] tls_handshake_timeout_ms = 0 is out of range (1 to 600000)"
+        );
+        assert_eq!(
+            err("[[rules]]\naction = \"reject\"\ncode = 451"),
+            "[[rules]] code 451 does not fit action reject"
         );
         let c = Config::default();
         assert_eq!(c.auth.failure_delay_ms, 1000);

@@ -7,12 +7,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::ConfigError;
 
 /// `[lmtp]` (§5.4): RFC 2033 for an MTA in front; listener name `lmtp`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct LmtpConfig {
     /// Listen addresses; empty (the default) turns LMTP off.
@@ -20,7 +20,7 @@ pub struct LmtpConfig {
 }
 
 /// How `/api` requests are authenticated (§5.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HttpAuth {
     /// `Authorization: Bearer <token>` (the default).
@@ -31,7 +31,7 @@ pub enum HttpAuth {
 }
 
 /// `[http]` (§5.5): API, metrics and web UI; listener name `http`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct HttpConfig {
     /// Listen addresses (default `127.0.0.1:8025`).
@@ -62,7 +62,7 @@ impl Default for HttpConfig {
 }
 
 /// `[testing]` (§5.6).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct TestingConfig {
     /// Accept every recipient at any domain and deliver it locally into an
@@ -79,7 +79,7 @@ pub struct TestingConfig {
 }
 
 /// What a `[[rules]]` entry does (§5.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleAction {
     /// 5xx at RCPT.
@@ -95,7 +95,7 @@ pub enum RuleAction {
 }
 
 /// One `[[rules]]` entry, evaluated at RCPT TO in order; first match wins.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RuleConfig {
     /// Glob on the recipient (case-insensitive `*`/`?`); none = any.
     pub recipient: Option<String>,
@@ -114,12 +114,25 @@ pub struct RuleConfig {
     pub probability: f64,
 }
 
+impl RuleAction {
+    /// The action as the config file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleAction::Reject => "reject",
+            RuleAction::Tempfail => "tempfail",
+            RuleAction::Bounce => "bounce",
+            RuleAction::Discard => "discard",
+            RuleAction::Accept => "accept",
+        }
+    }
+}
+
 fn one() -> f64 {
     1.0
 }
 
 /// One `[[routes]]` entry: per recipient, first match wins.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RouteConfig {
     /// Glob on the recipient; none = any.
     pub recipient: Option<String>,
@@ -128,7 +141,7 @@ pub struct RouteConfig {
 }
 
 /// A named handler (`[handlers.NAME]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum HandlerConfig {
     /// RPUSH one JSON object per recipient onto `list`.
@@ -148,7 +161,7 @@ pub enum HandlerConfig {
 }
 
 /// `[hooks]` (§5.1).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct HooksConfig {
     /// POSTed envelope + headers after DATA; its answer decides.
@@ -167,7 +180,7 @@ impl Default for HooksConfig {
 }
 
 /// `[outbound] tls` for MX delivery (§5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutboundTls {
     /// STARTTLS when offered, certificate not verified (the default).
@@ -180,7 +193,7 @@ pub enum OutboundTls {
 }
 
 /// `[outbound]` (§5.2).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct OutboundConfig {
     /// Relay everything here instead of MX: `smtp://host:port` (STARTTLS)
@@ -197,13 +210,13 @@ pub struct OutboundConfig {
     /// TCP port for MX delivery (tests point it elsewhere); default 25.
     pub mx_port: u16,
     /// Delay before attempt 2, 3, ...; the last repeats.
-    #[serde(deserialize_with = "durations")]
+    #[serde(deserialize_with = "durations", serialize_with = "write_durations")]
     pub retry: Vec<Duration>,
     /// After this, a failure DSN (default 5 days).
-    #[serde(deserialize_with = "duration")]
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
     pub expire: Duration,
     /// A "delayed" DSN once after this (default 4 hours).
-    #[serde(deserialize_with = "duration")]
+    #[serde(deserialize_with = "duration", serialize_with = "write_duration")]
     pub delay_notice: Duration,
     /// Concurrent outbound connections (default 32).
     pub max_connections: usize,
@@ -228,7 +241,7 @@ impl Default for OutboundConfig {
 }
 
 /// `[dkim]` (§5.2).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct DkimConfig {
     /// The selector (default `sansmail`).
@@ -247,7 +260,7 @@ impl Default for DkimConfig {
 }
 
 /// `[checks]` (§5.3): on `[smtp]` only, not for authenticated senders.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ChecksConfig {
     /// SPF (RFC 7208).
@@ -302,6 +315,28 @@ fn durations<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error>
         .collect()
 }
 
+/// Writes a duration the way [`parse_duration`] reads it, in the largest
+/// unit that divides it (`300s` is `5m`), so `sansmail config` prints
+/// `5d` rather than `432000`.
+pub fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+fn write_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_duration(*d))
+}
+
+fn write_durations<S: Serializer>(d: &[Duration], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(d.iter().map(|d| format_duration(*d)))
+}
+
 impl super::Config {
     /// Checks of the §5 sections that serde cannot express.
     pub(super) fn validate_part2(&self) -> Result<(), ConfigError> {
@@ -320,8 +355,8 @@ impl super::Config {
                 };
                 if !ok {
                     return Err(ConfigError(format!(
-                        "[[rules]] code {code} does not fit action {:?}",
-                        r.action
+                        "[[rules]] code {code} does not fit action {}",
+                        r.action.as_str()
                     )));
                 }
             }
@@ -379,5 +414,11 @@ mod tests {
         assert!(parse_duration("5w").is_err());
         assert!(parse_duration("m").is_err());
         assert!(parse_duration("99999999999999999999d").is_err());
+        for secs in [0, 59, 60, 90, 3600, 5400, 86_400, 432_000, 432_001] {
+            let d = Duration::from_secs(secs);
+            assert_eq!(parse_duration(&format_duration(d)).unwrap(), d, "{secs}");
+        }
+        assert_eq!(format_duration(Duration::from_secs(432_000)), "5d");
+        assert_eq!(format_duration(Duration::from_secs(5400)), "90m");
     }
 }

@@ -49,7 +49,10 @@ impl ImapHandler {
                     match read {
                         Ok(bytes) => Some(Bytes::from(bytes)),
                         Err(r) => {
-                            tracing::debug!("imap: URLFETCH refused: {r:?}");
+                            let (urlauth::Refusal::BadUrl(why)
+                            | urlauth::Refusal::NotAuthorized(why)
+                            | urlauth::Refusal::Temporary(why)) = &r;
+                            tracing::debug!("imap: URLFETCH refused: {why}");
                             None
                         }
                     }

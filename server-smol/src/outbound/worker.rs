@@ -576,7 +576,7 @@ impl Worker {
         .await;
         match result {
             Ok(dsn_id) => {
-                tracing::info!(queue_id = %message.id, dsn = %dsn_id, action = ?action, "outbound: DSN queued");
+                tracing::info!(queue_id = %message.id, dsn = %dsn_id, action = action.as_str(), "outbound: DSN queued");
                 if action == Action::Failed {
                     for _ in subjects {
                         self.metrics.message_bounced("outbound");

@@ -569,6 +569,32 @@ pub fn python(script: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
+/// Runs `python3 -c script args...` with `stdin` on its standard input and
+/// returns its stdout, trimmed. Panics when python3 is missing or the
+/// script fails.
+pub fn python_stdin(script: &str, args: &[String], stdin: &[u8]) -> String {
+    use std::io::Write;
+    require("python3");
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait for python3");
+    assert!(out.status.success(), "python3 failed: {}", describe(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Parses the `label<TAB>value` lines the Python scripts print.
 pub fn results(stdout: &str) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();

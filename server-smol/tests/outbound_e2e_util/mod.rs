@@ -3,11 +3,11 @@
 //! pointing `[outbound]` at dnsmasq and the sink, and waits.
 #![allow(dead_code)]
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::{self, ALICE, Opts, Site, describe, require};
+use crate::common::{self, ALICE, Opts, Site, describe};
 use crate::dnsmasq::Dnsmasq;
+use crate::outbound_sink::{Script, Sink};
 
 /// A message with its own Message-ID and Date (so submission adds nothing),
 /// 8-bit text and a dot line.
@@ -24,7 +24,6 @@ pub fn message(token: &str) -> Vec<u8> {
 /// Sends `msg` through submission as alice with smtplib; returns what
 /// `sendmail` refused (empty: all accepted) or the exception.
 pub fn submit(addr: std::net::SocketAddr, from: &str, to: &[&str], msg: &[u8]) -> String {
-    require("python3");
     let script = r#"
 import smtplib, sys
 host, port, user, pw, frm = sys.argv[1:6]
@@ -39,27 +38,42 @@ except smtplib.SMTPException as e:
     print('ERR', e)
 s.quit()
 "#;
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args([
-            addr.ip().to_string(),
-            addr.port().to_string(),
-            ALICE.0.to_owned(),
-            ALICE.1.to_owned(),
-            from.to_owned(),
-            to.join(","),
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3");
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(msg).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "smtplib failed: {}", describe(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    let args = [
+        addr.ip().to_string(),
+        addr.port().to_string(),
+        ALICE.0.to_owned(),
+        ALICE.1.to_owned(),
+        from.to_owned(),
+        to.join(","),
+    ];
+    common::python_stdin(script, &args, msg)
+}
+
+/// [`submit`] through the server's submission listener, asserting that
+/// every recipient was accepted.
+pub fn submit_accepted(server: &common::Server, from: &str, to: &[&str], msg: &[u8]) {
+    assert_eq!(submit(server.addr("submission"), from, to, msg), "{}");
+}
+
+/// dnsmasq answering `domain`'s MX with `mx1.<domain>` at 127.0.0.2, where
+/// [`mx_sink`] listens.
+pub fn mx_dns(domain: &str) -> Dnsmasq {
+    Dnsmasq::start(&[
+        format!("--mx-host={domain},mx1.{domain},10"),
+        format!("--host-record=mx1.{domain},127.0.0.2"),
+    ])
+}
+
+/// A sink on 127.0.0.2 answering RCPT with `rcpt(recipient, attempt)` and
+/// the end of data with 250.
+pub fn mx_sink(rcpt: impl Fn(&str, usize) -> String + Send + Sync + 'static) -> Sink {
+    Sink::start(
+        &["127.0.0.2"],
+        Script {
+            rcpt: Box::new(rcpt),
+            data: Box::new(|_| "250 2.0.0 OK".into()),
+        },
+    )
 }
 
 /// A site with alice and bob, `[outbound]` pointed at dnsmasq and the

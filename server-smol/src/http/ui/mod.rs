@@ -380,7 +380,11 @@ async fn login(shared: &Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) -
             "cannot open a session, try again later",
         ));
     };
-    tracing::info!(%peer, user = ?principal, "http: web UI login");
+    let user = match &principal {
+        Principal::Admin => "admin (API token)",
+        Principal::User(address) => address.as_str(),
+    };
+    tracing::info!(%peer, user, "http: web UI login");
     let mut r = if form_encoded {
         redirect("/")
     } else {

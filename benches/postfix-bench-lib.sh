@@ -1,0 +1,109 @@
+# Shared by outbound-vs-postfix.sh and inbound-checks-vs-postfix.sh (sourced,
+# not run): tool checks, the binaries, free ports, waiting for a listener, a
+# private Postfix instance in a directory of its own, and the rate line of
+# one measured run.
+
+# require_tools TOOL...: exits unless every TOOL is on the PATH.
+require_tools() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "$tool is required (scripts/ci-deps.sh)" >&2; exit 1; }
+  done
+}
+
+# bench_bin [DIR]: the absolute directory holding sansmail and loadgen:
+# DIR when given, else target/release after a release build of both.
+bench_bin() {
+  local dir=${1:-}
+  if [ -z "$dir" ]; then
+    cargo build --release -q -p server-smol -p sansmail-benches --bin sansmail --bin loadgen
+    dir=target/release
+  fi
+  (cd "$dir" && pwd)
+}
+
+# N distinct ports free for TCP and UDP (dnsmasq binds both), all held
+# open while picked so none repeats, from below the kernel's ephemeral range
+# (32768 and up): on a busy machine a port the kernel just handed out and
+# released is soon taken again by some outgoing connection.
+free_ports() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+n, held, ports = int(sys.argv[1]), [], []
+while len(ports) < n:
+    p = random.randint(20000, 32000)
+    if p in ports:
+        continue
+    try:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            held.append(s)
+            s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    ports.append(p)
+print(" ".join(map(str, ports)))
+PY
+}
+
+# Waits up to 20 s until something accepts connections on 127.0.0.1:PORT.
+wait_port() {
+  for _ in $(seq 1 200); do
+    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on $1" >&2; exit 1
+}
+
+# postfix_start DIR PORT MAIN_CF_LINES [SERVICE...]: a private Postfix
+# (config, queue and log under DIR, smtpd on 127.0.0.1:PORT, otherwise
+# Postfix's defaults) with MAIN_CF_LINES appended to main.cf and each
+# SERVICE line added to master.cf's standard services. Needs root.
+postfix_start() {
+  local pf=$1 port=$2 extra=$3; shift 3
+  mkdir -p "$pf/etc" "$pf/queue" "$pf/data"
+  chown postfix "$pf/data"
+  cat > "$pf/etc/main.cf" <<CONF
+compatibility_level = 3.6
+queue_directory = $pf/queue
+data_directory = $pf/data
+maillog_file = $pf/maillog
+maillog_file_prefixes = $pf
+myhostname = relay.bench.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+smtputf8_enable = no
+$extra
+CONF
+  {
+    echo "127.0.0.1:$port inet n - n - - smtpd"
+    for s in "pickup fifo n - n 60 1 pickup" "cleanup unix n - n - 0 cleanup" "qmgr unix n - n 300 1 qmgr" \
+             "rewrite unix - - n - - trivial-rewrite" "bounce unix - - n - 0 bounce" "defer unix - - n - 0 bounce" \
+             "trace unix - - n - 0 bounce" "verify unix - - n - 1 verify" "flush unix n - n 1000? 0 flush" \
+             "proxymap unix - - n - - proxymap" "smtp unix - - n - - smtp" "relay unix - - n - - smtp" \
+             "$@" "error unix - - n - - error" "retry unix - - n - - error" "discard unix - - n - - discard" \
+             "anvil unix - - n - 1 anvil" "scache unix - - n - 1 scache" "showq unix n - n - - showq" \
+             "postlog unix-dgram n - n - 1 postlogd"; do
+      echo "$s"
+    done
+  } > "$pf/etc/master.cf"
+  postfix -c "$pf/etc" start >/dev/null
+}
+
+# postfix_stop DIR: stops the instance of postfix_start (if it runs).
+postfix_stop() { postfix -c "$1/etc" stop >/dev/null 2>&1 || true; }
+
+# rates LOADGEN_JSON T0 T1 MESSAGES: "<accept msg/s> <end-to-end msg/s>",
+# failing unless loadgen had every message accepted without errors.
+rates() {
+  python3 - "$@" <<'PY'
+import json, sys
+o = json.loads(sys.argv[1])
+if o["errors"] or o["accepted"] != int(sys.argv[4]):
+    sys.exit(f"loadgen: {o['accepted']} accepted, {o['errors']} errors")
+print(f"{o['msgs_per_s']:.1f} {int(sys.argv[4]) / (float(sys.argv[3]) - float(sys.argv[2])):.1f}")
+PY
+}
