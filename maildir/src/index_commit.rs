@@ -714,7 +714,10 @@ mod tests {
         assert_eq!(after.0.0.highestmodseq, before.0.0.highestmodseq + 1);
         // The message is whole again: a second expunge removes it.
         let out = commit_batch(&store, &[remove]);
-        assert!(matches!(&out[0], Ok(Done::Removed(u)) if u == &[1]), "{out:?}");
+        assert!(
+            matches!(&out[0], Ok(Done::Removed(u)) if u == &[1]),
+            "{out:?}"
+        );
         assert!(file_names(&store, "a@h").is_empty());
         assert_eq!(store.message_summaries("a@h", INBOX).unwrap().0.messages, 0);
     }
