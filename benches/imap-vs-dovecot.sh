@@ -6,6 +6,7 @@
 #   benches/imap-vs-dovecot.sh [--users 100] [--clients 10] [--seconds 20] [--rounds 3]
 #                              [--modes "login-heavy persistent"] [--prefill 20]
 #                              [--perf FILE] [--bin-dir DIR] [--flag-sync batched|durable]
+#                              [--tool imapload|imaptest] [--mbox FILE] [--warmup SECS]
 #
 # Each round runs sansmail then Dovecot (alternating, so drift on a shared
 # machine hits both), per mode, and prints commands/s, protocol errors and
@@ -26,10 +27,23 @@
 # config (default: not written, so the server's default, batched; builds
 # before that key ignore it). `err/fail` columns: protocol errors / client
 # failures (a connection the server closed, a timeout).
+#
+# `--tool imaptest` drives both servers with Dovecot's imaptest instead
+# (`imaptest` on PATH, or `IMAPTEST=/path/to/imaptest`; it is not built
+# here): its random state-tracking mix, `users=N clients=C secs=S seed=R`,
+# appending messages from `--mbox` (default: `tests/default.mbox` beside the
+# binary). login-heavy is imaptest's default mix (every client LOGOUTs and
+# logs in again as another user); persistent adds `logout=0`, so each
+# client logs in once and then loops over SELECT/FETCH/STORE/EXPUNGE/APPEND.
+# cmds/s is the sum of imaptest's "Totals" row over the seconds; `err` is
+# its "Error:" lines (protocol errors its state tracking found), `fail` its
+# disconnections/stalls. Its full output per run goes to the summary log.
+# `--warmup SECS` (imaptest only; default 0) runs an untimed login-heavy
+# round per server first, so the measured rounds start with warm caches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent" perf="" bindir="" flagsync=""
+users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent" perf="" bindir="" flagsync="" tool=imapload mbox="" warmup=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) users=$2; shift 2 ;;
@@ -41,9 +55,25 @@ while [ $# -gt 0 ]; do
     --perf) perf=$2; shift 2 ;;
     --bin-dir) bindir=$2; shift 2 ;;
     --flag-sync) flagsync=$2; shift 2 ;;
+    --tool) tool=$2; shift 2 ;;
+    --mbox) mbox=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
+
+case "$tool" in
+  imapload) ;;
+  imaptest)
+    imaptest=${IMAPTEST:-$(command -v imaptest || true)}
+    [ -x "$imaptest" ] || { echo "--tool imaptest needs imaptest on PATH or IMAPTEST=/path" >&2; exit 2; }
+    mbox=${mbox:-$(dirname "$imaptest")/tests/default.mbox}
+    [ -r "$mbox" ] || { echo "no mbox to append from: $mbox (give --mbox FILE)" >&2; exit 2; }
+    # A locally built imaptest links against Dovecot's private libraries.
+    export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/lib/dovecot
+    ;;
+  *) echo "--tool is imapload or imaptest" >&2; exit 2 ;;
+esac
 
 if ! command -v dovecot >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd >/dev/null
@@ -151,6 +181,34 @@ stress() { # server-port mode seconds extra-args...
   # The first protocol errors of each run, kept for reading afterwards.
   { echo "== 127.0.0.1:$port $mode $*"; head -5 "$work/stress.err"; } >> "$errlog"
 }
+# imaptest: one run, printed as the same JSON fields imapload prints.
+imaptest_run() { # server-port mode seconds seed
+  local port=$1 mode=$2 secs=$3 seed=$4 mix=""
+  [ "$mode" = persistent ] && mix=logout=0
+  local out="$work/imaptest.out"
+  echo "== 127.0.0.1:$port $mode imaptest seed=$seed $mix" >> "$sumlog"
+  # imaptest stops new commands after secs= and then waits for the clients
+  # to log out; the timeout only bounds a server that stops answering.
+  timeout $((secs + 60)) "$imaptest" host=127.0.0.1 port="$port" user='stress%03d@localhost' \
+    users="$users" pass=secret mbox="$mbox" clients="$clients" secs="$secs" seed="$seed" \
+    $mix >"$out" 2>&1 || true
+  cat "$out" >> "$sumlog"
+  { echo "== 127.0.0.1:$port $mode imaptest"; grep -m5 'Error:' "$out" || true; } >> "$errlog"
+  python3 - "$out" "$secs" <<'PY'
+import json, re, sys
+text = open(sys.argv[1], errors="replace").read()
+lines = text.splitlines()
+total = 0
+if "Totals:" in lines:
+    # Totals: / state names / probabilities / repeat probabilities / counts
+    rows = [l for l in lines[lines.index("Totals:"):] if re.fullmatch(r"\s*\d+(\s+\d+)*\s*", l)]
+    total = sum(int(n) for n in rows[0].split()) if rows else 0
+errors = sum(1 for l in lines if "Error:" in l)
+fails = sum(1 for l in lines if "Error:" not in l and re.search(r"(?i)disconnect|stalled", l))
+print(json.dumps({"commands": total, "commands_per_s": total / float(sys.argv[2]),
+                  "protocol_errors": errors, "client_failures": fails}))
+PY
+}
 errlog=${ERRLOG:-/tmp/imap-vs-dovecot-errors.log}
 : > "$errlog"
 # Every run's full summary (per-command latencies), for reading afterwards.
@@ -158,9 +216,19 @@ sumlog=${SUMLOG:-/tmp/imap-vs-dovecot-summary.log}
 : > "$sumlog"
 field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d[sys.argv[2]])' "$1" "$2"; }
 
-echo "prefilling $prefill messages per user in both servers ..."
-stress "$sport" persistent 0 --prefill "$prefill" >/dev/null
-stress "$dport" persistent 0 --prefill "$prefill" >/dev/null
+if [ "$tool" = imapload ]; then
+  echo "prefilling $prefill messages per user in both servers ..."
+  stress "$sport" persistent 0 --prefill "$prefill" >/dev/null
+  stress "$dport" persistent 0 --prefill "$prefill" >/dev/null
+elif [ "$warmup" -gt 0 ]; then
+  # imaptest fills each INBOX itself (to msgs=30) from its mbox. Without a
+  # warm-up the first round also pays each user's first login (password
+  # hash, both servers' credential caches cold), as a fresh run of
+  # imaptest against a fresh server does.
+  echo "warming up both servers with $warmup s of imaptest login-heavy ..."
+  imaptest_run "$sport" login-heavy "$warmup" 0 >/dev/null
+  imaptest_run "$dport" login-heavy "$warmup" 0 >/dev/null
+fi
 
 if [ -n "$perf" ]; then
   command -v perf >/dev/null || { echo "--perf needs perf (apt-get install linux-perf)" >&2; exit 2; }
@@ -171,8 +239,13 @@ fi
 printf '%-12s %5s %14s %9s %14s %9s %7s\n' mode round "sansmail c/s" "err/fail" "dovecot c/s" "err/fail" ratio
 for mode in $modes; do
   for r in $(seq "$rounds"); do
-    s=$(stress "$sport" "$mode" "$seconds" --seed "$r")
-    d=$(stress "$dport" "$mode" "$seconds" --seed "$r")
+    if [ "$tool" = imaptest ]; then
+      s=$(imaptest_run "$sport" "$mode" "$seconds" "$r")
+      d=$(imaptest_run "$dport" "$mode" "$seconds" "$r")
+    else
+      s=$(stress "$sport" "$mode" "$seconds" --seed "$r")
+      d=$(stress "$dport" "$mode" "$seconds" --seed "$r")
+    fi
     sr=$(field "$s" commands_per_s) se=$(field "$s" protocol_errors)/$(field "$s" client_failures)
     dr=$(field "$d" commands_per_s) de=$(field "$d" protocol_errors)/$(field "$d" client_failures)
     ratio=$(python3 -c "print(f'{$sr/$dr:.2f}' if $dr else 'inf')")

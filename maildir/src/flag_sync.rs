@@ -9,8 +9,11 @@
 //! answered: the flush fsyncs every directory a batched STORE renamed in,
 //! then commits an empty transaction with `Durability::Immediate`, which
 //! makes every earlier non-durable commit durable with it (redb persists
-//! commits in order). A durable batch of the index committer (EXPUNGE,
-//! POP3 DELE) and a clean shutdown ([`Store::sync_flags`]) flush as well.
+//! commits in order). A clean shutdown ([`Store::sync_flags`]) flushes as
+//! well. A durable commit of something else (APPEND, EXPUNGE, POP3 DELE)
+//! meanwhile makes the batched index rows durable early but leaves their
+//! directories to the flusher: fsyncing them inside that commit would make
+//! every APPEND and EXPUNGE wait for other sessions' flag renames.
 //!
 //! What a crash can lose: flag and keyword changes answered in the last
 //! window (plus the time one flush takes), never a message. After the
@@ -145,20 +148,6 @@ impl LazySync {
         if s.since.is_none() {
             s.since = Some(Instant::now());
             self.shared.wake.notify_all();
-        }
-    }
-
-    /// The directories pending, for a durable batch that fsyncs them with
-    /// its own before it commits (that commit makes the index durable
-    /// too). [`LazySync::committed`] or [`LazySync::put_back_dirs`] follows.
-    pub(crate) fn take_for_durable_commit(&self) -> BTreeSet<PathBuf> {
-        self.take().unwrap_or_default()
-    }
-
-    /// A durable batch that took `dirs` failed before its commit.
-    pub(crate) fn put_back_dirs(&self, dirs: BTreeSet<PathBuf>) {
-        if !dirs.is_empty() {
-            self.put_back(dirs);
         }
     }
 
@@ -362,7 +351,7 @@ mod tests {
     }
 
     #[test]
-    fn an_expunge_fsyncs_the_pending_directories_before_its_commit() {
+    fn an_expunge_leaves_the_pending_directories_to_the_flusher() {
         let fs = FaultFs::new();
         let (_dir, store) = quiet_store(&fs);
         seen(&store, 1);
@@ -370,19 +359,22 @@ mod tests {
         store
             .store_flags("a@h", INBOX, &UidSet::from([2]), &change)
             .unwrap();
-        // The expunge's own dirs (cur/, tmp/) and the pending ones (new/,
-        // cur/) fail on the first fsync: nothing is expunged, the flags
-        // stay pending and a later flush still makes them durable.
+        let before = store.message_summaries("a@h", INBOX).unwrap();
+        // The expunge's own directory fsync (cur/ and tmp/, while its index
+        // commits) fails: nothing is expunged, the message is back with
+        // its UID and flags, and the flags stay pending.
         fs.fail_nth(FaultOp::DirSync, 1);
         assert!(store.expunge("a@h", INBOX, None).is_err());
-        assert_eq!(store.message_summaries("a@h", INBOX).unwrap().1.len(), 2);
+        let after = store.message_summaries("a@h", INBOX).unwrap();
+        assert_eq!(after.1, before.1);
+        assert!(after.0.highestmodseq > before.0.highestmodseq);
         let syncs = fs.calls(FaultOp::DirSync);
         assert_eq!(store.expunge("a@h", INBOX, None).unwrap(), [2]);
-        assert!(fs.calls(FaultOp::DirSync) > syncs);
-        let after = fs.calls(FaultOp::DirSync);
-        // The expunge took the pending directories: nothing left to flush.
+        // Its own two directories only.
+        assert_eq!(fs.calls(FaultOp::DirSync), syncs + 2);
+        // The batched STOREs' new/ and cur/ are still the flusher's.
         store.sync_flags().unwrap();
-        assert_eq!(fs.calls(FaultOp::DirSync), after);
+        assert_eq!(fs.calls(FaultOp::DirSync), syncs + 4);
     }
 
     #[test]

@@ -96,18 +96,6 @@ impl IndexCommit {
     }
 }
 
-/// fsyncs the directories earlier batched STOREs renamed in (one that
-/// went away since needs nothing).
-fn fsync_pending(fs: &dyn crate::fs::Fs, dirs: &BTreeSet<PathBuf>) -> io::Result<()> {
-    for d in dirs {
-        match fs.fsync_dir(d) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// A copy of an error for every job of a failed batch.
 fn copy_error(e: &StoreError) -> StoreError {
     match e {
@@ -141,6 +129,17 @@ struct Applied {
     notices: Vec<Notice>,
     /// Files to unlink once the commit is durable (expunged, in `tmp/`).
     unlink: Vec<PathBuf>,
+    /// What an expunge removed from the index, to put back if the batch
+    /// fails after its commit.
+    removed: Vec<Removed>,
+}
+
+/// One message an expunge took out of the index, as it was.
+struct Removed {
+    uid: u32,
+    record: crate::codec::MessageRecord,
+    /// Its MIME offsets (`PARTS`), if it had any.
+    parts: Option<Vec<u8>>,
 }
 
 fn commit_batch(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
@@ -190,18 +189,30 @@ fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
         .any(|r| matches!(r, Some(Ok(a)) if !a.unlink.is_empty() || matches!(a.done, Done::Removed(ref u) if !u.is_empty())));
     let lazy = &inner.index_commit.lazy;
     if wrote && removes {
-        // An expunge's rows cannot be put back simply: directories first.
-        // The directories of earlier batched STOREs are fsynced with ours:
-        // this durable commit makes their index rows durable too.
-        let pending = lazy.take_for_durable_commit();
-        let durable = fsync_dirs(fs, &renames)
-            .and_then(|()| fsync_pending(fs, &pending))
-            .map_err(StoreError::from)
-            .and_then(|()| txn.commit().map_err(StoreError::from));
-        if let Err(e) = durable {
-            lazy.put_back_dirs(pending);
-            undo(fs, &renames);
-            return fail_all(&e);
+        // An expunge (with whatever flag changes share its batch) is
+        // answered only once its renames into tmp/ and its index rows are
+        // both durable. The directory fsyncs run while the index commits,
+        // so the batch holds the maildir lock and redb's writer for
+        // max(fsync, commit) rather than their sum: every other commit
+        // (APPEND, STORE, the flag flusher) waits behind it. A crash
+        // between the two loses nothing answered: rescan adopts a file the
+        // rename did not move as a message again. If the fsync fails
+        // after the commit, the files go back and the rows are restored
+        // before anyone is answered. Directories of earlier batched STOREs
+        // stay pending for the flusher (`flag_sync.rs`), which fsyncs them
+        // within the window as it would without this expunge.
+        let (committed, synced) = commit_while_fsyncing(fs, txn, &renames);
+        match (committed, synced) {
+            (Ok(()), Ok(())) => {}
+            (Err(e), _) => {
+                undo(fs, &renames);
+                return fail_all(&e);
+            }
+            (Ok(()), Err(e)) => {
+                undo(fs, &renames);
+                restore(store, jobs, &results);
+                return fail_all(&StoreError::from(e));
+            }
         }
     } else if wrote && lazy.mode() == FlagSync::Batched {
         // Flags only, batched (`flag_sync.rs`): answered after an
@@ -229,19 +240,7 @@ fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
         // batch costs max(fsync, commit) rather than their sum. Nobody is
         // answered before both are done; if the fsync fails after the
         // commit, the renames are undone and the old records written back.
-        let (synced, committed) = std::thread::scope(|scope| {
-            let helper = std::thread::Builder::new()
-                .name("maildir-dirsync".to_owned())
-                .spawn_scoped(scope, || fsync_dirs(fs, &renames));
-            let committed = txn.commit().map_err(StoreError::from);
-            let synced = match helper {
-                Ok(h) => h
-                    .join()
-                    .unwrap_or_else(|_| Err(io::Error::other("directory fsync thread panicked"))),
-                Err(_) => fsync_dirs(fs, &renames),
-            };
-            (synced, committed)
-        });
+        let (committed, synced) = commit_while_fsyncing(fs, txn, &renames);
         match (committed, synced) {
             (Ok(()), Ok(())) => {}
             (Err(e), _) => {
@@ -250,7 +249,7 @@ fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
             }
             (Ok(()), Err(e)) => {
                 undo(fs, &renames);
-                restore(store, &results);
+                restore(store, jobs, &results);
                 return fail_all(&StoreError::from(e));
             }
         }
@@ -283,28 +282,75 @@ fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
     out
 }
 
-/// After a committed flag batch whose directory fsync failed (its renames
-/// already undone): writes the old records back, oldest first, so the
-/// index matches the files again. HIGHESTMODSEQ stays where it is (it
-/// never goes down). If even this fails, the rescan at open trusts the
-/// file names.
-fn restore(store: &Store, results: &[Option<Result<Applied, StoreError>>]) {
+/// Commits `txn` durably on this thread while a helper thread fsyncs the
+/// directories of `renames`; returns both results (the commit's first).
+fn commit_while_fsyncing(
+    fs: &dyn crate::fs::Fs,
+    txn: WriteTransaction,
+    renames: &[(PathBuf, PathBuf)],
+) -> (Result<(), StoreError>, io::Result<()>) {
+    std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .name("maildir-dirsync".to_owned())
+            .spawn_scoped(scope, || fsync_dirs(fs, renames));
+        let committed = txn.commit().map_err(StoreError::from);
+        let synced = match helper {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("directory fsync thread panicked"))),
+            Err(_) => fsync_dirs(fs, renames),
+        };
+        (committed, synced)
+    })
+}
+
+/// After a committed batch whose directory fsync failed (its renames
+/// already undone): writes the old records back and puts expunged
+/// messages back (their rows, MIME offsets and the mailbox's counts; the
+/// tombstones go), newest job first so the oldest before-image wins, and
+/// commits that durably, so the index matches the files again and nothing
+/// the failed batch did remains. HIGHESTMODSEQ stays where it is (it never
+/// goes down). If even this fails, the rescan at open trusts the file
+/// names.
+fn restore(store: &Store, jobs: &[IndexJob], results: &[Option<Result<Applied, StoreError>>]) {
     let put_back = || -> Result<(), StoreError> {
         let txn = store.inner.db.begin_write()?;
-        {
-            let mut messages = txn.open_table(MESSAGES)?;
-            // Newest job first, so the oldest before-image wins.
-            for applied in results.iter().rev().flatten().flatten() {
+        for (job, applied) in jobs.iter().zip(results).rev() {
+            let Some(Ok(applied)) = applied else {
+                continue;
+            };
+            {
+                let mut messages = txn.open_table(MESSAGES)?;
                 for (id, uid, m) in &applied.before {
                     messages.insert((*id, *uid), m.encode().as_slice())?;
                 }
             }
+            if applied.removed.is_empty() {
+                continue;
+            }
+            let mut record = store.load(&txn, &job.target)?;
+            {
+                let mut messages = txn.open_table(MESSAGES)?;
+                let mut parts = txn.open_table(PARTS)?;
+                let mut expunged = txn.open_table(EXPUNGED)?;
+                for r in &applied.removed {
+                    messages.insert((record.id, r.uid), r.record.encode().as_slice())?;
+                    if let Some(p) = &r.parts {
+                        parts.insert((record.id, r.uid), p.as_slice())?;
+                    }
+                    expunged.remove((record.id, r.uid))?;
+                    record.messages = record.messages.saturating_add(1);
+                    record.bytes = record.bytes.saturating_add(r.record.size);
+                }
+            }
+            let mut mailboxes = txn.open_table(MAILBOXES)?;
+            index::put_mailbox(&mut mailboxes, &job.target.key, &job.target.name, &record)?;
         }
         txn.commit()?;
         Ok(())
     };
     if let Err(e) = put_back() {
-        tracing::error!(error = %e, "cannot restore flags after a failed directory fsync; the next rescan repairs them from the file names");
+        tracing::error!(error = %e, "cannot restore the index after a failed directory fsync; the next rescan repairs it from the file names");
     }
 }
 
@@ -416,6 +462,7 @@ fn apply_flags(store: &Store, txn: &WriteTransaction, job: &IndexJob) -> Result<
         renames,
         notices,
         unlink: Vec::new(),
+        removed: Vec::new(),
     })
 }
 
@@ -449,6 +496,7 @@ fn apply_remove(
         renames: Vec::new(),
         notices: Vec::new(),
         unlink: Vec::new(),
+        removed: Vec::new(),
     };
     if victims.is_empty() {
         return Ok(applied);
@@ -474,8 +522,13 @@ fn apply_remove(
         let mut expunged = txn.open_table(EXPUNGED)?;
         for (uid, m) in &victims {
             messages.remove((record.id, *uid))?;
-            parts.remove((record.id, *uid))?;
+            let old_parts = parts.remove((record.id, *uid))?.map(|p| p.value().to_vec());
             expunged.insert((record.id, *uid), record.highestmodseq)?;
+            applied.removed.push(Removed {
+                uid: *uid,
+                record: m.clone(),
+                parts: old_parts,
+            });
             record.messages = record.messages.saturating_sub(1);
             record.bytes = record.bytes.saturating_sub(m.size);
         }
@@ -627,6 +680,46 @@ mod tests {
         // readers may have seen after the commit, does not go back.
         assert_eq!((&before.0.1, &before.1), (&after.0.1, &after.1));
         assert_eq!(after.0.0.highestmodseq, before.0.0.highestmodseq + 2);
+    }
+
+    #[test]
+    fn a_failed_directory_fsync_during_an_expunge_puts_the_messages_back() {
+        let fs = FaultFs::new();
+        let (_dir, store) = store_with(&fs);
+        let jobs = vec![job(&store, "a@h", INBOX, Flags::DELETED)];
+        assert!(commit_batch(&store, &jobs)[0].is_ok());
+        let before = (
+            store.message_summaries("a@h", INBOX).unwrap(),
+            file_names(&store, "a@h"),
+            store.mime_parts("a@h", INBOX, 1).unwrap(),
+        );
+        let remove = IndexJob {
+            target: store.target("a@h", INBOX).unwrap(),
+            uids: UidSet::all(),
+            kind: JobKind::Remove { only_deleted: true },
+        };
+        // The fsync of cur/ or tmp/ runs while the index commits; it fails
+        // after (or before) the commit: either way nothing is expunged.
+        fs.fail_nth(FaultOp::DirSync, 1);
+        let out = commit_batch(&store, std::slice::from_ref(&remove));
+        assert!(out[0].is_err(), "{out:?}");
+        let after = (
+            store.message_summaries("a@h", INBOX).unwrap(),
+            file_names(&store, "a@h"),
+            store.mime_parts("a@h", INBOX, 1).unwrap(),
+        );
+        assert_eq!((&before.0.1, &before.1), (&after.0.1, &after.1));
+        assert_eq!(after.0.0.messages, 1);
+        assert!(after.2.is_some() && after.2 == before.2);
+        assert_eq!(after.0.0.highestmodseq, before.0.0.highestmodseq + 1);
+        // The message is whole again: a second expunge removes it.
+        let out = commit_batch(&store, &[remove]);
+        assert!(
+            matches!(&out[0], Ok(Done::Removed(u)) if u == &[1]),
+            "{out:?}"
+        );
+        assert!(file_names(&store, "a@h").is_empty());
+        assert_eq!(store.message_summaries("a@h", INBOX).unwrap().0.messages, 0);
     }
 
     #[test]

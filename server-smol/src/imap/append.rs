@@ -79,7 +79,6 @@ impl ImapHandler {
     }
 
     pub(super) async fn append_end(&mut self) -> Result<AppendAnswer, RespText> {
-        self.append_flush().await;
         let Some(mut p) = self.append.take() else {
             return Err(no("No APPEND in progress"));
         };
@@ -89,8 +88,18 @@ impl ImapHandler {
         let Some(append) = p.append.take() else {
             return Err(no("No APPEND in progress"));
         };
-        let append = append.into_inner().unwrap_or_else(|e| e.into_inner());
-        match blocking::unblock(move || append.commit()).await {
+        let mut append = append.into_inner().unwrap_or_else(|e| e.into_inner());
+        // The buffered tail and the commit in one trip to the blocking pool
+        // (most messages fit the buffer whole): each trip is a thread
+        // wake-up, which a loaded machine makes cost milliseconds.
+        let tail = p.buffer;
+        let committed = blocking::unblock(move || {
+            if !tail.is_empty() {
+                append.write(&tail)?;
+            }
+            append.commit()
+        });
+        match committed.await {
             Ok((uidvalidity, uid)) => match (nz(uidvalidity), nz(uid)) {
                 (Some(uid_validity), Some(uid)) => Ok(AppendAnswer { uid_validity, uid }),
                 _ => Err(no_code(UnitCode::ServerBug, "Invalid UID")),
