@@ -130,6 +130,16 @@ impl ImapUrl {
     /// Parses a URL with an `;URLAUTH=` component, with or without its
     /// verifier (GENURLAUTH takes a rump, URLFETCH and BURL a full URL).
     pub fn parse(url: &str) -> Result<ImapUrl, UrlError> {
+        let (out, has_auth) = Self::parse_inner(url)?;
+        if !has_auth {
+            return Err(UrlError::NoUrlAuth);
+        }
+        Ok(out)
+    }
+
+    /// [`ImapUrl::parse`] without requiring `;URLAUTH=`; also says whether
+    /// it was there.
+    fn parse_inner(url: &str) -> Result<(ImapUrl, bool), UrlError> {
         if url.len() > MAX_URL_LEN || url.bytes().any(|b| b <= b' ' || b >= 0x7f) {
             return Err(UrlError::Syntax);
         }
@@ -252,8 +262,9 @@ impl ImapUrl {
             }
         }
         out.uid = uid.ok_or(UrlError::NoUid)?;
-        out.access = access.ok_or(UrlError::NoUrlAuth)?;
-        Ok(out)
+        let has_auth = access.is_some();
+        out.access = access.unwrap_or(UrlAccess::Anonymous);
+        Ok((out, has_auth))
     }
 
     /// The rump with a verifier: `<rump>:<mechanism>:<token>` (RFC 4467
@@ -261,6 +272,75 @@ impl ImapUrl {
     /// examples).
     pub fn authorized(rump: &str, mechanism: &str, token: &str) -> String {
         format!("{rump}:{}:{token}", mechanism.to_ascii_lowercase())
+    }
+}
+
+/// An IMAP URL naming one message or a part of it (RFC 5092 §3
+/// `imessagepart`), absolute (`imap://user@host/...`) or relative to this
+/// server (`/mailbox;UIDVALIDITY=n/;UID=n/;SECTION=1.2`, RFC 5092 §7.2),
+/// as CATENATE's `URL` parts use them (RFC 4469 §3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageUrl {
+    /// The owner named in an absolute URL (percent-decoded).
+    pub user: Option<String>,
+    /// The mailbox name (percent-decoded UTF-8).
+    pub mailbox: String,
+    /// `;UIDVALIDITY=`: must match the mailbox's.
+    pub uid_validity: Option<NonZeroU32>,
+    /// `;UID=`.
+    pub uid: NonZeroU32,
+    /// `;SECTION=` (percent-decoded).
+    pub section: Option<String>,
+    /// `;PARTIAL=offset[.length]`.
+    pub partial: Option<(u64, Option<u64>)>,
+    /// The full URL when it carries `;URLAUTH=` (RFC 4467): it must then
+    /// be verified as such.
+    pub urlauth: Option<ImapUrl>,
+}
+
+impl MessageUrl {
+    /// Parses an absolute or server-relative message URL.
+    pub fn parse(url: &str) -> Result<MessageUrl, UrlError> {
+        let absolute = url
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("imap://"));
+        let (u, has_auth) = if absolute {
+            ImapUrl::parse_inner(url)?
+        } else if url.starts_with('/') && !url.starts_with("//") {
+            // The host is this server's: any placeholder parses the path.
+            let (u, auth) = ImapUrl::parse_inner(&format!("imap://localhost{url}"))?;
+            if auth {
+                // RFC 4467 §3: an authorized URL is absolute.
+                return Err(UrlError::Syntax);
+            }
+            (u, false)
+        } else {
+            return Err(UrlError::Syntax);
+        };
+        Ok(MessageUrl {
+            user: u.user.clone(),
+            mailbox: u.mailbox.clone(),
+            uid_validity: u.uid_validity,
+            uid: u.uid,
+            section: u.section.clone(),
+            partial: u.partial,
+            urlauth: has_auth.then_some(u),
+        })
+    }
+
+    /// The `;SECTION=` as an IMAP section (RFC 5092 §3 `enc-section` is
+    /// RFC 3501 `section-text` or `section-part ["." section-text]`);
+    /// `Ok(None)` for the whole message.
+    ///
+    /// # Errors
+    /// [`UrlError::Syntax`] for a section that is not one.
+    pub fn section_spec(&self) -> Result<Option<crate::command::Section>, UrlError> {
+        match &self.section {
+            None => Ok(None),
+            Some(s) => crate::command::Section::parse_spec(s.as_bytes())
+                .map(Some)
+                .ok_or(UrlError::Syntax),
+        }
     }
 }
 

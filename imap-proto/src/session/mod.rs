@@ -206,9 +206,9 @@ mod urlauth;
 
 pub use notify::{MailboxNotice, NotifyInterest};
 pub use types::{
-    AppendAnswer, AuthMechanism, Capabilities, ContentNeed, CopyAnswer, Event, Limits, MailboxInfo,
-    MailboxOp, MessageContent, QResyncParams, QuotaAnswer, RequestId, SelectAnswer, ServerConfig,
-    SessionError, SessionState, StatusAnswer, StoreAnswer, TransportKind, refusal,
+    AppendAnswer, AppendUids, AuthMechanism, Capabilities, ContentNeed, CopyAnswer, Event, Limits,
+    MailboxInfo, MailboxOp, MessageContent, QResyncParams, QuotaAnswer, RequestId, SelectAnswer,
+    ServerConfig, SessionError, SessionState, StatusAnswer, StoreAnswer, TransportKind, refusal,
 };
 
 use crate::Version;
@@ -293,13 +293,9 @@ enum Wait {
     Idle {
         tag: Tag,
     },
-    /// Octets of an accepted APPEND literal.
-    AppendData {
-        id: RequestId,
-        tag: Tag,
-        /// `UTF8 (~{N}`: a `)` must follow the literal (RFC 6855 §4).
-        utf8: bool,
-    },
+    /// An APPEND is being read (`ServerSession::appending`): the octets
+    /// of its streamed literal, or the next frame of its command.
+    Appending,
     /// STARTTLS or COMPRESS answered; `emitted` once the event was
     /// handed out.
     Switch {
@@ -330,6 +326,8 @@ pub struct ServerSession {
     /// The answer for a non-synchronising literal refused with
     /// `reject_literal`, sent when the framer reports it discarded.
     discard_answer: Option<Status>,
+    /// The APPEND being read (`append.rs`).
+    appending: Option<Box<append::Appending>>,
     /// UIDs saved by `SEARCH RETURN (SAVE)` (RFC 5182).
     saved_search: Vec<std::num::NonZeroU32>,
     /// The client's `NOTIFY SET` (RFC 5465); `None`: NOTIFY NONE.
@@ -362,6 +360,7 @@ impl ServerSession {
             bad_commands: 0,
             auth_failures: 0,
             discard_answer: None,
+            appending: None,
             saved_search: Vec::new(),
             notify: None,
             closing: false,
@@ -795,7 +794,10 @@ impl ServerSession {
             Frame::Complete(bytes) => match std::mem::replace(&mut self.wait, Wait::Nothing) {
                 Wait::Sasl { tag, step } => self.sasl_line(tag, step, &bytes),
                 Wait::Idle { tag } => self.idle_line(tag, &bytes),
-                Wait::AppendData { id, tag, utf8, .. } => self.append_tail(id, tag, utf8, &bytes),
+                Wait::Appending => {
+                    self.wait = Wait::Appending;
+                    self.append_complete(bytes);
+                }
                 other => {
                     self.wait = other;
                     self.command(&bytes);
@@ -809,11 +811,8 @@ impl ServerSession {
                 ..
             } => self.literal_announced(tag, &command_so_far, size, mode),
             Frame::LiteralData(data) => {
-                if let Wait::AppendData { id, .. } = self.wait {
-                    self.events.push_back(Event::AppendChunk {
-                        id,
-                        data: bytes::Bytes::from(data),
-                    });
+                if matches!(self.wait, Wait::Appending) {
+                    self.append_data(data);
                 }
             }
             Frame::Discarded { tag, reason } => self.discarded(tag, reason),
@@ -823,9 +822,26 @@ impl ServerSession {
     fn discarded(&mut self, tag: Option<Tag>, reason: crate::framer::DiscardReason) {
         use crate::framer::DiscardReason as R;
         match std::mem::replace(&mut self.wait, Wait::Nothing) {
-            Wait::AppendData { id, tag, .. } => {
-                self.events.push_back(Event::AppendAbort { id });
-                self.bad(tag, "APPEND aborted: command too long");
+            Wait::Appending => {
+                // The framer skipped the rest of the command already.
+                if let Some(a) = self.appending.as_mut() {
+                    a.announced = None;
+                }
+                let text = match reason {
+                    R::LiteralTooLarge { .. } | R::NonSyncLiteralTooLarge { .. } => {
+                        RespText::with_code(
+                            Code::Unit(crate::response::UnitCode::TooBig),
+                            "Literal too large",
+                        )
+                    }
+                    _ => RespText::plain("APPEND aborted: command too long"),
+                };
+                self.append_fail(crate::response::Condition::Bad, text);
+                if let R::NonSyncLiteralTooLarge { size } = reason
+                    && size > self.config.limits.codec.max_command_size as u64
+                {
+                    self.close();
+                }
                 return;
             }
             // An over-long line ends the exchange it interrupts.

@@ -54,6 +54,11 @@ pub struct Limits {
     /// more turns NOTIFY off with `NOTIFICATIONOVERFLOW`. Default 1024
     /// (a STATUS or LIST line each, about 100 octets).
     pub max_queued_notifications: usize,
+    /// Messages in one MULTIAPPEND (RFC 3502); one more fails the command
+    /// with `NO [LIMIT]`. Default 1000. The session keeps nothing per
+    /// message; the adapter keeps one finished file (and its part
+    /// offsets) per message until the command ends.
+    pub max_append_messages: u32,
 }
 
 impl Default for Limits {
@@ -70,6 +75,7 @@ impl Default for Limits {
             autologout: Duration::from_secs(30 * 60),
             max_update_contexts: 8,
             max_queued_notifications: 1024,
+            max_append_messages: 1000,
         }
     }
 }
@@ -156,6 +162,8 @@ impl Default for Capabilities {
             C::SaveDate,
             C::CompressDeflate,
             C::UrlAuth,
+            C::MultiAppend,
+            C::Catenate,
         ];
         Capabilities {
             before_login,
@@ -427,6 +435,16 @@ pub struct AppendAnswer {
     pub uid: NonZeroU32,
 }
 
+/// The answer to [`Event::AppendEnd`] of a MULTIAPPEND (RFC 3502, RFC 4315
+/// §3 `APPENDUID uid-validity uid-set`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendUids {
+    /// UIDVALIDITY of the mailbox.
+    pub uid_validity: NonZeroU32,
+    /// The new messages' UIDs, in the order they were sent.
+    pub uids: Vec<NonZeroU32>,
+}
+
 /// The transport change the adapter must make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -514,6 +532,37 @@ pub enum Event {
         /// Message size in octets.
         size: u64,
     },
+    /// Another message of the APPEND begins (MULTIAPPEND, RFC 3502), or a
+    /// message built with CATENATE (RFC 4469) begins (the first one of a
+    /// command too); accept or refuse with `respond_append_begin`. The
+    /// previous message of the same `id`, if any, is complete. All
+    /// messages of one `id` are committed together at
+    /// [`Event::AppendEnd`], all or none.
+    AppendMessage {
+        /// The APPEND (the same id as its [`Event::AppendBegin`], if any).
+        id: RequestId,
+        /// Target mailbox (UTF-8), the same for every message.
+        mailbox: String,
+        /// Initial flags.
+        flags: Vec<Flag>,
+        /// INTERNALDATE, if given.
+        date: Option<DateTime>,
+        /// Message size in octets; `None` for CATENATE, whose octets come
+        /// as [`Event::AppendChunk`]s (its `TEXT` parts) and
+        /// [`Event::AppendUrl`]s, in order.
+        size: Option<u64>,
+    },
+    /// A CATENATE `URL` part (RFC 4469 §3): append what the IMAP URL
+    /// (RFC 5092, relative to this server, or absolute) names to the
+    /// current message, then answer with `respond_append_url`: `Err` with
+    /// `[BADURL url]` when it names nothing readable, `[TOOBIG]` when the
+    /// message grows over the limit.
+    AppendUrl {
+        /// The APPEND.
+        id: RequestId,
+        /// The URL as sent.
+        url: String,
+    },
     /// The next octets of the message being appended (no answer).
     AppendChunk {
         /// The APPEND.
@@ -521,8 +570,9 @@ pub enum Event {
         /// The octets.
         data: Bytes,
     },
-    /// The message is complete; commit it durably and answer with
-    /// `respond_append_end`.
+    /// The command is complete; commit its message(s) durably, all or
+    /// none, and answer with `respond_append_end` (one message) or
+    /// `respond_append_uids`.
     AppendEnd {
         /// The APPEND.
         id: RequestId,
