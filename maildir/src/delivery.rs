@@ -379,6 +379,18 @@ impl Delivery {
         })
     }
 
+    /// The store this delivery belongs to.
+    pub(crate) fn store(&self) -> Store {
+        Store {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+
+    /// The first target (an APPEND has exactly one).
+    pub(crate) fn first_target(&self) -> Option<&Target> {
+        self.targets.first()
+    }
+
     /// The tmp file was moved into place: nothing to remove on drop.
     pub(crate) fn mark_placed(&mut self) {
         self.committed = true;

@@ -114,6 +114,27 @@ impl Store {
     }
 }
 
+impl crate::append::Append {
+    /// Turns this APPEND into a MULTIAPPEND whose first message it is
+    /// (RFC 3502: a second message of the command arrived). The bytes
+    /// written so far stay.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the append has no target (never for one
+    /// made by [`Store::begin_append`]).
+    pub fn into_multiappend(self) -> Result<MultiAppend, StoreError> {
+        let Some(target) = self.delivery.first_target().cloned() else {
+            return Err(StoreError::Corrupt("APPEND without a mailbox".to_owned()));
+        };
+        Ok(MultiAppend {
+            store: self.delivery.store(),
+            target,
+            done: Vec::new(),
+            current: Some(self.delivery),
+        })
+    }
+}
+
 impl MultiAppend {
     /// Ends the message being written (its file is fsynced in `tmp/`) and
     /// starts the next one, with system `flags`, `keywords` and an

@@ -27,18 +27,18 @@ use imap_proto::command::StoreAction;
 use imap_proto::message::PartOffsets;
 use imap_proto::response::{Code, RespText, UnitCode};
 use imap_proto::session::{
-    AppendAnswer, ContentNeed, CopyAnswer, Event, MailboxInfo, MailboxOp, MessageContent,
-    QuotaAnswer, RequestId, SelectAnswer, ServerConfig, ServerSession, StatusAnswer, StoreAnswer,
-    TransportKind, refusal,
+    ContentNeed, CopyAnswer, Event, MailboxInfo, MailboxOp, MessageContent, QuotaAnswer, RequestId,
+    SelectAnswer, ServerConfig, ServerSession, StatusAnswer, StoreAnswer, TransportKind, refusal,
 };
 use imap_proto::types::{DateTime, Flag, FlagPerm, MailboxAttribute};
 use imap_proto::view::{FlagUpdate, MessageSummary};
-use maildir::{Append, FlagChange, FlagOp, Flags, StoreError, Subscription};
+use maildir::{FlagChange, FlagOp, Flags, StoreError, Subscription};
 
 use crate::pump::{Handler, Next, Output};
 
 mod changes;
 mod convert;
+mod multiappend;
 pub mod urlauth;
 use crate::server::Shared;
 use convert::*;
@@ -101,9 +101,14 @@ struct PendingAppend {
     id: RequestId,
     /// In a mutex only so the handler is `Sync` (its futures borrow it
     /// across awaits); never contended.
-    append: Option<Mutex<Append>>,
+    append: Option<Mutex<multiappend::Spool>>,
     buffer: Vec<u8>,
     error: Option<StoreError>,
+    /// Octets of the current message so far (CATENATE `[TOOBIG]`).
+    len: u64,
+    /// A CATENATE message grew over the size limit through its `TEXT`
+    /// parts: the command fails with `[TOOBIG]` at its end.
+    too_big: bool,
 }
 
 impl ImapHandler {
@@ -394,9 +399,11 @@ impl ImapHandler {
             Ok(append) => {
                 self.append = Some(PendingAppend {
                     id,
-                    append: Some(Mutex::new(append)),
+                    append: Some(Mutex::new(multiappend::Spool::One(append))),
                     buffer: Vec::new(),
                     error: None,
+                    len: 0,
+                    too_big: false,
                 });
                 Ok(())
             }
@@ -425,27 +432,6 @@ impl ImapHandler {
         p.append = Some(Mutex::new(append));
         if let Err(e) = result {
             p.error = Some(e);
-        }
-    }
-
-    async fn append_end(&mut self) -> Result<AppendAnswer, RespText> {
-        self.append_flush().await;
-        let Some(mut p) = self.append.take() else {
-            return Err(no("No APPEND in progress"));
-        };
-        if let Some(e) = p.error.take() {
-            return Err(store_refusal(&e));
-        }
-        let Some(append) = p.append.take() else {
-            return Err(no("No APPEND in progress"));
-        };
-        let append = append.into_inner().unwrap_or_else(|e| e.into_inner());
-        match blocking::unblock(move || append.commit()).await {
-            Ok((uidvalidity, uid)) => match (nz(uidvalidity), nz(uid)) {
-                (Some(uid_validity), Some(uid)) => Ok(AppendAnswer { uid_validity, uid }),
-                _ => Err(no_code(UnitCode::ServerBug, "Invalid UID")),
-            },
-            Err(e) => Err(store_refusal(&e)),
         }
     }
 
@@ -717,23 +703,45 @@ impl Handler for ImapHandler {
                 let answer = self.append_begin(id, mailbox, flags, date, size).await;
                 answered!(session.respond_append_begin(id, answer));
             }
+            Event::AppendMessage {
+                id,
+                mailbox,
+                flags,
+                date,
+                size,
+            } => {
+                let answer = self.append_message(id, mailbox, flags, date, size).await;
+                answered!(session.respond_append_begin(id, answer));
+            }
+            Event::AppendUrl { id, url } => {
+                let answer = self.append_url(id, url).await;
+                answered!(session.respond_append_url(id, answer));
+            }
             Event::AppendChunk { id, data } => {
                 if let Some(p) = self.append.as_mut()
                     && p.id == id
                     && p.error.is_none()
                 {
-                    p.buffer.extend_from_slice(&data);
+                    p.len = p.len.saturating_add(data.len() as u64);
+                    if p.len > self.shared.config.limits.max_message_size {
+                        // A CATENATE grown too large by TEXT parts after
+                        // its URL parts: the commit refuses it.
+                        p.too_big = true;
+                        p.buffer.clear();
+                    } else {
+                        p.buffer.extend_from_slice(&data);
+                    }
                     if p.buffer.len() >= WRITE_BATCH {
                         self.append_flush().await;
                     }
                 }
             }
             Event::AppendEnd { id } => {
-                let answer = self.append_end().await;
+                let answer = self.append_commit().await;
                 // An APPEND into the selected mailbox is announced with
                 // EXISTS before the tagged OK.
                 self.take_changes(session).await;
-                answered!(session.respond_append_end(id, answer));
+                answered!(session.respond_append_uids(id, answer));
             }
             Event::AppendAbort { .. } => {
                 if let Some(mut p) = self.append.take()
