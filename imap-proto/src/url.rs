@@ -267,11 +267,33 @@ impl ImapUrl {
         Ok((out, has_auth))
     }
 
+    /// The mailbox owner as a login: the URL's user, or `user@host` when
+    /// the user has no `@` of its own (a server whose logins are
+    /// addresses: `imap://fred@example.com/` is `fred@example.com`'s).
+    pub fn owner(&self) -> Option<String> {
+        self.user.as_deref().map(|u| qualify(u, &self.host))
+    }
+
+    /// Whether the access identifier's user (`user+fred`, `submit+fred`)
+    /// names `login`, read as [`ImapUrl::owner`] reads the URL's user.
+    pub fn access_names(&self, user: &str, login: &str) -> bool {
+        user.eq_ignore_ascii_case(login) || qualify(user, &self.host).eq_ignore_ascii_case(login)
+    }
+
     /// The rump with a verifier: `<rump>:<mechanism>:<token>` (RFC 4467
     /// §6.1's GENURLAUTH answer; the mechanism in lower case as in its
     /// examples).
     pub fn authorized(rump: &str, mechanism: &str, token: &str) -> String {
         format!("{rump}:{}:{token}", mechanism.to_ascii_lowercase())
+    }
+}
+
+/// `user`, or `user@host` when it has no `@`.
+fn qualify(user: &str, host: &str) -> String {
+    if user.contains('@') {
+        user.to_owned()
+    } else {
+        format!("{user}@{host}")
     }
 }
 
@@ -281,7 +303,8 @@ impl ImapUrl {
 /// as CATENATE's `URL` parts use them (RFC 4469 §3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageUrl {
-    /// The owner named in an absolute URL (percent-decoded).
+    /// The owner named in an absolute URL, as a login (see
+    /// [`ImapUrl::owner`]).
     pub user: Option<String>,
     /// The mailbox name (percent-decoded UTF-8).
     pub mailbox: String,
@@ -318,7 +341,7 @@ impl MessageUrl {
             return Err(UrlError::Syntax);
         };
         Ok(MessageUrl {
-            user: u.user.clone(),
+            user: if absolute { u.owner() } else { None },
             mailbox: u.mailbox.clone(),
             uid_validity: u.uid_validity,
             uid: u.uid,
