@@ -466,6 +466,49 @@ mod tests {
         }
     }
 
+    /// RFC 5092 §7.2 relative URLs and absolute ones, as CATENATE takes
+    /// them (RFC 4469 §3's examples); the user of an absolute URL is
+    /// qualified with its host when it has no `@`.
+    #[test]
+    fn message_urls() {
+        let u = MessageUrl::parse("/Drafts;UIDVALIDITY=385759045/;UID=20/;SECTION=1.MIME").unwrap();
+        assert_eq!(u.user, None);
+        assert_eq!(u.mailbox, "Drafts");
+        assert_eq!(u.uid_validity.map(NonZeroU32::get), Some(385_759_045));
+        assert_eq!(u.uid.get(), 20);
+        assert_eq!(
+            u.section_spec().unwrap(),
+            Some(crate::command::Section::Mime(
+                crate::command::Part::new(vec![NonZeroU32::MIN]).unwrap()
+            ))
+        );
+        assert!(u.urlauth.is_none());
+        let u = MessageUrl::parse("imap://fred@example.com/INBOX/;UID=3/;PARTIAL=100.20").unwrap();
+        assert_eq!(u.user.as_deref(), Some("fred@example.com"));
+        assert_eq!(u.partial, Some((100, Some(20))));
+        assert_eq!(u.section_spec().unwrap(), None);
+        let u =
+            MessageUrl::parse("/INBOX/;UID=2/;SECTION=HEADER.FIELDS%20(Subject%20From)").unwrap();
+        assert!(matches!(
+            u.section_spec().unwrap(),
+            Some(crate::command::Section::HeaderFields { not: false, .. })
+        ));
+        let full = "imap://joe@example.com/INBOX/;uid=20;urlauth=anonymous:internal:91354a473744909de610943775f92038";
+        assert!(MessageUrl::parse(full).unwrap().urlauth.is_some());
+        for bad in [
+            "INBOX/;UID=1",
+            "//host/INBOX/;UID=1",
+            "/INBOX",
+            "/INBOX/;UID=0",
+            "/INBOX/;UID=1;URLAUTH=anonymous",
+            "http://x/INBOX/;UID=1",
+        ] {
+            assert!(MessageUrl::parse(bad).is_err(), "{bad}");
+        }
+        let u = MessageUrl::parse("/INBOX/;UID=1/;SECTION=NOPE").unwrap();
+        assert_eq!(u.section_spec(), Err(UrlError::Syntax));
+    }
+
     #[test]
     fn refusals() {
         let cases: &[(&str, UrlError)] = &[

@@ -378,3 +378,30 @@ fn kill_9_leaves_all_or_none_of_each_multiappend() {
         assert_eq!(on_disk, groups.len() * GROUP, "round {round}: stray files");
     }
 }
+
+/// A single APPEND that turns out to be a MULTIAPPEND (its second message
+/// arrives): the bytes written so far stay, both commit together.
+#[test]
+fn a_single_append_becomes_a_multiappend() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = setup(dir.path());
+    let mut a = store
+        .begin_append(A, "INBOX", Flags::SEEN, &[], Some(1_600_000_000))
+        .unwrap();
+    a.write(b"Subject: first\r\n").unwrap();
+    let mut m = a.into_multiappend().unwrap();
+    m.write(b"\r\nbody\r\n").unwrap();
+    m.begin_message(Flags::empty(), &[], None).unwrap();
+    m.write(b"Subject: second\r\n\r\n").unwrap();
+    assert_eq!(m.messages(), 2);
+    let appended = m.commit().unwrap();
+    assert_eq!(appended.uids, vec![1, 2]);
+    let got = contents(&store, "INBOX");
+    assert_eq!(got[0].1, b"Subject: first\r\n\r\nbody\r\n");
+    assert_eq!(got[1].1, b"Subject: second\r\n\r\n");
+    let infos = store.list_messages(A, "INBOX").unwrap();
+    assert_eq!(
+        (infos[0].flags, infos[0].internal_date),
+        (Flags::SEEN, 1_600_000_000)
+    );
+}

@@ -289,6 +289,115 @@ mod tests {
     use super::*;
     use crate::encode::{Encode, Version};
 
+    /// [`AppendItem::next`] at each place of the grammar: (text, place,
+    /// item, octets taken).
+    #[test]
+    fn items_known_answers() {
+        use AppendAt as At;
+        let head = AppendItem::next(b"A1 APPEND INBOX (\\Seen) {3}\r\n", At::Start).unwrap();
+        assert!(matches!(&head.0, AppendItem::Head { tag, .. } if tag.as_str() == "A1"));
+        assert_eq!(head.1, 15);
+        let cases: Vec<(&[u8], At, AppendItem<'_>, usize)> = vec![
+            (
+                b" (\\Seen) {3}\r\n",
+                At::Messages { any: false },
+                AppendItem::Message {
+                    flags: Some(vec![Flag::Seen]),
+                    date: None,
+                    literal: AppendLiteral::Announced {
+                        size: 3,
+                        mode: LiteralMode::Sync,
+                    },
+                    binary: false,
+                    utf8: false,
+                },
+                14,
+            ),
+            (
+                b" {3+}\r\nabc {2}\r\n",
+                At::Messages { any: true },
+                AppendItem::Message {
+                    flags: None,
+                    date: None,
+                    literal: AppendLiteral::Inline(b"abc"),
+                    binary: false,
+                    utf8: false,
+                },
+                10,
+            ),
+            (b"\r\n", At::Messages { any: true }, AppendItem::End, 2),
+            (
+                b" CATENATE (URL \"/INBOX/;UID=1\")\r\n",
+                At::Messages { any: true },
+                AppendItem::Catenate {
+                    flags: None,
+                    date: None,
+                },
+                11,
+            ),
+            (
+                b"URL \"/INBOX/;UID=1\")\r\n",
+                At::Catenate { first: true },
+                AppendItem::Url("/INBOX/;UID=1".into()),
+                19,
+            ),
+            (
+                b" TEXT ~{2+}\r\n\x00b)",
+                At::Catenate { first: false },
+                AppendItem::Text {
+                    literal: AppendLiteral::Inline(b"\x00b"),
+                    binary: true,
+                    utf8: false,
+                },
+                15,
+            ),
+            (
+                b")\r\n",
+                At::Catenate { first: false },
+                AppendItem::CatenateEnd,
+                1,
+            ),
+            (
+                b" UTF8 (~{4}\r\n",
+                At::Messages { any: true },
+                AppendItem::Message {
+                    flags: None,
+                    date: None,
+                    literal: AppendLiteral::Announced {
+                        size: 4,
+                        mode: LiteralMode::Sync,
+                    },
+                    binary: true,
+                    utf8: true,
+                },
+                13,
+            ),
+            (
+                b")\r\n",
+                At::Utf8Close { in_catenate: false },
+                AppendItem::Utf8End,
+                1,
+            ),
+        ];
+        for (text, at, want, n) in cases {
+            let got = AppendItem::next(text, at).unwrap();
+            assert_eq!(got, (want, n), "{:?}", String::from_utf8_lossy(text));
+        }
+        // Refused: no message yet, CRLF; empty CATENATE; a NUL in a plain
+        // inline literal; UTF8 without literal8; a cut inline literal.
+        for (text, at) in [
+            (&b"\r\n"[..], At::Messages { any: false }),
+            (b")", At::Catenate { first: true }),
+            (b" {2+}\r\na\x00 ", At::Messages { any: true }),
+            (b" UTF8 ({2}\r\n", At::Messages { any: true }),
+            (b" {9+}\r\nabc", At::Messages { any: true }),
+            (b"TEXT", At::Catenate { first: true }),
+            (b" URL \"x", At::Catenate { first: false }),
+        ] {
+            assert!(AppendItem::next(text, at).is_err(), "{text:?}");
+        }
+    }
+
     #[test]
     fn known_answers() {
         let h =

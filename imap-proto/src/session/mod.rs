@@ -91,14 +91,22 @@
 //!   (SUBSCRIBED, CHILDREN, SPECIAL-USE) and formats.
 //! - **APPEND** streams: [`Event::AppendBegin`] before `+`, then
 //!   [`Event::AppendChunk`]s, then [`Event::AppendEnd`] answered with the
-//!   APPENDUID. MULTIAPPEND is not offered; a second message literal is
-//!   refused without breaking framing and the APPEND aborted. A literal8
+//!   APPENDUID. MULTIAPPEND (RFC 3502): each further message is an
+//!   [`Event::AppendMessage`] (asked before its `+`), and the one
+//!   `AppendEnd` commits them all, answered with
+//!   [`respond_append_uids`](ServerSession::respond_append_uids).
+//!   CATENATE (RFC 4469): a message built of parts is an
+//!   `AppendMessage` without a size, its `TEXT` parts come as chunks and
+//!   its `URL` parts as [`Event::AppendUrl`]s, in order. The command is
+//!   read item by item as the framer delivers it (`session/append.rs`),
+//!   so memory is one command line whatever the messages. A literal8
 //!   (`~{N}`, RFC 3516 §4.4) may hold NUL octets and is handed on as
 //!   sent: the store keeps it unchanged (RFC 3516 lets a server store
 //!   binary content as is or re-encode it; byte-exact storage keeps
 //!   RFC822.SIZE and BINARY[] equal to what was sent), so APPEND never
-//!   answers `[UNKNOWN-CTE]`. NUL octets in a plain literal are BAD
-//!   (RFC 9051 §9 `CHAR8`) and the APPEND is aborted.
+//!   answers `[UNKNOWN-CTE]`. NUL octets in a plain literal small enough
+//!   to arrive inline are BAD (RFC 9051 §9 `CHAR8`); in a streamed one
+//!   they are stored as sent.
 //! - **Capabilities**: see [`Capabilities`]. ENABLE accepts CONDSTORE,
 //!   QRESYNC, IMAP4rev2 and UTF8=ACCEPT when offered after login;
 //!   IMAP4rev2 switches the encoder to [`Version::Rev2`].
@@ -143,7 +151,7 @@
 //!
 //! # Not implemented (documented choices)
 //!
-//! - MULTIAPPEND (RFC 3502), METADATA, QUOTASET, ACL,
+//! - METADATA, QUOTASET, ACL,
 //!   SORT=DISPLAY (RFC 5957), THREAD=REFS, WITHIN: not offered.
 //! - ESORT, CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267) and PARTIAL
 //!   (RFC 9394): see `session/context.rs` for which contexts can be kept
