@@ -350,3 +350,23 @@ fn catenate_combined_with_multiappend() {
     assert_eq!(r.untagged, ["* STATUS INBOX (MESSAGES 3)"]);
     c.ok("LOGOUT");
 }
+
+/// The same through Python's imaplib (`tests/interop/imap_multiappend.py`).
+#[test]
+#[cfg_attr(
+    not(have_python3),
+    ignore = "needs python3 (scripts/ci-deps.sh installs it)"
+)]
+fn python_imaplib_multiappend_and_catenate() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let imap = server.port("imap").to_string();
+    let out = python(
+        "imap_multiappend.py",
+        &["127.0.0.1", &imap, ALICE.0, ALICE.1],
+    );
+    println!("{out}");
+    let r = results(&out);
+    assert_eq!(r.get("failed").map(String::as_str), Some("0"), "{out}");
+    assert_eq!(r.get("checks").map(String::as_str), Some("9"), "{out}");
+}
