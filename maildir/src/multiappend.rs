@@ -195,6 +195,30 @@ impl MultiAppend {
         }
     }
 
+    /// Whether one more message of `size` octets still fits the account's
+    /// quota together with the messages spooled so far, so a MULTIAPPEND
+    /// over quota is refused before the client sends that message (the
+    /// commit checks the total again).
+    ///
+    /// # Errors
+    /// [`StoreError::OverQuota`], index errors.
+    pub fn check_quota(&self, size: u64) -> Result<(), StoreError> {
+        let limit = self.store.inner.quota();
+        if limit.max_bytes.is_none() && limit.max_messages.is_none() {
+            return Ok(());
+        }
+        let txn = self.store.inner.db.begin_read()?;
+        let table = txn.open_table(MAILBOXES)?;
+        let (bytes, count) = account_usage(&table, &self.target.key)?;
+        let spooled: u64 = self.done.iter().map(|(_, j)| j.size).sum::<u64>() + self.message_len();
+        let messages = self.messages() as u64 + 1;
+        if limit.allows(bytes, count, spooled.saturating_add(size), messages) {
+            Ok(())
+        } else {
+            Err(StoreError::OverQuota(self.target.display.clone()))
+        }
+    }
+
     /// Octets of the current message so far (for CATENATE's `[TOOBIG]`).
     #[must_use]
     pub fn message_len(&self) -> u64 {

@@ -405,3 +405,21 @@ fn a_single_append_becomes_a_multiappend() {
         (Flags::SEEN, 1_600_000_000)
     );
 }
+
+/// `check_quota` counts what is spooled already plus the next message.
+#[test]
+fn check_quota_before_the_next_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = setup(dir.path());
+    store.set_quota(Quota {
+        max_bytes: Some(100),
+        max_messages: None,
+    });
+    let mut m = store.begin_multiappend(A, "INBOX").unwrap();
+    m.check_quota(60).unwrap();
+    m.begin_message(Flags::empty(), &[], None).unwrap();
+    m.write(&[b'x'; 60]).unwrap();
+    m.check_quota(40).unwrap();
+    let e = m.check_quota(41).unwrap_err();
+    assert!(matches!(e, StoreError::OverQuota(_)), "{e:?}");
+}

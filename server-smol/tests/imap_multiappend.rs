@@ -158,6 +158,38 @@ fn a_refused_message_stores_none_of_the_command() {
     }
 }
 
+/// `[limits] quota_messages = 2`: the third message of a MULTIAPPEND is
+/// refused with `[OVERQUOTA]` before its `+` (the client never sends
+/// it), and the two before it are not stored either.
+#[test]
+fn quota_refuses_the_message_that_does_not_fit() {
+    let opts = Opts {
+        listeners: vec!["smtp", "imap", "imaps", "pop3"],
+        extra: "quota_messages = 2".to_owned(),
+        ..Opts::default()
+    };
+    let site = site_with_auth(opts, "failure_delay_ms = 0");
+    site.default_users();
+    let server = site.start();
+    let mut c = RawImap::login(server.addr("imap"), ALICE.0, ALICE.1);
+    let tag = c.tag();
+    let head = format!("{tag} APPEND INBOX {{{}}}\r\n", M1.len());
+    let second = format!(" {{{}}}\r\n", M2.len());
+    send_sync(&mut c, &[head.as_bytes(), M1, second.as_bytes(), M2]);
+    c.send(format!(" {{{}}}\r\n", M3.len()).as_bytes()).unwrap();
+    let r = c.read_until_tagged(&tag).unwrap();
+    assert_eq!(r.status, "NO [OVERQUOTA] Quota exceeded");
+    let r = c.ok("STATUS INBOX (MESSAGES)");
+    assert_eq!(r.untagged, ["* STATUS INBOX (MESSAGES 0)"]);
+    // Two fit.
+    let tag = c.tag();
+    let head = format!("{tag} APPEND INBOX {{{}}}\r\n", M1.len());
+    send_sync(&mut c, &[head.as_bytes(), M1, second.as_bytes(), M2, b"\r\n"]);
+    let r = c.read_until_tagged(&tag).unwrap();
+    assert!(r.status.ends_with(" 1:2] APPEND completed"), "{r:?}");
+    c.ok("LOGOUT");
+}
+
 /// A client that disconnects in the middle of a MULTIAPPEND leaves
 /// nothing behind.
 #[test]

@@ -40,11 +40,19 @@ impl Spool {
     /// Starts another message, turning a single APPEND into a MULTIAPPEND.
     /// On error everything spooled is dropped (its tmp files removed):
     /// the command fails as a whole.
-    fn next_message(self, flags: &[Flag], date: Option<i64>) -> Result<MultiAppend, StoreError> {
+    fn next_message(
+        self,
+        flags: &[Flag],
+        date: Option<i64>,
+        size: Option<u64>,
+    ) -> Result<MultiAppend, StoreError> {
         let mut many = match self {
             Spool::One(a) => a.into_multiappend()?,
             Spool::Many(m) => m,
         };
+        // RFC 3502: refused before the client sends a message that cannot
+        // fit, not after the whole command.
+        many.check_quota(size.unwrap_or(0))?;
         let (bits, keywords) = store_flags(flags);
         many.begin_message(bits, &keywords, date)?;
         Ok(many)
@@ -245,7 +253,8 @@ impl ImapHandler {
                     return Err(no("No APPEND in progress"));
                 };
                 let spool = spool.into_inner().unwrap_or_else(|e| e.into_inner());
-                let result = blocking::unblock(move || spool.next_message(&flags, date)).await;
+                let result =
+                    blocking::unblock(move || spool.next_message(&flags, date, size)).await;
                 match result {
                     Ok(many) => {
                         p.append = Some(std::sync::Mutex::new(Spool::Many(many)));
