@@ -184,7 +184,10 @@ fn quota_refuses_the_message_that_does_not_fit() {
     // Two fit.
     let tag = c.tag();
     let head = format!("{tag} APPEND INBOX {{{}}}\r\n", M1.len());
-    send_sync(&mut c, &[head.as_bytes(), M1, second.as_bytes(), M2, b"\r\n"]);
+    send_sync(
+        &mut c,
+        &[head.as_bytes(), M1, second.as_bytes(), M2, b"\r\n"],
+    );
     let r = c.read_until_tagged(&tag).unwrap();
     assert!(r.status.ends_with(" 1:2] APPEND completed"), "{r:?}");
     c.ok("LOGOUT");

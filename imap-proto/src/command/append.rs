@@ -253,7 +253,13 @@ impl<'a> AppendItem<'a> {
                     },
                 ))
             })(),
-            AppendAt::Messages { any } => match crate::core::crlf(text) {
+            // A bare LF ends the command too, as the framer frames it
+            // (clients that count a CRLF short, then send LF).
+            AppendAt::Messages { any } => match crate::core::crlf(text).or_else(|_| {
+                tag::<_, _, nom::error::Error<&[u8]>>(&b"\n"[..])
+                    .parse(text)
+                    .map(|(r, _)| (r, ()))
+            }) {
                 Ok((r, _)) if any => Ok((r, AppendItem::End)),
                 _ => sp(text).and_then(|(r, _)| append_message(r)),
             },

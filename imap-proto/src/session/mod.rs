@@ -137,7 +137,9 @@
 //! # Memory
 //!
 //! Per session: the framer's command buffer
-//! ([`crate::Limits::max_command_size`], 256 KiB), queued output
+//! ([`crate::Limits::max_command_size`], 256 KiB; during an APPEND the
+//! session keeps one more copy of that command text, which holds only
+//! protocol text and small inline literals, never streamed octets), queued output
 //! ([`Limits::max_pending_output`], 256 KiB, plus at most one message's
 //! FETCH items), the view (one [`MessageSummary`](crate::view::MessageSummary)
 //! per message of the selected mailbox, about 100 octets each) and, during
