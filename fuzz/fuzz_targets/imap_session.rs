@@ -137,6 +137,22 @@ impl Adapter {
                 };
                 s.respond_append_begin(id, a).is_ok()
             }
+            Event::AppendMessage { id, size, .. } => {
+                let a = if size.is_some_and(|n| n % 5 == 4) {
+                    Err(RespText::plain("quota"))
+                } else {
+                    Ok(())
+                };
+                s.respond_append_begin(id, a).is_ok()
+            }
+            Event::AppendUrl { id, url } => {
+                let a = if url.len() % 3 == 0 {
+                    Err(RespText::plain("bad url"))
+                } else {
+                    Ok(())
+                };
+                s.respond_append_url(id, a).is_ok()
+            }
             Event::AppendChunk { .. } | Event::AppendAbort { .. } => true,
             Event::AppendEnd { id } => {
                 self.next_uid += 1;

@@ -69,6 +69,11 @@ pub struct Limits {
     /// more turns NOTIFY off with `NOTIFICATIONOVERFLOW`. Default 1024
     /// (a STATUS or LIST line each, about 100 octets).
     pub max_queued_notifications: usize,
+    /// Messages in one MULTIAPPEND (RFC 3502); one more fails the command
+    /// with `NO [LIMIT]`. Default 1000. The session keeps nothing per
+    /// message; the adapter keeps one finished file (and its part
+    /// offsets) per message until the command ends.
+    pub max_append_messages: u32,
 }
 
 impl Limits {
@@ -95,6 +100,7 @@ impl Default for Limits {
             autologout: Duration::from_secs(30 * 60),
             max_update_contexts: 8,
             max_queued_notifications: 1024,
+            max_append_messages: 1000,
         }
     }
 }

@@ -130,6 +130,16 @@ impl ImapUrl {
     /// Parses a URL with an `;URLAUTH=` component, with or without its
     /// verifier (GENURLAUTH takes a rump, URLFETCH and BURL a full URL).
     pub fn parse(url: &str) -> Result<ImapUrl, UrlError> {
+        let (out, has_auth) = Self::parse_inner(url)?;
+        if !has_auth {
+            return Err(UrlError::NoUrlAuth);
+        }
+        Ok(out)
+    }
+
+    /// [`ImapUrl::parse`] without requiring `;URLAUTH=`; also says whether
+    /// it was there.
+    fn parse_inner(url: &str) -> Result<(ImapUrl, bool), UrlError> {
         if url.len() > MAX_URL_LEN || url.bytes().any(|b| b <= b' ' || b >= 0x7f) {
             return Err(UrlError::Syntax);
         }
@@ -252,8 +262,22 @@ impl ImapUrl {
             }
         }
         out.uid = uid.ok_or(UrlError::NoUid)?;
-        out.access = access.ok_or(UrlError::NoUrlAuth)?;
-        Ok(out)
+        let has_auth = access.is_some();
+        out.access = access.unwrap_or(UrlAccess::Anonymous);
+        Ok((out, has_auth))
+    }
+
+    /// The mailbox owner as a login: the URL's user, or `user@host` when
+    /// the user has no `@` of its own (a server whose logins are
+    /// addresses: `imap://fred@example.com/` is `fred@example.com`'s).
+    pub fn owner(&self) -> Option<String> {
+        self.user.as_deref().map(|u| qualify(u, &self.host))
+    }
+
+    /// Whether the access identifier's user (`user+fred`, `submit+fred`)
+    /// names `login`, read as [`ImapUrl::owner`] reads the URL's user.
+    pub fn access_names(&self, user: &str, login: &str) -> bool {
+        user.eq_ignore_ascii_case(login) || qualify(user, &self.host).eq_ignore_ascii_case(login)
     }
 
     /// The rump with a verifier: `<rump>:<mechanism>:<token>` (RFC 4467
@@ -261,6 +285,85 @@ impl ImapUrl {
     /// examples).
     pub fn authorized(rump: &str, mechanism: &str, token: &str) -> String {
         format!("{rump}:{}:{token}", mechanism.to_ascii_lowercase())
+    }
+}
+
+/// `user`, or `user@host` when it has no `@`.
+fn qualify(user: &str, host: &str) -> String {
+    if user.contains('@') {
+        user.to_owned()
+    } else {
+        format!("{user}@{host}")
+    }
+}
+
+/// An IMAP URL naming one message or a part of it (RFC 5092 §3
+/// `imessagepart`), absolute (`imap://user@host/...`) or relative to this
+/// server (`/mailbox;UIDVALIDITY=n/;UID=n/;SECTION=1.2`, RFC 5092 §7.2),
+/// as CATENATE's `URL` parts use them (RFC 4469 §3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageUrl {
+    /// The owner named in an absolute URL, as a login (see
+    /// [`ImapUrl::owner`]).
+    pub user: Option<String>,
+    /// The mailbox name (percent-decoded UTF-8).
+    pub mailbox: String,
+    /// `;UIDVALIDITY=`: must match the mailbox's.
+    pub uid_validity: Option<NonZeroU32>,
+    /// `;UID=`.
+    pub uid: NonZeroU32,
+    /// `;SECTION=` (percent-decoded).
+    pub section: Option<String>,
+    /// `;PARTIAL=offset[.length]`.
+    pub partial: Option<(u64, Option<u64>)>,
+    /// The full URL when it carries `;URLAUTH=` (RFC 4467): it must then
+    /// be verified as such.
+    pub urlauth: Option<ImapUrl>,
+}
+
+impl MessageUrl {
+    /// Parses an absolute or server-relative message URL.
+    pub fn parse(url: &str) -> Result<MessageUrl, UrlError> {
+        let absolute = url
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("imap://"));
+        let (u, has_auth) = if absolute {
+            ImapUrl::parse_inner(url)?
+        } else if url.starts_with('/') && !url.starts_with("//") {
+            // The host is this server's: any placeholder parses the path.
+            let (u, auth) = ImapUrl::parse_inner(&format!("imap://localhost{url}"))?;
+            if auth {
+                // RFC 4467 §3: an authorized URL is absolute.
+                return Err(UrlError::Syntax);
+            }
+            (u, false)
+        } else {
+            return Err(UrlError::Syntax);
+        };
+        Ok(MessageUrl {
+            user: if absolute { u.owner() } else { None },
+            mailbox: u.mailbox.clone(),
+            uid_validity: u.uid_validity,
+            uid: u.uid,
+            section: u.section.clone(),
+            partial: u.partial,
+            urlauth: has_auth.then_some(u),
+        })
+    }
+
+    /// The `;SECTION=` as an IMAP section (RFC 5092 §3 `enc-section` is
+    /// RFC 3501 `section-text` or `section-part ["." section-text]`);
+    /// `Ok(None)` for the whole message.
+    ///
+    /// # Errors
+    /// [`UrlError::Syntax`] for a section that is not one.
+    pub fn section_spec(&self) -> Result<Option<crate::command::Section>, UrlError> {
+        match &self.section {
+            None => Ok(None),
+            Some(s) => crate::command::Section::parse_spec(s.as_bytes())
+                .map(Some)
+                .ok_or(UrlError::Syntax),
+        }
     }
 }
 
@@ -361,6 +464,49 @@ mod tests {
                 let _ = ImapUrl::parse(&m);
             }
         }
+    }
+
+    /// RFC 5092 §7.2 relative URLs and absolute ones, as CATENATE takes
+    /// them (RFC 4469 §3's examples); the user of an absolute URL is
+    /// qualified with its host when it has no `@`.
+    #[test]
+    fn message_urls() {
+        let u = MessageUrl::parse("/Drafts;UIDVALIDITY=385759045/;UID=20/;SECTION=1.MIME").unwrap();
+        assert_eq!(u.user, None);
+        assert_eq!(u.mailbox, "Drafts");
+        assert_eq!(u.uid_validity.map(NonZeroU32::get), Some(385_759_045));
+        assert_eq!(u.uid.get(), 20);
+        assert_eq!(
+            u.section_spec().unwrap(),
+            Some(crate::command::Section::Mime(
+                crate::command::Part::new(vec![NonZeroU32::MIN]).unwrap()
+            ))
+        );
+        assert!(u.urlauth.is_none());
+        let u = MessageUrl::parse("imap://fred@example.com/INBOX/;UID=3/;PARTIAL=100.20").unwrap();
+        assert_eq!(u.user.as_deref(), Some("fred@example.com"));
+        assert_eq!(u.partial, Some((100, Some(20))));
+        assert_eq!(u.section_spec().unwrap(), None);
+        let u =
+            MessageUrl::parse("/INBOX/;UID=2/;SECTION=HEADER.FIELDS%20(Subject%20From)").unwrap();
+        assert!(matches!(
+            u.section_spec().unwrap(),
+            Some(crate::command::Section::HeaderFields { not: false, .. })
+        ));
+        let full = "imap://joe@example.com/INBOX/;uid=20;urlauth=anonymous:internal:91354a473744909de610943775f92038";
+        assert!(MessageUrl::parse(full).unwrap().urlauth.is_some());
+        for bad in [
+            "INBOX/;UID=1",
+            "//host/INBOX/;UID=1",
+            "/INBOX",
+            "/INBOX/;UID=0",
+            "/INBOX/;UID=1;URLAUTH=anonymous",
+            "http://x/INBOX/;UID=1",
+        ] {
+            assert!(MessageUrl::parse(bad).is_err(), "{bad}");
+        }
+        let u = MessageUrl::parse("/INBOX/;UID=1/;SECTION=NOPE").unwrap();
+        assert_eq!(u.section_spec(), Err(UrlError::Syntax));
     }
 
     #[test]

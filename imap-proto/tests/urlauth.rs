@@ -24,7 +24,7 @@ fn logged_in() -> ServerSession {
     };
     s.respond_authenticate(id, Ok(())).unwrap();
     let out = drain(&mut s);
-    assert!(out.contains(" URLAUTH]"), "{out}");
+    assert!(out.contains(" URLAUTH "), "{out}");
     s
 }
 

@@ -19,7 +19,7 @@ use crate::store::{Store, parse_target};
 /// its tmp file.
 #[derive(Debug)]
 pub struct Append {
-    delivery: Delivery,
+    pub(crate) delivery: Delivery,
 }
 
 /// Normalises keywords: sorted, deduplicated, empty ones dropped.

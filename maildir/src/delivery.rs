@@ -318,10 +318,26 @@ impl Delivery {
     /// [`DeliveryError::UnknownRecipient`] if an account was deleted since
     /// `begin_delivery`.
     pub fn commit(mut self) -> Result<Vec<Delivered>, DeliveryError> {
+        let job = self.spool_job()?;
+        let inner = Arc::clone(&self.inner);
+        let result = inner.group.submit(&inner, job);
+        if result.is_ok() {
+            self.committed = true;
+        }
+        result
+    }
+
+    /// Finishes the tmp file (MIME offsets from the scanner, flush, fsync)
+    /// and describes where it goes. The file stays owned by `self` (removed
+    /// on drop) until [`Delivery::mark_placed`].
+    pub(crate) fn spool_job(&mut self) -> Result<Job, DeliveryError> {
         if self.poisoned {
             return Err(poisoned());
         }
         self.flush()?;
+        // The write buffer is not needed any more: a MULTIAPPEND keeps
+        // many finished spools until its commit.
+        self.buffer = Vec::new();
         // MIME offsets for BODYSTRUCTURE / BODY[section]: the scanner saw
         // every byte on its way to the file, so nothing is read back. A
         // structure deeper or larger than the scanner's limits is stored
@@ -340,13 +356,16 @@ impl Delivery {
         };
         // The file's own fsync happens on the caller's thread, in parallel
         // with other deliveries, before joining the group.
-        file.0.sync_all().map_err(DeliveryError::Io)?;
+        if let Err(e) = file.0.sync_all() {
+            self.poisoned = true;
+            return Err(DeliveryError::Io(e));
+        }
         drop(file);
         let suffix = match self.store_as.subdir {
             Subdir::New => String::new(),
             Subdir::Cur => format!(":2,{}", self.store_as.flags.to_maildir_info()),
         };
-        let job = Job {
+        Ok(Job {
             tmp_path: self.tmp_path.clone(),
             base: filename::with_size(&self.tmp_name, self.written),
             size: self.written,
@@ -357,13 +376,29 @@ impl Delivery {
             keywords: self.store_as.keywords.clone(),
             internal_date: self.store_as.internal_date,
             parts,
-        };
-        let inner = Arc::clone(&self.inner);
-        let result = inner.group.submit(&inner, job);
-        if result.is_ok() {
-            self.committed = true;
+        })
+    }
+
+    /// The store this delivery belongs to.
+    pub(crate) fn store(&self) -> Store {
+        Store {
+            inner: Arc::clone(&self.inner),
         }
-        result
+    }
+
+    /// The first target (an APPEND has exactly one).
+    pub(crate) fn first_target(&self) -> Option<&Target> {
+        self.targets.first()
+    }
+
+    /// The tmp file was moved into place: nothing to remove on drop.
+    pub(crate) fn mark_placed(&mut self) {
+        self.committed = true;
+    }
+
+    /// Octets of the message so far (written and buffered).
+    pub(crate) fn len(&self) -> u64 {
+        self.written + self.buffer.len() as u64
     }
 
     /// Abandons the delivery and removes the tmp file (same as dropping it).

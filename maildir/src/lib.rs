@@ -78,6 +78,7 @@ mod layout;
 mod mailboxes;
 mod messages;
 pub mod mime;
+mod multiappend;
 mod notify;
 mod outbox;
 mod queue;
@@ -99,6 +100,7 @@ pub use fs::{Fs, FsFile, RealFs};
 pub use layout::{INBOX, Layout, MAX_MAILBOX_NAME, SpecialUse, canonical_mailbox_name};
 pub use messages::{CopyOutcome, FlagChange, FlagOp, FlagUpdate, StoreOutcome};
 pub use mime::{MimePart, PartKind};
+pub use multiappend::{Appended, MultiAppend};
 pub use notify::{
     Change, Event, Notice, QUEUE as SUBSCRIPTION_QUEUE, StoreEvent, StoreSubscription, Subscription,
 };

@@ -186,3 +186,48 @@ fn urls_do_not_outlive_their_mailbox() {
     assert_eq!(resp_code(&r.status, "APPENDUID").unwrap()[1], "1");
     assert_eq!(fetch(&mut alice, &url), nil(&url));
 }
+
+/// imaptest's urlauth script writes `imap://$username@$domain/...` with
+/// the local part as user (`imap://alice@localhost/`): for a server whose
+/// logins are addresses that is alice@localhost's mailbox, and
+/// `user+alice` names her too. URLFETCH serves any RFC 3501 section
+/// (part numbers, HEADER.FIELDS), as CATENATE's URL parts do.
+#[test]
+fn local_part_user_and_sections() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let mut alice = RawImap::login(server.addr("imap"), ALICE.0, ALICE.1);
+    let (validity, uid) = append(&mut alice);
+    let base = format!("imap://alice@localhost/INBOX;UIDVALIDITY={validity}/;UID={uid}");
+    let whole = generate(&mut alice, &format!("{base};URLAUTH=user+alice"));
+    assert_eq!(fetch(&mut alice, &whole), data(&whole));
+    // Bob may not authorize (or fetch) alice's URLs.
+    let mut bob = RawImap::login(server.addr("imap"), BOB.0, BOB.1);
+    let r = bob.cmd(&format!(
+        "GENURLAUTH {} INTERNAL",
+        quote(&format!("{base};URLAUTH=user+alice"))
+    ));
+    assert!(r.status.starts_with("NO [NOPERM] "), "{r:?}");
+    assert_eq!(fetch(&mut bob, &whole), nil(&whole));
+    // Sections: a part number (the body of a single-part message) and
+    // HEADER.FIELDS.
+    let cases: [(&str, &[u8]); 2] = [
+        ("1", b"Si vis pacem, para bellum.\r\n"),
+        ("HEADER.FIELDS%20(Subject)", b"Subject: urlauth\r\n\r\n"),
+    ];
+    for (section, want) in cases {
+        let url = generate(
+            &mut alice,
+            &format!("{base}/;SECTION={section};URLAUTH=user+alice"),
+        );
+        let mut expected =
+            format!("* URLFETCH {} {{{}}}\r\n", quote(&url), want.len()).into_bytes();
+        expected.extend_from_slice(want);
+        assert_eq!(
+            String::from_utf8_lossy(&fetch(&mut alice, &url)),
+            String::from_utf8_lossy(&expected),
+            "{section}"
+        );
+    }
+    alice.ok("LOGOUT");
+}

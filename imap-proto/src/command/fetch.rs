@@ -417,6 +417,18 @@ pub(crate) fn section(i: &[u8]) -> PResult<'_, Option<Section>> {
     Ok((r, s))
 }
 
+impl Section {
+    /// Parses a `section-spec` without brackets (`HEADER`, `1.2.MIME`,
+    /// `HEADER.FIELDS (Subject)`), as IMAP URLs carry it (RFC 5092 §3);
+    /// `None` unless all of `spec` is one.
+    pub fn parse_spec(spec: &[u8]) -> Option<Section> {
+        match section_spec(spec) {
+            Ok((&[], s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// `section-binary = "[" [section-part] "]"` (RFC 3516)
 pub(crate) fn section_binary(i: &[u8]) -> PResult<'_, Vec<NonZeroU32>> {
     let (r, _) = tag(&b"["[..]).parse(i)?;

@@ -13,7 +13,7 @@ mod search;
 mod sort;
 mod urlauth;
 
-pub use append::AppendHead;
+pub use append::{AppendAt, AppendHead, AppendItem, AppendLiteral};
 pub use fetch::{FetchAttribute, FetchAttributes, FetchMacro, FetchModifier, Part, Section};
 pub use notify::{EventGroup, FilterMailboxes, NotifyArgs, NotifyEvent};
 pub use options::{

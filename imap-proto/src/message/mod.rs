@@ -61,8 +61,8 @@ pub use result::{
 pub use search::{MessageMeta, Needs, SearchMessage, SearchProgram, SearchScope};
 pub use search_body::{BodyMatches, BodySearch, CHARSET_WINDOW, MAX_ENCODED_MESSAGE};
 pub use section::{
-    BinaryError, SectionData, binary, binary_size, body_section, find_part, rfc822_header,
-    rfc822_size, rfc822_text,
+    BinaryError, SectionData, UrlSection, binary, binary_size, body_section, find_part,
+    rfc822_header, rfc822_size, rfc822_text,
 };
 pub use sort::{
     MAX_ID_LEN, MAX_KEY_CHARS, MAX_REFERENCES, SortFields, base_subject, casemap, sort, thread,

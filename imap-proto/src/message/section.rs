@@ -143,6 +143,100 @@ pub fn body_section(
     }
 }
 
+/// What an IMAP URL's `;SECTION=` and `;PARTIAL=` name in a stored
+/// message (RFC 5092 §3, RFC 4469 CATENATE, RFC 4467 URLFETCH), computed
+/// from the part offsets alone so the server can copy the octets from its
+/// file without holding the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UrlSection {
+    /// These octets of the message.
+    Range(Range<u64>),
+    /// `HEADER.FIELDS[.NOT]`: the header in `header`, filtered with
+    /// [`UrlSection::filter`], then cut by `partial`.
+    Fields {
+        /// The header's octets.
+        header: Range<u64>,
+        /// Field names.
+        names: Vec<Vec<u8>>,
+        /// `.NOT`.
+        not: bool,
+        /// `;PARTIAL=` still to apply.
+        partial: Option<(u64, Option<u64>)>,
+    },
+    /// The section does not exist in this message.
+    Missing,
+}
+
+impl UrlSection {
+    /// Resolves `section` (`None`: the whole message of `len` octets) and
+    /// `partial` (`offset[.length]`; an offset past the end is empty).
+    pub fn resolve(
+        root: &PartOffsets,
+        len: u64,
+        section: Option<&Section>,
+        partial: Option<(u64, Option<u64>)>,
+    ) -> UrlSection {
+        let range = match section {
+            None => 0..len,
+            Some(Section::Part(p)) => match find_part(root, p.path()) {
+                Some(n) => n.body_range(),
+                None => return UrlSection::Missing,
+            },
+            Some(Section::Mime(p)) => match find_part(root, p.path()) {
+                Some(n) => n.header_range(),
+                None => return UrlSection::Missing,
+            },
+            Some(Section::Header(p)) => match message_root(root, p.as_ref()) {
+                Some(n) => n.header_range(),
+                None => return UrlSection::Missing,
+            },
+            Some(Section::Text(p)) => match message_root(root, p.as_ref()) {
+                Some(n) => n.body_range(),
+                None => return UrlSection::Missing,
+            },
+            Some(Section::HeaderFields { part, not, fields }) => {
+                return match message_root(root, part.as_ref()) {
+                    Some(n) => UrlSection::Fields {
+                        header: n.header_range(),
+                        names: fields.iter().map(|f| f.as_bytes().to_vec()).collect(),
+                        not: *not,
+                        partial,
+                    },
+                    None => UrlSection::Missing,
+                };
+            }
+        };
+        let range = range.start.min(len)..range.end.min(len);
+        UrlSection::Range(cut(range, partial))
+    }
+
+    /// The `HEADER.FIELDS[.NOT]` result from the header's octets.
+    pub fn filter(
+        header: &[u8],
+        names: &[Vec<u8>],
+        not: bool,
+        partial: Option<(u64, Option<u64>)>,
+    ) -> Vec<u8> {
+        let v = filter_fields(header, names, not);
+        let r = cut(0..v.len() as u64, partial);
+        v.get(r.start as usize..r.end as usize)
+            .unwrap_or_default()
+            .to_vec()
+    }
+}
+
+/// `;PARTIAL=offset[.length]` within `r`.
+fn cut(r: Range<u64>, partial: Option<(u64, Option<u64>)>) -> Range<u64> {
+    match partial {
+        None => r,
+        Some((offset, length)) => {
+            let start = r.start.saturating_add(offset).min(r.end);
+            let end = length.map_or(r.end, |l| start.saturating_add(l).min(r.end));
+            start..end
+        }
+    }
+}
+
 /// `RFC822.SIZE`: the message's size in octets as stored.
 pub fn rfc822_size(msg: &MessageView<'_>) -> u64 {
     msg.bytes().len() as u64

@@ -12,9 +12,8 @@ use crate::command::StatusAttribute;
 use crate::response::{
     Code, Data, Delimiter, NamespaceDescr, RespText, Response, Status, StatusItem, UnitCode,
 };
-use crate::types::{Capability, IString, LiteralMode, Mailbox, NString, SequenceSet, Tag};
+use crate::types::{Capability, IString, Mailbox, NString, SequenceSet, Tag};
 use crate::{Command, CommandBody, Version};
-use bytes::Bytes;
 use std::num::NonZeroU32;
 
 /// What an answer from the adapter completes.
@@ -48,14 +47,11 @@ pub(super) enum Pending {
         mailbox: Mailbox,
         rest: super::list::ListStatusRest,
     },
-    AppendBegin {
-        tag: Tag,
-        /// `Some` for a literal the framer announced (send `+` for Sync).
-        announced: Option<LiteralMode>,
-        /// The message of a small non-synchronising literal, already read.
-        inline: Option<Bytes>,
-        /// `UTF8 (~{N}` (RFC 6855 §4): `)` follows the literal.
-        utf8: bool,
+    /// A step of an APPEND (`append.rs`): a message start, or a
+    /// CATENATE `URL` part (`url`).
+    AppendStep {
+        then: super::append::AppendThen,
+        url: bool,
     },
     AppendEnd {
         tag: Tag,
@@ -167,6 +163,10 @@ impl ServerSession {
     }
 
     pub(super) fn command(&mut self, bytes: &[u8]) {
+        if super::append::is_append(bytes) {
+            self.append_start(bytes.to_vec(), None);
+            return;
+        }
         match Command::parse_with_limits(bytes, &self.config.limits) {
             Ok(cmd) => self.dispatch(cmd),
             Err(e) => match e.tag {
@@ -439,47 +439,9 @@ impl ServerSession {
                     },
                 );
             }
-            B::Append {
-                mailbox,
-                flags,
-                date,
-                message,
-            } => {
-                // A small literal the framer buffered: the whole message is
-                // here already.
-                if message.utf8 && !self.enabled.utf8 {
-                    // RFC 6855 §4: the UTF8 data item exists once enabled.
-                    self.bad(tag, "UTF8 APPEND needs ENABLE UTF8=ACCEPT");
-                    return;
-                }
-                let Some(name) = self.valid_name(&tag, &mailbox) else {
-                    return;
-                };
-                let data = Bytes::from(message.literal.into_data());
-                if data.len() as u64 > self.config.limits.max_message_size {
-                    self.no(
-                        tag,
-                        RespText::with_code(Code::Unit(UnitCode::TooBig), "Message too large"),
-                    );
-                    return;
-                }
-                let size = data.len() as u64;
-                self.ask(
-                    |id| Event::AppendBegin {
-                        id,
-                        mailbox: name,
-                        flags: flags.unwrap_or_default(),
-                        date,
-                        size,
-                    },
-                    Pending::AppendBegin {
-                        tag,
-                        announced: None,
-                        inline: Some(data),
-                        utf8: false,
-                    },
-                );
-            }
+            // APPEND is read item by item before parsing (`append.rs`):
+            // a parsed one cannot get here.
+            B::Append { .. } => self.bad(tag, "Syntax error in command"),
             B::Idle => {
                 self.flush_updates(true);
                 self.send(&Response::Continue(crate::response::Continue(

@@ -14,7 +14,10 @@ impl ServerSession {
             Frame::Complete(bytes) => match std::mem::replace(&mut self.wait, Wait::Nothing) {
                 Wait::Sasl { tag, step } => self.sasl_line(tag, step, &bytes),
                 Wait::Idle { tag } => self.idle_line(tag, &bytes),
-                Wait::AppendData { id, tag, utf8, .. } => self.append_tail(id, tag, utf8, &bytes),
+                Wait::Appending => {
+                    self.wait = Wait::Appending;
+                    self.append_complete(bytes);
+                }
                 other => {
                     self.wait = other;
                     self.command(&bytes);
@@ -28,11 +31,8 @@ impl ServerSession {
                 ..
             } => self.literal_announced(tag, &command_so_far, size, mode),
             Frame::LiteralData(data) => {
-                if let Wait::AppendData { id, .. } = self.wait {
-                    self.events.push_back(Event::AppendChunk {
-                        id,
-                        data: bytes::Bytes::from(data),
-                    });
+                if matches!(self.wait, Wait::Appending) {
+                    self.append_data(data);
                 }
             }
             Frame::Discarded { tag, reason } => self.discarded(tag, reason),
@@ -42,9 +42,26 @@ impl ServerSession {
     pub(super) fn discarded(&mut self, tag: Option<Tag>, reason: crate::framer::DiscardReason) {
         use crate::framer::DiscardReason as R;
         match std::mem::replace(&mut self.wait, Wait::Nothing) {
-            Wait::AppendData { id, tag, .. } => {
-                self.events.push_back(Event::AppendAbort { id });
-                self.bad(tag, "APPEND aborted: command too long");
+            Wait::Appending => {
+                // The framer skipped the rest of the command already.
+                if let Some(a) = self.appending.as_mut() {
+                    a.announced = None;
+                }
+                let text = match reason {
+                    R::LiteralTooLarge { .. } | R::NonSyncLiteralTooLarge { .. } => {
+                        RespText::with_code(
+                            Code::Unit(crate::response::UnitCode::TooBig),
+                            "Literal too large",
+                        )
+                    }
+                    _ => RespText::plain("APPEND aborted: command too long"),
+                };
+                self.append_fail(crate::response::Condition::Bad, text);
+                if let R::NonSyncLiteralTooLarge { size } = reason
+                    && size > self.config.limits.max_command_size as u64
+                {
+                    self.close();
+                }
                 return;
             }
             // An over-long line ends the exchange it interrupts.

@@ -107,14 +107,22 @@
 //!   (SUBSCRIBED, CHILDREN, SPECIAL-USE) and formats.
 //! - **APPEND** streams: [`Event::AppendBegin`] before `+`, then
 //!   [`Event::AppendChunk`]s, then [`Event::AppendEnd`] answered with the
-//!   APPENDUID. MULTIAPPEND is not offered; a second message literal is
-//!   refused without breaking framing and the APPEND aborted. A literal8
+//!   APPENDUID. MULTIAPPEND (RFC 3502): each further message is an
+//!   [`Event::AppendMessage`] (asked before its `+`), and the one
+//!   `AppendEnd` commits them all, answered with
+//!   [`respond_append_uids`](ServerSession::respond_append_uids).
+//!   CATENATE (RFC 4469): a message built of parts is an
+//!   `AppendMessage` without a size, its `TEXT` parts come as chunks and
+//!   its `URL` parts as [`Event::AppendUrl`]s, in order. The command is
+//!   read item by item as the framer delivers it (`session/append.rs`),
+//!   so memory is one command line whatever the messages. A literal8
 //!   (`~{N}`, RFC 3516 §4.4) may hold NUL octets and is handed on as
 //!   sent: the store keeps it unchanged (RFC 3516 lets a server store
 //!   binary content as is or re-encode it; byte-exact storage keeps
 //!   RFC822.SIZE and BINARY[] equal to what was sent), so APPEND never
-//!   answers `[UNKNOWN-CTE]`. NUL octets in a plain literal are BAD
-//!   (RFC 9051 §9 `CHAR8`) and the APPEND is aborted.
+//!   answers `[UNKNOWN-CTE]`. NUL octets in a plain literal small enough
+//!   to arrive inline are BAD (RFC 9051 §9 `CHAR8`); in a streamed one
+//!   they are stored as sent.
 //! - **Capabilities**: see [`Capabilities`]. ENABLE accepts CONDSTORE,
 //!   QRESYNC, IMAP4rev2 and UTF8=ACCEPT when offered after login;
 //!   IMAP4rev2 switches the encoder to [`Version::Rev2`].
@@ -148,7 +156,9 @@
 //! # Memory
 //!
 //! Per session: the framer's command buffer
-//! ([`crate::Limits::max_command_size`], 256 KiB), queued output
+//! ([`crate::Limits::max_command_size`], 256 KiB; during an APPEND the
+//! session keeps one more copy of that command text, which holds only
+//! protocol text and small inline literals, never streamed octets), queued output
 //! ([`Limits::max_pending_output`], 256 KiB, plus at most one message's
 //! FETCH items), the view (one [`MessageSummary`](crate::view::MessageSummary)
 //! per message of the selected mailbox, about 100 octets each) and, during
@@ -162,7 +172,7 @@
 //!
 //! # Not implemented (documented choices)
 //!
-//! - MULTIAPPEND (RFC 3502), METADATA, QUOTASET, ACL,
+//! - METADATA, QUOTASET, ACL,
 //!   SORT=DISPLAY (RFC 5957), THREAD=REFS, WITHIN: not offered.
 //! - ESORT, CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267) and PARTIAL
 //!   (RFC 9394): see `session/context.rs` for which contexts can be kept
@@ -230,9 +240,9 @@ mod urlauth;
 pub use answers::{StatusMessage, bye_line};
 pub use notify::{MailboxNotice, NotifyInterest};
 pub use types::{
-    AppendAnswer, AuthMechanism, Capabilities, ContentNeed, CopyAnswer, Event, Limits, MailboxInfo,
-    MailboxOp, MessageContent, QResyncParams, QuotaAnswer, RequestId, SelectAnswer, ServerConfig,
-    SessionError, SessionState, StatusAnswer, StoreAnswer, TransportKind, refusal,
+    AppendAnswer, AppendUids, AuthMechanism, Capabilities, ContentNeed, CopyAnswer, Event, Limits,
+    MailboxInfo, MailboxOp, MessageContent, QResyncParams, QuotaAnswer, RequestId, SelectAnswer,
+    ServerConfig, SessionError, SessionState, StatusAnswer, StoreAnswer, TransportKind, refusal,
 };
 
 use crate::Version;
@@ -317,13 +327,9 @@ enum Wait {
     Idle {
         tag: Tag,
     },
-    /// Octets of an accepted APPEND literal.
-    AppendData {
-        id: RequestId,
-        tag: Tag,
-        /// `UTF8 (~{N}`: a `)` must follow the literal (RFC 6855 §4).
-        utf8: bool,
-    },
+    /// An APPEND is being read (`ServerSession::appending`): the octets
+    /// of its streamed literal, or the next frame of its command.
+    Appending,
     /// STARTTLS or COMPRESS answered; `emitted` once the event was
     /// handed out.
     Switch {
@@ -354,6 +360,8 @@ pub struct ServerSession {
     /// The answer for a non-synchronising literal refused with
     /// `reject_literal`, sent when the framer reports it discarded.
     discard_answer: Option<Status>,
+    /// The APPEND being read (`append.rs`).
+    appending: Option<Box<append::Appending>>,
     /// UIDs saved by `SEARCH RETURN (SAVE)` (RFC 5182).
     saved_search: Vec<std::num::NonZeroU32>,
     /// The client's `NOTIFY SET` (RFC 5465); `None`: NOTIFY NONE.
@@ -386,6 +394,7 @@ impl ServerSession {
             bad_commands: 0,
             auth_failures: 0,
             discard_answer: None,
+            appending: None,
             saved_search: Vec::new(),
             notify: None,
             closing: false,

@@ -7,7 +7,7 @@
 
 use super::ServerSession;
 use super::dispatch::Pending;
-use super::types::{AppendAnswer, CopyAnswer, Event, RequestId};
+use super::types::{AppendUids, CopyAnswer, Event, RequestId};
 use crate::response::RespText;
 use crate::types::Tag;
 
@@ -16,7 +16,7 @@ use crate::types::Tag;
 pub(super) enum AfterSync {
     AppendEnd {
         tag: Tag,
-        answer: Result<AppendAnswer, RespText>,
+        answer: Result<AppendUids, RespText>,
     },
     Copy {
         tag: Tag,

@@ -96,6 +96,8 @@ impl Default for Capabilities {
             C::SaveDate,
             C::CompressDeflate,
             C::UrlAuth,
+            C::MultiAppend,
+            C::Catenate,
         ];
         Capabilities {
             before_login,
@@ -381,6 +383,16 @@ pub struct AppendAnswer {
     pub uid: NonZeroU32,
 }
 
+/// The answer to [`Event::AppendEnd`] of a MULTIAPPEND (RFC 3502, RFC 4315
+/// §3 `APPENDUID uid-validity uid-set`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendUids {
+    /// UIDVALIDITY of the mailbox.
+    pub uid_validity: NonZeroU32,
+    /// The new messages' UIDs, in the order they were sent.
+    pub uids: Vec<NonZeroU32>,
+}
+
 /// The transport change the adapter must make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -468,6 +480,37 @@ pub enum Event {
         /// Message size in octets.
         size: u64,
     },
+    /// Another message of the APPEND begins (MULTIAPPEND, RFC 3502), or a
+    /// message built with CATENATE (RFC 4469) begins (the first one of a
+    /// command too); accept or refuse with `respond_append_begin`. The
+    /// previous message of the same `id`, if any, is complete. All
+    /// messages of one `id` are committed together at
+    /// [`Event::AppendEnd`], all or none.
+    AppendMessage {
+        /// The APPEND (the same id as its [`Event::AppendBegin`], if any).
+        id: RequestId,
+        /// Target mailbox (UTF-8), the same for every message.
+        mailbox: String,
+        /// Initial flags.
+        flags: Vec<Flag>,
+        /// INTERNALDATE, if given.
+        date: Option<DateTime>,
+        /// Message size in octets; `None` for CATENATE, whose octets come
+        /// as [`Event::AppendChunk`]s (its `TEXT` parts) and
+        /// [`Event::AppendUrl`]s, in order.
+        size: Option<u64>,
+    },
+    /// A CATENATE `URL` part (RFC 4469 §3): append what the IMAP URL
+    /// (RFC 5092, relative to this server, or absolute) names to the
+    /// current message, then answer with `respond_append_url`: `Err` with
+    /// `[BADURL url]` when it names nothing readable, `[TOOBIG]` when the
+    /// message grows over the limit.
+    AppendUrl {
+        /// The APPEND.
+        id: RequestId,
+        /// The URL as sent.
+        url: String,
+    },
     /// The next octets of the message being appended (no answer).
     AppendChunk {
         /// The APPEND.
@@ -475,8 +518,9 @@ pub enum Event {
         /// The octets.
         data: Bytes,
     },
-    /// The message is complete; commit it durably and answer with
-    /// `respond_append_end`.
+    /// The command is complete; commit its message(s) durably, all or
+    /// none, and answer with `respond_append_end` (one message) or
+    /// `respond_append_uids`.
     AppendEnd {
         /// The APPEND.
         id: RequestId,

@@ -96,6 +96,10 @@ pub enum Capability {
     CompressDeflate,
     /// `URLAUTH` (RFC 4467)
     UrlAuth,
+    /// `MULTIAPPEND` (RFC 3502)
+    MultiAppend,
+    /// `CATENATE` (RFC 4469)
+    Catenate,
     /// Any other capability atom.
     Other(Atom),
 }
@@ -143,6 +147,8 @@ const NAMED: &[(&str, Capability)] = &[
     ("SAVEDATE", Capability::SaveDate),
     ("COMPRESS=DEFLATE", Capability::CompressDeflate),
     ("URLAUTH", Capability::UrlAuth),
+    ("MULTIAPPEND", Capability::MultiAppend),
+    ("CATENATE", Capability::Catenate),
 ];
 
 impl Capability {

@@ -123,6 +123,9 @@ pub fn summary(uid: u32, m: &Msg) -> MessageSummary {
     }
 }
 
+/// A message of an APPEND in progress: its flags and octets so far.
+type AppendedMsg = (Vec<Flag>, Vec<u8>);
+
 /// Drives a session against a [`Store`], answering every event.
 pub struct Harness {
     pub session: ServerSession,
@@ -133,7 +136,8 @@ pub struct Harness {
     pub log: Vec<String>,
     pub selected: Option<String>,
     pub now: Instant,
-    appending: Option<(String, Vec<Flag>, Vec<u8>)>,
+    /// The APPEND in progress: its mailbox and its messages so far.
+    appending: Option<(String, Vec<AppendedMsg>)>,
     /// Answer `Offsets` reads with the whole message instead.
     pub no_offsets: bool,
     /// A transport switch happened: bytes read but not fed are dropped, as
@@ -286,6 +290,63 @@ impl Harness {
                 }]));
         }
         self.drain();
+    }
+
+    /// A message of an APPEND begins: accepted when the mailbox exists.
+    fn append_message(
+        &mut self,
+        id: imap_proto::session::RequestId,
+        mailbox: String,
+        flags: Vec<Flag>,
+    ) {
+        if self.store.mailboxes.contains_key(&mailbox) {
+            let a = self
+                .appending
+                .get_or_insert_with(|| (mailbox.clone(), Vec::new()));
+            a.1.push((flags, Vec::new()));
+            self.session.respond_append_begin(id, Ok(())).unwrap();
+        } else {
+            self.session
+                .respond_append_begin(
+                    id,
+                    Err(RespText::with_code(Code::TryCreate, "No such mailbox")),
+                )
+                .unwrap();
+        }
+    }
+
+    /// What a CATENATE URL names in the canned store (relative URLs).
+    fn resolve_url(&self, url: &str) -> Option<Vec<u8>> {
+        let u = imap_proto::url::MessageUrl::parse(url).ok()?;
+        let mb = self.store.mailboxes.get(&u.mailbox)?;
+        if u.uid_validity.is_some_and(|v| v.get() != mb.uid_validity) {
+            return None;
+        }
+        let m = mb.messages.get(&u.uid.get())?;
+        let root = imap_proto::message::PartOffsets::parse(&m.bytes);
+        let section = u.section_spec().ok()?;
+        match imap_proto::message::UrlSection::resolve(
+            &root,
+            m.bytes.len() as u64,
+            section.as_ref(),
+            u.partial,
+        ) {
+            imap_proto::message::UrlSection::Range(r) => {
+                Some(m.bytes[r.start as usize..r.end as usize].to_vec())
+            }
+            imap_proto::message::UrlSection::Fields {
+                header,
+                names,
+                not,
+                partial,
+            } => Some(imap_proto::message::UrlSection::filter(
+                &m.bytes[header.start as usize..header.end as usize],
+                &names,
+                not,
+                partial,
+            )),
+            imap_proto::message::UrlSection::Missing => None,
+        }
     }
 
     fn answer(&mut self, ev: Event) {
@@ -464,40 +525,81 @@ impl Harness {
             } => {
                 self.log
                     .push(format!("AppendBegin {mailbox} {flags:?} {size}"));
-                if self.store.mailboxes.contains_key(&mailbox) {
-                    self.appending = Some((mailbox, flags, Vec::new()));
-                    s.respond_append_begin(id, Ok(())).unwrap();
-                } else {
-                    s.respond_append_begin(
-                        id,
-                        Err(RespText::with_code(Code::TryCreate, "No such mailbox")),
-                    )
-                    .unwrap();
-                }
+                self.append_message(id, mailbox, flags);
+            }
+            Event::AppendMessage {
+                id,
+                mailbox,
+                flags,
+                date: _,
+                size,
+            } => {
+                self.log
+                    .push(format!("AppendMessage {mailbox} {flags:?} {size:?}"));
+                self.append_message(id, mailbox, flags);
+            }
+            Event::AppendUrl { id, url } => {
+                self.log.push(format!("AppendUrl {url}"));
+                let answer = match self.resolve_url(&url) {
+                    Some(bytes) => {
+                        if let Some((_, msgs)) = self.appending.as_mut()
+                            && let Some(m) = msgs.last_mut()
+                        {
+                            m.1.extend_from_slice(&bytes);
+                        }
+                        Ok(())
+                    }
+                    None => Err(RespText::with_code(
+                        Code::Other {
+                            name: imap_proto::types::Atom::try_from("BADURL").unwrap(),
+                            text: Some(url.clone()),
+                        },
+                        "Bad URL",
+                    )),
+                };
+                self.session.respond_append_url(id, answer).unwrap();
             }
             Event::AppendChunk { data, .. } => {
-                if let Some(a) = self.appending.as_mut() {
-                    a.2.extend_from_slice(&data);
+                if let Some((_, msgs)) = self.appending.as_mut()
+                    && let Some(m) = msgs.last_mut()
+                {
+                    m.1.extend_from_slice(&data);
                 }
             }
             Event::AppendEnd { id } => {
-                let (mailbox, flags, data) = self.appending.take().unwrap();
-                self.log.push(format!("AppendEnd {mailbox} {}", data.len()));
-                let sm = self.store.add(&mailbox, &data, flags);
+                let (mailbox, msgs) = self.appending.take().unwrap();
+                let sizes: Vec<String> = msgs.iter().map(|m| m.1.len().to_string()).collect();
+                self.log
+                    .push(format!("AppendEnd {mailbox} {}", sizes.join(" ")));
+                let mut added = Vec::new();
+                for (flags, data) in msgs {
+                    added.push(self.store.add(&mailbox, &data, flags));
+                }
                 let validity = self.store.mailboxes[&mailbox].uid_validity;
                 // Feeding the change first lets the session announce the
                 // new message before the tagged OK.
                 if self.selected.as_deref() == Some(mailbox.as_str()) {
-                    s.mailbox_changed(MailboxChange::Added(vec![sm.clone()]));
+                    s.mailbox_changed(MailboxChange::Added(added.clone()));
                 }
-                s.respond_append_end(
-                    id,
-                    Ok(AppendAnswer {
-                        uid_validity: nz(validity),
-                        uid: sm.uid,
-                    }),
-                )
-                .unwrap();
+                if added.len() == 1 {
+                    s.respond_append_end(
+                        id,
+                        Ok(AppendAnswer {
+                            uid_validity: nz(validity),
+                            uid: added[0].uid,
+                        }),
+                    )
+                    .unwrap();
+                } else {
+                    s.respond_append_uids(
+                        id,
+                        Ok(imap_proto::session::AppendUids {
+                            uid_validity: nz(validity),
+                            uids: added.iter().map(|m| m.uid).collect(),
+                        }),
+                    )
+                    .unwrap();
+                }
             }
             Event::AppendAbort { .. } => {
                 self.log.push("AppendAbort".into());

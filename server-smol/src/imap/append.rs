@@ -4,13 +4,14 @@
 
 use std::sync::Mutex;
 
-use imap_proto::response::{RespText, UnitCode};
-use imap_proto::session::{AppendAnswer, RequestId};
+use imap_proto::response::RespText;
+use imap_proto::session::RequestId;
 use imap_proto::types::{DateTime, Flag};
-use maildir::{Append, StoreError};
+use maildir::StoreError;
 
 use super::ImapHandler;
 use super::convert::*;
+use super::multiappend::Spool;
 
 /// APPEND data is written to the file in batches of this size.
 pub(super) const WRITE_BATCH: usize = 64 * 1024;
@@ -20,9 +21,14 @@ pub(super) struct PendingAppend {
     pub(super) id: RequestId,
     /// In a mutex only so the handler is `Sync` (its futures borrow it
     /// across awaits); never contended.
-    pub(super) append: Option<Mutex<Append>>,
+    pub(super) append: Option<Mutex<Spool>>,
     pub(super) buffer: Vec<u8>,
     pub(super) error: Option<StoreError>,
+    /// Octets of the current message so far (CATENATE `[TOOBIG]`).
+    pub(super) len: u64,
+    /// A CATENATE message grew over the size limit through its `TEXT`
+    /// parts: the command fails with `[TOOBIG]` at its end.
+    pub(super) too_big: bool,
 }
 
 impl ImapHandler {
@@ -44,9 +50,11 @@ impl ImapHandler {
             Ok(append) => {
                 self.append = Some(PendingAppend {
                     id,
-                    append: Some(Mutex::new(append)),
+                    append: Some(Mutex::new(Spool::One(append))),
                     buffer: Vec::new(),
                     error: None,
+                    len: 0,
+                    too_big: false,
                 });
                 Ok(())
             }
@@ -55,7 +63,7 @@ impl ImapHandler {
     }
 
     /// Writes buffered APPEND data to the file (on the blocking pool).
-    async fn append_flush(&mut self) {
+    pub(super) async fn append_flush(&mut self) {
         let Some(p) = self.append.as_mut() else {
             return;
         };
@@ -78,36 +86,6 @@ impl ImapHandler {
         }
     }
 
-    pub(super) async fn append_end(&mut self) -> Result<AppendAnswer, RespText> {
-        let Some(mut p) = self.append.take() else {
-            return Err(no("No APPEND in progress"));
-        };
-        if let Some(e) = p.error.take() {
-            return Err(store_refusal(&e));
-        }
-        let Some(append) = p.append.take() else {
-            return Err(no("No APPEND in progress"));
-        };
-        let mut append = append.into_inner().unwrap_or_else(|e| e.into_inner());
-        // The buffered tail and the commit in one trip to the blocking pool
-        // (most messages fit the buffer whole): each trip is a thread
-        // wake-up, which a loaded machine makes cost milliseconds.
-        let tail = p.buffer;
-        let committed = blocking::unblock(move || {
-            if !tail.is_empty() {
-                append.write(&tail)?;
-            }
-            append.commit()
-        });
-        match committed.await {
-            Ok((uidvalidity, uid)) => match (nz(uidvalidity), nz(uid)) {
-                (Some(uid_validity), Some(uid)) => Ok(AppendAnswer { uid_validity, uid }),
-                _ => Err(no_code(UnitCode::ServerBug, "Invalid UID")),
-            },
-            Err(e) => Err(store_refusal(&e)),
-        }
-    }
-
     /// A chunk of the APPEND literal: buffered, written once a batch is
     /// full (nothing more after a write failed: the end reports it).
     pub(super) async fn append_chunk(&mut self, id: RequestId, data: &[u8]) {
@@ -115,7 +93,15 @@ impl ImapHandler {
             && p.id == id
             && p.error.is_none()
         {
-            p.buffer.extend_from_slice(data);
+            p.len = p.len.saturating_add(data.len() as u64);
+            if p.len > self.shared.config.limits.max_message_size {
+                // A CATENATE grown too large by TEXT parts after its URL
+                // parts: the commit refuses it.
+                p.too_big = true;
+                p.buffer.clear();
+            } else {
+                p.buffer.extend_from_slice(data);
+            }
             if p.buffer.len() >= WRITE_BATCH {
                 self.append_flush().await;
             }

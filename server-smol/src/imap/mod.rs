@@ -60,6 +60,7 @@ mod content;
 mod convert;
 mod mailbox;
 mod messages;
+mod multiappend;
 mod url;
 pub mod urlauth;
 
@@ -206,10 +207,24 @@ impl Handler for ImapHandler {
                 let answer = self.append_begin(id, mailbox, flags, date).await;
                 answered!(session.respond_append_begin(id, answer));
             }
+            Event::AppendMessage {
+                id,
+                mailbox,
+                flags,
+                date,
+                size,
+            } => {
+                let answer = self.append_message(id, mailbox, flags, date, size).await;
+                answered!(session.respond_append_begin(id, answer));
+            }
+            Event::AppendUrl { id, url } => {
+                let answer = self.append_url(id, url).await;
+                answered!(session.respond_append_url(id, answer));
+            }
             Event::AppendChunk { id, data } => self.append_chunk(id, &data).await,
             Event::AppendEnd { id } => {
-                let answer = self.append_end().await;
-                answered!(session.respond_append_end(id, answer));
+                let answer = self.append_commit().await;
+                answered!(session.respond_append_uids(id, answer));
             }
             Event::AppendAbort { .. } => self.append_abort().await,
             Event::ReadMessage {

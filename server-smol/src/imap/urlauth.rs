@@ -8,6 +8,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::num::NonZeroU32;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use imap_proto::message::UrlSection;
 use imap_proto::url::{ImapUrl, UrlAccess};
 use maildir::{Store, StoreError};
 use ring::hmac;
@@ -45,7 +46,7 @@ pub struct Authorized {
     pub mailbox: String,
     /// The message.
     pub uid: NonZeroU32,
-    /// `;SECTION=`, if any (only `HEADER` and `TEXT` are served).
+    /// `;SECTION=`, if any.
     pub section: Option<String>,
     /// `;PARTIAL=`.
     pub partial: Option<(u64, Option<u64>)>,
@@ -81,7 +82,8 @@ fn temporary(e: &StoreError) -> Refusal {
 /// the message must exist (and `;UIDVALIDITY=` match); the mailbox's key
 /// is created on first use. Returns the authorized URL.
 pub fn generate(store: &Store, user: &str, url: &ImapUrl) -> Result<String, Refusal> {
-    let owner = url.user.as_deref().unwrap_or_default();
+    let owner = url.owner().unwrap_or_default();
+    let owner = owner.as_str();
     if !owner.eq_ignore_ascii_case(user) {
         return Err(Refusal::NotAuthorized(
             "URLs can only be authorized for your own mailboxes".into(),
@@ -133,7 +135,7 @@ fn check_message(store: &Store, owner: &str, url: &ImapUrl) -> Result<(), Refusa
 /// token, `;EXPIRE=`), and that what it names exists.
 pub fn verify(store: &Store, url: &str, who: Requester<'_>) -> Result<Authorized, Refusal> {
     let url = ImapUrl::parse(url).map_err(|e| Refusal::BadUrl(e.to_string()))?;
-    let Some(owner) = url.user.clone() else {
+    let Some(owner) = url.owner() else {
         return Err(Refusal::BadUrl("the URL names no user".into()));
     };
     let (Some(mech), Some(tok)) = (&url.mechanism, &url.token) else {
@@ -145,8 +147,8 @@ pub fn verify(store: &Store, url: &str, who: Requester<'_>) -> Result<Authorized
     let allowed = match (&url.access, who) {
         (UrlAccess::Anonymous, _) => true,
         (UrlAccess::AuthUser, Requester::Imap(_)) => true,
-        (UrlAccess::User(u), Requester::Imap(me)) => u.eq_ignore_ascii_case(me),
-        (UrlAccess::Submit(u), Requester::Submit(me)) => u.eq_ignore_ascii_case(me),
+        (UrlAccess::User(u), Requester::Imap(me)) => url.access_names(u, me),
+        (UrlAccess::Submit(u), Requester::Submit(me)) => url.access_names(u, me),
         _ => false,
     };
     if !allowed {
@@ -185,75 +187,82 @@ pub fn verify(store: &Store, url: &str, who: Requester<'_>) -> Result<Authorized
     })
 }
 
-/// The stored file of an authorized message and the octet range the URL
-/// names: the whole message, its `HEADER` or its `TEXT` (RFC 3501 §6.4.5
-/// section names), cut by `;PARTIAL=`. Other sections are refused.
-pub fn open(store: &Store, a: &Authorized) -> Result<(std::fs::File, u64, u64), Refusal> {
+/// The stored file of an authorized message and what its `;SECTION=` and
+/// `;PARTIAL=` name (any RFC 3501 section: HEADER, TEXT, part numbers,
+/// `n.MIME`, `HEADER.FIELDS`; the same resolution as CATENATE's URL
+/// parts, [`imap_proto::message::UrlSection`]).
+fn resolve(store: &Store, a: &Authorized) -> Result<(std::fs::File, UrlSection), Refusal> {
     let mut file = store
         .open_message(&a.owner, &a.mailbox, a.uid.get())
         .map_err(|e| store_refusal(&e))?;
     let len = file.metadata().map_err(|e| temporary(&e.into()))?.len();
-    let (mut start, mut end) = (0, len);
-    if let Some(section) = &a.section {
-        let body = body_start(&mut file).map_err(|e| temporary(&e.into()))?;
-        match section.to_ascii_uppercase().as_str() {
-            "HEADER" => end = body,
-            "TEXT" => start = body,
-            _ => {
-                return Err(Refusal::BadUrl(
-                    "only HEADER and TEXT sections are served".into(),
-                ));
-            }
+    let section = match &a.section {
+        None => None,
+        Some(s) => Some(
+            imap_proto::command::Section::parse_spec(s.as_bytes())
+                .ok_or_else(|| Refusal::BadUrl("malformed ;SECTION=".into()))?,
+        ),
+    };
+    let root = match store
+        .mime_parts(&a.owner, &a.mailbox, a.uid.get())
+        .map_err(|e| store_refusal(&e))?
+    {
+        Some(root) => root,
+        None => {
+            // Adopted by a rescan: no stored offsets, parse the file.
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes)
+                .map_err(|e| temporary(&e.into()))?;
+            imap_proto::message::PartOffsets::parse(&bytes)
         }
+    };
+    match UrlSection::resolve(&root, len, section.as_ref(), a.partial) {
+        UrlSection::Missing => Err(Refusal::BadUrl("no such section".into())),
+        found => Ok((file, found)),
     }
-    if let Some((offset, length)) = a.partial {
-        start = start.saturating_add(offset).min(end);
-        if let Some(l) = length {
-            end = end.min(start.saturating_add(l));
-        }
-    }
-    file.seek(SeekFrom::Start(start))
+}
+
+/// The stored file of an authorized message and the octet range the URL
+/// names, positioned at its start (SMTP BURL streams it). A
+/// `HEADER.FIELDS` section is not a range of the file: refused here
+/// (URLFETCH serves it through [`read`]).
+pub fn open(store: &Store, a: &Authorized) -> Result<(std::fs::File, u64, u64), Refusal> {
+    let (mut file, section) = resolve(store, a)?;
+    let UrlSection::Range(r) = section else {
+        return Err(Refusal::BadUrl("HEADER.FIELDS is not served here".into()));
+    };
+    file.seek(SeekFrom::Start(r.start))
         .map_err(|e| temporary(&e.into()))?;
-    Ok((file, start, end))
+    Ok((file, r.start, r.end))
 }
 
 /// Reads what an authorized URL names, refusing more than `max` octets.
 pub fn read(store: &Store, a: &Authorized, max: u64) -> Result<Vec<u8>, Refusal> {
-    let (file, start, end) = open(store, a)?;
-    let want = end - start;
+    let (mut file, section) = resolve(store, a)?;
+    let (range, fields) = match section {
+        UrlSection::Range(r) => (r, None),
+        UrlSection::Fields {
+            header,
+            names,
+            not,
+            partial,
+        } => (header, Some((names, not, partial))),
+        UrlSection::Missing => return Err(Refusal::BadUrl("no such section".into())),
+    };
+    let want = range.end - range.start;
     if want > max {
         return Err(Refusal::BadUrl("too large".into()));
     }
+    file.seek(SeekFrom::Start(range.start))
+        .map_err(|e| temporary(&e.into()))?;
     let mut out = Vec::with_capacity(want as usize);
     file.take(want)
         .read_to_end(&mut out)
         .map_err(|e| temporary(&e.into()))?;
-    Ok(out)
-}
-
-/// Offset of the body: after the first empty line (CRLF CRLF, or LF LF
-/// in files written by other tools).
-fn body_start(file: &mut std::fs::File) -> std::io::Result<u64> {
-    use std::io::BufRead;
-    file.seek(SeekFrom::Start(0))?;
-    let mut reader = std::io::BufReader::new(&mut *file);
-    let mut pos = 0u64;
-    let mut line = Vec::new();
-    let mut at_line_start = true;
-    loop {
-        line.clear();
-        // Pieces of at most 8 KiB: a file without line ends costs no
-        // more memory than that.
-        let n = (&mut reader).take(8192).read_until(b'\n', &mut line)?;
-        if n == 0 {
-            return Ok(pos);
-        }
-        pos += n as u64;
-        if at_line_start && (line == b"\r\n" || line == b"\n") {
-            return Ok(pos);
-        }
-        at_line_start = line.ends_with(b"\n");
-    }
+    Ok(match fields {
+        Some((names, not, partial)) => UrlSection::filter(&out, &names, not, partial),
+        None => out,
+    })
 }
 
 /// Seconds since the epoch of an RFC 3339 `date-time`
