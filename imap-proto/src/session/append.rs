@@ -26,13 +26,7 @@ impl ServerSession {
                 // The client waits for `+`: answer now.
                 LiteralMode::Sync => s.tagged(tag, condition, text),
                 // The octets are coming: answer once they are skipped.
-                LiteralMode::NonSync => {
-                    s.discard_answer = Some(Status::Tagged {
-                        tag,
-                        condition,
-                        text,
-                    })
-                }
+                LiteralMode::NonSync => s.refuse_non_sync(tag, condition, text, size),
             }
         };
         match std::mem::replace(&mut self.wait, Wait::Nothing) {
@@ -51,7 +45,8 @@ impl ServerSession {
             Wait::Sasl { tag: t, .. } | Wait::Idle { tag: t } => {
                 let _ = self.framer.reject_literal();
                 if mode == LiteralMode::NonSync {
-                    self.discard_answer = Some(Status::bad(Some(t), None, "Unexpected literal"));
+                    let text = RespText::plain("Unexpected literal");
+                    self.refuse_non_sync(t, Condition::Bad, text, size);
                 } else {
                     self.bad(t, "Unexpected literal");
                 }
@@ -118,6 +113,43 @@ impl ServerSession {
         }
         let text = RespText::with_code(Code::Unit(UnitCode::TooBig), "Literal too large");
         refuse(self, text, Condition::Bad);
+    }
+
+    /// Answers a refused non-synchronising literal (`{N+}`, RFC 7888).
+    /// Its octets are already on their way: one no larger than
+    /// [`skip_limit`](Self::skip_limit) is read and dropped in bounded
+    /// chunks by the framer, then `condition` is sent, so the connection
+    /// survives. A larger one (a `{9223372036854775807+}`) would keep the
+    /// client waiting for an answer that only comes after it sent all of
+    /// it: it is answered at once and the connection closed (RFC 7888 §4
+    /// allows closing after a refused non-synchronising literal).
+    pub(super) fn refuse_non_sync(
+        &mut self,
+        tag: Tag,
+        condition: Condition,
+        text: RespText,
+        size: u64,
+    ) {
+        if size <= self.skip_limit() {
+            self.discard_answer = Some(Status::Tagged {
+                tag,
+                condition,
+                text,
+            });
+        } else {
+            self.tagged(tag, condition, text);
+            self.close();
+        }
+    }
+
+    /// Largest refused non-synchronising literal that is skipped rather
+    /// than ending the connection: twice the APPEND limit (a client that
+    /// misjudged the limit keeps its session), at least one command.
+    pub(super) fn skip_limit(&self) -> u64 {
+        let l = &self.config.limits;
+        l.max_message_size
+            .saturating_mul(2)
+            .max(l.codec.max_command_size as u64)
     }
 
     /// Answers an [`Event::AppendBegin`]: `Ok(())` sends `+` and the

@@ -108,7 +108,7 @@ impl Default for Capabilities {
         let pre = vec![
             C::Imap4Rev1,
             C::Imap4Rev2,
-            C::LiteralMinus,
+            C::LiteralPlus,
             C::SaslIr,
             C::Id,
             C::Enable,
@@ -121,7 +121,7 @@ impl Default for Capabilities {
         let after_login = vec![
             C::Imap4Rev1,
             C::Imap4Rev2,
-            C::LiteralMinus,
+            C::LiteralPlus,
             C::Id,
             C::Enable,
             C::Idle,

@@ -1,0 +1,93 @@
+//! End-to-end over raw sockets: IMAP details the RFCs pin down exactly
+//! (LITERAL+, \Recent, SEARCH dates, CONDSTORE's first HIGHESTMODSEQ,
+//! message/rfc822 sections, PARTIAL ranges, SORT by address, URLAUTH
+//! user forms). Each test states the rule it checks.
+
+mod common;
+
+use common::*;
+
+/// A message of `size` octets with `token` in its subject.
+fn sized_message(token: &str, size: usize) -> Vec<u8> {
+    let mut m = format!("From: a@example.org\r\nSubject: {token}\r\n\r\n").into_bytes();
+    while m.len() + 2 < size {
+        m.extend_from_slice(b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n");
+    }
+    m.truncate(size - 2);
+    m.extend_from_slice(b"\r\n");
+    m
+}
+
+/// RFC 7888 §3: with LITERAL+ advertised, `{N+}` and `~{N+}` literals of
+/// any size are sent without waiting for `+`; an APPEND of one over
+/// `max_message_size` (1 MiB here) is read, dropped, and answered
+/// `NO [TOOBIG]` (RFC 7889 §4), and the connection goes on.
+#[test]
+fn literal_plus_appends_stream_and_oversized_ones_are_refused_after_skipping() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let mut c = RawImap::connect(server.addr("imap"));
+    let caps = c.ok("CAPABILITY");
+    assert!(
+        caps.untagged[0].contains(" LITERAL+ ") && !caps.untagged[0].contains("LITERAL-"),
+        "{caps:?}"
+    );
+    c.ok(&format!("LOGIN {} {}", quote(ALICE.0), quote(ALICE.1)));
+    // Three commands in one write: no continuation is awaited.
+    let big = sized_message("literal-plus", 300_000);
+    let mut bin = b"Subject: bin\r\nContent-Type: application/octet-stream\r\n\r\n".to_vec();
+    bin.extend_from_slice(b"\x00\x01\xff\r\n");
+    let mut w = format!("p1 APPEND INBOX {{{}+}}\r\n", big.len()).into_bytes();
+    w.extend_from_slice(&big);
+    w.extend_from_slice(format!("\r\np2 APPEND INBOX ~{{{}+}}\r\n", bin.len()).as_bytes());
+    w.extend_from_slice(&bin);
+    w.extend_from_slice(b"\r\np3 NOOP\r\n");
+    c.send(&w).expect("send");
+    for t in ["p1", "p2"] {
+        let r = c.read_until_tagged(t).expect("APPEND reply");
+        assert!(r.status.starts_with("OK [APPENDUID "), "{t}: {r:?}");
+        assert!(r.untagged.iter().all(|l| !l.starts_with('+')), "{r:?}");
+    }
+    assert!(c.read_until_tagged("p3").expect("NOOP").ok());
+    c.ok("SELECT INBOX");
+    let r = c.ok("FETCH 1:2 (RFC822.SIZE BINARY.PEEK[])");
+    assert_eq!(r.raw.len(), 2, "{r:?}");
+    // RFC 3516 §4.2: literal8 only where the octets need it (a NUL).
+    let mut want = format!(
+        "* 1 FETCH (RFC822.SIZE {} BINARY[] {{{}}}\r\n",
+        big.len(),
+        big.len()
+    )
+    .into_bytes();
+    want.extend_from_slice(&big);
+    want.push(b')');
+    assert!(
+        r.raw[0] == want,
+        "message 1 differs from what was sent: {:?}",
+        String::from_utf8_lossy(&r.raw[0][..80])
+    );
+    let mut want = format!(
+        "* 2 FETCH (RFC822.SIZE {} BINARY[] ~{{{}}}\r\n",
+        bin.len(),
+        bin.len()
+    )
+    .into_bytes();
+    want.extend_from_slice(&bin);
+    want.push(b')');
+    assert_eq!(
+        String::from_utf8_lossy(&r.raw[1]),
+        String::from_utf8_lossy(&want)
+    );
+    // Over max_message_size: skipped, then NO [TOOBIG]; nothing stored.
+    let huge = sized_message("too-big", 1_500_000);
+    let mut w = format!("q1 APPEND INBOX {{{}+}}\r\n", huge.len()).into_bytes();
+    w.extend_from_slice(&huge);
+    w.extend_from_slice(b"\r\nq2 NOOP\r\n");
+    c.send(&w).expect("send");
+    let r = c.read_until_tagged("q1").expect("APPEND reply");
+    assert!(r.status.starts_with("NO [TOOBIG]"), "{r:?}");
+    assert!(c.read_until_tagged("q2").expect("NOOP").ok());
+    let r = c.ok("STATUS INBOX (MESSAGES)");
+    assert_eq!(r.untagged, vec!["* STATUS INBOX (MESSAGES 2)".to_owned()]);
+    assert!(server.stop().success());
+}
