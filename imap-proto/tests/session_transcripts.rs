@@ -358,7 +358,8 @@ fn rfc9051_session_at_every_split_point() {
 /// charset other than UTF-8/US-ASCII is `[BADCHARSET]`, and the whole
 /// exchange is identical at every split point. The four messages get
 /// mod-sequences 2..=5; a MODSEQ criterion adds `(MODSEQ n)` to SORT
-/// (RFC 7162 §3.1.5) and, enabling CONDSTORE, HIGHESTMODSEQ to the OK.
+/// (RFC 7162 §3.1.5) and, enabling CONDSTORE, an untagged HIGHESTMODSEQ
+/// before the OK (§3.1).
 #[test]
 fn sort_and_thread_at_every_split_point() {
     let mut store = Store::default();
@@ -405,7 +406,8 @@ k SORT (REVERSE SIZE) UTF-8 MODSEQ 3\r\n";
             "i OK SORT completed",
             "j BAD Syntax error in command",
             "* SORT 2 4 3 (MODSEQ 5)",
-            "k OK [HIGHESTMODSEQ 5] SORT completed",
+            "* OK [HIGHESTMODSEQ 5] Highest",
+            "k OK SORT completed",
             "",
         ]
     );
