@@ -225,9 +225,8 @@ fn section_range(root: &PartOffsets, size: u64, section: Option<&Section>) -> Op
         Some(Section::Header(p)) => inner(p).map_or(SectionData::Missing, |n| {
             SectionData::Range(n.header_range())
         }),
-        Some(Section::Text(p)) => {
-            inner(p).map_or(SectionData::Missing, |n| SectionData::Range(n.body_range()))
-        }
+        Some(Section::Text(p)) => crate::message::section::text_range(root, p.as_ref())
+            .map_or(SectionData::Missing, SectionData::Range),
         Some(Section::HeaderFields { .. }) => return None,
     })
 }
