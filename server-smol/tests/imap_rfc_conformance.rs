@@ -91,3 +91,80 @@ fn literal_plus_appends_stream_and_oversized_ones_are_refused_after_skipping() {
     assert_eq!(r.untagged, vec!["* STATUS INBOX (MESSAGES 2)".to_owned()]);
     assert!(server.stop().success());
 }
+
+/// `* GENURLAUTH "<url>"` -> the URL.
+fn genurlauth(c: &mut RawImap, rump: &str) -> String {
+    let r = c.ok(&format!("GENURLAUTH {} INTERNAL", quote(rump)));
+    let line = &r.lines("GENURLAUTH ")[0];
+    line.strip_prefix("* GENURLAUTH \"")
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned()
+}
+
+/// RFC 5092 §3.2 / RFC 4467: the URL's iuserinfo is the user name on the
+/// server. With logins that are addresses, `imap://alice@localhost/...`
+/// (local part at the URL's host, what Dovecot's imaptest and clients
+/// build) names the login `alice@localhost` just as the percent-encoded
+/// `alice%40localhost@localhost` does, for GENURLAUTH, URLFETCH and SMTP
+/// BURL (RFC 4468) alike; other accounts stay refused.
+#[test]
+fn urlauth_accepts_the_local_part_at_host_form_of_the_login() {
+    use base64::Engine as _;
+    let opts = Opts {
+        listeners: vec!["imap", "submission"],
+        plaintext: "loopback",
+        ..Opts::default()
+    };
+    let site = site_with_auth(opts, "failure_delay_ms = 0");
+    site.default_users();
+    let server = site.start();
+    let msg = b"From: alice@localhost\r\nTo: bob@localhost\r\nSubject: url-forms\r\n\r\nbody\r\n";
+    let mut alice = RawImap::login(server.addr("imap"), ALICE.0, ALICE.1);
+    assert!(alice.append("INBOX", "", msg).ok());
+    let base = "imap://alice@localhost/INBOX/;uid=1";
+    let url = genurlauth(&mut alice, &format!("{base};urlauth=user+alice@localhost"));
+    assert!(
+        url.starts_with(&format!("{base};urlauth=user+alice@localhost:internal:")),
+        "{url}"
+    );
+    let r = alice.ok(&format!("URLFETCH {}", quote(&url)));
+    let mut want = format!("* URLFETCH \"{url}\" {{{}}}\r\n", msg.len()).into_bytes();
+    want.extend_from_slice(msg);
+    assert_eq!(
+        String::from_utf8_lossy(&r.raw[0]),
+        String::from_utf8_lossy(&want)
+    );
+    // The encoded full login still works.
+    let enc = genurlauth(
+        &mut alice,
+        "imap://alice%40localhost@localhost/INBOX/;uid=1;urlauth=user+alice%40localhost",
+    );
+    let r = alice.ok(&format!("URLFETCH {}", quote(&enc)));
+    assert!(r.raw[0].ends_with(msg), "{r:?}");
+    // Bob may neither authorize alice's mailbox nor use her user+ URL.
+    let mut bob = RawImap::login(server.addr("imap"), BOB.0, BOB.1);
+    let r = bob.cmd(&format!(
+        "GENURLAUTH {} INTERNAL",
+        quote(&format!("{base};urlauth=anonymous"))
+    ));
+    assert!(r.status.starts_with("NO [NOPERM]"), "{r:?}");
+    let r = bob.ok(&format!("URLFETCH {}", quote(&url)));
+    assert_eq!(r.untagged, vec![format!("* URLFETCH \"{url}\" NIL")]);
+    // BURL on submission with the same URL form, submit+alice@localhost.
+    let submit = genurlauth(
+        &mut alice,
+        &format!("{base};urlauth=submit+alice@localhost"),
+    );
+    let mut s = RawSmtp::connect(server.addr("submission"));
+    s.expect("EHLO client.example", 250);
+    let plain =
+        base64::engine::general_purpose::STANDARD.encode(format!("\0{}\0{}", ALICE.0, ALICE.1));
+    s.expect(&format!("AUTH PLAIN {plain}"), 235);
+    s.expect(&format!("MAIL FROM:<{}>", ALICE.0), 250);
+    s.expect(&format!("RCPT TO:<{}>", BOB.0), 250);
+    s.expect(&format!("BURL {submit} LAST"), 250);
+    let got = site.delivered_with(BOB.0, "url-forms");
+    assert!(got.ends_with(msg), "{}", String::from_utf8_lossy(&got));
+    assert!(server.stop().success());
+}

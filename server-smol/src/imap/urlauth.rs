@@ -80,13 +80,23 @@ fn temporary(e: &StoreError) -> Refusal {
 /// GENURLAUTH for one rump (RFC 4467 §6.1): `user` must own the mailbox,
 /// the message must exist (and `;UIDVALIDITY=` match); the mailbox's key
 /// is created on first use. Returns the authorized URL.
+///
+/// The URL's iuserinfo names the owner either as the full login
+/// (`testuser%40localhost@host`) or as its local part at the URL's host
+/// (`testuser@localhost`, what Dovecot's clients build):
+/// [`ImapUrl::names_login`].
 pub fn generate(store: &Store, user: &str, url: &ImapUrl) -> Result<String, Refusal> {
-    let owner = url.user.as_deref().unwrap_or_default();
-    if !owner.eq_ignore_ascii_case(user) {
+    let named = url
+        .user
+        .as_deref()
+        .is_some_and(|u| url.names_login(u, user));
+    if !named {
         return Err(Refusal::NotAuthorized(
             "URLs can only be authorized for your own mailboxes".into(),
         ));
     }
+    // The account as this server spells it (the login's case).
+    let owner = user;
     check_message(store, owner, url)?;
     let mut fresh = [0u8; KEY_LEN];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut fresh)
@@ -133,7 +143,7 @@ fn check_message(store: &Store, owner: &str, url: &ImapUrl) -> Result<(), Refusa
 /// token, `;EXPIRE=`), and that what it names exists.
 pub fn verify(store: &Store, url: &str, who: Requester<'_>) -> Result<Authorized, Refusal> {
     let url = ImapUrl::parse(url).map_err(|e| Refusal::BadUrl(e.to_string()))?;
-    let Some(owner) = url.user.clone() else {
+    let Some(owner) = url.owner() else {
         return Err(Refusal::BadUrl("the URL names no user".into()));
     };
     let (Some(mech), Some(tok)) = (&url.mechanism, &url.token) else {
@@ -145,8 +155,8 @@ pub fn verify(store: &Store, url: &str, who: Requester<'_>) -> Result<Authorized
     let allowed = match (&url.access, who) {
         (UrlAccess::Anonymous, _) => true,
         (UrlAccess::AuthUser, Requester::Imap(_)) => true,
-        (UrlAccess::User(u), Requester::Imap(me)) => u.eq_ignore_ascii_case(me),
-        (UrlAccess::Submit(u), Requester::Submit(me)) => u.eq_ignore_ascii_case(me),
+        (UrlAccess::User(u), Requester::Imap(me)) => url.names_login(u, me),
+        (UrlAccess::Submit(u), Requester::Submit(me)) => url.names_login(u, me),
         _ => false,
     };
     if !allowed {
