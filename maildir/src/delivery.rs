@@ -342,9 +342,11 @@ impl Delivery {
         // with other deliveries, before joining the group.
         file.0.sync_all().map_err(DeliveryError::Io)?;
         drop(file);
+        // A new/ file carries an info suffix only when it has flags (an
+        // APPEND or COPY with flags, waiting to be claimed \Recent).
         let suffix = match self.store_as.subdir {
-            Subdir::New => String::new(),
-            Subdir::Cur => format!(":2,{}", self.store_as.flags.to_maildir_info()),
+            Subdir::New if self.store_as.flags == crate::flags::Flags::empty() => String::new(),
+            _ => format!(":2,{}", self.store_as.flags.to_maildir_info()),
         };
         let job = Job {
             tmp_path: self.tmp_path.clone(),

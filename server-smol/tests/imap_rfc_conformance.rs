@@ -168,3 +168,77 @@ fn urlauth_accepts_the_local_part_at_host_form_of_the_login() {
     assert!(got.ends_with(msg), "{}", String::from_utf8_lossy(&got));
     assert!(server.stop().success());
 }
+
+/// The FLAGS of `* n FETCH (FLAGS (...))` lines, in order.
+fn flag_lists(r: &ImapReply) -> Vec<String> {
+    r.lines("")
+        .iter()
+        .filter_map(|l| {
+            let at = l.find("FLAGS (")? + 7;
+            Some(l[at..at + l[at..].find(')')?].to_owned())
+        })
+        .collect()
+}
+
+/// RFC 3501 §2.3.2, §6.3.11, §6.4.7 (IMAP4rev1): a message appended or
+/// copied into a mailbox is \Recent in exactly one session, the first
+/// told of it (an untagged EXISTS while selected counts, not only
+/// SELECT), whatever flags it carries; STATUS RECENT from another
+/// session agrees, and a COPY into the selected mailbox itself is
+/// reported with `* n RECENT` by the next NOOP.
+#[test]
+fn recent_goes_to_the_first_session_told_also_with_flags() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let addr = server.addr("imap");
+    let mut a = RawImap::login(addr, ALICE.0, ALICE.1);
+    a.ok("CREATE Dest");
+    for (i, flags) in ["\\Seen", "\\Answered \\Flagged", ""].iter().enumerate() {
+        assert!(a.append("INBOX", flags, &message(&format!("r{i}"))).ok());
+    }
+    a.ok("SELECT INBOX");
+    let mut b = RawImap::login(addr, ALICE.0, ALICE.1);
+    b.ok("SELECT Dest");
+    a.ok("COPY 1:3 Dest");
+    let r = b.ok("NOOP");
+    assert_eq!(r.untagged, vec!["* 3 EXISTS", "* 3 RECENT"]);
+    let r = b.ok("FETCH 1:3 (FLAGS)");
+    assert_eq!(
+        flag_lists(&r),
+        vec![
+            "\\Seen \\Recent",
+            "\\Answered \\Flagged \\Recent",
+            "\\Recent"
+        ]
+    );
+    // b claimed them: nobody else sees them \Recent.
+    let r = a.ok("STATUS Dest (MESSAGES RECENT)");
+    assert_eq!(r.untagged, vec!["* STATUS Dest (MESSAGES 3 RECENT 0)"]);
+    let mut c = RawImap::login(addr, ALICE.0, ALICE.1);
+    let r = c.ok("EXAMINE Dest");
+    assert!(r.untagged.contains(&"* 0 RECENT".to_owned()), "{r:?}");
+    // An APPEND with flags by another session: b is told first.
+    let tag = "ap";
+    let msg = message("r-append");
+    c.send(format!("{tag} APPEND Dest (\\Seen) {{{}+}}\r\n", msg.len()).as_bytes())
+        .expect("send");
+    c.send(&msg).expect("send");
+    c.send(b"\r\n").expect("send");
+    assert!(c.read_until_tagged(tag).expect("APPEND").ok());
+    let r = b.ok("NOOP");
+    assert_eq!(r.untagged, vec!["* 4 EXISTS", "* 4 RECENT"]);
+    let r = b.ok("FETCH 4 (FLAGS)");
+    assert_eq!(flag_lists(&r), vec!["\\Seen \\Recent"]);
+    // COPY into the selected mailbox itself.
+    // The copy is announced by the COPY's answer or by the next NOOP
+    // (RFC 3501 §7.3.2: EXISTS, then RECENT).
+    let copy = b.ok("COPY 2 Dest");
+    let noop = b.ok("NOOP");
+    let told: Vec<String> = copy.untagged.into_iter().chain(noop.untagged).collect();
+    assert_eq!(told, vec!["* 5 EXISTS", "* 5 RECENT"]);
+    let r = b.ok("FETCH 5 (FLAGS)");
+    assert_eq!(flag_lists(&r), vec!["\\Answered \\Flagged \\Recent"]);
+    let r = a.ok("STATUS Dest (MESSAGES RECENT)");
+    assert_eq!(r.untagged, vec!["* STATUS Dest (MESSAGES 5 RECENT 0)"]);
+    assert!(server.stop().success());
+}
