@@ -86,6 +86,7 @@ impl Store {
                 flags,
                 keywords,
                 internal_date,
+                internal_zone: 0,
             },
         )?;
         Ok(Append { delivery })
@@ -151,6 +152,17 @@ impl Append {
         match delivered.first() {
             Some(d) => Ok((d.uidvalidity, d.uid)),
             None => Err(StoreError::Corrupt("append stored nothing".to_owned())),
+        }
+    }
+
+    /// The timezone of the internal date, minutes east of UTC (the
+    /// APPEND's `date-time` zone, RFC 9051 §6.3.12): INTERNALDATE is shown
+    /// in it, and SEARCH BEFORE/ON/SINCE compare the date in it
+    /// (§6.4.4). Default 0 (UTC); out-of-range values (beyond ±24 h) are
+    /// ignored.
+    pub fn set_internal_zone(&mut self, minutes: i16) {
+        if minutes.unsigned_abs() < 24 * 60 {
+            self.delivery.set_internal_zone(minutes);
         }
     }
 

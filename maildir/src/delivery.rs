@@ -79,6 +79,9 @@ pub(crate) struct StoreAs {
     pub(crate) flags: Flags,
     pub(crate) keywords: Vec<String>,
     pub(crate) internal_date: Option<i64>,
+    /// The internal date's zone, minutes east of UTC (IMAP shows the
+    /// INTERNALDATE in it).
+    pub(crate) internal_zone: i16,
 }
 
 impl Default for StoreAs {
@@ -88,6 +91,7 @@ impl Default for StoreAs {
             flags: Flags::empty(),
             keywords: Vec::new(),
             internal_date: None,
+            internal_zone: 0,
         }
     }
 }
@@ -274,6 +278,11 @@ impl Store {
 }
 
 impl Delivery {
+    /// See [`crate::Append::set_internal_zone`].
+    pub(crate) fn set_internal_zone(&mut self, minutes: i16) {
+        self.store_as.internal_zone = minutes;
+    }
+
     /// Appends message bytes, exactly as received.
     ///
     /// # Errors
@@ -358,6 +367,7 @@ impl Delivery {
             flags: self.store_as.flags,
             keywords: self.store_as.keywords.clone(),
             internal_date: self.store_as.internal_date,
+            internal_zone: self.store_as.internal_zone,
             parts,
         };
         let inner = Arc::clone(&self.inner);

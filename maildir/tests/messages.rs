@@ -574,3 +574,38 @@ fn quota_refuses_append_delivery_and_copy() {
     store.set_quota(Quota::default());
     append(&store, A, "INBOX", Flags::empty(), b"f").unwrap();
 }
+
+/// The internal date's zone (an APPEND's `date-time` zone) is kept with
+/// the message, by COPY, and across a reopen; a bad zone is ignored.
+#[test]
+fn the_internal_zone_is_kept() {
+    let (dir, store) = setup();
+    store.create_mailbox(A, "Dest", None).unwrap();
+    let mut a = store
+        .begin_append(A, "INBOX", Flags::empty(), &[], Some(1_174_773_600))
+        .unwrap();
+    a.set_internal_zone(120);
+    a.write(b"Subject: z\r\n\r\n").unwrap();
+    a.commit().unwrap();
+    let mut b = store
+        .begin_append(A, "INBOX", Flags::empty(), &[], Some(1))
+        .unwrap();
+    b.set_internal_zone(24 * 60);
+    b.write(b"Subject: bad zone\r\n\r\n").unwrap();
+    b.commit().unwrap();
+    store
+        .copy_messages(A, "INBOX", &UidSet::from([1]), "Dest")
+        .unwrap();
+    drop(store);
+    let store = open(dir.path());
+    for mailbox in ["INBOX", "Dest"] {
+        let m = store.message(A, mailbox, 1).unwrap().unwrap();
+        assert_eq!((m.internal_date, m.internal_zone), (1_174_773_600, 120));
+        let (_, list) = store.message_summaries(A, mailbox).unwrap();
+        assert_eq!(list[0].internal_zone, 120, "{mailbox}");
+    }
+    assert_eq!(
+        store.message(A, "INBOX", 2).unwrap().unwrap().internal_zone,
+        0
+    );
+}

@@ -242,3 +242,139 @@ fn recent_goes_to_the_first_session_told_also_with_flags() {
     assert_eq!(r.untagged, vec!["* STATUS Dest (MESSAGES 5 RECENT 0)"]);
     assert!(server.stop().success());
 }
+
+/// RFC 3516 §4.4: a message APPENDed as a literal8 (`~{N}`) may carry
+/// binary parts. A Maildir file is RFC 5322 text, so such a part is stored
+/// base64-encoded (as Dovecot does): BODY[n] is then 7-bit text with no
+/// NUL, its MIME header says base64, and BINARY[n] / BINARY.SIZE[n] give
+/// the original octets back. Small (buffered) and large (streamed)
+/// literals agree; a plain `{N}` literal is stored exactly as sent.
+#[test]
+fn literal8_append_stores_binary_parts_as_base64() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let mut c = RawImap::login(server.addr("imap"), ALICE.0, ALICE.1);
+    let head = "From: a@example.org\r\nSubject: bin\r\nMIME-Version: 1.0\r\n\
+                Content-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n\
+                --zz\r\nContent-Type: text/plain\r\n\r\nhello\r\n\
+                --zz\r\nContent-Type: application/octet-stream\r\n\
+                Content-Transfer-Encoding: binary\r\n\r\n";
+    let tail = "\r\n--zz--\r\n";
+    for (i, len) in [7usize, 100_000].into_iter().enumerate() {
+        let content: Vec<u8> = (0..len).map(|n| (n * 7 % 256) as u8).collect();
+        let mut msg = head.as_bytes().to_vec();
+        msg.extend_from_slice(&content);
+        msg.extend_from_slice(tail.as_bytes());
+        let tag = c.tag();
+        c.send(format!("{tag} APPEND INBOX ~{{{}}}\r\n", msg.len()).as_bytes())
+            .expect("send");
+        let cont = c.line_str().expect("continuation");
+        assert!(cont.starts_with('+'), "{cont}");
+        c.send(&msg).expect("send");
+        c.send(b"\r\n").expect("send");
+        let r = c.read_until_tagged(&tag).expect("APPEND");
+        assert!(r.ok(), "{r:?}");
+        c.ok("SELECT INBOX");
+        let n = i + 1;
+        let r = c.ok(&format!("FETCH {n} (BODY.PEEK[2.MIME] BINARY.SIZE[2])"));
+        let mime = "Content-Type: application/octet-stream\r\n\
+                    Content-Transfer-Encoding: base64\r\n\r\n";
+        assert_eq!(
+            r.untagged,
+            vec![format!(
+                "* {n} FETCH (BODY[2.MIME] {{{}}}\r\n{mime} BINARY.SIZE[2] {len})",
+                mime.len()
+            )]
+        );
+        let r = c.ok(&format!("FETCH {n} (BODY.PEEK[2] BODY.PEEK[1])"));
+        let raw = &r.raw[0];
+        assert!(!raw.contains(&0), "a NUL in a non-literal8 response");
+        let text = String::from_utf8(raw.clone()).expect("7-bit");
+        assert!(text.ends_with(" BODY[1] {5}\r\nhello)"), "{text}");
+        assert!(
+            text.lines()
+                .skip(1)
+                .all(|l| l.len() <= 76 || l.contains("BODY[1]")),
+            "base64 lines over 76 characters"
+        );
+        let r = c.ok(&format!("FETCH {n} (BINARY.PEEK[2])"));
+        let mut want = format!("* {n} FETCH (BINARY[2] ~{{{len}}}\r\n").into_bytes();
+        want.extend_from_slice(&content);
+        want.push(b')');
+        assert!(r.raw[0] == want, "BINARY[2] differs from the octets sent");
+    }
+    // A plain literal (no NUL allowed in it) is stored byte for byte.
+    let mut msg = head.as_bytes().to_vec();
+    msg.extend_from_slice(b"\x01\xff\x80 8-bit\r\n");
+    msg.extend_from_slice(tail.as_bytes());
+    assert!(c.append("INBOX", "", &msg).ok());
+    let r = c.ok("FETCH 3 (BODY.PEEK[])");
+    let mut want = format!("* 3 FETCH (BODY[] {{{}}}\r\n", msg.len()).into_bytes();
+    want.extend_from_slice(&msg);
+    want.push(b')');
+    assert!(r.raw[0] == want, "a {{N}} APPEND was changed");
+    assert!(server.stop().success());
+}
+
+/// RFC 3501 §6.4.4: SEARCH BEFORE/ON/SINCE compare the internal date's
+/// date "disregarding time and timezone", which is the date in the zone
+/// the INTERNALDATE is kept in: here the APPEND's own zone (RFC 9051
+/// §6.3.12), shown back as written by FETCH, kept by COPY and by a
+/// restart. 25-Mar-2007 00:00 +0200 is 24-Mar 22:00 UTC, yet it is ON
+/// 25-Mar; 25-Mar 23:00 +0300 is ON 25-Mar, not 26-Mar.
+#[test]
+fn internal_dates_keep_their_zone_for_fetch_and_search() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let mut c = RawImap::login(server.addr("imap"), ALICE.0, ALICE.1);
+    let dates = [
+        "24-Mar-2007 23:00:00 +0200",
+        "25-Mar-2007 00:00:00 +0200",
+        "25-Mar-2007 23:00:00 +0300",
+        "26-Mar-2007 00:00:00 -0430",
+    ];
+    for (i, d) in dates.iter().enumerate() {
+        let msg = message(&format!("zone-{i}"));
+        let tag = c.tag();
+        c.send(format!("{tag} APPEND INBOX \"{d}\" {{{}+}}\r\n", msg.len()).as_bytes())
+            .expect("send");
+        c.send(&msg).expect("send");
+        c.send(b"\r\n").expect("send");
+        assert!(c.read_until_tagged(&tag).expect("APPEND").ok());
+    }
+    c.ok("CREATE Other");
+    c.ok("SELECT INBOX");
+    c.ok("COPY 1:4 Other");
+    let check = |c: &mut RawImap, mailbox: &str| {
+        c.ok(&format!("SELECT {mailbox}"));
+        let r = c.ok("FETCH 1:4 (INTERNALDATE)");
+        let want: Vec<String> = dates
+            .iter()
+            .enumerate()
+            .map(|(i, d)| format!("* {} FETCH (INTERNALDATE \"{d}\")", i + 1))
+            .collect();
+        assert_eq!(r.untagged, want, "{mailbox}");
+        for (key, hits) in [
+            ("ON 24-Mar-2007", "* SEARCH 1"),
+            ("ON 25-Mar-2007", "* SEARCH 2 3"),
+            ("ON 26-Mar-2007", "* SEARCH 4"),
+            ("BEFORE 25-Mar-2007", "* SEARCH 1"),
+            ("BEFORE 26-Mar-2007", "* SEARCH 1 2 3"),
+            ("SINCE 25-Mar-2007", "* SEARCH 2 3 4"),
+            ("SINCE 26-Mar-2007", "* SEARCH 4"),
+            ("NOT ON 25-Mar-2007", "* SEARCH 1 4"),
+        ] {
+            let r = c.ok(&format!("SEARCH {key}"));
+            assert_eq!(r.lines("SEARCH"), vec![hits.to_owned()], "{mailbox} {key}");
+        }
+    };
+    check(&mut c, "INBOX");
+    check(&mut c, "Other");
+    drop(c);
+    assert!(server.stop().success());
+    let server = site.start();
+    let mut c = RawImap::login(server.addr("imap"), ALICE.0, ALICE.1);
+    check(&mut c, "INBOX");
+    check(&mut c, "Other");
+    assert!(server.stop().success());
+}

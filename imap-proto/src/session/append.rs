@@ -16,6 +16,7 @@ impl ServerSession {
         so_far: &[u8],
         size: u64,
         mode: LiteralMode,
+        binary: bool,
     ) {
         let refuse = |s: &mut Self, text: RespText, condition: Condition| {
             let _ = s.framer.reject_literal();
@@ -92,6 +93,7 @@ impl ServerSession {
                     flags: head.flags.unwrap_or_default(),
                     date: head.date,
                     size,
+                    binary,
                 },
                 Pending::AppendBegin {
                     tag: head.tag,

@@ -455,6 +455,7 @@ impl ServerSession {
                 let Some(name) = self.valid_name(&tag, &mailbox) else {
                     return;
                 };
+                let binary = message.binary;
                 let data = Bytes::from(message.literal.into_data());
                 if data.len() as u64 > self.config.limits.max_message_size {
                     self.no(
@@ -471,6 +472,7 @@ impl ServerSession {
                         flags: flags.unwrap_or_default(),
                         date,
                         size,
+                        binary,
                     },
                     Pending::AppendBegin {
                         tag,

@@ -806,8 +806,8 @@ impl ServerSession {
                 command_so_far,
                 size,
                 mode,
-                ..
-            } => self.literal_announced(tag, &command_so_far, size, mode),
+                binary,
+            } => self.literal_announced(tag, &command_so_far, size, mode, binary),
             Frame::LiteralData(data) => {
                 if let Wait::AppendData { id, .. } = self.wait {
                     self.events.push_back(Event::AppendChunk {

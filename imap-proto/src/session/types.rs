@@ -513,6 +513,10 @@ pub enum Event {
         date: Option<DateTime>,
         /// Message size in octets.
         size: u64,
+        /// The message came in a literal8 (`~{N}`, RFC 3516 §4.4): it may
+        /// hold binary parts, which a store that keeps RFC 5322 text
+        /// converts (or refuses with `[UNKNOWN-CTE]`).
+        binary: bool,
     },
     /// The next octets of the message being appended (no answer).
     AppendChunk {

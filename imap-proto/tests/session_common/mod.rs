@@ -460,6 +460,7 @@ impl Harness {
                 mailbox,
                 flags,
                 date: _,
+                binary: _,
                 size,
             } => {
                 self.log

@@ -100,6 +100,18 @@ pub(super) fn imap_date(secs: i64) -> DateTime {
         })
 }
 
+/// An internal date as the store keeps it (Unix seconds and the zone it
+/// was given in, minutes east of UTC) as an IMAP date-time in that zone:
+/// an APPEND's `"25-Mar-2007 00:00:00 +0200"` comes back as written, and
+/// SEARCH BEFORE/ON/SINCE compare the date in it (RFC 3501 §6.4.4).
+pub(super) fn imap_date_in(secs: i64, zone_minutes: i16) -> DateTime {
+    let local = secs.saturating_add(i64::from(zone_minutes) * 60);
+    let dt = mail_parser::DateTime::from_timestamp(local);
+    Date::new(dt.year, dt.month, dt.day)
+        .and_then(|d| DateTime::new(d, dt.hour, dt.minute, dt.second, zone_minutes))
+        .unwrap_or_else(|_| imap_date(secs))
+}
+
 /// Seconds since the epoch of an IMAP date-time.
 pub(super) fn epoch_secs(dt: &DateTime) -> i64 {
     let d = dt.date();

@@ -104,6 +104,10 @@ struct PendingAppend {
     append: Option<Mutex<Append>>,
     buffer: Vec<u8>,
     error: Option<StoreError>,
+    /// A literal8 APPEND (RFC 3516 §4.4): binary parts are stored as
+    /// base64, since a Maildir file is RFC 5322 text (as Dovecot does);
+    /// BINARY[] gives the octets back.
+    binary: Option<mime_scan::BinaryToBase64>,
 }
 
 impl ImapHandler {
@@ -245,7 +249,7 @@ impl ImapHandler {
                         uid: nz(m.uid)?,
                         flags: imap_flags(m.flags, &m.keywords),
                         mod_seq: m.modseq,
-                        internal_date: imap_date(m.internal_date),
+                        internal_date: imap_date_in(m.internal_date, m.internal_zone),
                         size: m.size,
                         recent: m.recent,
                         email_id: email_id(m.email_id),
@@ -379,15 +383,19 @@ impl ImapHandler {
         flags: Vec<Flag>,
         date: Option<DateTime>,
         size: u64,
+        binary: bool,
     ) -> Result<(), RespText> {
         if size > self.shared.config.limits.max_message_size {
             return Err(no_code(UnitCode::TooBig, "Message too large"));
         }
         let (bits, keywords) = store_flags(&flags);
+        let zone = date.as_ref().map_or(0, DateTime::zone_minutes);
         let date = date.as_ref().map(epoch_secs);
         let result = self
             .with_store(move |store, account| {
-                store.begin_append(account, &mailbox, bits, &keywords, date)
+                let mut a = store.begin_append(account, &mailbox, bits, &keywords, date)?;
+                a.set_internal_zone(zone);
+                Ok(a)
             })
             .await;
         match result {
@@ -397,6 +405,7 @@ impl ImapHandler {
                     append: Some(Mutex::new(append)),
                     buffer: Vec::new(),
                     error: None,
+                    binary: binary.then(mime_scan::BinaryToBase64::new),
                 });
                 Ok(())
             }
@@ -429,6 +438,11 @@ impl ImapHandler {
     }
 
     async fn append_end(&mut self) -> Result<AppendAnswer, RespText> {
+        if let Some(p) = self.append.as_mut()
+            && let Some(c) = p.binary.take()
+        {
+            c.finish(&mut p.buffer);
+        }
         self.append_flush().await;
         let Some(mut p) = self.append.take() else {
             return Err(no("No APPEND in progress"));
@@ -713,8 +727,11 @@ impl Handler for ImapHandler {
                 flags,
                 date,
                 size,
+                binary,
             } => {
-                let answer = self.append_begin(id, mailbox, flags, date, size).await;
+                let answer = self
+                    .append_begin(id, mailbox, flags, date, size, binary)
+                    .await;
                 answered!(session.respond_append_begin(id, answer));
             }
             Event::AppendChunk { id, data } => {
@@ -722,7 +739,10 @@ impl Handler for ImapHandler {
                     && p.id == id
                     && p.error.is_none()
                 {
-                    p.buffer.extend_from_slice(&data);
+                    match p.binary.as_mut() {
+                        Some(c) => c.feed(&data, &mut p.buffer),
+                        None => p.buffer.extend_from_slice(&data),
+                    }
                     if p.buffer.len() >= WRITE_BATCH {
                         self.append_flush().await;
                     }
