@@ -378,3 +378,37 @@ fn internal_dates_keep_their_zone_for_fetch_and_search() {
     check(&mut c, "Other");
     assert!(server.stop().success());
 }
+
+/// RFC 9051 §5.2 / §7.4.1: once another session's COPY into the mailbox
+/// this session has selected is answered, the next command here (NOOP)
+/// reports the new message. The change notice is already queued when
+/// the NOOP arrives; it must be applied before the NOOP is read, every
+/// time (a race between the socket and the change channel lost it in
+/// about one run in four when this session had just done a STORE).
+#[test]
+fn a_noop_after_another_sessions_copy_always_reports_it() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let addr = server.addr("imap");
+    let mut a = RawImap::login(addr, ALICE.0, ALICE.1);
+    a.ok("CREATE Dest");
+    assert!(a.append("INBOX", "\\Flagged", &message("race")).ok());
+    a.ok("SELECT INBOX");
+    let mut b = RawImap::login(addr, ALICE.0, ALICE.1);
+    b.ok("SELECT Dest");
+    a.ok("COPY 1 Dest");
+    b.ok("NOOP");
+    for n in 2..=25 {
+        // This session's own STORE queues a notice of its own just before
+        // the COPY's (the order imaptest's `copy` test has).
+        b.ok(&format!("STORE 1 +FLAGS.SILENT ($k{n})"));
+        a.ok("COPY 1 Dest");
+        let r = b.ok("NOOP");
+        assert_eq!(
+            r.untagged,
+            vec![format!("* {n} EXISTS"), format!("* {n} RECENT")],
+            "copy {n}"
+        );
+    }
+    assert!(server.stop().success());
+}
