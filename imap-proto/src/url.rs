@@ -280,6 +280,25 @@ impl ImapUrl {
         user.eq_ignore_ascii_case(login) || qualify(user, &self.host).eq_ignore_ascii_case(login)
     }
 
+    /// Whether `id` (the URL's iuserinfo, or the user of a `user+` /
+    /// `submit+` access identifier, RFC 4467 §3) names `login`: equal
+    /// ignoring ASCII case, or `id "@" host` is (the same rule as
+    /// [`owner`](Self::owner)).
+    pub fn names_login(&self, id: &str, login: &str) -> bool {
+        if id.eq_ignore_ascii_case(login) {
+            return true;
+        }
+        !id.contains('@')
+            && login.len() == id.len() + 1 + self.host.len()
+            && login
+                .get(..id.len())
+                .is_some_and(|l| l.eq_ignore_ascii_case(id))
+            && login.as_bytes().get(id.len()) == Some(&b'@')
+            && login
+                .get(id.len() + 1..)
+                .is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
+    }
+
     /// The rump with a verifier: `<rump>:<mechanism>:<token>` (RFC 4467
     /// §6.1's GENURLAUTH answer; the mechanism in lower case as in its
     /// examples).
@@ -441,6 +460,43 @@ mod tests {
             ImapUrl::parse("imap://bob@localhost@localhost/INBOX;UID=1;URLAUTH=authuser").unwrap();
         assert_eq!(u.user.as_deref(), Some("bob@localhost"));
         assert_eq!(u.access, UrlAccess::AuthUser);
+    }
+
+    /// RFC 5092 §3.2: iuserinfo is the user name on the server; with
+    /// logins that are addresses, `testuser@localhost` and
+    /// `testuser%40localhost@localhost` both name the login
+    /// `testuser@localhost`, and nobody else.
+    #[test]
+    fn owner_and_login_forms() {
+        let login = "testuser@localhost";
+        for url in [
+            "imap://testuser@localhost/INBOX/;uid=1;urlauth=user+testuser@localhost",
+            "imap://testuser%40localhost@localhost/INBOX/;uid=1;urlauth=user+testuser%40localhost",
+            "imap://TestUser@LocalHost:143/INBOX/;uid=1;urlauth=user+testuser",
+        ] {
+            let u = ImapUrl::parse(url).unwrap();
+            let user = u.user.clone().unwrap();
+            assert!(u.owner().unwrap().eq_ignore_ascii_case(login), "{url}");
+            assert!(u.names_login(&user, login), "{url}");
+            let UrlAccess::User(id) = &u.access else {
+                panic!("{url}: {:?}", u.access)
+            };
+            assert!(u.names_login(id, login), "{url}");
+            for other in [
+                "other@localhost",
+                "testuser@elsewhere",
+                "testuser@localhostx",
+            ] {
+                assert!(!u.names_login(&user, other), "{url} {other}");
+                assert!(!u.names_login(id, other), "{url} {other}");
+            }
+        }
+        let u = ImapUrl::parse("imap://other%40localhost@localhost/INBOX/;uid=1;urlauth=anonymous")
+            .unwrap();
+        assert_eq!(u.owner().as_deref(), Some("other@localhost"));
+        assert!(!u.names_login("other@localhost", login));
+        let u = ImapUrl::parse("imap://localhost/INBOX/;uid=1;urlauth=anonymous").unwrap();
+        assert_eq!(u.owner(), None);
     }
 
     /// Peer input: every prefix of a full URL, and every octet of it

@@ -141,6 +141,7 @@ a4 SORT RETURN () (REVERSE SIZE) UTF-8 ALL\r\n\
 a5 UID SEARCH RETURN (PARTIAL 1:2) UNSEEN\r\n\
 a6 UID SEARCH RETURN (PARTIAL -1:-2 COUNT) ALL\r\n\
 a7 SEARCH RETURN (PARTIAL 6:10) ALL\r\n\
+a7b SEARCH RETURN (PARTIAL 4:2) ALL\r\n\
 a8 UID SORT RETURN (PARTIAL 3:2) (SIZE) UTF-8 ALL\r\n\
 a9 UID SORT RETURN (PARTIAL -1:-1) (SIZE) UTF-8 UNSEEN\r\n\
 b0 SEARCH RETURN (PARTIAL 1:2 ALL) ALL\r\n\
@@ -170,7 +171,10 @@ c5 UID FETCH 1:* (UID) (PARTIAL 6:9)\r\n";
         "a6 OK SEARCH completed",
         "* ESEARCH (TAG \"a7\") PARTIAL (6:10 NIL)",
         "a7 OK SEARCH completed",
-        "* ESEARCH (TAG \"a8\") UID PARTIAL (3:2 4,3)",
+        "* ESEARCH (TAG \"a7b\") PARTIAL (2:4 2:4)",
+        "a7b OK SEARCH completed",
+        // RFC 9394 §3.1: the range comes back as used, ascending.
+        "* ESEARCH (TAG \"a8\") UID PARTIAL (2:3 4,3)",
         "a8 OK SORT completed",
         "* ESEARCH (TAG \"a9\") UID PARTIAL (-1:-1 5)",
         "a9 OK SORT completed",

@@ -100,10 +100,11 @@ fn huge_literal_announcements() {
         answer(&mut h, b"a3 APPEND INBOX {18446744073709551616}\r\n"),
         "a3 BAD Syntax error in command\r\n"
     );
-    // A non-synchronising literal over 4096 octets without LITERAL+
-    // (RFC 7888 §4): its octets are skipped, then answered.
-    let mut input = b"a4 LOGIN alice {5000+}\r\n".to_vec();
-    input.extend(std::iter::repeat_n(b'x', 5000));
+    // A non-synchronising literal too large to buffer (LITERAL+, RFC
+    // 7888 §3): its octets are skipped, then answered (more in
+    // tests/literal_plus.rs).
+    let mut input = b"a4 LOGIN alice {70000+}\r\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 70000));
     input.extend_from_slice(b"\r\n");
     assert_eq!(
         answer(&mut h, &input),

@@ -329,13 +329,15 @@ fn id_with_thirty_long_pairs() {
     );
 }
 
+/// RFC 7162 §3.1: the first CONDSTORE-enabling command while a mailbox is
+/// selected gets an untagged `OK [HIGHESTMODSEQ n]` before its tagged OK.
 #[test]
 fn first_condstore_fetch_and_search_carry_highestmodseq() {
     let mut h = selected(store_with_two());
     // store_with_two: mod-sequences 2 and 3, HIGHESTMODSEQ 3.
     assert_eq!(
         run(&mut h, "f1 FETCH 1 (MODSEQ)\r\n"),
-        "* 1 FETCH (MODSEQ (2))\r\nf1 OK [HIGHESTMODSEQ 3] FETCH completed\r\n"
+        "* 1 FETCH (MODSEQ (2))\r\n* OK [HIGHESTMODSEQ 3] Highest\r\nf1 OK FETCH completed\r\n"
     );
     assert_eq!(
         run(&mut h, "f2 FETCH 1 (MODSEQ)\r\n"),
@@ -344,7 +346,7 @@ fn first_condstore_fetch_and_search_carry_highestmodseq() {
     let mut h = selected(store_with_two());
     assert_eq!(
         run(&mut h, "s1 SEARCH MODSEQ 1\r\n"),
-        "* SEARCH 1 2 (MODSEQ 3)\r\ns1 OK [HIGHESTMODSEQ 3] SEARCH completed\r\n"
+        "* SEARCH 1 2 (MODSEQ 3)\r\n* OK [HIGHESTMODSEQ 3] Highest\r\ns1 OK SEARCH completed\r\n"
     );
 }
 
@@ -648,7 +650,7 @@ fn first_condstore_store_carries_highestmodseq() {
             &mut h,
             "s1 STORE 1:2 (UNCHANGEDSINCE 3) +FLAGS.SILENT (\\Flagged)\r\n"
         ),
-        "s1 OK [HIGHESTMODSEQ 5] STORE completed\r\n"
+        "* OK [HIGHESTMODSEQ 5] Highest\r\ns1 OK STORE completed\r\n"
     );
     let mut h = selected(store_with_two());
     // Message 2 (mod-sequence 3) fails UNCHANGEDSINCE 2: MODIFIED in the

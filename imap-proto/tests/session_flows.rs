@@ -73,7 +73,7 @@ fn starttls_discards_pipelined_input_and_changes_capabilities() {
     let mut h = Harness::with_store(config, store_with_two(), Instant::now());
     assert_eq!(
         h.take_output(),
-        "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE LOGINDISABLED] hi IMAP sansmail ready\r\n"
+        "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL+ SASL-IR ID ENABLE IDLE LOGINDISABLED] hi IMAP sansmail ready\r\n"
     );
     h.run(b"a1 LOGIN alice secret\r\n", 1000);
     assert_eq!(
@@ -97,7 +97,7 @@ fn starttls_discards_pipelined_input_and_changes_capabilities() {
     );
     let out = h.take_output();
     assert!(out.starts_with(
-        "* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN\r\na5 OK CAPABILITY completed\r\na6 BAD STARTTLS not available\r\na7 OK [CAPABILITY IMAP4rev1 "
+        "* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN\r\na5 OK CAPABILITY completed\r\na6 BAD STARTTLS not available\r\na7 OK [CAPABILITY IMAP4rev1 "
     ));
     assert_eq!(h.session.state(), SessionState::Authenticated);
 }

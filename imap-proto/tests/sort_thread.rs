@@ -270,6 +270,47 @@ fn sort_keys() {
     );
 }
 
+/// RFC 5256 §3: CC/FROM/TO sort on the addr-mailbox of the first address
+/// as the ENVELOPE shows it: a comment or display name does not count, and
+/// for group syntax the first address is the group marker, whose
+/// addr-mailbox is the group's name (`user2: blah@x;` sorts as `user2`).
+#[test]
+fn sort_by_address_uses_the_envelope_first_address() {
+    let msgs = vec![
+        msg(
+            1,
+            "From: user2@domain2.org\r\nTo: foo bar <user2@domain2.org>\r\nCc: user2@domain2.org (foo bar)\r\n\r\n",
+            1,
+            1,
+        ),
+        msg(
+            2,
+            "From: user2@domain1.org\r\nTo: user2@domain1.org\r\nCc: user2: blah@domain1.org;\r\n\r\n",
+            2,
+            1,
+        ),
+        msg(
+            3,
+            "From: user1@domain1.org\r\nTo: user1@domain1.org\r\nCc: user1@domain1.org\r\n\r\n",
+            3,
+            1,
+        ),
+        msg(4, "Cc: undisclosed-recipients:;\r\nTo:\r\n\r\n", 4, 1),
+    ];
+    let run = |c: &[SortCriterion]| sort(msgs.clone(), c);
+    // 4 has no From and an empty To: the empty string sorts first.
+    assert_eq!(run(&[key(SortKey::From)]), vec![4, 3, 1, 2]);
+    assert_eq!(run(&[key(SortKey::To)]), vec![4, 3, 1, 2]);
+    // 1 and 2 tie on "user2" (2's is the group name): sequence order;
+    // 4's Cc is the group "undisclosed-recipients".
+    assert_eq!(run(&[key(SortKey::Cc)]), vec![4, 3, 1, 2]);
+    assert_eq!(run(&[rev(SortKey::Cc)]), vec![1, 2, 3, 4]);
+    assert_eq!(
+        run(&[key(SortKey::Cc), rev(SortKey::Arrival)]),
+        vec![4, 3, 2, 1]
+    );
+}
+
 fn encode(threads: Vec<Thread>) -> String {
     let r = Response::Data(Data::Thread(threads));
     String::from_utf8(r.to_bytes(Version::Rev2)).unwrap()

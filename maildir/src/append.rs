@@ -72,16 +72,13 @@ impl Store {
             is_delivery: false,
         };
         // RFC 3501 §6.3.11: an appended message is \Recent. Recency is
-        // "still in new/" here, so a message without flags goes to new/
-        // like a delivery (the next SELECT claims it); one with flags must
-        // carry them in its name, which only cur/ files have, and is not
-        // \Recent (IMAP4rev2 dropped \Recent altogether).
+        // "still in new/" here, so the message goes to new/ like a
+        // delivery, whatever its flags; the first session told of it
+        // claims it (RFC 3501 §2.3.2) and moves it to cur/. Its flags are
+        // in the index and, for Maildir readers, in an info suffix
+        // (`:2,S`) that the claim keeps; keywords live in the index only.
         let keywords = normalise_keywords(keywords);
-        let subdir = if flags == Flags::empty() && keywords.is_empty() {
-            Subdir::New
-        } else {
-            Subdir::Cur
-        };
+        let subdir = Subdir::New;
         let delivery = self.begin_spool(
             vec![target],
             StoreAs {
@@ -89,6 +86,7 @@ impl Store {
                 flags,
                 keywords,
                 internal_date,
+                internal_zone: 0,
             },
         )?;
         Ok(Append { delivery })
@@ -154,6 +152,17 @@ impl Append {
         match delivered.first() {
             Some(d) => Ok((d.uidvalidity, d.uid)),
             None => Err(StoreError::Corrupt("append stored nothing".to_owned())),
+        }
+    }
+
+    /// The timezone of the internal date, minutes east of UTC (the
+    /// APPEND's `date-time` zone, RFC 9051 §6.3.12): INTERNALDATE is shown
+    /// in it, and SEARCH BEFORE/ON/SINCE compare the date in it
+    /// (§6.4.4). Default 0 (UTC); out-of-range values (beyond ±24 h) are
+    /// ignored.
+    pub fn set_internal_zone(&mut self, minutes: i16) {
+        if minutes.unsigned_abs() < 24 * 60 {
+            self.delivery.set_internal_zone(minutes);
         }
     }
 

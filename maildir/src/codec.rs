@@ -94,6 +94,10 @@ pub struct MessageRecord {
     /// RFC 8514), Unix seconds: APPEND, delivery, COPY and MOVE time.
     /// Trailing field; records without it use the internal date.
     pub save_date: i64,
+    /// The internal date's timezone, minutes east of UTC (the APPEND's
+    /// zone; 0 for deliveries). Trailing field; records without it are
+    /// UTC.
+    pub internal_zone: i16,
 }
 
 /// The email id of a message first stored under `base` (FNV-1a, 64 bits:
@@ -173,6 +177,14 @@ impl<'a> Reader<'a> {
             return Ok((email_id_of(base), internal_date));
         }
         Ok((self.u64()?, self.i64()?))
+    }
+    /// The trailing internal-date zone of a message record; 0 (UTC) for a
+    /// record written before it existed.
+    fn zone(&mut self) -> Result<i16, StoreError> {
+        if self.rest.len() < 2 {
+            return Ok(0);
+        }
+        Ok(self.u16()?.cast_signed())
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
         if self.rest.len() < n {
@@ -304,6 +316,7 @@ impl MessageRecord {
         // Trailing fields, no version bump: older builds ignore them.
         w.u64(self.email_id);
         w.i64(self.save_date);
+        w.u16(self.internal_zone.cast_unsigned());
         w.0
     }
 
@@ -337,6 +350,7 @@ impl MessageRecord {
             }
         }
         let (email_id, save_date) = r.ids(base.as_bytes(), internal_date)?;
+        let internal_zone = r.zone()?;
         Ok(MessageRecord {
             flags,
             modseq,
@@ -348,6 +362,7 @@ impl MessageRecord {
             keywords,
             email_id,
             save_date,
+            internal_zone,
         })
     }
 }
@@ -376,6 +391,7 @@ pub fn decode_summary(uid: u32, bytes: &[u8]) -> Result<crate::read::MessageSumm
         }
     }
     let (email_id, save_date) = r.ids(base, internal_date)?;
+    let internal_zone = r.zone()?;
     Ok(crate::read::MessageSummary {
         uid,
         flags,
@@ -386,6 +402,7 @@ pub fn decode_summary(uid: u32, bytes: &[u8]) -> Result<crate::read::MessageSumm
         recent,
         email_id,
         save_date,
+        internal_zone,
     })
 }
 
@@ -405,6 +422,7 @@ mod tests {
             keywords: vec!["$Junk".into()],
             email_id: 0x0102_0304_0506_0708,
             save_date: 1_700_000_100,
+            internal_zone: -330,
         }
     }
 
@@ -414,7 +432,7 @@ mod tests {
         let bytes = m.encode();
         assert_eq!(
             bytes.len(),
-            1 + 2 + 8 + 8 + 8 + 1 + 4 + 17 + 4 + 4 + 2 + 4 + 5 + 8 + 8
+            1 + 2 + 8 + 8 + 8 + 1 + 4 + 17 + 4 + 4 + 2 + 4 + 5 + 8 + 8 + 2
         );
         assert_eq!(bytes[0], 2);
         assert_eq!(&bytes[1..3], &[1, 0]);
@@ -432,10 +450,16 @@ mod tests {
         );
         assert_eq!(s.keywords, m.keywords);
         assert_eq!((s.email_id, s.save_date), (m.email_id, m.save_date));
+        assert_eq!(s.internal_zone, -330);
+        // A record written before the trailing zone: UTC.
+        let mut no_zone = m.encode();
+        no_zone.truncate(no_zone.len() - 2);
+        assert_eq!(MessageRecord::decode(&no_zone).unwrap().internal_zone, 0);
+        assert_eq!(decode_summary(9, &no_zone).unwrap().internal_zone, 0);
         // A v2 record written before the trailing ids: the email id comes
         // from the base name, the save date is the internal date.
         let mut old = m.encode();
-        old.truncate(old.len() - 16);
+        old.truncate(old.len() - 18);
         let legacy = MessageRecord::decode(&old).unwrap();
         assert_eq!(legacy.email_id, email_id_of(m.base.as_bytes()));
         assert_eq!(legacy.save_date, m.internal_date);
@@ -446,7 +470,7 @@ mod tests {
         );
         // A v1 record: the v2 bytes without the keyword count and list.
         let mut v1 = m.encode();
-        v1.truncate(v1.len() - 16 - 2 - 4 - 5);
+        v1.truncate(v1.len() - 18 - 2 - 4 - 5);
         v1[0] = 1;
         let old = MessageRecord::decode(&v1).unwrap();
         assert_eq!(old.keywords, Vec::<String>::new());
@@ -464,8 +488,8 @@ mod tests {
     #[test]
     fn rejects_truncation_and_future_versions() {
         let bytes = message().encode();
-        // The last 16 bytes are the optional trailing ids.
-        for cut in 0..bytes.len() - 16 {
+        // The last 18 bytes are the optional trailing ids and zone.
+        for cut in 0..bytes.len() - 18 {
             assert!(MessageRecord::decode(&bytes[..cut]).is_err(), "cut {cut}");
         }
         let mut future = bytes.clone();
@@ -520,6 +544,7 @@ mod tests {
                 keywords,
                 email_id: modseq.rotate_left(7),
                 save_date: internal_date.wrapping_add(1),
+                internal_zone: flags.cast_signed(),
             };
             proptest::prop_assert_eq!(MessageRecord::decode(&m.encode()).unwrap(), m);
         }

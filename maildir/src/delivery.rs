@@ -79,6 +79,9 @@ pub(crate) struct StoreAs {
     pub(crate) flags: Flags,
     pub(crate) keywords: Vec<String>,
     pub(crate) internal_date: Option<i64>,
+    /// The internal date's zone, minutes east of UTC (IMAP shows the
+    /// INTERNALDATE in it).
+    pub(crate) internal_zone: i16,
 }
 
 impl Default for StoreAs {
@@ -88,6 +91,7 @@ impl Default for StoreAs {
             flags: Flags::empty(),
             keywords: Vec::new(),
             internal_date: None,
+            internal_zone: 0,
         }
     }
 }
@@ -274,6 +278,11 @@ impl Store {
 }
 
 impl Delivery {
+    /// See [`crate::Append::set_internal_zone`].
+    pub(crate) fn set_internal_zone(&mut self, minutes: i16) {
+        self.store_as.internal_zone = minutes;
+    }
+
     /// Appends message bytes, exactly as received.
     ///
     /// # Errors
@@ -361,9 +370,11 @@ impl Delivery {
             return Err(DeliveryError::Io(e));
         }
         drop(file);
+        // A new/ file carries an info suffix only when it has flags (an
+        // APPEND or COPY with flags, waiting to be claimed \Recent).
         let suffix = match self.store_as.subdir {
-            Subdir::New => String::new(),
-            Subdir::Cur => format!(":2,{}", self.store_as.flags.to_maildir_info()),
+            Subdir::New if self.store_as.flags == crate::flags::Flags::empty() => String::new(),
+            _ => format!(":2,{}", self.store_as.flags.to_maildir_info()),
         };
         Ok(Job {
             tmp_path: self.tmp_path.clone(),
@@ -375,6 +386,7 @@ impl Delivery {
             flags: self.store_as.flags,
             keywords: self.store_as.keywords.clone(),
             internal_date: self.store_as.internal_date,
+            internal_zone: self.store_as.internal_zone,
             parts,
         })
     }

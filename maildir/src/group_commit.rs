@@ -53,6 +53,8 @@ pub(crate) struct Job {
     pub(crate) keywords: Vec<String>,
     /// INTERNALDATE; `None` means the commit time.
     pub(crate) internal_date: Option<i64>,
+    /// Minutes east of UTC of the internal date.
+    pub(crate) internal_zone: i16,
     /// Encoded MIME part offsets ([`crate::mime::encode`]), if parsed.
     pub(crate) parts: Option<Vec<u8>>,
 }
@@ -475,6 +477,7 @@ fn index_batch(
                     flags: job.flags,
                     modseq: record.highestmodseq,
                     internal_date: job.internal_date.unwrap_or(now),
+                    internal_zone: job.internal_zone,
                     size: job.size,
                     subdir: job.subdir,
                     base: job.base.clone(),

@@ -503,12 +503,15 @@ impl Store {
                     nm.save_date = now;
                     // RFC 3501 §6.4.7: the copy is \Recent in the destination
                     // (recency is "in new/"), also when a session already
-                    // claimed the original; a copy with flags keeps them in a
-                    // cur/ name, as APPEND does.
-                    if !same && nm.flags == Flags::empty() && nm.keywords.is_empty() {
-                        nm.subdir = Subdir::New;
-                        nm.suffix = String::new();
-                    }
+                    // claimed the original and also in the source mailbox
+                    // itself; a copy with flags keeps them in an info suffix
+                    // of its new/ name until it is claimed, as APPEND does.
+                    nm.subdir = Subdir::New;
+                    nm.suffix = if nm.flags == Flags::empty() {
+                        String::new()
+                    } else {
+                        suffix_for(&m.suffix, nm.flags)
+                    };
                     let to_path = path_of(&dst.dir, &nm);
                     (*uid, nm, path_of(&src.dir, m), to_path)
                 })

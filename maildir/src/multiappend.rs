@@ -152,11 +152,9 @@ impl MultiAppend {
         let keywords = normalise_keywords(keywords);
         // As APPEND (append.rs): without flags the message goes to new/
         // and is \Recent; with flags they are in its cur/ name.
-        let subdir = if flags == Flags::empty() && keywords.is_empty() {
-            Subdir::New
-        } else {
-            Subdir::Cur
-        };
+        // \Recent as for a single APPEND (`append.rs`): new/ whatever the
+        // flags, claimed by the first session told of it.
+        let subdir = Subdir::New;
         let spool = self
             .store
             .begin_spool(
@@ -166,6 +164,7 @@ impl MultiAppend {
                     flags,
                     keywords,
                     internal_date,
+                    internal_zone: 0,
                 },
             )
             .map_err(spool_err)?;
@@ -376,6 +375,7 @@ impl MultiAppend {
                         keywords: job.keywords.clone(),
                         email_id: crate::codec::email_id_of(job.base.as_bytes()),
                         save_date: now,
+                        internal_zone: job.internal_zone,
                     };
                     messages.insert((record.id, uid), message.encode().as_slice())?;
                     if let Some(p) = &job.parts {

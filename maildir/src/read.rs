@@ -40,6 +40,8 @@ pub struct MessageSummary {
     /// When it was stored in this mailbox, Unix seconds (IMAP SAVEDATE,
     /// RFC 8514).
     pub save_date: i64,
+    /// The internal date's timezone, minutes east of UTC.
+    pub internal_zone: i16,
 }
 
 /// What changed since a MODSEQ (CONDSTORE `CHANGEDSINCE`, QRESYNC).

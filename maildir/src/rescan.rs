@@ -311,6 +311,7 @@ fn rescan_mailbox(
             // A file written behind our back was stored when it was
             // written: its mtime, as for the internal date.
             save_date: internal_date,
+            internal_zone: 0,
         };
         messages.insert((record.id, uid), message.encode().as_slice())?;
         changes.push(Change::Appended {

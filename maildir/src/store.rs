@@ -216,6 +216,8 @@ pub struct MessageInfo {
     pub email_id: u64,
     /// When it was stored in this mailbox, Unix seconds (IMAP SAVEDATE).
     pub save_date: i64,
+    /// The internal date's timezone, minutes east of UTC.
+    pub internal_zone: i16,
 }
 
 /// One mailbox of an account.
@@ -478,6 +480,7 @@ pub(crate) fn message_info(dir: &Path, uid: u32, m: crate::codec::MessageRecord)
         keywords: m.keywords,
         email_id: m.email_id,
         save_date: m.save_date,
+        internal_zone: m.internal_zone,
     }
 }
 

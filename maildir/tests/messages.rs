@@ -46,12 +46,14 @@ fn append_stores_flags_keywords_date_and_exact_bytes() {
     assert_eq!(m.keywords, vec!["$Label1".to_owned(), "Work".to_owned()]);
     assert_eq!(m.internal_date, 1_600_000_000);
     assert_eq!(m.modseq, 2);
-    assert!(!m.recent);
+    // RFC 3501 §6.3.11: \Recent also with flags; it waits in new/ with its
+    // info suffix until a session claims it, which moves it to cur/.
+    assert!(m.recent);
     assert_eq!(std::fs::read(&m.path).unwrap(), body);
     let name = m.path.file_name().unwrap().to_str().unwrap().to_owned();
     assert!(name.ends_with(&format!(",S={}:2,DS", body.len())), "{name}");
     let r = root(dir.path(), "localhost", "alice");
-    assert_eq!(m.path.parent().unwrap(), r.join(".Drafts").join("cur"));
+    assert_eq!(m.path.parent().unwrap(), r.join(".Drafts").join("new"));
     assert_eq!(names(&r.join(".Drafts").join("tmp")), Vec::<String>::new());
     assert_eq!(
         common::drain(&sub),
@@ -267,6 +269,62 @@ fn a_copy_without_flags_is_recent_in_its_destination() {
     let (_, list) = store.message_summaries(A, "Dest").unwrap();
     assert!(list.iter().all(|m| m.recent), "{list:?}");
     assert_eq!(store.claim_recent(A, "Dest").unwrap(), vec![1]);
+}
+
+/// RFC 3501 §6.4.7 and §2.3.2: a copy with flags is \Recent in its
+/// destination too (also when copied within one mailbox); it waits in
+/// new/ with an info suffix, and the claim moves it to cur/ with its
+/// flags and keywords intact.
+#[test]
+fn a_copy_with_flags_is_recent_and_the_claim_keeps_its_flags() {
+    let (dir, store) = setup();
+    deliver(&store, &[A], b"1\r\n").unwrap();
+    store.create_mailbox(A, "Dest", None).unwrap();
+    assert_eq!(store.claim_recent(A, "INBOX").unwrap(), vec![1]);
+    store
+        .store_flags(
+            A,
+            "INBOX",
+            &UidSet::from([1]),
+            &FlagChange {
+                op: FlagOp::Add,
+                flags: Flags::SEEN.union(Flags::ANSWERED),
+                keywords: vec!["$Work".into()],
+                unchanged_since: None,
+            },
+        )
+        .unwrap();
+    store
+        .copy_messages(A, "INBOX", &UidSet::from([1]), "Dest")
+        .unwrap();
+    store
+        .copy_messages(A, "INBOX", &UidSet::from([1]), "INBOX")
+        .unwrap();
+    let r = root(dir.path(), "localhost", "alice");
+    let (_, list) = store.message_summaries(A, "Dest").unwrap();
+    assert!(list.iter().all(|m| m.recent), "{list:?}");
+    let new = names(&r.join(".Dest").join("new"));
+    assert!(new.len() == 1 && new[0].ends_with(":2,RS"), "{new:?}");
+    assert_eq!(store.claim_recent(A, "Dest").unwrap(), vec![1]);
+    assert_eq!(names(&r.join(".Dest").join("new")), Vec::<String>::new());
+    let m = store.message(A, "Dest", 1).unwrap().unwrap();
+    assert!(!m.recent);
+    assert_eq!(m.flags, Flags::SEEN.union(Flags::ANSWERED));
+    assert_eq!(m.keywords, vec!["$Work".to_owned()]);
+    assert!(m.path.to_string_lossy().ends_with(":2,RS"), "{:?}", m.path);
+    assert_eq!(m.path.parent().unwrap(), r.join(".Dest").join("cur"));
+    // The copy within INBOX is the new UID 2, recent; the original is not.
+    let (_, list) = store.message_summaries(A, "INBOX").unwrap();
+    let recent: Vec<u32> = list.iter().filter(|m| m.recent).map(|m| m.uid).collect();
+    assert_eq!(recent, vec![2]);
+    // A rescan (another Maildir reader's view) keeps it as it is.
+    drop(store);
+    let store = open(dir.path());
+    let m = store.message(A, "INBOX", 2).unwrap().unwrap();
+    assert_eq!(
+        (m.recent, m.flags),
+        (true, Flags::SEEN.union(Flags::ANSWERED))
+    );
 }
 
 #[test]
@@ -515,4 +573,39 @@ fn quota_refuses_append_delivery_and_copy() {
     assert_eq!(store.quota_usage(A).unwrap().messages, 3);
     store.set_quota(Quota::default());
     append(&store, A, "INBOX", Flags::empty(), b"f").unwrap();
+}
+
+/// The internal date's zone (an APPEND's `date-time` zone) is kept with
+/// the message, by COPY, and across a reopen; a bad zone is ignored.
+#[test]
+fn the_internal_zone_is_kept() {
+    let (dir, store) = setup();
+    store.create_mailbox(A, "Dest", None).unwrap();
+    let mut a = store
+        .begin_append(A, "INBOX", Flags::empty(), &[], Some(1_174_773_600))
+        .unwrap();
+    a.set_internal_zone(120);
+    a.write(b"Subject: z\r\n\r\n").unwrap();
+    a.commit().unwrap();
+    let mut b = store
+        .begin_append(A, "INBOX", Flags::empty(), &[], Some(1))
+        .unwrap();
+    b.set_internal_zone(24 * 60);
+    b.write(b"Subject: bad zone\r\n\r\n").unwrap();
+    b.commit().unwrap();
+    store
+        .copy_messages(A, "INBOX", &UidSet::from([1]), "Dest")
+        .unwrap();
+    drop(store);
+    let store = open(dir.path());
+    for mailbox in ["INBOX", "Dest"] {
+        let m = store.message(A, mailbox, 1).unwrap().unwrap();
+        assert_eq!((m.internal_date, m.internal_zone), (1_174_773_600, 120));
+        let (_, list) = store.message_summaries(A, mailbox).unwrap();
+        assert_eq!(list[0].internal_zone, 120, "{mailbox}");
+    }
+    assert_eq!(
+        store.message(A, "INBOX", 2).unwrap().unwrap().internal_zone,
+        0
+    );
 }

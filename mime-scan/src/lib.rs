@@ -43,9 +43,11 @@
 
 #![forbid(unsafe_code)]
 
+mod binary;
 mod field;
 mod scanner;
 
+pub use binary::{BinaryToBase64, MAX_HEADER};
 pub use scanner::{Scan, Scanner};
 
 use std::ops::Range;

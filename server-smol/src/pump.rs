@@ -338,7 +338,12 @@ async fn drive<H: Handler>(
                 input.resize(READ_CHUNK, 0);
                 Wake::Read(stream.read(&mut input).await)
             };
-            read.or(timer).or(shutdown).or(outside).await
+            // `outside` first: a change another session published before
+            // this client's next command arrived (its COPY was answered,
+            // then this client sent NOOP) is handed to the session before
+            // that command is read, so the command's answer reports it
+            // (RFC 9051 §5.2; imaptest's two-connection tests rely on it).
+            outside.or(read).or(timer).or(shutdown).await
         };
         match wake {
             Wake::Read(Ok(0)) => return Ok(()),

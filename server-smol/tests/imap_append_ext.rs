@@ -68,7 +68,12 @@ fn utf8_accept_in_imap4rev1() {
     let r = c.ok("SELECT \"Entwürfe\"");
     assert!(r.untagged.contains(&"* 1 EXISTS".to_owned()), "{r:?}");
     let r = c.ok("FETCH 1 (FLAGS BODY.PEEK[])");
-    let mut want = format!("* 1 FETCH (FLAGS (\\Seen) BODY[] {{{}}}\r\n", msg.len()).into_bytes();
+    // RFC 3501 §6.3.11: the appended message is \Recent (SELECT claimed it).
+    let mut want = format!(
+        "* 1 FETCH (FLAGS (\\Seen \\Recent) BODY[] {{{}}}\r\n",
+        msg.len()
+    )
+    .into_bytes();
     want.extend_from_slice(msg);
     want.push(b')');
     assert_eq!(r.raw, [want]);

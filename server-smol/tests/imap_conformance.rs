@@ -370,8 +370,10 @@ fn condstore_enabling_commands_and_esearch_modseq() {
     c.ok("STORE 2 +FLAGS (\\Flagged)");
     let mut d = selected(addr, "INBOX");
     let r = d.ok("FETCH 1:3 (MODSEQ)");
-    let modseqs: Vec<u64> = r
-        .untagged
+    // RFC 7162 §3.1: the first CONDSTORE-enabling command gets an
+    // untagged OK [HIGHESTMODSEQ n] before its tagged OK.
+    let highest_line = r.untagged.last().cloned().unwrap_or_default();
+    let modseqs: Vec<u64> = r.untagged[..r.untagged.len().saturating_sub(1)]
         .iter()
         .map(|l| {
             let at = l.find("MODSEQ (").expect("MODSEQ") + 8;
@@ -381,18 +383,21 @@ fn condstore_enabling_commands_and_esearch_modseq() {
     assert_eq!(modseqs.len(), 3, "{r:?}");
     let highest = *modseqs.iter().max().unwrap();
     assert_eq!(
-        r.status,
-        format!("OK [HIGHESTMODSEQ {highest}] FETCH completed")
+        highest_line,
+        format!("* OK [HIGHESTMODSEQ {highest}] Highest")
     );
+    assert_eq!(r.status, "OK FETCH completed");
     let r = d.ok("FETCH 1 (MODSEQ)");
     assert_eq!(r.status, "OK FETCH completed");
 
     let mut e = selected(addr, "INBOX");
     let r = e.ok("SEARCH MODSEQ 1");
     assert_eq!(
-        r.status,
-        format!("OK [HIGHESTMODSEQ {highest}] SEARCH completed")
+        r.untagged.last().map(String::as_str),
+        Some(format!("* OK [HIGHESTMODSEQ {highest}] Highest").as_str()),
+        "{r:?}"
     );
+    assert_eq!(r.status, "OK SEARCH completed");
     let r = e.ok("SEARCH RETURN (MIN) MODSEQ 1");
     assert_eq!(
         r.untagged,

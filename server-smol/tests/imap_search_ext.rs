@@ -226,8 +226,9 @@ fn contexts_follow_another_session() {
         next_lines(&mut a, 5),
         [
             "* 6 EXISTS".to_string(),
-            // \Recent: 2, 4, 5 and 6 (1 and 3 were stored \Seen).
-            "* 4 RECENT".to_string(),
+            // \Recent: all six (RFC 3501 §6.3.11, also 1 and 3, which
+            // were appended \Seen).
+            "* 6 RECENT".to_string(),
             format!("* ESEARCH (TAG \"{t1}\") UID ADDTO (0 6)"),
             format!("* ESEARCH (TAG \"{t2}\") ADDTO (0 6)"),
             format!("* ESEARCH (TAG \"{t3}\") UID ADDTO (1 6)"),
@@ -256,7 +257,7 @@ fn contexts_follow_another_session() {
     assert_eq!(
         next_lines(&mut a, 4),
         [
-            "* 1 FETCH (FLAGS ())".to_string(),
+            "* 1 FETCH (FLAGS (\\Recent))".to_string(),
             format!("* ESEARCH (TAG \"{t1}\") UID ADDTO (0 1)"),
             format!("* ESEARCH (TAG \"{t2}\") ADDTO (0 1)"),
             format!("* ESEARCH (TAG \"{t3}\") UID ADDTO (3 1)"),
@@ -274,7 +275,7 @@ fn contexts_follow_another_session() {
     assert_eq!(
         lines,
         [
-            "* 3 FETCH (FLAGS ())".to_string(),
+            "* 3 FETCH (FLAGS (\\Recent))".to_string(),
             format!("* ESEARCH (TAG \"{t2}\") ADDTO (0 3)"),
         ]
     );

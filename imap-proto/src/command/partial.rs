@@ -10,9 +10,9 @@ use std::ops::Range;
 
 /// `partial-range = partial-range-first / partial-range-last` (RFC 9394 §5).
 ///
-/// Positions count from 1. A range is kept as the client wrote it (the
-/// ESEARCH `PARTIAL` item echoes it); `500:400` means the same as
-/// `400:500`.
+/// Positions count from 1. A range is kept as the client wrote it;
+/// `500:400` means the same as `400:500`, and the ESEARCH `PARTIAL` item
+/// answers with [`PartialRange::normalized`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PartialRange {
     /// `partial-range-first = nz-number ":" nz-number`: positions counted
@@ -44,6 +44,17 @@ impl PartialRange {
                 let start = len.saturating_sub(hi);
                 start..end
             }
+        }
+    }
+
+    /// The same range with the smaller position first (`4:2` becomes
+    /// `2:4`, `-4:-2` becomes `-2:-4`): the form an ESEARCH `PARTIAL`
+    /// result item carries (RFC 9394 §3.1: the server returns the range
+    /// it used; Dovecot and the RFC's examples write it ascending).
+    pub fn normalized(&self) -> PartialRange {
+        match *self {
+            PartialRange::First(a, b) => PartialRange::First(a.min(b), a.max(b)),
+            PartialRange::Last(a, b) => PartialRange::Last(a.min(b), a.max(b)),
         }
     }
 }
@@ -122,5 +133,8 @@ mod tests {
         assert_eq!(l(11, 20).indices(10), 0..0);
         assert_eq!(l(1, 1).indices(0), 0..0);
         assert_eq!(r(1, u32::MAX).indices(2), 0..2);
+        assert_eq!(r(4, 2).normalized(), r(2, 4));
+        assert_eq!(r(2, 4).normalized(), r(2, 4));
+        assert_eq!(l(4, 2).normalized(), l(2, 4));
     }
 }

@@ -46,7 +46,7 @@ mod header;
 mod result;
 mod search;
 mod search_body;
-mod section;
+pub(crate) mod section;
 mod sort;
 mod tree;
 

@@ -136,7 +136,7 @@ pub fn return_data(
                 .get(range.indices(ordered.len()))
                 .unwrap_or_default();
             items.push(ESearchItem::Partial {
-                range: *range,
+                range: range.normalized(),
                 results: set(window),
             });
         }

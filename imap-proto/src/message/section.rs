@@ -105,6 +105,26 @@ fn message_root<'t>(
     }
 }
 
+/// The octets `TEXT` names (RFC 9051 §6.4.5): the root's body for no
+/// part; for a `message/rfc822` part, the encapsulated message's body,
+/// which runs to the end of the part (RFC 2046 §5.2.1: the part's body is
+/// the whole message). The inner root's own end is not used: for a
+/// multipart message it stops at the closing boundary, and the epilogue
+/// after it is still the message's text.
+pub(crate) fn text_range(
+    root: &PartOffsets,
+    part: Option<&crate::command::Part>,
+) -> Option<Range<u64>> {
+    match part {
+        None => Some(root.body_range()),
+        Some(p) => {
+            let m = find_part(root, p.path())?;
+            let inner = m.inner_root()?;
+            Some(inner.body_start..m.end.max(inner.body_start))
+        }
+    }
+}
+
 /// `BODY[section]<origin.count>`: `None` for `BODY[]`. The result is a
 /// range into the message except for `HEADER.FIELDS[.NOT]`, which builds a
 /// small buffer.
@@ -125,8 +145,9 @@ pub fn body_section(
             .map_or(SectionData::Missing, |n| {
                 SectionData::Range(n.header_range())
             }),
-        Some(Section::Text(p)) => message_root(root, p.as_ref())
-            .map_or(SectionData::Missing, |n| SectionData::Range(n.body_range())),
+        Some(Section::Text(p)) => {
+            text_range(root, p.as_ref()).map_or(SectionData::Missing, SectionData::Range)
+        }
         Some(Section::HeaderFields { part, not, fields }) => {
             match message_root(root, part.as_ref()) {
                 Some(n) => {

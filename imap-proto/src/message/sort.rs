@@ -80,18 +80,22 @@ impl SortFields {
         let (subject, is_reply) = base_subject(msg.subject().unwrap_or(""));
         out.subject = key_of(&subject);
         out.is_reply = is_reply;
-        let mailbox = |a: Option<&mail_parser::Address<'_>>| {
-            let addr = a
-                .and_then(|a| a.first())
-                .and_then(|a| a.address.as_deref())
-                .unwrap_or("");
-            // addr-mailbox: the local part (RFC 5256 §3, "FROM").
-            let local = addr.rsplit_once('@').map_or(addr, |(l, _)| l);
-            key_of(local)
+        // RFC 5256 §3, "CC"/"FROM"/"TO": the addr-mailbox of the first
+        // address, as the ENVELOPE has it (RFC 9051 §7.5.2): for group
+        // syntax (`team: a@b;`) the first address is the group marker,
+        // whose addr-mailbox is the group's name; an absent or empty
+        // field sorts as the empty string.
+        let env = super::envelope::envelope(header);
+        let mailbox = |list: &[crate::response::Address]| {
+            let local = list
+                .first()
+                .and_then(|a| a.mailbox.as_bytes())
+                .unwrap_or_default();
+            key_of(&String::from_utf8_lossy(local))
         };
-        out.from = mailbox(msg.from());
-        out.to = mailbox(msg.to());
-        out.cc = mailbox(msg.cc());
+        out.from = mailbox(&env.from);
+        out.to = mailbox(&env.to);
+        out.cc = mailbox(&env.cc);
         out.message_id = msg
             .message_id()
             .map(str::trim)

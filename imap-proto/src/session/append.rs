@@ -127,7 +127,8 @@ impl ServerSession {
             Wait::Sasl { tag: t, .. } | Wait::Idle { tag: t } => {
                 let _ = self.framer.reject_literal();
                 if mode == LiteralMode::NonSync {
-                    self.discard_answer = Some(Status::bad(Some(t), None, "Unexpected literal"));
+                    let text = RespText::plain("Unexpected literal");
+                    self.refuse_non_sync(t, Condition::Bad, text, size);
                 } else {
                     self.bad(t, "Unexpected literal");
                 }
@@ -166,6 +167,43 @@ impl ServerSession {
                 })
             }
         }
+    }
+
+    /// Answers a refused non-synchronising literal (`{N+}`, RFC 7888).
+    /// Its octets are already on their way: one no larger than
+    /// [`skip_limit`](Self::skip_limit) is read and dropped in bounded
+    /// chunks by the framer, then `condition` is sent, so the connection
+    /// survives. A larger one (a `{9223372036854775807+}`) would keep the
+    /// client waiting for an answer that only comes after it sent all of
+    /// it: it is answered at once and the connection closed (RFC 7888 §4
+    /// allows closing after a refused non-synchronising literal).
+    pub(super) fn refuse_non_sync(
+        &mut self,
+        tag: Tag,
+        condition: Condition,
+        text: RespText,
+        size: u64,
+    ) {
+        if size <= self.skip_limit() {
+            self.discard_answer = Some(Status::Tagged {
+                tag,
+                condition,
+                text,
+            });
+        } else {
+            self.tagged(tag, condition, text);
+            self.close();
+        }
+    }
+
+    /// Largest refused non-synchronising literal that is skipped rather
+    /// than ending the connection: twice the APPEND limit (a client that
+    /// misjudged the limit keeps its session), at least one command.
+    pub(super) fn skip_limit(&self) -> u64 {
+        let l = &self.config.limits;
+        l.max_message_size
+            .saturating_mul(2)
+            .max(l.max_command_size as u64)
     }
 
     /// Starts reading an APPEND from `text`: the framer's command so far,
@@ -311,6 +349,7 @@ impl ServerSession {
                 flags,
                 date,
                 literal,
+                binary,
                 utf8,
             } => {
                 if a.messages >= 1 && !multi {
@@ -348,6 +387,7 @@ impl ServerSession {
                         flags,
                         date,
                         size,
+                        binary,
                     }
                 } else {
                     Event::AppendMessage {
@@ -356,6 +396,7 @@ impl ServerSession {
                         flags,
                         date,
                         size: Some(size),
+                        binary,
                     }
                 };
                 self.ask_again(id, event, Pending::AppendStep { then, url: false });
@@ -383,6 +424,7 @@ impl ServerSession {
                         flags: flags.unwrap_or_default(),
                         date,
                         size: None,
+                        binary: false,
                     },
                     Pending::AppendStep {
                         then: AppendThen::Continue,
@@ -634,6 +676,7 @@ enum Item {
         flags: Option<Vec<crate::types::Flag>>,
         date: Option<crate::types::DateTime>,
         literal: Lit,
+        binary: bool,
         utf8: bool,
     },
     Catenate {
@@ -680,12 +723,13 @@ fn own(item: AppendItem<'_>) -> Item {
             flags,
             date,
             literal,
+            binary,
             utf8,
-            ..
         } => Item::Message {
             flags,
             date,
             literal: own_lit(literal),
+            binary,
             utf8,
         },
         AppendItem::Catenate { flags, date } => Item::Catenate { flags, date },

@@ -225,9 +225,8 @@ fn section_range(root: &PartOffsets, size: u64, section: Option<&Section>) -> Op
         Some(Section::Header(p)) => inner(p).map_or(SectionData::Missing, |n| {
             SectionData::Range(n.header_range())
         }),
-        Some(Section::Text(p)) => {
-            inner(p).map_or(SectionData::Missing, |n| SectionData::Range(n.body_range()))
-        }
+        Some(Section::Text(p)) => crate::message::section::text_range(root, p.as_ref())
+            .map_or(SectionData::Missing, SectionData::Range),
         Some(Section::HeaderFields { .. }) => return None,
     })
 }
@@ -471,11 +470,10 @@ impl ServerSession {
                     self.no(job.tag, text);
                     return;
                 }
-                let code = job
-                    .announce_highest
-                    .then(|| self.highest_mod_seq_code())
-                    .flatten();
-                self.complete(job.tag, uid_cmd, code, "FETCH completed");
+                if job.announce_highest {
+                    self.announce_highest_mod_seq(uid_cmd);
+                }
+                self.complete(job.tag, uid_cmd, None, "FETCH completed");
                 return;
             };
             let need = match job.reread.take() {
@@ -763,6 +761,21 @@ impl ServerSession {
     pub(super) fn highest_mod_seq_code(&self) -> Option<Code> {
         let h = self.selected.as_ref()?.highest_mod_seq?;
         Some(Code::HighestModSeq(h))
+    }
+
+    /// RFC 7162 §3.1: the first CONDSTORE-enabling command (FETCH MODSEQ,
+    /// SEARCH MODSEQ, STORE UNCHANGEDSINCE ...) while a mailbox is
+    /// selected is answered with an untagged `OK [HIGHESTMODSEQ n]` before
+    /// its tagged OK, so the client learns the value it now tracks
+    /// (pending updates go out first: `expunge` as for
+    /// [`complete`](Self::complete)).
+    pub(super) fn announce_highest_mod_seq(&mut self, expunge: bool) {
+        if let Some(h) = self.highest_mod_seq_code() {
+            self.flush_updates(expunge);
+            self.send(&crate::response::Response::Status(
+                crate::response::Status::ok(None, Some(h), "Highest"),
+            ));
+        }
     }
 }
 

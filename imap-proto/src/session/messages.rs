@@ -109,10 +109,10 @@ impl ServerSession {
             self.enabled.condstore = true;
         }
         if targets.is_empty() {
-            let code = announce_highest
-                .then(|| self.highest_mod_seq_code())
-                .flatten();
-            self.complete(tag, uid, code, "STORE completed");
+            if announce_highest {
+                self.announce_highest_mod_seq(uid);
+            }
+            self.complete(tag, uid, None, "STORE completed");
             return;
         }
         let uids = targets.into_iter().map(|(_, u)| u).collect();
@@ -168,21 +168,13 @@ impl ServerSession {
         } else {
             "STORE completed"
         };
-        // The first CONDSTORE-enabling command reports HIGHESTMODSEQ in
-        // its tagged OK (RFC 7162 §3.1); MODIFIED takes that place when a
-        // message failed, so HIGHESTMODSEQ goes out untagged just before.
-        let highest = announce_highest
-            .then(|| self.highest_mod_seq_code())
-            .flatten();
-        let code = match (modified, highest) {
-            (Some(m), Some(h)) => {
-                self.flush_updates(uid);
-                self.send(&Response::Status(Status::ok(None, Some(h), "Highest")));
-                Some(m)
-            }
-            (m, h) => m.or(h),
-        };
-        self.complete(tag, uid, code, text);
+        // The first CONDSTORE-enabling command reports HIGHESTMODSEQ
+        // untagged before its tagged OK (RFC 7162 §3.1), which carries
+        // MODIFIED when a message failed the UNCHANGEDSINCE test.
+        if announce_highest {
+            self.announce_highest_mod_seq(uid);
+        }
+        self.complete(tag, uid, modified, text);
         Ok(())
     }
 

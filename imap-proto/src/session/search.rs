@@ -396,11 +396,10 @@ impl ServerSession {
     /// The tagged OK, with HIGHESTMODSEQ when this command enabled
     /// CONDSTORE (RFC 7162 §3.1).
     fn complete_job(&mut self, job: &SearchJob, text: &str) {
-        let code = job
-            .announce_highest
-            .then(|| self.highest_mod_seq_code())
-            .flatten();
-        self.complete(job.tag.clone(), job.uid, code, text);
+        if job.announce_highest {
+            self.announce_highest_mod_seq(job.uid);
+        }
+        self.complete(job.tag.clone(), job.uid, None, text);
     }
 }
 

@@ -48,7 +48,7 @@ impl Default for Capabilities {
         let pre = vec![
             C::Imap4Rev1,
             C::Imap4Rev2,
-            C::LiteralMinus,
+            C::LiteralPlus,
             C::SaslIr,
             C::Id,
             C::Enable,
@@ -61,7 +61,7 @@ impl Default for Capabilities {
         let after_login = vec![
             C::Imap4Rev1,
             C::Imap4Rev2,
-            C::LiteralMinus,
+            C::LiteralPlus,
             C::Id,
             C::Enable,
             C::Idle,
@@ -479,6 +479,10 @@ pub enum Event {
         date: Option<DateTime>,
         /// Message size in octets.
         size: u64,
+        /// The message came in a literal8 (`~{N}`, RFC 3516 §4.4): it may
+        /// hold binary parts, which a store that keeps RFC 5322 text
+        /// converts (or refuses with `[UNKNOWN-CTE]`).
+        binary: bool,
     },
     /// Another message of the APPEND begins (MULTIAPPEND, RFC 3502), or a
     /// message built with CATENATE (RFC 4469) begins (the first one of a
@@ -499,6 +503,9 @@ pub enum Event {
         /// as [`Event::AppendChunk`]s (its `TEXT` parts) and
         /// [`Event::AppendUrl`]s, in order.
         size: Option<u64>,
+        /// The message came in a literal8 (`~{N}`, RFC 3516 §4.4), as for
+        /// [`Event::AppendBegin`]; always `false` for CATENATE.
+        binary: bool,
     },
     /// A CATENATE `URL` part (RFC 4469 §3): append what the IMAP URL
     /// (RFC 5092, relative to this server, or absolute) names to the

@@ -521,6 +521,7 @@ impl Harness {
                 mailbox,
                 flags,
                 date: _,
+                binary: _,
                 size,
             } => {
                 self.log

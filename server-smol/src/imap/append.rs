@@ -29,6 +29,10 @@ pub(super) struct PendingAppend {
     /// A CATENATE message grew over the size limit through its `TEXT`
     /// parts: the command fails with `[TOOBIG]` at its end.
     pub(super) too_big: bool,
+    /// A literal8 APPEND (RFC 3516 §4.4): binary parts are stored as
+    /// base64, since a Maildir file is RFC 5322 text (as Dovecot does);
+    /// BINARY[] gives the octets back.
+    pub(super) binary: Option<mime_scan::BinaryToBase64>,
 }
 
 impl ImapHandler {
@@ -38,12 +42,16 @@ impl ImapHandler {
         mailbox: String,
         flags: Vec<Flag>,
         date: Option<DateTime>,
+        binary: bool,
     ) -> Result<(), RespText> {
         let (bits, keywords) = store_flags(&flags);
+        let zone = date.as_ref().map_or(0, DateTime::zone_minutes);
         let date = date.as_ref().map(DateTime::unix_seconds);
         let result = self
             .with_store(move |store, account| {
-                store.begin_append(account, &mailbox, bits, &keywords, date)
+                let mut a = store.begin_append(account, &mailbox, bits, &keywords, date)?;
+                a.set_internal_zone(zone);
+                Ok(a)
             })
             .await;
         match result {
@@ -55,6 +63,7 @@ impl ImapHandler {
                     error: None,
                     len: 0,
                     too_big: false,
+                    binary: binary.then(mime_scan::BinaryToBase64::new),
                 });
                 Ok(())
             }
@@ -100,7 +109,10 @@ impl ImapHandler {
                 p.too_big = true;
                 p.buffer.clear();
             } else {
-                p.buffer.extend_from_slice(data);
+                match p.binary.as_mut() {
+                    Some(c) => c.feed(data, &mut p.buffer),
+                    None => p.buffer.extend_from_slice(data),
+                }
             }
             if p.buffer.len() >= WRITE_BATCH {
                 self.append_flush().await;

@@ -11,7 +11,7 @@ use imap_proto::view::{FlagUpdate, MailboxChange, MessageSummary};
 use maildir::{Change, StoreError, UidSet};
 
 use super::ImapHandler;
-use super::convert::{email_id, imap_date, imap_flags, nz};
+use super::convert::{email_id, imap_date, imap_date_in, imap_flags, nz};
 
 impl ImapHandler {
     /// Takes every event already queued on the subscription without
@@ -130,7 +130,7 @@ impl ImapHandler {
                     uid: nz(m.uid)?,
                     flags: imap_flags(m.flags, &m.keywords),
                     mod_seq: m.modseq,
-                    internal_date: imap_date(m.internal_date),
+                    internal_date: imap_date_in(m.internal_date, m.internal_zone),
                     size: m.size,
                     recent: self.claimed.remove(&m.uid),
                     email_id: email_id(m.email_id),
@@ -239,7 +239,7 @@ impl ImapHandler {
                     uid: nz(m.uid)?,
                     flags: imap_flags(m.flags, &m.keywords),
                     mod_seq: m.modseq,
-                    internal_date: imap_date(m.internal_date),
+                    internal_date: imap_date_in(m.internal_date, m.internal_zone),
                     size: m.size,
                     recent: claimed.contains(&m.uid),
                     email_id: email_id(m.email_id),

@@ -99,6 +99,16 @@ pub(super) fn bye(code: UnitCode, text: &str) -> Vec<u8> {
     imap_proto::session::bye_line(&RespText::with_code(Code::Unit(code), text))
 }
 
+/// An internal date as the store keeps it (Unix seconds and the zone it
+/// was given in, minutes east of UTC) as an IMAP date-time in that zone:
+/// an APPEND's `"25-Mar-2007 00:00:00 +0200"` comes back as written, and
+/// SEARCH BEFORE/ON/SINCE compare the date in it (RFC 3501 §6.4.4).
+pub(super) fn imap_date_in(secs: i64, zone_minutes: i16) -> DateTime {
+    let local = DateTime::from_unix_seconds(secs.saturating_add(i64::from(zone_minutes) * 60));
+    let (h, m, s) = local.time();
+    DateTime::new(local.date(), h, m, s, zone_minutes).unwrap_or_else(|_| imap_date(secs))
+}
+
 pub(super) fn nz(uid: u32) -> Option<NonZeroU32> {
     NonZeroU32::new(uid)
 }

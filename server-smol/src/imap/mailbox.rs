@@ -76,7 +76,7 @@ impl ImapHandler {
                         uid: nz(m.uid)?,
                         flags: imap_flags(m.flags, &m.keywords),
                         mod_seq: m.modseq,
-                        internal_date: imap_date(m.internal_date),
+                        internal_date: imap_date_in(m.internal_date, m.internal_zone),
                         size: m.size,
                         recent: m.recent,
                         email_id: email_id(m.email_id),

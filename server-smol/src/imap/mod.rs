@@ -203,8 +203,9 @@ impl Handler for ImapHandler {
                 // The session refused a size over `limits.max_message_size`
                 // (set from `[limits]`) before asking.
                 size: _,
+                binary,
             } => {
-                let answer = self.append_begin(id, mailbox, flags, date).await;
+                let answer = self.append_begin(id, mailbox, flags, date, binary).await;
                 answered!(session.respond_append_begin(id, answer));
             }
             Event::AppendMessage {
@@ -213,8 +214,11 @@ impl Handler for ImapHandler {
                 flags,
                 date,
                 size,
+                binary,
             } => {
-                let answer = self.append_message(id, mailbox, flags, date, size).await;
+                let answer = self
+                    .append_message(id, mailbox, flags, date, size, binary)
+                    .await;
                 answered!(session.respond_append_begin(id, answer));
             }
             Event::AppendUrl { id, url } => {

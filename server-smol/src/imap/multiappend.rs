@@ -230,6 +230,16 @@ fn copy_url(
 }
 
 impl ImapHandler {
+    /// Ends the current message's literal8 conversion (RFC 3516): its
+    /// last base64 line goes into the buffer.
+    fn append_finish_binary(&mut self) {
+        if let Some(p) = self.append.as_mut()
+            && let Some(c) = p.binary.take()
+        {
+            c.finish(&mut p.buffer);
+        }
+    }
+
     /// [`imap_proto::session::Event::AppendMessage`]: the next message of
     /// an APPEND (MULTIAPPEND), or a CATENATE message.
     pub(super) async fn append_message(
@@ -239,11 +249,15 @@ impl ImapHandler {
         flags: Vec<Flag>,
         date: Option<DateTime>,
         size: Option<u64>,
+        binary: bool,
     ) -> Result<(), RespText> {
         if size.is_some_and(|s| s > self.shared.config.limits.max_message_size) {
             return Err(no_code(UnitCode::TooBig, "Message too large"));
         }
         let date = date.as_ref().map(DateTime::unix_seconds);
+        // The previous message is complete: the end of its literal8
+        // conversion goes in before the next one starts.
+        self.append_finish_binary();
         self.append_flush().await;
         match self.append.as_mut() {
             Some(p) if p.id == id => {
@@ -260,6 +274,7 @@ impl ImapHandler {
                     Ok(many) => {
                         p.append = Some(std::sync::Mutex::new(Spool::Many(many)));
                         p.len = 0;
+                        p.binary = binary.then(mime_scan::BinaryToBase64::new);
                         Ok(())
                     }
                     Err(e) => Err(store_refusal(&e)),
@@ -285,6 +300,7 @@ impl ImapHandler {
                             error: None,
                             len: 0,
                             too_big: false,
+                            binary: binary.then(mime_scan::BinaryToBase64::new),
                         });
                         Ok(())
                     }
@@ -339,6 +355,7 @@ impl ImapHandler {
 
     /// Commits an APPEND's messages: the `APPENDUID` answer.
     pub(super) async fn append_commit(&mut self) -> Result<AppendUids, RespText> {
+        self.append_finish_binary();
         let Some(mut p) = self.append.take() else {
             return Err(no("No APPEND in progress"));
         };

@@ -81,6 +81,11 @@ fn temporary(e: &StoreError) -> Refusal {
 /// GENURLAUTH for one rump (RFC 4467 §6.1): `user` must own the mailbox,
 /// the message must exist (and `;UIDVALIDITY=` match); the mailbox's key
 /// is created on first use. Returns the authorized URL.
+///
+/// The URL's iuserinfo names the owner either as the full login
+/// (`testuser%40localhost@host`) or as its local part at the URL's host
+/// (`testuser@localhost`, what Dovecot's clients build):
+/// [`ImapUrl::names_login`].
 pub fn generate(store: &Store, user: &str, url: &ImapUrl) -> Result<String, Refusal> {
     let owner = url.owner().unwrap_or_default();
     let owner = owner.as_str();
@@ -89,6 +94,8 @@ pub fn generate(store: &Store, user: &str, url: &ImapUrl) -> Result<String, Refu
             "URLs can only be authorized for your own mailboxes".into(),
         ));
     }
+    // The account as this server spells it (the login's case).
+    let owner = user;
     check_message(store, owner, url)?;
     let mut fresh = [0u8; KEY_LEN];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut fresh)

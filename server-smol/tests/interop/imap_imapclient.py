@@ -45,9 +45,9 @@ eq("search SUBJECT", c.search(["SUBJECT", "client one"]), [1])
 eq("search ALL", c.search("ALL"), [1, 2])
 data = c.fetch([1, 2], ["FLAGS", "RFC822.SIZE", "BODY.PEEK[]", "ENVELOPE"])
 eq("fetch keys", sorted(data), [1, 2])
-eq("flags 1", data[1][b"FLAGS"], (b"\\Seen",))
-# The unflagged APPEND is \Recent for this first IMAP4rev1 session
-# (RFC 3501 §6.3.11 and §2.3.2); the \Seen one went to cur/ with its flag.
+# Both APPENDs are \Recent for this first IMAP4rev1 session (RFC 3501
+# §6.3.11 and §2.3.2), the \Seen one too.
+eq("flags 1", data[1][b"FLAGS"], (b"\\Seen", b"\\Recent"))
 eq("flags 2", data[2][b"FLAGS"], (b"\\Recent",))
 eq("size 1", data[1][b"RFC822.SIZE"], len(raw1))
 eq("body 1", data[1][b"BODY[]"], raw1)

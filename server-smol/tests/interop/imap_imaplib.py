@@ -248,13 +248,13 @@ def messages():
     eq("EXAMINE Dest EXISTS", m.untagged_responses.get("EXISTS"), [b"5"])
     typ, data = m.uid("FETCH", "1:*", "(FLAGS RFC822.SIZE)")
     # RFC 3501 §6.4.7: "the Recent flag SHOULD be set, in the copy"; the
-    # unflagged copies are still \Recent under EXAMINE (§6.3.2: EXAMINE
-    # MUST NOT make messages lose \Recent).
+    # copies, flagged or not, are still \Recent under EXAMINE (§6.3.2:
+    # EXAMINE MUST NOT make messages lose \Recent).
     eq("Dest FLAGS", sorted(plain_items(data)), [
-        "1 (UID 1 FLAGS (\\Seen) RFC822.SIZE %d)" % len(msg("msg 2", body="x" * 200 + "\r\n")),
+        "1 (UID 1 FLAGS (\\Seen \\Recent) RFC822.SIZE %d)" % len(msg("msg 2", body="x" * 200 + "\r\n")),
         "2 (UID 2 FLAGS (\\Recent) RFC822.SIZE %d)" % len(msg("msg 3", body="x" * 300 + "\r\n")),
-        "3 (UID 3 FLAGS (\\Seen) RFC822.SIZE %d)" % len(msg("msg 4", body="x" * 400 + "\r\n")),
-        "4 (UID 4 FLAGS (\\Seen) RFC822.SIZE %d)" % len(msg("msg 6", body="x" * 600 + "\r\n")),
+        "3 (UID 3 FLAGS (\\Seen \\Recent) RFC822.SIZE %d)" % len(msg("msg 4", body="x" * 400 + "\r\n")),
+        "4 (UID 4 FLAGS (\\Seen \\Recent) RFC822.SIZE %d)" % len(msg("msg 6", body="x" * 600 + "\r\n")),
         "5 (UID 5 FLAGS (\\Recent) RFC822.SIZE %d)" % len(msg("msg 5", body="x" * 500 + "\r\n")),
     ])
     data = fetch_one(m, 5, "(BODY.PEEK[])")
