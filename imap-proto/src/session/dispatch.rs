@@ -86,8 +86,9 @@ pub(super) enum Pending {
     /// NOTIFY SET STATUS: one mailbox's STATUS, then the rest.
     NotifyStatus {
         tag: Tag,
-        name: String,
-        queue: std::collections::VecDeque<String>,
+        /// The mailbox and whether it is subscribed.
+        name: (String, bool),
+        queue: std::collections::VecDeque<(String, bool)>,
     },
     Quota {
         tag: Tag,
