@@ -143,9 +143,19 @@ impl ServerSession {
     }
 
     /// Ends a command with OK after sending pending updates.
+    /// A live context (RFC 5267 §4.3) may first read the messages this
+    /// flush announced ([`context_read_next`](Self::context_read_next)).
     pub(super) fn complete(&mut self, tag: Tag, expunge: bool, code: Option<Code>, text: &str) {
         self.flush_updates(expunge);
-        self.ok(tag, code, text);
+        let done = super::context::Completion {
+            tag,
+            expunge,
+            code,
+            text: text.to_owned(),
+        };
+        if let Err(done) = self.context_read_next(0, done) {
+            self.ok(done.tag, done.code, &done.text);
+        }
     }
 
     /// A name from the wire as UTF-8 (modified UTF-7 decoded for
