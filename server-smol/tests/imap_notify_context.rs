@@ -107,3 +107,86 @@ fn notify_single_events_for_another_mailbox() {
     // disconnection" after the BAD was imaptest itself hanging up).
     a.ok("NOOP");
 }
+
+/// The imaptest `search-context-update` flow from RFC 5267 §4.3 over the
+/// real binary: `SEARCH RETURN (UPDATE) BODY body SEEN` follows this
+/// session's own STORE (ADDTO, REMOVEFROM), EXPUNGE (REMOVEFROM before
+/// the EXPUNGE) and APPEND (ADDTO after the EXISTS, before the tagged
+/// OK), another session's APPEND, and stops at CANCELUPDATE.
+#[test]
+fn content_context_follows_own_and_other_changes() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let addr = server.addr("imap");
+    let mut a = RawImap::login(addr, ALICE.0, ALICE.1);
+    let mut b = RawImap::login(addr, ALICE.0, ALICE.1);
+    for body in ["some body", "a body too", "nothing", "body", "body again"] {
+        assert!(a.append("INBOX", "", &message("m", body)).ok());
+    }
+    a.ok("SELECT INBOX");
+    let t = format!("a{}", a.next_tag);
+    assert_eq!(
+        a.ok("SEARCH RETURN (UPDATE) BODY body SEEN").untagged,
+        [format!("* ESEARCH (TAG \"{t}\")")]
+    );
+    // Message 3 has no "body": not added when seen.
+    let r = a.ok("STORE 1:3 +FLAGS (\\Seen)");
+    assert_eq!(
+        r.untagged,
+        [
+            "* 1 FETCH (FLAGS (\\Seen \\Recent))".to_string(),
+            "* 2 FETCH (FLAGS (\\Seen \\Recent))".to_string(),
+            "* 3 FETCH (FLAGS (\\Seen \\Recent))".to_string(),
+            format!("* ESEARCH (TAG \"{t}\") ADDTO (0 1:2)"),
+        ]
+    );
+    let r = a.ok("STORE 1 -FLAGS.SILENT (\\Seen)");
+    assert_eq!(
+        r.untagged,
+        [format!("* ESEARCH (TAG \"{t}\") REMOVEFROM (0 1)")]
+    );
+    a.ok("STORE 2 +FLAGS.SILENT (\\Deleted)");
+    let r = a.ok("EXPUNGE");
+    assert_eq!(
+        r.untagged,
+        [
+            format!("* ESEARCH (TAG \"{t}\") REMOVEFROM (0 2)"),
+            "* 2 EXPUNGE".to_string(),
+        ]
+    );
+    // This session's APPEND: EXISTS, then ADDTO, then the tagged OK.
+    // (RECENT lines are left out: \Recent is not what this tests.)
+    let no_recent = |v: Vec<String>| -> Vec<String> {
+        v.into_iter().filter(|l| !l.ends_with(" RECENT")).collect()
+    };
+    let r = a.append("INBOX", "\\Seen", &message("m", "body four"));
+    assert!(r.ok(), "{r:?}");
+    assert_eq!(
+        no_recent(r.untagged),
+        [
+            "* 5 EXISTS".to_string(),
+            format!("* ESEARCH (TAG \"{t}\") ADDTO (0 5)"),
+        ]
+    );
+    // Another session's APPEND, seen at A's next command (or pushed by
+    // then: A reads until the tagged NOOP either way).
+    assert!(b.append("INBOX", "\\Seen", &message("m", "body five")).ok());
+    let mut lines = Vec::new();
+    for _ in 0..20 {
+        lines.extend(no_recent(a.ok("NOOP").untagged));
+        if lines.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        lines,
+        [
+            "* 6 EXISTS".to_string(),
+            format!("* ESEARCH (TAG \"{t}\") ADDTO (0 6)"),
+        ]
+    );
+    a.ok(&format!("CANCELUPDATE \"{t}\""));
+    let r = a.ok("STORE 4 +FLAGS.SILENT (\\Seen)");
+    assert!(r.untagged.is_empty(), "{r:?}");
+}

@@ -196,17 +196,14 @@ fn contexts_follow_another_session() {
         ),
         [format!("* ESEARCH (TAG \"{t3}\") UID ALL 5,4,2")]
     );
-    // Criteria on content cannot be kept live: NOUPDATE, result still given.
+    // Criteria on content are kept live too (tests/imap_notify_context.rs
+    // follows such contexts); this one is cancelled to keep the rest short.
     let t4 = format!("a{}", a.next_tag);
     assert_eq!(
         untagged(&mut a, "UID SEARCH RETURN (UPDATE) SUBJECT sized"),
-        [
-            format!("* ESEARCH (TAG \"{t4}\") UID ALL 1:5"),
-            format!(
-                "* NO [NOUPDATE \"{t4}\"] Updates need criteria on flags, sizes, dates or UIDs"
-            ),
-        ]
+        [format!("* ESEARCH (TAG \"{t4}\") UID ALL 1:5")]
     );
+    a.ok(&format!("CANCELUPDATE \"{t4}\""));
     // A reused tag of a live context is BAD (RFC 5267 §4.3).
     a.send(format!("{t1} SEARCH RETURN (UPDATE) ALL\r\n").as_bytes())
         .unwrap();
