@@ -83,6 +83,9 @@ pub(crate) struct SearchJob {
     /// The content answers of every message read, by UID ascending, for
     /// a live context whose criteria read content; `None` when not kept.
     verdicts: Option<Vec<(NonZeroU32, ContentVerdicts)>>,
+    /// A message of the view was expunged from the store before it could
+    /// be read: the answer says `[EXPUNGEISSUED]`.
+    expunge_issued: bool,
 }
 
 /// A message streamed to a SEARCH: its root header (for the header keys)
@@ -119,6 +122,7 @@ impl SearchJob {
             update: None,
             stream: None,
             verdicts: Some(Vec::new()),
+            expunge_issued: false,
         }
     }
 
@@ -239,6 +243,7 @@ impl ServerSession {
             update,
             stream: None,
             verdicts,
+            expunge_issued: false,
         });
         self.search_continue(job);
     }
@@ -282,6 +287,12 @@ impl ServerSession {
     /// The content of the message the SEARCH asked for.
     pub(super) fn search_answer(&mut self, mut job: Box<SearchJob>, content: MessageContent) {
         let stream = job.stream.take();
+        // Another session expunged it after this session's view was last
+        // brought up to date: its content keys cannot be answered, so the
+        // result may lack it (RFC 9051 §7.1, EXPUNGEISSUED).
+        if matches!(content, MessageContent::Gone) {
+            job.expunge_issued = true;
+        }
         if let Some((seq, uid)) = job.current.take() {
             if let (MessageContent::Streamed, Some(s)) = (&content, stream) {
                 let SearchStream { header, body, .. } = *s;
@@ -458,12 +469,26 @@ impl ServerSession {
     }
 
     /// The tagged OK, with HIGHESTMODSEQ when this command enabled
-    /// CONDSTORE (RFC 7162 §3.1).
+    /// CONDSTORE (RFC 7162 §3.1), and EXPUNGEISSUED when a message was
+    /// expunged before it could be read (RFC 9051 §7.1); with both, the
+    /// HIGHESTMODSEQ goes in an untagged OK first.
     fn complete_job(&mut self, job: &SearchJob, text: &str) {
-        let code = job
+        let highest = job
             .announce_highest
             .then(|| self.highest_mod_seq_code())
             .flatten();
+        let code = if job.expunge_issued {
+            if let Some(h) = highest {
+                self.send(&Response::Status(crate::response::Status::ok(
+                    None,
+                    Some(h),
+                    "Highest",
+                )));
+            }
+            Some(Code::Unit(crate::response::UnitCode::ExpungeIssued))
+        } else {
+            highest
+        };
         self.complete(job.tag.clone(), job.uid, code, text);
     }
 }
