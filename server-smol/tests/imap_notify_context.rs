@@ -190,3 +190,62 @@ fn content_context_follows_own_and_other_changes() {
     let r = a.ok("STORE 4 +FLAGS.SILENT (\\Seen)");
     assert!(r.untagged.is_empty(), "{r:?}");
 }
+
+/// imaptest's stress run saw "Connection reset by peer" right after a
+/// `BODY[] {89}` announcement: the literal's size comes from the index
+/// and its octets from the file later, and another session's EXPUNGE in
+/// between unlinked the file, so the server could not send what it had
+/// announced and closed the connection, logging nothing. The descriptor
+/// opened when the size was checked is now the one copied from. Here A
+/// asks for two literals of one 24 MiB message and stops reading, so the
+/// server is stuck in the first while B expunges the message; A then
+/// reads both literals whole and the tagged OK.
+#[test]
+fn literal_of_a_message_expunged_while_sent_is_complete() {
+    let opts = Opts {
+        listeners: vec!["imap"],
+        max_message_size: 64 << 20,
+        ..Opts::default()
+    };
+    let site = site_with_auth(opts, "failure_delay_ms = 0");
+    site.default_users();
+    let server = site.start();
+    let addr = server.addr("imap");
+    let mut a = RawImap::login(addr, ALICE.0, ALICE.1);
+    let mut b = RawImap::login(addr, ALICE.0, ALICE.1);
+    let header = b"From: a@example.org\r\nSubject: big\r\n\r\n";
+    let mut big = header.to_vec();
+    while big.len() < 24 << 20 {
+        big.extend_from_slice(
+            b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n",
+        );
+    }
+    assert!(b.append("INBOX", "", &big).ok());
+    a.ok("SELECT INBOX");
+    let tag = a.tag();
+    a.send(format!("{tag} FETCH 1 (BODY.PEEK[TEXT] BODY.PEEK[])\r\n").as_bytes())
+        .unwrap();
+    // A reads nothing: the server blocks inside the first literal.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    b.ok("SELECT INBOX");
+    b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)");
+    let r = b.ok("EXPUNGE");
+    assert_eq!(r.untagged, ["* 1 EXPUNGE"]);
+
+    let line = a.line().expect("the FETCH response, whole");
+    let text = &big[header.len()..];
+    let mut want = format!("* 1 FETCH (BODY[TEXT] {{{}}}\r\n", text.len()).into_bytes();
+    want.extend_from_slice(text);
+    want.extend_from_slice(format!(" BODY[] {{{}}}\r\n", big.len()).as_bytes());
+    want.extend_from_slice(&big);
+    want.push(b')');
+    assert!(
+        line == want,
+        "FETCH response differs ({} octets)",
+        line.len()
+    );
+    let r = a.read_until_tagged(&tag).unwrap();
+    assert_eq!(r.status, "OK FETCH completed");
+    // The expunge is announced at the next command that may.
+    assert_eq!(a.ok("NOOP").untagged, ["* 1 EXPUNGE"]);
+}

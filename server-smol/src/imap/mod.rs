@@ -95,6 +95,15 @@ pub struct ImapHandler {
     /// not been told of yet.
     claimed: std::collections::BTreeSet<u32>,
     append: Option<PendingAppend>,
+    /// The file `ReadMessage` (offsets) opened before the session
+    /// announced a literal from it (UID, file): `WriteExternal` copies from
+    /// this descriptor, so a message another session expunges (unlinks)
+    /// in between is still sent whole, as announced, instead of the
+    /// connection being closed mid-literal (imaptest's stress run saw
+    /// "Connection reset by peer" right after `BODY[] {89}`). The session
+    /// asks for the next message only after its literals are written, so
+    /// one is enough; it is dropped at the next read.
+    held: Option<(u32, std::fs::File)>,
 }
 
 struct PendingAppend {
@@ -119,6 +128,7 @@ impl ImapHandler {
             pending: Vec::new(),
             overflowed: false,
             claimed: std::collections::BTreeSet::new(),
+            held: None,
             append: None,
         }
     }
@@ -450,12 +460,15 @@ impl ImapHandler {
     }
 
     async fn read_message(
-        &self,
+        &mut self,
         mailbox: String,
         uid: NonZeroU32,
         need: ContentNeed,
     ) -> MessageContent {
         let uid = uid.get();
+        self.held = None;
+        let held = Arc::new(Mutex::new(None));
+        let keep = held.clone();
         let result = self
             .with_store(move |store, account| {
                 let offsets = store.mime_parts(account, &mailbox, uid)?;
@@ -465,10 +478,12 @@ impl ImapHandler {
                         // and copied from the file later: check now that
                         // the file still has that size (the store reports
                         // a truncated file), rather than announce bytes
-                        // that cannot be sent.
-                        Some(o) => store
-                            .open_message(account, &mailbox, uid)
-                            .map(|_| MessageContent::Offsets(o)),
+                        // that cannot be sent, and keep the descriptor to
+                        // copy from (`held`).
+                        Some(o) => store.open_message(account, &mailbox, uid).map(|f| {
+                            *keep.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+                            MessageContent::Offsets(o)
+                        }),
                         None => read_whole(store, account, &mailbox, uid, None),
                     },
                     ContentNeed::Header => {
@@ -496,6 +511,8 @@ impl ImapHandler {
                 }
             })
             .await;
+        let held = held.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.held = held.map(|f| (uid, f));
         match result {
             Ok(content) => content,
             Err(e) => unreadable(uid, &e),
@@ -560,7 +577,7 @@ impl ImapHandler {
     }
 
     async fn write_external(
-        &self,
+        &mut self,
         session: &mut ServerSession,
         mailbox: String,
         id: RequestId,
@@ -570,9 +587,20 @@ impl ImapHandler {
     ) -> Next {
         let uid = uid.get();
         let start = range.start;
+        // The descriptor ReadMessage checked (still readable if the file
+        // was unlinked since); else open it again.
+        // (Cloned, not taken: one FETCH may have several literals from
+        // one message, e.g. `BODY[TEXT] BODY[]`.)
+        let held = match self.held.as_ref() {
+            Some((u, f)) if *u == uid => f.try_clone().ok(),
+            _ => None,
+        };
         let opened = self
             .with_store(move |store, account| {
-                let mut f = store.open_message(account, &mailbox, uid)?;
+                let mut f = match held {
+                    Some(f) => f,
+                    None => store.open_message(account, &mailbox, uid)?,
+                };
                 f.seek(SeekFrom::Start(start))?;
                 Ok(f)
             })
@@ -602,7 +630,15 @@ impl ImapHandler {
             }
         }
         // A short file (changed behind our back) makes the session close the
-        // connection: a literal cannot be cut short.
+        // connection: a literal cannot be cut short. Said in the log, as
+        // the client only sees the connection end.
+        if remaining > 0 {
+            tracing::warn!(
+                uid,
+                missing = remaining,
+                "imap: message file shorter than its announced literal; closing the connection"
+            );
+        }
         let _ = session.finish_external(id);
         Next::Continue
     }
