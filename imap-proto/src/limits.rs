@@ -63,7 +63,10 @@ pub struct Limits {
     /// Searching commands kept up to date with `RETURN (UPDATE)` at once
     /// (RFC 5267 §4.3.1; more are refused with `NOUPDATE`). Default 8.
     /// Each costs its criteria and 4 octets per result, and one metadata
-    /// match per message of the mailbox at every flush of updates.
+    /// match per message of the mailbox at every flush of updates; one
+    /// whose criteria read message content also keeps 16 octets per
+    /// message of the mailbox (its content keys' answers) and reads each
+    /// new message once.
     pub max_update_contexts: usize,
     /// NOTIFY notifications (RFC 5465) queued while a command runs; one
     /// more turns NOTIFY off with `NOTIFICATIONOVERFLOW`. Default 1024

@@ -170,7 +170,7 @@ a3 NOTIFY SET (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (per
         "* 3 FETCH (UID 3 FLAGS (\\Recent))",
         "* 1 FETCH (FLAGS ())",
         "* 2 EXPUNGE",
-        "* STATUS Sent (MESSAGES 4 UIDNEXT 9 UNSEEN 1)",
+        "* STATUS Sent (MESSAGES 4 UIDNEXT 9 UIDVALIDITY 7 UNSEEN 1)",
         "* LIST () \"/\" Lists",
         "* LIST () \"/\" Old (\"OLDNAME\" (\"Lists\"))",
         "* LIST (\\NonExistent) \"/\" Old",
@@ -189,7 +189,8 @@ a3 NOTIFY SET (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (per
     assert_eq!(out, expected);
 }
 
-/// BADEVENT lists what is supported; MessageNew needs MessageExpunge;
+/// BADEVENT lists what is supported; for the selected mailbox MessageNew
+/// needs MessageExpunge and FlagChange both (RFC 5465 §5);
 /// FETCH items beyond the view's are refused; NOTIFY SET STATUS reports
 /// every mailbox but the selected one before the tagged OK; a refused
 /// NOTIFY leaves the previous one in place.
@@ -199,8 +200,8 @@ fn notify_checks_and_status() {
         Step::Input(
             b"a1 LOGIN alice secret\r\na2 SELECT INBOX\r\n\
 a3 NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))\r\n\
-a4 NOTIFY SET (personal (MessageNew))\r\n\
-a5 NOTIFY SET (personal (FlagChange MailboxName))\r\n\
+a4 NOTIFY SET (selected (MessageNew))\r\n\
+a5 NOTIFY SET (selected-delayed (FlagChange MessageNew))\r\n\
 a6 NOTIFY SET (selected (MessageNew (ENVELOPE) MessageExpunge))\r\n\
 a7 NOTIFY SET (personal (MessageNew (UID) MessageExpunge))\r\n\
 a8 NOTIFY SET STATUS (personal (MessageNew MessageExpunge))\r\n\
@@ -218,9 +219,9 @@ b1 NOTIFY SET (personal (MessageNew MessageExpunge X-Thing))\r\n",
         "a5 BAD MessageNew, MessageExpunge and FlagChange go together",
         "a6 BAD MessageNew items: UID, FLAGS, INTERNALDATE, RFC822.SIZE, MODSEQ",
         "a7 BAD MessageNew items are for the selected mailbox only",
-        "* STATUS Drafts (MESSAGES 0 UIDNEXT 1 UNSEEN 0)",
-        "* STATUS Sent (MESSAGES 0 UIDNEXT 1 UNSEEN 0)",
-        "* STATUS Trash (MESSAGES 0 UIDNEXT 1 UNSEEN 0)",
+        "* STATUS Drafts (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 1700000000 UNSEEN 0)",
+        "* STATUS Sent (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 1700000000 UNSEEN 0)",
+        "* STATUS Trash (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 1700000000 UNSEEN 0)",
         "a8 OK NOTIFY completed",
         "a9 OK NOTIFY completed",
         &format!("b1 {badevent}"),
@@ -228,6 +229,49 @@ b1 NOTIFY SET (personal (MessageNew MessageExpunge X-Thing))\r\n",
         "* LIST () \"/\" Sent",
     ]);
     assert_eq!(out, expected);
+}
+
+/// For mailboxes other than the selected one each message event may be
+/// asked for alone (as Dovecot accepts; imaptest's `notify` script does),
+/// and each brings the STATUS after its own kind of change only:
+/// FlagChange adds HIGHESTMODSEQ. NOTIFY SET without STATUS sends none.
+#[test]
+fn single_events_for_other_mailboxes() {
+    let steps = [
+        Step::Input(
+            b"a1 LOGIN alice secret\r\na2 SELECT INBOX\r\n\
+a3 NOTIFY SET STATUS (mailboxes Sent (MessageExpunge))\r\n\
+a4 NOTIFY SET STATUS (mailboxes Sent (MessageNew))\r\n\
+a5 NOTIFY SET STATUS (mailboxes Sent (FlagChange))\r\n\
+a6 NOTIFY SET (mailboxes Sent (MessageNew MessageExpunge FlagChange))\r\n",
+        ),
+        Step::Status("Sent", false, status(3, 5, 2)),
+    ];
+    let out = run_all_chunks(&config(), &steps);
+    let expected = crlf(&[
+        "* STATUS Sent (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 1700000000 UNSEEN 0)",
+        "a3 OK NOTIFY completed",
+        "* STATUS Sent (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 1700000000 UNSEEN 0)",
+        "a4 OK NOTIFY completed",
+        "* STATUS Sent (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 1700000000 UNSEEN 0 HIGHESTMODSEQ 1)",
+        "a5 OK NOTIFY completed",
+        "a6 OK NOTIFY completed",
+        "* STATUS Sent (MESSAGES 3 UIDNEXT 5 UIDVALIDITY 7 UNSEEN 2 HIGHESTMODSEQ 9)",
+    ]);
+    assert_eq!(out, expected);
+
+    // What the adapter is told to report, per kind of change.
+    let mut h = Harness::with_store(config(), store_with_two(), Instant::now());
+    h.run(
+        b"a1 LOGIN alice secret\r\na2 NOTIFY SET (mailboxes Sent (MessageExpunge))\r\n",
+        usize::MAX,
+    );
+    let i = h.session.notify_interest("Sent", false);
+    assert!(i.status && i.message_expunge && !i.message_new && !i.flag_change);
+    assert_eq!(
+        h.session.notify_interest("Trash", false),
+        Default::default()
+    );
 }
 
 /// RFC 5465 §5.8: notifications queued while a command runs are bounded;

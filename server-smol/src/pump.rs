@@ -129,6 +129,15 @@ pub trait Handler {
     fn on_outside(&mut self, _session: &mut Self::Session) -> impl Future<Output = ()> {
         async {}
     }
+    /// Called before client input is fed to the session: hands over what
+    /// [`Handler::outside`] has queued already but the pump has not woken
+    /// for yet (the socket won the race, or the input was read with an
+    /// earlier command), so a change another session had acknowledged
+    /// before this client sent its command is seen by that command. Must
+    /// not wait for anything new. The default does nothing.
+    fn before_input(&mut self, _session: &mut Self::Session) -> impl Future<Output = ()> {
+        async {}
+    }
     /// The session's login, once it has one. When the account is deleted
     /// or its password changes the ticket is revoked, and the pump sends
     /// [`Handler::revoked_notice`] and closes the connection (between
@@ -278,6 +287,7 @@ async fn drive<H: Handler>(
         }
         // 2. Pending input.
         if taken < input.len() {
+            handler.before_input(session).await;
             let n = session.feed(&input[taken..]);
             traced_input(trace, &input[taken..taken + n]);
             taken += n;

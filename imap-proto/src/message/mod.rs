@@ -58,7 +58,7 @@ pub use result::{
     SearchResult, compact_sequence_set, esearch_items, implies_all, ordered_sequence_set,
     return_data, search_data,
 };
-pub use search::{MessageMeta, Needs, SearchMessage, SearchProgram, SearchScope};
+pub use search::{ContentVerdicts, MessageMeta, Needs, SearchMessage, SearchProgram, SearchScope};
 pub use search_body::{BodyMatches, BodySearch, CHARSET_WINDOW, MAX_ENCODED_MESSAGE};
 pub use section::{
     BinaryError, SectionData, UrlSection, binary, binary_size, body_section, find_part,

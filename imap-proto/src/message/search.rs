@@ -167,6 +167,9 @@ enum Node {
     Not(Box<Node>),
     Or(Box<Node>, Box<Node>),
     And(Vec<Node>),
+    /// A key that reads the header or body, with its index among the
+    /// program's content keys (for [`ContentVerdicts`]).
+    Content(Box<Node>, u32),
     /// Keys nested deeper than [`MAX_KEY_DEPTH`]: match nothing.
     Never,
 }
@@ -275,10 +278,52 @@ fn needs(n: &Node) -> Needs {
     match n {
         Node::Header(..) | Node::Addr(..) | Node::Subject(_) | Node::Sent(..) => Needs::Headers,
         Node::Body(..) | Node::Text(..) => Needs::Body,
-        Node::Not(k) => needs(k),
+        Node::Not(k) | Node::Content(k, _) => needs(k),
         Node::Or(a, b) => needs(a).max(needs(b)),
         Node::And(v) => v.iter().map(needs).max().unwrap_or(Needs::Metadata),
         _ => Needs::Metadata,
+    }
+}
+
+/// Wraps every key that reads message content in [`Node::Content`],
+/// numbered in tree order; `next` counts them. The tree came from
+/// [`compile`], whose depth limit bounds this recursion.
+fn number_content(n: &mut Node, next: &mut u32) {
+    match n {
+        Node::Header(..)
+        | Node::Addr(..)
+        | Node::Subject(_)
+        | Node::Sent(..)
+        | Node::Body(..)
+        | Node::Text(..) => {
+            let key = std::mem::replace(n, Node::Never);
+            *n = Node::Content(Box::new(key), *next);
+            *next = next.saturating_add(1);
+        }
+        Node::Not(k) => number_content(k, next),
+        Node::Or(a, b) => {
+            number_content(a, next);
+            number_content(b, next);
+        }
+        Node::And(v) => v.iter_mut().for_each(|k| number_content(k, next)),
+        _ => {}
+    }
+}
+
+/// The answers of a program's content keys (header and body keys) for
+/// one message, one bit per key. A message's content never changes, so a
+/// live search context (RFC 5267 §4.3) keeps these and re-evaluates only
+/// the flags and other metadata when they change
+/// ([`SearchProgram::matches_with_verdicts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ContentVerdicts(u64);
+
+impl ContentVerdicts {
+    /// The most content keys one [`ContentVerdicts`] holds.
+    pub const MAX_KEYS: usize = 64;
+
+    fn get(self, index: u32) -> bool {
+        index < 64 && self.0 & (1u64 << index) != 0
     }
 }
 
@@ -290,6 +335,8 @@ pub struct SearchProgram {
     mod_seq: bool,
     /// The BODY and TEXT needles, by index.
     body: Vec<Needle>,
+    /// How many keys read message content.
+    content_keys: u32,
 }
 
 fn has_modseq(k: &SearchKey, depth: usize) -> bool {
@@ -307,7 +354,9 @@ impl SearchProgram {
     /// Compiles the keys of a SEARCH command (all must match).
     pub fn new(keys: &[SearchKey]) -> Self {
         let mut body = Vec::new();
-        let root = Node::And(keys.iter().map(|k| compile(k, 0, &mut body)).collect());
+        let mut root = Node::And(keys.iter().map(|k| compile(k, 0, &mut body)).collect());
+        let mut content_keys = 0;
+        number_content(&mut root, &mut content_keys);
         let needs = needs(&root);
         let mod_seq = keys.iter().any(|k| has_modseq(k, 0));
         SearchProgram {
@@ -315,7 +364,42 @@ impl SearchProgram {
             needs,
             mod_seq,
             body,
+            content_keys,
         }
+    }
+
+    /// How many keys read the header or body (each is one bit of
+    /// [`ContentVerdicts`]; beyond [`ContentVerdicts::MAX_KEYS`] the
+    /// verdicts cannot be kept).
+    pub fn content_keys(&self) -> usize {
+        self.content_keys as usize
+    }
+
+    /// The answer of every content key for `message` (built with at least
+    /// [`needs`](Self::needs)), to evaluate the program again later with
+    /// [`matches_with_verdicts`](Self::matches_with_verdicts) without the
+    /// message. Keys beyond [`ContentVerdicts::MAX_KEYS`] read as false.
+    pub fn content_verdicts(
+        &self,
+        meta: &MessageMeta<'_>,
+        message: &SearchMessage<'_>,
+        scope: &SearchScope,
+    ) -> ContentVerdicts {
+        let mut bits = 0u64;
+        collect_verdicts(&self.root, meta, message, scope, &mut bits, 0);
+        ContentVerdicts(bits)
+    }
+
+    /// [`matches`](Self::matches) with the content keys answered by
+    /// `verdicts` (from [`content_verdicts`](Self::content_verdicts) of the
+    /// same program and message) and the rest by `meta`.
+    pub fn matches_with_verdicts(
+        &self,
+        meta: &MessageMeta<'_>,
+        verdicts: ContentVerdicts,
+        scope: &SearchScope,
+    ) -> bool {
+        eval(&self.root, meta, None, Some(verdicts), scope, 0)
     }
 
     /// A streaming matcher for this program's BODY and TEXT keys over a
@@ -349,7 +433,37 @@ impl SearchProgram {
         message: Option<&SearchMessage<'_>>,
         scope: &SearchScope,
     ) -> bool {
-        eval(&self.root, meta, message, scope, 0)
+        eval(&self.root, meta, message, None, scope, 0)
+    }
+}
+
+/// Sets the bit of every content key `message` matches. Bounded like
+/// [`eval`].
+fn collect_verdicts(
+    n: &Node,
+    meta: &MessageMeta<'_>,
+    message: &SearchMessage<'_>,
+    scope: &SearchScope,
+    bits: &mut u64,
+    depth: usize,
+) {
+    if depth > MAX_KEY_DEPTH + 3 {
+        return;
+    }
+    let d = depth + 1;
+    match n {
+        Node::Content(k, i) if *i < 64 && eval(k, meta, Some(message), None, scope, d) => {
+            *bits |= 1u64 << *i;
+        }
+        Node::Not(k) => collect_verdicts(k, meta, message, scope, bits, d),
+        Node::Or(a, b) => {
+            collect_verdicts(a, meta, message, scope, bits, d);
+            collect_verdicts(b, meta, message, scope, bits, d);
+        }
+        Node::And(v) => v
+            .iter()
+            .for_each(|k| collect_verdicts(k, meta, message, scope, bits, d)),
+        _ => {}
     }
 }
 
@@ -374,14 +488,17 @@ fn date_matches(op: DateOp, have: Date, want: Date) -> bool {
     }
 }
 
+/// Evaluates `n`; content keys are answered by `verdicts` when given,
+/// else by `msg` (false without it).
 fn eval(
     n: &Node,
     meta: &MessageMeta<'_>,
     msg: Option<&SearchMessage<'_>>,
+    verdicts: Option<ContentVerdicts>,
     scope: &SearchScope,
     depth: usize,
 ) -> bool {
-    if depth > MAX_KEY_DEPTH + 2 {
+    if depth > MAX_KEY_DEPTH + 3 {
         return false;
     }
     let d = depth + 1;
@@ -453,9 +570,15 @@ fn eval(
                 .any(|h| needle.found_in(&format!("{}: {}", h.name.as_str(), header_text(m, h))))
                 || m.body_has(*i, needle)
         }),
-        Node::Not(k) => !eval(k, meta, msg, scope, d),
-        Node::Or(a, b) => eval(a, meta, msg, scope, d) || eval(b, meta, msg, scope, d),
-        Node::And(v) => v.iter().all(|k| eval(k, meta, msg, scope, d)),
+        Node::Content(k, i) => match verdicts {
+            Some(v) => v.get(*i),
+            None => eval(k, meta, msg, None, scope, d),
+        },
+        Node::Not(k) => !eval(k, meta, msg, verdicts, scope, d),
+        Node::Or(a, b) => {
+            eval(a, meta, msg, verdicts, scope, d) || eval(b, meta, msg, verdicts, scope, d)
+        }
+        Node::And(v) => v.iter().all(|k| eval(k, meta, msg, verdicts, scope, d)),
     }
 }
 

@@ -15,23 +15,33 @@
 //! SEARCH contexts use context position 0 and mailbox order (the shortest
 //! form, §4.3.3); SORT contexts give the position in the sorted list.
 //!
-//! Only criteria the session can evaluate from the view (flags, sizes,
-//! dates, UIDs, mod-sequences) and sort keys of the same kind (ARRIVAL,
-//! SIZE) can be kept live: for anything that needs message content, and
-//! beyond [`Limits::max_update_contexts`](super::Limits::max_update_contexts),
-//! the update is refused with `* NO [NOUPDATE "tag"]` (§4.3.1) and the
-//! other return options are still honoured. Sequence-number criteria are
-//! refused too (§4.3: they are evaluated once, when the command arrives).
+//! Criteria on message content (header and body keys) are kept live
+//! too: a message's content never changes, so the context keeps the
+//! answer of each content key for each message
+//! ([`ContentVerdicts`], from the searching command's own reading) and
+//! re-evaluates only flags and other metadata at a flush. A message that
+//! arrives later is read once, when the command that announces it ends:
+//! after its `EXISTS` and before the tagged answer, its `ADDTO` follows
+//! (while idling, or pushed by NOTIFY, it waits for the end of the next
+//! command). Sort keys must be ARRIVAL or SIZE; beyond
+//! [`Limits::max_update_contexts`](super::Limits::max_update_contexts), or
+//! with more than [`ContentVerdicts::MAX_KEYS`] content keys, the update
+//! is refused with `* NO [NOUPDATE "tag"]` (§4.3.1) and the other return
+//! options are still honoured. Sequence-number criteria are refused too
+//! (§4.3: they are evaluated once, when the command arrives).
 //! The cost is one metadata match per message and context at each flush.
 
 use super::ServerSession;
+use super::search::{Report, SearchJob};
 use crate::command::{SearchKey, SortCriterion, SortKey};
 use crate::message::{
-    MessageMeta, Needs, SearchProgram, SearchScope, SortFields, compact_sequence_set,
+    ContentVerdicts, MessageMeta, Needs, SearchProgram, SearchScope, SortFields,
+    compact_sequence_set,
 };
 use crate::response::{Code, Data, ESearchItem, Response, Status};
 use crate::types::{Quoted, SequenceSet, Tag};
 use crate::view::{MailboxView, MessageSummary};
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 
 /// A searching command whose result the client asked to keep up to date.
@@ -48,6 +58,19 @@ pub(super) struct LiveContext {
     sort: Option<Vec<SortCriterion>>,
     /// The client's result list as UIDs, in the requested order.
     results: Vec<NonZeroU32>,
+    /// For criteria that read content: each message's content answers,
+    /// by UID ascending; a message without is not read yet.
+    verdicts: Option<Vec<(NonZeroU32, ContentVerdicts)>>,
+}
+
+/// A command's tagged OK, held while a live context reads the messages
+/// it announced.
+#[derive(Debug)]
+pub(super) struct Completion {
+    pub(super) tag: Tag,
+    pub(super) expunge: bool,
+    pub(super) code: Option<Code>,
+    pub(super) text: String,
 }
 
 /// Why a searching command's UPDATE cannot be honoured, or `None`.
@@ -56,8 +79,8 @@ pub(super) fn refusal(
     criteria: &[SearchKey],
     sort: Option<&[SortCriterion]>,
 ) -> Option<&'static str> {
-    if program.needs() != Needs::Metadata {
-        return Some("Updates need criteria on flags, sizes, dates or UIDs");
+    if program.content_keys() > ContentVerdicts::MAX_KEYS {
+        return Some("Too many header and body criteria for updates");
     }
     if sort.is_some_and(|c| {
         c.iter()
@@ -98,7 +121,8 @@ fn meta_of(seq: NonZeroU32, m: &MessageSummary) -> MessageMeta<'_> {
 }
 
 impl LiveContext {
-    /// A context over `results` (UIDs in the requested order).
+    /// A context over `results` (UIDs in the requested order); `verdicts`
+    /// (by UID ascending) when the criteria read content.
     pub(super) fn new(
         tag: Tag,
         uid: bool,
@@ -106,7 +130,9 @@ impl LiveContext {
         scope: SearchScope,
         sort: Option<Vec<SortCriterion>>,
         results: Vec<NonZeroU32>,
+        verdicts: Vec<(NonZeroU32, ContentVerdicts)>,
     ) -> Self {
+        let verdicts = (program.needs() != Needs::Metadata).then_some(verdicts);
         LiveContext {
             tag,
             uid,
@@ -114,7 +140,29 @@ impl LiveContext {
             scope,
             sort,
             results,
+            verdicts,
         }
+    }
+
+    /// `Some(None)`: the criteria read content and `uid` is not read yet.
+    fn verdict(&self, uid: NonZeroU32) -> Option<Option<ContentVerdicts>> {
+        let v = self.verdicts.as_ref()?;
+        Some(
+            v.binary_search_by_key(&uid, |(u, _)| *u)
+                .ok()
+                .and_then(|i| v.get(i))
+                .map(|(_, c)| *c),
+        )
+    }
+
+    /// Whether the message matches; `None` when its content is not read.
+    fn evaluate(&self, seq: NonZeroU32, m: &MessageSummary) -> Option<bool> {
+        let meta = meta_of(seq, m);
+        Some(match self.verdict(m.uid) {
+            None => self.program.matches(&meta, None, &self.scope),
+            Some(Some(v)) => self.program.matches_with_verdicts(&meta, v, &self.scope),
+            Some(None) => return None,
+        })
     }
 
     fn matches(&self, view: &MailboxView, uid: NonZeroU32) -> bool {
@@ -122,7 +170,37 @@ impl LiveContext {
             return false;
         };
         view.get(seq.get())
-            .is_some_and(|m| self.program.matches(&meta_of(seq, m), None, &self.scope))
+            .and_then(|m| self.evaluate(seq, m))
+            .unwrap_or(false)
+    }
+
+    /// The client's messages this context has not read (content
+    /// criteria only), as `(seq, uid)` ascending.
+    fn unread(&self, view: &MailboxView) -> VecDeque<(NonZeroU32, NonZeroU32)> {
+        if self.verdicts.is_none() {
+            return VecDeque::new();
+        }
+        view.iter()
+            .filter(|(_, m)| !view.is_expunge_pending(m.uid))
+            .filter(|(_, m)| self.verdict(m.uid) == Some(None))
+            .map(|(s, m)| (s, m.uid))
+            .collect()
+    }
+
+    /// Keeps the content answers of messages just read.
+    pub(super) fn learn(&mut self, read: Vec<(NonZeroU32, ContentVerdicts)>) {
+        if let Some(v) = self.verdicts.as_mut() {
+            v.extend(read);
+            v.sort_unstable_by_key(|(u, _)| *u);
+            v.dedup_by_key(|(u, _)| *u);
+        }
+    }
+
+    /// Forgets the content answers of messages being expunged.
+    fn forget_expunged(&mut self, view: &MailboxView) {
+        if let Some(v) = self.verdicts.as_mut() {
+            v.retain(|(u, _)| !view.is_expunge_pending(*u));
+        }
     }
 
     /// The number the client knows `uid` by in this context.
@@ -193,11 +271,12 @@ impl LiveContext {
     fn additions(&mut self, view: &MailboxView) -> Option<Data> {
         let mut known: Vec<NonZeroU32> = self.results.clone();
         known.sort_unstable();
+        // A message not read yet is added once it is (see the module docs).
         let new: Vec<NonZeroU32> = view
             .iter()
             .filter(|(_, m)| known.binary_search(&m.uid).is_err())
             .filter(|(_, m)| !view.is_expunge_pending(m.uid))
-            .filter(|(seq, m)| self.program.matches(&meta_of(*seq, m), None, &self.scope))
+            .filter(|(seq, m)| self.evaluate(*seq, m) == Some(true))
             .map(|(_, m)| m.uid)
             .collect();
         if new.is_empty() {
@@ -318,6 +397,9 @@ impl ServerSession {
         let mut out = Vec::new();
         for c in &mut sel.contexts {
             out.extend(c.removals(&sel.view, expunge));
+            if expunge {
+                c.forget_expunged(&sel.view);
+            }
         }
         for d in out {
             self.send(&Response::Data(d));
@@ -335,6 +417,66 @@ impl ServerSession {
         }
         for d in out {
             self.send(&Response::Data(d));
+        }
+    }
+}
+
+impl ServerSession {
+    /// Before a command's tagged OK (its updates just flushed): when a live
+    /// context has not read messages the client now has, reads them (a
+    /// [`SearchJob`] over those messages) and returns `Ok`; the OK then
+    /// follows from [`context_read_done`](Self::context_read_done), after
+    /// their `ADDTO`. Contexts from index `from` on are looked at, each
+    /// once, so a stream of arrivals cannot hold the tagged answer back.
+    pub(super) fn context_read_next(
+        &mut self,
+        from: usize,
+        done: Completion,
+    ) -> Result<(), Completion> {
+        if self.closing {
+            return Err(done);
+        }
+        let Some(sel) = self.selected.as_ref() else {
+            return Err(done);
+        };
+        let Some((context, c, targets)) = sel
+            .contexts
+            .iter()
+            .enumerate()
+            .skip(from)
+            .map(|(i, c)| (i, c, c.unread(&sel.view)))
+            .find(|(_, _, t)| !t.is_empty())
+        else {
+            return Err(done);
+        };
+        let report = Report::ContextRead {
+            context,
+            done: Box::new(done),
+        };
+        let job = SearchJob::reader(c.tag.clone(), c.program.clone(), c.scope, targets, report);
+        self.search_continue(Box::new(job));
+        Ok(())
+    }
+
+    /// Context `context` read its messages: it keeps their answers, the
+    /// next context reads, or the updates (with the `ADDTO`s) are flushed
+    /// and the command ends.
+    pub(super) fn context_read_done(
+        &mut self,
+        context: usize,
+        read: Vec<(NonZeroU32, ContentVerdicts)>,
+        done: Completion,
+    ) {
+        if let Some(c) = self
+            .selected
+            .as_mut()
+            .and_then(|sel| sel.contexts.get_mut(context))
+        {
+            c.learn(read);
+        }
+        if let Err(done) = self.context_read_next(context + 1, done) {
+            self.flush_updates(done.expunge);
+            self.ok(done.tag, done.code, &done.text);
         }
     }
 }

@@ -82,8 +82,9 @@ pub(super) enum Pending {
     /// NOTIFY SET STATUS: one mailbox's STATUS, then the rest.
     NotifyStatus {
         tag: Tag,
-        name: String,
-        queue: std::collections::VecDeque<String>,
+        /// The mailbox and whether it is subscribed.
+        name: (String, bool),
+        queue: std::collections::VecDeque<(String, bool)>,
     },
     Quota {
         tag: Tag,
@@ -140,9 +141,19 @@ impl ServerSession {
     }
 
     /// Ends a command with OK after sending pending updates.
+    /// A live context (RFC 5267 §4.3) may first read the messages this
+    /// flush announced ([`context_read_next`](Self::context_read_next)).
     pub(super) fn complete(&mut self, tag: Tag, expunge: bool, code: Option<Code>, text: &str) {
         self.flush_updates(expunge);
-        self.ok(tag, code, text);
+        let done = super::context::Completion {
+            tag,
+            expunge,
+            code,
+            text: text.to_owned(),
+        };
+        if let Err(done) = self.context_read_next(0, done) {
+            self.ok(done.tag, done.code, &done.text);
+        }
     }
 
     /// A name from the wire as UTF-8 (modified UTF-7 decoded for

@@ -176,7 +176,7 @@
 //!   SORT=DISPLAY (RFC 5957), THREAD=REFS, WITHIN: not offered.
 //! - ESORT, CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267) and PARTIAL
 //!   (RFC 9394): see `session/context.rs` for which contexts can be kept
-//!   live (criteria on metadata; SORT by ARRIVAL or SIZE) and when
+//!   live (criteria on metadata and content; SORT by ARRIVAL or SIZE) and when
 //!   `NOUPDATE` is answered. NOTIFY (RFC 5465): see `session/notify.rs`
 //!   and [`notify_interest`](ServerSession::notify_interest); the
 //!   adapter hands in other mailboxes' changes.

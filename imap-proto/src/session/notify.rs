@@ -12,8 +12,10 @@
 //!   `mailboxes`; never the selected one): the adapter asks
 //!   [`notify_interest`](ServerSession::notify_interest) and hands in what
 //!   happened: a new `STATUS` ([`notify_status`](ServerSession::notify_status),
-//!   sent as `* STATUS name (MESSAGES n UIDNEXT n UNSEEN n)`, with
-//!   HIGHESTMODSEQ under CONDSTORE), or a name or subscription change
+//!   sent as `* STATUS name (MESSAGES n UIDNEXT n UIDVALIDITY n UNSEEN n)`,
+//!   with HIGHESTMODSEQ under CONDSTORE or when FlagChange is asked for
+//!   there, as mod-sequences are how a client sees flag changes in a
+//!   mailbox it has not selected), or a name or subscription change
 //!   ([`notify_mailbox`](ServerSession::notify_mailbox), sent as `* LIST`
 //!   with `\NonExistent`, `OLDNAME` or `\Subscribed`, RFC 5465 §5.4-5.5).
 //! - While a command runs, notifications wait in a queue of at most
@@ -24,8 +26,14 @@
 //!   `NOTIFY NONE` (§5.8).
 //! - Events this server cannot report (AnnotationChange, the METADATA
 //!   events, extensions) are refused with `NO [BADEVENT (...)]` listing
-//!   the supported ones (§3.1); MessageNew and MessageExpunge must come
-//!   together, FlagChange only with both (§5), else BAD.
+//!   the supported ones (§3.1). For `selected`/`selected-delayed`,
+//!   MessageNew and MessageExpunge must come together and FlagChange only
+//!   with both (§5), else BAD: a client told of new messages but not of
+//!   expunges (or the other way round) loses track of sequence numbers.
+//!   For other mailboxes each event may be asked for alone, as Dovecot
+//!   (the reference implementation, whose imaptest `notify` script asks
+//!   `(mailboxes x (MessageExpunge))`) accepts: their events are STATUS
+//!   responses, which carry no sequence numbers to lose track of.
 //! - `NOTIFY SET STATUS` lists the mailboxes ([`Event::List`]) and sends
 //!   the STATUS of each one a message event is asked for
 //!   ([`Event::Status`]) before the tagged OK.
@@ -41,9 +49,17 @@ use std::collections::VecDeque;
 /// selected one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NotifyInterest {
-    /// MessageNew/MessageExpunge/FlagChange: send its STATUS after a
-    /// message change ([`ServerSession::notify_status`]).
+    /// Any of MessageNew, MessageExpunge, FlagChange: its STATUS is sent
+    /// by NOTIFY SET STATUS.
     pub status: bool,
+    /// MessageNew: send its STATUS after a message was added
+    /// ([`ServerSession::notify_status`]).
+    pub message_new: bool,
+    /// MessageExpunge: send its STATUS after a message was expunged.
+    pub message_expunge: bool,
+    /// FlagChange: send its STATUS (with HIGHESTMODSEQ) after flags
+    /// changed.
+    pub flag_change: bool,
     /// MailboxName: report its creation, deletion and renaming.
     pub name: bool,
     /// SubscriptionChange: report (un)subscribing it.
@@ -86,7 +102,9 @@ enum Filter {
 #[derive(Clone, Debug)]
 struct OtherGroup {
     filter: Filter,
-    message: bool,
+    new: bool,
+    expunge: bool,
+    flags: bool,
     names: bool,
     subscriptions: bool,
 }
@@ -167,9 +185,14 @@ impl ServerSession {
             let new = has(|e| matches!(e, NotifyEvent::MessageNew(_)));
             let expunge = has(|e| *e == NotifyEvent::MessageExpunge);
             let flags = has(|e| *e == NotifyEvent::FlagChange);
-            // RFC 5465 §5.1-5.3: MessageNew and MessageExpunge go
-            // together; FlagChange needs both.
-            if new != expunge || (flags && !new) {
+            let selected = matches!(
+                g.filter,
+                FilterMailboxes::Selected | FilterMailboxes::SelectedDelayed
+            );
+            // RFC 5465 §5: MessageNew and MessageExpunge go together and
+            // FlagChange needs both, for the selected mailbox (see the
+            // module docs for why not elsewhere).
+            if selected && (new != expunge || (flags && !new)) {
                 self.bad(tag, "MessageNew, MessageExpunge and FlagChange go together");
                 return;
             }
@@ -182,10 +205,6 @@ impl ServerSession {
                 })
                 .flatten()
                 .collect();
-            let selected = matches!(
-                g.filter,
-                FilterMailboxes::Selected | FilterMailboxes::SelectedDelayed
-            );
             if !fetch.is_empty() && !selected {
                 self.bad(tag, "MessageNew items are for the selected mailbox only");
                 return;
@@ -237,7 +256,9 @@ impl ServerSession {
             };
             spec.others.push(OtherGroup {
                 filter,
-                message: new,
+                new,
+                expunge,
+                flags,
                 names: has(|e| *e == NotifyEvent::MailboxName),
                 subscriptions: has(|e| *e == NotifyEvent::SubscriptionChange),
             });
@@ -271,7 +292,10 @@ impl ServerSession {
         let d = self.config.delimiter;
         for g in &spec.others {
             if g.filter.matches(mailbox, subscribed, d) {
-                out.status |= g.message;
+                out.message_new |= g.new;
+                out.message_expunge |= g.expunge;
+                out.flag_change |= g.flags;
+                out.status = out.message_new || out.message_expunge || out.flag_change;
                 out.name |= g.names;
                 out.subscription |= g.subscriptions;
             }
@@ -281,25 +305,32 @@ impl ServerSession {
 
     /// A message change in `mailbox` (not the selected one) left it in
     /// this state: `* STATUS` when the client asked for message events
-    /// there (RFC 5465 §5.1-5.3).
+    /// there (RFC 5465 §5.1-5.3). The adapter calls it only for the kinds
+    /// of change [`notify_interest`](Self::notify_interest) names.
     pub fn notify_status(&mut self, mailbox: &str, subscribed: bool, answer: &StatusAnswer) {
-        if !self.notify_interest(mailbox, subscribed).status {
+        let interest = self.notify_interest(mailbox, subscribed);
+        if !interest.status {
             return;
         }
         let Ok(name) = Mailbox::from_utf8(mailbox, self.version) else {
             return;
         };
-        let data = self.notify_status_data(name, answer);
+        let data = self.notify_status_data(name, answer, interest.flag_change);
         self.push_notification(Response::Data(data));
     }
 
-    fn notify_status_data(&self, mailbox: Mailbox, a: &StatusAnswer) -> Data {
+    /// `* STATUS` of another mailbox: the items Dovecot sends too, so a
+    /// client can tell a new message (UIDNEXT), an expunge (MESSAGES) and
+    /// a recreated mailbox (UIDVALIDITY) apart; HIGHESTMODSEQ under
+    /// CONDSTORE or for FlagChange (RFC 5465 §5.3).
+    fn notify_status_data(&self, mailbox: Mailbox, a: &StatusAnswer, flag_change: bool) -> Data {
         let mut items = vec![
             StatusItem::Messages(a.messages),
             StatusItem::UidNext(a.uid_next),
+            StatusItem::UidValidity(a.uid_validity),
             StatusItem::Unseen(a.unseen),
         ];
-        if self.enabled.condstore {
+        if self.enabled.condstore || flag_change {
             items.push(StatusItem::HighestModSeq(a.highest_mod_seq));
         }
         Data::Status { mailbox, items }
@@ -461,7 +492,7 @@ impl ServerSession {
     /// NOTIFY SET STATUS: the mailbox list arrived; ask the STATUS of
     /// every mailbox a message event is asked for.
     pub(super) fn notify_list_answer(&mut self, tag: Tag, list: Vec<MailboxInfo>) {
-        let queue: VecDeque<String> = list
+        let queue: VecDeque<(String, bool)> = list
             .into_iter()
             .filter(|m| {
                 !m.attributes.iter().any(|a| {
@@ -472,18 +503,18 @@ impl ServerSession {
                 })
             })
             .filter(|m| self.notify_interest(&m.name, m.subscribed).status)
-            .map(|m| m.name)
+            .map(|m| (m.name, m.subscribed))
             .collect();
         self.notify_status_next(tag, queue);
     }
 
     /// The next STATUS of NOTIFY SET STATUS, or the tagged OK.
-    pub(super) fn notify_status_next(&mut self, tag: Tag, mut queue: VecDeque<String>) {
+    pub(super) fn notify_status_next(&mut self, tag: Tag, mut queue: VecDeque<(String, bool)>) {
         let Some(name) = queue.pop_front() else {
             self.complete(tag, true, None, "NOTIFY completed");
             return;
         };
-        let mailbox = name.clone();
+        let mailbox = name.0.clone();
         self.ask(
             |id| Event::Status { id, mailbox },
             Pending::NotifyStatus { tag, name, queue },
@@ -494,14 +525,16 @@ impl ServerSession {
     pub(super) fn notify_status_answer(
         &mut self,
         tag: Tag,
-        name: String,
-        queue: VecDeque<String>,
+        name: (String, bool),
+        queue: VecDeque<(String, bool)>,
         answer: Result<StatusAnswer, crate::response::RespText>,
     ) {
+        let (name, subscribed) = name;
         if let Ok(a) = answer
             && let Ok(mailbox) = Mailbox::from_utf8(&name, self.version)
         {
-            let data = self.notify_status_data(mailbox, &a);
+            let flag_change = self.notify_interest(&name, subscribed).flag_change;
+            let data = self.notify_status_data(mailbox, &a, flag_change);
             self.send(&Response::Data(data));
         }
         self.notify_status_next(tag, queue);

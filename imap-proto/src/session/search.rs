@@ -10,8 +10,8 @@ use crate::command::{
     Charset, SearchKey, SearchReturnOption, SortCriterion, SortKey, ThreadAlgorithm,
 };
 use crate::message::{
-    BodySearch, MessageMeta, Needs, PartOffsets, SearchMessage, SearchProgram, SearchResult,
-    SearchScope, SortFields, return_data, search_data,
+    BodySearch, ContentVerdicts, MessageMeta, Needs, PartOffsets, SearchMessage, SearchProgram,
+    SearchResult, SearchScope, SortFields, return_data, search_data,
 };
 use crate::response::{Code, Data, RespText, Response};
 use crate::types::Tag;
@@ -29,13 +29,19 @@ pub(crate) enum Report {
     Sort(Vec<SortCriterion>, Option<Vec<SearchReturnOption>>),
     /// THREAD (RFC 5256) by this algorithm.
     Thread(ThreadAlgorithm),
+    /// Live context number `context` reads messages it has no content
+    /// answers for (RFC 5267 §4.3); then `done` ends the command.
+    ContextRead {
+        context: usize,
+        done: Box<super::context::Completion>,
+    },
 }
 
 impl Report {
     /// What the sort keys or the threading algorithm read.
     fn needs(&self) -> Needs {
         match self {
-            Report::Search(_) => Needs::Metadata,
+            Report::Search(_) | Report::ContextRead { .. } => Needs::Metadata,
             Report::Sort(c, _)
                 if c.iter()
                     .all(|c| matches!(c.key, SortKey::Arrival | SortKey::Size)) =>
@@ -49,7 +55,7 @@ impl Report {
     fn options(&self) -> Option<&[SearchReturnOption]> {
         match self {
             Report::Search(o) | Report::Sort(_, o) => o.as_deref(),
-            Report::Thread(_) => None,
+            Report::Thread(_) | Report::ContextRead { .. } => None,
         }
     }
 }
@@ -74,6 +80,12 @@ pub(crate) struct SearchJob {
     update: Option<Result<SearchProgram, &'static str>>,
     /// The current message, arriving in chunks ([`ContentNeed::Stream`]).
     stream: Option<Box<SearchStream>>,
+    /// The content answers of every message read, by UID ascending, for
+    /// a live context whose criteria read content; `None` when not kept.
+    verdicts: Option<Vec<(NonZeroU32, ContentVerdicts)>>,
+    /// A message of the view was expunged from the store before it could
+    /// be read: the answer says `[EXPUNGEISSUED]`.
+    expunge_issued: bool,
 }
 
 /// A message streamed to a SEARCH: its root header (for the header keys)
@@ -87,6 +99,33 @@ pub(crate) struct SearchStream {
 }
 
 impl SearchJob {
+    /// A job that only reads `targets` for live context `tag`'s content
+    /// answers ([`Report::ContextRead`]).
+    pub(super) fn reader(
+        tag: Tag,
+        program: SearchProgram,
+        scope: SearchScope,
+        targets: VecDeque<(NonZeroU32, NonZeroU32)>,
+        report: Report,
+    ) -> Self {
+        SearchJob {
+            tag,
+            uid: true,
+            report,
+            fields: Vec::new(),
+            program,
+            scope,
+            targets,
+            matched: Vec::new(),
+            current: None,
+            announce_highest: false,
+            update: None,
+            stream: None,
+            verdicts: Some(Vec::new()),
+            expunge_issued: false,
+        }
+    }
+
     /// The message being read.
     pub(super) fn current(&self) -> Option<(NonZeroU32, NonZeroU32)> {
         self.current
@@ -187,6 +226,9 @@ impl ServerSession {
             max_uid: sel.view.max_uid(),
         };
         let targets = sel.view.iter().map(|(s, m)| (s, m.uid)).collect();
+        // A live context over content keeps every message's answers.
+        let verdicts =
+            (matches!(update, Some(Ok(_))) && program.needs() != Needs::Metadata).then(Vec::new);
         let job = Box::new(SearchJob {
             tag,
             uid,
@@ -200,6 +242,8 @@ impl ServerSession {
             announce_highest,
             update,
             stream: None,
+            verdicts,
+            expunge_issued: false,
         });
         self.search_continue(job);
     }
@@ -219,6 +263,12 @@ impl ServerSession {
             return;
         }
         let meta = meta_of(seq, m);
+        if let (Some(v), Some(msg)) = (job.verdicts.as_mut(), msg) {
+            v.push((uid, job.program.content_verdicts(&meta, msg, &job.scope)));
+        }
+        if matches!(job.report, Report::ContextRead { .. }) {
+            return;
+        }
         if job.program.matches(&meta, msg, &job.scope) {
             job.matched.push((seq, uid, m.mod_seq));
             if !matches!(job.report, Report::Search(_)) {
@@ -237,6 +287,12 @@ impl ServerSession {
     /// The content of the message the SEARCH asked for.
     pub(super) fn search_answer(&mut self, mut job: Box<SearchJob>, content: MessageContent) {
         let stream = job.stream.take();
+        // Another session expunged it after this session's view was last
+        // brought up to date: its content keys cannot be answered, so the
+        // result may lack it (RFC 9051 §7.1, EXPUNGEISSUED).
+        if matches!(content, MessageContent::Gone) {
+            job.expunge_issued = true;
+        }
         if let Some((seq, uid)) = job.current.take() {
             if let (MessageContent::Streamed, Some(s)) = (&content, stream) {
                 let SearchStream { header, body, .. } = *s;
@@ -252,6 +308,10 @@ impl ServerSession {
             if let Some(raw) = raw {
                 let msg = SearchMessage::new(&raw, job.program.needs());
                 self.search_one(&mut job, seq, uid, Some(&msg), &raw);
+            } else if let Some(v) = job.verdicts.as_mut() {
+                // Unreadable (gone from the store): it matches no content
+                // key, and is not read again.
+                v.push((uid, ContentVerdicts::default()));
             }
         }
         self.search_continue(job);
@@ -279,6 +339,20 @@ impl ServerSession {
             return;
         }
         let (options, sorted) = match &mut job.report {
+            Report::ContextRead { context, done } => {
+                let context = *context;
+                let done = std::mem::replace(
+                    done,
+                    Box::new(super::context::Completion {
+                        tag: job.tag.clone(),
+                        expunge: false,
+                        code: None,
+                        text: String::new(),
+                    }),
+                );
+                let read = job.verdicts.take().unwrap_or_default();
+                return self.context_read_done(context, read, *done);
+            }
             Report::Search(options) => (options.take(), None),
             Report::Sort(criteria, options) => {
                 let fields = std::mem::take(&mut job.fields);
@@ -337,6 +411,7 @@ impl ServerSession {
                     job.scope,
                     sort,
                     uids,
+                    job.verdicts.take().unwrap_or_default(),
                 )
             })
         });
@@ -394,12 +469,17 @@ impl ServerSession {
     }
 
     /// The tagged OK, with HIGHESTMODSEQ when this command enabled
-    /// CONDSTORE (RFC 7162 §3.1).
+    /// CONDSTORE (RFC 7162 §3.1, in an untagged OK first), and
+    /// EXPUNGEISSUED when a message was expunged before it could be read
+    /// (RFC 9051 §7.1).
     fn complete_job(&mut self, job: &SearchJob, text: &str) {
         if job.announce_highest {
             self.announce_highest_mod_seq(job.uid);
         }
-        self.complete(job.tag.clone(), job.uid, None, text);
+        let code = job
+            .expunge_issued
+            .then_some(Code::Unit(crate::response::UnitCode::ExpungeIssued));
+        self.complete(job.tag.clone(), job.uid, code, text);
     }
 }
 

@@ -167,9 +167,18 @@ impl ImapHandler {
         for n in others {
             let sub = subscribed.contains(&n.mailbox);
             let name = n.mailbox.clone();
+            // RFC 5465 §5.1-5.3: a STATUS only for the kinds of change
+            // the client asked for there.
+            let interest = session.notify_interest(&name, sub);
+            let wanted = match &n.change {
+                Change::Appended { .. } => interest.message_new,
+                Change::Flags { .. } => interest.flag_change,
+                Change::Expunged { .. } => interest.message_expunge,
+                _ => false,
+            };
             match &n.change {
                 Change::Appended { .. } | Change::Flags { .. } | Change::Expunged { .. }
-                    if session.notify_interest(&name, sub).status && !status_of.contains(&name) =>
+                    if wanted && !status_of.contains(&name) =>
                 {
                     status_of.push(name);
                 }

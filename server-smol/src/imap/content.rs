@@ -5,6 +5,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use imap_proto::message::PartOffsets;
@@ -19,12 +20,15 @@ const READ_CHUNK: usize = 64 * 1024;
 
 impl ImapHandler {
     pub(super) async fn read_message(
-        &self,
+        &mut self,
         mailbox: String,
         uid: NonZeroU32,
         need: ContentNeed,
     ) -> MessageContent {
         let uid = uid.get();
+        self.held = None;
+        let held = Arc::new(Mutex::new(None));
+        let keep = held.clone();
         let result = self
             .with_store(move |store, account| {
                 let offsets = store.mime_parts(account, &mailbox, uid)?;
@@ -34,10 +38,12 @@ impl ImapHandler {
                         // and copied from the file later: check now that
                         // the file still has that size (the store reports
                         // a truncated file), rather than announce bytes
-                        // that cannot be sent.
-                        Some(o) => store
-                            .open_message(account, &mailbox, uid)
-                            .map(|_| MessageContent::Offsets(o)),
+                        // that cannot be sent, and keep the descriptor to
+                        // copy from (`held`).
+                        Some(o) => store.open_message(account, &mailbox, uid).map(|f| {
+                            *keep.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+                            MessageContent::Offsets(o)
+                        }),
                         None => read_whole(store, account, &mailbox, uid, None),
                     },
                     ContentNeed::Header => {
@@ -65,6 +71,8 @@ impl ImapHandler {
                 }
             })
             .await;
+        let held = held.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.held = held.map(|f| (uid, f));
         match result {
             Ok(content) => content,
             Err(e) => unreadable(uid, &e),
@@ -129,7 +137,7 @@ impl ImapHandler {
     }
 
     pub(super) async fn write_external(
-        &self,
+        &mut self,
         session: &mut ServerSession,
         mailbox: String,
         id: RequestId,
@@ -139,9 +147,20 @@ impl ImapHandler {
     ) -> Next {
         let uid = uid.get();
         let start = range.start;
+        // The descriptor ReadMessage checked (still readable if the file
+        // was unlinked since); else open it again.
+        // (Cloned, not taken: one FETCH may have several literals from
+        // one message, e.g. `BODY[TEXT] BODY[]`.)
+        let held = match self.held.as_ref() {
+            Some((u, f)) if *u == uid => f.try_clone().ok(),
+            _ => None,
+        };
         let opened = self
             .with_store(move |store, account| {
-                let mut f = store.open_message(account, &mailbox, uid)?;
+                let mut f = match held {
+                    Some(f) => f,
+                    None => store.open_message(account, &mailbox, uid)?,
+                };
                 f.seek(SeekFrom::Start(start))?;
                 Ok(f)
             })
@@ -171,7 +190,15 @@ impl ImapHandler {
             }
         }
         // A short file (changed behind our back) makes the session close the
-        // connection: a literal cannot be cut short.
+        // connection: a literal cannot be cut short. Said in the log, as
+        // the client only sees the connection end.
+        if remaining > 0 {
+            tracing::warn!(
+                uid,
+                missing = remaining,
+                "imap: message file shorter than its announced literal; closing the connection"
+            );
+        }
         answered!(session.finish_external(id));
         Next::Continue
     }

@@ -97,6 +97,15 @@ pub struct ImapHandler {
     /// not been told of yet.
     claimed: std::collections::BTreeSet<u32>,
     append: Option<PendingAppend>,
+    /// The file `ReadMessage` (offsets) opened before the session
+    /// announced a literal from it (UID, file): `WriteExternal` copies from
+    /// this descriptor, so a message another session expunges (unlinks)
+    /// in between is still sent whole, as announced, instead of the
+    /// connection being closed mid-literal (imaptest's stress run saw
+    /// "Connection reset by peer" right after `BODY[] {89}`). The session
+    /// asks for the next message only after its literals are written, so
+    /// one is enough; it is dropped at the next read.
+    held: Option<(u32, std::fs::File)>,
 }
 
 impl ImapHandler {
@@ -112,6 +121,7 @@ impl ImapHandler {
             pending: Vec::new(),
             overflowed: false,
             claimed: std::collections::BTreeSet::new(),
+            held: None,
             append: None,
         }
     }
@@ -371,5 +381,14 @@ impl Handler for ImapHandler {
 
     async fn on_outside(&mut self, session: &mut ServerSession) {
         self.deliver_changes(session).await;
+    }
+
+    /// Another session's change published before this input arrived (its
+    /// client was told OK first) is handed over before the command runs:
+    /// imaptest's `close` script (CLOSE on one connection, then NOOP on
+    /// another expecting the EXPUNGEs) failed now and then under load when
+    /// the socket won the pump's race against the change notice.
+    async fn before_input(&mut self, session: &mut ServerSession) {
+        self.take_changes(session).await;
     }
 }
