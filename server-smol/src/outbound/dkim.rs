@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use mail_auth::common::crypto::{RsaKey, Sha256};
 use mail_auth::common::headers::HeaderWriter;
-use mail_auth::dkim::{Canonicalization, DkimSigner};
+use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
 use rsa::RsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -188,6 +188,16 @@ impl DkimKey {
     /// # Errors
     /// A message mail-auth cannot sign (no header), a crypto failure.
     pub fn sign(&self, selector: &str, message: &[u8]) -> Result<String, String> {
+        self.prepare(selector)?.sign(message)
+    }
+
+    /// The key parsed for signing with `selector`: parse once, sign many
+    /// times (re-encoding and re-parsing the RSA key cost more than the
+    /// body hash of a small message).
+    ///
+    /// # Errors
+    /// A key the crypto backend refuses.
+    pub fn prepare(&self, selector: &str) -> Result<PreparedKey, String> {
         let der = self
             .key
             .to_pkcs8_der()
@@ -196,12 +206,38 @@ impl DkimKey {
             der.as_bytes().to_vec(),
         )))
         .map_err(|e| format!("unusable DKIM key: {e}"))?;
-        let signature = DkimSigner::from_key(key)
+        let signer = DkimSigner::from_key(key)
             .domain(self.domain.clone())
             .selector(selector)
             .headers(SIGNED_HEADERS)
             .header_canonicalization(Canonicalization::Relaxed)
-            .body_canonicalization(Canonicalization::Relaxed)
+            .body_canonicalization(Canonicalization::Relaxed);
+        Ok(PreparedKey { signer })
+    }
+}
+
+/// A domain's key ready to sign (see [`DkimKey::prepare`]).
+pub struct PreparedKey {
+    signer: DkimSigner<RsaKey<Sha256>, Done>,
+}
+
+impl std::fmt::Debug for PreparedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("PreparedKey").finish_non_exhaustive()
+    }
+}
+
+impl PreparedKey {
+    /// As [`DkimKey::sign`]. mail-auth hashes the message from slices
+    /// held at once (`sign`/`sign_chained`), so the whole message is in
+    /// memory while it is signed.
+    ///
+    /// # Errors
+    /// A message mail-auth cannot sign (no header), a crypto failure.
+    pub fn sign(&self, message: &[u8]) -> Result<String, String> {
+        let signature = self
+            .signer
             .sign(message)
             .map_err(|e| format!("cannot sign: {e}"))?;
         Ok(signature.to_header())
@@ -216,7 +252,8 @@ pub struct Signer {
     selector: String,
     enabled: bool,
     domains: Vec<String>,
-    keys: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<DkimKey>>>,
+    /// Keys parsed once per domain, for `selector`.
+    keys: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<PreparedKey>>>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -268,7 +305,9 @@ impl Signer {
         let key = match cached {
             Some(k) => k,
             None => {
-                let k = std::sync::Arc::new(DkimKey::load_or_generate(&self.data_dir, &domain)?);
+                let k = std::sync::Arc::new(
+                    DkimKey::load_or_generate(&self.data_dir, &domain)?.prepare(&self.selector)?,
+                );
                 self.keys
                     .lock()
                     .map_err(|_| "DKIM key cache poisoned".to_owned())?
@@ -276,7 +315,7 @@ impl Signer {
                 k
             }
         };
-        key.sign(&self.selector, message).map(Some)
+        key.sign(message).map(Some)
     }
 }
 
