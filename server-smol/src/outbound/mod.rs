@@ -11,5 +11,6 @@ pub mod mx;
 pub mod pool;
 pub mod queue_cli;
 pub mod schedule;
+mod tls_client;
 pub mod transaction;
 pub mod worker;
