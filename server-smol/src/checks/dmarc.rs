@@ -74,6 +74,34 @@ async fn record(dns: &Dns, name: &str) -> Result<Option<Result<Dmarc, ()>>, ()> 
     }
 }
 
+/// The DMARC record that applies to a From: domain (RFC 7489 §6.6.3):
+/// looked up before SPF and DKIM finish, since it depends on neither.
+#[derive(Debug)]
+pub struct Found {
+    from: String,
+    record: Result<Option<Result<Dmarc, ()>>, ()>,
+    /// The record is the organizational domain's (`sp=` applies).
+    is_subdomain_policy: bool,
+}
+
+/// Looks up the DMARC record for `from_domain`, falling back to its
+/// organizational domain.
+pub async fn lookup(dns: &Dns, from_domain: &str) -> Found {
+    let from = from_domain.trim_end_matches('.').to_ascii_lowercase();
+    let org = organizational_domain(&from);
+    let mut is_subdomain_policy = false;
+    let mut record = record(dns, &format!("_dmarc.{from}")).await;
+    if matches!(record, Ok(None)) && org != from {
+        record = self::record(dns, &format!("_dmarc.{org}")).await;
+        is_subdomain_policy = true;
+    }
+    Found {
+        from,
+        record,
+        is_subdomain_policy,
+    }
+}
+
 /// Evaluates DMARC for `from_domain` given the SPF result for
 /// `spf_domain` (the MAIL FROM domain) and the DKIM results.
 pub async fn check(
@@ -83,19 +111,27 @@ pub async fn check(
     spf_domain: &str,
     dkim: &[DkimVerdict],
 ) -> DmarcOutcome {
+    evaluate(lookup(dns, from_domain).await, spf, spf_domain, dkim)
+}
+
+/// [`check`] with the record already looked up.
+#[must_use]
+pub fn evaluate(
+    found: Found,
+    spf: SpfVerdict,
+    spf_domain: &str,
+    dkim: &[DkimVerdict],
+) -> DmarcOutcome {
     let none = DmarcOutcome {
         result: "none",
         policy: DmarcPolicy::None,
     };
-    let from = from_domain.trim_end_matches('.').to_ascii_lowercase();
-    let org = organizational_domain(&from);
-    let mut is_subdomain_policy = false;
-    let mut found = record(dns, &format!("_dmarc.{from}")).await;
-    if matches!(found, Ok(None)) && org != from {
-        found = record(dns, &format!("_dmarc.{org}")).await;
-        is_subdomain_policy = true;
-    }
-    let dmarc = match found {
+    let Found {
+        from,
+        record,
+        is_subdomain_policy,
+    } = found;
+    let dmarc = match record {
         Err(()) => {
             return DmarcOutcome {
                 result: "temperror",

@@ -99,19 +99,27 @@ pub async fn check(dns: &Dns, config: &ChecksConfig, hostname: &str, req: Reques
             None
         }
     };
-    let (spf, dkim) = futures_lite::future::zip(spf_check, dkim_check).await;
+    // The DMARC record depends on neither result: its lookup runs beside
+    // them instead of after (one DNS round trip less per message).
     let from_domain = from_domain(req.message);
-    let dmarc = match (&from_domain, config.dmarc) {
-        (Some(from), true) => Some(
-            dmarc::check(
-                dns,
-                from,
-                spf.unwrap_or(SpfVerdict::None),
-                &spf_domain,
-                dkim.as_deref().unwrap_or(&[]),
-            )
-            .await,
-        ),
+    let dmarc_lookup = async {
+        match (&from_domain, config.dmarc) {
+            (Some(from), true) => Some(dmarc::lookup(dns, from).await),
+            _ => None,
+        }
+    };
+    let ((spf, dkim), found) = futures_lite::future::zip(
+        futures_lite::future::zip(spf_check, dkim_check),
+        dmarc_lookup,
+    )
+    .await;
+    let dmarc = match (found, config.dmarc) {
+        (Some(found), true) => Some(dmarc::evaluate(
+            found,
+            spf.unwrap_or(SpfVerdict::None),
+            &spf_domain,
+            dkim.as_deref().unwrap_or(&[]),
+        )),
         (None, true) => Some(DmarcOutcome {
             result: "none",
             policy: DmarcPolicy::None,

@@ -180,7 +180,7 @@ impl Default for HooksConfig {
 }
 
 /// `[outbound] tls` for MX delivery (§5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutboundTls {
     /// STARTTLS when offered, certificate not verified (the default).

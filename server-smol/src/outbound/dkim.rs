@@ -17,12 +17,13 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use mail_auth::common::crypto::{RsaKey, Sha256};
-use mail_auth::common::headers::HeaderWriter;
-use mail_auth::dkim::{Canonicalization, DkimSigner};
+use mail_auth::common::crypto::{Algorithm, CryptoError, Sha256, SigningKey};
+use mail_auth::common::headers::{HeaderWriter, Writable};
+use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use rsa::RsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
-use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// RSA modulus size: RFC 8301 §3.2 requires at least 1024 bits and
 /// recommends 2048.
@@ -188,20 +189,86 @@ impl DkimKey {
     /// # Errors
     /// A message mail-auth cannot sign (no header), a crypto failure.
     pub fn sign(&self, selector: &str, message: &[u8]) -> Result<String, String> {
+        self.prepare(selector)?.sign(message)
+    }
+
+    /// The key parsed for signing with `selector`: parse once, sign many
+    /// times (re-encoding and re-parsing the RSA key cost more than the
+    /// body hash of a small message).
+    ///
+    /// # Errors
+    /// A key the crypto backend refuses.
+    pub fn prepare(&self, selector: &str) -> Result<PreparedKey, String> {
         let der = self
             .key
             .to_pkcs8_der()
             .map_err(|e| format!("cannot encode the DKIM key: {e}"))?;
-        let key = RsaKey::<Sha256>::from_key_der(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-            der.as_bytes().to_vec(),
-        )))
-        .map_err(|e| format!("unusable DKIM key: {e}"))?;
-        let signature = DkimSigner::from_key(key)
+        let key = RingRsaKey {
+            pair: RsaKeyPair::from_pkcs8(der.as_bytes())
+                .map_err(|e| format!("unusable DKIM key: {e}"))?,
+            rng: SystemRandom::new(),
+        };
+        let signer = DkimSigner::from_key(key)
             .domain(self.domain.clone())
             .selector(selector)
             .headers(SIGNED_HEADERS)
             .header_canonicalization(Canonicalization::Relaxed)
-            .body_canonicalization(Canonicalization::Relaxed)
+            .body_canonicalization(Canonicalization::Relaxed);
+        Ok(PreparedKey { signer })
+    }
+}
+
+/// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 6376 §3.3.1) through ring: the
+/// RustCrypto `rsa` crate that mail-auth's `rust-crypto` feature signs with
+/// spent half of the CPU of a DKIM-signing submission load (profile in
+/// benches/README.md, issue 12); ring's RSA is several times faster.
+/// mail-auth hashes the body and canonicalizes the headers; this key only
+/// signs the header hash input it is handed.
+struct RingRsaKey {
+    pair: RsaKeyPair,
+    rng: SystemRandom,
+}
+
+impl SigningKey for RingRsaKey {
+    type Hasher = Sha256;
+
+    fn sign(&self, input: impl Writable) -> mail_auth::Result<Vec<u8>> {
+        let mut data = Vec::with_capacity(1024);
+        input.write(&mut data);
+        let mut signature = vec![0; self.pair.public().modulus_len()];
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &self.rng, &data, &mut signature)
+            .map_err(|e| mail_auth::Error::Crypto(CryptoError::Library(e.to_string())))?;
+        Ok(signature)
+    }
+
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::RsaSha256
+    }
+}
+
+/// A domain's key ready to sign (see [`DkimKey::prepare`]).
+pub struct PreparedKey {
+    signer: DkimSigner<RingRsaKey, Done>,
+}
+
+impl std::fmt::Debug for PreparedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("PreparedKey").finish_non_exhaustive()
+    }
+}
+
+impl PreparedKey {
+    /// As [`DkimKey::sign`]. mail-auth hashes the message from slices
+    /// held at once (`sign`/`sign_chained`), so the whole message is in
+    /// memory while it is signed.
+    ///
+    /// # Errors
+    /// A message mail-auth cannot sign (no header), a crypto failure.
+    pub fn sign(&self, message: &[u8]) -> Result<String, String> {
+        let signature = self
+            .signer
             .sign(message)
             .map_err(|e| format!("cannot sign: {e}"))?;
         Ok(signature.to_header())
@@ -216,7 +283,8 @@ pub struct Signer {
     selector: String,
     enabled: bool,
     domains: Vec<String>,
-    keys: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<DkimKey>>>,
+    /// Keys parsed once per domain, for `selector`.
+    keys: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<PreparedKey>>>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -268,7 +336,9 @@ impl Signer {
         let key = match cached {
             Some(k) => k,
             None => {
-                let k = std::sync::Arc::new(DkimKey::load_or_generate(&self.data_dir, &domain)?);
+                let k = std::sync::Arc::new(
+                    DkimKey::load_or_generate(&self.data_dir, &domain)?.prepare(&self.selector)?,
+                );
                 self.keys
                     .lock()
                     .map_err(|_| "DKIM key cache poisoned".to_owned())?
@@ -276,7 +346,7 @@ impl Signer {
                 k
             }
         };
-        key.sign(&self.selector, message).map(Some)
+        key.sign(message).map(Some)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Outbound delivery (docs/DESIGN.md §5.2): DNS and MX resolution, one delivery
-//! attempt over a socket ([`transaction`]), DKIM signing, DSNs, the retry
+//! attempt over a socket ([`transaction`]), the connection cache
+//! ([`pool`]), DKIM signing, DSNs, the retry
 //! schedule and the queue worker. The queue itself is storage
 //! (`maildir::Store::begin_enqueue` and friends).
 
@@ -7,7 +8,9 @@ pub mod dkim;
 pub mod dns;
 pub mod dsn;
 pub mod mx;
+pub mod pool;
 pub mod queue_cli;
 pub mod schedule;
+mod tls_client;
 pub mod transaction;
 pub mod worker;

@@ -32,7 +32,6 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
@@ -40,17 +39,15 @@ use bytes::BytesMut;
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWriteExt, FutureExt};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
-use rustls::RootCertStore;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, ServerName};
 use smol::net::TcpStream;
 use smtp_proto::client::{
-    Action, ClientConfig, ClientEvent, ClientLimits, ClientSession, Credentials, Envelope, Outcome,
-    Stage,
+    Action, ClientConfig, ClientError, ClientEvent, ClientLimits, ClientSession, Credentials,
+    Envelope, Outcome, Stage,
 };
 use smtp_proto::{Mechanism, Mode, Reply, Secret};
 
+use super::tls_client::tls_config;
 use crate::config::OutboundTls;
 
 /// How many bytes one socket read may bring in.
@@ -129,56 +126,121 @@ pub struct AttemptResult {
 }
 
 /// Runs one delivery attempt of `envelope` with the body read from `body`
-/// (exactly the bytes to send; `envelope.size` should be its length).
+/// (exactly the bytes to send; `envelope.size` should be its length) over
+/// a connection of its own, closed (QUIT) afterwards.
 ///
 /// Never fails as a whole: connection problems become a temporary outcome
 /// for every recipient that has no final one.
-pub async fn deliver<R: AsyncRead + Unpin>(
+pub async fn deliver<R: AsyncRead + Unpin + Send>(
     attempt: &Attempt,
     envelope: Envelope,
     body: R,
 ) -> AttemptResult {
     let count = envelope.recipients.len();
-    let mut run = Run {
-        attempt,
-        envelope: Some(envelope),
-        body,
-        outcomes: None,
-        failure: None,
-        starttls_tried: false,
-        starttls_handshake_failed: false,
-        auth_tried: false,
-        tls: false,
-        verified: false,
-        dsn: false,
-        error: None,
-    };
-    let stream = match run.connect().await {
-        Ok(stream) => stream,
-        Err(reply) => {
-            run.error = Some(reply.text());
-            run.failure = Some(reply);
-            return run.result(count);
-        }
-    };
-    run.converse(stream).await;
-    if run.starttls_handshake_failed
-        && attempt.tls == OutboundTls::Opportunistic
-        && run.envelope.is_some()
-    {
-        // RFC 7435 §1: opportunistic security must never do worse than no
-        // security. A receiver whose TLS is broken still gets the message,
-        // over a new connection that does not try STARTTLS again.
-        run.failure = None;
-        run.error = None;
-        run.tls = false;
-        run.auth_tried = false;
-        match run.connect().await {
-            Ok(stream) => run.converse(stream).await,
-            Err(reply) => run.give_up(reply),
-        }
+    let mut one = OneShot(None);
+    run_connection(attempt, (envelope, body), &mut one).await;
+    one.0
+        .unwrap_or_else(|| AttemptResult::failed(count, None, "connection ended without a result"))
+}
+
+/// Where an open connection gets its further messages (the connection
+/// cache of the queue worker): after each transaction the session asks for
+/// the next one instead of sending QUIT.
+pub trait Jobs<R>: Send {
+    /// The next message for this connection, waiting as long as the
+    /// connection may stay idle; `None` sends QUIT.
+    fn next(&mut self) -> impl Future<Output = Option<(Envelope, R)>> + Send;
+    /// The result of one message (the first one given, or one from `next`).
+    fn done(&mut self, result: AttemptResult);
+}
+
+/// [`deliver`]'s single message: no further ones.
+struct OneShot(Option<AttemptResult>);
+
+impl<R: Send> Jobs<R> for OneShot {
+    async fn next(&mut self) -> Option<(Envelope, R)> {
+        None
     }
-    run.result(count)
+    fn done(&mut self, result: AttemptResult) {
+        self.0 = Some(result);
+    }
+}
+
+/// How [`run_connection`] ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// The TCP connect (or the implicit-TLS handshake) failed with this
+    /// reply; the first message got it as its result.
+    ConnectFailed(Reply),
+    /// The session ran and is closed.
+    Closed,
+}
+
+/// Delivers `first`, then what `jobs` hands out, over one connection to
+/// `attempt.addr`; every message gets exactly one `jobs.done` result.
+///
+/// A reused connection that the peer closed (or answered 421 on) before
+/// it answered anything of a message's transaction gets that message
+/// retried at once on a fresh connection: nothing of it was accepted, so the
+/// retry cannot duplicate it (RFC 5321 §4.1.1.5: the transaction state is
+/// per connection). An opportunistic STARTTLS whose handshake failed is
+/// retried in plain text (RFC 7435).
+pub async fn run_connection<R: AsyncRead + Unpin + Send, J: Jobs<R>>(
+    attempt: &Attempt,
+    first: (Envelope, R),
+    jobs: &mut J,
+) -> Ended {
+    let mut waiting = Some(first);
+    let mut plain_only = false;
+    loop {
+        let Some(job) = waiting.take() else {
+            return Ended::Closed;
+        };
+        let count = job.0.recipients.len();
+        let mut run = Run::new(attempt, jobs, job);
+        run.starttls_tried = plain_only;
+        let stream = match run.connect().await {
+            Ok(stream) => stream,
+            Err(reply) => {
+                let text = reply.text();
+                let result = AttemptResult {
+                    outcomes: (0..count)
+                        .map(|_| Outcome::Temporary(reply.clone()))
+                        .collect(),
+                    tls: false,
+                    verified: false,
+                    dsn: false,
+                    error: Some(text),
+                };
+                run.jobs.done(result);
+                return Ended::ConnectFailed(reply);
+            }
+        };
+        run.converse(stream).await;
+        let stale = run.stale;
+        let handshake_failed = run.starttls_handshake_failed && run.transactions == 0;
+        let leftover = run.finish();
+        if let Some(job) = leftover {
+            if handshake_failed && attempt.tls == OutboundTls::Opportunistic && !plain_only {
+                // RFC 7435 §1: opportunistic security must never do worse
+                // than no security. A receiver whose TLS is broken still
+                // gets the message, over a new connection that does not
+                // try STARTTLS again.
+                plain_only = true;
+                waiting = Some(job.0);
+                continue;
+            }
+            if stale {
+                // Bounded: a stale message is never the first on its
+                // connection, and the retry makes it the first on a
+                // fresh one.
+                waiting = Some(job.0);
+                continue;
+            }
+            jobs.done(job.1);
+        }
+        return Ended::Closed;
+    }
 }
 
 /// A plain or TLS client connection.
@@ -222,13 +284,54 @@ async fn before<T>(
         .await
 }
 
-struct Run<'a, R> {
-    attempt: &'a Attempt,
-    envelope: Option<Envelope>,
+impl AttemptResult {
+    /// Every one of `count` recipients failed temporarily with `reply`
+    /// (451 4.4.2 `text` when there is none).
+    fn failed(count: usize, reply: Option<Reply>, text: &str) -> AttemptResult {
+        let reply = reply.unwrap_or_else(|| Reply::new(451, "4.4.2", text));
+        AttemptResult {
+            outcomes: (0..count)
+                .map(|_| Outcome::Temporary(reply.clone()))
+                .collect(),
+            tls: false,
+            verified: false,
+            dsn: false,
+            error: Some(reply.text()),
+        }
+    }
+}
+
+/// The message whose transaction runs: its body, and a copy of the
+/// envelope for a retry on a fresh connection.
+struct Current<R> {
+    envelope: Envelope,
     body: R,
-    outcomes: Option<Vec<Outcome>>,
-    /// A failure of the whole attempt (every recipient without an outcome
-    /// fails temporarily with it).
+    /// Bytes of the body were read (a retry would need them again).
+    body_started: bool,
+    body_buf: BytesMut,
+    body_eof: bool,
+}
+
+/// One connection's conversation.
+struct Run<'a, R, J> {
+    attempt: &'a Attempt,
+    jobs: &'a mut J,
+    /// The message not yet handed to the session (the first one).
+    waiting: Option<(Envelope, R)>,
+    current: Option<Current<R>>,
+    /// A transaction's result, held until the session says whether the
+    /// connection survived it (a reused connection closed before any
+    /// answer makes it a retry instead).
+    finished: Option<(Current<R>, AttemptResult)>,
+    /// The message to retry on a fresh connection, with the result it
+    /// gets if it is not retried.
+    leftover: Option<((Envelope, R), AttemptResult)>,
+    /// Transactions completed on this connection.
+    transactions: usize,
+    /// The leftover is a message a reused connection dropped unanswered.
+    stale: bool,
+    /// A failure of the whole connection (every message without an
+    /// outcome fails temporarily with it).
     failure: Option<Reply>,
     starttls_tried: bool,
     /// The TLS handshake after STARTTLS failed (opportunistic: retry plain).
@@ -236,27 +339,100 @@ struct Run<'a, R> {
     auth_tried: bool,
     tls: bool,
     verified: bool,
-    dsn: bool,
     error: Option<String>,
 }
 
-impl<R: AsyncRead + Unpin> Run<'_, R> {
-    fn result(self, count: usize) -> AttemptResult {
-        let fallback = self
-            .failure
-            .unwrap_or_else(|| Reply::new(451, "4.4.2", "connection ended without a result"));
-        let outcomes = match self.outcomes {
-            Some(o) => o,
-            None => (0..count)
-                .map(|_| Outcome::Temporary(fallback.clone()))
-                .collect(),
+impl<'a, R: AsyncRead + Unpin + Send, J: Jobs<R>> Run<'a, R, J> {
+    fn new(attempt: &'a Attempt, jobs: &'a mut J, first: (Envelope, R)) -> Self {
+        Run {
+            attempt,
+            jobs,
+            waiting: Some(first),
+            current: None,
+            finished: None,
+            leftover: None,
+            transactions: 0,
+            stale: false,
+            failure: None,
+            starttls_tried: false,
+            starttls_handshake_failed: false,
+            auth_tried: false,
+            tls: false,
+            verified: false,
+            error: None,
+        }
+    }
+
+    /// The failure result for `count` recipients without an outcome.
+    fn failure_result(&self, count: usize) -> AttemptResult {
+        let mut r = AttemptResult::failed(
+            count,
+            self.failure.clone(),
+            "connection ended without a result",
+        );
+        r.tls = self.tls;
+        r.verified = self.verified;
+        if self.error.is_some() {
+            r.error.clone_from(&self.error);
+        }
+        r
+    }
+
+    /// Hands out every result still held; returns the message to retry
+    /// (or that never started) with the result it gets otherwise.
+    fn finish(mut self) -> Option<((Envelope, R), AttemptResult)> {
+        if let Some((_, result)) = self.finished.take() {
+            self.jobs.done(result);
+        }
+        if let Some(current) = self.current.take() {
+            // A transaction without a TransactionDone (never expected).
+            let result = self.failure_result(current.envelope.recipients.len());
+            self.jobs.done(result);
+        }
+        if let Some(job) = self.waiting.take() {
+            let result = self.failure_result(job.0.recipients.len());
+            return Some((job, result));
+        }
+        self.leftover.take()
+    }
+
+    /// A transaction ended: its result waits for what the session does
+    /// next (Ready: the connection lives; Failed: maybe a retry).
+    fn transaction_done(&mut self, outcomes: Vec<Outcome>, dsn: bool) {
+        let Some(current) = self.current.take() else {
+            return;
         };
-        AttemptResult {
+        let result = AttemptResult {
             outcomes,
             tls: self.tls,
             verified: self.verified,
-            dsn: self.dsn,
-            error: self.error,
+            dsn,
+            error: None,
+        };
+        self.finished = Some((current, result));
+    }
+
+    /// The session failed: a message held since its transaction ended is
+    /// retried when the connection was a reused one that closed before
+    /// answering anything of it.
+    fn connection_failed(&mut self, error: &ClientError) {
+        let Some((current, mut result)) = self.finished.take() else {
+            return;
+        };
+        let closed = matches!(
+            error,
+            ClientError::ConnectionClosed(_) | ClientError::ServiceClosing(_)
+        );
+        let untouched = result
+            .outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Temporary(_)));
+        result.error = Some(error.to_string());
+        if closed && self.transactions > 0 && !current.body_started && untouched {
+            self.stale = true;
+            self.leftover = Some(((current.envelope, current.body), result));
+        } else {
+            self.jobs.done(result);
         }
     }
 
@@ -309,16 +485,17 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
         self.failure.get_or_insert(reply);
     }
 
-    /// What to do when the session is idle.
-    fn next_action(&mut self, session: &ClientSession) -> Action {
+    /// What to do when the session is idle; `None` when it is ready for
+    /// the next message.
+    fn next_action(&mut self, session: &ClientSession) -> Option<Action> {
         if self.failure.is_some() {
-            return Action::Quit;
+            return Some(Action::Quit);
         }
         let ext = session.extensions().cloned().unwrap_or_default();
         if !session.tls_active() && self.attempt.tls != OutboundTls::None && !self.starttls_tried {
             if ext.starttls {
                 self.starttls_tried = true;
-                return Action::StartTls;
+                return Some(Action::StartTls);
             }
             if self.attempt.tls == OutboundTls::Required {
                 self.give_up(Reply::new(
@@ -329,14 +506,14 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
                         self.attempt.server_name
                     ),
                 ));
-                return Action::Quit;
+                return Some(Action::Quit);
             }
         }
         if let Some((user, password)) = &self.attempt.auth
             && !session.is_authenticated()
         {
             if self.auth_tried {
-                return Action::Quit;
+                return Some(Action::Quit);
             }
             // Credentials never cross a network in clear text (RFC 4954
             // §14); only a smarthost on this machine may get them without TLS.
@@ -349,7 +526,7 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
                         self.attempt.server_name
                     ),
                 ));
-                return Action::Quit;
+                return Some(Action::Quit);
             }
             let mechanism = if ext.offers_auth(Mechanism::Plain) {
                 Mechanism::Plain
@@ -361,19 +538,33 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
                     "4.7.0",
                     &format!("{} offers no AUTH PLAIN or LOGIN", self.attempt.server_name),
                 ));
-                return Action::Quit;
+                return Some(Action::Quit);
             };
             self.auth_tried = true;
-            return Action::Auth(Credentials {
+            return Some(Action::Auth(Credentials {
                 mechanism,
                 username: user.clone(),
                 password: password.clone(),
-            });
+            }));
         }
-        match self.envelope.take() {
-            Some(envelope) => Action::Mail(envelope),
-            None => Action::Quit,
-        }
+        None
+    }
+
+    /// The next message's envelope (the first one, else from `jobs`),
+    /// which becomes the current transaction; `None`: QUIT.
+    async fn next_message(&mut self) -> Option<Envelope> {
+        let (envelope, body) = match self.waiting.take() {
+            Some(job) => job,
+            None => self.jobs.next().await?,
+        };
+        self.current = Some(Current {
+            envelope: envelope.clone(),
+            body,
+            body_started: false,
+            body_buf: BytesMut::new(),
+            body_eof: false,
+        });
+        Some(envelope)
     }
 
     async fn converse(&mut self, mut conn: Conn) {
@@ -389,8 +580,6 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
         let mut out = BytesMut::new();
         let mut input = BytesMut::new();
         let mut read_buf = vec![0u8; READ_CHUNK];
-        let mut body = BytesMut::new();
-        let mut body_eof = false;
         loop {
             while session.poll_transmit(&mut out) {}
             if !out.is_empty() {
@@ -408,7 +597,17 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
                 answered = true;
                 match event {
                     ClientEvent::Ready { id } => {
-                        let action = self.next_action(&session);
+                        if let Some((_, result)) = self.finished.take() {
+                            self.transactions += 1;
+                            self.jobs.done(result);
+                        }
+                        let action = match self.next_action(&session) {
+                            Some(action) => action,
+                            None => match self.next_message().await {
+                                Some(envelope) => Action::Mail(envelope),
+                                None => Action::Quit,
+                            },
+                        };
                         // Only a STARTTLS while TLS is on or an empty
                         // envelope come back; neither is sent above.
                         if session.respond(id, action).is_err() {
@@ -440,12 +639,12 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
                     }
                     ClientEvent::SwitchTransport { .. } => switch = true,
                     ClientEvent::TransactionDone(result) => {
-                        self.dsn = result.dsn;
-                        self.outcomes = Some(result.outcomes);
+                        self.transaction_done(result.outcomes, result.dsn);
                     }
                     ClientEvent::Failed(error) => {
                         self.error.get_or_insert_with(|| error.to_string());
                         self.failure.get_or_insert_with(|| error.reply());
+                        self.connection_failed(&error);
                     }
                     _ => {}
                 }
@@ -484,13 +683,17 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
                 }
                 return;
             }
-            if session.wants_body() {
-                if body.is_empty() && !body_eof {
+            if session.wants_body()
+                && let Some(current) = self.current.as_mut()
+            {
+                let body = &mut current.body_buf;
+                if body.is_empty() && !current.body_eof {
                     body.resize(BODY_CHUNK, 0);
-                    match self.body.read(&mut body).await {
+                    current.body_started = true;
+                    match current.body.read(body).await {
                         Ok(0) => {
                             body.clear();
-                            body_eof = true;
+                            current.body_eof = true;
                         }
                         Ok(n) => body.truncate(n),
                         Err(e) => {
@@ -509,7 +712,7 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
                     session.end_body();
                     continue;
                 }
-                let used = session.send_body(&body);
+                let used = session.send_body(body);
                 let _ = body.split_to(used);
                 if used > 0 {
                     continue;
@@ -549,82 +752,5 @@ impl<R: AsyncRead + Unpin> Run<'_, R> {
                 }
             }
         }
-    }
-}
-
-/// The rustls client configuration: verified against the system store
-/// plus `extra_roots`, or (opportunistic) accepting any certificate.
-fn tls_config(
-    verify: bool,
-    extra_roots: &[CertificateDer<'static>],
-) -> Result<Arc<rustls::ClientConfig>, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?;
-    let config = if verify {
-        let mut roots = RootCertStore::empty();
-        // A store that cannot be read leaves only `extra_roots`; a
-        // certificate then fails to verify, which is the safe direction.
-        let native = rustls_native_certs::load_native_certs();
-        roots.add_parsable_certificates(native.certs);
-        roots.add_parsable_certificates(extra_roots.iter().cloned());
-        builder.with_root_certificates(roots).with_no_client_auth()
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-            .with_no_client_auth()
-    };
-    Ok(Arc::new(config))
-}
-
-/// Opportunistic TLS (RFC 7435): any certificate is accepted, but the
-/// handshake signatures are still checked so the session keys are real.
-#[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

@@ -6,8 +6,10 @@
 //! ```text
 //! loop
 //!   queue_due(now)            claim due recipients, grouped per message
-//!   per (message, domain)     one task, at most `max_connections` at once:
-//!                             resolve → try hosts in order → queue_update
+//!   per (message, domain)     one task: resolve → try hosts in order over
+//!                             the connection cache (pool.rs: at most
+//!                             `max_connections`, reused per destination)
+//!                             → queue_update
 //!   report                    failed/delivered rows owed a DSN, and delay
 //!                             notices: the DSN is enqueued (null sender,
 //!                             is_dsn) with Settle so report + removal commit
@@ -40,8 +42,9 @@ use smtp_proto::{BodyType, Secret};
 use super::dns::Dns;
 use super::dsn::{self, Action, DsnRecipient};
 use super::mx::{self, MxError, Myself};
+use super::pool::Pool;
 use super::schedule;
-use super::transaction::{self, Attempt};
+use super::transaction::Attempt;
 use crate::config::{Config, OutboundTls};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
@@ -61,7 +64,11 @@ struct Worker {
     dns: Option<Dns>,
     myself: Myself,
     metrics: Arc<Metrics>,
+    /// Bounds the local deliveries (DSNs to local senders) at once.
     limit: Arc<Semaphore>,
+    /// The connection cache: `max_connections` in all, reused per
+    /// destination.
+    pool: Arc<Pool>,
     executor: Arc<Executor<'static>>,
 }
 
@@ -89,6 +96,7 @@ pub async fn run(
             listeners,
         },
         limit: Arc::new(Semaphore::new(config.outbound.max_connections.max(1))),
+        pool: Pool::new(config.outbound.max_connections, executor.clone()),
         config,
         dns,
         metrics,
@@ -139,7 +147,12 @@ impl Worker {
                         let message = message.clone();
                         self.executor
                             .spawn(async move {
-                                let _permit = this.limit.acquire_arc().await;
+                                // Remote groups wait for a connection in
+                                // the pool, which holds the global limit.
+                                let _permit = match key {
+                                    Key::Local => Some(this.limit.acquire_arc().await),
+                                    _ => None,
+                                };
                                 this.deliver_group(&message, key, group).await;
                                 // The outcome may owe a DSN, or make the
                                 // next attempt the earliest.
@@ -365,8 +378,10 @@ impl Worker {
             attempt.implicit_tls = target.implicit_tls;
             attempt.auth = target.auth.clone();
             attempt.connect_timeout = Duration::from_secs(30);
-            let result =
-                transaction::deliver(&attempt, envelope, blocking::Unblock::new(file)).await;
+            let result = self
+                .pool
+                .deliver(&attempt, envelope, blocking::Unblock::new(file))
+                .await;
             if let Some(e) = &result.error {
                 tracing::info!(host = %target.name, addr = %target.addr, "outbound: attempt failed: {e}");
             }

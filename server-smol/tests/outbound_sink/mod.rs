@@ -6,6 +6,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -54,12 +55,22 @@ pub struct Sink {
     pub port: u16,
     /// What arrived, in order.
     pub received: Arc<Mutex<Vec<Transaction>>>,
+    /// TCP connections accepted so far.
+    pub connections: Arc<AtomicUsize>,
 }
 
 impl Sink {
     /// Listens on `port` (0: pick one free on all of them) at every `ip`.
     pub fn start(ips: &[&str], script: Script) -> Sink {
+        Sink::start_closing(ips, script, None)
+    }
+
+    /// As [`Sink::start`], but every connection is closed without a word
+    /// right after the reply to its `close_after`-th transaction (a peer
+    /// that drops a connection the client keeps for reuse).
+    pub fn start_closing(ips: &[&str], script: Script, close_after: Option<usize>) -> Sink {
         let script = Arc::new(script);
+        let connections = Arc::new(AtomicUsize::new(0));
         let received = Arc::new(Mutex::new(Vec::new()));
         let counter = Arc::new(Mutex::new(0usize));
         'retry: for _ in 0..20 {
@@ -76,18 +87,24 @@ impl Sink {
                 let script = script.clone();
                 let received = received.clone();
                 let counter = counter.clone();
+                let connections = connections.clone();
                 std::thread::spawn(move || {
                     for s in l.incoming().flatten() {
+                        connections.fetch_add(1, Ordering::SeqCst);
                         let script = script.clone();
                         let received = received.clone();
                         let counter = counter.clone();
                         std::thread::spawn(move || {
-                            let _ = serve(s, &script, &received, &counter);
+                            let _ = serve(s, &script, &received, &counter, close_after);
                         });
                     }
                 });
             }
-            return Sink { port, received };
+            return Sink {
+                port,
+                received,
+                connections,
+            };
         }
         panic!("no common free port on {ips:?}");
     }
@@ -109,6 +126,11 @@ impl Sink {
         }
     }
 
+    /// How many TCP connections were accepted.
+    pub fn connection_count(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
     /// What arrived so far.
     pub fn received(&self) -> Vec<Transaction> {
         self.received.lock().unwrap().clone()
@@ -120,6 +142,7 @@ fn serve(
     script: &Script,
     received: &Mutex<Vec<Transaction>>,
     counter: &Mutex<usize>,
+    close_after: Option<usize>,
 ) -> std::io::Result<()> {
     s.set_read_timeout(Some(Duration::from_secs(20)))?;
     let server = s.local_addr()?.ip();
@@ -128,6 +151,7 @@ fn serve(
     w.write_all(b"220 sink.test ESMTP\r\n")?;
     let mut tx: Option<Transaction> = None;
     let mut n = 0;
+    let mut here = 0;
     loop {
         let mut line = String::new();
         if r.read_line(&mut line)? == 0 {
@@ -191,6 +215,10 @@ fn serve(
                 }
             }
             w.write_all(format!("{reply}\r\n").as_bytes())?;
+            here += 1;
+            if close_after == Some(here) {
+                return Ok(());
+            }
         } else if upper == "QUIT" {
             w.write_all(b"221 2.0.0 bye\r\n")?;
             return Ok(());
