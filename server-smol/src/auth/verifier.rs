@@ -275,12 +275,11 @@ fn worker(queue: Arc<Queue>) {
 /// Frees this thread's argon2 block and hands free heap pages back to
 /// the system.
 ///
-/// Dropping the block alone is not enough with glibc: after the first
-/// 19 MiB block was unmapped, glibc raises its mmap threshold above that
-/// size, so later blocks come from this thread's malloc arena, and free
-/// memory in the middle of an arena stays resident (measured: 38 MiB for
-/// the two threads' blocks after a burst of logins). `malloc_trim(0)`
-/// returns the free pages of every arena (glibc 2.8+).
+/// Dropping the block may not be enough with glibc: once a 19 MiB block
+/// was unmapped, glibc raises its mmap threshold above that size, so
+/// later blocks come from this thread's malloc arena, where free memory
+/// below the top can stay resident. `malloc_trim(0)` returns the free
+/// pages of every arena (glibc 2.8+).
 fn release_memory() {
     maildir::release_password_memory();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
