@@ -89,6 +89,7 @@ mod store;
 mod uidset;
 mod urlauth;
 
+pub use account::release_password_memory;
 pub use address::Address;
 pub use append::Append;
 pub use beneath::BeneathFs;

@@ -511,3 +511,59 @@ fn argon2_threads_and_their_memory_go_away_when_idle() {
     assert!(r.status.starts_with("NO [AUTHENTICATIONFAILED]"), "{r:?}");
     assert_eq!(server.stop().code(), Some(0));
 }
+
+/// The argon2 blocks (19 MiB per checking thread) stay resident only while
+/// checks keep coming: 1.5 s after a burst of logins the memory is back
+/// with the system although the threads live on (they end after 10 s),
+/// so logged-in idle sessions are not charged for it (issue 16).
+#[test]
+fn argon2_memory_is_returned_soon_after_a_burst_of_logins() {
+    let _serial = serial();
+    // No cache: every login runs argon2.
+    let site = site(vec!["imap"], "failure_delay_ms = 0\ncache_ttl_ms = 0");
+    let server = site.start();
+    let imap = server.addr("imap");
+    let pid = server.child.id();
+    let (before, _) = rss_and_threads(pid, "sansmail-auth");
+    // The peak, sampled while the logins run.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                peak = peak.max(rss_and_threads(pid, "sansmail-auth").0);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            peak
+        })
+    };
+    let logins: Vec<_> = [ALICE, BOB, ALICE, BOB, ALICE, BOB]
+        .into_iter()
+        .map(|(u, p)| std::thread::spawn(move || RawImap::login(imap, u, p)))
+        .collect();
+    let sessions: Vec<_> = logins.into_iter().map(|h| h.join().unwrap()).collect();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let peak = sampler.join().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let (after, threads) = rss_and_threads(pid, "sansmail-auth");
+    println!(
+        "VmRSS: {before} KiB at start, {peak} KiB peak during 6 logins, {after} KiB 1.5 s later"
+    );
+    assert!(
+        peak >= before + 15 * 1024,
+        "the logins did not use argon2's 19 MiB? {before} -> {peak} KiB"
+    );
+    assert!(threads >= 1, "the password threads ended already");
+    assert!(
+        after <= before + 8 * 1024,
+        "argon2 memory still resident 1.5 s after the logins: {before} -> {after} KiB"
+    );
+    // The sessions work, and so does a later login (the block comes back).
+    for mut s in sessions {
+        s.ok("NOOP");
+    }
+    let mut c = RawImap::login(imap, ALICE.0, ALICE.1);
+    c.ok("NOOP");
+    assert_eq!(server.stop().code(), Some(0));
+}

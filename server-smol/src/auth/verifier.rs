@@ -5,10 +5,10 @@
 //! its own malloc arena holding such a block, so a burst of logins left
 //! hundreds of megabytes resident (measured with 5,000 IMAP logins). Two
 //! long-lived threads bound that to two blocks, and two cores cannot hash
-//! faster in parallel anyway. A thread that has had nothing to do for
-//! [`IDLE_EXIT`] ends, which frees its working memory (the store keeps it in
-//! a thread-local); the next check starts a thread again, which costs far
-//! less than one argon2 run.
+//! faster in parallel anyway. A thread reuses its block (the store keeps it
+//! in a thread-local) while checks keep coming, frees it after
+//! [`RELEASE_AFTER`] without one, and ends after [`IDLE_EXIT`]; the next
+//! check starts a thread again, which costs far less than one argon2 run.
 //!
 //! Fair queuing: a single FIFO let 300 connections sending wrong passwords
 //! push a correct login back by 13–16 s. Checks now wait in one queue per
@@ -33,6 +33,13 @@ const THREADS: usize = 2;
 /// A checking thread with nothing to do for this long ends, freeing its
 /// argon2 working memory.
 pub const IDLE_EXIT: Duration = Duration::from_secs(10);
+
+/// A checking thread with no check for this long frees its argon2
+/// working memory (19 MiB with the default parameters): a burst of logins
+/// reuses it, and an idle server does not keep it. Long enough to span
+/// the gap between two logins of a burst (a round trip, a TLS handshake),
+/// short against the 10 s the thread itself lives on.
+pub const RELEASE_AFTER: Duration = Duration::from_millis(200);
 
 /// Whom a check is for, for fair queuing: the client's source, or `None`
 /// for checks that come from no network client.
@@ -214,6 +221,8 @@ impl Drop for PasswordChecker {
 }
 
 fn worker(queue: Arc<Queue>) {
+    // Whether this thread holds argon2 working memory from a check.
+    let mut holding = false;
     let mut state = queue.lock();
     loop {
         if let Some(job) = state.next_job() {
@@ -227,24 +236,60 @@ fn worker(queue: Arc<Queue>) {
                 });
             // The client may have gone away meanwhile; nobody to tell then.
             let _ = job.reply.try_send(ok);
+            holding = true;
             state = queue.lock();
             continue;
         }
         if state.closed {
             break;
         }
+        // Hold the working memory only while checks keep coming: after
+        // RELEASE_AFTER without one, it goes back to the system, and the
+        // thread itself ends after IDLE_EXIT.
+        let wait = if holding { RELEASE_AFTER } else { IDLE_EXIT };
         state.idle += 1;
         let (next, timeout) = queue
             .work
-            .wait_timeout(state, IDLE_EXIT)
+            .wait_timeout(state, wait)
             .unwrap_or_else(|e| e.into_inner());
         state = next;
         state.idle -= 1;
         if timeout.timed_out() && state.queues.is_empty() {
-            break;
+            if holding {
+                drop(state);
+                release_memory();
+                holding = false;
+                state = queue.lock();
+            } else {
+                break;
+            }
         }
     }
     state.live -= 1;
+    drop(state);
+    if holding {
+        release_memory();
+    }
+}
+
+/// Frees this thread's argon2 block and hands free heap pages back to
+/// the system.
+///
+/// Dropping the block may not be enough with glibc: once a 19 MiB block
+/// was unmapped, glibc raises its mmap threshold above that size, so
+/// later blocks come from this thread's malloc arena, where free memory
+/// below the top can stay resident. `malloc_trim(0)` returns the free
+/// pages of every arena (glibc 2.8+).
+fn release_memory() {
+    maildir::release_password_memory();
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code)]
+    // SAFETY: malloc_trim only walks glibc's own arenas under their locks;
+    // it takes no pointers from us and is documented as callable at any
+    // time from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 #[cfg(test)]
