@@ -533,6 +533,7 @@ impl Harness {
                 mailbox,
                 flags,
                 date: _,
+                binary: _,
                 size,
             } => {
                 self.log
