@@ -13,6 +13,7 @@ fn run(role: Role, plus: bool, chunks: &[&[u8]]) -> Vec<Frame> {
         max_literal_size: 128,
         max_command_size: 512,
         max_depth: 8,
+        ..Limits::default()
     };
     let mut f = Framer::new(role, limits);
     f.set_literal_plus(plus);
