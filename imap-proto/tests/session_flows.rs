@@ -56,12 +56,12 @@ fn starttls_is_off_by_default_and_the_greeting_names_the_host() {
     let mut h = Harness::with_store(config, store_with_two(), Instant::now());
     assert_eq!(
         h.take_output(),
-        "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] imap.example.org IMAP sansmail ready\r\n"
+        "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] imap.example.org IMAP sansmail ready\r\n"
     );
     h.run(b"a1 CAPABILITY\r\na2 STARTTLS\r\n", 1000);
     assert_eq!(
         h.take_output(),
-        "* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN\r\na1 OK CAPABILITY completed\r\na2 BAD STARTTLS not available\r\n"
+        "* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN\r\na1 OK CAPABILITY completed\r\na2 BAD STARTTLS not available\r\n"
     );
 }
 

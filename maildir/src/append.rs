@@ -166,6 +166,16 @@ impl Append {
         }
     }
 
+    /// Stores a message with flags or keywords in `cur/`, so no session
+    /// sees it as `\Recent`: for messages an operator puts in place (the
+    /// HTTP API's inject and fixtures, like a Maildir file copied into
+    /// `cur/`), where the flags say the mail was already handled. An IMAP
+    /// APPEND keeps the default (`new/`, RFC 3501 §6.3.11). A message
+    /// without flags stays in `new/` either way.
+    pub fn flagged_not_recent(&mut self) {
+        self.delivery.flagged_not_recent();
+    }
+
     /// Abandons the append and removes the tmp file (same as dropping it).
     pub fn abort(self) {}
 }

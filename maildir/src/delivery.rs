@@ -278,6 +278,13 @@ impl Store {
 }
 
 impl Delivery {
+    /// See [`crate::Append::flagged_not_recent`].
+    pub(crate) fn flagged_not_recent(&mut self) {
+        if self.store_as.flags != Flags::empty() || !self.store_as.keywords.is_empty() {
+            self.store_as.subdir = Subdir::Cur;
+        }
+    }
+
     /// See [`crate::Append::set_internal_zone`].
     pub(crate) fn set_internal_zone(&mut self, minutes: i16) {
         self.store_as.internal_zone = minutes;

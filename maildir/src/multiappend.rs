@@ -185,6 +185,16 @@ impl MultiAppend {
     /// # Errors
     /// IO errors, or no message begun; after one, the MULTIAPPEND cannot
     /// be committed.
+    /// The current message's internal-date zone, as
+    /// [`crate::Append::set_internal_zone`].
+    pub fn set_internal_zone(&mut self, minutes: i16) {
+        if minutes.unsigned_abs() < 24 * 60
+            && let Some(spool) = self.current.as_mut()
+        {
+            spool.set_internal_zone(minutes);
+        }
+    }
+
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
         match self.current.as_mut() {
             Some(spool) => spool.write(chunk).map_err(spool_err),

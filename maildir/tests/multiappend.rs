@@ -258,7 +258,7 @@ fn a_failed_rollback_is_finished_at_the_next_open() {
     assert!(m.commit().is_err());
     let r = root(dir.path(), "localhost", "alice");
     // One placed file could not be removed.
-    assert_eq!(names(&r.join("cur")).len(), 1);
+    assert_eq!(names(&r.join("new")).len(), 1);
     fs.clear();
     drop(store);
     let store = open(dir.path());

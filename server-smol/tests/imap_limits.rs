@@ -71,7 +71,7 @@ fn greeting_names_the_host_and_offers_starttls_with_a_certificate() {
     assert_eq!(
         c.line_str().expect("greeting"),
         format!(
-            "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL- SASL-IR ID ENABLE IDLE \
+            "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LITERAL+ SASL-IR ID ENABLE IDLE \
              AUTH=PLAIN AUTH=LOGIN] {} IMAP sansmail ready",
             site.opts.hostname
         )

@@ -87,17 +87,20 @@ fn three_messages_in_one_append_get_consecutive_uids() {
         r.status,
         format!("OK [APPENDUID {validity} 2:4] APPEND completed")
     );
-    assert_eq!(r.untagged, ["* 4 EXISTS", "* 2 RECENT"]);
+    // RFC 3501 §6.3.11: every appended message is \Recent (flagged or
+    // not) for the first session told of it, here this one.
+    assert_eq!(r.untagged, ["* 4 EXISTS", "* 4 RECENT"]);
     let r = c.ok("FETCH 2:4 (UID FLAGS INTERNALDATE)");
     assert_eq!(r.untagged.len(), 3, "{r:?}");
-    // Appended with flags: in cur/, not \Recent (maildir/src/append.rs).
+    // Flagged or not, each is \Recent here (maildir/src/append.rs); the
+    // INTERNALDATE keeps the zone it was given in.
     assert!(
-        r.untagged[0].starts_with("* 2 FETCH (UID 2 FLAGS (\\Seen) INTERNALDATE "),
+        r.untagged[0].starts_with("* 2 FETCH (UID 2 FLAGS (\\Seen \\Recent) INTERNALDATE "),
         "{r:?}"
     );
     assert_eq!(
         r.untagged[1],
-        "* 3 FETCH (UID 3 FLAGS (\\Flagged) INTERNALDATE \" 5-Mar-2024 09:20:30 +0000\")"
+        "* 3 FETCH (UID 3 FLAGS (\\Flagged \\Recent) INTERNALDATE \" 5-Mar-2024 10:20:30 +0100\")"
     );
     assert!(
         r.untagged[2].starts_with("* 4 FETCH (UID 4 FLAGS (\\Recent) INTERNALDATE "),
@@ -321,7 +324,7 @@ fn catenate_text_and_url_parts() {
         String::from_utf8_lossy(&want2)
     );
     let r = c.ok("FETCH 1 FLAGS");
-    assert_eq!(r.untagged, ["* 1 FETCH (FLAGS (\\Seen))"]);
+    assert_eq!(r.untagged, ["* 1 FETCH (FLAGS (\\Seen \\Recent))"]);
     c.ok("LOGOUT");
 }
 

@@ -159,13 +159,7 @@ impl ServerSession {
         };
         match mode {
             LiteralMode::Sync => self.tagged(tag, Condition::Bad, text),
-            LiteralMode::NonSync => {
-                self.discard_answer = Some(Status::Tagged {
-                    tag,
-                    condition: Condition::Bad,
-                    text,
-                })
-            }
+            LiteralMode::NonSync => self.refuse_non_sync(tag, Condition::Bad, text, size),
         }
     }
 
@@ -541,8 +535,16 @@ impl ServerSession {
         if let Some(mode) = a.announced {
             let _ = self.framer.reject_literal();
             if mode == LiteralMode::NonSync {
-                // The octets are coming: answer once they are skipped.
-                self.discard_answer = Some(status);
+                // The octets are coming: answer once they are skipped, or
+                // at once (and close) when too many to skip (RFC 7888 §4).
+                if let Status::Tagged {
+                    tag,
+                    condition,
+                    text,
+                } = status
+                {
+                    self.refuse_non_sync(tag, condition, text, a.announced_size);
+                }
                 return;
             }
         }

@@ -222,6 +222,9 @@ pub fn inject(
                     what.internal_date,
                 )
                 .map_err(store_error)?;
+            // Injected and fixture mail with flags is already handled:
+            // not \Recent, as before APPEND made flagged messages recent.
+            append.flagged_not_recent();
             let source = match whole {
                 Some(bytes) => MessageBytes::Whole(bytes),
                 None => message.take().ok_or_else(empty)?,

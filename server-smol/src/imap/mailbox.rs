@@ -50,8 +50,34 @@ impl ImapHandler {
                 let mut claimed = claimed;
                 claimed.sort_unstable();
                 let (status, mut messages) = store.message_summaries(account, &mailbox)?;
-                for m in &mut messages {
-                    m.recent = m.recent || claimed.binary_search(&m.uid).is_ok();
+                if !read_only {
+                    // A message delivered into new/ between the claim and
+                    // this read is not this session's yet: claim it now,
+                    // or leave it to the session that did, so that it is
+                    // \Recent in exactly one session (RFC 3501 §2.3.2;
+                    // imaptest's checkpoint runs caught "\Recent flag in
+                    // multiple sessions" when it was shown unclaimed).
+                    let late: Vec<u32> = messages
+                        .iter()
+                        .filter(|m| m.recent && claimed.binary_search(&m.uid).is_err())
+                        .map(|m| m.uid)
+                        .collect();
+                    if !late.is_empty() {
+                        let set = maildir::UidSet::from(late.as_slice());
+                        match store.claim_recent_uids(account, &mailbox, &set) {
+                            Ok(more) => {
+                                claimed.extend(more);
+                                claimed.sort_unstable();
+                            }
+                            Err(e) if full(&e) => {
+                                tracing::warn!("imap: SELECT without \\Recent: {e}")
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    for m in &mut messages {
+                        m.recent = claimed.binary_search(&m.uid).is_ok();
+                    }
                 }
                 let vanished = match qresync_since {
                     Some(since) => store.changes_since(account, &mailbox, since)?.expunged,

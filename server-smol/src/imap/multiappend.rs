@@ -45,6 +45,7 @@ impl Spool {
         self,
         flags: &[Flag],
         date: Option<i64>,
+        zone: i16,
         size: Option<u64>,
     ) -> Result<MultiAppend, StoreError> {
         let mut many = match self {
@@ -56,6 +57,7 @@ impl Spool {
         many.check_quota(size.unwrap_or(0))?;
         let (bits, keywords) = store_flags(flags);
         many.begin_message(bits, &keywords, date)?;
+        many.set_internal_zone(zone);
         Ok(many)
     }
 
@@ -254,6 +256,7 @@ impl ImapHandler {
         if size.is_some_and(|s| s > self.shared.config.limits.max_message_size) {
             return Err(no_code(UnitCode::TooBig, "Message too large"));
         }
+        let zone = date.as_ref().map_or(0, DateTime::zone_minutes);
         let date = date.as_ref().map(DateTime::unix_seconds);
         // The previous message is complete: the end of its literal8
         // conversion goes in before the next one starts.
@@ -269,7 +272,7 @@ impl ImapHandler {
                 };
                 let spool = spool.into_inner().unwrap_or_else(|e| e.into_inner());
                 let result =
-                    blocking::unblock(move || spool.next_message(&flags, date, size)).await;
+                    blocking::unblock(move || spool.next_message(&flags, date, zone, size)).await;
                 match result {
                     Ok(many) => {
                         p.append = Some(std::sync::Mutex::new(Spool::Many(many)));
@@ -288,6 +291,7 @@ impl ImapHandler {
                         let mut m = store.begin_multiappend(account, &mailbox)?;
                         let (bits, keywords) = store_flags(&flags);
                         m.begin_message(bits, &keywords, date)?;
+                        m.set_internal_zone(zone);
                         Ok(m)
                     })
                     .await;
