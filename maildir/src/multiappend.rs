@@ -180,11 +180,6 @@ impl MultiAppend {
         Ok(())
     }
 
-    /// Appends octets to the current message, exactly as sent.
-    ///
-    /// # Errors
-    /// IO errors, or no message begun; after one, the MULTIAPPEND cannot
-    /// be committed.
     /// The current message's internal-date zone, as
     /// [`crate::Append::set_internal_zone`].
     pub fn set_internal_zone(&mut self, minutes: i16) {
@@ -195,6 +190,11 @@ impl MultiAppend {
         }
     }
 
+    /// Appends octets to the current message, exactly as sent.
+    ///
+    /// # Errors
+    /// IO errors, or no message begun; after one, the MULTIAPPEND cannot
+    /// be committed.
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
         match self.current.as_mut() {
             Some(spool) => spool.write(chunk).map_err(spool_err),
