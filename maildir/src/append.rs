@@ -46,31 +46,7 @@ impl Store {
         keywords: &[String],
         internal_date: Option<i64>,
     ) -> Result<Append, StoreError> {
-        let (address, mailbox) = parse_target(address, mailbox)?;
-        let key = address.key();
-        let display = match self.account(&address)? {
-            Some(a) => a.display,
-            None => return Err(StoreError::NoSuchAccount(address.display())),
-        };
-        {
-            let txn = self.inner.db.begin_read()?;
-            let table = txn.open_table(MAILBOXES)?;
-            if index::get_mailbox(&table, &key, &mailbox)?.is_none() {
-                return Err(StoreError::NoSuchMailbox(mailbox));
-            }
-        }
-        if self.over_quota(&key, 0)? {
-            return Err(StoreError::OverQuota(display));
-        }
-        let dir = self.inner.layout.mailbox_dir(&address, &mailbox);
-        self.inner.refuse_links(&dir)?;
-        let target = Target {
-            key,
-            display,
-            dir,
-            mailbox,
-            is_delivery: false,
-        };
+        let target = self.append_target(address, mailbox)?;
         // RFC 3501 §6.3.11: an appended message is \Recent. Recency is
         // "still in new/" here, so the message goes to new/ like a
         // delivery, whatever its flags; the first session told of it
@@ -90,6 +66,38 @@ impl Store {
             },
         )?;
         Ok(Append { delivery })
+    }
+
+    /// The mailbox an APPEND (single or MULTIAPPEND) writes to, after the
+    /// checks both make first: the account and mailbox exist (else
+    /// `[TRYCREATE]`), the account is not already over quota, and no
+    /// component of its directory is a link.
+    pub(crate) fn append_target(&self, address: &str, mailbox: &str) -> Result<Target, StoreError> {
+        let (address, mailbox) = parse_target(address, mailbox)?;
+        let key = address.key();
+        let display = match self.account(&address)? {
+            Some(a) => a.display,
+            None => return Err(StoreError::NoSuchAccount(address.display())),
+        };
+        {
+            let txn = self.inner.db.begin_read()?;
+            let table = txn.open_table(MAILBOXES)?;
+            if index::get_mailbox(&table, &key, &mailbox)?.is_none() {
+                return Err(StoreError::NoSuchMailbox(mailbox));
+            }
+        }
+        if self.over_quota(&key, 0)? {
+            return Err(StoreError::OverQuota(display));
+        }
+        let dir = self.inner.layout.mailbox_dir(&address, &mailbox);
+        self.inner.refuse_links(&dir)?;
+        Ok(Target {
+            key,
+            display,
+            dir,
+            mailbox,
+            is_delivery: false,
+        })
     }
 
     /// Whether adding one message of `bytes` would exceed `account`'s quota.

@@ -41,7 +41,7 @@ use crate::index::{self, MAILBOXES, MESSAGES, PARTS};
 use crate::journal::{self, Step};
 use crate::notify::{Change, Notice};
 use crate::quota::account_usage;
-use crate::store::{Store, parse_target};
+use crate::store::Store;
 
 /// A MULTIAPPEND in progress: one mailbox, any number of messages.
 /// Dropping it without [`MultiAppend::commit`] removes every tmp file.
@@ -81,33 +81,9 @@ impl Store {
         address: &str,
         mailbox: &str,
     ) -> Result<MultiAppend, StoreError> {
-        let (address, mailbox) = parse_target(address, mailbox)?;
-        let key = address.key();
-        let display = match self.account(&address)? {
-            Some(a) => a.display,
-            None => return Err(StoreError::NoSuchAccount(address.display())),
-        };
-        {
-            let txn = self.inner.db.begin_read()?;
-            let table = txn.open_table(MAILBOXES)?;
-            if index::get_mailbox(&table, &key, &mailbox)?.is_none() {
-                return Err(StoreError::NoSuchMailbox(mailbox));
-            }
-        }
-        if self.over_quota(&key, 0)? {
-            return Err(StoreError::OverQuota(display));
-        }
-        let dir = self.inner.layout.mailbox_dir(&address, &mailbox);
-        self.inner.refuse_links(&dir)?;
         Ok(MultiAppend {
             store: self.clone(),
-            target: Target {
-                key,
-                display,
-                dir,
-                mailbox,
-                is_delivery: false,
-            },
+            target: self.append_target(address, mailbox)?,
             done: Vec::new(),
             current: None,
         })

@@ -203,9 +203,20 @@ impl ServerSession {
     /// Starts reading an APPEND from `text`: the framer's command so far,
     /// ending with an `announced` literal, or the whole command.
     pub(super) fn append_start(&mut self, text: Vec<u8>, announced: Option<(LiteralMode, u64)>) {
-        let tag = crate::types::tag_imap(&text)
-            .map(|(_, t)| t)
-            .unwrap_or_else(|_| Tag::try_from("*").unwrap_or_else(|_| unreachable!()));
+        // `is_append` parsed the tag already; should that ever disagree,
+        // the line is refused like any unparsable one (no panic on peer
+        // input: `*` is no valid tag to fall back on).
+        let Ok((_, tag)) = crate::types::tag_imap(&text) else {
+            if announced.is_some() {
+                let _ = self.framer.reject_literal();
+            }
+            self.send(&Response::Status(Status::bad(
+                None,
+                None,
+                "Syntax error in command",
+            )));
+            return;
+        };
         self.appending = Some(Box::new(Appending {
             tag,
             mailbox: String::new(),
