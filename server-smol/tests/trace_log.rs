@@ -80,7 +80,12 @@ fn debug_trace_logs_lines_and_never_a_password() {
     drop(lmtp);
     // The session's last lines are traced as it ends, so wait for them.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !server.output_text().contains(" S: 221 ") {
+    // Submission's QUIT also answers 221: wait for the LMTP one.
+    let lmtp_quit_traced = |log: &str| {
+        log.lines()
+            .any(|l| l.contains(" lmtp 127.0.0.1:") && l.contains(" S: 221 "))
+    };
+    while !lmtp_quit_traced(&server.output_text()) {
         assert!(
             std::time::Instant::now() < deadline,
             "no LMTP QUIT reply traced"
