@@ -7,9 +7,17 @@
 //! who can write into a Maildir swaps `cur/` or `.Folder` for a link
 //! between the check and the use, and the server (often root) reads,
 //! creates, renames or deletes files wherever the link points. Here the
-//! data directory is opened once per operation (following links: the
-//! administrator chose it), and each component below it is opened with
-//! `openat(dirfd, name, O_DIRECTORY | O_NOFOLLOW)`; the final operation is
+//! data directory is opened once, when first used (following links: the
+//! administrator chose it; replacing the directory under a running server
+//! needs a restart, as with any server holding its store open), and the
+//! components below it are resolved by one `openat2(root, "a/b/c",
+//! RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH)` (Linux 5.6; the kernel walks the
+//! path and fails with `ELOOP` at any link). Where `openat2` is missing
+//! (an older kernel, or a seccomp filter refusing it) each component is
+//! opened in turn with `openat(dirfd, name, O_DIRECTORY | O_NOFOLLOW)`,
+//! which refuses the same links with a syscall per component (the store
+//! resolves a few paths per IMAP command, so this is its hottest code
+//! under load: issue "IMAP performance"). The final operation is
 //! the `*at` call on the last directory (`openat(.., O_NOFOLLOW)`,
 //! `renameat`, `linkat` without `AT_SYMLINK_FOLLOW`, `unlinkat`,
 //! `mkdirat`, `statat(.., AT_SYMLINK_NOFOLLOW)`). A link anywhere below
@@ -22,15 +30,17 @@
 //! Paths outside the root (none in the store's layout) fall back to
 //! [`RealFs`].
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
 
 use crate::fs::{DIR_MODE, FILE_MODE, FileStat, Fs, FsFile, RealFs};
 
@@ -39,13 +49,49 @@ use crate::fs::{DIR_MODE, FILE_MODE, FileStat, Fs, FsFile, RealFs};
 #[derive(Clone, Debug)]
 pub struct BeneathFs {
     root: PathBuf,
+    /// The data directory, opened at first use.
+    root_fd: Arc<OnceLock<OwnedFd>>,
+    /// `openat2` failed with `ENOSYS` or `EPERM` once: walk instead.
+    no_openat2: Arc<AtomicBool>,
+}
+
+/// A directory to operate in: the data directory itself (borrowed from the
+/// cache) or one opened below it.
+enum DirFd<'a> {
+    Root(BorrowedFd<'a>),
+    Below(OwnedFd),
+}
+
+impl AsFd for DirFd<'_> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            DirFd::Root(fd) => *fd,
+            DirFd::Below(fd) => fd.as_fd(),
+        }
+    }
+}
+
+/// `names` joined with `/` (each is a plain component: no `/`, no `..`).
+fn relative(names: &[&OsStr]) -> OsString {
+    let mut out = OsString::new();
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push("/");
+        }
+        out.push(name);
+    }
+    out
 }
 
 impl BeneathFs {
-    /// Operations on paths below `root` (the data directory) resolve each
-    /// component with `O_NOFOLLOW`.
+    /// Operations on paths below `root` (the data directory) never follow
+    /// a symbolic link below it.
     pub fn new(root: impl Into<PathBuf>) -> BeneathFs {
-        BeneathFs { root: root.into() }
+        BeneathFs {
+            root: root.into(),
+            root_fd: Arc::new(OnceLock::new()),
+            no_openat2: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// The components of `path` below the root, or `None` when it is not
@@ -70,23 +116,59 @@ impl BeneathFs {
         Ok(Some(out))
     }
 
-    fn open_root(&self) -> io::Result<OwnedFd> {
+    /// The data directory, opened (following links) at first use and kept.
+    fn open_root(&self) -> io::Result<BorrowedFd<'_>> {
+        if let Some(fd) = self.root_fd.get() {
+            return Ok(fd.as_fd());
+        }
         let root = if self.root.as_os_str().is_empty() {
             Path::new(".")
         } else {
             &self.root
         };
-        Ok(rustix::fs::open(
+        let fd = rustix::fs::open(
             root,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
-        )?)
+        )?;
+        // Two threads may race here; one fd wins, the other is closed.
+        Ok(self.root_fd.get_or_init(|| fd).as_fd())
     }
 
-    /// Opens the directory `names` lead to from the root, each one without
+    /// `openat2(root, names, flags, RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH)`,
+    /// or `None` when this kernel cannot (the caller walks instead).
+    fn open_beneath(
+        &self,
+        root: BorrowedFd<'_>,
+        names: &[&OsStr],
+        flags: OFlags,
+    ) -> Option<io::Result<OwnedFd>> {
+        if self.no_openat2.load(Ordering::Relaxed) {
+            return None;
+        }
+        match rustix::fs::openat2(
+            root,
+            relative(names).as_os_str(),
+            flags | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::NO_SYMLINKS | ResolveFlags::BENEATH,
+        ) {
+            Ok(fd) => Some(Ok(fd)),
+            // No openat2 here (kernel < 5.6, or a seccomp filter).
+            Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => {
+                self.no_openat2.store(true, Ordering::Relaxed);
+                None
+            }
+            // A concurrent rename the kernel could not rule out: walk.
+            Err(rustix::io::Errno::AGAIN) => None,
+            Err(e) => Some(Err(e.into())),
+        }
+    }
+
+    /// Opens the directory `names` lead to from the root, without
     /// following a link; with `create`, missing ones are made (`0700`).
-    fn open_dirs(&self, names: &[&std::ffi::OsStr], create: bool) -> io::Result<OwnedFd> {
-        let mut dir = match self.open_root() {
+    fn open_dirs(&self, names: &[&OsStr], create: bool) -> io::Result<DirFd<'_>> {
+        let root = match self.open_root() {
             // A new data directory: made like any other (0700).
             Err(e) if create && e.kind() == io::ErrorKind::NotFound => {
                 RealFs.create_dir_all(&self.root)?;
@@ -94,6 +176,16 @@ impl BeneathFs {
             }
             other => other?,
         };
+        if names.is_empty() {
+            return Ok(DirFd::Root(root));
+        }
+        match self.open_beneath(root, names, OFlags::RDONLY | OFlags::DIRECTORY) {
+            Some(Ok(fd)) => return Ok(DirFd::Below(fd)),
+            // Missing components are made one at a time below.
+            Some(Err(e)) if !(create && e.kind() == io::ErrorKind::NotFound) => return Err(e),
+            _ => {}
+        }
+        let mut dir = DirFd::Root(root);
         for name in names {
             dir = match open_dir_at(&dir, name) {
                 Err(e) if create && e.kind() == io::ErrorKind::NotFound => {
@@ -104,9 +196,9 @@ impl BeneathFs {
                     let d = open_dir_at(&dir, name)?;
                     // The umask applied to mkdirat.
                     rustix::fs::fchmod(&d, Mode::from_raw_mode(DIR_MODE))?;
-                    d
+                    DirFd::Below(d)
                 }
-                other => other?,
+                other => DirFd::Below(other?),
             };
         }
         Ok(dir)
@@ -114,7 +206,7 @@ impl BeneathFs {
 
     /// The directory holding `path`'s last component, and that name; `None`
     /// for a path outside the root (or the root itself).
-    fn parent(&self, path: &Path) -> io::Result<Option<(OwnedFd, OsString)>> {
+    fn parent(&self, path: &Path) -> io::Result<Option<(DirFd<'_>, OsString)>> {
         let Some(names) = self.below(path)? else {
             return Ok(None);
         };
@@ -125,15 +217,40 @@ impl BeneathFs {
     }
 
     /// `path` itself opened as a directory, or `None` outside the root.
-    fn dir(&self, path: &Path) -> io::Result<Option<OwnedFd>> {
+    fn dir(&self, path: &Path) -> io::Result<Option<DirFd<'_>>> {
         match self.below(path)? {
             Some(names) => Ok(Some(self.open_dirs(&names, false)?)),
             None => Ok(None),
         }
     }
+
+    /// The file at `path` opened read-only without following a link
+    /// anywhere below the root (one `openat2` where available), or `None`
+    /// outside the root.
+    fn open_file(&self, path: &Path) -> io::Result<Option<File>> {
+        let Some(names) = self.below(path)? else {
+            return Ok(None);
+        };
+        if names.is_empty() {
+            return Ok(None);
+        }
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW;
+        if let Some(fd) = self.open_beneath(self.open_root()?, &names, flags) {
+            return Ok(Some(File::from(fd?)));
+        }
+        let Some((dir, name)) = self.parent(path)? else {
+            return Ok(None);
+        };
+        Ok(Some(File::from(rustix::fs::openat(
+            &dir,
+            name.as_os_str(),
+            flags | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?)))
+    }
 }
 
-fn open_dir_at(dir: &OwnedFd, name: &std::ffi::OsStr) -> io::Result<OwnedFd> {
+fn open_dir_at(dir: &impl AsFd, name: &OsStr) -> io::Result<OwnedFd> {
     Ok(rustix::fs::openat(
         dir,
         name,
@@ -153,7 +270,7 @@ impl FsFile for BeneathFile {
     }
 }
 
-fn create_at(dir: &OwnedFd, name: &OsString, flags: OFlags) -> io::Result<File> {
+fn create_at(dir: &impl AsFd, name: &OsString, flags: OFlags) -> io::Result<File> {
     let fd = rustix::fs::openat(
         dir,
         name.as_os_str(),
@@ -173,6 +290,16 @@ fn time(secs: i64, nsecs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + d
     } else {
         SystemTime::UNIX_EPOCH - d
+    }
+}
+
+fn file_stat(st: &rustix::fs::Stat) -> FileStat {
+    let kind = FileType::from_raw_mode(st.st_mode);
+    FileStat {
+        size: u64::try_from(st.st_size).unwrap_or(0),
+        modified: time(st.st_mtime, st.st_mtime_nsec as u64),
+        is_dir: kind == FileType::Directory,
+        is_symlink: kind == FileType::Symlink,
     }
 }
 
@@ -251,13 +378,8 @@ impl Fs for BeneathFs {
         Ok(out)
     }
     fn open_read(&self, path: &Path) -> io::Result<File> {
-        match self.parent(path)? {
-            Some((dir, name)) => Ok(File::from(rustix::fs::openat(
-                &dir,
-                name.as_os_str(),
-                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-            )?)),
+        match self.open_file(path)? {
+            Some(file) => Ok(file),
             None => RealFs.open_read(path),
         }
     }
@@ -273,14 +395,11 @@ impl Fs for BeneathFs {
         let Some((dir, name)) = self.parent(path)? else {
             return RealFs.stat(path);
         };
-        let st = rustix::fs::statat(&dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)?;
-        let kind = FileType::from_raw_mode(st.st_mode);
-        Ok(FileStat {
-            size: u64::try_from(st.st_size).unwrap_or(0),
-            modified: time(st.st_mtime, st.st_mtime_nsec as u64),
-            is_dir: kind == FileType::Directory,
-            is_symlink: kind == FileType::Symlink,
-        })
+        Ok(file_stat(&rustix::fs::statat(
+            &dir,
+            name.as_os_str(),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )?))
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         match self.parent(path)? {
@@ -298,6 +417,59 @@ impl Fs for BeneathFs {
             None => RealFs.create_dir_all(path),
         }
     }
+    fn find_link(&self, root: &Path, dir: &Path, subs: &[&str]) -> io::Result<Option<PathBuf>> {
+        // The common case, no link: one openat2 of `dir` and a statat per
+        // sub. Anything else (a link, a missing or odd component, no
+        // openat2) is looked at component by component.
+        let fast = || -> Option<bool> {
+            if !root.starts_with(&self.root) {
+                return None;
+            }
+            let names = self.below(dir).ok()??;
+            if names.is_empty() {
+                return None;
+            }
+            let fd = self
+                .open_beneath(
+                    self.open_root().ok()?,
+                    &names,
+                    OFlags::PATH | OFlags::DIRECTORY,
+                )?
+                .ok()?;
+            for sub in subs {
+                match rustix::fs::statat(&fd, *sub, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
+                        return Some(false);
+                    }
+                    Ok(_) | Err(rustix::io::Errno::NOENT) => {}
+                    Err(_) => return Some(false),
+                }
+            }
+            Some(true)
+        };
+        match fast() {
+            Some(true) => Ok(None),
+            _ => crate::fs::find_link_by_stat(self, root, dir, subs),
+        }
+    }
+    fn refuses_links_at_use(&self) -> bool {
+        true
+    }
+    fn stat_in(&self, dir: &Path, names: &[&str]) -> Vec<io::Result<FileStat>> {
+        let Ok(Some(fd)) = self.dir(dir) else {
+            return names.iter().map(|n| self.stat(&dir.join(n))).collect();
+        };
+        names
+            .iter()
+            .map(|n| {
+                Ok(file_stat(&rustix::fs::statat(
+                    &fd,
+                    *n,
+                    AtFlags::SYMLINK_NOFOLLOW,
+                )?))
+            })
+            .collect()
+    }
     fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
         let Some((dir, name)) = self.parent(path)? else {
             return RealFs.remove_dir_all(path);
@@ -305,7 +477,7 @@ impl Fs for BeneathFs {
         // The verified parent through /proc (Linux): std's remove_dir_all
         // does not follow links inside the tree nor a link at `name`.
         use std::os::fd::AsRawFd;
-        let via = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd())).join(&name);
+        let via = PathBuf::from(format!("/proc/self/fd/{}", dir.as_fd().as_raw_fd())).join(&name);
         std::fs::remove_dir_all(via)
     }
 }
@@ -314,6 +486,14 @@ impl Fs for BeneathFs {
 mod tests {
     use super::*;
     use std::os::unix::fs::{PermissionsExt, symlink};
+
+    /// Both ways of resolving: `openat2`, and the walk used where the
+    /// kernel has no `openat2`.
+    fn both(root: &Path) -> [BeneathFs; 2] {
+        let walking = BeneathFs::new(root);
+        walking.no_openat2.store(true, Ordering::Relaxed);
+        [BeneathFs::new(root), walking]
+    }
 
     fn setup() -> (tempfile::TempDir, PathBuf, BeneathFs) {
         let dir = tempfile::tempdir().unwrap();
@@ -328,7 +508,14 @@ mod tests {
 
     #[test]
     fn round_trip_beneath_the_root() {
-        let (_d, root, fs) = setup();
+        for walk in [false, true] {
+            let (_d, root, fs) = setup();
+            fs.no_openat2.store(walk, Ordering::Relaxed);
+            round_trip(&root, &fs);
+        }
+    }
+
+    fn round_trip(root: &Path, fs: &BeneathFs) {
         let cur = root.join("mail/x/cur");
         let mut f = fs.create_new(&cur.join("n")).unwrap();
         f.write_all(b"new").unwrap();
@@ -374,7 +561,54 @@ mod tests {
 
     #[test]
     fn a_directory_swapped_for_a_link_after_the_scan_is_not_followed() {
-        let (d, root, fs) = setup();
+        for walk in [false, true] {
+            let (d, root, fs) = setup();
+            fs.no_openat2.store(walk, Ordering::Relaxed);
+            swapped_for_a_link(&d, &root, &fs);
+        }
+    }
+
+    #[test]
+    fn find_link_names_the_link_either_way() {
+        let (d, root, _) = setup();
+        let mail = root.join("mail");
+        for fs in both(&root) {
+            assert_eq!(
+                fs.find_link(&mail, &mail.join("x"), &["cur", "new"])
+                    .unwrap(),
+                None
+            );
+            // Missing components are not links.
+            assert_eq!(
+                fs.find_link(&mail, &mail.join("y/z"), &["cur"]).unwrap(),
+                None
+            );
+        }
+        symlink(d.path().join("elsewhere/cur"), mail.join("x/new")).unwrap();
+        for fs in both(&root) {
+            assert_eq!(
+                fs.find_link(&mail, &mail.join("x"), &["cur", "new"])
+                    .unwrap(),
+                Some(mail.join("x/new"))
+            );
+        }
+        std::fs::rename(mail.join("x"), root.join("x.old")).unwrap();
+        symlink(d.path().join("elsewhere"), mail.join("x")).unwrap();
+        for fs in both(&root) {
+            assert_eq!(
+                fs.find_link(&mail, &mail.join("x"), &["cur"]).unwrap(),
+                Some(mail.join("x"))
+            );
+            let stats = fs.stat_in(&mail, &["x", "nothing"]);
+            assert!(stats[0].as_ref().unwrap().is_symlink);
+            assert_eq!(
+                stats[1].as_ref().unwrap_err().kind(),
+                io::ErrorKind::NotFound
+            );
+        }
+    }
+
+    fn swapped_for_a_link(d: &tempfile::TempDir, root: &Path, fs: &BeneathFs) {
         let cur = root.join("mail/x/cur");
         // The scan sees a real directory and its file...
         assert_eq!(fs.read_dir(&cur).unwrap(), vec![OsString::from("m")]);

@@ -135,6 +135,62 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// # Errors
     /// Any IO error.
     fn remove_dir_all(&self, path: &Path) -> io::Result<()>;
+    /// The first symbolic link among `root`, each component from `root`
+    /// down to `dir`, and `dir/<sub>` for each of `subs`; missing ones are
+    /// skipped (the caller creates or reports them). The default `lstat`s
+    /// each in turn; [`BeneathFs`](crate::BeneathFs) answers the common
+    /// case (no link) with one `openat2` and a `statat` per sub.
+    ///
+    /// # Errors
+    /// Any IO error but `NotFound`.
+    fn find_link(&self, root: &Path, dir: &Path, subs: &[&str]) -> io::Result<Option<PathBuf>> {
+        find_link_by_stat(self, root, dir, subs)
+    }
+    /// Whether every operation of this filesystem refuses a symbolic link
+    /// below the data directory when it uses the path
+    /// ([`BeneathFs`](crate::BeneathFs)): read paths then skip the
+    /// [`Fs::find_link`] check before each use, which only reports a
+    /// link earlier.
+    fn refuses_links_at_use(&self) -> bool {
+        false
+    }
+    /// [`Fs::stat`] of `dir/<name>` for each of `names`, in order.
+    fn stat_in(&self, dir: &Path, names: &[&str]) -> Vec<io::Result<FileStat>> {
+        names.iter().map(|n| self.stat(&dir.join(n))).collect()
+    }
+}
+
+/// [`Fs::find_link`] by one [`Fs::stat`] per path.
+pub(crate) fn find_link_by_stat<F: Fs + ?Sized>(
+    fs: &F,
+    root: &Path,
+    dir: &Path,
+    subs: &[&str],
+) -> io::Result<Option<PathBuf>> {
+    let is_link = |p: &Path| -> io::Result<bool> {
+        match fs.stat(p) {
+            Ok(s) => Ok(s.is_symlink),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    };
+    if is_link(root)? {
+        return Ok(Some(root.to_path_buf()));
+    }
+    let mut cur = root.to_path_buf();
+    for component in dir.strip_prefix(root).unwrap_or(dir).components() {
+        cur.push(component);
+        if is_link(&cur)? {
+            return Ok(Some(cur));
+        }
+    }
+    for sub in subs {
+        let p = dir.join(sub);
+        if is_link(&p)? {
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
 }
 
 /// The real filesystem (`std::fs`).

@@ -59,27 +59,13 @@ impl AddAssign for RescanReport {
 /// followed either, because [`crate::BeneathFs`] opens every component
 /// below the data directory with `O_NOFOLLOW` when it uses the path.
 pub(crate) fn refuse_links(fs: &dyn Fs, root: &Path, dir: &Path) -> Result<(), StoreError> {
-    let check = |p: &Path| -> Result<(), StoreError> {
-        match fs.stat(p) {
-            Ok(s) if s.is_symlink => {
-                tracing::warn!(path = %p.display(), "refusing a symbolic link in the mail store");
-                Err(StoreError::Symlink(p.display().to_string()))
-            }
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.into()),
+    match fs.find_link(root, dir, &SUBDIRS)? {
+        Some(p) => {
+            tracing::warn!(path = %p.display(), "refusing a symbolic link in the mail store");
+            Err(StoreError::Symlink(p.display().to_string()))
         }
-    };
-    check(root)?;
-    let mut cur = root.to_path_buf();
-    for component in dir.strip_prefix(root).unwrap_or(dir).components() {
-        cur.push(component);
-        check(&cur)?;
+        None => Ok(()),
     }
-    for sub in SUBDIRS {
-        check(&dir.join(sub))?;
-    }
-    Ok(())
 }
 
 /// Creates `cur/ new/ tmp/` (and `maildirfolder` for a sub-folder,

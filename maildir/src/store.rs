@@ -121,11 +121,9 @@ impl Inner {
 
     /// The current stamp of a Maildir (two stats).
     pub(crate) fn stamp(&self, dir: &Path) -> DirStamp {
-        let m = |sub: &str| self.fs.stat(&dir.join(sub)).ok().map(|s| s.modified);
-        DirStamp {
-            new: m("new"),
-            cur: m("cur"),
-        }
+        let mut stats = self.fs.stat_in(dir, &["new", "cur"]).into_iter();
+        let mut m = || stats.next().and_then(|s| s.ok()).map(|s| s.modified);
+        DirStamp { new: m(), cur: m() }
     }
 
     fn stamps(&self) -> MutexGuard<'_, HashMap<PathBuf, DirStamp>> {

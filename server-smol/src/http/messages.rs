@@ -169,7 +169,7 @@ impl Filter {
     }
 
     /// `text=` against the summary's fields, then the message's bytes.
-    fn text_matches(&self, store: &Store, s: &Summary, loc: &Location, info: &MessageInfo) -> bool {
+    fn text_matches(&self, store: &Store, s: &Summary, loc: &Location) -> bool {
         let Some(needle) = &self.text else {
             return true;
         };
@@ -180,7 +180,7 @@ impl Filter {
         {
             return true;
         }
-        let Ok(file) = open(store, loc, info) else {
+        let Ok(file) = open(store, loc) else {
             return false;
         };
         let mut head = Vec::new();
@@ -241,16 +241,11 @@ pub fn rfc3339(secs: i64) -> String {
     mail_parser::DateTime::from_timestamp(secs).to_rfc3339()
 }
 
-/// Opens a message's file: the path from the index, or the current one if
-/// a flag change renamed it meanwhile.
-fn open(store: &Store, loc: &Location, info: &MessageInfo) -> Result<std::fs::File, StoreError> {
-    match std::fs::File::open(&info.path) {
-        Ok(f) => Ok(f),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            store.open_message(&loc.account, &loc.mailbox, loc.uid)
-        }
-        Err(e) => Err(e.into()),
-    }
+/// Opens a message's file through the store, which never follows a
+/// symbolic link below the data directory and retries with the current
+/// name if a flag change renamed the file meanwhile.
+fn open(store: &Store, loc: &Location) -> Result<std::fs::File, StoreError> {
+    store.open_message(&loc.account, &loc.mailbox, loc.uid)
 }
 
 /// The header section of a message file (at most [`MAX_HEADER_READ`]).
@@ -318,7 +313,7 @@ pub fn summary(
     loc: &Location,
     info: &MessageInfo,
 ) -> Result<Option<Summary>, StoreError> {
-    let mut file = match open(store, loc, info) {
+    let mut file = match open(store, loc) {
         Ok(f) => f,
         Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -435,7 +430,7 @@ pub fn list_sync(store: &Store, filter: &Filter) -> Result<(u64, Vec<Summary>), 
         for (loc, info) in &candidates {
             if let Some(s) = summary(store, loc, info)?
                 && filter.accepts(&s)
-                && filter.text_matches(store, &s, loc, info)
+                && filter.text_matches(store, &s, loc)
             {
                 total += 1;
                 if skipped < filter.offset {
@@ -491,7 +486,7 @@ pub fn resolve(store: &Store, id: &str) -> Result<(Location, MessageInfo), ApiEr
 /// # Errors
 /// 404 when it vanished; storage errors.
 pub fn read_all(store: &Store, loc: &Location, info: &MessageInfo) -> Result<Vec<u8>, ApiError> {
-    let mut file = match open(store, loc, info) {
+    let mut file = match open(store, loc) {
         Ok(f) => f,
         Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(ApiError::not_found(format!("no message {}", loc.id())));
@@ -692,7 +687,7 @@ pub async fn raw(shared: &Arc<Shared>, id: &str) -> ApiResult {
     let id = id.to_owned();
     let (file, size) = blocking(move || {
         let (loc, info) = resolve(&store, &id)?;
-        match open(&store, &loc, &info) {
+        match open(&store, &loc) {
             Ok(f) => {
                 let size = f.metadata().map(|m| m.len()).unwrap_or(info.size);
                 Ok((f, size))
