@@ -293,6 +293,8 @@ fn time(secs: i64, nsecs: u64) -> SystemTime {
     }
 }
 
+// `st_mtime_nsec`'s type differs between platforms and rustix backends.
+#[allow(clippy::unnecessary_cast)]
 fn file_stat(st: &rustix::fs::Stat) -> FileStat {
     let kind = FileType::from_raw_mode(st.st_mode);
     FileStat {
