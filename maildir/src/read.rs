@@ -231,6 +231,29 @@ impl Store {
         Ok(Some(mime::parse_reader(&mut file)?))
     }
 
+    /// The MIME part offsets the index holds for a message, without
+    /// reading its file: `None` when the message is gone or its offsets
+    /// were never computed (a file adopted by a rescan; [`Store::mime_parts`]
+    /// parses it). For callers that must not wait for the disk.
+    ///
+    /// # Errors
+    /// Unknown account or mailbox, index errors, undecodable offsets.
+    pub fn indexed_mime_parts(
+        &self,
+        address: &str,
+        mailbox: &str,
+        uid: u32,
+    ) -> Result<Option<MimePart>, StoreError> {
+        let (a, m) = parse_target(address, mailbox)?;
+        let txn = self.inner.db.begin_read()?;
+        let record = self.read_mailbox(&txn, &a, &m)?;
+        let parts = txn.open_table(PARTS)?;
+        match parts.get((record.id, uid))? {
+            Some(v) => mime::decode(v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Messages changed and UIDs expunged after `modseq` (RFC 7162 §3.1.4
     /// CHANGEDSINCE, §3.2.5 VANISHED (EARLIER)).
     ///

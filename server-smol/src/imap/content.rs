@@ -18,6 +18,10 @@ use crate::pump::{Next, Output};
 /// A message is copied to the client in reads of this size.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Messages up to this size are read on the connection's thread when the
+/// page cache holds them ([`ImapHandler::read_cached`]).
+const INLINE_READ_MAX: u64 = 256 * 1024;
+
 impl ImapHandler {
     pub(super) async fn read_message(
         &mut self,
@@ -27,6 +31,9 @@ impl ImapHandler {
     ) -> MessageContent {
         let uid = uid.get();
         self.held = None;
+        if let Some(content) = self.read_cached(&mailbox, uid, need) {
+            return content;
+        }
         let held = Arc::new(Mutex::new(None));
         let keep = held.clone();
         let result = self
@@ -76,6 +83,56 @@ impl ImapHandler {
         match result {
             Ok(content) => content,
             Err(e) => unreadable(uid, &e),
+        }
+    }
+
+    /// A FETCH's message read without the blocking pool, or `None` to take
+    /// it. Handing each message to the pool and back costs two wake-ups
+    /// and two context switches, more than the read itself when the file
+    /// is in the page cache, as the messages a client fetches usually are
+    /// (issue "IMAP performance": FETCH latency under imaptest fell from
+    /// 4–5 ms to under 1 ms). So this thread does the index lookups (redb
+    /// serves them from its own cache), opens the file, and reads it with
+    /// [`maildir::read_if_cached`], which never waits for the disk. A
+    /// miss, a large message, offsets never indexed, or any error takes
+    /// the pool path, which also reports errors.
+    fn read_cached(
+        &mut self,
+        mailbox: &str,
+        uid: u32,
+        need: ContentNeed,
+    ) -> Option<MessageContent> {
+        let account = self.account.as_deref()?;
+        let store = &self.shared.store;
+        let offsets = store.indexed_mime_parts(account, mailbox, uid).ok()??;
+        let file = store.open_message(account, mailbox, uid).ok()?;
+        match need {
+            ContentNeed::Offsets => {
+                // The literal is copied from this descriptor later.
+                self.held = Some((uid, file));
+                Some(MessageContent::Offsets(offsets))
+            }
+            ContentNeed::Header => {
+                let want = offsets.body_start.min(INLINE_READ_MAX);
+                if want < offsets.body_start {
+                    return None;
+                }
+                let head = maildir::read_if_cached(&file, usize::try_from(want).ok()?).ok()??;
+                // Shorter: the file changed behind the index; the pool
+                // path sorts it out.
+                (head.len() as u64 == want).then(|| MessageContent::Header(Bytes::from(head)))
+            }
+            ContentNeed::Stream | ContentNeed::Message => {
+                let size = file.metadata().ok()?.len();
+                if size > INLINE_READ_MAX {
+                    return None;
+                }
+                let bytes = maildir::read_if_cached(&file, usize::try_from(size).ok()?).ok()??;
+                (bytes.len() as u64 == size).then(|| MessageContent::Message {
+                    bytes: Bytes::from(bytes),
+                    offsets: Some(offsets),
+                })
+            }
         }
     }
 

@@ -14,6 +14,10 @@ use maildir::{Flags, StoreError};
 use super::ImapHandler;
 use super::convert::*;
 
+/// STATUS of a mailbox with at most this many messages is counted on the
+/// connection's thread.
+const INLINE_STATUS_MAX: u32 = 4096;
+
 impl ImapHandler {
     pub(super) async fn select(
         &mut self,
@@ -146,13 +150,13 @@ impl ImapHandler {
     }
 
     pub(super) async fn list(&mut self) -> Result<Vec<MailboxInfo>, RespText> {
-        let result = self
-            .with_store(|store, account| {
-                let boxes = store.mailboxes(account)?;
-                let subscribed = store.subscriptions(account)?;
-                Ok((boxes, subscribed))
-            })
-            .await;
+        // Two index reads, as long as the account's list of mailboxes: on
+        // this thread (see `with_index`).
+        let result = self.with_index(|store, account| {
+            let boxes = store.mailboxes(account)?;
+            let subscribed = store.subscriptions(account)?;
+            Ok((boxes, subscribed))
+        });
         let (boxes, subscriptions) = result.map_err(|e| store_refusal(&e))?;
         let mut out: Vec<MailboxInfo> = boxes
             .into_iter()
@@ -168,9 +172,18 @@ impl ImapHandler {
 
     pub(super) async fn status(&mut self, mailbox: String) -> Result<StatusAnswer, RespText> {
         let max = self.shared.config.limits.max_message_size;
-        let result = self
-            .with_store(move |store, account| store.message_summaries(account, &mailbox))
-            .await;
+        // The counts need every message's summary: one index scan, on
+        // this thread for a mailbox of up to INLINE_STATUS_MAX messages
+        // (well under a millisecond), on the pool for larger ones.
+        let small = self
+            .with_index(|store, account| store.mailbox_status(account, &mailbox))
+            .is_ok_and(|s| s.messages <= INLINE_STATUS_MAX);
+        let result = if small {
+            self.with_index(|store, account| store.message_summaries(account, &mailbox))
+        } else {
+            self.with_store(move |store, account| store.message_summaries(account, &mailbox))
+                .await
+        };
         let (status, messages) = result.map_err(|e| store_refusal(&e))?;
         let mut answer = StatusAnswer::new(
             nz(status.uidvalidity).unwrap_or(NonZeroU32::MIN),
