@@ -55,7 +55,7 @@ impl Store {
         // (`:2,S`) that the claim keeps; keywords live in the index only.
         let keywords = normalise_keywords(keywords);
         let subdir = Subdir::New;
-        let delivery = self.begin_spool(
+        let delivery = self.begin_spool_lazy(
             vec![target],
             StoreAs {
                 subdir,

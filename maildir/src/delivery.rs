@@ -103,9 +103,16 @@ pub struct Delivery {
     inner: Arc<Inner>,
     targets: Vec<Target>,
     store_as: StoreAs,
+    /// The first target's `tmp/`.
+    tmp_dir: PathBuf,
+    /// Empty until the tmp file exists.
     tmp_name: String,
     tmp_path: PathBuf,
+    /// `None` before the tmp file exists (a lazy spool) and after it was
+    /// finished; `created` tells which.
     file: Option<FileHandle>,
+    /// Whether the tmp file was created (and must be removed on drop).
+    created: bool,
     buffer: Vec<u8>,
     /// Bytes written to the file so far.
     written: u64,
@@ -235,18 +242,35 @@ impl Store {
         targets: Vec<Target>,
         store_as: StoreAs,
     ) -> Result<Delivery, DeliveryError> {
+        let mut delivery = self.begin_spool_lazy(targets, store_as)?;
+        delivery.file()?;
+        Ok(delivery)
+    }
+
+    /// Like [`Store::begin_spool`], but the tmp file is only created when
+    /// the first bytes are flushed (at [`WRITE_BUFFER`] or the commit): a
+    /// small IMAP APPEND then creates, writes, fsyncs and commits its file
+    /// in one trip to the blocking pool, and its start touches only the
+    /// index. Creating a file is not free: on ext4 without a journal the
+    /// inode search skips recently deleted inodes one by one.
+    pub(crate) fn begin_spool_lazy(
+        &self,
+        targets: Vec<Target>,
+        store_as: StoreAs,
+    ) -> Result<Delivery, DeliveryError> {
         let Some(first) = targets.first() else {
             return Err(DeliveryError::NoRecipients);
         };
         let tmp_dir = first.dir.join("tmp");
-        let (tmp_name, tmp_path, file) = self.create_tmp(&tmp_dir)?;
         Ok(Delivery {
             inner: Arc::clone(&self.inner),
             targets,
             store_as,
-            tmp_name,
-            tmp_path,
-            file: Some(FileHandle(file)),
+            tmp_dir,
+            tmp_name: String::new(),
+            tmp_path: PathBuf::new(),
+            file: None,
+            created: false,
             buffer: Vec::with_capacity(WRITE_BUFFER),
             written: 0,
             scanner: crate::mime::Scanner::new(),
@@ -306,10 +330,30 @@ impl Delivery {
         Ok(())
     }
 
+    /// The tmp file, created now if this is a lazy spool's first use.
+    fn file(&mut self) -> Result<&mut FileHandle, DeliveryError> {
+        if !self.created {
+            let store = self.store();
+            let (name, path, file) = match store.create_tmp(&self.tmp_dir) {
+                Ok(created) => created,
+                Err(e) => {
+                    self.poisoned = true;
+                    return Err(e);
+                }
+            };
+            self.tmp_name = name;
+            self.tmp_path = path;
+            self.file = Some(FileHandle(file));
+            self.created = true;
+        }
+        self.file.as_mut().ok_or_else(poisoned)
+    }
+
     fn flush(&mut self) -> Result<(), DeliveryError> {
         if self.buffer.is_empty() {
             return Ok(());
         }
+        self.file()?;
         let Some(file) = self.file.as_mut() else {
             return Err(poisoned());
         };
@@ -367,6 +411,8 @@ impl Delivery {
             );
         }
         let parts = Some(crate::mime::encode(&scan.root));
+        // An empty message still needs its (empty) file.
+        self.file()?;
         let Some(mut file) = self.file.take() else {
             return Err(poisoned());
         };
@@ -430,7 +476,7 @@ fn poisoned() -> DeliveryError {
 
 impl Drop for Delivery {
     fn drop(&mut self) {
-        if self.committed {
+        if self.committed || !self.created {
             return;
         }
         self.file = None;

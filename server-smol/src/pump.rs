@@ -28,6 +28,10 @@ const READ_CHUNK: usize = 16 * 1024;
 /// A client that does not read our output for this long is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Output held across quick events ([`Handler::quick`]) is written once it
+/// reaches this size.
+pub const COALESCE_MAX: usize = 64 * 1024;
+
 /// How long the last flush and close of a connection may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -107,6 +111,16 @@ pub trait Handler {
         event: <Self::Session as SessionIo>::Event,
         out: &mut Output<'_>,
     ) -> impl Future<Output = Next>;
+    /// Whether `event` is answered without waiting for anything but a
+    /// short read (IMAP's per-message FETCH reads): the output queued
+    /// before it is then held and written with the next, up to
+    /// [`COALESCE_MAX`], so a FETCH of many messages costs one `send`
+    /// rather than one per message. Output always goes out before an event
+    /// that is not quick (a commit, a login) and before the pump waits.
+    /// The default: none is.
+    fn quick(&self, _event: &<Self::Session as SessionIo>::Event) -> bool {
+        false
+    }
     /// The stream is now TLS.
     fn on_tls(&mut self, session: &mut Self::Session);
     /// The stream is now compressed (after [`Next::Compress`]; only IMAP
@@ -235,17 +249,23 @@ async fn drive<H: Handler>(
         // 1. Output and events, in the documented drain order.
         loop {
             while session.poll_transmit(&mut out) {}
-            if !out.is_empty() {
+            let event = session.poll_event();
+            let hold = out.len() < COALESCE_MAX && event.as_ref().is_some_and(|e| handler.quick(e));
+            if !out.is_empty() && !hold {
                 traced(trace, &out);
                 write_all(stream, &out).await?;
                 release(&mut out);
             }
             if handler.login().is_some_and(LoginTicket::is_revoked) {
+                if !out.is_empty() {
+                    traced(trace, &out);
+                    write_all(stream, &out).await?;
+                }
                 traced(trace, handler.revoked_notice());
                 let _ = write_all(stream, handler.revoked_notice()).await;
                 return Ok(());
             }
-            let Some(event) = session.poll_event() else {
+            let Some(event) = event else {
                 break;
             };
             let mut output = Output {

@@ -47,13 +47,14 @@ impl ImapHandler {
         let (bits, keywords) = store_flags(&flags);
         let zone = date.as_ref().map_or(0, DateTime::zone_minutes);
         let date = date.as_ref().map(DateTime::unix_seconds);
-        let result = self
-            .with_store(move |store, account| {
-                let mut a = store.begin_append(account, &mailbox, bits, &keywords, date)?;
-                a.set_internal_zone(zone);
-                Ok(a)
-            })
-            .await;
+        // Index reads and a link check only: the tmp file is created when
+        // the first batch is written (maildir's lazy spool), so a small
+        // APPEND goes to the blocking pool once, for its commit.
+        let result = self.with_index(move |store, account| {
+            let mut a = store.begin_append(account, &mailbox, bits, &keywords, date)?;
+            a.set_internal_zone(zone);
+            Ok(a)
+        });
         match result {
             Ok(append) => {
                 self.append = Some(PendingAppend {

@@ -355,6 +355,12 @@ impl Handler for ImapHandler {
         Next::Continue
     }
 
+    fn quick(&self, event: &Event) -> bool {
+        // One message's content: read from the page cache on this thread,
+        // or a short trip to the pool (`content.rs`).
+        matches!(event, Event::ReadMessage { .. })
+    }
+
     fn on_tls(&mut self, session: &mut ServerSession) {
         session.transport_switched(Instant::now());
     }
