@@ -290,11 +290,33 @@ impl Store {
         // Fast path: nothing waits in new/ (the usual case after the first
         // SELECT), so no write transaction and no scan of every record —
         // this was most of a SELECT's cost on a 100k-message mailbox.
-        let pending = self.inner.fs.read_dir(&t.dir.join(Subdir::New.as_str()))?;
+        let new_dir = t.dir.join(Subdir::New.as_str());
+        // A full claim (SELECT) of a `new/` unchanged since it was last
+        // found empty does not list it again. A claim of given UIDs (an
+        // APPEND just announced) always looks.
+        let mtime = match only {
+            None => self.inner.fs.stat(&new_dir).ok().map(|s| s.modified),
+            Some(_) => None,
+        };
+        let empty_new = || {
+            self.inner
+                .empty_new
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        if let Some(m) = mtime
+            && empty_new().get(&t.dir) == Some(&m)
+        {
+            return Ok(Vec::new());
+        }
+        let pending = self.inner.fs.read_dir(&new_dir)?;
         if !pending
             .iter()
             .any(|n| !n.to_string_lossy().starts_with('.'))
         {
+            if let Some(m) = mtime {
+                empty_new().insert(t.dir.clone(), m);
+            }
             return Ok(Vec::new());
         }
         self.locked(&[&t.dir], || {

@@ -87,6 +87,13 @@ pub(crate) struct Inner {
     /// The `new/` and `cur/` mtimes of each Maildir as of the last time the
     /// index was known to match it (see [`Store::refresh`]).
     pub(crate) stamps: Mutex<HashMap<PathBuf, DirStamp>>,
+    /// Per Maildir, the mtime of its `new/` when a full `\Recent` claim
+    /// last found it empty: a SELECT whose `new/` still has that mtime
+    /// skips listing it. An ext4 directory never shrinks, so a `new/`
+    /// that once held 100,000 files costs megabytes of `getdents` per
+    /// listing even when empty (issue "IMAP performance": SELECT of
+    /// 100,000 messages).
+    pub(crate) empty_new: Mutex<HashMap<PathBuf, std::time::SystemTime>>,
     /// [`IndexDb::reopens`] when `stamps` was last known valid: a reopen
     /// after an I/O error recovers the last *durable* commit, so batched
     /// flag changes and `\Recent` claims since may be gone from the index
@@ -273,6 +280,7 @@ impl Store {
                 quota: RwLock::new(Quota::default()),
                 password_hashing: config.password_hashing,
                 stamps: Mutex::new(HashMap::new()),
+                empty_new: Mutex::new(HashMap::new()),
                 stamps_reopens: std::sync::atomic::AtomicU64::new(0),
                 queue: crate::queue::QueueState::default(),
             }),
