@@ -220,7 +220,7 @@ pub async fn run<H: Handler>(
     if let Err(e) = result {
         tracing::debug!("connection ended: {e}");
     }
-    handler.on_close().await;
+    Box::pin(handler.on_close()).await;
     // A compressed stream still holds its last words (a BYE) until this
     // flush; both are bounded so a client that stopped reading cannot
     // hold the connection (or a shutdown) open.
@@ -273,7 +273,10 @@ async fn drive<H: Handler>(
                 buf: &mut out,
                 trace,
             };
-            let next = handler.on_event(session, event, &mut output).await;
+            // Boxed: the handlers' futures are large (every command's
+            // state) and are only alive while an event is handled; inline
+            // they would sit in every idle connection's task.
+            let next = Box::pin(handler.on_event(session, event, &mut output)).await;
             match next {
                 Next::Continue => {}
                 Next::Close => return Ok(()),
@@ -285,9 +288,12 @@ async fn drive<H: Handler>(
                     let Some(acceptor) = &ctx.acceptor else {
                         return Err(io::Error::other("STARTTLS without TLS configuration"));
                     };
-                    stream
-                        .upgrade_within(acceptor, ctx.tls_handshake_timeout, &ctx.shutdown)
-                        .await?;
+                    Box::pin(stream.upgrade_within(
+                        acceptor,
+                        ctx.tls_handshake_timeout,
+                        &ctx.shutdown,
+                    ))
+                    .await?;
                     handler.on_tls(session);
                 }
                 Next::Compress => {
@@ -307,7 +313,7 @@ async fn drive<H: Handler>(
         }
         // 2. Pending input.
         if taken < input.len() {
-            handler.before_input(session).await;
+            Box::pin(handler.before_input(session)).await;
             let n = session.feed(&input[taken..]);
             traced_input(trace, &input[taken..taken + n]);
             taken += n;
@@ -392,7 +398,7 @@ async fn drive<H: Handler>(
                 if !stalled {
                     input = Vec::new();
                 }
-                handler.on_outside(session).await;
+                Box::pin(handler.on_outside(session)).await;
             }
             Wake::Shutdown => {
                 traced(trace, handler.shutdown_notice());

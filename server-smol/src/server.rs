@@ -448,7 +448,10 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
             tracing::info!(%peer, "http: too many connections from this address");
             return;
         };
-        crate::http::serve_connection(shared.clone(), tcp, peer).await;
+        // Boxed, like the TLS handshake below and the handlers' futures in
+        // the pump: the task of every connection is as large as the largest
+        // state `serve` can be in, and hyper's is large.
+        Box::pin(crate::http::serve_connection(shared.clone(), tcp, peer)).await;
         return;
     }
     let implicit_tls = name.ends_with('s');
@@ -459,9 +462,8 @@ async fn serve(shared: Arc<Shared>, name: &'static str, tcp: TcpStream, peer: So
             return;
         };
         let limit = shared.pump.tls_handshake_timeout;
-        if let Err(e) = stream
-            .upgrade_within(&acceptor, limit, &shared.pump.shutdown)
-            .await
+        if let Err(e) =
+            Box::pin(stream.upgrade_within(&acceptor, limit, &shared.pump.shutdown)).await
         {
             tracing::debug!(%peer, "{name}: TLS handshake failed: {e}");
             return;
