@@ -122,20 +122,36 @@ impl DateTime {
     /// store's INTERNALDATE, RFC 9051 §2.3.3); a time outside the years
     /// `date-time` can write (1–9999) gives the epoch itself.
     pub fn from_unix_seconds(secs: i64) -> DateTime {
-        let dt = mail_parser::DateTime::from_timestamp(secs);
-        Date::new(dt.year, dt.month, dt.day)
-            .and_then(|d| DateTime::new(d, dt.hour, dt.minute, dt.second, 0))
-            .unwrap_or(DateTime {
-                date: Date {
-                    year: 1970,
-                    month: 1,
-                    day: 1,
-                },
-                hour: 0,
-                minute: 0,
-                second: 0,
-                zone: 0,
-            })
+        // Plain arithmetic: a SELECT converts one date per message.
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        let epoch = DateTime {
+            date: Date {
+                year: 1970,
+                month: 1,
+                day: 1,
+            },
+            hour: 0,
+            minute: 0,
+            second: 0,
+            zone: 0,
+        };
+        if !(1..=9999).contains(&y) {
+            return epoch;
+        }
+        // In range: year 1..=9999, month 1..=12, day 1..=31, time < 86 400 s.
+        DateTime {
+            date: Date {
+                year: y as u16,
+                month: m as u8,
+                day: d as u8,
+            },
+            hour: (rem / 3600) as u8,
+            minute: (rem / 60 % 60) as u8,
+            second: (rem % 60) as u8,
+            zone: 0,
+        }
     }
 
     /// Seconds since 1970-01-01T00:00:00Z of this date-time, its zone
@@ -165,6 +181,22 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// The proleptic Gregorian (year, month, day) of a count of days since
+/// 1970-01-01: the inverse of [`days_from_civil`] (Hinnant's
+/// `civil_from_days`, over the same 400-year eras).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 /// `date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE`;
@@ -331,6 +363,13 @@ mod tests {
         for secs in [0i64, 86_399, 951_782_400, 1_795_366_237, 253_402_300_799] {
             assert_eq!(DateTime::from_unix_seconds(secs).unix_seconds(), secs);
         }
+        // Before 1970 (years 1..=1969 are writable too).
+        let (_, old) = date_time(b"\" 1-Jan-0001 00:00:00 +0000\"").unwrap();
+        assert_eq!(DateTime::from_unix_seconds(old.unix_seconds()), old);
+        assert_eq!(
+            DateTime::from_unix_seconds(-1).to_bytes(Version::Rev1),
+            b"\"31-Dec-1969 23:59:59 +0000\"".to_vec()
+        );
         // Out of the writable years: the epoch, never a panic.
         for secs in [-62_135_596_801i64, 253_402_300_800, i64::MIN, i64::MAX] {
             assert_eq!(
@@ -338,6 +377,38 @@ mod tests {
                 0,
                 "{secs}"
             );
+        }
+    }
+
+    /// The arithmetic agrees with mail-parser's conversion (which it
+    /// replaced on the SELECT path) across the years 1970..=9999.
+    #[test]
+    fn from_unix_seconds_agrees_with_mail_parser() {
+        let mut secs = 0i64;
+        while secs <= 253_402_300_799 {
+            let ours = DateTime::from_unix_seconds(secs);
+            let theirs = mail_parser::DateTime::from_timestamp(secs);
+            let (h, m, s) = ours.time();
+            assert_eq!(
+                (
+                    ours.date().year(),
+                    ours.date().month(),
+                    ours.date().day(),
+                    h,
+                    m,
+                    s
+                ),
+                (
+                    theirs.year,
+                    theirs.month,
+                    theirs.day,
+                    theirs.hour,
+                    theirs.minute,
+                    theirs.second
+                ),
+                "{secs}"
+            );
+            secs += 79_199_991;
         }
     }
 }

@@ -9,21 +9,105 @@ use nom::bytes::complete::take_while_m_n;
 /// An object identifier (RFC 8474 §7): 1 to 255 letters, digits, `_` or
 /// `-`. Written bare; inside parentheses where the grammar says so
 /// (`MAILBOXID (id)`, `EMAILID (id)`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectId(Box<str>);
+///
+/// Identifiers of up to [`ObjectId::INLINE_LEN`] octets (a server's
+/// EMAILIDs and MAILBOXIDs usually are) are kept inline, without an
+/// allocation: a SELECT builds one per message.
+#[derive(Clone)]
+pub struct ObjectId(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// `len` octets of `buf`, all objectid characters.
+    Inline {
+        len: u8,
+        buf: [u8; ObjectId::INLINE_LEN],
+    },
+    Heap(Box<str>),
+}
 
 impl ObjectId {
     /// The longest identifier RFC 8474 §7 allows.
     pub const MAX_LEN: usize = 255;
 
+    /// The longest identifier kept without an allocation.
+    pub const INLINE_LEN: usize = 22;
+
     /// The identifier.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Repr::Inline { len, buf } => {
+                // Only objectid characters (ASCII) are ever stored.
+                std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or_default()
+            }
+            Repr::Heap(s) => s,
+        }
+    }
+
+    /// An identifier already checked to be 1 to 255 objectid characters.
+    fn from_checked(s: &str) -> ObjectId {
+        if s.len() <= Self::INLINE_LEN {
+            let mut buf = [0u8; Self::INLINE_LEN];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            ObjectId(Repr::Inline {
+                // At most INLINE_LEN, which fits.
+                len: s.len() as u8,
+                buf,
+            })
+        } else {
+            ObjectId(Repr::Heap(s.into()))
+        }
     }
 }
 
+impl PartialEq for ObjectId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ObjectId {}
+
+impl std::hash::Hash for ObjectId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for ObjectId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ObjectId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::fmt::Debug for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ObjectId").field(&self.as_str()).finish()
+    }
+}
+
+/// Which octets `objectid` allows, as a table: the check runs once per
+/// octet of every identifier a SELECT builds, and the branches of
+/// `is_ascii_alphanumeric` mispredict on hex digits.
+static OBJECTID_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    table
+};
+
 fn is_objectid_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+    OBJECTID_CHARS[usize::from(b)]
 }
 
 impl TryFrom<&str> for ObjectId {
@@ -33,25 +117,29 @@ impl TryFrom<&str> for ObjectId {
         if s.is_empty() {
             return Err(ValidationError::Empty);
         }
-        if let Some((offset, byte)) = s.bytes().enumerate().find(|(_, b)| !is_objectid_char(*b)) {
+        // Branch-free over the octets; the offending one is looked for
+        // only when there is one.
+        if !s.bytes().fold(true, |ok, b| ok & is_objectid_char(b))
+            && let Some((offset, byte)) = s.bytes().enumerate().find(|(_, b)| !is_objectid_char(*b))
+        {
             return Err(ValidationError::InvalidByte { offset, byte });
         }
         if s.len() > Self::MAX_LEN {
             return Err(ValidationError::OutOfRange);
         }
-        Ok(ObjectId(s.into()))
+        Ok(ObjectId::from_checked(s))
     }
 }
 
 impl std::fmt::Display for ObjectId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl Encode for ObjectId {
     fn encode(&self, enc: &mut Encoder) {
-        enc.put_str(&self.0);
+        enc.put_str(self.as_str());
     }
 }
 
@@ -60,7 +148,7 @@ pub(crate) fn objectid(i: &[u8]) -> PResult<'_, ObjectId> {
     let (r, id) = take_while_m_n(1, ObjectId::MAX_LEN, is_objectid_char)(i)?;
     // Only ASCII letters, digits, `_` and `-` were taken.
     let s = std::str::from_utf8(id).unwrap_or_default();
-    Ok((r, ObjectId(s.into())))
+    Ok((r, ObjectId::from_checked(s)))
 }
 
 #[cfg(test)]
@@ -94,5 +182,23 @@ mod tests {
             ObjectId::try_from("M_1-a").unwrap().to_bytes(Version::Rev1),
             b"M_1-a".to_vec()
         );
+    }
+
+    #[test]
+    fn inline_and_heap_identifiers_compare_by_text() {
+        let short = ObjectId::try_from("E0000000000000001").unwrap();
+        let edge = "x".repeat(ObjectId::INLINE_LEN);
+        let long = "x".repeat(ObjectId::INLINE_LEN + 1);
+        for text in ["E0000000000000001", edge.as_str(), long.as_str()] {
+            let id = ObjectId::try_from(text).unwrap();
+            assert_eq!(id.as_str(), text);
+            assert_eq!(id.to_string(), text);
+            assert_eq!(objectid(text.as_bytes()).unwrap().1, id);
+        }
+        let edge = ObjectId::try_from(edge.as_str()).unwrap();
+        let long = ObjectId::try_from(long.as_str()).unwrap();
+        assert!(edge < long && short < edge);
+        assert_ne!(edge, long);
+        assert_eq!(format!("{short:?}"), "ObjectId(\"E0000000000000001\")");
     }
 }
