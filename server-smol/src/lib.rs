@@ -127,6 +127,7 @@ pub(crate) mod pipeline;
 pub(crate) mod pop3;
 pub(crate) mod pump;
 pub(crate) mod server;
+pub(crate) mod shared;
 pub(crate) mod smtp;
 mod test_server;
 pub(crate) mod testing;

@@ -25,8 +25,10 @@ use crate::accounts::AccountRequest;
 use crate::config::{Config, resolve};
 use crate::control::ControlSocket;
 use crate::net::{PerAccountLimit, PerIpLimit, Stream};
-use crate::pop3::{MaildropLocks, Pop3Handler, WireSizes};
+use crate::pop3::Pop3Handler;
+use crate::pop3::maildrop::{MaildropLocks, WireSizes};
 use crate::pump::{self, PumpContext};
+use crate::shared::Shared;
 use crate::smtp::{SmtpHandler, SmtpRole, session_config};
 
 /// The first pause after a failed `accept` (EMFILE and friends); it
@@ -40,34 +42,6 @@ const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(10);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
 /// How long start-up waits for a `sansmail user` command holding the index.
 const STORE_LOCK_WAIT: Duration = Duration::from_secs(10);
-
-/// What every connection shares.
-pub struct Shared {
-    /// The configuration the server started with.
-    pub config: Config,
-    /// The mail store.
-    pub store: Store,
-    /// TLS for STARTTLS and implicit-TLS listeners.
-    pub acceptor: Option<TlsAcceptor>,
-    /// Every accepted message goes through it (docs/DESIGN.md §5.1).
-    pub pipeline: crate::pipeline::Pipeline,
-    per_ip: Arc<PerIpLimit>,
-    pub(crate) per_account: Arc<PerAccountLimit>,
-    /// Login checks, penalties, the credential cache and the sessions
-    /// logged in per account.
-    pub auth: crate::auth::Authenticator,
-    pub(crate) maildrops: MaildropLocks,
-    pub(crate) pop3_sizes: WireSizes,
-    pub(crate) pump: PumpContext,
-    /// Prometheus metrics (`GET /metrics`).
-    pub metrics: Arc<crate::metrics::Metrics>,
-    /// The API token when `[http] auth = "token"`.
-    pub(crate) api_token: Option<String>,
-    /// Web UI login sessions.
-    pub(crate) ui_sessions: crate::http::ui::Sessions,
-    /// One clone per open connection, to know when all have ended.
-    connections: Arc<()>,
-}
 
 /// A server failed to start; the message is one line.
 #[derive(Debug)]

@@ -24,7 +24,7 @@ use maildir::{Change, StoreEvent, StoreSubscription};
 use super::messages::{Location, summary};
 use super::routes::Query;
 use super::{ApiResult, Body, blocking};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// How often an idle stream sends a `:` comment line.
 pub const KEEPALIVE: Duration = Duration::from_secs(15);

@@ -27,7 +27,7 @@ use super::routes::Query;
 use super::{ApiError, ApiResult, blocking, json_response, parse_json, read_body};
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// What to inject.
 #[derive(Clone, Debug, Default)]

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use super::routes::Query;
 use super::{ApiError, ApiResult, Body, blocking, json_response, no_content};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Default `limit` of a listing.
 pub const DEFAULT_LIMIT: u64 = 50;

@@ -46,7 +46,7 @@ use smol_hyper::rt::{FuturesIo, SmolTimer};
 
 use crate::config::HttpAuth;
 use crate::net::TcpStream;
-use crate::server::Shared;
+use crate::shared::Shared;
 use routes::{Op, RouteMatch};
 
 /// The largest request head (request line + header fields) hyper buffers.

@@ -9,7 +9,7 @@ use maildir::QueueId;
 
 use super::{ApiError, ApiResult, blocking, json_response, no_content};
 use crate::outbound::queue_cli::rfc3339;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// `GET /api/v1/queue` → `{"queue":[{"id","from","recipients":[...]}]}`.
 pub async fn list(shared: &Arc<Shared>) -> ApiResult {

@@ -8,7 +8,7 @@ use maildir::AccountError;
 use serde::Deserialize;
 
 use super::{ApiError, ApiResult, blocking, json_response, no_content, parse_json, read_body};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// The largest body `POST /api/v1/users` reads.
 const MAX_USER_BODY: u64 = 64 * 1024;

@@ -38,7 +38,7 @@ use imap_proto::session::{
 use maildir::{StoreError, Subscription};
 
 use crate::pump::{Handler, Next, Output};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Hands an answer to the session. A refused answer (a wrong id or state)
 /// is a bug in this glue: it is logged and the connection closed, never

@@ -10,21 +10,23 @@
 //! - Deletions are applied only in the UPDATE state (QUIT), durably, and are
 //!   published to IMAP sessions like any expunge.
 
-use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use maildir::{INBOX, MessageInfo};
 use pop3_proto::{
     AuthAnswer, Event, MaildropEntry, MessageProgress, Response, ResponseCode, ServerConfig,
-    ServerSession, WireSize,
+    ServerSession,
 };
 
 use crate::pump::{Handler, Next, Output};
-use crate::server::Shared;
+use crate::shared::Shared;
+use maildrop::{MaildropLock, READ_CHUNK};
+
+pub(crate) mod maildrop;
 
 /// Hands an answer to the session. A refused answer (a wrong id or state)
 /// is a bug in this glue: it is logged and the connection closed, never
@@ -38,101 +40,7 @@ macro_rules! answered {
     };
 }
 
-/// A message is copied to the client in reads of this size.
-const READ_CHUNK: usize = 64 * 1024;
-
 crate::pump::session_io!(ServerSession, Event);
-
-/// Accounts whose maildrop a POP3 session holds.
-#[derive(Default)]
-pub struct MaildropLocks(Mutex<HashSet<String>>);
-
-/// Holds one account's maildrop lock; released on drop.
-pub struct MaildropLock {
-    locks: Arc<Shared>,
-    key: String,
-}
-
-impl MaildropLocks {
-    fn try_lock(shared: &Arc<Shared>, address: &str) -> Option<MaildropLock> {
-        let key = address.to_lowercase();
-        let mut held = shared.maildrops.0.lock().unwrap_or_else(|e| e.into_inner());
-        if !held.insert(key.clone()) {
-            return None;
-        }
-        Some(MaildropLock {
-            locks: shared.clone(),
-            key,
-        })
-    }
-}
-
-impl Drop for MaildropLock {
-    fn drop(&mut self) {
-        let mut held = self
-            .locks
-            .maildrops
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        held.remove(&self.key);
-    }
-}
-
-/// The sizes POP3 announces are those of the message as sent, with CRLF
-/// line endings (RFC 1939 §11, counted by [`pop3_proto::WireSize`]).
-/// Computing that needs a read of the message, so results are cached per
-/// message (a UID names the same bytes for as long as its UIDVALIDITY
-/// lasts); our own deliveries still need one scan, once.
-#[derive(Default)]
-pub struct WireSizes(Mutex<HashMap<(String, u32, u32), u64>>);
-
-impl WireSizes {
-    fn wire_size(
-        &self,
-        store: &maildir::Store,
-        address: &str,
-        uidvalidity: u32,
-        message: &MessageInfo,
-    ) -> u64 {
-        let key = (address.to_lowercase(), uidvalidity, message.uid);
-        if let Some(&size) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return size;
-        }
-        let Ok(size) = wire_size(store, address, message.uid) else {
-            // Unreadable now (renamed or removed meanwhile): the disk size is
-            // the best guess, and not cached.
-            return message.size;
-        };
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, size);
-        size
-    }
-
-    fn forget(&self, address: &str, uidvalidity: u32, uids: &[u32]) {
-        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        for &uid in uids {
-            cache.remove(&(address.to_lowercase(), uidvalidity, uid));
-        }
-    }
-}
-
-/// The size on the wire of an INBOX message, read through the store (which
-/// follows a rename by another session).
-fn wire_size(store: &maildir::Store, address: &str, uid: u32) -> Result<u64, maildir::StoreError> {
-    let mut file = store.open_message(address, INBOX, uid)?;
-    let mut buf = vec![0u8; READ_CHUNK];
-    let mut size = WireSize::new();
-    loop {
-        let n = file.read(&mut buf).map_err(maildir::StoreError::Io)?;
-        if n == 0 {
-            return Ok(size.finish());
-        }
-        size.update(&buf[..n]);
-    }
-}
 
 /// The session configuration for a new connection.
 pub fn session_config(shared: &Shared, peer: &SocketAddr, tls: bool) -> ServerConfig {
@@ -187,7 +95,7 @@ impl Pop3Handler {
                 "Authentication failed",
             ));
         };
-        let Some(lock) = MaildropLocks::try_lock(&self.shared, &user) else {
+        let Some(lock) = self.shared.maildrops.try_lock(&user) else {
             return AuthAnswer::Reject(Response::err_with_code(
                 ResponseCode::InUse,
                 "Maildrop is locked by another POP3 session",

@@ -27,7 +27,7 @@ use smtp_proto::{Event, Mechanism, Reply, ServerConfig, ServerSession};
 use crate::pipeline::{Message, Origin, Rcpt, Recipient, Source, Verdict};
 
 use crate::pump::{Handler, Next, Output};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Which SMTP listener a connection came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,10 +27,8 @@
 //!   Parts and raw downloads are `attachment` with `nosniff` and a sandbox
 //!   CSP, so an SVG opened directly cannot run its script.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -40,7 +38,9 @@ use serde::Deserialize;
 
 use super::{ApiError, ApiResult, Body, full, json_response, parse_json, read_body};
 use crate::config::HttpAuth;
-use crate::server::Shared;
+use crate::shared::Shared;
+pub(crate) mod sessions;
+pub use sessions::{Principal, SESSION_TTL};
 
 const INDEX_HTML: &str = include_str!("index.html");
 const APP_JS: &str = include_str!("app.js");
@@ -48,99 +48,9 @@ const APP_CSS: &str = include_str!("app.css");
 
 /// The session cookie's name.
 pub const COOKIE: &str = "sansmail_session";
-/// How long a session lives without being used.
-pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
-/// At most this many live sessions (older ones are dropped first).
-const MAX_SESSIONS: usize = 10_000;
-
 /// The Content-Security-Policy of the UI's own pages.
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
-/// Who a request acts for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Principal {
-    /// The API token, `auth = "none"`, or a session opened with the token:
-    /// every account.
-    Admin,
-    /// A session opened with this account's password: only its own mail.
-    User(String),
-}
-
-#[derive(Clone)]
-struct Session {
-    principal: Principal,
-    csrf: String,
-    last_used: Instant,
-}
-
-/// The live UI sessions of one server.
-#[derive(Default)]
-pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
-}
-
-impl Sessions {
-    /// A new session; `None` when the OS random source fails (the login is
-    /// then refused with 500 rather than given a guessable session).
-    fn open(&self, principal: Principal) -> Option<(String, String)> {
-        let id = random_hex()?;
-        let csrf = random_hex()?;
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        map.retain(|_, s| now.duration_since(s.last_used) < SESSION_TTL);
-        if map.len() >= MAX_SESSIONS
-            && let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, s)| s.last_used)
-                .map(|(k, _)| k.clone())
-        {
-            map.remove(&oldest);
-        }
-        map.insert(
-            id.clone(),
-            Session {
-                principal,
-                csrf: csrf.clone(),
-                last_used: now,
-            },
-        );
-        Some((id, csrf))
-    }
-
-    fn get(&self, id: &str) -> Option<Session> {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let s = map.get_mut(id)?;
-        if now.duration_since(s.last_used) >= SESSION_TTL {
-            map.remove(id);
-            return None;
-        }
-        s.last_used = now;
-        Some(s.clone())
-    }
-
-    fn close(&self, id: &str) {
-        self.map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
-    }
-
-    /// Ends every session of `address` (deleted, or its password changed).
-    pub fn account_changed(&self, address: &str) {
-        self.map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, s| s.principal != Principal::User(address.to_owned()));
-    }
-}
-
-fn random_hex() -> Option<String> {
-    let mut bytes = [0u8; 32];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).ok()?;
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
 
 fn cookie_value(req: &Request<Incoming>) -> Option<String> {
     for v in req.headers().get_all(header::COOKIE) {
