@@ -44,7 +44,7 @@ impl ServerSession {
 
     /// The store's complete message list for the selected mailbox, after
     /// the adapter lost change notices (its subscription overflowed): the
-    /// view is resynchronised from it ([`MailboxView::resync`]) and the
+    /// view is resynchronised from it ([`MailboxView::resync`](crate::view::MailboxView::resync)) and the
     /// differences are announced like any change (at once while idling).
     /// Ignored when nothing is selected.
     pub fn mailbox_resync(&mut self, messages: Vec<crate::view::MessageSummary>) {

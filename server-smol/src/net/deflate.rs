@@ -41,7 +41,7 @@ const WRITE_HIGH_WATER: usize = 64 * 1024;
 const KEEP_CAPACITY: usize = 16 * 1024;
 
 /// The sans-IO half: raw DEFLATE in both directions with bounded queues.
-/// [`DeflateStream`] drives it over a [`Stream`].
+/// `DeflateStream` (in this module) drives it over a `net::Stream`.
 pub struct DeflateCodec {
     inflate: Decompress,
     deflate: Compress,
