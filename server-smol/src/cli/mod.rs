@@ -10,6 +10,7 @@ use crate::accounts::AccountRequest;
 use clap::{Parser, Subcommand};
 
 mod accounts;
+mod queue;
 use crate::{Config, Server};
 
 /// A mail server (SMTP, IMAP, POP3) for small sites and test rigs.
@@ -169,13 +170,13 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Queue { command } => {
-            use crate::outbound::queue_cli::{self, QueueRequest};
+            use crate::outbound::queue_cli::QueueRequest;
             let request = match command {
                 QueueCommand::List => QueueRequest::List,
                 QueueCommand::Retry { id } => QueueRequest::Retry(id),
                 QueueCommand::Delete { id } => QueueRequest::Delete(id),
             };
-            print_lines(queue_cli::run(&config, &request))
+            print_lines(queue::run(&config, &request))
         }
         Command::Dns { domain } => dns_records(&config, &domain),
         Command::PrintConfig { show_secrets } => {

@@ -1,17 +1,16 @@
-//! `sansmail queue list|retry [ID]|delete ID` (docs/DESIGN.md §5.2): through a
-//! running server's control socket, or on the store directly when no
-//! server runs (like `sansmail user`).
+//! `sansmail queue list|retry [ID]|delete ID` (docs/DESIGN.md §5.2): the
+//! requests, their one-line encoding for the control socket, and their
+//! effect on the store. The command itself (`cli/queue.rs`) sends them to a
+//! running server's control socket, or applies them to the store directly
+//! when no server runs (like `sansmail user`); the control socket applies
+//! them with [`apply`].
 //!
 //! `list` prints one line per queued recipient and no header:
 //! `<id> <sender or <>> <recipient> <state> <attempts> <next-attempt RFC 3339> <last error...>`
 //! (the error, possibly several words, last; left out before the first
 //! attempt).
 
-use std::time::{Duration, Instant};
-
-use maildir::{QueueId, Store, StoreConfig, StoreError};
-
-use crate::config::Config;
+use maildir::{QueueId, Store, StoreError};
 
 /// One queue operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,45 +154,6 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// Runs `req` for the `queue` commands: through the running server if one
-/// answers on `data_dir`, else on the store directly.
-///
-/// # Errors
-/// A one-line message.
-pub fn run(config: &Config, req: &QueueRequest) -> Result<Vec<String>, String> {
-    let line = encode_request(req);
-    if let Some(lines) = crate::control::send_line(&config.data_dir, &line)? {
-        return Ok(lines);
-    }
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
-    let store_config = StoreConfig {
-        data_dir: config.data_dir.clone(),
-        hostname: config.hostname.clone(),
-        password_hashing: Default::default(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match Store::open(store_config.clone()) {
-            Ok(store) => return apply(&store, req),
-            // A server starting up holds the index before its control
-            // socket answers; ask it once it does.
-            Err(StoreError::Locked) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(100));
-                if let Some(lines) = crate::control::send_line(&config.data_dir, &line)? {
-                    return Ok(lines);
-                }
-            }
-            Err(e) => {
-                return Err(format!(
-                    "cannot open the store in {}: {e}",
-                    config.data_dir.display()
-                ));
-            }
-        }
-    }
 }
 
 #[cfg(test)]
