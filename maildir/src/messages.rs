@@ -178,6 +178,11 @@ pub(crate) struct Target {
     pub(crate) dir: PathBuf,
 }
 
+/// How old a `new/` mtime must be before a full `\Recent` claim trusts it
+/// to mean "still empty" (see `claim_recent`): well past the coarse clock's
+/// tick that stamps directory changes.
+const EMPTY_NEW_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Store {
     pub(crate) fn target(&self, address: &str, mailbox: &str) -> Result<Target, StoreError> {
         let (address, name) = parse_target(address, mailbox)?;
@@ -314,7 +319,15 @@ impl Store {
             .iter()
             .any(|n| !n.to_string_lossy().starts_with('.'))
         {
-            if let Some(m) = mtime {
+            // Only an mtime clearly in the past is remembered: directory
+            // times come from the kernel's coarse clock (one tick, up to
+            // 10 ms), so a file renamed in just after this listing, within
+            // the tick of the last change, could leave the mtime as it was.
+            if let Some(m) = mtime
+                && std::time::SystemTime::now()
+                    .duration_since(m)
+                    .is_ok_and(|age| age >= EMPTY_NEW_MIN_AGE)
+            {
                 empty_new().insert(t.dir.clone(), m);
             }
             return Ok(Vec::new());

@@ -213,15 +213,8 @@ impl Store {
         mailbox: &str,
         uid: u32,
     ) -> Result<Option<MimePart>, StoreError> {
-        let (a, m) = parse_target(address, mailbox)?;
-        let stored = {
-            let txn = self.inner.db.begin_read()?;
-            let record = self.read_mailbox(&txn, &a, &m)?;
-            let parts = txn.open_table(PARTS)?;
-            parts.get((record.id, uid))?.map(|v| v.value().to_vec())
-        };
-        if let Some(bytes) = stored {
-            return mime::decode(&bytes).map(Some);
+        if let Some(parts) = self.indexed_mime_parts(address, mailbox, uid)? {
+            return Ok(Some(parts));
         }
         let mut file = match self.open_message(address, mailbox, uid) {
             Ok(f) => f,

@@ -229,6 +229,32 @@ fn claim_recent_moves_new_to_cur_once() {
     assert!(list.iter().all(|m| !m.recent));
 }
 
+/// A full claim remembers a `new/` it found empty (by its mtime, once that
+/// is older than the coarse clock's tick) and skips listing it next time;
+/// a delivery changes the mtime, so the next claim still finds the message.
+#[test]
+fn claim_recent_after_an_empty_new_still_finds_a_later_delivery() {
+    let (dir, store) = setup();
+    deliver(&store, &[A], b"1\r\n").unwrap();
+    assert_eq!(store.claim_recent(A, "INBOX").unwrap(), vec![1]);
+    let new = root(dir.path(), "localhost", "alice").join("new");
+    // Age the empty new/ so the claim below remembers it.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::File::open(&new)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert_eq!(store.claim_recent(A, "INBOX").unwrap(), Vec::<u32>::new());
+    assert_eq!(store.claim_recent(A, "INBOX").unwrap(), Vec::<u32>::new());
+    deliver(&store, &[A], b"2\r\n").unwrap();
+    assert_eq!(store.claim_recent(A, "INBOX").unwrap(), vec![2]);
+    // A new/ emptied just now is listed again by the next claim.
+    deliver(&store, &[A], b"3\r\n").unwrap();
+    assert_eq!(store.claim_recent(A, "INBOX").unwrap(), vec![3]);
+    deliver(&store, &[A], b"4\r\n").unwrap();
+    assert_eq!(store.claim_recent(A, "INBOX").unwrap(), vec![4]);
+}
+
 #[test]
 fn claim_recent_uids_claims_only_those_and_only_once() {
     let (dir, store) = setup();

@@ -1,10 +1,6 @@
 //! `sansmail user add|passwd|del|list`: account changes, applied through a
 //! running server's control socket or directly on the store.
 
-use std::time::{Duration, Instant};
-
-use maildir::{Store, StoreConfig, StoreError};
-
 use crate::accounts::{AccountRequest, apply};
 use crate::config::Config;
 
@@ -52,33 +48,11 @@ pub fn run(config: &Config, req: &AccountRequest) -> Result<Vec<String>, String>
     if *req == AccountRequest::List && !config.data_dir.exists() {
         return Ok(Vec::new());
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
-    let store_config = StoreConfig {
-        data_dir: config.data_dir.clone(),
-        hostname: config.hostname.clone(),
-        password_hashing: Default::default(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match Store::open(store_config.clone()) {
-            Ok(store) => return apply(&store, req),
-            // A server starting up holds the index before its control socket
-            // answers; ask it once it does.
-            Err(StoreError::Locked) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(100));
-                if let Some(lines) = crate::control::send(&config.data_dir, req)? {
-                    return Ok(lines);
-                }
-            }
-            Err(e) => {
-                return Err(format!(
-                    "cannot open the store in {}: {e}",
-                    config.data_dir.display()
-                ));
-            }
-        }
-    }
+    super::on_store_or_server(
+        config,
+        || crate::control::send(&config.data_dir, req),
+        |store| apply(store, req),
+    )
 }
 
 /// The confirmation `user` prints on stderr after `req` succeeded.

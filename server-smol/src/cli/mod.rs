@@ -221,6 +221,43 @@ fn dns_records(config: &Config, domain: &str) -> ExitCode {
 }
 
 /// A command's result: its lines on stdout, or its one-line error.
+/// Runs a `user` or `queue` command on the store of `config.data_dir`
+/// when no server answers there (the caller asked `ask` first). A server
+/// starting up holds the index before its control socket answers, so while
+/// the store is locked, `ask` is tried again for up to 10 s.
+fn on_store_or_server(
+    config: &Config,
+    ask: impl Fn() -> Result<Option<Vec<String>>, String>,
+    run: impl FnOnce(&maildir::Store) -> Result<Vec<String>, String>,
+) -> Result<Vec<String>, String> {
+    use std::time::{Duration, Instant};
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
+    let store_config = maildir::StoreConfig {
+        data_dir: config.data_dir.clone(),
+        hostname: config.hostname.clone(),
+        password_hashing: Default::default(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match maildir::Store::open(store_config.clone()) {
+            Ok(store) => return run(&store),
+            Err(maildir::StoreError::Locked) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+                if let Some(lines) = ask()? {
+                    return Ok(lines);
+                }
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot open the store in {}: {e}",
+                    config.data_dir.display()
+                ));
+            }
+        }
+    }
+}
+
 fn print_lines(result: Result<Vec<String>, String>) -> ExitCode {
     match result {
         Ok(lines) => {
