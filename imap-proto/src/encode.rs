@@ -8,7 +8,16 @@
 //! on. A server (which never waits) simply concatenates them with
 //! [`Encoded::into_bytes`].
 
-use crate::types::LiteralMode;
+/// Whether a literal is synchronising (`{N}`: wait for `+`) or not
+/// (`{N+}`: LITERAL+/LITERAL-, RFC 7888).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum LiteralMode {
+    /// `{N}`: the sender waits for a continuation request.
+    #[default]
+    Sync,
+    /// `{N+}`: the data follows at once.
+    NonSync,
+}
 
 /// Which protocol revision the connection speaks: it decides what the
 /// encoder emits where IMAP4rev1 and IMAP4rev2 differ.

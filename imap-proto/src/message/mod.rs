@@ -46,6 +46,7 @@ mod header;
 mod result;
 mod search;
 mod search_body;
+mod search_text;
 pub(crate) mod section;
 mod sort;
 mod tree;

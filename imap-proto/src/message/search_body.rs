@@ -25,7 +25,7 @@
 
 use super::binary_stream::MAX_PART_HEADER;
 use super::cte::{Cte, CteDecoder};
-use super::search::{LeafType, Needle, is_digest, leaf_type, text_parts_contain};
+use super::search_text::{LeafType, Needle, is_digest, leaf_type, text_parts_contain};
 use super::tree::{PartKind, PartOffsets};
 use std::ops::Range;
 

@@ -9,16 +9,9 @@ use nom::branch::alt;
 use nom::bytes::complete::{tag, take};
 use nom::combinator::{map, opt};
 
-/// Whether a literal is synchronising (`{N}`: wait for `+`) or not
-/// (`{N+}`: LITERAL+/LITERAL-, RFC 7888).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum LiteralMode {
-    /// `{N}`: the sender waits for a continuation request.
-    #[default]
-    Sync,
-    /// `{N+}`: the data follows at once.
-    NonSync,
-}
+/// Re-exported here, beside the string types that carry it; defined in
+/// `encode.rs`, which writes literals and sits below the types.
+pub use crate::encode::LiteralMode;
 
 /// A quoted string: any UTF-8 text without CR, LF or NUL; `"` and `\` are
 /// escaped on the wire.

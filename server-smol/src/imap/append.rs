@@ -7,33 +7,13 @@ use std::sync::Mutex;
 use imap_proto::response::RespText;
 use imap_proto::session::RequestId;
 use imap_proto::types::{DateTime, Flag};
-use maildir::StoreError;
 
 use super::ImapHandler;
 use super::convert::*;
-use super::multiappend::Spool;
+use super::spool::{PendingAppend, Spool};
 
 /// APPEND data is written to the file in batches of this size.
 pub(super) const WRITE_BATCH: usize = 64 * 1024;
-
-/// An APPEND between its `+` and its end.
-pub(super) struct PendingAppend {
-    pub(super) id: RequestId,
-    /// In a mutex only so the handler is `Sync` (its futures borrow it
-    /// across awaits); never contended.
-    pub(super) append: Option<Mutex<Spool>>,
-    pub(super) buffer: Vec<u8>,
-    pub(super) error: Option<StoreError>,
-    /// Octets of the current message so far (CATENATE `[TOOBIG]`).
-    pub(super) len: u64,
-    /// A CATENATE message grew over the size limit through its `TEXT`
-    /// parts: the command fails with `[TOOBIG]` at its end.
-    pub(super) too_big: bool,
-    /// A literal8 APPEND (RFC 3516 §4.4): binary parts are stored as
-    /// base64, since a Maildir file is RFC 5322 text (as Dovecot does);
-    /// BINARY[] gives the octets back.
-    pub(super) binary: Option<mime_scan::BinaryToBase64>,
-}
 
 impl ImapHandler {
     pub(super) async fn append_begin(

@@ -61,11 +61,12 @@ mod convert;
 mod mailbox;
 mod messages;
 mod multiappend;
+mod spool;
 mod url;
 pub mod urlauth;
 
-use append::PendingAppend;
 use convert::{bye, store_refusal};
+use spool::PendingAppend;
 
 crate::pump::session_io!(ServerSession, Event);
 

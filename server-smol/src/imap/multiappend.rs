@@ -12,70 +12,14 @@ use imap_proto::response::{Code, RespText, UnitCode};
 use imap_proto::session::{AppendUids, RequestId};
 use imap_proto::types::{Atom, DateTime, Flag};
 use imap_proto::url::MessageUrl;
-use maildir::{Append, MultiAppend, StoreError};
+use maildir::{MultiAppend, StoreError};
 
-use super::append::PendingAppend;
 use super::convert::{no, no_code, nz, store_flags, store_refusal};
+use super::spool::{PendingAppend, Spool};
 use super::{ImapHandler, urlauth};
 
 /// A URL part is copied in reads of this size.
 const COPY_CHUNK: usize = 64 * 1024;
-
-/// The store side of an APPEND in progress.
-#[derive(Debug)]
-pub(super) enum Spool {
-    /// One message so far (group commit).
-    One(Append),
-    /// Several, or a CATENATE: committed together.
-    Many(MultiAppend),
-}
-
-impl Spool {
-    pub(super) fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
-        match self {
-            Spool::One(a) => a.write(bytes),
-            Spool::Many(m) => m.write(bytes),
-        }
-    }
-
-    /// Starts another message, turning a single APPEND into a MULTIAPPEND.
-    /// On error everything spooled is dropped (its tmp files removed):
-    /// the command fails as a whole.
-    fn next_message(
-        self,
-        flags: &[Flag],
-        date: Option<i64>,
-        zone: i16,
-        size: Option<u64>,
-    ) -> Result<MultiAppend, StoreError> {
-        let mut many = match self {
-            Spool::One(a) => a.into_multiappend()?,
-            Spool::Many(m) => m,
-        };
-        // RFC 3502: refused before the client sends a message that cannot
-        // fit, not after the whole command.
-        many.check_quota(size.unwrap_or(0))?;
-        let (bits, keywords) = store_flags(flags);
-        many.begin_message(bits, &keywords, date)?;
-        many.set_internal_zone(zone);
-        Ok(many)
-    }
-
-    /// Commits every message: `(UIDVALIDITY, UIDs)`.
-    pub(super) fn commit(self) -> Result<(u32, Vec<u32>), StoreError> {
-        match self {
-            Spool::One(a) => a.commit().map(|(v, uid)| (v, vec![uid])),
-            Spool::Many(m) => m.commit().map(|a| (a.uidvalidity, a.uids)),
-        }
-    }
-
-    pub(super) fn abort(self) {
-        match self {
-            Spool::One(a) => a.abort(),
-            Spool::Many(m) => m.abort(),
-        }
-    }
-}
 
 /// `[BADURL url]` (RFC 4469 §6); a URL that cannot be written inside a
 /// response code is left out of it.

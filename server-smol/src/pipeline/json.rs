@@ -226,7 +226,7 @@ fn content_type(header: &[u8]) -> Option<String> {
 
 /// Now as RFC 3339 (UTC).
 pub(super) fn rfc3339_now() -> String {
-    let secs = super::message::unix_ms() / 1000;
+    let secs = super::unix_ms() / 1000;
     mail_parser::DateTime::from_timestamp(secs).to_rfc3339()
 }
 

@@ -5,11 +5,11 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use maildir::{Delivery, DeliveryError};
 
-use super::{Origin, Pipeline, Recipient, Source, Target, Verdict, hook};
+use super::{Origin, Pipeline, Recipient, Source, Target, Verdict, hook, unix_ms};
 
 /// Body bytes are written out in batches of this size, so a message in
 /// flight holds at most this much of its body in memory.
@@ -768,14 +768,6 @@ fn local_failure(e: &DeliveryError, address: &str) -> Verdict {
     } else {
         Verdict::new(550, "5.1.1", &format!("Delivery failed: {e}"))
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// [`submission_fields`] for a whole message held in memory (the raw form

@@ -38,6 +38,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_lite::{Stream, StreamExt};
@@ -522,6 +523,14 @@ impl Pipeline {
             })
             .collect()
     }
+}
+
+/// Milliseconds since the Unix epoch (queue, outbox and handler times).
+pub(crate) fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

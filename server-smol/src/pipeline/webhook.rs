@@ -28,7 +28,7 @@ use sha2::Sha256;
 
 use super::Pipeline;
 use super::json::{Base64, Object};
-use super::message::unix_ms;
+use super::unix_ms;
 use crate::config::HandlerConfig;
 
 /// How long one POST may take.

@@ -383,6 +383,24 @@ pub(crate) fn sanitize_header_text(s: &str) -> String {
         .collect()
 }
 
+/// The reply for one recipient after DATA (RFC 2033 §4.2): `250 2.0.0
+/// <address> OK: queued as <id>` when its handlers took the message,
+/// else its own failure.
+fn lmtp_reply(v: &Verdict, address: &str, queue_id: &str) -> Reply {
+    if v.is_positive() {
+        Reply::new(
+            250,
+            "2.0.0",
+            &format!(
+                "<{}> OK: queued as {queue_id}",
+                sanitize_header_text(address)
+            ),
+        )
+    } else {
+        v.to_reply()
+    }
+}
+
 fn new_queue_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let now = SystemTime::now()
@@ -466,7 +484,7 @@ impl Handler for SmtpHandler {
                     let replies = verdicts
                         .iter()
                         .zip(&self.recipients)
-                        .map(|(v, r)| crate::lmtp::reply(v, &r.address, &self.queue_id))
+                        .map(|(v, r)| lmtp_reply(v, &r.address, &self.queue_id))
                         .collect();
                     if let Err(replies) = session.respond_lmtp(id, replies) {
                         tracing::warn!(
