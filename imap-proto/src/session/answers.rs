@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 
 use super::types::{MailboxInfo, SelectAnswer, StatusAnswer};
+use crate::command::StatusAttribute;
 use crate::encode::{Encode, Encoder, Version};
+use crate::response::StatusItem;
 use crate::response::{RespText, Response, Status};
 use crate::types::{Flag, FlagPerm, MailboxAttribute};
 
@@ -108,6 +110,37 @@ pub fn bye_line(text: &RespText) -> Vec<u8> {
     let mut enc = Encoder::new(Version::Rev1);
     Encode::encode(&Response::Status(Status::Bye(text.clone())), &mut enc);
     enc.finish().into_bytes()
+}
+
+/// The STATUS items asked for, in the order asked.
+pub(super) fn status_items(
+    a: &StatusAnswer,
+    attributes: &[StatusAttribute],
+    version: Version,
+) -> Vec<StatusItem> {
+    let mut items = Vec::new();
+    for attr in attributes {
+        items.push(match attr {
+            StatusAttribute::Messages => StatusItem::Messages(a.messages),
+            StatusAttribute::Recent if version == Version::Rev1 => StatusItem::Recent(a.recent),
+            StatusAttribute::Recent => continue,
+            StatusAttribute::UidNext => StatusItem::UidNext(a.uid_next),
+            StatusAttribute::UidValidity => StatusItem::UidValidity(a.uid_validity),
+            StatusAttribute::Unseen => StatusItem::Unseen(a.unseen),
+            StatusAttribute::Deleted => StatusItem::Deleted(a.deleted),
+            StatusAttribute::Size => StatusItem::Size(a.size),
+            StatusAttribute::DeletedStorage => {
+                StatusItem::DeletedStorage(a.deleted_storage.div_ceil(1024))
+            }
+            StatusAttribute::HighestModSeq => StatusItem::HighestModSeq(a.highest_mod_seq),
+            StatusAttribute::AppendLimit => StatusItem::AppendLimit(a.append_limit),
+            StatusAttribute::MailboxId => match &a.mailbox_id {
+                Some(id) => StatusItem::MailboxId(id.clone()),
+                None => continue,
+            },
+        });
+    }
+    items
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@
 
 use bytes::Bytes;
 
-use super::dispatch::Pending;
+use super::pending::{AppendThen, Pending};
 use super::{AppendAnswer, AppendUids, Event, RequestId, ServerSession, SessionState, Wait};
 use crate::command::{AppendAt, AppendItem, AppendLiteral};
 use crate::response::{Code, Condition, RespText, Response, Status, UnitCode};
@@ -54,17 +54,6 @@ pub(super) struct Appending {
     /// `TEXT` octets of the current CATENATE message (its `URL` parts
     /// are counted by the adapter).
     cat_size: u64,
-}
-
-/// What to do once the adapter accepted a step.
-#[derive(Debug)]
-pub(super) enum AppendThen {
-    /// Hand on the octets of an inline literal, then read on.
-    Inline(Bytes),
-    /// Accept the announced literal for streaming (and send `+`).
-    Stream(LiteralMode),
-    /// Read on.
-    Continue,
 }
 
 /// `tag SP "APPEND" SP mailbox` opens `bytes`.
@@ -660,7 +649,7 @@ impl ServerSession {
         else {
             return Err(answer);
         };
-        self.sync_then(super::sync::AfterSync::AppendEnd { tag, answer });
+        self.sync_then(super::pending::AfterSync::AppendEnd { tag, answer });
         Ok(())
     }
 

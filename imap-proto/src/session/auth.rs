@@ -1,7 +1,7 @@
 //! LOGIN and AUTHENTICATE (RFC 9051 §6.2.2, §6.2.3; SASL PLAIN RFC 4616,
 //! SASL LOGIN, SASL-IR RFC 4959).
 
-use super::dispatch::Pending;
+use super::pending::Pending;
 use super::{AuthMechanism, Event, RequestId, ServerSession, SessionState, Wait};
 use crate::command::AuthenticateData;
 use crate::response::{Code, Continue, RespText, Response, UnitCode};

@@ -32,7 +32,7 @@
 //! The cost is one metadata match per message and context at each flush.
 
 use super::ServerSession;
-use super::search::{Report, SearchJob};
+use super::pending::{Completion, Report, SearchJob};
 use crate::command::{SearchKey, SortCriterion, SortKey};
 use crate::message::{
     ContentVerdicts, MessageMeta, Needs, SearchProgram, SearchScope, SortFields,
@@ -61,16 +61,6 @@ pub(super) struct LiveContext {
     /// For criteria that read content: each message's content answers,
     /// by UID ascending; a message without is not read yet.
     verdicts: Option<Vec<(NonZeroU32, ContentVerdicts)>>,
-}
-
-/// A command's tagged OK, held while a live context reads the messages
-/// it announced.
-#[derive(Debug)]
-pub(super) struct Completion {
-    pub(super) tag: Tag,
-    pub(super) expunge: bool,
-    pub(super) code: Option<Code>,
-    pub(super) text: String,
 }
 
 /// Why a searching command's UPDATE cannot be honoured, or `None`.

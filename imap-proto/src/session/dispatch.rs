@@ -1,151 +1,23 @@
 //! Command dispatch: state checks, the commands the session answers
 //! itself, and the events and answers of the storage commands.
 
-use super::fetch::FetchJob;
-use super::list::ListRequest;
 use super::messages::deleted_uids;
-use super::search::SearchJob;
-use super::{
-    Event, MailboxOp, QResyncParams, RequestId, ServerSession, SessionState, StatusAnswer, Wait,
-};
-use crate::command::StatusAttribute;
+use super::pending::{ListRequest, Pending};
+use super::{Event, MailboxOp, ServerSession, SessionState, Wait};
 use crate::response::{
-    Code, Data, Delimiter, NamespaceDescr, RespText, Response, Status, StatusItem, UnitCode,
+    Code, Data, Delimiter, NamespaceDescr, RespText, Response, Status, UnitCode,
 };
 use crate::types::{Capability, IString, Mailbox, NString, SequenceSet, Tag};
 use crate::{Command, CommandBody, Version};
 use std::num::NonZeroU32;
 
-/// What an answer from the adapter completes.
-#[derive(Debug)]
-pub(super) enum Pending {
-    Auth {
-        tag: Tag,
-        username: String,
-    },
-    Select {
-        tag: Tag,
-        name: String,
-        read_only: bool,
-        condstore: bool,
-        qresync: Option<QResyncParams>,
-    },
-    Mailbox {
-        tag: Tag,
-    },
-    List {
-        tag: Tag,
-        request: ListRequest,
-    },
-    Status {
-        tag: Tag,
-        mailbox: Mailbox,
-        attributes: Vec<StatusAttribute>,
-    },
-    ListStatus {
-        tag: Tag,
-        mailbox: Mailbox,
-        rest: super::list::ListStatusRest,
-    },
-    /// A step of an APPEND (`append.rs`): a message start, or a
-    /// CATENATE `URL` part (`url`).
-    AppendStep {
-        then: super::append::AppendThen,
-        url: bool,
-    },
-    AppendEnd {
-        tag: Tag,
-    },
-    Job(Job),
-    Store {
-        tag: Tag,
-        uid: bool,
-        silent: bool,
-        mod_seq: bool,
-        /// This STORE (UNCHANGEDSINCE) enabled CONDSTORE (RFC 7162 §3.1).
-        announce_highest: bool,
-    },
-    Copy {
-        tag: Tag,
-        uid: bool,
-        is_move: bool,
-    },
-    Expunge {
-        tag: Tag,
-        close: bool,
-        uid: bool,
-    },
-    /// NOTIFY SET STATUS: the mailbox list (RFC 5465 §3).
-    NotifyList {
-        tag: Tag,
-    },
-    /// NOTIFY SET STATUS: one mailbox's STATUS, then the rest.
-    NotifyStatus {
-        tag: Tag,
-        /// The mailbox and whether it is subscribed.
-        name: (String, bool),
-        queue: std::collections::VecDeque<(String, bool)>,
-    },
-    Quota {
-        tag: Tag,
-        /// GETQUOTAROOT's mailbox as the client wrote it.
-        mailbox: Option<Mailbox>,
-    },
-    UrlAuth {
-        tag: Tag,
-        op: super::urlauth::UrlAuthOp,
-    },
-    /// Waiting for [`Event::Sync`]'s answer, then this completion.
-    Sync(super::sync::AfterSync),
-}
-
-/// A multi-step command.
-#[derive(Debug)]
-pub(super) enum Job {
-    Fetch(Box<FetchJob>),
-    Search(Box<SearchJob>),
-}
-
 impl ServerSession {
-    /// Takes the pending answer if `id` matches and `kind` accepts it.
-    pub(super) fn take_pending(
-        &mut self,
-        id: RequestId,
-        kind: impl Fn(&Pending) -> bool,
-    ) -> Option<Pending> {
-        match &self.wait {
-            Wait::Answer { id: p, pending } if *p == id && kind(pending) => {}
-            _ => return None,
-        }
-        // Time spent waiting for the adapter is not client idleness.
-        self.activity = true;
-        match std::mem::replace(&mut self.wait, Wait::Nothing) {
-            Wait::Answer { pending, .. } => Some(pending),
-            _ => None,
-        }
-    }
-
-    /// The pending answer `id` is for, left in place (for the chunks of a
-    /// streamed message).
-    pub(super) fn pending_mut(&mut self, id: RequestId) -> Option<&mut Pending> {
-        match &mut self.wait {
-            Wait::Answer { id: p, pending } if *p == id => Some(pending),
-            _ => None,
-        }
-    }
-
-    pub(super) fn ask(&mut self, event: impl FnOnce(RequestId) -> Event, pending: Pending) {
-        let id = self.next_request_id();
-        self.events.push_back(event(id));
-        self.wait = Wait::Answer { id, pending };
-    }
-
     /// Ends a command with OK after sending pending updates.
     /// A live context (RFC 5267 §4.3) may first read the messages this
     /// flush announced ([`context_read_next`](Self::context_read_next)).
     pub(super) fn complete(&mut self, tag: Tag, expunge: bool, code: Option<Code>, text: &str) {
         self.flush_updates(expunge);
-        let done = super::context::Completion {
+        let done = super::pending::Completion {
             tag,
             expunge,
             code,
@@ -482,7 +354,7 @@ impl ServerSession {
             } => self.start_search(
                 tag,
                 uid,
-                super::search::Report::Search(return_options),
+                super::pending::Report::Search(return_options),
                 charset,
                 criteria,
             ),
@@ -498,7 +370,7 @@ impl ServerSession {
             } => self.start_search(
                 tag,
                 uid,
-                super::search::Report::Sort(criteria, return_options),
+                super::pending::Report::Sort(criteria, return_options),
                 Some(charset),
                 search,
             ),
@@ -512,7 +384,7 @@ impl ServerSession {
             } => self.start_search(
                 tag,
                 uid,
-                super::search::Report::Thread(algorithm),
+                super::pending::Report::Thread(algorithm),
                 Some(charset),
                 search,
             ),
@@ -663,35 +535,4 @@ impl ServerSession {
             }
         }
     }
-}
-
-/// The STATUS items asked for, in the order asked.
-pub(super) fn status_items(
-    a: &StatusAnswer,
-    attributes: &[StatusAttribute],
-    version: Version,
-) -> Vec<StatusItem> {
-    let mut items = Vec::new();
-    for attr in attributes {
-        items.push(match attr {
-            StatusAttribute::Messages => StatusItem::Messages(a.messages),
-            StatusAttribute::Recent if version == Version::Rev1 => StatusItem::Recent(a.recent),
-            StatusAttribute::Recent => continue,
-            StatusAttribute::UidNext => StatusItem::UidNext(a.uid_next),
-            StatusAttribute::UidValidity => StatusItem::UidValidity(a.uid_validity),
-            StatusAttribute::Unseen => StatusItem::Unseen(a.unseen),
-            StatusAttribute::Deleted => StatusItem::Deleted(a.deleted),
-            StatusAttribute::Size => StatusItem::Size(a.size),
-            StatusAttribute::DeletedStorage => {
-                StatusItem::DeletedStorage(a.deleted_storage.div_ceil(1024))
-            }
-            StatusAttribute::HighestModSeq => StatusItem::HighestModSeq(a.highest_mod_seq),
-            StatusAttribute::AppendLimit => StatusItem::AppendLimit(a.append_limit),
-            StatusAttribute::MailboxId => match &a.mailbox_id {
-                Some(id) => StatusItem::MailboxId(id.clone()),
-                None => continue,
-            },
-        });
-    }
-    items
 }

@@ -4,7 +4,7 @@
 //! [`message`](crate::message) helpers. The content answers of SEARCH
 //! ([`search`](super::search)) come in through the same `respond_message`.
 
-use super::dispatch::{Job, Pending};
+use super::pending::{FetchJob, FetchStream, Job, Pending};
 use super::{
     ContentNeed, Event, MessageContent, RequestId, ServerSession, SessionError, StoreAnswer, Wait,
 };
@@ -21,39 +21,6 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::ops::Range;
-
-/// A FETCH in progress.
-#[derive(Debug)]
-pub(crate) struct FetchJob {
-    tag: Tag,
-    uid: bool,
-    items: Vec<FetchAttribute>,
-    targets: VecDeque<(NonZeroU32, NonZeroU32)>,
-    need: Option<ContentNeed>,
-    /// Messages whose `\Seen` this FETCH set: their FLAGS are sent.
-    seen_set: Vec<NonZeroU32>,
-    current: Option<(NonZeroU32, NonZeroU32)>,
-    /// This FETCH enabled CONDSTORE (RFC 7162 §3.1).
-    announce_highest: bool,
-    /// The message to read again as a whole: its offsets showed a
-    /// transfer-encoded `message/rfc822` part whose `HEADER`/`TEXT` was
-    /// asked for (only the decoded octets hold them).
-    reread: Option<NonZeroU32>,
-    /// The current message, arriving in chunks ([`ContentNeed::Stream`]).
-    stream: Option<Box<FetchStream>>,
-    /// A message could not be read: the FETCH ends `NO [SERVERBUG]`.
-    unreadable: bool,
-}
-
-/// What a FETCH keeps of a message streamed to it: the root header, the
-/// part offsets and the BINARY counting pass.
-#[derive(Debug)]
-pub(crate) struct FetchStream {
-    offsets: PartOffsets,
-    header: Vec<u8>,
-    pos: u64,
-    scan: BinaryScan,
-}
 
 /// The BINARY and BINARY.SIZE items of a FETCH, in order: (part path,
 /// partial).

@@ -3,39 +3,14 @@
 //! (RFC 3348): the adapter lists every mailbox, the session matches and
 //! formats.
 
-use super::dispatch::{Pending, status_items};
+use super::answers::status_items;
+use super::pending::{ListRequest, ListStatusRest, Pending};
 use super::{Event, MailboxInfo, RequestId, ServerSession, StatusAnswer};
 use crate::Version;
-use crate::command::{ListReturnOption, ListSelectOption, StatusAttribute};
+use crate::command::{ListReturnOption, ListSelectOption};
 use crate::response::{Data, Delimiter, ListItem, RespText, Response};
 use crate::types::{ListMailbox, Mailbox, MailboxAttribute, Tag, decode_mutf7};
 use std::collections::VecDeque;
-
-/// What a LIST or LSUB asked for.
-#[derive(Clone, Debug)]
-pub(super) struct ListRequest {
-    /// Reference + pattern, UTF-8.
-    patterns: Vec<Vec<char>>,
-    lsub: bool,
-    subscribed_only: bool,
-    special_use_only: bool,
-    return_subscribed: bool,
-    return_children: bool,
-    status: Option<Vec<StatusAttribute>>,
-    /// `LIST "" ""`: the delimiter query.
-    delimiter_query: bool,
-    /// `RECURSIVEMATCH` (RFC 5258 §3.1): parents whose unmatched children
-    /// are subscribed are listed with `CHILDINFO ("SUBSCRIBED")`.
-    recursive_match: bool,
-}
-
-/// LIST-STATUS still to send: each mailbox's LIST line is followed by its
-/// STATUS (RFC 5819 §2).
-#[derive(Debug)]
-pub(super) struct ListStatusRest {
-    pub(super) queue: VecDeque<(ListItem, String)>,
-    pub(super) attributes: Vec<StatusAttribute>,
-}
 
 fn wire_to_utf8(bytes: &[u8], version: Version) -> String {
     let s = String::from_utf8_lossy(bytes).into_owned();
@@ -389,7 +364,7 @@ impl ServerSession {
             queue.push_back((item, info.name.clone()));
         }
         if let Some(attributes) = request.status.clone() {
-            let rest = super::list::ListStatusRest { queue, attributes };
+            let rest = super::pending::ListStatusRest { queue, attributes };
             self.list_status_next(tag, rest);
             return Ok(());
         }

@@ -1,7 +1,7 @@
 //! STORE, COPY, MOVE and EXPUNGE (RFC 9051 §6.4.3, §6.4.6 to §6.4.9;
 //! RFC 7162 UNCHANGEDSINCE; RFC 4315 COPYUID; RFC 6851 MOVE).
 
-use super::dispatch::Pending;
+use super::pending::Pending;
 use super::{CopyAnswer, Event, RequestId, ServerSession, SessionState, StoreAnswer, Wait};
 use crate::command::StoreAction;
 use crate::message::compact_sequence_set;
@@ -282,7 +282,7 @@ impl ServerSession {
         else {
             return Err(answer);
         };
-        self.sync_then(super::sync::AfterSync::Copy {
+        self.sync_then(super::pending::AfterSync::Copy {
             tag,
             uid,
             is_move,

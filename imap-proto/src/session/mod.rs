@@ -229,6 +229,7 @@ mod list;
 mod messages;
 mod notify;
 mod output;
+mod pending;
 mod quota;
 mod search;
 mod select;
@@ -313,11 +314,11 @@ enum Wait {
     /// An answer from the adapter.
     Answer {
         id: RequestId,
-        pending: dispatch::Pending,
+        pending: pending::Pending,
     },
     /// A paused FETCH or SEARCH: resumes when output drains or an external
     /// literal is finished.
-    Resume(dispatch::Job),
+    Resume(pending::Job),
     /// The client's next SASL line.
     Sasl {
         tag: Tag,

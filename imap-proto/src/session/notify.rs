@@ -38,7 +38,7 @@
 //!   the STATUS of each one a message event is asked for
 //!   ([`Event::Status`]) before the tagged OK.
 
-use super::dispatch::Pending;
+use super::pending::Pending;
 use super::{Event, MailboxInfo, ServerSession, StatusAnswer, Wait};
 use crate::command::{EventGroup, FetchAttribute, FilterMailboxes, NotifyArgs, NotifyEvent};
 use crate::response::{Code, Data, Delimiter, ListItem, Response, Status, StatusItem, UnitCode};

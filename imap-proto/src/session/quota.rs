@@ -5,7 +5,7 @@
 //! an account without any limit has no quota root. Limits come from the
 //! server's configuration, so SETQUOTA is refused (QUOTASET is not offered).
 
-use super::dispatch::Pending;
+use super::pending::Pending;
 use super::{Event, QuotaAnswer, RequestId, ServerSession};
 use crate::response::{Code, Data, QuotaResource, RespText, Response, UnitCode};
 use crate::types::{AString, Atom, Mailbox, Tag};

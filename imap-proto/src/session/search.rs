@@ -4,38 +4,18 @@
 //! view's messages that asks the adapter for content only when the
 //! criteria (or the sort keys) need it.
 
-use super::dispatch::{Job, Pending};
+use super::pending::{Job, Pending, Report, SearchJob, SearchStream};
 use super::{ContentNeed, Event, MessageContent, ServerSession};
-use crate::command::{
-    Charset, SearchKey, SearchReturnOption, SortCriterion, SortKey, ThreadAlgorithm,
-};
+use crate::command::{Charset, SearchKey, SearchReturnOption, SortKey};
 use crate::message::{
-    BodySearch, ContentVerdicts, MessageMeta, Needs, PartOffsets, SearchMessage, SearchProgram,
-    SearchResult, SearchScope, SortFields, return_data, search_data,
+    ContentVerdicts, MessageMeta, Needs, PartOffsets, SearchMessage, SearchProgram, SearchResult,
+    SearchScope, SortFields, return_data, search_data,
 };
 use crate::response::{Code, Data, RespText, Response};
 use crate::types::Tag;
 use crate::view::MessageSummary;
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
-
-/// What a job over the search results reports.
-#[derive(Debug)]
-pub(crate) enum Report {
-    /// SEARCH with its `RETURN (...)` options.
-    Search(Option<Vec<SearchReturnOption>>),
-    /// SORT (RFC 5256) by these criteria, with its `RETURN (...)`
-    /// options (ESORT, RFC 5267 §3).
-    Sort(Vec<SortCriterion>, Option<Vec<SearchReturnOption>>),
-    /// THREAD (RFC 5256) by this algorithm.
-    Thread(ThreadAlgorithm),
-    /// Live context number `context` reads messages it has no content
-    /// answers for (RFC 5267 §4.3); then `done` ends the command.
-    ContextRead {
-        context: usize,
-        done: Box<super::context::Completion>,
-    },
-}
 
 impl Report {
     /// What the sort keys or the threading algorithm read.
@@ -58,44 +38,6 @@ impl Report {
             Report::Thread(_) | Report::ContextRead { .. } => None,
         }
     }
-}
-
-/// A SEARCH, SORT or THREAD in progress.
-#[derive(Debug)]
-pub(crate) struct SearchJob {
-    tag: Tag,
-    uid: bool,
-    report: Report,
-    /// The sort fields of the matches (SORT and THREAD only).
-    fields: Vec<SortFields>,
-    program: SearchProgram,
-    scope: SearchScope,
-    targets: VecDeque<(NonZeroU32, NonZeroU32)>,
-    matched: Vec<(NonZeroU32, NonZeroU32, u64)>,
-    current: Option<(NonZeroU32, NonZeroU32)>,
-    /// This SEARCH enabled CONDSTORE (RFC 7162 §3.1).
-    announce_highest: bool,
-    /// `RETURN (UPDATE)`: the criteria, kept for the live context
-    /// (RFC 5267 §4.3), or why it is refused; `None` when not asked.
-    update: Option<Result<SearchProgram, &'static str>>,
-    /// The current message, arriving in chunks ([`ContentNeed::Stream`]).
-    stream: Option<Box<SearchStream>>,
-    /// The content answers of every message read, by UID ascending, for
-    /// a live context whose criteria read content; `None` when not kept.
-    verdicts: Option<Vec<(NonZeroU32, ContentVerdicts)>>,
-    /// A message of the view was expunged from the store before it could
-    /// be read: the answer says `[EXPUNGEISSUED]`.
-    expunge_issued: bool,
-}
-
-/// A message streamed to a SEARCH: its root header (for the header keys)
-/// and the body keys' matcher.
-#[derive(Debug)]
-pub(crate) struct SearchStream {
-    header: Vec<u8>,
-    body_start: u64,
-    pos: u64,
-    body: BodySearch,
 }
 
 impl SearchJob {
@@ -343,7 +285,7 @@ impl ServerSession {
                 let context = *context;
                 let done = std::mem::replace(
                     done,
-                    Box::new(super::context::Completion {
+                    Box::new(super::pending::Completion {
                         tag: job.tag.clone(),
                         expunge: false,
                         code: None,

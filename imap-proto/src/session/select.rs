@@ -1,7 +1,8 @@
 //! SELECT/EXAMINE (RFC 9051 §6.3.2, RFC 7162 CONDSTORE/QRESYNC), STATUS,
 //! the yes-or-no mailbox operations and ENABLE.
 
-use super::dispatch::{Pending, status_items};
+use super::answers::status_items;
+use super::pending::Pending;
 use super::{
     Event, QResyncParams, RequestId, SelectAnswer, Selected, ServerSession, SessionState,
     StatusAnswer,

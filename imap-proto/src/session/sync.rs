@@ -6,25 +6,8 @@
 //! mailboxes written to. The answer waits meanwhile, whatever its outcome.
 
 use super::ServerSession;
-use super::dispatch::Pending;
-use super::types::{AppendUids, CopyAnswer, Event, RequestId};
-use crate::response::RespText;
-use crate::types::Tag;
-
-/// The completion that waits for [`Event::Sync`]'s answer.
-#[derive(Debug)]
-pub(super) enum AfterSync {
-    AppendEnd {
-        tag: Tag,
-        answer: Result<AppendUids, RespText>,
-    },
-    Copy {
-        tag: Tag,
-        uid: bool,
-        is_move: bool,
-        answer: Result<CopyAnswer, RespText>,
-    },
-}
+use super::pending::{AfterSync, Pending};
+use super::types::{Event, RequestId};
 
 impl ServerSession {
     /// Asks for the changes, then completes with `then`.

@@ -5,21 +5,12 @@
 //! access keys, computes and checks the tokens, and reads the messages.
 //! Only the `INTERNAL` mechanism exists (RFC 4467 §7).
 
-use super::dispatch::Pending;
+use super::pending::{Pending, UrlAuthOp};
 use super::{Event, RequestId, ServerSession};
 use crate::response::{Data, RespText, Response};
 use crate::types::{AString, Atom, IString, Mailbox, NString, Quoted, Tag};
 use crate::url::ImapUrl;
 use bytes::Bytes;
-
-/// Which URLAUTH command an answer completes.
-#[derive(Debug)]
-pub(super) enum UrlAuthOp {
-    Generate,
-    ResetKey,
-    /// The URLs as the client wrote them, for the `* URLFETCH` answer.
-    Fetch(Vec<String>),
-}
 
 /// The one URL authorization mechanism (RFC 4467 §7).
 fn internal(m: &Atom) -> bool {
