@@ -19,11 +19,12 @@ use redb::ReadableTable;
 
 use crate::address::Address;
 use crate::codec::AccountRecord;
+use crate::core::PasswordHashing;
 use crate::error::{AccountError, StoreError};
 use crate::index::{self, ACCOUNTS, MAILBOXES, MESSAGES, SUBSCRIPTIONS};
 use crate::layout::{DEFAULT_MAILBOXES, INBOX};
 use crate::rescan::{ensure_maildir, rescan_account};
-use crate::store::{PasswordHashing, Store};
+use crate::store::Store;
 
 fn hasher(cost: PasswordHashing) -> Result<Argon2<'static>, AccountError> {
     Ok(match cost {
@@ -74,7 +75,7 @@ impl Store {
     /// [`AccountError::InvalidAddress`], storage errors.
     pub fn add_user(&self, address: &str, password: &str) -> Result<(), AccountError> {
         let address = parse(address)?;
-        if self.account(&address)?.is_some() {
+        if self.inner.account(&address)?.is_some() {
             return Err(AccountError::AlreadyExists);
         }
         let password_hash = hash_password(password, self.inner.password_hashing)?;
@@ -133,7 +134,7 @@ impl Store {
     /// [`AccountError::NotFound`], [`AccountError::InvalidAddress`], storage errors.
     pub fn set_password(&self, address: &str, password: &str) -> Result<(), AccountError> {
         let address = parse(address)?;
-        if self.account(&address)?.is_none() {
+        if self.inner.account(&address)?.is_none() {
             return Err(AccountError::NotFound);
         }
         let password_hash = hash_password(password, self.inner.password_hashing)?;
@@ -203,7 +204,7 @@ impl Store {
     /// Index errors, or [`StoreError::Corrupt`] for an unreadable stored hash.
     pub fn verify_password(&self, address: &str, password: &str) -> Result<bool, StoreError> {
         let stored = match Address::parse(address) {
-            Ok(address) => self.account(&address)?.map(|r| r.password_hash),
+            Ok(address) => self.inner.account(&address)?.map(|r| r.password_hash),
             Err(_) => None,
         };
         let (hash, known) = match &stored {

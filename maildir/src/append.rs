@@ -8,9 +8,10 @@
 
 use crate::address::Address;
 use crate::codec::Subdir;
-use crate::delivery::{Delivery, StoreAs, Target};
+use crate::delivery::{Delivery, StoreAs};
 use crate::error::StoreError;
-use crate::flags::Flags;
+use crate::flags::{Flags, normalise_keywords};
+use crate::group_commit::Target;
 use crate::index::{self, MAILBOXES};
 use crate::quota::{QuotaUsage, account_usage};
 use crate::store::{Store, parse_target};
@@ -20,14 +21,6 @@ use crate::store::{Store, parse_target};
 #[derive(Debug)]
 pub struct Append {
     pub(crate) delivery: Delivery,
-}
-
-/// Normalises keywords: sorted, deduplicated, empty ones dropped.
-pub(crate) fn normalise_keywords(keywords: &[String]) -> Vec<String> {
-    let mut v: Vec<String> = keywords.iter().filter(|k| !k.is_empty()).cloned().collect();
-    v.sort();
-    v.dedup();
-    v
 }
 
 impl Store {
@@ -75,7 +68,7 @@ impl Store {
     pub(crate) fn append_target(&self, address: &str, mailbox: &str) -> Result<Target, StoreError> {
         let (address, mailbox) = parse_target(address, mailbox)?;
         let key = address.key();
-        let display = match self.account(&address)? {
+        let display = match self.inner.account(&address)? {
             Some(a) => a.display,
             None => return Err(StoreError::NoSuchAccount(address.display())),
         };
@@ -118,7 +111,7 @@ impl Store {
     /// [`StoreError::NoSuchAccount`], index errors.
     pub fn quota_usage(&self, address: &str) -> Result<QuotaUsage, StoreError> {
         let address = Address::parse(address).map_err(StoreError::InvalidAddress)?;
-        if self.account(&address)?.is_none() {
+        if self.inner.account(&address)?.is_none() {
             return Err(StoreError::NoSuchAccount(address.display()));
         }
         let txn = self.inner.db.begin_read()?;

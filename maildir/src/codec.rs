@@ -367,12 +367,40 @@ impl MessageRecord {
     }
 }
 
+/// The per-message data of a SELECT / `UID FETCH 1:* (FLAGS)` / POP3 LIST,
+/// without the file name (decoded without allocating for it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageSummary {
+    /// The UID.
+    pub uid: u32,
+    /// System flags.
+    pub flags: Flags,
+    /// Keywords, sorted.
+    pub keywords: Vec<String>,
+    /// RFC 7162 MODSEQ.
+    pub modseq: u64,
+    /// RFC822.SIZE.
+    pub size: u64,
+    /// INTERNALDATE, seconds since the Unix epoch.
+    pub internal_date: i64,
+    /// Still in `new/` (a `\Recent` candidate, see [`crate::Store::claim_recent`]).
+    pub recent: bool,
+    /// The message's identity across COPY and MOVE (IMAP EMAILID,
+    /// RFC 8474); see `docs/design.md` §2.
+    pub email_id: u64,
+    /// When it was stored in this mailbox, Unix seconds (IMAP SAVEDATE,
+    /// RFC 8514).
+    pub save_date: i64,
+    /// The internal date's timezone, minutes east of UTC.
+    pub internal_zone: i16,
+}
+
 /// Decodes the SELECT-relevant fields of a message record, skipping the
 /// file name strings (no allocation for them).
 ///
 /// # Errors
 /// As [`MessageRecord::decode`].
-pub fn decode_summary(uid: u32, bytes: &[u8]) -> Result<crate::read::MessageSummary, StoreError> {
+pub fn decode_summary(uid: u32, bytes: &[u8]) -> Result<MessageSummary, StoreError> {
     let mut r = Reader::new("message", bytes, MESSAGE_V2)?;
     let version = bytes.first().copied().unwrap_or(0);
     let flags = Flags::from_bits(r.u16()?);
@@ -392,7 +420,7 @@ pub fn decode_summary(uid: u32, bytes: &[u8]) -> Result<crate::read::MessageSumm
     }
     let (email_id, save_date) = r.ids(base, internal_date)?;
     let internal_zone = r.zone()?;
-    Ok(crate::read::MessageSummary {
+    Ok(MessageSummary {
         uid,
         flags,
         keywords,

@@ -26,7 +26,7 @@ use redb::{
     Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, StorageError, WriteTransaction,
 };
 
-use crate::error::StoreError;
+use crate::error::{IO_FAILURES, StoreError};
 use crate::fs::Fs;
 
 /// The index database, reopened on demand after redb latched an I/O error.
@@ -67,18 +67,6 @@ impl std::fmt::Debug for Handle {
 
 /// How often a failed writable reopen is retried.
 const RETRY: Duration = Duration::from_millis(500);
-
-/// I/O failures reported by redb in this process (counted where redb
-/// errors become [`StoreError`]s, which have no way back to their handle).
-pub(crate) static IO_FAILURES: AtomicU64 = AtomicU64::new(0);
-
-/// Whether `e` means a redb handle may have latched an I/O error.
-pub(crate) fn latched(e: &redb::Error) -> bool {
-    matches!(
-        e,
-        redb::Error::PreviousIo | redb::Error::Io(_) | redb::Error::DatabaseClosed
-    )
-}
 
 fn storage_latched(e: &StorageError) -> bool {
     matches!(

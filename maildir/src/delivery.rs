@@ -26,7 +26,7 @@ use crate::error::DeliveryError;
 use crate::filename;
 use crate::flags::Flags;
 use crate::fs::FsFile;
-use crate::group_commit::Job;
+use crate::group_commit::{Delivered, Job, Target};
 use crate::layout::INBOX;
 use crate::store::{Inner, Store};
 
@@ -43,33 +43,6 @@ pub struct Envelope {
     /// Extra header lines written after `Return-Path:`, CRLF-terminated
     /// (the server's `Received:` line, RFC 5321 §4.4).
     pub trace: Vec<u8>,
-}
-
-/// One successful delivery to one account's INBOX.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delivered {
-    /// The account's address (display form).
-    pub address: String,
-    /// The UID of the new message.
-    pub uid: u32,
-    /// The INBOX's UIDVALIDITY.
-    pub uidvalidity: u32,
-}
-
-/// A recipient resolved at `begin_delivery`.
-#[derive(Clone, Debug)]
-pub(crate) struct Target {
-    /// The normalised address (index key).
-    pub(crate) key: String,
-    /// The display address.
-    pub(crate) display: String,
-    /// The target mailbox (canonical wire name).
-    pub(crate) mailbox: String,
-    /// Its Maildir.
-    pub(crate) dir: PathBuf,
-    /// SMTP delivery (a vanished target is an unknown recipient) rather
-    /// than APPEND (a vanished mailbox).
-    pub(crate) is_delivery: bool,
 }
 
 /// How the file is stored (delivery defaults: `new/`, no flags).
@@ -188,7 +161,7 @@ impl Store {
             if targets.iter().any(|t| t.key == key) {
                 continue;
             }
-            let Some(account) = self.account(&address)? else {
+            let Some(account) = self.inner.account(&address)? else {
                 return Err(DeliveryError::UnknownRecipient(rcpt.clone()));
             };
             if self.over_quota(&key, 0)? {
@@ -380,7 +353,7 @@ impl Delivery {
     pub fn commit(mut self) -> Result<Vec<Delivered>, DeliveryError> {
         let job = self.spool_job()?;
         let inner = Arc::clone(&self.inner);
-        let result = inner.group.submit(&inner, job);
+        let result = inner.group.submit(&inner.core, job);
         if result.is_ok() {
             self.committed = true;
         }

@@ -132,12 +132,26 @@ impl From<io::Error> for StoreError {
     }
 }
 
+/// I/O failures reported by redb in this process (counted here, where
+/// redb errors become [`StoreError`]s, which have no way back to their
+/// handle; the index handle of `db.rs` compares it with the count it last
+/// checked and probes itself when it changed).
+pub(crate) static IO_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Whether `e` means a redb handle may have latched an I/O error.
+fn latched(e: &redb::Error) -> bool {
+    matches!(
+        e,
+        redb::Error::PreviousIo | redb::Error::Io(_) | redb::Error::DatabaseClosed
+    )
+}
+
 impl From<redb::Error> for StoreError {
     fn from(e: redb::Error) -> Self {
-        if crate::db::latched(&e) {
+        if latched(&e) {
             // The handle that failed is probed (and reopened) before its
             // next use: see `db.rs`.
-            crate::db::IO_FAILURES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            IO_FAILURES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
         match e {
             redb::Error::DatabaseAlreadyOpen => StoreError::Locked,

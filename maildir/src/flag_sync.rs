@@ -1,7 +1,7 @@
 //! Batched durability of flag changes (STORE only).
 //!
 //! With [`FlagSync::Batched`] (the server's default; a `Store` starts
-//! [`FlagSync::Durable`] until [`Store::set_flag_sync`]), a batch of STOREs commits its
+//! [`FlagSync::Durable`] until [`crate::Store::set_flag_sync`]), a batch of STOREs commits its
 //! index transaction with redb's `Durability::None` and does not fsync the
 //! directories of the files it renamed (system flags live in the Maildir
 //! file name). The change is visible to every session at once, and is made
@@ -9,7 +9,7 @@
 //! answered: the flush fsyncs every directory a batched STORE renamed in,
 //! then commits an empty transaction with `Durability::Immediate`, which
 //! makes every earlier non-durable commit durable with it (redb persists
-//! commits in order). A clean shutdown ([`Store::sync_flags`]) flushes as
+//! commits in order). A clean shutdown ([`crate::Store::sync_flags`]) flushes as
 //! well. A durable commit of something else (APPEND, EXPUNGE, POP3 DELE)
 //! meanwhile makes the batched index rows durable early but leaves their
 //! directories to the flusher: fsyncing them inside that commit would make
@@ -32,8 +32,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
+use crate::core::Core;
 use crate::error::StoreError;
-use crate::store::{Inner, Store};
 
 /// How long a batched flag change may stay non-durable: the background
 /// flush runs this long after the first change it has not yet flushed.
@@ -82,6 +82,56 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Takes the directories to fsync for a flush; `None` when nothing is
+    /// pending.
+    fn take(&self) -> Option<BTreeSet<PathBuf>> {
+        let mut s = self.lock();
+        s.since?;
+        s.since = None;
+        Some(std::mem::take(&mut s.dirs))
+    }
+
+    /// A flush failed: its directories stay pending (retried by the next
+    /// flush).
+    fn put_back(&self, dirs: BTreeSet<PathBuf>) {
+        let mut s = self.lock();
+        s.dirs.extend(dirs);
+        if s.since.is_none() {
+            s.since = Some(Instant::now());
+            self.wake.notify_all();
+        }
+    }
+
+    /// Makes every batched flag change durable now: fsyncs the
+    /// directories renamed in, then commits durably.
+    fn flush(&self, core: &Core) -> Result<(), StoreError> {
+        let Some(dirs) = self.take() else {
+            return Ok(());
+        };
+        let done = (|| -> Result<(), StoreError> {
+            for d in &dirs {
+                match core.fs.fsync_dir(d) {
+                    Ok(()) => {}
+                    // Deleted or renamed since (DELETE, RENAME fsync their
+                    // own parents): nothing left to make durable there.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            // An empty durable commit persists every non-durable commit
+            // before it (redb: "not persisted to disk unless followed by a
+            // commit with Durability::Immediate").
+            let txn = core.db.begin_write()?;
+            txn.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = &done {
+            tracing::error!(error = %e, "flushing flag changes failed; retrying");
+            self.put_back(dirs);
+        }
+        done
+    }
 }
 
 /// The batched flag durability of one store.
@@ -107,8 +157,10 @@ impl LazySync {
     }
 
     /// Records a non-durable flag commit that renamed files in `dirs`, and
-    /// makes sure the flusher will make it durable within the window.
-    pub(crate) fn note(&self, store: &Store, dirs: impl IntoIterator<Item = PathBuf>) {
+    /// makes sure the flusher will make it durable within the window. The
+    /// flusher holds `core` weakly: the store's `Inner` owns the only
+    /// strong handle, so dropping the last `Store` ends the thread.
+    pub(crate) fn note(&self, core: &Arc<Core>, dirs: impl IntoIterator<Item = PathBuf>) {
         let mut s = self.shared.lock();
         s.dirs.extend(dirs);
         if s.since.is_none() {
@@ -117,10 +169,10 @@ impl LazySync {
         }
         if !s.flusher && !s.closed {
             let shared = Arc::clone(&self.shared);
-            let inner = Arc::downgrade(&store.inner);
+            let core = Arc::downgrade(core);
             let spawned = std::thread::Builder::new()
                 .name("maildir-flagsync".to_owned())
-                .spawn(move || flusher(&shared, &inner));
+                .spawn(move || flusher(&shared, &core));
             match spawned {
                 Ok(_) => s.flusher = true,
                 // Without a thread the next durable commit, the next
@@ -131,59 +183,15 @@ impl LazySync {
         }
     }
 
-    /// Takes the directories to fsync for a flush; `None` when nothing is
-    /// pending.
-    fn take(&self) -> Option<BTreeSet<PathBuf>> {
-        let mut s = self.shared.lock();
-        s.since?;
-        s.since = None;
-        Some(std::mem::take(&mut s.dirs))
-    }
-
-    /// A flush failed: its directories stay pending (retried by the next
-    /// flush).
-    fn put_back(&self, dirs: BTreeSet<PathBuf>) {
-        let mut s = self.shared.lock();
-        s.dirs.extend(dirs);
-        if s.since.is_none() {
-            s.since = Some(Instant::now());
-            self.shared.wake.notify_all();
-        }
-    }
-
     /// Makes every batched flag change durable now: fsyncs the
     /// directories renamed in, then commits durably.
-    pub(crate) fn flush(&self, inner: &Inner) -> Result<(), StoreError> {
-        let Some(dirs) = self.take() else {
-            return Ok(());
-        };
-        let done = (|| -> Result<(), StoreError> {
-            for d in &dirs {
-                match inner.fs.fsync_dir(d) {
-                    Ok(()) => {}
-                    // Deleted or renamed since (DELETE, RENAME fsync their
-                    // own parents): nothing left to make durable there.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            // An empty durable commit persists every non-durable commit
-            // before it (redb: "not persisted to disk unless followed by a
-            // commit with Durability::Immediate").
-            let txn = inner.db.begin_write()?;
-            txn.commit()?;
-            Ok(())
-        })();
-        if let Err(e) = &done {
-            tracing::error!(error = %e, "flushing flag changes failed; retrying");
-            self.put_back(dirs);
-        }
-        done
+    pub(crate) fn flush(&self, core: &Core) -> Result<(), StoreError> {
+        self.shared.flush(core)
     }
 
     /// The store is dropped: flush what is pending and stop the flusher.
-    pub(crate) fn close(&self, inner: &Inner) {
-        if let Err(e) = self.flush(inner) {
+    pub(crate) fn close(&self, core: &Core) {
+        if let Err(e) = self.flush(core) {
             tracing::error!(error = %e, "flag changes of the last {} ms may not be durable", FLAG_SYNC_WINDOW.as_millis());
         }
         let mut s = self.shared.lock();
@@ -193,9 +201,9 @@ impl LazySync {
 }
 
 /// The background flush: sleeps until a change is pending, waits until
-/// the window since it is over, then flushes. Holds the store only while
-/// flushing, so dropping the store ends the thread.
-fn flusher(shared: &Shared, inner: &Weak<Inner>) {
+/// the window since it is over, then flushes. Holds the store's core only
+/// while flushing, so dropping the store ends the thread.
+fn flusher(shared: &Shared, core: &Weak<Core>) {
     loop {
         {
             let mut s = shared.lock();
@@ -221,39 +229,15 @@ fn flusher(shared: &Shared, inner: &Weak<Inner>) {
                 }
             }
         }
-        let Some(inner) = inner.upgrade() else {
+        let Some(core) = core.upgrade() else {
             return;
         };
-        if inner.index_commit.lazy.flush(&inner).is_err() {
+        if shared.flush(&core).is_err() {
             // Do not spin on a failing disk: the error is logged, the
             // directories stay pending, the next attempt waits a window.
-            drop(inner);
+            drop(core);
             std::thread::sleep(FLAG_SYNC_WINDOW);
         }
-    }
-}
-
-impl Store {
-    /// Chooses when STORE's flag changes become durable (see
-    /// [`FlagSync`]); a store starts [`FlagSync::Durable`]. Switching to
-    /// [`FlagSync::Durable`] flushes what is pending.
-    pub fn set_flag_sync(&self, mode: FlagSync) {
-        self.inner.index_commit.lazy.set_mode(mode);
-        if mode == FlagSync::Durable
-            && let Err(e) = self.sync_flags()
-        {
-            tracing::error!(error = %e, "flushing flag changes failed");
-        }
-    }
-
-    /// Makes every flag change answered so far durable now (directory
-    /// fsyncs and a durable index commit); a server calls it at shutdown.
-    /// Dropping the last handle of the store does the same.
-    ///
-    /// # Errors
-    /// IO and index errors (the changes stay pending and are retried).
-    pub fn sync_flags(&self) -> Result<(), StoreError> {
-        self.inner.index_commit.lazy.flush(&self.inner)
     }
 }
 

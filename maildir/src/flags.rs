@@ -83,6 +83,14 @@ impl Flags {
     }
 }
 
+/// Normalises IMAP keywords: sorted, deduplicated, empty ones dropped.
+pub(crate) fn normalise_keywords(keywords: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = keywords.iter().filter(|k| !k.is_empty()).cloned().collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

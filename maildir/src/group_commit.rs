@@ -28,14 +28,40 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::batch::Batcher;
 use crate::codec::{MailboxRecord, MessageRecord, Subdir};
-use crate::delivery::{Delivered, Target};
+use crate::core::{Core, DirStamp};
 use crate::error::{DeliveryError, StoreError};
 use crate::flags::Flags;
 use crate::fs::Fs;
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::notify::{Change, Notice};
 use crate::quota::{self, Quota};
-use crate::store::Inner;
+
+/// One successful delivery to one account's INBOX.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    /// The account's address (display form).
+    pub address: String,
+    /// The UID of the new message.
+    pub uid: u32,
+    /// The INBOX's UIDVALIDITY.
+    pub uidvalidity: u32,
+}
+
+/// A recipient resolved at `begin_delivery`.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    /// The normalised address (index key).
+    pub(crate) key: String,
+    /// The display address.
+    pub(crate) display: String,
+    /// The target mailbox (canonical wire name).
+    pub(crate) mailbox: String,
+    /// Its Maildir.
+    pub(crate) dir: PathBuf,
+    /// SMTP delivery (a vanished target is an unknown recipient) rather
+    /// than APPEND (a vanished mailbox).
+    pub(crate) is_delivery: bool,
+}
 
 /// A fsynced file in `tmp/`, ready to be moved into every recipient's INBOX.
 #[derive(Debug)]
@@ -68,10 +94,10 @@ pub(crate) struct GroupCommit(Batcher<Job, Outcome>);
 impl GroupCommit {
     /// Commits `job` together with whatever else is queued; blocks until
     /// its own result is known.
-    pub(crate) fn submit(&self, inner: &Inner, job: Job) -> Outcome {
+    pub(crate) fn submit(&self, core: &Core, job: Job) -> Outcome {
         self.0.submit(
             job,
-            |jobs| commit_batch(inner, jobs),
+            |jobs| commit_batch(core, jobs),
             |why| {
                 Err(DeliveryError::Io(io::Error::other(format!(
                     "group commit {why}"
@@ -123,26 +149,26 @@ fn place(fs: &dyn Fs, job: &Job) -> Result<Vec<PathBuf>, DeliveryError> {
 }
 
 /// The heart of the group commit; returns one outcome per job, in order.
-fn commit_batch(inner: &Inner, jobs: Vec<Job>) -> Vec<Outcome> {
-    let _guard = inner.lock_maildirs();
-    let stamps: Vec<(PathBuf, crate::store::DirStamp)> = jobs
+fn commit_batch(core: &Core, jobs: Vec<Job>) -> Vec<Outcome> {
+    let _guard = core.lock_maildirs();
+    let stamps: Vec<(PathBuf, DirStamp)> = jobs
         .iter()
         .flat_map(|j| j.targets.iter().map(|t| t.dir.clone()))
         .collect::<BTreeSet<PathBuf>>()
         .into_iter()
         .map(|d| {
-            let s = inner.stamp(&d);
+            let s = core.stamp(&d);
             (d, s)
         })
         .collect();
-    let (outcomes, stale) = commit_locked(inner, &jobs);
+    let (outcomes, stale) = commit_locked(core, &jobs);
     for (dir, before) in stamps {
         if stale.contains(&dir) {
             // The index may not match this Maildir after a double fault:
             // the next `refresh` rescans it instead of trusting the stamp.
-            inner.forget_stamp(&dir);
+            core.forget_stamp(&dir);
         } else {
-            inner.advance_stamp(&dir, before);
+            core.advance_stamp(&dir, before);
         }
     }
     outcomes
@@ -219,8 +245,8 @@ fn fsync_dirs_during<R>(
     })
 }
 
-fn commit_locked(inner: &Inner, jobs: &[Job]) -> (Vec<Outcome>, BTreeSet<PathBuf>) {
-    let fs = inner.fs.as_ref();
+fn commit_locked(core: &Core, jobs: &[Job]) -> (Vec<Outcome>, BTreeSet<PathBuf>) {
+    let fs = core.fs.as_ref();
     // Maildirs whose index may be out of step with the disk.
     let mut stale = BTreeSet::new();
 
@@ -239,7 +265,7 @@ fn commit_locked(inner: &Inner, jobs: &[Job]) -> (Vec<Outcome>, BTreeSet<PathBuf
         .map(Path::to_path_buf)
         .collect();
     let (failed_dirs, indexed) =
-        fsync_dirs_during(fs, &dirs, || index_batch(inner, jobs, &mut states));
+        fsync_dirs_during(fs, &dirs, || index_batch(core, jobs, &mut states));
 
     let indexed = match indexed {
         Ok(indexed) => indexed,
@@ -296,7 +322,7 @@ fn commit_locked(inner: &Inner, jobs: &[Job]) -> (Vec<Outcome>, BTreeSet<PathBuf
         }
     }
     if !retracted.is_empty() {
-        match retract(inner, &rows) {
+        match retract(core, &rows) {
             Ok(expunged) => notices.extend(expunged),
             Err(e) => {
                 // The rows stay until the next rescan drops them (their
@@ -319,7 +345,7 @@ fn commit_locked(inner: &Inner, jobs: &[Job]) -> (Vec<Outcome>, BTreeSet<PathBuf
         by_account.entry(account).or_default().push(notice);
     }
     for (account, list) in by_account {
-        inner.notifier.publish(&account, list);
+        core.notifier.publish(&account, list);
     }
     (outcomes, stale)
 }
@@ -342,7 +368,7 @@ fn copy_store_error(e: &StoreError) -> StoreError {
 /// alone: a UID that readers may have seen is never handed out again.
 /// Returns the `Expunged` notices to publish.
 fn retract(
-    inner: &Inner,
+    core: &Core,
     rows: &[(String, String, u32, u64)],
 ) -> Result<Vec<(String, Notice)>, StoreError> {
     let mut by_mailbox: BTreeMap<(&str, &str), Vec<(u32, u64)>> = BTreeMap::new();
@@ -353,7 +379,7 @@ fn retract(
             .push((*uid, *size));
     }
     let mut notices = Vec::new();
-    let txn = inner.db.begin_write()?;
+    let txn = core.db.begin_write()?;
     {
         let mut mailboxes = txn.open_table(MAILBOXES)?;
         let mut messages = txn.open_table(MESSAGES)?;
@@ -397,7 +423,7 @@ fn retract(
 /// error and their files are removed). Publishes nothing: the caller does,
 /// once the directory fsyncs are known to have succeeded.
 fn index_batch(
-    inner: &Inner,
+    core: &Core,
     jobs: &[Job],
     states: &mut [Placed],
 ) -> Result<Vec<Indexed>, StoreError> {
@@ -406,9 +432,9 @@ fn index_batch(
         return Ok(indexed);
     }
     let now = index::now_secs();
-    let limit = inner.quota();
+    let limit = core.quota();
     let limited = limit != Quota::default();
-    let txn = inner.db.begin_write()?;
+    let txn = core.db.begin_write()?;
     {
         let mut mailboxes = txn.open_table(MAILBOXES)?;
         let mut messages = txn.open_table(MESSAGES)?;
@@ -453,7 +479,7 @@ fn index_batch(
                 }
             }
             if let Some(e) = failure {
-                unplace(inner.fs.as_ref(), placed);
+                unplace(core.fs.as_ref(), placed);
                 *state = Err(e);
                 continue;
             }

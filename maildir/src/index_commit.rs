@@ -23,20 +23,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use redb::WriteTransaction;
 
 use crate::batch::Batcher;
+use crate::core::{Core, DirStamp};
 use crate::error::StoreError;
 use crate::flag_sync::{FlagSync, LazySync};
-use crate::flags::Flags;
+use crate::flags::{Flags, normalise_keywords};
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
-use crate::messages::{
-    FlagOp, FlagUpdate, StoreOutcome, Target, fsync_dirs, path_of, select, suffix_for, undo,
+use crate::message_ops::{
+    FlagOp, FlagUpdate, StoreOutcome, Target, fsync_dirs, load, path_of, select, suffix_for, undo,
     unlink_all,
 };
 use crate::notify::{Change, Notice};
-use crate::store::{DirStamp, Store};
 use crate::uidset::UidSet;
 
 /// One change to one mailbox.
@@ -83,10 +84,10 @@ pub(crate) struct IndexCommit {
 impl IndexCommit {
     /// Commits `job` together with whatever else is queued; blocks until
     /// its own result is durable.
-    pub(crate) fn submit(&self, store: &Store, job: IndexJob) -> Outcome {
+    pub(crate) fn submit(&self, core: &Arc<Core>, job: IndexJob) -> Outcome {
         self.batch.submit(
             job,
-            |jobs| commit_batch(store, &jobs),
+            |jobs| commit_batch(core, &self.lazy, &jobs),
             |why| {
                 Err(StoreError::Io(io::Error::other(format!(
                     "index commit {why}"
@@ -142,24 +143,22 @@ struct Removed {
     parts: Option<Vec<u8>>,
 }
 
-fn commit_batch(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
-    let inner = &store.inner;
-    let _guard = inner.lock_maildirs();
+fn commit_batch(core: &Arc<Core>, lazy: &LazySync, jobs: &[IndexJob]) -> Vec<Outcome> {
+    let _guard = core.lock_maildirs();
     let dirs: BTreeSet<&PathBuf> = jobs.iter().map(|j| &j.target.dir).collect();
-    let before: Vec<(&PathBuf, DirStamp)> = dirs.into_iter().map(|d| (d, inner.stamp(d))).collect();
-    let outcomes = commit_locked(store, jobs);
+    let before: Vec<(&PathBuf, DirStamp)> = dirs.into_iter().map(|d| (d, core.stamp(d))).collect();
+    let outcomes = commit_locked(core, lazy, jobs);
     // Keep the directory stamps current (see `Store::refresh`).
     for (d, b) in before {
-        inner.advance_stamp(d, b);
+        core.advance_stamp(d, b);
     }
     outcomes
 }
 
-fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
-    let inner = &store.inner;
-    let fs = inner.fs.as_ref();
+fn commit_locked(core: &Arc<Core>, lazy: &LazySync, jobs: &[IndexJob]) -> Vec<Outcome> {
+    let fs = core.fs.as_ref();
     let fail_all = |e: &StoreError| jobs.iter().map(|_| Err(copy_error(e))).collect();
-    let txn = match inner.db.begin_write() {
+    let txn = match core.db.begin_write() {
         Ok(t) => t,
         Err(e) => return fail_all(&e),
     };
@@ -168,8 +167,8 @@ fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
     let mut wrote = false;
     for job in jobs {
         let applied = match &job.kind {
-            JobKind::Flags { .. } => apply_flags(store, &txn, job),
-            JobKind::Remove { only_deleted } => apply_remove(store, &txn, job, *only_deleted),
+            JobKind::Flags { .. } => apply_flags(core, &txn, job),
+            JobKind::Remove { only_deleted } => apply_remove(core, &txn, job, *only_deleted),
         };
         match applied {
             Ok(applied) => {
@@ -187,7 +186,6 @@ fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
     let removes = results
         .iter()
         .any(|r| matches!(r, Some(Ok(a)) if !a.unlink.is_empty() || matches!(a.done, Done::Removed(ref u) if !u.is_empty())));
-    let lazy = &inner.index_commit.lazy;
     if wrote && removes {
         // An expunge (with whatever flag changes share its batch) is
         // answered only once its renames into tmp/ and its index rows are
@@ -210,7 +208,7 @@ fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
             }
             (Ok(()), Err(e)) => {
                 undo(fs, &renames);
-                restore(store, jobs, &results);
+                restore(core, jobs, &results);
                 return fail_all(&StoreError::from(e));
             }
         }
@@ -228,7 +226,7 @@ fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
             return fail_all(&e);
         }
         lazy.note(
-            store,
+            core,
             renames
                 .iter()
                 .flat_map(|(a, b)| [a.parent(), b.parent()])
@@ -249,7 +247,7 @@ fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
             }
             (Ok(()), Err(e)) => {
                 undo(fs, &renames);
-                restore(store, jobs, &results);
+                restore(core, jobs, &results);
                 return fail_all(&StoreError::from(e));
             }
         }
@@ -277,7 +275,7 @@ fn commit_locked(store: &Store, jobs: &[IndexJob]) -> Vec<Outcome> {
         }
     }
     for (account, notices) in by_account {
-        inner.notifier.publish(account, notices);
+        core.notifier.publish(account, notices);
     }
     out
 }
@@ -312,9 +310,9 @@ fn commit_while_fsyncing(
 /// the failed batch did remains. HIGHESTMODSEQ stays where it is (it never
 /// goes down). If even this fails, the rescan at open trusts the file
 /// names.
-fn restore(store: &Store, jobs: &[IndexJob], results: &[Option<Result<Applied, StoreError>>]) {
+fn restore(core: &Core, jobs: &[IndexJob], results: &[Option<Result<Applied, StoreError>>]) {
     let put_back = || -> Result<(), StoreError> {
-        let txn = store.inner.db.begin_write()?;
+        let txn = core.db.begin_write()?;
         for (job, applied) in jobs.iter().zip(results).rev() {
             let Some(Ok(applied)) = applied else {
                 continue;
@@ -328,7 +326,7 @@ fn restore(store: &Store, jobs: &[IndexJob], results: &[Option<Result<Applied, S
             if applied.removed.is_empty() {
                 continue;
             }
-            let mut record = store.load(&txn, &job.target)?;
+            let mut record = load(core, &txn, &job.target)?;
             {
                 let mut messages = txn.open_table(MESSAGES)?;
                 let mut parts = txn.open_table(PARTS)?;
@@ -357,7 +355,7 @@ fn restore(store: &Store, jobs: &[IndexJob], results: &[Option<Result<Applied, S
 /// Applies one STORE to the transaction: renames files whose system flags
 /// change (`cur/<base>:2,<letters>`; a message in `new/` moves to `cur/`),
 /// then writes the records and the mailbox's new HIGHESTMODSEQ.
-fn apply_flags(store: &Store, txn: &WriteTransaction, job: &IndexJob) -> Result<Applied, JobError> {
+fn apply_flags(core: &Core, txn: &WriteTransaction, job: &IndexJob) -> Result<Applied, JobError> {
     let JobKind::Flags {
         op,
         flags,
@@ -367,9 +365,9 @@ fn apply_flags(store: &Store, txn: &WriteTransaction, job: &IndexJob) -> Result<
     else {
         return Err(JobError::Own(StoreError::Corrupt("not a STORE".into())));
     };
-    let fs = store.inner.fs.as_ref();
+    let fs = core.fs.as_ref();
     let t = &job.target;
-    let mut record = store.load(txn, t).map_err(JobError::Own)?;
+    let mut record = load(core, txn, t).map_err(JobError::Own)?;
     let mut outcome = StoreOutcome::default();
     let mut renames: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut writes = Vec::new();
@@ -387,7 +385,7 @@ fn apply_flags(store: &Store, txn: &WriteTransaction, job: &IndexJob) -> Result<
                 FlagOp::Add => {
                     let mut k = m.keywords.clone();
                     k.extend(keywords.iter().cloned());
-                    (m.flags.union(*flags), crate::append::normalise_keywords(&k))
+                    (m.flags.union(*flags), normalise_keywords(&k))
                 }
                 FlagOp::Remove => (
                     Flags::from_bits(m.flags.bits() & !flags.bits()),
@@ -472,14 +470,14 @@ fn apply_flags(store: &Store, txn: &WriteTransaction, job: &IndexJob) -> Result<
 /// one new MODSEQ (RFC 7162 §3.2.10). The files are unlinked after the
 /// commit.
 fn apply_remove(
-    store: &Store,
+    core: &Core,
     txn: &WriteTransaction,
     job: &IndexJob,
     only_deleted: bool,
 ) -> Result<Applied, JobError> {
-    let fs = store.inner.fs.as_ref();
+    let fs = core.fs.as_ref();
     let t = &job.target;
-    let mut record = store.load(txn, t).map_err(JobError::Own)?;
+    let mut record = load(core, txn, t).map_err(JobError::Own)?;
     let victims: Vec<(u32, crate::codec::MessageRecord)> = {
         let messages = txn
             .open_table(MESSAGES)
@@ -558,9 +556,14 @@ fn apply_remove(
 mod tests {
     use std::sync::Arc;
 
-    use super::{Done, IndexJob, JobKind, commit_batch};
+    use super::{Done, IndexJob, JobKind};
     use crate::fault::{FaultFs, FaultOp};
     use crate::{FlagOp, Flags, INBOX, Store, StoreConfig, StoreError, UidSet};
+
+    /// One batch of `jobs`, committed as the store's committer would.
+    fn commit_batch(store: &Store, jobs: &[IndexJob]) -> Vec<Result<Done, StoreError>> {
+        super::commit_batch(&store.inner.core, &store.inner.index_commit.lazy, jobs)
+    }
 
     fn store_with(fs: &FaultFs) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();

@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 
 use redb::{ReadableTable, WriteTransaction};
 
+use crate::core::Core;
 use crate::error::StoreError;
 use crate::fs::Fs;
 use crate::index::{INTENTS, META};
-use crate::store::Inner;
 
 /// One idempotent directory step; paths are relative to the mail root.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -231,8 +231,8 @@ pub(crate) fn forget(txn: &WriteTransaction, id: u64) -> Result<(), StoreError> 
 }
 
 /// Deletes a finished intent.
-pub(crate) fn finish(inner: &Inner, id: u64) -> Result<(), StoreError> {
-    let txn = inner.db.begin_write()?;
+pub(crate) fn finish(core: &Core, id: u64) -> Result<(), StoreError> {
+    let txn = core.db.begin_write()?;
     txn.open_table(INTENTS)?.remove(id)?;
     txn.commit()?;
     Ok(())
@@ -240,11 +240,11 @@ pub(crate) fn finish(inner: &Inner, id: u64) -> Result<(), StoreError> {
 
 /// Applies [`apply`] then [`finish`]; a failure is logged, and the intent
 /// stays for the next open (the index is already right).
-pub(crate) fn complete(inner: &Inner, id: u64, intent: &Intent) {
-    let root: PathBuf = inner.layout.mail_root();
-    match apply(inner.fs.as_ref(), &root, intent) {
+pub(crate) fn complete(core: &Core, id: u64, intent: &Intent) {
+    let root: PathBuf = core.layout.mail_root();
+    match apply(core.fs.as_ref(), &root, intent) {
         Ok(()) => {
-            if let Err(e) = finish(inner, id) {
+            if let Err(e) = finish(core, id) {
                 tracing::warn!(error = %e, "cannot delete a finished intent; it is replayed at the next open");
             }
         }
@@ -258,9 +258,9 @@ pub(crate) fn complete(inner: &Inner, id: u64, intent: &Intent) {
 /// (the caller holds the maildir lock), so that a rescan never sees a
 /// mailbox whose directory has not followed its index entry yet (it would
 /// take the missing directory for an emptied mailbox).
-pub(crate) fn recover(inner: &Inner) -> Result<usize, StoreError> {
+pub(crate) fn recover(core: &Core) -> Result<usize, StoreError> {
     let pending: Vec<(u64, Intent)> = {
-        let txn = inner.db.begin_read()?;
+        let txn = core.db.begin_read()?;
         let table = txn.open_table(INTENTS)?;
         let mut out = Vec::new();
         for entry in table.iter()? {
@@ -269,10 +269,10 @@ pub(crate) fn recover(inner: &Inner) -> Result<usize, StoreError> {
         }
         out
     };
-    let root = inner.layout.mail_root();
+    let root = core.layout.mail_root();
     for (id, intent) in &pending {
-        apply(inner.fs.as_ref(), &root, intent)?;
-        finish(inner, *id)?;
+        apply(core.fs.as_ref(), &root, intent)?;
+        finish(core, *id)?;
     }
     Ok(pending.len())
 }

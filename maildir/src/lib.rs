@@ -56,6 +56,18 @@
 
 #![forbid(unsafe_code)]
 
+// Module layering: a module imports only modules of its own level or
+// below (within a level, without a circle), so the import graph has no
+// circle:
+// 0. error, flags, layout, fs, mime, uidset, address, filename, notify,
+//    batch, beneath, cached, fault: leaves;
+// 1. codec, index, db, quota: the index and its records;
+// 2. core: `Core`, the state every committer needs;
+// 3. group_commit, index_commit, message_ops, flag_sync, rescan, journal,
+//    queue (tables, rows, recovery): the committers, on a `Core`;
+// 4. store: `Store`, its `Inner` (the `Core` plus the committers);
+// 5. account, append, delivery, mailboxes, messages, multiappend,
+//    outbox, read, urlauth, queue::store_api: the `impl Store` API.
 mod account;
 mod address;
 mod append;
@@ -63,6 +75,7 @@ mod batch;
 mod beneath;
 mod cached;
 mod codec;
+mod core;
 mod db;
 mod delivery;
 mod error;
@@ -77,6 +90,7 @@ mod index_commit;
 mod journal;
 mod layout;
 mod mailboxes;
+mod message_ops;
 mod messages;
 pub mod mime;
 mod multiappend;
@@ -90,32 +104,37 @@ mod store;
 mod uidset;
 mod urlauth;
 
+pub use crate::core::PasswordHashing;
 pub use account::release_password_memory;
 pub use address::Address;
 pub use append::Append;
 pub use beneath::BeneathFs;
 pub use cached::read_if_cached;
-pub use delivery::{Delivered, Delivery, Envelope};
+pub use codec::MessageSummary;
+pub use delivery::{Delivery, Envelope};
 pub use error::{AccountError, DeliveryError, StoreError};
 pub use flag_sync::{FLAG_SYNC_WINDOW, FlagSync};
 pub use flags::Flags;
 pub use fs::{Fs, FsFile, RealFs};
+pub use group_commit::Delivered;
 pub use layout::{INBOX, Layout, MAX_MAILBOX_NAME, SpecialUse, canonical_mailbox_name};
-pub use messages::{CopyOutcome, FlagChange, FlagOp, FlagUpdate, StoreOutcome};
+pub use message_ops::{FlagOp, FlagUpdate, StoreOutcome};
+pub use messages::{CopyOutcome, FlagChange};
 pub use mime::{MimePart, PartKind};
 pub use multiappend::{Appended, MultiAppend};
 pub use notify::{
     Change, Event, Notice, QUEUE as SUBSCRIPTION_QUEUE, StoreEvent, StoreSubscription, Subscription,
 };
 pub use outbox::OutboxEntry;
+pub use queue::store_api::Enqueue;
 pub use queue::{
-    Enqueue, Notify, Outcome, QueueEnvelope, QueueId, QueueRecipient, QueuedMessage,
-    QueuedRecipient, RecipientRef, RecipientState, Ret, Settle,
+    Notify, Outcome, QueueEnvelope, QueueId, QueueRecipient, QueuedMessage, QueuedRecipient,
+    RecipientRef, RecipientState, Ret, Settle,
 };
 pub use quota::{Quota, QuotaUsage};
-pub use read::{Changes, MessageSummary};
+pub use read::Changes;
 pub use rescan::RescanReport;
-pub use store::{MailboxInfo, MailboxStatus, MessageInfo, PasswordHashing, Store, StoreConfig};
+pub use store::{MailboxInfo, MailboxStatus, MessageInfo, Store, StoreConfig};
 pub use uidset::UidSet;
 pub use urlauth::MIN_URLAUTH_KEY;
 

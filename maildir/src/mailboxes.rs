@@ -31,7 +31,7 @@ fn status(r: &MailboxRecord) -> MailboxStatus {
 impl Store {
     fn parse_account(&self, address: &str) -> Result<Address, StoreError> {
         let address = Address::parse(address).map_err(StoreError::InvalidAddress)?;
-        if self.account(&address)?.is_none() {
+        if self.inner.account(&address)?.is_none() {
             return Err(StoreError::NoSuchAccount(address.display()));
         }
         Ok(address)

@@ -6,35 +6,25 @@
 //! durably, publish; on any failure before the commit, undo the file
 //! changes. Crash points are in `docs/design.md`.
 
-use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 
-use crate::address::Address;
-use crate::append::normalise_keywords;
-use crate::codec::{MailboxRecord, MessageRecord, Subdir};
+use crate::codec::{MessageRecord, Subdir};
+use crate::core::DirStamp;
 use crate::error::StoreError;
-use crate::flags::Flags;
+use crate::flags::{Flags, normalise_keywords};
 use crate::fs::Fs;
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::index_commit::{Done, IndexJob, JobKind};
+use crate::message_ops::{
+    FlagOp, StoreOutcome, Target, fsync_dirs, load, path_of, select, suffix_for, undo, unlink_all,
+};
 use crate::notify::{Change, Notice};
 use crate::quota::account_usage;
-use crate::store::{DirStamp, Store, parse_target};
+use crate::store::{Store, parse_target};
 use crate::uidset::UidSet;
-
-/// How STORE changes flags (RFC 9051 §6.4.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FlagOp {
-    /// `+FLAGS`
-    Add,
-    /// `-FLAGS`
-    Remove,
-    /// `FLAGS`
-    Replace,
-}
 
 /// A STORE request (RFC 9051 §6.4.6, RFC 7162 §3.1.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,32 +52,6 @@ impl FlagChange {
     }
 }
 
-/// The outcome for one message of a STORE.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FlagUpdate {
-    /// The message's UID.
-    pub uid: u32,
-    /// Its system flags now.
-    pub flags: Flags,
-    /// Its keywords now, sorted.
-    pub keywords: Vec<String>,
-    /// Its MODSEQ now.
-    pub modseq: u64,
-    /// Whether this STORE changed it (its MODSEQ is new).
-    pub changed: bool,
-}
-
-/// What a STORE did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StoreOutcome {
-    /// Every message of the set that passed the UNCHANGEDSINCE test, in
-    /// UID order.
-    pub updated: Vec<FlagUpdate>,
-    /// UIDs whose MODSEQ was above UNCHANGEDSINCE and were left alone
-    /// (RFC 7162 §3.1.3 `[MODIFIED]`).
-    pub modified: Vec<u32>,
-}
-
 /// COPY / MOVE result for `[COPYUID]` (RFC 4315 §3).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CopyOutcome {
@@ -97,85 +61,6 @@ pub struct CopyOutcome {
     pub source_uids: Vec<u32>,
     /// The destination UIDs, in the same order.
     pub dest_uids: Vec<u32>,
-}
-
-/// The records of `set` in mailbox `id`, in UID order.
-pub(crate) fn select(
-    messages: &impl ReadableTable<(u64, u32), &'static [u8]>,
-    id: u64,
-    set: &UidSet,
-) -> Result<Vec<(u32, MessageRecord)>, StoreError> {
-    let mut out = Vec::new();
-    for r in set.ranges() {
-        for entry in messages.range((id, *r.start())..=(id, *r.end()))? {
-            let (k, v) = entry?;
-            out.push((k.value().1, MessageRecord::decode(v.value())?));
-        }
-    }
-    Ok(out)
-}
-
-/// The `:2,` suffix for `flags`, keeping letters we do not interpret
-/// (Dovecot's lower-case keyword letters) after ours.
-pub(crate) fn suffix_for(old_suffix: &str, flags: Flags) -> String {
-    let mut letters = flags.to_maildir_info();
-    let old = old_suffix.strip_prefix(":2,").unwrap_or("");
-    let mut other: Vec<char> = old
-        .chars()
-        .filter(|c| !matches!(c, 'D' | 'F' | 'P' | 'R' | 'S' | 'T'))
-        .collect();
-    other.sort_unstable();
-    other.dedup();
-    letters.extend(other);
-    format!(":2,{letters}")
-}
-
-pub(crate) fn path_of(dir: &Path, m: &MessageRecord) -> PathBuf {
-    dir.join(m.subdir.as_str()).join(m.file_name())
-}
-
-/// Undoes renames (best effort; what cannot be undone is repaired by the
-/// next rescan, which trusts the files).
-pub(crate) fn undo(fs: &dyn Fs, renames: &[(PathBuf, PathBuf)]) {
-    for (from, to) in renames.iter().rev() {
-        if let Err(e) = fs.rename(to, from) {
-            tracing::error!(from = %to.display(), to = %from.display(), error = %e,
-                "cannot undo a rename; the next rescan adopts the file as it is");
-        }
-    }
-}
-
-/// Removes `paths` (best effort); whether every one is gone.
-pub(crate) fn unlink_all(fs: &dyn Fs, paths: &[PathBuf]) -> bool {
-    let mut all = true;
-    for p in paths {
-        if let Err(e) = fs.remove_file(p) {
-            tracing::error!(path = %p.display(), error = %e, "cannot remove a file");
-            all = false;
-        }
-    }
-    all
-}
-
-pub(crate) fn fsync_dirs(fs: &dyn Fs, paths: &[(PathBuf, PathBuf)]) -> io::Result<()> {
-    let dirs: BTreeSet<&Path> = paths
-        .iter()
-        .flat_map(|(a, b)| [a.parent(), b.parent()])
-        .flatten()
-        .collect();
-    for d in dirs {
-        fs.fsync_dir(d)?;
-    }
-    Ok(())
-}
-
-/// A mailbox of an account, resolved.
-#[derive(Debug)]
-pub(crate) struct Target {
-    pub(crate) address: Address,
-    pub(crate) key: String,
-    pub(crate) name: String,
-    pub(crate) dir: PathBuf,
 }
 
 /// How old a `new/` mtime must be before a full `\Recent` claim trusts it
@@ -194,18 +79,6 @@ impl Store {
             name,
             dir,
         })
-    }
-
-    pub(crate) fn load(
-        &self,
-        txn: &WriteTransaction,
-        t: &Target,
-    ) -> Result<MailboxRecord, StoreError> {
-        let mailboxes = txn.open_table(MAILBOXES)?;
-        match index::get_mailbox(&mailboxes, &t.key, &t.name)? {
-            Some(r) => Ok(r),
-            None => Err(self.missing(&t.address, &t.name)?),
-        }
     }
 
     /// Runs `f` under the maildir lock, keeping the directory stamps of
@@ -250,7 +123,7 @@ impl Store {
                 unchanged_since: change.unchanged_since,
             },
         };
-        match self.inner.index_commit.submit(self, job)? {
+        match self.inner.index_commit.submit(&self.inner.core, job)? {
             Done::Flags(outcome) => Ok(outcome),
             Done::Removed(_) => Err(StoreError::Corrupt("STORE answered as EXPUNGE".into())),
         }
@@ -345,7 +218,7 @@ impl Store {
             // commit queue.
             let mut txn = self.inner.db.begin_write()?;
             txn.set_durability(redb::Durability::None)?;
-            let record = self.load(&txn, &t)?;
+            let record = load(&self.inner, &txn, &t)?;
             let mut renames = Vec::new();
             let mut writes = Vec::new();
             {
@@ -443,7 +316,7 @@ impl Store {
             uids: uids.clone(),
             kind: JobKind::Remove { only_deleted },
         };
-        match self.inner.index_commit.submit(self, job)? {
+        match self.inner.index_commit.submit(&self.inner.core, job)? {
             Done::Removed(uids) => Ok(uids),
             Done::Flags(_) => Err(StoreError::Corrupt("EXPUNGE answered as STORE".into())),
         }
@@ -502,8 +375,8 @@ impl Store {
         self.locked(&dirs, || {
             let fs = self.inner.fs.as_ref();
             let txn = self.inner.db.begin_write()?;
-            let mut src_rec = self.load(&txn, &src)?;
-            let dst_loaded = self.load(&txn, &dst)?;
+            let mut src_rec = load(&self.inner, &txn, &src)?;
+            let dst_loaded = load(&self.inner, &txn, &dst)?;
             let items: Vec<(u32, MessageRecord)> = {
                 let messages = txn.open_table(MESSAGES)?;
                 select(&messages, src_rec.id, uids)?
@@ -521,6 +394,7 @@ impl Store {
                 let add: u64 = items.iter().map(|(_, m)| m.size).sum();
                 if !limit.allows(b, n, add, items.len() as u64) {
                     let display = self
+                        .inner
                         .account(&src.address)?
                         .map_or_else(|| src.address.display(), |a| a.display);
                     return Err(StoreError::OverQuota(display));
@@ -576,11 +450,11 @@ impl Store {
                 let txn = self.inner.db.begin_write()?;
                 // Reloaded in the new transaction (unchanged: the maildir
                 // lock is held, and every writer of these records takes it).
-                src_rec = self.load(&txn, &src)?;
+                src_rec = load(&self.inner, &txn, &src)?;
                 (txn, Some(id))
             };
             let dst_loaded = if copy_intent.is_some() {
-                self.load(&txn, &dst)?
+                load(&self.inner, &txn, &dst)?
             } else {
                 dst_loaded
             };
@@ -720,17 +594,5 @@ fn link_or_copy(fs: &dyn Fs, from: &Path, to: &Path) -> io::Result<()> {
             }
             r
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suffix_keeps_foreign_letters() {
-        assert_eq!(suffix_for("", Flags::SEEN), ":2,S");
-        assert_eq!(suffix_for(":2,Sab", Flags::FLAGGED), ":2,Fab");
-        assert_eq!(suffix_for(":2,ST", Flags::empty()), ":2,");
     }
 }

@@ -31,12 +31,11 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::append::normalise_keywords;
 use crate::codec::{MessageRecord, Subdir};
-use crate::delivery::{Delivery, StoreAs, Target};
+use crate::delivery::{Delivery, StoreAs};
 use crate::error::{DeliveryError, StoreError};
-use crate::flags::Flags;
-use crate::group_commit::Job;
+use crate::flags::{Flags, normalise_keywords};
+use crate::group_commit::{Job, Target};
 use crate::index::{self, MAILBOXES, MESSAGES, PARTS};
 use crate::journal::{self, Step};
 use crate::notify::{Change, Notice};

@@ -2,7 +2,7 @@
 //! `MESSAGE` resources). Usage is the sum of the per-mailbox counters kept
 //! in the index (`MailboxRecord::bytes`, `messages`), updated in the same
 //! transaction as every change, so it is exact without a separate table.
-//! Limits come from [`crate::StoreConfig::quota`] (or [`crate::Store::set_quota`]).
+//! Limits are set with [`crate::Store::set_quota`] (from the configuration).
 
 use redb::ReadableTable;
 

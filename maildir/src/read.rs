@@ -6,43 +6,14 @@ use std::fs::File;
 use std::io;
 
 use crate::address::Address;
-use crate::codec::{self, MessageRecord};
+use crate::codec::{self, MessageRecord, MessageSummary};
 use crate::error::StoreError;
-use crate::flags::Flags;
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::mime::{self, MimePart};
 use crate::notify::{StoreSubscription, Subscription};
 use crate::rescan::{RescanReport, rescan_one};
 use crate::store::{MailboxStatus, MessageInfo, Store, message_info, parse_target};
 use crate::uidset::UidSet;
-
-/// The per-message data of a SELECT / `UID FETCH 1:* (FLAGS)` / POP3 LIST,
-/// without the file name (decoded without allocating for it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MessageSummary {
-    /// The UID.
-    pub uid: u32,
-    /// System flags.
-    pub flags: Flags,
-    /// Keywords, sorted.
-    pub keywords: Vec<String>,
-    /// RFC 7162 MODSEQ.
-    pub modseq: u64,
-    /// RFC822.SIZE.
-    pub size: u64,
-    /// INTERNALDATE, seconds since the Unix epoch.
-    pub internal_date: i64,
-    /// Still in `new/` (a `\Recent` candidate, see [`Store::claim_recent`]).
-    pub recent: bool,
-    /// The message's identity across COPY and MOVE (IMAP EMAILID,
-    /// RFC 8474); see `docs/design.md` §2.
-    pub email_id: u64,
-    /// When it was stored in this mailbox, Unix seconds (IMAP SAVEDATE,
-    /// RFC 8514).
-    pub save_date: i64,
-    /// The internal date's timezone, minutes east of UTC.
-    pub internal_zone: i16,
-}
 
 /// What changed since a MODSEQ (CONDSTORE `CHANGEDSINCE`, QRESYNC).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,7 +46,7 @@ impl Store {
         let table = txn.open_table(MAILBOXES)?;
         match index::get_mailbox(&table, &address.key(), mailbox)? {
             Some(r) => Ok(r),
-            None => Err(self.missing(address, mailbox)?),
+            None => Err(self.inner.missing(address, mailbox)?),
         }
     }
 

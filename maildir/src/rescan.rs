@@ -16,6 +16,7 @@ use redb::{Table, WriteTransaction};
 
 use crate::address::Address;
 use crate::codec::{MailboxRecord, MessageRecord, Subdir};
+use crate::core::{Core, refuse_links};
 use crate::error::StoreError;
 use crate::filename::parse_name;
 use crate::flags::Flags;
@@ -23,7 +24,6 @@ use crate::fs::Fs;
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::layout::{INBOX, SUBDIRS};
 use crate::notify::{Change, Notice};
-use crate::store::Inner;
 
 /// `tmp/` files older than this are removed (the Maildir spec: 36 hours).
 const TMP_MAX_AGE: Duration = Duration::from_secs(36 * 3600);
@@ -44,27 +44,6 @@ impl AddAssign for RescanReport {
         self.added += other.added;
         self.dropped += other.dropped;
         self.changed += other.changed;
-    }
-}
-
-/// Refuses a Maildir reached through a symbolic link: any component from
-/// the mail root down to `dir`, or its `cur/ new/ tmp/`, that is a link
-/// (a `.Folder` linked outside the account, a `new/` linked to another
-/// directory) is logged and reported as [`StoreError::Symlink`], so
-/// nothing is created, listed, moved or deleted through it. Missing
-/// components are fine (the caller creates or reports them).
-///
-/// The check is `lstat` per component, which reports the problem early
-/// and clearly; a link swapped in between the check and the use is not
-/// followed either, because [`crate::BeneathFs`] opens every component
-/// below the data directory with `O_NOFOLLOW` when it uses the path.
-pub(crate) fn refuse_links(fs: &dyn Fs, root: &Path, dir: &Path) -> Result<(), StoreError> {
-    match fs.find_link(root, dir, &SUBDIRS)? {
-        Some(p) => {
-            tracing::warn!(path = %p.display(), "refusing a symbolic link in the mail store");
-            Err(StoreError::Symlink(p.display().to_string()))
-        }
-        None => Ok(()),
     }
 }
 
@@ -94,7 +73,7 @@ pub(crate) fn ensure_maildir(
 /// Rescans every mailbox of one account inside `txn` (not committed here).
 /// Returns the changes to publish once `txn` is committed.
 pub(crate) fn rescan_account(
-    inner: &Inner,
+    core: &Core,
     txn: &WriteTransaction,
     address: &Address,
 ) -> Result<(RescanReport, Vec<Notice>), StoreError> {
@@ -106,7 +85,7 @@ pub(crate) fn rescan_account(
     let mut report = RescanReport::default();
     let mut notices = Vec::new();
     for (name, _) in list {
-        let (r, n) = rescan_one(inner, txn, address, &name)?;
+        let (r, n) = rescan_one(core, txn, address, &name)?;
         report += r;
         notices.extend(n);
     }
@@ -117,7 +96,7 @@ pub(crate) fn rescan_account(
 /// before reading it (see [`crate::Store::refresh`]). The stamp is only
 /// valid once `txn` commits; callers that abort must forget it.
 pub(crate) fn rescan_one(
-    inner: &Inner,
+    core: &Core,
     txn: &WriteTransaction,
     address: &Address,
     name: &str,
@@ -127,10 +106,10 @@ pub(crate) fn rescan_one(
     let Some(mut record) = index::get_mailbox(&mailboxes, &key, name)? else {
         return Ok((RescanReport::default(), Vec::new()));
     };
-    let dir = inner.layout.mailbox_dir(address, name);
+    let dir = core.layout.mailbox_dir(address, name);
     match ensure_maildir(
-        inner.fs.as_ref(),
-        &inner.layout.mail_root(),
+        core.fs.as_ref(),
+        &core.layout.mail_root(),
         &dir,
         name != INBOX,
     ) {
@@ -140,14 +119,14 @@ pub(crate) fn rescan_one(
         Err(StoreError::Symlink(_)) => return Ok((RescanReport::default(), Vec::new())),
         Err(e) => return Err(e),
     }
-    clean_tmp(inner.fs.as_ref(), &dir.join("tmp"));
-    let stamp = inner.stamp(&dir);
+    clean_tmp(core.fs.as_ref(), &dir.join("tmp"));
+    let stamp = core.stamp(&dir);
     let before = record.clone();
-    let (report, changes) = rescan_mailbox(inner.fs.as_ref(), txn, &dir, &mut record)?;
+    let (report, changes) = rescan_mailbox(core.fs.as_ref(), txn, &dir, &mut record)?;
     if record != before {
         index::put_mailbox(&mut mailboxes, &key, name, &record)?;
     }
-    inner.set_stamp(&dir, stamp);
+    core.set_stamp(&dir, stamp);
     let notices = changes
         .into_iter()
         .map(|change| Notice {

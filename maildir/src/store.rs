@@ -1,26 +1,30 @@
 //! [`Store`]: opening the data directory and read-only queries. Account
 //! administration is in `account.rs`, delivery in `delivery.rs`.
+//!
+//! A store handle points at an [`Inner`]: the [`Core`] every committer
+//! shares (`core.rs`) plus the committers' own state. The committers
+//! import `core.rs`, never this file; the files with `impl Store` blocks
+//! import this file, and nothing below them imports them.
 
-use std::collections::HashMap;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::SystemTime;
+use std::sync::Arc;
 
 use redb::ReadableTable;
 
 use crate::address::Address;
 use crate::codec::AccountRecord;
+use crate::core::{Core, PasswordHashing};
 use crate::db::IndexDb;
 use crate::error::StoreError;
-use crate::filename::UniqueNames;
+use crate::flag_sync::FlagSync;
 use crate::flags::Flags;
 use crate::fs::Fs;
 use crate::group_commit::GroupCommit;
 use crate::index::{self, ACCOUNTS, MAILBOXES, MESSAGES, SUBSCRIPTIONS};
 use crate::index_commit::IndexCommit;
 use crate::layout::{INBOX, Layout, SpecialUse, canonical_mailbox_name};
-use crate::notify::Notifier;
-use crate::quota::Quota;
+use crate::queue::QueueState;
 use crate::rescan::{self, RescanReport};
 
 /// Where and as whom the store writes.
@@ -34,23 +38,6 @@ pub struct StoreConfig {
     pub password_hashing: PasswordHashing,
 }
 
-/// The argon2 parameters used to hash new passwords. Verification always
-/// uses the parameters recorded in the stored hash, so a store may hold
-/// hashes of both kinds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PasswordHashing {
-    /// argon2id with the argon2 crate's defaults (m=19 MiB, t=2, p=1,
-    /// OWASP's recommendation): tens of milliseconds per hash on purpose.
-    #[default]
-    Standard,
-    /// argon2id with m=8 KiB, t=1, p=1: well under a millisecond even in an
-    /// unoptimised debug build. Only for throw-away test accounts
-    /// (`sansmail::TestServer`): it offers no protection against offline
-    /// guessing.
-    Fast,
-}
-
 /// The mail store: accounts, mailboxes and messages on Maildir files with a
 /// redb index.
 ///
@@ -62,53 +49,30 @@ pub struct Store {
     pub(crate) inner: Arc<Inner>,
 }
 
-/// State shared by the store, its deliveries and the group committer.
+/// The store behind every [`Store`] handle: the shared [`Core`] and the
+/// committers' own state. It dereferences to its [`Core`], so code above
+/// this module writes `inner.db`, `inner.lock_maildirs()` as before; the
+/// committers below get the [`Core`] alone.
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub(crate) layout: Layout,
-    pub(crate) fs: Arc<dyn Fs>,
-    pub(crate) db: IndexDb,
-    pub(crate) names: UniqueNames,
+    /// The state every committer needs. Only this struct holds it
+    /// strongly: the flag flusher's handle is weak, so dropping the last
+    /// [`Store`] ends the flusher (`flag_sync.rs`).
+    pub(crate) core: Arc<Core>,
+    /// Batches deliveries and APPENDs into shared durable commits.
     pub(crate) group: GroupCommit,
     /// Batches STOREs and EXPUNGEs into shared durable commits.
     pub(crate) index_commit: IndexCommit,
-    /// Held while files are moved into or out of Maildirs *and* the index is
-    /// changed to match (group commit, rescan, account creation/deletion), so
-    /// a rescan never sees a delivered-but-uncommitted file as foreign and
-    /// an account cannot vanish in the middle of a batch. Lock order: this
-    /// lock, then a redb write transaction.
-    pub(crate) maildir_lock: Mutex<()>,
-    /// Subscribers to each account's changes.
-    pub(crate) notifier: Notifier,
-    /// Quota limits (per account).
-    pub(crate) quota: RwLock<Quota>,
-    /// The cost of new password hashes.
-    pub(crate) password_hashing: PasswordHashing,
-    /// The `new/` and `cur/` mtimes of each Maildir as of the last time the
-    /// index was known to match it (see [`Store::refresh`]).
-    pub(crate) stamps: Mutex<HashMap<PathBuf, DirStamp>>,
-    /// Per Maildir, the mtime of its `new/` when a full `\Recent` claim
-    /// last found it empty: a SELECT whose `new/` still has that mtime
-    /// skips listing it. An ext4 directory never shrinks, so a `new/`
-    /// that once held 100,000 files costs megabytes of `getdents` per
-    /// listing even when empty (issue "IMAP performance": SELECT of
-    /// 100,000 messages).
-    pub(crate) empty_new: Mutex<HashMap<PathBuf, std::time::SystemTime>>,
-    /// [`IndexDb::reopens`] when `stamps` was last known valid: a reopen
-    /// after an I/O error recovers the last *durable* commit, so batched
-    /// flag changes and `\Recent` claims since may be gone from the index
-    /// while their renames are on disk; every Maildir is then rescanned at
-    /// its next refresh.
-    pub(crate) stamps_reopens: std::sync::atomic::AtomicU64,
     /// The outbound queue's claims and id counter.
-    pub(crate) queue: crate::queue::QueueState,
+    pub(crate) queue: QueueState,
 }
 
-/// The modification times of a Maildir's `new/` and `cur/`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct DirStamp {
-    new: Option<SystemTime>,
-    cur: Option<SystemTime>,
+impl Deref for Inner {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 /// The last handle of the store is gone (a clean shutdown): flag changes
@@ -116,69 +80,7 @@ pub(crate) struct DirStamp {
 /// (`flag_sync.rs`).
 impl Drop for Inner {
     fn drop(&mut self) {
-        self.index_commit.lazy.close(self);
-    }
-}
-
-impl Inner {
-    pub(crate) fn lock_maildirs(&self) -> MutexGuard<'_, ()> {
-        // The guarded data is `()`: a panic elsewhere cannot leave it inconsistent.
-        self.maildir_lock.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The current stamp of a Maildir (two stats).
-    pub(crate) fn stamp(&self, dir: &Path) -> DirStamp {
-        let mut stats = self.fs.stat_in(dir, &["new", "cur"]).into_iter();
-        let mut m = || stats.next().and_then(|s| s.ok()).map(|s| s.modified);
-        DirStamp { new: m(), cur: m() }
-    }
-
-    fn stamps(&self) -> MutexGuard<'_, HashMap<PathBuf, DirStamp>> {
-        self.stamps.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The stamp recorded when the index last matched `dir`.
-    pub(crate) fn known_stamp(&self, dir: &Path) -> Option<DirStamp> {
-        use std::sync::atomic::Ordering;
-        let reopens = self.db.reopens();
-        let mut map = self.stamps();
-        if self.stamps_reopens.swap(reopens, Ordering::AcqRel) != reopens {
-            map.clear();
-        }
-        map.get(dir).copied()
-    }
-
-    /// Records that the index matches `dir` as of `stamp`.
-    pub(crate) fn set_stamp(&self, dir: &Path, stamp: DirStamp) {
-        self.stamps().insert(dir.to_path_buf(), stamp);
-    }
-
-    /// Forgets a Maildir's stamp (renamed or deleted mailbox).
-    pub(crate) fn forget_stamp(&self, dir: &Path) {
-        self.stamps().remove(dir);
-    }
-
-    /// After one of our own changes to `dir` (under the maildir lock): if
-    /// the index matched the directory right before it (`before` is the
-    /// recorded stamp), it matches now too, so record the new stamp and
-    /// spare the next [`Store::refresh`] a full rescan. An outside change
-    /// in the same clock tick as ours can be missed until the next change
-    /// of the directory (the same limit as Dovecot's mtime check).
-    pub(crate) fn advance_stamp(&self, dir: &Path, before: DirStamp) {
-        let mut map = self.stamps();
-        if map.get(dir) == Some(&before) {
-            let now = self.stamp(dir);
-            map.insert(dir.to_path_buf(), now);
-        }
-    }
-
-    /// [`crate::rescan::refuse_links`] for a Maildir of this store.
-    pub(crate) fn refuse_links(&self, dir: &Path) -> Result<(), StoreError> {
-        crate::rescan::refuse_links(self.fs.as_ref(), &self.layout.mail_root(), dir)
-    }
-
-    pub(crate) fn quota(&self) -> Quota {
-        *self.quota.read().unwrap_or_else(|p| p.into_inner())
+        self.index_commit.lazy.close(&self.core);
     }
 }
 
@@ -267,25 +169,16 @@ impl Store {
             tracing::info!(fixed, data_dir = %config.data_dir.display(), "made the data directory private (dirs 0700, files 0600)");
         }
         let db = IndexDb::open(Arc::clone(&fs), &layout.index_path())?;
+        let core = Core::new(layout, fs, db, &config.hostname, config.password_hashing);
         let store = Store {
             inner: Arc::new(Inner {
-                layout,
-                fs,
-                db,
-                names: UniqueNames::new(&config.hostname),
+                core: Arc::new(core),
                 group: GroupCommit::default(),
                 index_commit: IndexCommit::default(),
-                maildir_lock: Mutex::new(()),
-                notifier: Notifier::default(),
-                quota: RwLock::new(Quota::default()),
-                password_hashing: config.password_hashing,
-                stamps: Mutex::new(HashMap::new()),
-                empty_new: Mutex::new(HashMap::new()),
-                stamps_reopens: std::sync::atomic::AtomicU64::new(0),
-                queue: crate::queue::QueueState::default(),
+                queue: QueueState::default(),
             }),
         };
-        crate::queue::recover(&store.inner)?;
+        crate::queue::recover(&store.inner.core, &store.inner.queue)?;
         let replayed = crate::journal::recover(&store.inner)?;
         if replayed > 0 {
             tracing::info!(replayed, "finished interrupted mailbox renames/deletes");
@@ -366,16 +259,7 @@ impl Store {
     /// [`StoreError::InvalidAddress`] for an unsafe address; index errors.
     pub fn user_exists(&self, address: &str) -> Result<bool, StoreError> {
         let address = Address::parse(address).map_err(StoreError::InvalidAddress)?;
-        Ok(self.account(&address)?.is_some())
-    }
-
-    pub(crate) fn account(&self, address: &Address) -> Result<Option<AccountRecord>, StoreError> {
-        let txn = self.inner.db.begin_read()?;
-        let table = txn.open_table(ACCOUNTS)?;
-        match table.get(address.key().as_str())? {
-            Some(v) => Ok(Some(AccountRecord::decode(v.value())?)),
-            None => Ok(None),
-        }
+        Ok(self.inner.account(&address)?.is_some())
     }
 
     /// UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and the message count of a mailbox
@@ -395,7 +279,7 @@ impl Store {
         let record = index::get_mailbox(&table, &address.key(), &mailbox)?;
         let record = match record {
             Some(r) => r,
-            None => return Err(self.missing(&address, &mailbox)?),
+            None => return Err(self.inner.missing(&address, &mailbox)?),
         };
         Ok(MailboxStatus {
             id: record.id,
@@ -420,7 +304,7 @@ impl Store {
         let mailboxes = txn.open_table(MAILBOXES)?;
         let record = match index::get_mailbox(&mailboxes, &address.key(), &mailbox)? {
             Some(r) => r,
-            None => return Err(self.missing(&address, &mailbox)?),
+            None => return Err(self.inner.missing(&address, &mailbox)?),
         };
         let dir = self.inner.layout.mailbox_dir(&address, &mailbox);
         let messages = txn.open_table(MESSAGES)?;
@@ -459,17 +343,26 @@ impl Store {
         Ok(out)
     }
 
-    /// The error for a mailbox that is not in the index.
-    pub(crate) fn missing(
-        &self,
-        address: &Address,
-        mailbox: &str,
-    ) -> Result<StoreError, StoreError> {
-        Ok(if self.account(address)?.is_some() {
-            StoreError::NoSuchMailbox(mailbox.to_owned())
-        } else {
-            StoreError::NoSuchAccount(address.display())
-        })
+    /// Chooses when STORE's flag changes become durable (see
+    /// [`FlagSync`]); a store starts [`FlagSync::Durable`]. Switching to
+    /// [`FlagSync::Durable`] flushes what is pending.
+    pub fn set_flag_sync(&self, mode: FlagSync) {
+        self.inner.index_commit.lazy.set_mode(mode);
+        if mode == FlagSync::Durable
+            && let Err(e) = self.sync_flags()
+        {
+            tracing::error!(error = %e, "flushing flag changes failed");
+        }
+    }
+
+    /// Makes every flag change answered so far durable now (directory
+    /// fsyncs and a durable index commit); a server calls it at shutdown.
+    /// Dropping the last handle of the store does the same.
+    ///
+    /// # Errors
+    /// IO and index errors (the changes stay pending and are retried).
+    pub fn sync_flags(&self) -> Result<(), StoreError> {
+        self.inner.index_commit.lazy.flush(&self.inner)
     }
 }
 

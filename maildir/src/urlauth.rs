@@ -118,7 +118,7 @@ impl Store {
                 (a, Some(n))
             }
             // Every account has an INBOX: this checks that it exists.
-            None => (self.urlauth_target(address, crate::INBOX)?.0, None),
+            None => (self.urlauth_target(address, crate::layout::INBOX)?.0, None),
         };
         let txn = self.inner.db.begin_write()?;
         {

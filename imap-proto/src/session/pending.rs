@@ -23,10 +23,9 @@ use std::num::NonZeroU32;
 /// What an answer from the adapter completes.
 #[derive(Debug)]
 pub(super) enum Pending {
-    Auth {
-        tag: Tag,
-        username: String,
-    },
+    /// LOGIN or AUTHENTICATE: the credentials' verdict.
+    Auth { tag: Tag, username: String },
+    /// SELECT or EXAMINE (`read_only`): the mailbox's messages.
     Select {
         tag: Tag,
         name: String,
@@ -34,18 +33,17 @@ pub(super) enum Pending {
         condstore: bool,
         qresync: Option<QResyncParams>,
     },
-    Mailbox {
-        tag: Tag,
-    },
-    List {
-        tag: Tag,
-        request: ListRequest,
-    },
+    /// CREATE, DELETE, RENAME, SUBSCRIBE or UNSUBSCRIBE.
+    Mailbox { tag: Tag },
+    /// LIST or LSUB: every mailbox, matched here.
+    List { tag: Tag, request: ListRequest },
+    /// STATUS: the mailbox's counts.
     Status {
         tag: Tag,
         mailbox: Mailbox,
         attributes: Vec<StatusAttribute>,
     },
+    /// LIST-STATUS (RFC 5819): one listed mailbox's STATUS, then the rest.
     ListStatus {
         tag: Tag,
         mailbox: Mailbox,
@@ -53,14 +51,12 @@ pub(super) enum Pending {
     },
     /// A step of an APPEND (`append.rs`): a message start, or a
     /// CATENATE `URL` part (`url`).
-    AppendStep {
-        then: AppendThen,
-        url: bool,
-    },
-    AppendEnd {
-        tag: Tag,
-    },
+    AppendStep { then: AppendThen, url: bool },
+    /// The end of an APPEND: the store commits the message(s).
+    AppendEnd { tag: Tag },
+    /// A FETCH or SEARCH: the content of its current message.
     Job(Job),
+    /// STORE: the flags changed.
     Store {
         tag: Tag,
         uid: bool,
@@ -69,20 +65,12 @@ pub(super) enum Pending {
         /// This STORE (UNCHANGEDSINCE) enabled CONDSTORE (RFC 7162 §3.1).
         announce_highest: bool,
     },
-    Copy {
-        tag: Tag,
-        uid: bool,
-        is_move: bool,
-    },
-    Expunge {
-        tag: Tag,
-        close: bool,
-        uid: bool,
-    },
+    /// COPY or MOVE (`is_move`).
+    Copy { tag: Tag, uid: bool, is_move: bool },
+    /// EXPUNGE, UID EXPUNGE (`uid`) or CLOSE (`close`).
+    Expunge { tag: Tag, close: bool, uid: bool },
     /// NOTIFY SET STATUS: the mailbox list (RFC 5465 §3).
-    NotifyList {
-        tag: Tag,
-    },
+    NotifyList { tag: Tag },
     /// NOTIFY SET STATUS: one mailbox's STATUS, then the rest.
     NotifyStatus {
         tag: Tag,
@@ -90,15 +78,14 @@ pub(super) enum Pending {
         name: (String, bool),
         queue: std::collections::VecDeque<(String, bool)>,
     },
+    /// GETQUOTA or GETQUOTAROOT (RFC 9208).
     Quota {
         tag: Tag,
         /// GETQUOTAROOT's mailbox as the client wrote it.
         mailbox: Option<Mailbox>,
     },
-    UrlAuth {
-        tag: Tag,
-        op: UrlAuthOp,
-    },
+    /// GENURLAUTH, RESETKEY or URLFETCH (RFC 4467).
+    UrlAuth { tag: Tag, op: UrlAuthOp },
     /// Waiting for [`Event::Sync`]'s answer, then this completion.
     Sync(AfterSync),
 }
@@ -106,7 +93,9 @@ pub(super) enum Pending {
 /// A multi-step command.
 #[derive(Debug)]
 pub(super) enum Job {
+    /// FETCH (`fetch.rs`).
     Fetch(Box<FetchJob>),
+    /// SEARCH, SORT, THREAD or a live context's read (`search.rs`).
     Search(Box<SearchJob>),
 }
 
@@ -138,6 +127,8 @@ impl ServerSession {
         }
     }
 
+    /// Hands the adapter `event` under a new request id and waits for
+    /// its answer, which completes `pending`.
     pub(super) fn ask(&mut self, event: impl FnOnce(RequestId) -> Event, pending: Pending) {
         let id = self.next_request_id();
         self.events.push_back(event(id));

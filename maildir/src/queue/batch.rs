@@ -17,7 +17,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use redb::WriteTransaction;
 
-use super::QueueId;
+use super::record::QueueId;
 use crate::db::IndexDb;
 use crate::error::StoreError;
 

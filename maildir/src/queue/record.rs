@@ -1,7 +1,35 @@
-//! The queue's value encodings, in the style of `codec.rs`: little-endian,
-//! a version byte first, decoders ignore appended fields.
+//! The queue's ids and value encodings, in the style of `codec.rs`:
+//! little-endian, a version byte first, decoders ignore appended fields.
+//! [`QueueId`] lives here rather than in the parent module so that the
+//! queue's committer (`batch.rs`) does not import its parent.
+
+use std::fmt;
+use std::str::FromStr;
 
 use crate::error::StoreError;
+
+/// A queued message's id: stable while it is queued, printed in upper-case
+/// hex by `sansmail queue list` and accepted back by `retry` / `delete`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct QueueId(pub u64);
+
+impl fmt::Display for QueueId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:08X}", self.0)
+    }
+}
+
+impl FromStr for QueueId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<QueueId, String> {
+        if s.is_empty() || s.len() > 16 {
+            return Err(format!("not a queue id: {s:?}"));
+        }
+        u64::from_str_radix(s, 16)
+            .map(QueueId)
+            .map_err(|_| format!("not a queue id: {s:?}"))
+    }
+}
 
 /// RFC 3461 §4.1 NOTIFY: which events the sender wants a DSN for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
