@@ -35,7 +35,6 @@ use crate::flags::{Flags, normalise_keywords};
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::message_ops::{
     FlagOp, FlagUpdate, StoreOutcome, Target, fsync_dirs, load, path_of, select, suffix_for, undo,
-    unlink_all,
 };
 use crate::notify::{Change, Notice};
 use crate::uidset::UidSet;
@@ -261,7 +260,9 @@ fn commit_locked(core: &Arc<Core>, lazy: &LazySync, jobs: &[IndexJob]) -> Vec<Ou
     for (job, result) in jobs.iter().zip(results) {
         match result {
             Some(Ok(applied)) => {
-                unlink_all(fs, &applied.unlink);
+                // Gone from the index durably: truncated and kept as a
+                // future spool file, or unlinked (`recycle.rs`).
+                core.recycler.retire(fs, &applied.unlink);
                 by_account
                     .entry(job.target.key.as_str())
                     .or_default()
