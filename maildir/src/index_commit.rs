@@ -35,6 +35,7 @@ use crate::flags::{Flags, normalise_keywords};
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::message_ops::{
     FlagOp, FlagUpdate, StoreOutcome, Target, fsync_dirs, load, path_of, select, suffix_for, undo,
+    unlink_all,
 };
 use crate::notify::{Change, Notice};
 use crate::uidset::UidSet;
@@ -260,9 +261,7 @@ fn commit_locked(core: &Arc<Core>, lazy: &LazySync, jobs: &[IndexJob]) -> Vec<Ou
     for (job, result) in jobs.iter().zip(results) {
         match result {
             Some(Ok(applied)) => {
-                // Gone from the index durably: truncated and kept as a
-                // future spool file, or unlinked (`recycle.rs`).
-                core.recycler.retire(fs, &applied.unlink);
+                unlink_all(fs, &applied.unlink);
                 by_account
                     .entry(job.target.key.as_str())
                     .or_default()

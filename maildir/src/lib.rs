@@ -99,7 +99,6 @@ mod outbox;
 mod queue;
 mod quota;
 mod read;
-mod recycle;
 mod rescan;
 mod store;
 mod uidset;

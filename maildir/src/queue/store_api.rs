@@ -85,12 +85,7 @@ impl Store {
         for _ in 0..8 {
             let id = QueueId(inner.queue.next_id.fetch_add(1, Ordering::SeqCst));
             let path = dir.join(id.to_string());
-            // An emptied inode from the pool first (`recycle.rs`).
-            let opened = match inner.recycler.reuse(inner.fs.as_ref(), &path) {
-                Some(file) => Ok(file),
-                None => inner.fs.create_new(&path),
-            };
-            match opened {
+            match inner.fs.create_new(&path) {
                 Ok(file) => {
                     // Private whatever the umask (docs/DESIGN.md §3). On failure
                     // the empty file goes again (best effort: the next open
@@ -381,12 +376,17 @@ impl Store {
         Ok(out)
     }
 
-    /// Removes the files of messages whose rows are gone (truncated and
-    /// kept as future spool files, or unlinked: `recycle.rs`). A failure
-    /// only leaves a file that the next open removes.
+    /// Removes the files of messages whose rows are gone. A failure only
+    /// leaves a file that the next open removes.
     fn remove_files(&self, ids: &[QueueId]) {
-        let paths: Vec<_> = ids.iter().map(|id| file_path(&self.inner, *id)).collect();
-        self.inner.recycler.retire(self.inner.fs.as_ref(), &paths);
+        for id in ids {
+            let path = file_path(&self.inner, *id);
+            match self.inner.fs.remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(id = %id, error = %e, "cannot remove queue file"),
+            }
+        }
     }
 }
 
