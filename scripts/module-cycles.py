@@ -2,6 +2,7 @@
 """Fails when the modules of a crate import each other in a circle.
 
 Usage: module-cycles.py CRATE_SRC_DIR...
+       module-cycles.py --self-test   (the check finds a planted circle)
 
 Builds each crate's module graph from its source: an edge a -> b for every
 path into b that a names (`use crate::b::..`, `super::b`, `self::b`, a bare
@@ -143,7 +144,34 @@ def cycles(mods, edges):
     return out
 
 
+def self_test():
+    """Plants a sibling circle (a <-> b), a child naming its parent and a
+    circle named only in a comment; exactly the first must be found."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as src:
+        files = {
+            "lib.rs": "mod a;\nmod b;\nmod c;\n",
+            "a.rs": "use crate::b::B;\npub struct A;\n",
+            "b.rs": "use super::a::A;\npub struct B;\n",
+            "c/mod.rs": "mod d;\nuse d::D;\n// use crate::a::A;\n",
+            "c/d.rs": "use super::Thing;\npub struct D;\n",
+        }
+        for name, text in files.items():
+            path = os.path.join(src, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        mods = modules(src)
+        found = cycles(mods, graph(mods))
+    assert found == [[("a",), ("b",)]], found
+    print("self-test: the planted circle a <-> b is found, nothing else")
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        self_test()
+        return
     bad = 0
     for src in sys.argv[1:]:
         mods = modules(src)
