@@ -132,7 +132,7 @@ pub use queue::{
     RecipientRef, RecipientState, Ret, Settle,
 };
 pub use quota::{Quota, QuotaUsage};
-pub use read::Changes;
+pub use read::{Changes, PARALLEL_SCAN_MIN};
 pub use rescan::RescanReport;
 pub use store::{MailboxInfo, MailboxStatus, MessageInfo, Store, StoreConfig};
 pub use uidset::UidSet;

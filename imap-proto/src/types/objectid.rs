@@ -44,6 +44,24 @@ impl ObjectId {
         }
     }
 
+    /// `prefix` followed by `id` in 16 lower-case hex digits (17 octets,
+    /// kept inline), as a server's EMAILIDs or THREADIDs often are; `None`
+    /// when `prefix` is not an objectid character. Built without the
+    /// character check of [`TryFrom<&str>`]: a SELECT builds one per
+    /// message, and hex digits always pass.
+    pub fn prefixed_hex(prefix: u8, id: u64) -> Option<ObjectId> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        if !is_objectid_char(prefix) {
+            return None;
+        }
+        let mut buf = [0u8; Self::INLINE_LEN];
+        buf[0] = prefix;
+        for (i, digit) in buf[1..17].iter_mut().enumerate() {
+            *digit = HEX[((id >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        Some(ObjectId(Repr::Inline { len: 17, buf }))
+    }
+
     /// An identifier already checked to be 1 to 255 objectid characters.
     fn from_checked(s: &str) -> ObjectId {
         if s.len() <= Self::INLINE_LEN {
@@ -155,6 +173,18 @@ pub(crate) fn objectid(i: &[u8]) -> PResult<'_, ObjectId> {
 mod tests {
     use super::*;
     use crate::encode::Version;
+
+    #[test]
+    fn prefixed_hex_is_what_the_checked_path_builds() {
+        for id in [0u64, 1, 0xdead_beef, u64::MAX] {
+            let built = ObjectId::prefixed_hex(b'E', id).unwrap();
+            let checked = ObjectId::try_from(format!("E{id:016x}").as_str()).unwrap();
+            assert_eq!(built, checked);
+            assert_eq!(built.as_str().len(), 17);
+        }
+        assert!(ObjectId::prefixed_hex(b' ', 1).is_none());
+        assert!(ObjectId::prefixed_hex(b'T', 7).is_some());
+    }
 
     #[test]
     fn known_answers() {

@@ -150,14 +150,9 @@ pub(super) fn mailbox_id(status: &maildir::MailboxStatus) -> Option<ObjectId> {
 /// The RFC 8474 EMAILID of a message: the store's email id, kept by COPY
 /// and MOVE.
 pub(super) fn email_id(id: u64) -> Option<ObjectId> {
-    // `E` and 16 hex digits, written without core::fmt: a SELECT makes
-    // one per message (inline in the ObjectId, no allocation).
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = [b'E'; 17];
-    for (i, digit) in text[1..].iter_mut().enumerate() {
-        *digit = HEX[((id >> (60 - 4 * i)) & 0xf) as usize];
-    }
-    ObjectId::try_from(std::str::from_utf8(&text).ok()?).ok()
+    // `E` and 16 hex digits, inline in the ObjectId (no allocation, no
+    // core::fmt): a SELECT makes one per message.
+    ObjectId::prefixed_hex(b'E', id)
 }
 
 #[cfg(test)]

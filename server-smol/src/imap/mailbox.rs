@@ -18,6 +18,21 @@ use super::convert::*;
 /// connection's thread.
 const INLINE_STATUS_MAX: u32 = 4096;
 
+/// A stored message's summary as the session keeps it (`None` for UID 0,
+/// which the index never holds).
+fn session_summary(m: maildir::MessageSummary) -> Option<MessageSummary> {
+    Some(MessageSummary {
+        uid: nz(m.uid)?,
+        flags: imap_flags(m.flags, &m.keywords),
+        mod_seq: m.modseq,
+        internal_date: imap_date_in(m.internal_date, m.internal_zone),
+        size: m.size,
+        recent: m.recent,
+        email_id: email_id(m.email_id),
+        save_date: Some(imap_date(m.save_date)),
+    })
+}
+
 impl ImapHandler {
     pub(super) async fn select(
         &mut self,
@@ -53,7 +68,10 @@ impl ImapHandler {
                 };
                 let mut claimed = claimed;
                 claimed.sort_unstable();
-                let (status, mut messages) = store.message_summaries(account, &mailbox)?;
+                // Mapped to the session's type as they are read (on two
+                // threads for a large mailbox: see `message_summaries_with`).
+                let (status, mut messages) =
+                    store.message_summaries_with(account, &mailbox, session_summary)?;
                 if !read_only {
                     // A message delivered into new/ between the claim and
                     // this read is not this session's yet: claim it now,
@@ -63,8 +81,8 @@ impl ImapHandler {
                     // multiple sessions" when it was shown unclaimed).
                     let late: Vec<u32> = messages
                         .iter()
-                        .filter(|m| m.recent && claimed.binary_search(&m.uid).is_err())
-                        .map(|m| m.uid)
+                        .filter(|m| m.recent && claimed.binary_search(&m.uid.get()).is_err())
+                        .map(|m| m.uid.get())
                         .collect();
                     if !late.is_empty() {
                         let set = maildir::UidSet::from(late.as_slice());
@@ -80,7 +98,7 @@ impl ImapHandler {
                         }
                     }
                     for m in &mut messages {
-                        m.recent = claimed.binary_search(&m.uid).is_ok();
+                        m.recent = claimed.binary_search(&m.uid.get()).is_ok();
                     }
                 }
                 let vanished = match qresync_since {
@@ -99,21 +117,7 @@ impl ImapHandler {
             flags,
             permanent_flags,
             read_only,
-            messages: messages
-                .into_iter()
-                .filter_map(|m| {
-                    Some(MessageSummary {
-                        uid: nz(m.uid)?,
-                        flags: imap_flags(m.flags, &m.keywords),
-                        mod_seq: m.modseq,
-                        internal_date: imap_date_in(m.internal_date, m.internal_zone),
-                        size: m.size,
-                        recent: m.recent,
-                        email_id: email_id(m.email_id),
-                        save_date: Some(imap_date(m.save_date)),
-                    })
-                })
-                .collect(),
+            messages,
             vanished: vanished.into_iter().filter_map(nz).collect(),
             mailbox_id: mailbox_id(&status),
         })
