@@ -18,6 +18,7 @@ use std::time::SystemTime;
 use crate::address::Address;
 use crate::codec::AccountRecord;
 use crate::db::IndexDb;
+use crate::dirsync::DirSync;
 use crate::error::StoreError;
 use crate::filename::UniqueNames;
 use crate::fs::Fs;
@@ -51,6 +52,8 @@ pub(crate) struct Core {
     pub(crate) layout: Layout,
     /// The filesystem every file operation goes through.
     pub(crate) fs: Arc<dyn Fs>,
+    /// The helper thread that fsyncs directories while a batch commits.
+    pub(crate) dirsync: DirSync,
     /// The redb index.
     pub(crate) db: IndexDb,
     /// Unique Maildir file names.
@@ -104,6 +107,7 @@ impl Core {
     ) -> Core {
         Core {
             layout,
+            dirsync: DirSync::new(Arc::clone(&fs)),
             fs,
             db,
             names: UniqueNames::new(hostname),

@@ -24,7 +24,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::batch::Batcher;
 use crate::codec::{MailboxRecord, MessageRecord, Subdir};
@@ -188,63 +187,6 @@ struct Indexed {
     notices: Vec<(String, Notice)>,
 }
 
-/// Fsyncs the directories of `dirs` not yet taken by another worker
-/// (`next` is shared), returning the failures.
-fn fsync_some(fs: &dyn Fs, dirs: &[PathBuf], next: &AtomicUsize) -> Vec<(PathBuf, io::Error)> {
-    let mut failed = Vec::new();
-    while let Some(dir) = dirs.get(next.fetch_add(1, Ordering::Relaxed)) {
-        if let Err(e) = fs.fsync_dir(dir) {
-            failed.push((dir.clone(), e));
-        }
-    }
-    failed
-}
-
-/// Runs `index` (the durable index commit) on this thread while a helper
-/// thread fsyncs `dirs`; when `index` is done this thread helps with the
-/// directories left. Both must finish before any job is answered, but
-/// neither needs the other, so the batch costs the slower of the two
-/// instead of their sum. Returns the directories whose fsync failed.
-fn fsync_dirs_during<R>(
-    fs: &dyn Fs,
-    dirs: &[PathBuf],
-    index: impl FnOnce() -> R,
-) -> (HashMap<PathBuf, io::Error>, R) {
-    let next = AtomicUsize::new(0);
-    if dirs.is_empty() {
-        return (HashMap::new(), index());
-    }
-    std::thread::scope(|scope| {
-        let helper = std::thread::Builder::new()
-            .name("maildir-dirsync".to_owned())
-            .spawn_scoped(scope, || fsync_some(fs, dirs, &next));
-        let helper = match helper {
-            Ok(h) => Some(h),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot start a directory fsync thread; fsyncing inline");
-                None
-            }
-        };
-        let result = index();
-        let mut failed: HashMap<PathBuf, io::Error> =
-            fsync_some(fs, dirs, &next).into_iter().collect();
-        if let Some(h) = helper {
-            match h.join() {
-                Ok(list) => failed.extend(list),
-                // The helper panicked part-way: none of its directories
-                // can be trusted to be durable.
-                Err(_) => failed.extend(dirs.iter().map(|d| {
-                    (
-                        d.clone(),
-                        io::Error::other("directory fsync thread panicked"),
-                    )
-                })),
-            }
-        }
-        (failed, result)
-    })
-}
-
 fn commit_locked(core: &Core, jobs: &[Job]) -> (Vec<Outcome>, BTreeSet<PathBuf>) {
     let fs = core.fs.as_ref();
     // Maildirs whose index may be out of step with the disk.
@@ -264,8 +206,10 @@ fn commit_locked(core: &Core, jobs: &[Job]) -> (Vec<Outcome>, BTreeSet<PathBuf>)
         .into_iter()
         .map(Path::to_path_buf)
         .collect();
-    let (failed_dirs, indexed) =
-        fsync_dirs_during(fs, &dirs, || index_batch(core, jobs, &mut states));
+    let (failed_dirs, indexed) = core
+        .dirsync
+        .during(dirs, || index_batch(core, jobs, &mut states));
+    let failed_dirs: HashMap<PathBuf, io::Error> = failed_dirs.into_iter().collect();
 
     let indexed = match indexed {
         Ok(indexed) => indexed,

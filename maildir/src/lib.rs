@@ -60,7 +60,7 @@
 // below (within a level, without a circle), so the import graph has no
 // circle:
 // 0. error, flags, layout, fs, mime, uidset, address, filename, notify,
-//    batch, beneath, cached, fault: leaves;
+//    batch, beneath, cached, fault, dirsync: leaves;
 // 1. codec, index, db, quota: the index and its records;
 // 2. core: `Core`, the state every committer needs;
 // 3. group_commit, index_commit, message_ops, flag_sync, rescan, journal,
@@ -78,6 +78,7 @@ mod codec;
 mod core;
 mod db;
 mod delivery;
+mod dirsync;
 mod error;
 pub mod fault;
 mod filename;
