@@ -224,6 +224,7 @@ mod context;
 mod dispatch;
 mod fetch;
 mod fetch_encode;
+mod fetch_plan;
 mod frames;
 mod list;
 mod messages;
