@@ -312,6 +312,20 @@ impl Fs for BeneathFs {
             None => RealFs.create_new(path),
         }
     }
+    fn open_truncate(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        match self.parent(path)? {
+            Some((dir, name)) => {
+                let fd = rustix::fs::openat(
+                    &dir,
+                    name.as_os_str(),
+                    OFlags::WRONLY | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                Ok(Box::new(BeneathFile(File::from(fd))))
+            }
+            None => RealFs.open_truncate(path),
+        }
+    }
     fn write_file(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
         match self.parent(path)? {
             Some((dir, name)) => {

@@ -26,6 +26,7 @@ use crate::index::ACCOUNTS;
 use crate::layout::{Layout, SUBDIRS};
 use crate::notify::Notifier;
 use crate::quota::Quota;
+use crate::recycle::Recycler;
 
 /// The argon2 parameters used to hash new passwords. Verification always
 /// uses the parameters recorded in the stored hash, so a store may hold
@@ -86,6 +87,8 @@ pub(crate) struct Core {
     /// while their renames are on disk; every Maildir is then rescanned at
     /// its next refresh.
     pub(crate) stamps_reopens: AtomicU64,
+    /// Expunged files kept as the next spool files (`recycle.rs`).
+    pub(crate) recycler: Recycler,
 }
 
 /// The modification times of a Maildir's `new/` and `cur/`.
@@ -105,7 +108,9 @@ impl Core {
         hostname: &str,
         password_hashing: PasswordHashing,
     ) -> Core {
+        let recycler = Recycler::open(fs.as_ref(), layout.recycle_dir());
         Core {
+            recycler,
             layout,
             dirsync: DirSync::new(Arc::clone(&fs)),
             fs,

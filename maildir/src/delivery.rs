@@ -258,6 +258,12 @@ impl Store {
     ) -> Result<(String, PathBuf, Box<dyn FsFile>), DeliveryError> {
         // The name embeds time, pid and a counter, so a clash means another
         // process with our pid on a shared directory: retry with a new name.
+        // An emptied inode from the pool first (`recycle.rs`).
+        let name = self.inner.names.next();
+        let path = tmp_dir.join(&name);
+        if let Some(file) = self.inner.recycler.reuse(self.inner.fs.as_ref(), &path) {
+            return Ok((name, path, file));
+        }
         let mut last = None;
         for _ in 0..3 {
             let name = self.inner.names.next();

@@ -247,6 +247,16 @@ impl Fs for FaultFs {
             fs: self.clone(),
         }))
     }
+    fn open_truncate(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        // A recycled file stands in for a new one: the same fault.
+        self.check(FaultOp::Create)?;
+        self.space()?;
+        let inner = RealFs.open_truncate(path)?;
+        Ok(Box::new(FaultFile {
+            inner,
+            fs: self.clone(),
+        }))
+    }
     fn write_file(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
         RealFs.write_file(path, contents)
     }

@@ -70,6 +70,13 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// # Errors
     /// Any IO error, `AlreadyExists` when the name is taken.
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
+    /// Opens an existing regular file for writing and truncates it to
+    /// nothing (a recycled inode, `recycle.rs`); never follows a symlink
+    /// and never creates.
+    ///
+    /// # Errors
+    /// Any IO error, `NotFound` when the file is gone.
+    fn open_truncate(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
     /// Writes a whole small file (e.g. `maildirfolder`), replacing it.
     ///
     /// # Errors
@@ -226,6 +233,14 @@ impl Fs for RealFs {
             .custom_flags(libc::O_NOFOLLOW)
             .open(path)?;
         fix_file_mode(&file, FILE_MODE)?;
+        Ok(Box::new(RealFile(file)))
+    }
+    fn open_truncate(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        let file = OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)?;
         Ok(Box::new(RealFile(file)))
     }
     fn write_file(&self, path: &Path, contents: &[u8]) -> io::Result<()> {

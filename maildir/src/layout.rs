@@ -107,6 +107,13 @@ impl Layout {
         self.data_dir.join("queue")
     }
 
+    /// `data_dir/recycle`: emptied files kept for reuse as new spool
+    /// files (`recycle.rs`); never holds a message.
+    #[must_use]
+    pub fn recycle_dir(&self) -> PathBuf {
+        self.data_dir.join("recycle")
+    }
+
     /// `data_dir/mail`.
     #[must_use]
     pub fn mail_root(&self) -> PathBuf {

@@ -100,6 +100,7 @@ mod outbox;
 mod queue;
 mod quota;
 mod read;
+mod recycle;
 mod rescan;
 mod store;
 mod uidset;

@@ -555,3 +555,34 @@ fn concurrent_enqueues_and_updates_are_group_committed_intact() {
     }
     assert_eq!(queue_files(dir.path()).len(), 8, "delivered files removed");
 }
+
+/// The inode of a settled queue file is reused for the next queue file
+/// (`recycle.rs`), emptied; but not while a reader holds the file open:
+/// that reader keeps every octet and the next file is a new inode.
+#[test]
+fn settled_files_are_reused_but_never_under_a_reader() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let ino = |id: QueueId| {
+        std::fs::metadata(dir.path().join("queue").join(id.to_string()))
+            .unwrap()
+            .ino()
+    };
+    let a = enqueue(&store, envelope(None, &["a@x"]), b"first message").unwrap();
+    let first = ino(a);
+    assert!(store.queue_delete(a).unwrap());
+    let b = enqueue(&store, envelope(None, &["b@x"]), b"second").unwrap();
+    assert_eq!(ino(b), first, "the settled file's inode is reused");
+    assert_eq!(read(&store, b), b"second", "nothing of the first remains");
+    assert_eq!(queue_files(dir.path()), vec![b.to_string()]);
+
+    let mut reader = store.queue_open(b).unwrap();
+    assert!(store.queue_delete(b).unwrap());
+    let c = enqueue(&store, envelope(None, &["c@x"]), b"third message, longer").unwrap();
+    assert_ne!(ino(c), first, "a file being read is not reused");
+    let mut got = Vec::new();
+    reader.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"second", "the reader reads the whole file");
+    assert_eq!(read(&store, c), b"third message, longer");
+}

@@ -85,7 +85,12 @@ impl Store {
         for _ in 0..8 {
             let id = QueueId(inner.queue.next_id.fetch_add(1, Ordering::SeqCst));
             let path = dir.join(id.to_string());
-            match inner.fs.create_new(&path) {
+            // An emptied inode from the pool first (`recycle.rs`).
+            let opened = match inner.recycler.reuse(inner.fs.as_ref(), &path) {
+                Some(file) => Ok(file),
+                None => inner.fs.create_new(&path),
+            };
+            match opened {
                 Ok(file) => {
                     // Private whatever the umask (docs/DESIGN.md §3). On failure
                     // the empty file goes again (best effort: the next open
@@ -318,7 +323,31 @@ impl Store {
                 format!("no queued message {id}"),
             )));
         }
-        Ok(File::open(file_path(&self.inner, id))?)
+        let path = file_path(&self.inner, id);
+        let file = File::open(&path)?;
+        // A settled file may be emptied and reused as another spool file
+        // (`recycle.rs`): the shared lock keeps that from happening while
+        // this descriptor is open, and a retirement that got in first has
+        // renamed the file away, which the inode check finds.
+        let gone = || {
+            StoreError::Io(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no queued message {id}"),
+            ))
+        };
+        if !crate::recycle::lock(&file, false) {
+            return Err(StoreError::Io(io::Error::other(format!(
+                "cannot lock queued message {id}"
+            ))));
+        }
+        use std::os::unix::fs::MetadataExt;
+        let held = file.metadata()?;
+        match std::fs::symlink_metadata(&path) {
+            Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => Ok(file),
+            Ok(_) => Err(gone()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(gone()),
+            Err(e) => Err(StoreError::Io(e)),
+        }
     }
 
     /// Messages (with the recipients `keep` selects; none selected: the
@@ -376,17 +405,12 @@ impl Store {
         Ok(out)
     }
 
-    /// Removes the files of messages whose rows are gone. A failure only
-    /// leaves a file that the next open removes.
+    /// Removes the files of messages whose rows are gone (truncated and
+    /// kept as future spool files, or unlinked: `recycle.rs`). A failure
+    /// only leaves a file that the next open removes.
     fn remove_files(&self, ids: &[QueueId]) {
-        for id in ids {
-            let path = file_path(&self.inner, *id);
-            match self.inner.fs.remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => tracing::warn!(id = %id, error = %e, "cannot remove queue file"),
-            }
-        }
+        let paths: Vec<_> = ids.iter().map(|id| file_path(&self.inner, *id)).collect();
+        self.inner.recycler.retire(self.inner.fs.as_ref(), &paths);
     }
 }
 
