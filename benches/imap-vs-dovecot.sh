@@ -29,7 +29,8 @@
 # failures (a connection the server closed, a timeout).
 #
 # `--tool imaptest` drives both servers with Dovecot's imaptest instead
-# (`imaptest` on PATH, or `IMAPTEST=/path/to/imaptest`; it is not built
+# (`imaptest` on PATH, or `IMAPTEST=/path/to/imaptest`; build it with
+# benches/build-imaptest.sh, it is not built
 # here): its random state-tracking mix, `users=N clients=C secs=S seed=R`,
 # appending messages from `--mbox` (default: `tests/default.mbox` beside the
 # binary). login-heavy is imaptest's default mix (every client LOGOUTs and
