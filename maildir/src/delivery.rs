@@ -288,6 +288,11 @@ impl Delivery {
         }
     }
 
+    /// See [`crate::Append::recent_to_appender`].
+    pub(crate) fn store_in_cur(&mut self) {
+        self.store_as.subdir = Subdir::Cur;
+    }
+
     /// See [`crate::Append::set_internal_zone`].
     pub(crate) fn set_internal_zone(&mut self, minutes: i16) {
         self.store_as.internal_zone = minutes;

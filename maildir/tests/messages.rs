@@ -635,3 +635,30 @@ fn the_internal_zone_is_kept() {
         0
     );
 }
+
+/// `Append::recent_to_appender`: the message goes straight to `cur/`,
+/// so no claim finds it (the appending session shows it `\Recent`); a
+/// plain APPEND waits in `new/` for the first session to claim it.
+#[test]
+fn an_append_the_appender_takes_recent_for_skips_new() {
+    let (dir, store) = setup();
+    let r = root(dir.path(), "localhost", "alice");
+    let mut a = store
+        .begin_append(A, "INBOX", Flags::empty(), &[], None)
+        .unwrap();
+    a.recent_to_appender();
+    a.write(b"Subject: own\r\n\r\nx\r\n").unwrap();
+    let (_, own) = a.commit().unwrap();
+    assert_eq!(names(&r.join("new")), Vec::<String>::new());
+    assert_eq!(names(&r.join("cur")).len(), 1);
+    assert!(!store.message(A, "INBOX", own).unwrap().unwrap().recent);
+    assert_eq!(store.claim_recent(A, "INBOX").unwrap(), Vec::<u32>::new());
+    let mut b = store
+        .begin_append(A, "INBOX", Flags::empty(), &[], None)
+        .unwrap();
+    b.write(b"Subject: other\r\n\r\nx\r\n").unwrap();
+    let (_, other) = b.commit().unwrap();
+    assert_eq!(names(&r.join("new")).len(), 1);
+    assert_eq!(store.claim_recent(A, "INBOX").unwrap(), vec![other]);
+    assert_eq!(store.message(A, "INBOX", own).unwrap().unwrap().uid, own);
+}

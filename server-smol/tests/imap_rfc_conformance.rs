@@ -240,6 +240,29 @@ fn recent_goes_to_the_first_session_told_also_with_flags() {
     assert_eq!(flag_lists(&r), vec!["\\Answered \\Flagged \\Recent"]);
     let r = a.ok("STATUS Dest (MESSAGES RECENT)");
     assert_eq!(r.untagged, vec!["* STATUS Dest (MESSAGES 5 RECENT 0)"]);
+    // An APPEND by the session that has the mailbox selected: that
+    // session is the one told first, and takes its \Recent (stored in
+    // cur/ straight away, so nobody else can claim it).
+    let own = b.append("Dest", "", &message("r-own"));
+    assert!(own.ok(), "{own:?}");
+    let noop = b.ok("NOOP");
+    let told: Vec<String> = own.untagged.into_iter().chain(noop.untagged).collect();
+    assert_eq!(told, vec!["* 6 EXISTS", "* 6 RECENT"]);
+    let r = b.ok("FETCH 6 (FLAGS)");
+    assert_eq!(flag_lists(&r), vec!["\\Recent"]);
+    let r = a.ok("STATUS Dest (MESSAGES RECENT)");
+    assert_eq!(r.untagged, vec!["* STATUS Dest (MESSAGES 6 RECENT 0)"]);
+    let mut d = RawImap::login(addr, ALICE.0, ALICE.1);
+    let r = d.ok("SELECT Dest");
+    assert!(r.untagged.contains(&"* 0 RECENT".to_owned()), "{r:?}");
+    // Read-only (EXAMINE) takes no \Recent: its APPEND waits in new/ for
+    // the next session to select the mailbox.
+    let mut e = RawImap::login(addr, ALICE.0, ALICE.1);
+    e.ok("CREATE Other");
+    e.ok("EXAMINE Other");
+    assert!(e.append("Other", "", &message("r-ro")).ok());
+    let r = d.ok("SELECT Other");
+    assert!(r.untagged.contains(&"* 1 RECENT".to_owned()), "{r:?}");
     assert!(server.stop().success());
 }
 

@@ -16,6 +16,9 @@ use super::spool::{PendingAppend, Spool};
 pub(super) const WRITE_BATCH: usize = 64 * 1024;
 
 impl ImapHandler {
+    /// Starts an APPEND to `mailbox`; `selected` is the mailbox this
+    /// session has selected read-write, if any (an APPEND to it is shown
+    /// `\Recent` to this session: [`maildir::Append::recent_to_appender`]).
     pub(super) async fn append_begin(
         &mut self,
         id: RequestId,
@@ -23,7 +26,12 @@ impl ImapHandler {
         flags: Vec<Flag>,
         date: Option<DateTime>,
         binary: bool,
+        selected: Option<String>,
     ) -> Result<(), RespText> {
+        let to_selected = selected.is_some_and(|s| {
+            let canonical = |n: &str| maildir::canonical_mailbox_name(n).ok();
+            canonical(&s).is_some() && canonical(&s) == canonical(&mailbox)
+        });
         let (bits, keywords) = store_flags(&flags);
         let zone = date.as_ref().map_or(0, DateTime::zone_minutes);
         let date = date.as_ref().map(DateTime::unix_seconds);
@@ -45,6 +53,7 @@ impl ImapHandler {
                     len: 0,
                     too_big: false,
                     binary: binary.then(mime_scan::BinaryToBase64::new),
+                    to_selected,
                 });
                 Ok(())
             }

@@ -233,7 +233,13 @@ impl Handler for ImapHandler {
                 size: _,
                 binary,
             } => {
-                let answer = self.append_begin(id, mailbox, flags, date, binary).await;
+                let selected = session
+                    .selected()
+                    .filter(|(_, read_only)| !read_only)
+                    .map(|(name, _)| name.to_owned());
+                let answer = self
+                    .append_begin(id, mailbox, flags, date, binary, selected)
+                    .await;
                 answered!(session.respond_append_begin(id, answer));
             }
             Event::AppendMessage {

@@ -249,6 +249,7 @@ impl ImapHandler {
                             len: 0,
                             too_big: false,
                             binary: binary.then(mime_scan::BinaryToBase64::new),
+                            to_selected: false,
                         });
                         Ok(())
                     }
@@ -322,14 +323,20 @@ impl ImapHandler {
         // (most messages fit the buffer whole): each trip is a thread
         // wake-up, which a loaded machine makes cost milliseconds.
         let tail = p.buffer;
+        let to_selected = p.to_selected;
         let committed = blocking::unblock(move || {
             if !tail.is_empty() {
                 spool.write(&tail)?;
             }
-            spool.commit()
+            spool.commit(to_selected)
         });
         match committed.await {
-            Ok((uidvalidity, uids)) => {
+            Ok((uidvalidity, uids, taken)) => {
+                if taken {
+                    // Shown \Recent when its EXISTS is announced
+                    // (`changes.rs`), before this command's tagged OK.
+                    self.claimed.extend(uids.iter().copied());
+                }
                 let uids: Option<Vec<_>> = uids.into_iter().map(nz).collect();
                 match (nz(uidvalidity), uids) {
                     (Some(uid_validity), Some(uids)) if !uids.is_empty() => {

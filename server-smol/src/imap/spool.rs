@@ -28,6 +28,10 @@ pub(super) struct PendingAppend {
     /// base64, since a Maildir file is RFC 5322 text (as Dovecot does);
     /// BINARY[] gives the octets back.
     pub(super) binary: Option<mime_scan::BinaryToBase64>,
+    /// The session has the target mailbox selected read-write: a single
+    /// message is stored in `cur/` and shown `\Recent` to this session
+    /// ([`maildir::Append::recent_to_appender`]).
+    pub(super) to_selected: bool,
 }
 
 /// The store side of an APPEND in progress.
@@ -70,11 +74,19 @@ impl Spool {
         Ok(many)
     }
 
-    /// Commits every message: `(UIDVALIDITY, UIDs)`.
-    pub(super) fn commit(self) -> Result<(u32, Vec<u32>), StoreError> {
+    /// Commits every message: `(UIDVALIDITY, UIDs, whether the appender
+    /// took their \Recent)`. With `to_selected`, a single message goes to
+    /// `cur/` for the appending session to show `\Recent`; a MULTIAPPEND
+    /// keeps them in `new/` for whoever claims them first.
+    pub(super) fn commit(self, to_selected: bool) -> Result<(u32, Vec<u32>, bool), StoreError> {
         match self {
-            Spool::One(a) => a.commit().map(|(v, uid)| (v, vec![uid])),
-            Spool::Many(m) => m.commit().map(|a| (a.uidvalidity, a.uids)),
+            Spool::One(mut a) => {
+                if to_selected {
+                    a.recent_to_appender();
+                }
+                a.commit().map(|(v, uid)| (v, vec![uid], to_selected))
+            }
+            Spool::Many(m) => m.commit().map(|a| (a.uidvalidity, a.uids, false)),
         }
     }
 
