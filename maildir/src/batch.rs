@@ -128,14 +128,35 @@ impl<J, O> Batcher<J, O> {
         (q.leader, q.pending.len())
     }
 
-    /// Commits `job` together with whatever else is queued, through
-    /// `commit` (one outcome per job, in order); blocks until its own
-    /// outcome is known. `failed(why)` is the outcome of a job whose batch
-    /// never finished (`why` is `"aborted"`: the leader panicked).
+    /// [`Self::submit_after`] without a lock to take first (tests).
+    #[cfg(test)]
     pub(crate) fn submit(
         &self,
         job: J,
         commit: impl FnOnce(Vec<J>) -> Vec<O>,
+        failed: impl Fn(&'static str) -> O,
+    ) -> O {
+        self.submit_after(job, || (), |(), jobs| commit(jobs), failed)
+    }
+
+    /// Commits `job` together with whatever else is queued, through
+    /// `commit` (one outcome per job, in order); blocks until its own
+    /// outcome is known. `failed(why)` is the outcome of a job whose batch
+    /// never finished (`why` is `"aborted"`: the leader panicked).
+    ///
+    /// The leader first calls `ready` (taking the lock its commit needs,
+    /// the store's maildir lock) and only then takes the queue, handing
+    /// what `ready` gave to `commit`. Jobs that
+    /// arrive while the leader waits for that lock join its batch, instead
+    /// of waiting for the batch to finish and then for the lock again:
+    /// under imaptest's persistent mix the maildir lock is busy most of
+    /// the time, and every leader waited about as long for it as it then
+    /// held it, while the next batch gathered behind it.
+    pub(crate) fn submit_after<G>(
+        &self,
+        job: J,
+        ready: impl FnOnce() -> G,
+        commit: impl FnOnce(G, Vec<J>) -> Vec<O>,
         failed: impl Fn(&'static str) -> O,
     ) -> O {
         let slot = Arc::new(Slot::new());
@@ -149,13 +170,14 @@ impl<J, O> Batcher<J, O> {
         }
         {
             let _handoff = HandOff(self);
+            let ready = ready();
             let batch = mem::take(&mut self.lock().pending);
             let (jobs, slots): (Vec<J>, Vec<Arc<Slot<O>>>) = batch.into_iter().unzip();
             let slots = BatchSlots {
                 slots,
                 failed: &failed,
             };
-            let outcomes = commit(jobs);
+            let outcomes = commit(ready, jobs);
             for (slot, outcome) in slots.slots.iter().zip(outcomes) {
                 slot.finish(outcome);
             }

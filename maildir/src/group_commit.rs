@@ -24,6 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::MutexGuard;
 
 use crate::batch::Batcher;
 use crate::codec::{MailboxRecord, MessageRecord, Subdir};
@@ -94,9 +95,13 @@ impl GroupCommit {
     /// Commits `job` together with whatever else is queued; blocks until
     /// its own result is known.
     pub(crate) fn submit(&self, core: &Core, job: Job) -> Outcome {
-        self.0.submit(
+        // The leader takes the maildir lock before the queue: jobs that
+        // arrive while it waits for the lock join its batch
+        // (`Batcher::submit_after`).
+        self.0.submit_after(
             job,
-            |jobs| commit_batch(core, jobs),
+            || core.lock_maildirs(),
+            |guard, jobs| commit_batch(core, guard, jobs),
             |why| {
                 Err(DeliveryError::Io(io::Error::other(format!(
                     "group commit {why}"
@@ -148,8 +153,7 @@ fn place(fs: &dyn Fs, job: &Job) -> Result<Vec<PathBuf>, DeliveryError> {
 }
 
 /// The heart of the group commit; returns one outcome per job, in order.
-fn commit_batch(core: &Core, jobs: Vec<Job>) -> Vec<Outcome> {
-    let _guard = core.lock_maildirs();
+fn commit_batch(core: &Core, _guard: MutexGuard<'_, ()>, jobs: Vec<Job>) -> Vec<Outcome> {
     let stamps: Vec<(PathBuf, DirStamp)> = jobs
         .iter()
         .flat_map(|j| j.targets.iter().map(|t| t.dir.clone()))
@@ -500,10 +504,11 @@ mod tests {
 
     const N: usize = 8;
 
-    /// Holds the maildir lock so the first leader blocks with a batch of
-    /// one while the other N-1 callers queue up; releasing it must commit
-    /// those N-1 as a single batch. Job `i` goes to `rcpts[i]`; the
-    /// results come back in job order, with the store for inspection.
+    /// Holds the maildir lock so the first leader blocks on it before it
+    /// takes the queue (`Batcher::submit_after`) while the other N-1
+    /// callers queue up; releasing it must commit all N as a single batch.
+    /// Job `i` goes to `rcpts[i]`; the results come back in job order,
+    /// with the store for inspection.
     fn queued(
         fs: &FaultFs,
         rcpts: &[&'static str; N],
@@ -546,14 +551,14 @@ mod tests {
             }
             panic!("queue never reached leader={leader} pending={pending}");
         };
-        // First a leader that took its batch of one (it then blocks on the lock)...
+        // First a leader, blocked on the lock with its job still queued...
         let mut handles = vec![spawn(rcpts[0])];
-        wait_for(true, 0);
+        wait_for(true, 1);
         // ...then N-1 followers queued behind it, one at a time so that
         // the queue order is the job order.
         for (i, rcpt) in rcpts.iter().enumerate().skip(1) {
             handles.push(spawn(rcpt));
-            wait_for(true, i);
+            wait_for(true, i + 1);
         }
         arm(&store);
         drop(guard);
@@ -574,17 +579,16 @@ mod tests {
         let results = queued_batch(&fs, || before.set(fs.calls(FaultOp::DirSync)));
         let expected: Vec<Result<u32, bool>> = (1..=N as u32).map(Ok).collect();
         assert_eq!(results, expected);
-        // One fsync of new/ for the leader's batch of one (blocked on the
-        // lock until after we counted) and one for the other N-1 together.
-        assert_eq!(fs.calls(FaultOp::DirSync) - before.get(), 2);
+        // One fsync of new/ for all N: the leader's own job and those that
+        // queued while it waited for the lock.
+        assert_eq!(fs.calls(FaultOp::DirSync) - before.get(), 1);
     }
 
     #[test]
     fn one_failed_rename_fails_only_its_own_job() {
         let fs = FaultFs::new();
-        // Counting restarts at arming. The leader's single job renames
-        // first (it was blocked on the lock); the 3rd rename is the second
-        // job of the big batch.
+        // Counting restarts at arming; the batch holds all N jobs, in
+        // queue order: the 3rd rename is the 3rd job's.
         let results = queued_batch(&fs, || fs.fail_nth(FaultOp::Rename, 3));
         let mut expected: Vec<Result<u32, bool>> = (1..N as u32).map(Ok).collect();
         expected.push(Err(true));
@@ -600,24 +604,22 @@ mod tests {
         let rcpts = [A, B, A, B, A, B, A, B];
         let fs = FaultFs::new();
         let mut subs: Vec<Subscription> = Vec::new();
-        // The leader's batch of one fsyncs a's new/ first; the 2nd fsync
-        // is the first one of the big batch: a's or b's new/, whichever
-        // thread gets there first.
+        // All eight jobs are one batch; its first directory fsync fails:
+        // a's or b's new/, whichever thread gets there first.
         let (dir, store, results) = queued(&fs, &rcpts, |store| {
             subs.push(store.subscribe(A).unwrap());
             subs.push(store.subscribe(B).unwrap());
-            fs.fail_nth(FaultOp::DirSync, 2);
+            fs.fail_nth(FaultOp::DirSync, 1);
         });
         assert_eq!(fs.injected(FaultOp::DirSync), 1);
-        assert_eq!(results[0], Ok(1));
-        let (failed, kept) = if results[1].is_err() { (B, A) } else { (A, B) };
-        let jobs_of = |who: &'static str| (1..N).filter(move |&i| rcpts[i] == who);
+        let (failed, kept) = if results[0].is_err() { (A, B) } else { (B, A) };
+        let jobs_of = |who: &'static str| (0..N).filter(move |&i| rcpts[i] == who);
         let failed_jobs = jobs_of(failed).count();
         for i in jobs_of(failed) {
             assert_eq!(results[i], Err(true), "job {i}");
         }
-        // Before the batch: a had UID 1 (the leader's job), b nothing.
-        let had = |who: &str| u32::from(who == A);
+        // Nothing was delivered before the batch.
+        let had = |_: &str| 0u32;
         let mut kept_uids: Vec<u32> = jobs_of(kept).map(|i| results[i].unwrap()).collect();
         kept_uids.sort_unstable();
         let expected: Vec<u32> = (had(kept) + 1..=had(kept) + kept_uids.len() as u32).collect();

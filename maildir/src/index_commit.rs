@@ -103,9 +103,10 @@ impl IndexCommit {
             } else {
                 &self.batch
             };
-        queue.submit(
+        queue.submit_after(
             job,
-            |jobs| commit_batch(core, &self.lazy, &jobs),
+            || core.lock_maildirs(),
+            |guard, jobs| commit_batch_locked(core, &self.lazy, guard, &jobs),
             |why| {
                 Err(StoreError::Io(io::Error::other(format!(
                     "index commit {why}"
@@ -161,8 +162,19 @@ struct Removed {
     parts: Option<Vec<u8>>,
 }
 
+#[cfg(test)]
 fn commit_batch(core: &Arc<Core>, lazy: &LazySync, jobs: &[IndexJob]) -> Vec<Outcome> {
-    let guard = core.lock_maildirs();
+    commit_batch_locked(core, lazy, core.lock_maildirs(), jobs)
+}
+
+/// Commits one batch; `guard` is the maildir lock, taken by the leader
+/// before it took the queue (`Batcher::submit_after`).
+fn commit_batch_locked(
+    core: &Arc<Core>,
+    lazy: &LazySync,
+    guard: std::sync::MutexGuard<'_, ()>,
+    jobs: &[IndexJob],
+) -> Vec<Outcome> {
     let dirs: BTreeSet<&PathBuf> = jobs.iter().map(|j| &j.target.dir).collect();
     let before: Vec<(&PathBuf, DirStamp)> = dirs.into_iter().map(|d| (d, core.stamp(d))).collect();
     let mut expunged = Vec::new();
