@@ -87,7 +87,7 @@ pub(crate) struct Core {
     /// while their renames are on disk; every Maildir is then rescanned at
     /// its next refresh.
     pub(crate) stamps_reopens: AtomicU64,
-    /// Expunged files kept as the next spool files (`recycle.rs`).
+    /// Settled queue files kept as the next spool files (`recycle.rs`).
     pub(crate) recycler: Recycler,
 }
 

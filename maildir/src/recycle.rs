@@ -77,23 +77,21 @@ impl Recycler {
     /// Disposes of files nobody needs any more (settled queue files, their
     /// rows gone from the index durably): emptied and kept for reuse while
     /// the pool has room and no reader holds them, else unlinked. Returns
-    /// whether every one is gone from where it was.
-    pub(crate) fn retire(&self, fs: &dyn Fs, paths: &[PathBuf]) -> bool {
-        let mut all = true;
-        for path in paths {
+    /// the files that could be neither (index into `paths`, and why), for
+    /// the caller to log; a file already gone is not one of them.
+    pub(crate) fn retire(&self, fs: &dyn Fs, paths: &[PathBuf]) -> Vec<(usize, std::io::Error)> {
+        let mut failed = Vec::new();
+        for (i, path) in paths.iter().enumerate() {
             if self.free().len() < MAX_POOL && self.keep(fs, path) {
                 continue;
             }
             match fs.remove_file(path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    tracing::error!(path = %path.display(), error = %e, "cannot remove a file");
-                    all = false;
-                }
+                Err(e) => failed.push((i, e)),
             }
         }
-        all
+        failed
     }
 
     /// Moves `path` into the pool and empties it, if nobody reads it (see
@@ -193,7 +191,7 @@ mod tests {
         let old = tmp.join(".expunged.1.1.x");
         std::fs::write(&old, b"secret message").unwrap();
         let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&old).unwrap());
-        assert!(r.retire(&fs, std::slice::from_ref(&old)));
+        assert!(r.retire(&fs, std::slice::from_ref(&old)).is_empty());
         assert!(!old.exists());
         assert_eq!(r.len(), 1);
         let new = tmp.join("123.M1P2Q3.host");
@@ -225,7 +223,7 @@ mod tests {
                 p
             })
             .collect();
-        assert!(r.retire(&fs, &paths));
+        assert!(r.retire(&fs, &paths).is_empty());
         assert!(paths.iter().all(|p| !p.exists()));
         assert_eq!(r.len(), MAX_POOL);
         assert_eq!(std::fs::read_dir(&pool).unwrap().count(), MAX_POOL);
@@ -240,7 +238,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fs = RealFs;
         let r = Recycler::open(&fs, dir.path().join("recycle"));
-        assert!(r.retire(&fs, &[dir.path().join("gone")]), "already gone");
+        assert!(
+            r.retire(&fs, &[dir.path().join("gone")]).is_empty(),
+            "already gone"
+        );
         assert_eq!(r.len(), 0);
         assert!(
             !dir.path().join("recycle").exists(),
@@ -260,7 +261,7 @@ mod tests {
         std::fs::write(&path, b"the queued message").unwrap();
         let mut reader = std::fs::File::open(&path).unwrap();
         assert!(lock(&reader, false));
-        assert!(r.retire(&fs, std::slice::from_ref(&path)));
+        assert!(r.retire(&fs, std::slice::from_ref(&path)).is_empty());
         assert!(!path.exists());
         assert_eq!(r.len(), 0, "not pooled while read");
         let mut got = Vec::new();
@@ -268,7 +269,7 @@ mod tests {
         assert_eq!(got, b"the queued message");
         // Without a reader the next one is pooled.
         std::fs::write(&path, b"x").unwrap();
-        assert!(r.retire(&fs, std::slice::from_ref(&path)));
+        assert!(r.retire(&fs, std::slice::from_ref(&path)).is_empty());
         assert_eq!(r.len(), 1);
     }
 }

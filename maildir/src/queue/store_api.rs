@@ -410,7 +410,9 @@ impl Store {
     /// only leaves a file that the next open removes.
     fn remove_files(&self, ids: &[QueueId]) {
         let paths: Vec<_> = ids.iter().map(|id| file_path(&self.inner, *id)).collect();
-        self.inner.recycler.retire(self.inner.fs.as_ref(), &paths);
+        for (i, e) in self.inner.recycler.retire(self.inner.fs.as_ref(), &paths) {
+            tracing::warn!(id = %ids[i], error = %e, "cannot remove queue file");
+        }
     }
 }
 

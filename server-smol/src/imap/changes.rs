@@ -11,7 +11,7 @@ use imap_proto::view::{FlagUpdate, MailboxChange, MessageSummary};
 use maildir::{Change, StoreError, UidSet};
 
 use super::ImapHandler;
-use super::convert::{email_id, imap_date, imap_date_in, imap_flags, nz};
+use super::convert::{email_id, imap_date, imap_date_in, imap_flags, nz, session_summary};
 
 impl ImapHandler {
     /// Takes every event already queued on the subscription without
@@ -243,17 +243,10 @@ impl ImapHandler {
         let claimed: &BTreeSet<u32> = &self.claimed;
         let summaries: Vec<MessageSummary> = messages
             .into_iter()
-            .filter_map(|m| {
-                Some(MessageSummary {
-                    uid: nz(m.uid)?,
-                    flags: imap_flags(m.flags, &m.keywords),
-                    mod_seq: m.modseq,
-                    internal_date: imap_date_in(m.internal_date, m.internal_zone),
-                    size: m.size,
-                    recent: claimed.contains(&m.uid),
-                    email_id: email_id(m.email_id),
-                    save_date: Some(imap_date(m.save_date)),
-                })
+            .filter_map(session_summary)
+            .map(|mut s| {
+                s.recent = claimed.contains(&s.uid.get());
+                s
             })
             .collect();
         // Every message is in the view now: the claims are spent.

@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 use imap_proto::response::{Code, RespText, UnitCode};
 use imap_proto::session::refusal;
 use imap_proto::types::{DateTime, Flag, MailboxAttribute, ObjectId};
+use imap_proto::view::MessageSummary;
 use maildir::{Flags, SpecialUse, StoreError, UidSet};
 
 pub(super) fn no(text: &str) -> RespText {
@@ -153,6 +154,22 @@ pub(super) fn email_id(id: u64) -> Option<ObjectId> {
     // `E` and 16 hex digits, inline in the ObjectId (no allocation, no
     // core::fmt): a SELECT makes one per message.
     ObjectId::prefixed_hex(b'E', id)
+}
+
+/// A stored message's summary as the session keeps it (`None` for UID 0,
+/// which the index never holds); `recent` is the store's (still in
+/// `new/`), which SELECT and a resync replace with the session's claims.
+pub(super) fn session_summary(m: maildir::MessageSummary) -> Option<MessageSummary> {
+    Some(MessageSummary {
+        uid: nz(m.uid)?,
+        flags: imap_flags(m.flags, &m.keywords),
+        mod_seq: m.modseq,
+        internal_date: imap_date_in(m.internal_date, m.internal_zone),
+        size: m.size,
+        recent: m.recent,
+        email_id: email_id(m.email_id),
+        save_date: Some(imap_date(m.save_date)),
+    })
 }
 
 #[cfg(test)]

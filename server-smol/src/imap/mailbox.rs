@@ -8,7 +8,6 @@ use imap_proto::response::{RespText, UnitCode};
 use imap_proto::session::{
     MailboxInfo, MailboxOp, QuotaAnswer, SelectAnswer, StatusAnswer, StatusMessage,
 };
-use imap_proto::view::MessageSummary;
 use maildir::{Flags, StoreError};
 
 use super::ImapHandler;
@@ -17,21 +16,6 @@ use super::convert::*;
 /// STATUS of a mailbox with at most this many messages is counted on the
 /// connection's thread.
 const INLINE_STATUS_MAX: u32 = 4096;
-
-/// A stored message's summary as the session keeps it (`None` for UID 0,
-/// which the index never holds).
-fn session_summary(m: maildir::MessageSummary) -> Option<MessageSummary> {
-    Some(MessageSummary {
-        uid: nz(m.uid)?,
-        flags: imap_flags(m.flags, &m.keywords),
-        mod_seq: m.modseq,
-        internal_date: imap_date_in(m.internal_date, m.internal_zone),
-        size: m.size,
-        recent: m.recent,
-        email_id: email_id(m.email_id),
-        save_date: Some(imap_date(m.save_date)),
-    })
-}
 
 impl ImapHandler {
     pub(super) async fn select(
