@@ -261,8 +261,10 @@ impl Store {
         // An emptied inode from the pool first (`recycle.rs`).
         let name = self.inner.names.next();
         let path = tmp_dir.join(&name);
-        if let Some(file) = self.inner.recycler.reuse(self.inner.fs.as_ref(), &path) {
-            return Ok((name, path, file));
+        if let Some(opened) = self.inner.recycler.reuse(self.inner.fs.as_ref(), &path) {
+            return opened
+                .map(|file| (name, path, file))
+                .map_err(DeliveryError::from);
         }
         let mut last = None;
         for _ in 0..3 {

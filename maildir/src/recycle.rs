@@ -36,6 +36,7 @@
 //! onto it replaces nothing. The pool is emptied when the store opens:
 //! nothing in it is ever a message.
 
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,20 +135,21 @@ impl Recycler {
 
     /// A pool file moved to `dest` and opened for writing (empty), or
     /// `None` when the pool is empty or the move fails (the caller
-    /// creates a new file then).
-    pub(crate) fn reuse(&self, fs: &dyn Fs, dest: &Path) -> Option<Box<dyn FsFile>> {
+    /// creates a new file then). A failure to open the moved file is the
+    /// caller's error, as a failed create would be: the file is removed
+    /// and the error returned, not hidden behind a second try that
+    /// would meet the same full disk or descriptor limit.
+    pub(crate) fn reuse(&self, fs: &dyn Fs, dest: &Path) -> Option<io::Result<Box<dyn FsFile>>> {
         let from = self.free().pop()?;
         if fs.rename(&from, dest).is_err() {
             let _ = fs.remove_file(&from);
             return None;
         }
-        match fs.open_truncate(dest) {
-            Ok(file) => Some(file),
-            Err(_) => {
-                let _ = fs.remove_file(dest);
-                None
-            }
+        let opened = fs.open_truncate(dest);
+        if opened.is_err() {
+            let _ = fs.remove_file(dest);
         }
+        Some(opened)
     }
 
     /// Files in the pool now (tests).
@@ -195,7 +197,7 @@ mod tests {
         assert!(!old.exists());
         assert_eq!(r.len(), 1);
         let new = tmp.join("123.M1P2Q3.host");
-        let mut f = r.reuse(&fs, &new).expect("a pool file");
+        let mut f = r.reuse(&fs, &new).expect("a pool file").unwrap();
         assert_eq!(std::fs::read(&new).unwrap(), b"", "the old octets are gone");
         f.write_all(b"new").unwrap();
         drop(f);

@@ -87,7 +87,7 @@ impl Store {
             let path = dir.join(id.to_string());
             // An emptied inode from the pool first (`recycle.rs`).
             let opened = match inner.recycler.reuse(inner.fs.as_ref(), &path) {
-                Some(file) => Ok(file),
+                Some(opened) => opened,
                 None => inner.fs.create_new(&path),
             };
             match opened {
