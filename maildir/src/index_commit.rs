@@ -178,17 +178,60 @@ fn commit_batch_locked(
     let dirs: BTreeSet<&PathBuf> = jobs.iter().map(|j| &j.target.dir).collect();
     let before: Vec<(&PathBuf, DirStamp)> = dirs.into_iter().map(|d| (d, core.stamp(d))).collect();
     let mut expunged = Vec::new();
-    let outcomes = commit_locked(core, lazy, jobs, &mut expunged);
+    let mut after = None;
+    let outcomes = commit_locked(core, lazy, jobs, &mut expunged, &mut after);
     // Keep the directory stamps current (see `Store::refresh`).
     for (d, b) in before {
         core.advance_stamp(d, b);
     }
-    // The expunged files are in tmp/ under unique names, out of the index
-    // durably: unlinking them needs no lock, and every other commit waits
-    // for this one's (one unlink per message, tens of microseconds each).
+    // The expunged files are in tmp/ under unique names, out of the index:
+    // unlinking them needs no lock, and every other commit waits for this
+    // one's (one unlink per message, tens of microseconds each).
     drop(guard);
+    if let Some(after) = after {
+        if let Err(e) = after.sync(core) {
+            // Not durable: put everything back under the lock, as a failed
+            // fsync inside the lock does (`restore`), and keep the files.
+            let _guard = core.lock_maildirs();
+            undo(core.fs.as_ref(), &after.renames);
+            restore(core, jobs, &after.results);
+            let e = StoreError::from(e);
+            return jobs.iter().map(|_| Err(copy_error(&e))).collect();
+        }
+        // The index rows follow within FLAG_SYNC_WINDOW (the flusher's
+        // durable commit, or any earlier one).
+        lazy.note(core, std::iter::empty());
+    }
     unlink_all(core.fs.as_ref(), &expunged);
     outcomes
+}
+
+/// An expunge batch committed to the index with `Durability::None` whose
+/// directory fsyncs run after the maildir lock is released (see
+/// [`commit_locked`], "expunges out of the lock").
+struct AfterLock {
+    /// The directories the expunged files left (`cur/`, `new/`).
+    dirs: BTreeSet<PathBuf>,
+    /// The renames into `tmp/`, to undo if a fsync fails.
+    renames: Vec<(PathBuf, PathBuf)>,
+    /// What the jobs took out of the index, to put back if a fsync fails.
+    results: Vec<Option<Result<Applied, StoreError>>>,
+}
+
+impl AfterLock {
+    /// Fsyncs the directories on this thread. A directory deleted or
+    /// renamed meanwhile (DELETE and RENAME fsync their own parents) has
+    /// nothing left to make durable.
+    fn sync(&self, core: &Core) -> io::Result<()> {
+        for d in &self.dirs {
+            match core.fs.fsync_dir(d) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Commits `jobs` (the maildir lock held); the files of messages it
@@ -198,6 +241,7 @@ fn commit_locked(
     lazy: &LazySync,
     jobs: &[IndexJob],
     expunged: &mut Vec<PathBuf>,
+    after: &mut Option<AfterLock>,
 ) -> Vec<Outcome> {
     let fs = core.fs.as_ref();
     let fail_all = |e: &StoreError| jobs.iter().map(|_| Err(copy_error(e))).collect();
@@ -229,7 +273,37 @@ fn commit_locked(
     let removes = results
         .iter()
         .any(|r| matches!(r, Some(Ok(a)) if !a.unlink.is_empty() || matches!(a.done, Done::Removed(ref u) if !u.is_empty())));
-    if wrote && removes {
+    let mut deferred = false;
+    if wrote && removes && lazy.mode() == FlagSync::Batched && jobs_only_remove(jobs) {
+        // Expunges out of the lock (the server's default, with batched
+        // flag durability). What makes an expunge durable is its files
+        // leaving `cur/`/`new/`: after a crash the rescan at open drops
+        // every index row whose file is gone, so an expunge whose
+        // directory fsync returned survives a crash whether or not its
+        // index rows did. So the rows commit with `Durability::None`
+        // under the lock (tens of microseconds instead of redb's
+        // fdatasync), and the directory fsync (a journal commit, about
+        // 1 ms here) runs after the lock is released: APPENDs, STOREs and
+        // other expunges commit meanwhile instead of queueing behind it.
+        // The EXPUNGE is answered after the fsync, as before. The rows
+        // become durable with the next durable commit, at the latest the
+        // flag flusher's within FLAG_SYNC_WINDOW (`flag_sync.rs`), which
+        // bounds how far HIGHESTMODSEQ can step back after a crash, as for
+        // batched STOREs. If the fsync fails, the renames are undone and
+        // the rows put back under the lock before anyone is answered;
+        // sessions already told of the expunge see the messages again
+        // only after a new SELECT.
+        let mut txn = txn;
+        let committed = txn
+            .set_durability(redb::Durability::None)
+            .map_err(StoreError::from)
+            .and_then(|()| txn.commit().map_err(StoreError::from));
+        if let Err(e) = committed {
+            undo(fs, &renames);
+            return fail_all(&e);
+        }
+        deferred = true;
+    } else if wrote && removes {
         // An expunge (with whatever flag changes share its batch) is
         // answered only once its renames into tmp/ and its index rows are
         // both durable. The directory fsyncs run while the index commits,
@@ -309,26 +383,53 @@ fn commit_locked(
     }
     let mut by_account: BTreeMap<&str, Vec<Notice>> = BTreeMap::new();
     let mut out = Vec::with_capacity(jobs.len());
-    for (job, result) in jobs.iter().zip(results) {
+    let mut results = results;
+    for (job, result) in jobs.iter().zip(results.iter_mut()) {
         match result {
             Some(Ok(applied)) => {
-                expunged.extend(applied.unlink);
+                // What `restore` needs (`before`, `removed`) stays behind.
+                expunged.append(&mut applied.unlink);
                 by_account
                     .entry(job.target.key.as_str())
                     .or_default()
-                    .extend(applied.notices);
-                out.push(Ok(applied.done));
+                    .append(&mut applied.notices);
+                out.push(Ok(std::mem::replace(
+                    &mut applied.done,
+                    Done::Removed(Vec::new()),
+                )));
             }
-            Some(Err(e)) => out.push(Err(e)),
+            Some(Err(_)) => {
+                if let Some(Err(e)) = result.take() {
+                    out.push(Err(e));
+                }
+            }
             None => out.push(Err(StoreError::Io(io::Error::other(
                 "index commit lost a job",
             )))),
         }
     }
+    // Published under the lock, so subscribers see MODSEQ order, also for
+    // a deferred expunge (whose fsync is still to come).
     for (account, notices) in by_account {
         core.notifier.publish(account, notices);
     }
+    if deferred {
+        *after = Some(AfterLock {
+            dirs: renames
+                .iter()
+                .filter_map(|(from, _)| from.parent().map(PathBuf::from))
+                .collect(),
+            renames,
+            results,
+        });
+    }
     out
+}
+
+/// Whether every job of the batch is an expunge (or POP3 DELE).
+fn jobs_only_remove(jobs: &[IndexJob]) -> bool {
+    jobs.iter()
+        .all(|j| matches!(j.kind, JobKind::Remove { .. }))
 }
 
 /// Commits `txn` durably on this thread while the store's helper thread
@@ -792,6 +893,105 @@ mod tests {
         );
         assert!(file_names(&store, "a@h").is_empty());
         assert_eq!(store.message_summaries("a@h", INBOX).unwrap().0.messages, 0);
+    }
+
+    /// A store in the server's mode (batched flag durability), whose
+    /// flusher waits a minute: only the commits a test makes run.
+    fn batched_store_with(fs: &FaultFs) -> (tempfile::TempDir, Store) {
+        let (dir, store) = store_with(fs);
+        store.set_flag_sync(crate::FlagSync::Batched);
+        store
+            .inner
+            .index_commit
+            .lazy
+            .set_window(std::time::Duration::from_secs(60));
+        (dir, store)
+    }
+
+    fn remove_all(store: &Store, user: &str) -> IndexJob {
+        IndexJob {
+            target: store.target(user, INBOX).unwrap(),
+            uids: UidSet::all(),
+            kind: JobKind::Remove { only_deleted: true },
+        }
+    }
+
+    #[test]
+    fn a_failed_fsync_after_the_lock_puts_the_expunged_messages_back() {
+        let fs = FaultFs::new();
+        let (_dir, store) = batched_store_with(&fs);
+        assert!(commit_batch(&store, &[job(&store, "a@h", INBOX, Flags::DELETED)])[0].is_ok());
+        let before = (
+            store.message_summaries("a@h", INBOX).unwrap(),
+            file_names(&store, "a@h"),
+        );
+        // The expunge commits its rows non-durably under the lock; the
+        // fsync of cur/ after the lock fails: nothing is expunged.
+        fs.fail_nth(FaultOp::DirSync, 1);
+        let out = commit_batch(&store, &[remove_all(&store, "a@h")]);
+        assert!(out[0].is_err(), "{out:?}");
+        let after = (
+            store.message_summaries("a@h", INBOX).unwrap(),
+            file_names(&store, "a@h"),
+        );
+        assert_eq!((&before.0.1, &before.1), (&after.0.1, &after.1));
+        assert_eq!(after.0.0.messages, 1);
+        let out = commit_batch(&store, &[remove_all(&store, "a@h")]);
+        assert!(
+            matches!(&out[0], Ok(Done::Removed(u)) if u == &[1]),
+            "{out:?}"
+        );
+        assert!(file_names(&store, "a@h").is_empty());
+    }
+
+    /// Copies a data directory as a crash would leave it: what the files
+    /// hold now, without anything only in the store's memory.
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let dest = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy_dir(&e.path(), &dest);
+            } else {
+                std::fs::copy(e.path(), dest).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn an_expunge_survives_a_crash_before_its_index_rows_are_durable() {
+        use redb::{ReadableDatabase, ReadableTableMetadata};
+        let fs = FaultFs::new();
+        let (dir, store) = batched_store_with(&fs);
+        assert!(commit_batch(&store, &[job(&store, "a@h", INBOX, Flags::DELETED)])[0].is_ok());
+        let out = commit_batch(&store, &[remove_all(&store, "a@h")]);
+        assert!(
+            matches!(&out[0], Ok(Done::Removed(u)) if u == &[1]),
+            "{out:?}"
+        );
+        // "Crash": copy the files while the store still runs.
+        let copy = tempfile::tempdir().unwrap();
+        copy_dir(dir.path(), copy.path());
+        drop(store);
+        // On disk the index still holds both messages: the expunge's rows
+        // were committed with Durability::None.
+        {
+            let db = redb::Database::open(copy.path().join("index.redb")).unwrap();
+            let txn = db.begin_read().unwrap();
+            let messages = txn.open_table(crate::index::MESSAGES).unwrap();
+            assert_eq!(messages.len().unwrap(), 2);
+        }
+        // The file left cur/ durably, so the rescan at open drops the row.
+        let store = Store::open(StoreConfig {
+            data_dir: copy.path().to_path_buf(),
+            hostname: "h".into(),
+            password_hashing: Default::default(),
+        })
+        .unwrap();
+        assert_eq!(store.message_summaries("a@h", INBOX).unwrap().0.messages, 0);
+        assert_eq!(store.message_summaries("b@h", INBOX).unwrap().0.messages, 1);
+        assert!(file_names(&store, "a@h").is_empty());
     }
 
     #[test]
