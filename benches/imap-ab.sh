@@ -13,8 +13,10 @@
 # per run (imaptest's Totals row over the seconds), the error count from
 # imaptest's state tracking, and the means. `--cpu` also prints the CPU
 # seconds (user+system, from /proc/PID/stat) each server used per run and
-# per 1,000 commands. Root is not needed. The comparison of one build with
-# itself (`--a D --b D`) shows this machine's noise.
+# per 1,000 commands. Each run also shows the machine's steal share (CPU
+# time the hypervisor gave to other guests): compare runs with like
+# steal. Root is not needed. The comparison of one build with itself
+# (`--a D --b D`) shows this machine's noise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a="" b="" pairs=4 seconds=15 users=100 clients=10 mode=persistent cpu=0
@@ -77,15 +79,21 @@ EOF
 done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# All-CPU (total, steal) ticks from /proc/stat: on a shared VM the
+# hypervisor can take a third of the machine for a whole run ("steal"),
+# which is what makes one run of the same build half as fast as the next.
+machine_ticks() { awk '/^cpu /{t=0; for(i=2;i<=NF;i++) t+=$i; print t, $9}' /proc/stat; }
 run() { # side mode secs seed -> prints "c/s errors cpu_s"
   local side=$1 m=$2 secs=$3 seed=$4 mix="" out="$work/out" t0 t1
   [ "$m" = persistent ] && mix=logout=0
   t0=$(cpu_ticks "${pid[$side]}")
+  read -r m0 st0 < <(machine_ticks)
   timeout $((secs + 60)) "$imaptest" host=127.0.0.1 port="${port[$side]}" user='stress%03d@localhost' \
     users="$users" pass=secret mbox="$mbox" clients="$clients" secs="$secs" seed="$seed" \
     $mix >"$out" 2>&1 || true
   t1=$(cpu_ticks "${pid[$side]}")
-  python3 - "$out" "$secs" $((t1 - t0)) "$(getconf CLK_TCK)" <<'PY'
+  read -r m1 st1 < <(machine_ticks)
+  python3 - "$out" "$secs" $((t1 - t0)) "$(getconf CLK_TCK)" $((m1 - m0)) $((st1 - st0)) <<'PY'
 import re, sys
 lines = open(sys.argv[1], errors="replace").read().splitlines()
 total = 0
@@ -93,7 +101,8 @@ if "Totals:" in lines:
     rows = [l for l in lines[lines.index("Totals:"):] if re.fullmatch(r"\s*\d+(\s+\d+)*\s*", l)]
     total = sum(int(n) for n in rows[0].split()) if rows else 0
 errors = sum(1 for l in lines if "Error:" in l)
-print(f"{total / float(sys.argv[2]):.1f} {errors} {int(sys.argv[3]) / int(sys.argv[4]):.2f} {total}")
+steal = 100 * int(sys.argv[6]) / max(int(sys.argv[5]), 1)
+print(f"{total / float(sys.argv[2]):.1f} {errors} {int(sys.argv[3]) / int(sys.argv[4]):.2f} {total} {steal:.0f}")
 PY
 }
 
@@ -107,13 +116,13 @@ for p in $(seq "$pairs"); do
   order="A B"; [ $((p % 2)) = 0 ] && order="B A"
   line="pair $p:"
   for side in $order; do
-    read -r cs e c n < <(run "$side" "$mode" "$seconds" "$seed")
+    read -r cs e c n st < <(run "$side" "$mode" "$seconds" "$seed")
     seed=$((seed + 1))
     sum[$side]=$(python3 -c "print(${sum[$side]} + $cs)")
     cpus[$side]=$(python3 -c "print(${cpus[$side]} + $c)")
     cmds[$side]=$((cmds[$side] + n))
     errs=$((errs + e))
-    line="$line $side $cs c/s (err $e)"
+    line="$line $side $cs c/s (err $e, steal ${st}%)"
     [ "$cpu" = 1 ] && line="$line cpu ${c}s"
   done
   echo "$line"

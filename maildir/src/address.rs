@@ -52,7 +52,14 @@ impl Address {
                 u32::from(c)
             ));
         }
-        let address: String = address.nfc().collect();
+        // ASCII is already in NFC and has no invisible characters: the
+        // common case skips the normaliser (which showed in IMAP profiles,
+        // since every store call names its account by address).
+        let address: std::borrow::Cow<'_, str> = if address.is_ascii() {
+            std::borrow::Cow::Borrowed(address)
+        } else {
+            std::borrow::Cow::Owned(address.nfc().collect())
+        };
         let (local, domain) = address
             .rsplit_once('@')
             .ok_or_else(|| format!("{address:?} has no '@'"))?;

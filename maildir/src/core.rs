@@ -3,7 +3,7 @@
 //! stamps), one level below `store.rs` and the committers.
 //!
 //! It exists to break a circle: the group committers (`group_commit.rs`,
-//! `index_commit.rs`), the flag flusher (`flag_sync.rs`), the rescan, the
+//! `index_commit/`), the flag flusher (`flag_sync.rs`), the rescan, the
 //! intents journal and the queue's recovery all work on this state, and
 //! `store.rs` owns them next to it in its `Inner`. With the shared state
 //! here, the committers import this module and never `store.rs`, and

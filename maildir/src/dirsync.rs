@@ -2,7 +2,7 @@
 //! thread.
 //!
 //! A durable batch (`group_commit.rs`: deliveries and APPEND;
-//! `index_commit.rs`: EXPUNGE, durable STOREs) must fsync the directories
+//! `index_commit/`: EXPUNGE, durable STOREs) must fsync the directories
 //! its renames touched *and* commit the index, and neither needs the
 //! other, so they run at the same time and the batch costs the slower of
 //! the two. The helper used to be a scoped thread spawned per batch: under

@@ -1,6 +1,6 @@
 //! The pieces shared by the message changes of `messages.rs` (COPY,
 //! MOVE, `\Recent` claims) and the STORE/EXPUNGE committer of
-//! `index_commit.rs`: the resolved mailbox ([`Target`]) and its record,
+//! `index_commit/`: the resolved mailbox ([`Target`]) and its record,
 //! STORE's operation and outcome types, and the file helpers (rename
 //! undo, unlink, directory fsync). They live below both files so that the
 //! committer does not import `messages.rs`, which submits to it.

@@ -101,7 +101,7 @@ impl Store {
     /// [`FlagChange::unchanged_since`] (CONDSTORE, RFC 7162 §3.1.3),
     /// messages whose MODSEQ is greater are left alone and reported in
     /// [`StoreOutcome::modified`]. Concurrent calls share one durable
-    /// index commit (`index_commit.rs`); each returns once its change is
+    /// index commit (`index_commit/`); each returns once its change is
     /// durable.
     ///
     /// # Errors
@@ -303,7 +303,7 @@ impl Store {
 
     /// Expunge: rename each file into `tmp/` (invisible to Maildir readers,
     /// and undoable), fsync, commit the index with tombstones, then unlink.
-    /// Concurrent calls share one durable commit (`index_commit.rs`).
+    /// Concurrent calls share one durable commit (`index_commit/`).
     fn remove_messages(
         &self,
         address: &str,

@@ -1,6 +1,6 @@
 //! Durability of IMAP changes across `kill -9`: STOREs and EXPUNGEs that
 //! concurrent sessions of two accounts had answered OK (the store commits
-//! them in shared batches, maildir's `index_commit.rs`) are all present
+//! them in shared batches, maildir's `index_commit/`) are all present
 //! after a restart; a command in flight at the kill may have landed or not.
 //! With `[imap] flag_sync = "batched"` (the default, maildir's
 //! `flag_sync.rs`) a STORE answered within the window before the kill may
