@@ -100,7 +100,8 @@ virtual_uid_maps = static:$pfuid
 virtual_gid_maps = static:$pfgid
 virtual_transport = virtual" "virtual unix - n n - - virtual"
 
-wait_port "$smport"; wait_port "$pfport"
+wait_port "$smport" sansmail "$work/sm/log"
+wait_port "$pfport" postfix "$pf/maillog"
 
 # Delivered files of one server's Maildir.
 count() { { find "$1" -type f -path '*/new/*' 2>/dev/null || true; } | wc -l; }

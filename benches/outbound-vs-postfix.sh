@@ -100,7 +100,9 @@ spid=$!
 pf=$work/pf
 postfix_start "$pf" "$pfport" "relayhost = [127.0.0.1]:$sinkport"
 
-wait_port "$subport"; wait_port "$pfport"; wait_port "$sinkport"
+wait_port "$subport" sansmail "$work/sm/log"
+wait_port "$pfport" postfix "$pf/maillog"
+wait_port "$sinkport" smtp-sink "$work/sink.out"
 
 # One measured run against `port`: prints "<submit msg/s> <end-to-end msg/s>".
 run() {

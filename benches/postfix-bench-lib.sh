@@ -45,13 +45,21 @@ print(" ".join(map(str, ports)))
 PY
 }
 
-# Waits up to 20 s until something accepts connections on 127.0.0.1:PORT.
+# wait_port PORT [NAME LOG]: waits up to 60 s until something accepts
+# connections on 127.0.0.1:PORT. On failure it names the server and shows
+# the end of its log (a server that exited, e.g. on a port taken between
+# free_ports and its bind, says so there), instead of only the port.
 wait_port() {
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 600); do
     python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
     sleep 0.1
   done
-  echo "nothing listens on $1" >&2; exit 1
+  echo "nothing listens on $1${2:+ ($2)}" >&2
+  if [ -n "${3:-}" ] && [ -f "$3" ]; then
+    echo "--- last lines of $3:" >&2
+    tail -20 "$3" >&2
+  fi
+  exit 1
 }
 
 # postfix_start DIR PORT MAIN_CF_LINES [SERVICE...]: a private Postfix

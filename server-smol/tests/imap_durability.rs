@@ -143,6 +143,51 @@ fn kill_9_with_batched_flags_loses_only_stores_of_the_window() {
     run(false);
 }
 
+/// With batched flags an EXPUNGE's index rows are committed non-durably
+/// and made durable by the flusher up to 200 ms after the answer; the
+/// answer waits only for the fsync of the directories the files left
+/// (maildir's "expunges out of the lock"). `kill -9` right after the
+/// tagged OK, well inside that window: after the restart the expunged
+/// messages are gone (the rescan drops rows whose files are gone) and the
+/// others are all there with their UIDs.
+#[test]
+fn kill_9_right_after_expunge_answers_keeps_it() {
+    let site = imap_site("loopback");
+    let srv = site.start();
+    let addr = srv.addr("imap");
+    let mut c = RawImap::login(addr, ALICE.0, ALICE.1);
+    for i in 0..MESSAGES {
+        let m = format!("Subject: m{i}\r\n\r\nbody {i}\r\n");
+        assert!(c.append("INBOX", "", m.as_bytes()).ok());
+    }
+    c.ok("SELECT INBOX");
+    // The even UIDs go; the odd ones stay.
+    let even: Vec<String> = (2..=MESSAGES).step_by(2).map(|u| u.to_string()).collect();
+    c.ok(&format!(
+        "UID STORE {} +FLAGS.SILENT (\\Deleted)",
+        even.join(",")
+    ));
+    let answered = c.ok("EXPUNGE");
+    let expunges = answered
+        .untagged
+        .iter()
+        .filter(|l| l.starts_with("* ") && l.ends_with(" EXPUNGE"))
+        .count();
+    assert_eq!(expunges, even.len(), "EXPUNGE answered {answered:?}");
+    srv.kill9();
+
+    let srv = site.start();
+    let mut c = RawImap::login(srv.addr("imap"), ALICE.0, ALICE.1);
+    c.ok("SELECT INBOX");
+    let now = flags_by_uid(&c.ok("UID FETCH 1:* (FLAGS)"));
+    let odd: Vec<u32> = (1..=MESSAGES).step_by(2).collect();
+    assert_eq!(
+        now.keys().copied().collect::<Vec<u32>>(),
+        odd,
+        "after kill -9 right after EXPUNGE: {now:?}"
+    );
+}
+
 /// `durable`: `flag_sync = "durable"`, every answered STORE must survive;
 /// else the default (batched), those answered more than
 /// [`BATCHED_BOUND`] before the kill must.
