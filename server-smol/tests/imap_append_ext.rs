@@ -185,6 +185,14 @@ fn objectid_and_savedate() {
         r.untagged,
         [format!("* 1 FETCH (UID 1 EMAILID ({email_id}))")]
     );
+    // The copy's SAVEDATE is when it was saved into Projects (RFC 8514
+    // §2), the COPY, which may be a second after the APPEND's.
+    let r = c.ok("FETCH 1 (SAVEDATE)");
+    let copy_saved = r.untagged[0]
+        .split('"')
+        .nth(1)
+        .expect("SAVEDATE is a quoted date-time")
+        .to_owned();
 
     // RENAME keeps the MAILBOXID (RFC 8474 §4.2).
     c.ok("UNSELECT");
@@ -204,7 +212,7 @@ fn objectid_and_savedate() {
     assert_eq!(
         r.untagged,
         [format!(
-            "* 1 FETCH (EMAILID ({email_id}) SAVEDATE \"{saved}\")"
+            "* 1 FETCH (EMAILID ({email_id}) SAVEDATE \"{copy_saved}\")"
         )]
     );
     // A mailbox deleted and created again is a new mailbox (RFC 8474 §4).
