@@ -43,39 +43,15 @@ work=$(mktemp -d /tmp/imap-ab.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. benches/sansmail-imap-lib.sh
 
 declare -A port pid
 for side in A B; do
   dir=$a; [ $side = B ] && dir=$b
   port[$side]=$(free_port)
-  mkdir -p "$work/$side"
-  cat > "$work/$side/sansmail.toml" <<EOF
-data_dir = "$work/$side/data"
-domains = ["localhost"]
-[smtp]
-listen = []
-[submission]
-listen = []
-listen_tls = []
-[imap]
-listen = ["127.0.0.1:${port[$side]}"]
-listen_tls = []
-[pop3]
-listen = []
-listen_tls = []
-[http]
-listen = []
-[limits]
-max_connections_per_ip = 100000
-EOF
-  "$dir/sansmail" serve --config "$work/$side/sansmail.toml" >"$work/$side/log" 2>&1 &
-  pid[$side]=$!
-  pids+=("$!")
-  for _ in $(seq 100); do grep -q "listening imap" "$work/$side/log" && break; sleep 0.1; done
-  for n in $(seq -f %03g 1 "$users"); do
-    echo secret | "$dir/sansmail" --config "$work/$side/sansmail.toml" user add "stress$n@localhost" --password-stdin >/dev/null
-  done
+  sansmail_imap_start "$work/$side" "$dir" "${port[$side]}" "$users"
+  pid[$side]=$sansmail_pid
+  pids+=("$sansmail_pid")
 done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -83,7 +59,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # hypervisor can take a third of the machine for a whole run ("steal"),
 # which is what makes one run of the same build half as fast as the next.
 machine_ticks() { awk '/^cpu /{t=0; for(i=2;i<=NF;i++) t+=$i; print t, $9}' /proc/stat; }
-run() { # side mode secs seed -> prints "c/s errors cpu_s"
+run() { # side mode secs seed -> prints "c/s errors cpu_s commands steal_%"
   local side=$1 m=$2 secs=$3 seed=$4 mix="" out="$work/out" t0 t1
   [ "$m" = persistent ] && mix=logout=0
   t0=$(cpu_ticks "${pid[$side]}")

@@ -88,7 +88,7 @@ fi
 
 work=$(mktemp -d /tmp/imap-vs-dovecot.XXXXXX)
 chmod 755 "$work"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. benches/sansmail-imap-lib.sh
 sport=$(free_port) dport=$(free_port)
 cleanup() {
   [ -n "${ppid_perf:-}" ] && kill -INT "$ppid_perf" 2>/dev/null || true
@@ -100,33 +100,8 @@ cleanup() {
 trap cleanup EXIT
 
 # --- sansmail ---------------------------------------------------------------
-mkdir -p "$work/sansmail"
-cat > "$work/sansmail/sansmail.toml" <<EOF
-data_dir = "$work/sansmail/data"
-domains = ["localhost"]
-[smtp]
-listen = []
-[submission]
-listen = []
-listen_tls = []
-[imap]
-listen = ["127.0.0.1:$sport"]
-listen_tls = []
-${flagsync:+flag_sync = \"$flagsync\"}
-[pop3]
-listen = []
-listen_tls = []
-[http]
-listen = []
-[limits]
-max_connections_per_ip = 100000
-EOF
-"$bin/sansmail" serve --config "$work/sansmail/sansmail.toml" >"$work/sansmail/log" 2>&1 &
-spid=$!
-for _ in $(seq 100); do grep -q "listening imap" "$work/sansmail/log" && break; sleep 0.1; done
-for n in $(seq -f %03g 1 "$users"); do
-  echo secret | "$bin/sansmail" --config "$work/sansmail/sansmail.toml" user add "stress$n@localhost" --password-stdin >/dev/null
-done
+sansmail_imap_start "$work/sansmail" "$bin" "$sport" "$users" "$flagsync"
+spid=$sansmail_pid
 
 # --- Dovecot ------------------------------------------------------------------
 id vmail >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin vmail

@@ -245,6 +245,27 @@ fn commit_locked(
 ) -> Vec<Outcome> {
     let fs = core.fs.as_ref();
     let fail_all = |e: &StoreError| jobs.iter().map(|_| Err(copy_error(e))).collect();
+    // A durable commit that ran beside its directory fsyncs: if either
+    // failed, the renames are undone (and, if the commit went through, the
+    // old rows written back) and the batch fails with that error.
+    let settle = |committed: Result<(), StoreError>,
+                  synced: io::Result<()>,
+                  renames: &[(PathBuf, PathBuf)],
+                  results: &[Option<Result<Applied, StoreError>>]|
+     -> Result<(), StoreError> {
+        match (committed, synced) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(e), _) => {
+                undo(fs, renames);
+                Err(e)
+            }
+            (Ok(()), Err(e)) => {
+                undo(fs, renames);
+                restore(core, jobs, results);
+                Err(StoreError::from(e))
+            }
+        }
+    };
     let txn = match core.db.begin_write() {
         Ok(t) => t,
         Err(e) => return fail_all(&e),
@@ -293,12 +314,7 @@ fn commit_locked(
         // the rows put back under the lock before anyone is answered;
         // sessions already told of the expunge see the messages again
         // only after a new SELECT.
-        let mut txn = txn;
-        let committed = txn
-            .set_durability(redb::Durability::None)
-            .map_err(StoreError::from)
-            .and_then(|()| txn.commit().map_err(StoreError::from));
-        if let Err(e) = committed {
+        if let Err(e) = commit_in_memory(txn) {
             undo(fs, &renames);
             return fail_all(&e);
         }
@@ -325,28 +341,14 @@ fn commit_locked(
             .flatten()
             .collect();
         let (committed, synced) = commit_while_fsyncing(core, txn, &renames, &moved_out);
-        match (committed, synced) {
-            (Ok(()), Ok(())) => {}
-            (Err(e), _) => {
-                undo(fs, &renames);
-                return fail_all(&e);
-            }
-            (Ok(()), Err(e)) => {
-                undo(fs, &renames);
-                restore(core, jobs, &results);
-                return fail_all(&StoreError::from(e));
-            }
+        if let Err(e) = settle(committed, synced, &renames, &results) {
+            return fail_all(&e);
         }
     } else if wrote && lazy.mode() == FlagSync::Batched {
         // Flags only, batched (`flag_sync.rs`): answered after an
         // in-memory commit; the flusher fsyncs the directories and commits
         // durably within FLAG_SYNC_WINDOW.
-        let mut txn = txn;
-        let committed = txn
-            .set_durability(redb::Durability::None)
-            .map_err(StoreError::from)
-            .and_then(|()| txn.commit().map_err(StoreError::from));
-        if let Err(e) = committed {
+        if let Err(e) = commit_in_memory(txn) {
             undo(fs, &renames);
             return fail_all(&e);
         }
@@ -364,17 +366,8 @@ fn commit_locked(
         // answered before both are done; if the fsync fails after the
         // commit, the renames are undone and the old records written back.
         let (committed, synced) = commit_while_fsyncing(core, txn, &renames, &BTreeSet::new());
-        match (committed, synced) {
-            (Ok(()), Ok(())) => {}
-            (Err(e), _) => {
-                undo(fs, &renames);
-                return fail_all(&e);
-            }
-            (Ok(()), Err(e)) => {
-                undo(fs, &renames);
-                restore(core, jobs, &results);
-                return fail_all(&StoreError::from(e));
-            }
+        if let Err(e) = settle(committed, synced, &renames, &results) {
+            return fail_all(&e);
         }
     } else {
         // Nothing changed (flags already so, UNCHANGEDSINCE refused,
@@ -424,6 +417,14 @@ fn commit_locked(
         });
     }
     out
+}
+
+/// Commits `txn` with `Durability::None`: visible at once, durable with
+/// the next durable commit (the flag flusher's within FLAG_SYNC_WINDOW).
+fn commit_in_memory(mut txn: WriteTransaction) -> Result<(), StoreError> {
+    txn.set_durability(redb::Durability::None)?;
+    txn.commit()?;
+    Ok(())
 }
 
 /// Whether every job of the batch is an expunge (or POP3 DELE).
