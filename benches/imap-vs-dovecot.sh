@@ -6,7 +6,7 @@
 #   benches/imap-vs-dovecot.sh [--users 100] [--clients 10] [--seconds 20] [--rounds 3]
 #                              [--modes "login-heavy persistent"] [--prefill 20]
 #                              [--perf FILE] [--bin-dir DIR] [--flag-sync batched|durable]
-#                              [--tool imapload|imaptest] [--mbox FILE] [--warmup SECS]
+#                              [--tool imapload|imaptest] [--mbox FILE] [--warmup SECS] [--cpu]
 #
 # Each round runs sansmail then Dovecot (alternating, so drift on a shared
 # machine hits both), per mode, and prints commands/s, protocol errors and
@@ -41,10 +41,16 @@
 # disconnections/stalls. Its full output per run goes to the summary log.
 # `--warmup SECS` (imaptest only; default 0) runs an untimed login-heavy
 # round per server first, so the measured rounds start with warm caches.
+# `--cpu` (imaptest only) also prints, per run, the machine's steal share
+# and the server's CPU milliseconds per 1,000 commands: all the machine's
+# busy time over the run (user, nice, system, irq, softirq from
+# /proc/stat) less imaptest's own (its rusage), so Dovecot's many
+# processes (imap per session, imap-login, auth) are all counted. Other
+# load on the machine counts too: run it on a quiet one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent" perf="" bindir="" flagsync="" tool=imapload mbox="" warmup=0
+users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent" perf="" bindir="" flagsync="" tool=imapload mbox="" warmup=0 cpu=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) users=$2; shift 2 ;;
@@ -59,6 +65,7 @@ while [ $# -gt 0 ]; do
     --tool) tool=$2; shift 2 ;;
     --mbox) mbox=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
+    --cpu) cpu=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -161,17 +168,24 @@ stress() { # server-port mode seconds extra-args...
 imaptest_run() { # server-port mode seconds seed
   local port=$1 mode=$2 secs=$3 seed=$4 mix=""
   [ "$mode" = persistent ] && mix=logout=0
-  local out="$work/imaptest.out"
+  local out="$work/imaptest.out" m0 m1
   echo "== 127.0.0.1:$port $mode imaptest seed=$seed $mix" >> "$sumlog"
+  m0=$(machine_ticks)
   # imaptest stops new commands after secs= and then waits for the clients
   # to log out; the timeout only bounds a server that stops answering.
-  timeout $((secs + 60)) "$imaptest" host=127.0.0.1 port="$port" user='stress%03d@localhost' \
+  # /usr/bin/time reports timeout's children, i.e. imaptest's CPU.
+  /usr/bin/time -f '%U %S' -o "$work/imaptest.rusage" \
+    timeout $((secs + 60)) "$imaptest" host=127.0.0.1 port="$port" user='stress%03d@localhost' \
     users="$users" pass=secret mbox="$mbox" clients="$clients" secs="$secs" seed="$seed" \
     $mix >"$out" 2>&1 || true
+  m1=$(machine_ticks)
   cat "$out" >> "$sumlog"
   { echo "== 127.0.0.1:$port $mode imaptest"; grep -m5 'Error:' "$out" || true; } >> "$errlog"
-  python3 - "$out" "$secs" <<'PY'
+  python3 - "$out" "$secs" "$m0" "$m1" "$(tail -1 "$work/imaptest.rusage")" "$(getconf CLK_TCK)" <<'PY'
 import json, re, sys
+(b0, s0, t0), (b1, s1, t1) = (map(int, a.split()) for a in sys.argv[3:5])
+client_s = sum(float(x) for x in sys.argv[5].split()[-2:])
+busy_s = (b1 - b0) / int(sys.argv[6])
 text = open(sys.argv[1], errors="replace").read()
 lines = text.splitlines()
 total = 0
@@ -182,9 +196,15 @@ if "Totals:" in lines:
 errors = sum(1 for l in lines if "Error:" in l)
 fails = sum(1 for l in lines if "Error:" not in l and re.search(r"(?i)disconnect|stalled", l))
 print(json.dumps({"commands": total, "commands_per_s": total / float(sys.argv[2]),
-                  "protocol_errors": errors, "client_failures": fails}))
+                  "protocol_errors": errors, "client_failures": fails,
+                  "server_cpu_ms_per_1000": 1e6 * max(busy_s - client_s, 0) / max(total, 1),
+                  "client_cpu_ms_per_1000": 1e6 * client_s / max(total, 1),
+                  "steal_pct": 100 * (s1 - s0) / max(t1 - t0, 1)}))
 PY
 }
+# machine_ticks: "busy steal total" ticks of all CPUs from /proc/stat
+# (busy = user + nice + system + irq + softirq; iowait and idle are not).
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8, $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
 errlog=${ERRLOG:-/tmp/imap-vs-dovecot-errors.log}
 : > "$errlog"
 # Every run's full summary (per-command latencies), for reading afterwards.
@@ -226,6 +246,15 @@ for mode in $modes; do
     dr=$(field "$d" commands_per_s) de=$(field "$d" protocol_errors)/$(field "$d" client_failures)
     ratio=$(python3 -c "print(f'{$sr/$dr:.2f}' if $dr else 'inf')")
     printf '%-12s %5s %14.1f %9s %14.1f %9s %7s\n' "$mode" "$r" "$sr" "$se" "$dr" "$de" "$ratio"
+    if [ "$cpu" = 1 ] && [ "$tool" = imaptest ]; then
+      python3 - "$s" "$d" <<'PY'
+import json, sys
+s, d = (json.loads(a) for a in sys.argv[1:3])
+print(f"{'':18} cpu ms/1000 cmds: sansmail {s['server_cpu_ms_per_1000']:.0f} (steal {s['steal_pct']:.0f}%), "
+      f"dovecot {d['server_cpu_ms_per_1000']:.0f} (steal {d['steal_pct']:.0f}%), "
+      f"imaptest {s['client_cpu_ms_per_1000']:.0f} / {d['client_cpu_ms_per_1000']:.0f}")
+PY
+    fi
   done
 done
 if [ -n "$perf" ]; then

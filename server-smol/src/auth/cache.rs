@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ring::hmac;
+use aws_lc_rs::hmac;
 
 /// How many accounts are cached at most (~100 bytes each). When full,
 /// expired entries go, and if that is not enough, all of them.
@@ -43,7 +43,7 @@ fn account_key(address: &str) -> String {
 impl CredentialCache {
     /// A cache keeping entries for `ttl`; zero turns it off.
     pub fn new(ttl: Duration) -> Self {
-        let rng = ring::rand::SystemRandom::new();
+        let rng = aws_lc_rs::rand::SystemRandom::new();
         let key = hmac::Key::generate(hmac::HMAC_SHA256, &rng)
             // The OS random source failing is fatal elsewhere too; a
             // fixed key only weakens what is already process-private.
@@ -69,7 +69,7 @@ impl CredentialCache {
     }
 
     /// Whether `password` was verified for `address` within the TTL. The
-    /// comparison is constant-time (`ring::hmac::verify`).
+    /// comparison is constant-time (`aws_lc_rs::hmac::verify`).
     pub fn check(&self, address: &str, password: &str, now: Instant) -> bool {
         if self.ttl.is_zero() {
             return false;

@@ -8,10 +8,10 @@ use std::io::{Read, Seek, SeekFrom};
 use std::num::NonZeroU32;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use aws_lc_rs::hmac;
 use imap_proto::message::UrlSection;
 use imap_proto::url::{ImapUrl, UrlAccess};
 use maildir::{Store, StoreError};
-use ring::hmac;
 
 /// Octets of a new mailbox access key (RFC 4467 §7: at least 128 bits).
 const KEY_LEN: usize = 32;
@@ -98,7 +98,7 @@ pub fn generate(store: &Store, user: &str, url: &ImapUrl) -> Result<String, Refu
     let owner = user;
     check_message(store, owner, url)?;
     let mut fresh = [0u8; KEY_LEN];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut fresh)
+    aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut fresh)
         .map_err(|_| Refusal::Temporary("no random source".into()))?;
     let key = store
         .urlauth_key(owner, &url.mailbox, &fresh)

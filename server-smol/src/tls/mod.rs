@@ -15,7 +15,7 @@ pub const GENERATED_CERT: &str = "tls-cert.pem";
 /// File name of the generated private key under `data_dir`.
 pub const GENERATED_KEY: &str = "tls-key.pem";
 
-/// Builds the rustls server configuration (ring provider, TLS 1.2 and 1.3).
+/// Builds the rustls server configuration (AWS-LC provider, TLS 1.2 and 1.3).
 ///
 /// Without `[tls] cert`/`key`, a self-signed certificate naming `hostname`,
 /// `localhost`, `127.0.0.1` and `::1` is generated into `data_dir` on first
@@ -34,7 +34,7 @@ pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, String> {
     }
     let key = PrivateKeyDer::from_pem_file(&key_path)
         .map_err(|e| format!("cannot read TLS key {}: {e}", key_path.display()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut tls = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?
