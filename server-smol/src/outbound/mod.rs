@@ -4,6 +4,7 @@
 //! schedule and the queue worker. The queue itself is storage
 //! (`maildir::Store::begin_enqueue` and friends).
 
+pub mod body;
 pub mod dkim;
 pub mod dns;
 pub mod dsn;

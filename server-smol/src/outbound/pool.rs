@@ -26,7 +26,6 @@
 //! has a connection that will take it.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -48,8 +47,7 @@ pub const REUSE_LIMIT: usize = 100;
 /// A connection takes no new message after this age.
 pub const MAX_AGE: Duration = Duration::from_secs(300);
 
-/// The body of a queued message.
-type Body = blocking::Unblock<File>;
+use super::body::Body;
 
 /// What makes two attempts share a connection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -39,6 +39,7 @@ use smol::lock::Semaphore;
 use smtp_proto::client::{Envelope, Outcome as SmtpOutcome, Recipient};
 use smtp_proto::{BodyType, Secret};
 
+use super::body::{self, Body};
 use super::dns::Dns;
 use super::dsn::{self, Action, DsnRecipient};
 use super::mx::{self, MxError, Myself};
@@ -53,6 +54,10 @@ use crate::pipeline::Pipeline;
 /// against a missed wake-up, not the scheduling mechanism.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
+/// Remote deliveries under way per allowed connection (see
+/// `Worker::inflight`).
+const INFLIGHT_PER_CONNECTION: usize = 4;
+
 /// How much of the original header a DSN quotes.
 const MAX_HEADER: usize = 64 * 1024;
 
@@ -66,6 +71,12 @@ struct Worker {
     metrics: Arc<Metrics>,
     /// Bounds the local deliveries (DSNs to local senders) at once.
     limit: Arc<Semaphore>,
+    /// Bounds the remote deliveries under way at once (each holds its
+    /// message's body, in memory or as an open file, while it waits for a
+    /// connection): a queue of 100,000 due messages must not open 100,000
+    /// files. [`INFLIGHT_PER_CONNECTION`] per `max_connections`, so every
+    /// connection has the next message ready when it finishes one.
+    inflight: Arc<Semaphore>,
     /// The connection cache: `max_connections` in all, reused per
     /// destination.
     pool: Arc<Pool>,
@@ -96,6 +107,9 @@ pub async fn run(
             listeners,
         },
         limit: Arc::new(Semaphore::new(config.outbound.max_connections.max(1))),
+        inflight: Arc::new(Semaphore::new(
+            config.outbound.max_connections.max(1) * INFLIGHT_PER_CONNECTION,
+        )),
         pool: Pool::new(config.outbound.max_connections, executor.clone()),
         config,
         dns,
@@ -147,11 +161,13 @@ impl Worker {
                         let message = message.clone();
                         self.executor
                             .spawn(async move {
-                                // Remote groups wait for a connection in
-                                // the pool, which holds the global limit.
+                                // Local groups: the local delivery limit;
+                                // remote ones: the in-flight limit, then a
+                                // connection in the pool (the global
+                                // max_connections).
                                 let _permit = match key {
-                                    Key::Local => Some(this.limit.acquire_arc().await),
-                                    _ => None,
+                                    Key::Local => this.limit.acquire_arc().await,
+                                    _ => this.inflight.acquire_arc().await,
                                 };
                                 this.deliver_group(&message, key, group).await;
                                 // The outcome may owe a DSN, or make the
@@ -329,34 +345,39 @@ impl Worker {
         let mut results: Vec<Option<Result<(), String>>> = vec![None; group.len()];
         let mut last_temp: Vec<String> =
             vec!["451 4.4.1 no host could be tried".to_owned(); group.len()];
-        let body_type = match self.body_type(message).await {
-            Ok(b) => b,
-            Err(e) => {
-                return vec![
-                    Err(format!("451 4.3.0 cannot read the queued message: {e}"));
-                    group.len()
-                ];
-            }
-        };
+        let mut loaded: Option<Body> = None;
+        let mut body_type = BodyType::SevenBit;
         for target in targets {
             let pending: Vec<usize> = (0..group.len()).filter(|&i| results[i].is_none()).collect();
             if pending.is_empty() {
                 break;
             }
-            let file = {
-                let store = self.store.clone();
-                let id = message.id;
-                blocking::unblock(move || store.queue_open(id)).await
-            };
-            let file = match file {
-                Ok(f) => f,
-                Err(e) => {
-                    return vec![
-                        Err(format!("451 4.3.0 cannot open the queued message: {e}"));
-                        group.len()
-                    ];
+            // One blocking call opens, scans and (if small) reads the
+            // message; a failover to the next host reuses what it read.
+            let body = match loaded.as_ref().and_then(Body::again) {
+                Some(b) => b,
+                None => {
+                    let store = self.store.clone();
+                    let id = message.id;
+                    match blocking::unblock(move || body::load(&store, id)).await {
+                        Ok((t, b)) => {
+                            body_type = t;
+                            b
+                        }
+                        Err(e) => {
+                            return vec![
+                                Err(format!(
+                                    "451 4.3.0 cannot read the queued message: {e}"
+                                ));
+                                group.len()
+                            ];
+                        }
+                    }
                 }
             };
+            if let Some(again) = body.again() {
+                loaded = Some(again);
+            }
             let envelope = Envelope {
                 reverse_path: message.sender.clone(),
                 recipients: pending.iter().map(|&i| recipient(&group[i])).collect(),
@@ -378,10 +399,7 @@ impl Worker {
             attempt.implicit_tls = target.implicit_tls;
             attempt.auth = target.auth.clone();
             attempt.connect_timeout = Duration::from_secs(30);
-            let result = self
-                .pool
-                .deliver(&attempt, envelope, blocking::Unblock::new(file))
-                .await;
+            let result = self.pool.deliver(&attempt, envelope, body).await;
             if let Some(e) = &result.error {
                 tracing::info!(host = %target.name, addr = %target.addr, "outbound: attempt failed: {e}");
             }
@@ -401,26 +419,6 @@ impl Worker {
             .zip(last_temp)
             .map(|(r, temp)| r.unwrap_or(Err(temp)))
             .collect()
-    }
-
-    /// Whether the queued bytes need 8BITMIME (RFC 6152).
-    async fn body_type(&self, message: &QueuedMessage) -> std::io::Result<BodyType> {
-        let store = self.store.clone();
-        let id = message.id;
-        blocking::unblock(move || {
-            let mut f = store.queue_open(id).map_err(std::io::Error::other)?;
-            let mut buf = vec![0; 64 * 1024];
-            loop {
-                let n = f.read(&mut buf)?;
-                if n == 0 {
-                    return Ok(BodyType::SevenBit);
-                }
-                if buf[..n].iter().any(|b| *b >= 0x80) {
-                    return Ok(BodyType::EightBitMime);
-                }
-            }
-        })
-        .await
     }
 
     /// A queued message to local recipients (a DSN to a local sender):
