@@ -37,6 +37,7 @@ use smol::channel::{Receiver, Sender};
 use smol::lock::Semaphore;
 use smtp_proto::client::{Envelope, Outcome};
 
+use super::body::Body;
 use super::transaction::{self, Attempt, AttemptResult, Ended, Jobs};
 use crate::config::OutboundTls;
 
@@ -46,8 +47,6 @@ pub const IDLE_TIME: Duration = Duration::from_secs(2);
 pub const REUSE_LIMIT: usize = 100;
 /// A connection takes no new message after this age.
 pub const MAX_AGE: Duration = Duration::from_secs(300);
-
-use super::body::Body;
 
 /// What makes two attempts share a connection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

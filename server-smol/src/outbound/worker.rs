@@ -375,8 +375,8 @@ impl Worker {
                     }
                 }
             };
-            if let Some(again) = body.again() {
-                loaded = Some(again);
+            if loaded.is_none() {
+                loaded = body.again();
             }
             let envelope = Envelope {
                 reverse_path: message.sender.clone(),
