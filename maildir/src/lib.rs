@@ -75,6 +75,7 @@ mod batch;
 mod beneath;
 mod cached;
 mod codec;
+mod content_cache;
 mod core;
 mod db;
 mod delivery;
@@ -113,6 +114,7 @@ pub use append::Append;
 pub use beneath::BeneathFs;
 pub use cached::read_if_cached;
 pub use codec::MessageSummary;
+pub use content_cache::{CachedContent, ENTRY_MAX as CONTENT_CACHE_ENTRY_MAX};
 pub use delivery::{Delivery, Envelope};
 pub use error::{AccountError, DeliveryError, StoreError};
 pub use flag_sync::{FLAG_SYNC_WINDOW, FlagSync};
@@ -134,7 +136,7 @@ pub use queue::{
     RecipientRef, RecipientState, Ret, Settle,
 };
 pub use quota::{Quota, QuotaUsage};
-pub use read::{Changes, PARALLEL_SCAN_MIN};
+pub use read::{Changes, IndexedMessage, PARALLEL_SCAN_MIN};
 pub use rescan::RescanReport;
 pub use store::{MailboxInfo, MailboxStatus, MessageInfo, Store, StoreConfig};
 pub use uidset::UidSet;

@@ -7,6 +7,7 @@ use std::io;
 
 use crate::address::Address;
 use crate::codec::{self, MessageRecord, MessageSummary};
+use crate::content_cache::CachedContent;
 use crate::error::StoreError;
 use crate::index::{self, EXPUNGED, MAILBOXES, MESSAGES, PARTS};
 use crate::mime::{self, MimePart};
@@ -14,6 +15,29 @@ use crate::notify::{StoreSubscription, Subscription};
 use crate::rescan::{RescanReport, rescan_one};
 use crate::store::{MailboxStatus, MessageInfo, Store, message_info, parse_target};
 use crate::uidset::UidSet;
+
+/// A message opened with its index data ([`Store::open_indexed`]).
+#[derive(Debug)]
+pub struct IndexedMessage {
+    /// The mailbox's store-wide id ([`MailboxStatus::id`]).
+    pub mailbox_id: u64,
+    /// The MIME part offsets, when the index has them.
+    pub parts: Option<MimePart>,
+    /// The file, opened for reading; its size was checked.
+    pub file: File,
+    /// The message's size in octets.
+    pub size: u64,
+}
+
+/// The error for a message whose file is not there.
+fn gone(uid: u32, last: Option<io::Error>) -> StoreError {
+    StoreError::Io(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no message with UID {uid}"),
+        )
+    }))
+}
 
 /// What changed since a MODSEQ (CONDSTORE `CHANGEDSINCE`, QRESYNC).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,34 +247,106 @@ impl Store {
             let Some(info) = self.message(address, mailbox, uid)? else {
                 break;
             };
-            match self.inner.fs.open_read(&info.path) {
-                Ok(f) => {
-                    let actual = f.metadata()?.len();
-                    if actual != info.size {
-                        tracing::warn!(path = %info.path.display(), uid, expected = info.size, actual,
-                            "message file does not have its indexed size");
-                        return Err(StoreError::SizeMismatch {
-                            uid,
-                            expected: info.size,
-                            actual,
-                        });
-                    }
-                    return Ok(f);
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => last = Some(e),
-                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                    tracing::warn!(path = %info.path.display(), "refusing a symbolic link in the mail store");
-                    return Err(StoreError::Symlink(info.path.display().to_string()));
-                }
-                Err(e) => return Err(e.into()),
+            match self.open_checked(&info)? {
+                Ok(f) => return Ok(f),
+                Err(e) => last = Some(e),
             }
         }
-        Err(StoreError::Io(last.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("no message with UID {uid}"),
-            )
-        })))
+        Err(gone(uid, last))
+    }
+
+    /// Opens the file of `info` without following a symlink and checks its
+    /// size against the index. `Ok(Err(NotFound))` when the file is not
+    /// there (renamed by a flag change meanwhile: the caller looks the name
+    /// up again).
+    fn open_checked(&self, info: &MessageInfo) -> Result<Result<File, io::Error>, StoreError> {
+        match self.inner.fs.open_read(&info.path) {
+            Ok(f) => {
+                let actual = f.metadata()?.len();
+                if actual != info.size {
+                    tracing::warn!(path = %info.path.display(), uid = info.uid, expected = info.size, actual,
+                        "message file does not have its indexed size");
+                    return Err(StoreError::SizeMismatch {
+                        uid: info.uid,
+                        expected: info.size,
+                        actual,
+                    });
+                }
+                Ok(Ok(f))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Err(e)),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                tracing::warn!(path = %info.path.display(), "refusing a symbolic link in the mail store");
+                Err(StoreError::Symlink(info.path.display().to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A message opened for reading with what the index holds for it, from
+    /// one read transaction: the mailbox's id (for the content cache), the
+    /// MIME part offsets (`None` for a file adopted by a rescan and never
+    /// parsed), the file (checked as [`Store::open_message`] checks it) and
+    /// its size. `None` when the message does not exist. This is
+    /// [`Store::indexed_mime_parts`] and [`Store::open_message`] in one
+    /// lookup, for FETCH's per-message path.
+    ///
+    /// # Errors
+    /// As [`Store::open_message`], except that a message that is gone is
+    /// `Ok(None)`.
+    pub fn open_indexed(
+        &self,
+        address: &str,
+        mailbox: &str,
+        uid: u32,
+    ) -> Result<Option<IndexedMessage>, StoreError> {
+        let (address, mailbox) = parse_target(address, mailbox)?;
+        let dir = self.inner.layout.mailbox_dir(&address, &mailbox);
+        if !self.inner.fs.refuses_links_at_use() {
+            self.inner.refuse_links(&dir)?;
+        }
+        for _ in 0..4 {
+            let (mailbox_id, info, parts) = {
+                let txn = self.inner.db.begin_read()?;
+                let record = self.read_mailbox(&txn, &address, &mailbox)?;
+                let messages = txn.open_table(MESSAGES)?;
+                let Some(v) = messages.get((record.id, uid))? else {
+                    return Ok(None);
+                };
+                let info = message_info(&dir, uid, MessageRecord::decode(v.value())?);
+                let parts = match txn.open_table(PARTS)?.get((record.id, uid))? {
+                    Some(v) => Some(mime::decode(v.value())?),
+                    None => None,
+                };
+                (record.id, info, parts)
+            };
+            if let Ok(file) = self.open_checked(&info)? {
+                return Ok(Some(IndexedMessage {
+                    mailbox_id,
+                    parts,
+                    file,
+                    size: info.size,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A message from the content cache (`content_cache.rs`): the bytes and
+    /// offsets of a small message read recently by any session, by the
+    /// mailbox's store-wide id ([`MailboxStatus::id`]) and UID. Never
+    /// touches the index or the disk.
+    #[must_use]
+    pub fn cached_content(&self, mailbox_id: u64, uid: u32) -> Option<CachedContent> {
+        self.inner.content.get(mailbox_id, uid)
+    }
+
+    /// Keeps a message read whole (bytes as indexed, with its offsets) in
+    /// the content cache for the next reader. Messages over
+    /// [`CONTENT_CACHE_ENTRY_MAX`](crate::CONTENT_CACHE_ENTRY_MAX) bytes are
+    /// not kept.
+    pub fn cache_content(&self, mailbox_id: u64, uid: u32, content: CachedContent) {
+        self.inner.content.insert(mailbox_id, uid, content);
     }
 
     /// The MIME part offsets of a message (computed at delivery or append;

@@ -14,6 +14,7 @@ use redb::ReadableTable;
 
 use crate::address::Address;
 use crate::codec::AccountRecord;
+use crate::content_cache::ContentCache;
 use crate::core::{Core, PasswordHashing};
 use crate::db::IndexDb;
 use crate::error::StoreError;
@@ -65,6 +66,8 @@ pub(crate) struct Inner {
     pub(crate) index_commit: IndexCommit,
     /// The outbound queue's claims and id counter.
     pub(crate) queue: QueueState,
+    /// Recently read small messages (`content_cache.rs`).
+    pub(crate) content: ContentCache,
 }
 
 impl Deref for Inner {
@@ -176,6 +179,7 @@ impl Store {
                 group: GroupCommit::default(),
                 index_commit: IndexCommit::default(),
                 queue: QueueState::default(),
+                content: ContentCache::new(crate::content_cache::DEFAULT_CAPACITY),
             }),
         };
         crate::queue::recover(&store.inner.core, &store.inner.queue)?;

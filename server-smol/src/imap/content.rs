@@ -102,10 +102,47 @@ impl ImapHandler {
         uid: u32,
         need: ContentNeed,
     ) -> Option<MessageContent> {
+        if let Some(c) = self.content_cached(mailbox, uid) {
+            return Some(MessageContent::Message {
+                bytes: c.bytes,
+                offsets: Some(c.parts),
+            });
+        }
         let account = self.account.as_deref()?;
         let store = &self.shared.store;
-        let offsets = store.indexed_mime_parts(account, mailbox, uid).ok()??;
-        let file = store.open_message(account, mailbox, uid).ok()?;
+        let m = store.open_indexed(account, mailbox, uid).ok()??;
+        let offsets = m.parts?;
+        // SELECT set the mailbox's id; the name may have been reused by
+        // another mailbox since, whose messages are cached under its own.
+        if self.cache_box.is_none() {
+            self.cache_box = Some((mailbox.to_owned(), m.mailbox_id));
+        }
+        // A small message is read whole whatever was asked, and kept in
+        // the store's content cache: the next FETCH of it (ENVELOPE,
+        // BODYSTRUCTURE, header fields, sections), by any session, needs
+        // no index lookup and no open.
+        if m.size <= maildir::CONTENT_CACHE_ENTRY_MAX as u64 {
+            let bytes = maildir::read_if_cached(&m.file, usize::try_from(m.size).ok()?).ok()??;
+            if bytes.len() as u64 != m.size {
+                // The file changed behind the index; the pool path sorts
+                // it out.
+                return None;
+            }
+            let bytes = Bytes::from(bytes);
+            store.cache_content(
+                m.mailbox_id,
+                uid,
+                maildir::CachedContent {
+                    bytes: bytes.clone(),
+                    parts: offsets.clone(),
+                },
+            );
+            return Some(MessageContent::Message {
+                bytes,
+                offsets: Some(offsets),
+            });
+        }
+        let file = m.file;
         match need {
             ContentNeed::Offsets => {
                 // The literal is copied from this descriptor later.
@@ -122,18 +159,20 @@ impl ImapHandler {
                 // path sorts it out.
                 (head.len() as u64 == want).then(|| MessageContent::Header(Bytes::from(head)))
             }
-            ContentNeed::Stream | ContentNeed::Message => {
-                let size = file.metadata().ok()?.len();
-                if size > INLINE_READ_MAX {
-                    return None;
-                }
-                let bytes = maildir::read_if_cached(&file, usize::try_from(size).ok()?).ok()??;
-                (bytes.len() as u64 == size).then(|| MessageContent::Message {
-                    bytes: Bytes::from(bytes),
-                    offsets: Some(offsets),
-                })
-            }
+            // Larger than the cache takes: read on the pool (Stream is
+            // answered by `stream_message`).
+            ContentNeed::Stream | ContentNeed::Message => None,
         }
+    }
+
+    /// The message from the store's content cache, when this session knows
+    /// the mailbox's id (from an earlier read) and another read kept it.
+    pub(super) fn content_cached(&self, mailbox: &str, uid: u32) -> Option<maildir::CachedContent> {
+        let (name, id) = self.cache_box.as_ref()?;
+        if name != mailbox {
+            return None;
+        }
+        self.shared.store.cached_content(*id, uid)
     }
 
     /// Answers a [`ContentNeed::Stream`] read: the part offsets, then the
@@ -149,6 +188,11 @@ impl ImapHandler {
         uid: NonZeroU32,
     ) -> Result<MessageContent, ()> {
         let uid = uid.get();
+        if let Some(c) = self.content_cached(&mailbox, uid) {
+            session.message_begin(id, c.parts).map_err(|_| ())?;
+            session.message_chunk(id, &c.bytes).map_err(|_| ())?;
+            return Ok(MessageContent::Streamed);
+        }
         let opened = self
             .with_store(move |store, account| {
                 let offsets = store.mime_parts(account, &mailbox, uid)?;

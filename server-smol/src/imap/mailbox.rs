@@ -26,6 +26,10 @@ impl ImapHandler {
     ) -> Result<SelectAnswer, RespText> {
         // Notices queued before this SELECT describe the old view.
         self.reset_changes();
+        // Content-cache reads go by the id of the mailbox selected now
+        // (the name may have been renamed away and reused since).
+        self.cache_box = None;
+        let name = mailbox.clone();
         let result = self
             .with_store(move |store, account| {
                 // On a full disk the mailbox is still readable: picking
@@ -93,6 +97,7 @@ impl ImapHandler {
             })
             .await;
         let (status, messages, vanished) = result.map_err(|e| store_refusal(&e))?;
+        self.cache_box = Some((name, status.id));
         let (flags, permanent_flags) = SelectAnswer::system_flags();
         Ok(SelectAnswer {
             uid_validity: nz(status.uidvalidity).unwrap_or(NonZeroU32::MIN),

@@ -107,6 +107,9 @@ pub struct ImapHandler {
     /// asks for the next message only after its literals are written, so
     /// one is enough; it is dropped at the next read.
     held: Option<(u32, std::fs::File)>,
+    /// The store-wide id of the mailbox this session last read a message
+    /// from (name, id): content-cache lookups need no index read.
+    cache_box: Option<(String, u64)>,
 }
 
 impl ImapHandler {
@@ -123,6 +126,7 @@ impl ImapHandler {
             overflowed: false,
             claimed: std::collections::BTreeSet::new(),
             held: None,
+            cache_box: None,
             append: None,
         }
     }
