@@ -5,16 +5,17 @@
 #   benches/build-imaptest.sh [DIR]      (default /tmp/imaptest)
 #   IMAPTEST=DIR/src/imaptest benches/imap-vs-dovecot.sh --tool imaptest ...
 #
-# Needs root for the Debian packages (dovecot-dev, autoconf, automake,
+# Needs root for the Debian packages (dovecot-core, which has the
+# libdovecot it links against, dovecot-imapd, dovecot-dev, autoconf, automake,
 # libtool) and network access to github.com. Commit 924f619 is the one the
 # figures in benches/README.md were taken with; Debian 12's Dovecot 2.3.19
 # takes a fourth argument (params) in imap_parser_create(), which that
 # commit does not pass yet, so it is patched in (NULL: the defaults).
 set -euo pipefail
 dir=${1:-/tmp/imaptest}
-if ! dpkg -s dovecot-dev autoconf automake libtool >/dev/null 2>&1; then
+if ! dpkg -s dovecot-core dovecot-imapd dovecot-dev autoconf automake libtool >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    dovecot-dev autoconf automake libtool make gcc >/dev/null
+    dovecot-core dovecot-imapd dovecot-dev autoconf automake libtool make gcc >/dev/null
 fi
 [ -d "$dir/.git" ] || git clone -q https://github.com/dovecot/imaptest.git "$dir"
 cd "$dir"

@@ -7,6 +7,7 @@
 #                              [--modes "login-heavy persistent"] [--prefill 20]
 #                              [--perf FILE] [--bin-dir DIR] [--flag-sync batched|durable]
 #                              [--tool imapload|imaptest] [--mbox FILE] [--warmup SECS] [--cpu]
+#                              [--imaptest-mix "append=0 expunge=0 ..."]
 #
 # Each round runs sansmail then Dovecot (alternating, so drift on a shared
 # machine hits both), per mode, and prints commands/s, protocol errors and
@@ -47,10 +48,14 @@
 # /proc/stat) less imaptest's own (its rusage), so Dovecot's many
 # processes (imap per session, imap-login, auth) are all counted. Other
 # load on the machine counts too: run it on a quiet one.
+# `--imaptest-mix "STATE=WEIGHT ..."` (imaptest only) adds imaptest state
+# weights to every measured run (not the warm-up), e.g. `"append=0
+# delete=0 expunge=0 store=0"` for a read-only mix or `"append=0
+# delete=0 expunge=0"` for reads and STOREs: which commands carry a gap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent" perf="" bindir="" flagsync="" tool=imapload mbox="" warmup=0 cpu=0
+users=100 clients=10 seconds=20 rounds=3 prefill=20 modes="login-heavy persistent" perf="" bindir="" flagsync="" tool=imapload mbox="" warmup=0 cpu=0 extramix=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) users=$2; shift 2 ;;
@@ -66,6 +71,7 @@ while [ $# -gt 0 ]; do
     --mbox) mbox=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --cpu) cpu=1; shift ;;
+    --imaptest-mix) extramix=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -168,6 +174,7 @@ stress() { # server-port mode seconds extra-args...
 imaptest_run() { # server-port mode seconds seed
   local port=$1 mode=$2 secs=$3 seed=$4 mix=""
   [ "$mode" = persistent ] && mix=logout=0
+  [ "$seed" != 0 ] && mix="$mix $extramix"
   local out="$work/imaptest.out" m0 m1
   echo "== 127.0.0.1:$port $mode imaptest seed=$seed $mix" >> "$sumlog"
   m0=$(machine_ticks)

@@ -287,6 +287,47 @@ impl Store {
         self.remove_messages(address, mailbox, uids.unwrap_or(&all), true)
     }
 
+    /// Whether any message of `mailbox` in `uids` (every message if
+    /// `None`) has `\Deleted`, from one read transaction. An EXPUNGE that
+    /// would remove nothing (most of them, for clients that expunge after
+    /// every change) is answered from this read instead of joining an
+    /// expunge batch: no write transaction, no maildir lock. The answer
+    /// is as of the last commit, so it is exactly what [`Store::expunge`]
+    /// would have found had it run at that point.
+    ///
+    /// # Errors
+    /// Unknown account or mailbox, index errors.
+    pub fn any_deleted(
+        &self,
+        address: &str,
+        mailbox: &str,
+        uids: Option<&UidSet>,
+    ) -> Result<bool, StoreError> {
+        let (address, name) = parse_target(address, mailbox)?;
+        let txn = self.inner.db.begin_read()?;
+        let record = {
+            let mailboxes = txn.open_table(MAILBOXES)?;
+            match index::get_mailbox(&mailboxes, &address.key(), &name)? {
+                Some(r) => r,
+                None => return Err(self.inner.missing(&address, &name)?),
+            }
+        };
+        let messages = txn.open_table(MESSAGES)?;
+        let all = UidSet::all();
+        for r in uids.unwrap_or(&all).ranges() {
+            for entry in messages.range((record.id, *r.start())..=(record.id, *r.end()))? {
+                let (_, v) = entry?;
+                if MessageRecord::decode(v.value())?
+                    .flags
+                    .contains(Flags::DELETED)
+                {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// Removes the messages in `uids` whatever their flags (POP3 DELE at
     /// UPDATE, RFC 1939 §6). Returns the removed UIDs, ascending.
     ///

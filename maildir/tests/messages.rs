@@ -394,6 +394,27 @@ fn expunge_only_deleted_and_uid_expunge_and_pop3_delete() {
             &FlagChange::flags(FlagOp::Add, Flags::DELETED),
         )
         .unwrap();
+    // The read-only pre-check EXPUNGE is answered from when it finds none.
+    assert!(store.any_deleted(A, "INBOX", None).unwrap());
+    assert!(
+        store
+            .any_deleted(A, "INBOX", Some(&UidSet::from([4])))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .any_deleted(A, "INBOX", Some(&UidSet::from([1, 3, 6])))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .any_deleted(A, "INBOX", Some(&UidSet::from([7])))
+            .unwrap()
+    );
+    assert!(matches!(
+        store.any_deleted(A, "Nope", None),
+        Err(StoreError::NoSuchMailbox(_))
+    ));
     let sub = store.subscribe(A).unwrap();
     // UID EXPUNGE 1:4 only takes the deleted ones inside the set.
     assert_eq!(

@@ -15,7 +15,7 @@ use super::convert::*;
 
 /// STATUS of a mailbox with at most this many messages is counted on the
 /// connection's thread.
-const INLINE_STATUS_MAX: u32 = 4096;
+pub(super) const INLINE_STATUS_MAX: u32 = 4096;
 
 impl ImapHandler {
     pub(super) async fn select(
