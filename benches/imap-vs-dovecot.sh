@@ -47,7 +47,10 @@
 # busy time over the run (user, nice, system, irq, softirq from
 # /proc/stat) less imaptest's own (its rusage), so Dovecot's many
 # processes (imap per session, imap-login, auth) are all counted. Other
-# load on the machine counts too: run it on a quiet one.
+# load on the machine counts too: run it on a quiet one. It also prints
+# the disk's write and flush requests per 1,000 commands and the share of
+# the run it was busy (from /sys/class/block/DEV/stat; every fsync is a
+# cache flush on most disks, and a VM's flushes are serial exits).
 # `--imaptest-mix "STATE=WEIGHT ..."` (imaptest only) adds imaptest state
 # weights to every measured run (not the warm-up), e.g. `"append=0
 # delete=0 expunge=0 store=0"` for a read-only mix or `"append=0
@@ -177,7 +180,7 @@ imaptest_run() { # server-port mode seconds seed
   [ "$seed" != 0 ] && mix="$mix $extramix"
   local out="$work/imaptest.out" m0 m1
   echo "== 127.0.0.1:$port $mode imaptest seed=$seed $mix" >> "$sumlog"
-  m0=$(machine_ticks)
+  m0=$(machine_ticks) d0=$(disk_stat)
   # imaptest stops new commands after secs= and then waits for the clients
   # to log out; the timeout only bounds a server that stops answering.
   # /usr/bin/time reports timeout's children, i.e. imaptest's CPU.
@@ -185,11 +188,15 @@ imaptest_run() { # server-port mode seconds seed
     timeout $((secs + 60)) "$imaptest" host=127.0.0.1 port="$port" user='stress%03d@localhost' \
     users="$users" pass=secret mbox="$mbox" clients="$clients" secs="$secs" seed="$seed" \
     $mix >"$out" 2>&1 || true
-  m1=$(machine_ticks)
+  m1=$(machine_ticks) d1=$(disk_stat)
   cat "$out" >> "$sumlog"
   { echo "== 127.0.0.1:$port $mode imaptest"; grep -m5 'Error:' "$out" || true; } >> "$errlog"
-  python3 - "$out" "$secs" "$m0" "$m1" "$(tail -1 "$work/imaptest.rusage")" "$(getconf CLK_TCK)" <<'PY'
+  python3 - "$out" "$secs" "$m0" "$m1" "$(tail -1 "$work/imaptest.rusage")" "$(getconf CLK_TCK)" "$d0" "$d1" <<'PY'
 import json, re, sys
+# /sys/class/block/DEV/stat: field 5 write requests, 10 busy ms, 16 flush requests
+disk = [list(map(int, a.split())) for a in sys.argv[7:9]]
+def dd(i):
+    return disk[1][i] - disk[0][i] if all(len(d) > i for d in disk) else 0
 (b0, s0, t0), (b1, s1, t1) = (map(int, a.split()) for a in sys.argv[3:5])
 client_s = sum(float(x) for x in sys.argv[5].split()[-2:])
 busy_s = (b1 - b0) / int(sys.argv[6])
@@ -206,11 +213,21 @@ print(json.dumps({"commands": total, "commands_per_s": total / float(sys.argv[2]
                   "protocol_errors": errors, "client_failures": fails,
                   "server_cpu_ms_per_1000": 1e6 * max(busy_s - client_s, 0) / max(total, 1),
                   "client_cpu_ms_per_1000": 1e6 * client_s / max(total, 1),
-                  "steal_pct": 100 * (s1 - s0) / max(t1 - t0, 1)}))
+                  "steal_pct": 100 * (s1 - s0) / max(t1 - t0, 1),
+                  "disk_writes_per_1000": 1000 * dd(4) / max(total, 1),
+                  "disk_flushes_per_1000": 1000 * dd(15) / max(total, 1),
+                  "disk_busy_pct": dd(9) / (10 * float(sys.argv[2]))}))
 PY
 }
 # machine_ticks: "busy steal total" ticks of all CPUs from /proc/stat
 # (busy = user + nice + system + irq + softirq; iowait and idle are not).
+# disk_stat: the block device's counters (/sys/class/block/DEV/stat) for
+# the disk holding both servers' data, or nothing if it has none.
+disk_stat() {
+  local dev
+  dev=$(df --output=source "$work" 2>/dev/null | tail -1 | sed 's#^/dev/##')
+  cat "/sys/class/block/$dev/stat" 2>/dev/null || true
+}
 machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8, $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
 errlog=${ERRLOG:-/tmp/imap-vs-dovecot-errors.log}
 : > "$errlog"
@@ -260,6 +277,9 @@ s, d = (json.loads(a) for a in sys.argv[1:3])
 print(f"{'':18} cpu ms/1000 cmds: sansmail {s['server_cpu_ms_per_1000']:.0f} (steal {s['steal_pct']:.0f}%), "
       f"dovecot {d['server_cpu_ms_per_1000']:.0f} (steal {d['steal_pct']:.0f}%), "
       f"imaptest {s['client_cpu_ms_per_1000']:.0f} / {d['client_cpu_ms_per_1000']:.0f}")
+print(f"{'':18} disk per 1000 cmds: sansmail {s['disk_writes_per_1000']:.0f} writes, {s['disk_flushes_per_1000']:.0f} flushes "
+      f"(busy {s['disk_busy_pct']:.0f}%), dovecot {d['disk_writes_per_1000']:.0f} writes, "
+      f"{d['disk_flushes_per_1000']:.0f} flushes (busy {d['disk_busy_pct']:.0f}%)")
 PY
     fi
   done
