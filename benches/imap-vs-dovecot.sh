@@ -22,7 +22,9 @@
 #
 # `--perf FILE` records sansmail with `perf record --call-graph dwarf` (linux-perf)
 # over the measured rounds only (not the prefill); read it with
-# `perf report -i FILE --no-children`. `--bin-dir DIR` takes `sansmail`
+# `perf report -i FILE --no-children`; `PERF_FREQ=1000` and
+# `PERF_CALLGRAPH=fp` (for a build with `-C force-frame-pointers=yes`:
+# cheaper than DWARF unwinding, so the profile disturbs less) change how. `--bin-dir DIR` takes `sansmail`
 # and `imapload` from DIR instead of building them (to compare builds).
 # `--flag-sync MODE` writes `[imap] flag_sync = MODE` into sansmail's
 # config (default: not written, so the server's default, batched; builds
@@ -252,7 +254,7 @@ fi
 
 if [ -n "$perf" ]; then
   command -v perf >/dev/null || { echo "--perf needs perf (apt-get install linux-perf)" >&2; exit 2; }
-  perf record -e cpu-clock -F 200 --call-graph dwarf,8192 -q -o "$perf" -p "$spid" 2>/dev/null &
+  perf record -e cpu-clock -F "${PERF_FREQ:-200}" --call-graph "${PERF_CALLGRAPH:-dwarf,8192}" -q -o "$perf" -p "$spid" 2>/dev/null &
   ppid_perf=$!
 fi
 
