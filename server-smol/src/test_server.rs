@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use futures_lite::FutureExt;
 
 use crate::config::{Config, HttpAuth, Listeners};
+use crate::http::message::{bodies, header_list};
 use crate::http::messages::{self, Filter, Location, Summary};
 use crate::server::{RunningServer, Server, StartError};
 
@@ -233,8 +234,8 @@ impl TestServer {
         let parsed = crate::message::parse(&raw);
         let (headers, text, html) = match &parsed {
             Some(m) => {
-                let (text, html) = messages::bodies(m);
-                (messages::header_list(m), text, html)
+                let (text, html) = bodies(m);
+                (header_list(m), text, html)
             }
             None => (Vec::new(), None, None),
         };

@@ -1,7 +1,8 @@
-//! Messages over the API: list (with filters and the `wait`/`count`
-//! long-poll), detail decoded by mail-parser, raw bytes, one part, delete
-//! and purge. The listing functions without HTTP in them are shared with
-//! [`crate::TestServer`].
+//! Messages over the API: their ids, the list (with filters and the
+//! `wait`/`count` long-poll), purge and the mailbox list. What is done to
+//! one message (detail, raw bytes, a part, PATCH, delete) is in
+//! [`super::message`]. The listing functions without HTTP in them are
+//! shared with [`crate::TestServer`].
 //!
 //! Message ids are opaque: base64url of account, mailbox, UIDVALIDITY and
 //! UID. An id stays valid while the message exists, and never names another
@@ -14,18 +15,14 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bytes::Bytes;
-use futures_lite::{AsyncReadExt, FutureExt};
-use http_body_util::{BodyExt, StreamBody};
-use hyper::body::Frame;
-use hyper::header::{self, HeaderValue};
-use hyper::{Response, StatusCode};
-use mail_parser::{MessageParser, MimeHeaders, PartType};
+use futures_lite::FutureExt;
+use hyper::StatusCode;
+use mail_parser::MessageParser;
 use maildir::{Flags, MessageInfo, Store, StoreError, StoreEvent, UidSet};
 use serde::Serialize;
 
 use super::routes::Query;
-use super::{ApiError, ApiResult, Body, blocking, json_response, no_content};
+use super::{ApiError, ApiResult, blocking, json_response, no_content};
 use crate::shared::Shared;
 
 /// Default `limit` of a listing.
@@ -244,7 +241,7 @@ pub fn rfc3339(secs: i64) -> String {
 /// Opens a message's file through the store, which never follows a
 /// symbolic link below the data directory and retries with the current
 /// name if a flag change renamed the file meanwhile.
-fn open(store: &Store, loc: &Location) -> Result<std::fs::File, StoreError> {
+pub(super) fn open(store: &Store, loc: &Location) -> Result<std::fs::File, StoreError> {
     store.open_message(&loc.account, &loc.mailbox, loc.uid)
 }
 
@@ -367,7 +364,7 @@ fn targets(store: &Store, filter: &Filter) -> Result<Vec<(String, String)>, Stor
     Ok(out)
 }
 
-fn gone(e: &StoreError) -> bool {
+pub(super) fn gone(e: &StoreError) -> bool {
     matches!(
         e,
         StoreError::NoSuchAccount(_) | StoreError::NoSuchMailbox(_)
@@ -568,216 +565,6 @@ pub async fn list(shared: &Arc<Shared>, query: &Query) -> ApiResult {
     }
 }
 
-#[derive(Serialize)]
-struct Attachment {
-    part: String,
-    filename: Option<String>,
-    content_type: String,
-    size: usize,
-}
-
-#[derive(Serialize)]
-struct Detail {
-    #[serde(flatten)]
-    summary: Summary,
-    headers: Vec<(String, String)>,
-    text: Option<String>,
-    html: Option<String>,
-    attachments: Vec<Attachment>,
-}
-
-fn content_type(part: &mail_parser::MessagePart<'_>) -> String {
-    part.content_type()
-        .map(|ct| match &ct.c_subtype {
-            Some(sub) => format!("{}/{}", ct.c_type, sub),
-            None => ct.c_type.to_string(),
-        })
-        .unwrap_or_else(|| "text/plain".to_owned())
-        .to_ascii_lowercase()
-}
-
-/// Header fields as (name, value): the value decoded (RFC 2047) where
-/// mail-parser reads it as text, else the raw value unfolded.
-#[must_use]
-pub fn header_list(msg: &mail_parser::Message<'_>) -> Vec<(String, String)> {
-    let raw = msg.raw_message();
-    msg.headers()
-        .iter()
-        .map(|h| {
-            let value = match &h.value {
-                mail_parser::HeaderValue::Text(t) => t.to_string(),
-                _ => {
-                    let start = h.offset_start as usize;
-                    let end = (h.offset_end as usize).min(raw.len());
-                    let bytes = raw.get(start..end).unwrap_or_default();
-                    String::from_utf8_lossy(bytes)
-                        .replace("\r\n", "")
-                        .replace('\n', "")
-                        .trim()
-                        .to_owned()
-                }
-            };
-            (h.name.as_str().to_owned(), value)
-        })
-        .collect()
-}
-
-/// The first text/plain and text/html body of a message.
-#[must_use]
-pub fn bodies(msg: &mail_parser::Message<'_>) -> (Option<String>, Option<String>) {
-    // mail-parser converts between the two when one is missing; the API
-    // reports only what the message contains.
-    let text = msg.text_bodies().find_map(|p| match &p.body {
-        PartType::Text(t) => Some(t.to_string()),
-        _ => None,
-    });
-    let html = msg.html_bodies().find_map(|p| match &p.body {
-        PartType::Html(h) => Some(h.to_string()),
-        _ => None,
-    });
-    (text, html)
-}
-
-/// `GET /api/v1/messages/{id}`.
-pub async fn detail(shared: &Arc<Shared>, id: &str) -> ApiResult {
-    let store = shared.store.clone();
-    let id = id.to_owned();
-    blocking(move || {
-        let (loc, info) = resolve(&store, &id)?;
-        let s = summary(&store, &loc, &info)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
-        let raw = read_all(&store, &loc, &info)?;
-        let parsed = crate::message::parse(&raw);
-        let (headers, text, html, attachments) = match &parsed {
-            Some(msg) => {
-                let (text, html) = bodies(msg);
-                let attachments = msg
-                    .attachments
-                    .iter()
-                    .filter_map(|&i| msg.parts.get(i as usize).map(|p| (i, p)))
-                    .map(|(i, p)| Attachment {
-                        part: i.to_string(),
-                        filename: p.attachment_name().map(str::to_owned),
-                        content_type: content_type(p),
-                        size: p.contents().len(),
-                    })
-                    .collect();
-                (header_list(msg), text, html, attachments)
-            }
-            None => (Vec::new(), None, None, Vec::new()),
-        };
-        Ok(json_response(
-            StatusCode::OK,
-            &Detail {
-                summary: s,
-                headers,
-                text,
-                html,
-                attachments,
-            },
-        ))
-    })
-    .await
-}
-
-/// `GET /api/v1/messages/{id}/raw`: the stored file, streamed.
-pub async fn raw(shared: &Arc<Shared>, id: &str) -> ApiResult {
-    let store = shared.store.clone();
-    let id = id.to_owned();
-    let (file, size) = blocking(move || {
-        let (loc, info) = resolve(&store, &id)?;
-        match open(&store, &loc) {
-            Ok(f) => {
-                let size = f.metadata().map(|m| m.len()).unwrap_or(info.size);
-                Ok((f, size))
-            }
-            Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(ApiError::not_found(format!("no message {id}")))
-            }
-            Err(e) => Err(ApiError::internal(e)),
-        }
-    })
-    .await?;
-    let reader = blocking::Unblock::with_capacity(64 * 1024, file);
-    let stream = futures_lite::stream::unfold(Some(reader), |state| async move {
-        let mut reader = state?;
-        let mut buf = vec![0u8; 64 * 1024];
-        match reader.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(Frame::data(Bytes::from(buf))), Some(reader)))
-            }
-            Err(e) => Some((Err(e), None)),
-        }
-    });
-    let body: Body = StreamBody::new(stream).boxed_unsync();
-    let mut r = Response::new(body);
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("message/rfc822"),
-    );
-    r.headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    Ok(r)
-}
-
-/// `GET /api/v1/messages/{id}/parts/{part}`: a part's decoded content.
-pub async fn part(shared: &Arc<Shared>, id: &str, part: &str) -> ApiResult {
-    let store = shared.store.clone();
-    let id = id.to_owned();
-    let part = part.to_owned();
-    blocking(move || {
-        let (_, _, raw) = resolve_and_read(&store, &id)?;
-        let no_part = || ApiError::not_found(format!("no part {part} in message {id}"));
-        let index: u32 = part.parse().map_err(|_| no_part())?;
-        let msg = crate::message::parse(&raw).ok_or_else(no_part)?;
-        let p = msg.part(index).ok_or_else(no_part)?;
-        if matches!(p.body, PartType::Multipart(_)) {
-            return Err(no_part());
-        }
-        let mut r = Response::new(super::full(p.contents().to_vec()));
-        let ct = content_type(p);
-        let ct = if ct.starts_with("text/") {
-            format!("{ct}; charset=utf-8")
-        } else {
-            ct
-        };
-        if let Ok(v) = HeaderValue::from_str(&ct) {
-            r.headers_mut().insert(header::CONTENT_TYPE, v);
-        }
-        if let Some(name) = p.attachment_name() {
-            let safe: String = name
-                .chars()
-                .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
-                .collect();
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
-                r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-            }
-        }
-        Ok(r)
-    })
-    .await
-}
-
-/// `DELETE /api/v1/messages/{id}`.
-pub async fn delete(shared: &Arc<Shared>, id: &str) -> ApiResult {
-    let store = shared.store.clone();
-    let id = id.to_owned();
-    blocking(move || {
-        let (loc, _) = resolve(&store, &id)?;
-        let removed = store
-            .delete_messages(&loc.account, &loc.mailbox, &UidSet::from([loc.uid]))
-            .map_err(ApiError::internal)?;
-        if removed.is_empty() {
-            return Err(ApiError::not_found(format!("no message {id}")));
-        }
-        Ok(no_content())
-    })
-    .await
-}
-
 /// Deletes every message of `user` (or of every account).
 ///
 /// # Errors
@@ -805,42 +592,6 @@ pub async fn purge(shared: &Arc<Shared>, query: &Query) -> ApiResult {
         .await
         .map_err(ApiError::internal)?;
     Ok(no_content())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_round_trip_and_reject_garbage() {
-        let loc = Location {
-            account: "a@b".into(),
-            mailbox: "Work/2024".into(),
-            uidvalidity: 7,
-            uid: 42,
-        };
-        assert_eq!(Location::parse(&loc.id()), Some(loc));
-        assert_eq!(Location::parse("nope"), None);
-        assert_eq!(Location::parse(""), None);
-    }
-
-    #[test]
-    fn header_end() {
-        assert_eq!(memchr_blank_line(b"A: b\r\n\r\nbody"), Some(8));
-        assert_eq!(memchr_blank_line(b"A: b\n\nbody"), Some(6));
-        assert_eq!(memchr_blank_line(b"A: b\r\n"), None);
-    }
-
-    #[test]
-    fn fields() {
-        let (from, to, subject, date) = header_fields(
-            b"From: Al <al@x.test>\r\nTo: b@y.test, C <c@z.test>\r\nCc: d@w.test\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\n",
-        );
-        assert_eq!(from.as_deref(), Some("al@x.test"));
-        assert_eq!(to, ["b@y.test", "c@z.test", "d@w.test"]);
-        assert_eq!(subject.as_deref(), Some("café"));
-        assert_eq!(date.as_deref(), Some("2024-01-01T10:00:00Z"));
-    }
 }
 
 /// `GET /api/v1/mailboxes?user=`: the account's mailboxes with their
@@ -884,113 +635,38 @@ pub async fn mailboxes(shared: &Arc<Shared>, query: &Query) -> ApiResult {
     .await
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Patch {
-    seen: Option<bool>,
-    flagged: Option<bool>,
-    mailbox: Option<String>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `PATCH /api/v1/messages/{id}` with `{"seen","flagged","mailbox"}`:
-/// flags, then a move (an extension for the web UI). Answers the message's
-/// id (new after a move) and flags.
-pub async fn patch(
-    shared: &Arc<Shared>,
-    id: &str,
-    req: hyper::Request<hyper::body::Incoming>,
-) -> ApiResult {
-    let body = super::read_body(shared, req, 64 * 1024).await?;
-    let patch: Patch = super::parse_json(&body)?;
-    let store = shared.store.clone();
-    let id = id.to_owned();
-    blocking(move || {
-        let (loc, _) = resolve(&store, &id)?;
-        let uids = UidSet::from([loc.uid]);
-        for (want, flag) in [
-            (patch.seen, maildir::Flags::SEEN),
-            (patch.flagged, maildir::Flags::FLAGGED),
-        ] {
-            if let Some(on) = want {
-                let op = if on {
-                    maildir::FlagOp::Add
-                } else {
-                    maildir::FlagOp::Remove
-                };
-                store
-                    .store_flags(
-                        &loc.account,
-                        &loc.mailbox,
-                        &uids,
-                        &maildir::FlagChange::flags(op, flag),
-                    )
-                    .map_err(ApiError::internal)?;
-            }
-        }
-        let mut loc = loc;
-        if let Some(to) = patch.mailbox.filter(|m| *m != loc.mailbox) {
-            let moved = match store.move_messages(&loc.account, &loc.mailbox, &uids, &to) {
-                Ok(m) => m,
-                Err(e) if gone(&e) || matches!(e, StoreError::InvalidMailbox(_)) => {
-                    return Err(ApiError::not_found(format!("no mailbox {to}")));
-                }
-                Err(e) => return Err(ApiError::internal(e)),
-            };
-            let new_uid = moved.dest_uids.first().copied();
-            let Some(new_uid) = new_uid else {
-                return Err(ApiError::not_found(format!("no message {id}")));
-            };
-            loc = Location {
-                account: loc.account,
-                mailbox: to,
-                uidvalidity: moved.uidvalidity,
-                uid: new_uid,
-            };
-        }
-        let info = store
-            .message(&loc.account, &loc.mailbox, loc.uid)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
-        Ok(json_response(
-            StatusCode::OK,
-            &serde_json::json!({
-                "id": loc.id(),
-                "flags": flag_names(info.flags, &info.keywords),
-            }),
-        ))
-    })
-    .await
-}
+    #[test]
+    fn ids_round_trip_and_reject_garbage() {
+        let loc = Location {
+            account: "a@b".into(),
+            mailbox: "Work/2024".into(),
+            uidvalidity: 7,
+            uid: 42,
+        };
+        assert_eq!(Location::parse(&loc.id()), Some(loc));
+        assert_eq!(Location::parse("nope"), None);
+        assert_eq!(Location::parse(""), None);
+    }
 
-/// `GET /api/v1/messages/{id}/html[?remote=1]`: the HTML part as its own
-/// document under a sandbox Content-Security-Policy (nothing runs, nothing
-/// remote loads unless `remote=1`, no form is submitted).
-pub async fn html(shared: &Arc<Shared>, id: &str, query: &Query) -> ApiResult {
-    let remote = query.get("remote") == Some("1");
-    let store = shared.store.clone();
-    let id = id.to_owned();
-    blocking(move || {
-        let (_, _, raw) = resolve_and_read(&store, &id)?;
-        let msg = crate::message::parse(&raw)
-            .ok_or_else(|| ApiError::not_found(format!("no HTML part in {id}")))?;
-        let (_, html) = bodies(&msg);
-        let html = html.ok_or_else(|| ApiError::not_found(format!("no HTML part in {id}")))?;
-        let mut r = hyper::Response::new(super::full(super::ui::framed_html(&html)));
-        let h = r.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
+    #[test]
+    fn header_end() {
+        assert_eq!(memchr_blank_line(b"A: b\r\n\r\nbody"), Some(8));
+        assert_eq!(memchr_blank_line(b"A: b\n\nbody"), Some(6));
+        assert_eq!(memchr_blank_line(b"A: b\r\n"), None);
+    }
+
+    #[test]
+    fn fields() {
+        let (from, to, subject, date) = header_fields(
+            b"From: Al <al@x.test>\r\nTo: b@y.test, C <c@z.test>\r\nCc: d@w.test\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\n",
         );
-        h.insert(
-            "content-security-policy",
-            HeaderValue::from_static(super::ui::message_csp(remote)),
-        );
-        h.insert(
-            "x-content-type-options",
-            HeaderValue::from_static("nosniff"),
-        );
-        h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-        Ok(r)
-    })
-    .await
+        assert_eq!(from.as_deref(), Some("al@x.test"));
+        assert_eq!(to, ["b@y.test", "c@z.test", "d@w.test"]);
+        assert_eq!(subject.as_deref(), Some("café"));
+        assert_eq!(date.as_deref(), Some("2024-01-01T10:00:00Z"));
+    }
 }

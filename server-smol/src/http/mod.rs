@@ -19,6 +19,7 @@
 
 pub mod events;
 pub mod inject;
+pub mod message;
 pub mod messages;
 pub mod openapi;
 mod queue;
@@ -399,12 +400,12 @@ async fn dispatch(
         Op::ListMessages => messages::list(shared, &query).await,
         Op::InjectMessage => inject::post_message(shared, &query, req).await,
         Op::PurgeMessages => messages::purge(shared, &query).await,
-        Op::GetMessage => messages::detail(shared, &param(0)).await,
-        Op::DeleteMessage => messages::delete(shared, &param(0)).await,
-        Op::RawMessage => messages::raw(shared, &param(0))
+        Op::GetMessage => message::detail(shared, &param(0)).await,
+        Op::DeleteMessage => message::delete(shared, &param(0)).await,
+        Op::RawMessage => message::raw(shared, &param(0))
             .await
             .map(|r| download(r, query.get("download").is_some(), "message.eml")),
-        Op::MessagePart => messages::part(shared, &param(0), &param(1))
+        Op::MessagePart => message::part(shared, &param(0), &param(1))
             .await
             .map(|r| download(r, true, "attachment")),
         Op::Send => inject::send(shared, &query, req).await,
@@ -417,7 +418,7 @@ async fn dispatch(
         Op::DeleteQueue => queue::delete(shared, &param(0)).await,
         Op::Events => events::stream(shared, &query).await,
         Op::ListMailboxes => messages::mailboxes(shared, &query).await,
-        Op::PatchMessage => messages::patch(shared, &param(0), req).await,
-        Op::MessageHtml => messages::html(shared, &param(0), &query).await,
+        Op::PatchMessage => message::patch(shared, &param(0), req).await,
+        Op::MessageHtml => message::html(shared, &param(0), &query).await,
     }
 }
