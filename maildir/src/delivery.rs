@@ -244,7 +244,10 @@ impl Store {
             tmp_path: PathBuf::new(),
             file: None,
             created: false,
-            buffer: Vec::with_capacity(WRITE_BUFFER),
+            // Grown as bytes arrive (to WRITE_BUFFER at most): most messages
+            // are a few KiB, and a 64 KiB block per delivery made glibc
+            // consolidate its free lists under IMAP's APPEND load.
+            buffer: Vec::new(),
             written: 0,
             scanner: crate::mime::Scanner::new(),
             poisoned: false,
