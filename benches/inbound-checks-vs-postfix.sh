@@ -13,6 +13,9 @@
 #
 # `--checks off` turns SPF/DKIM/DMARC off (`[checks]` all false): plain
 # durable delivery through the pipeline to `local` (issue 11's figure).
+# `DNS_TTL=SECS` gives dnsmasq's answers that TTL (`--local-ttl`). Its
+# default is 0, so every message makes sansmail query SPF and DMARC
+# again; real records carry minutes to hours.
 #
 # Each round runs sansmail then Postfix and prints, per server, the SMTP
 # accept rate (loadgen, first to last accepted DATA; sansmail acknowledges
@@ -54,7 +57,7 @@ cleanup() {
 trap cleanup EXIT
 
 dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --pid-file= \
-  --listen-address=127.0.0.1 --bind-interfaces --local=/test/ --port="$dnsport" --user=root \
+  --listen-address=127.0.0.1 --bind-interfaces --local=/test/ --port="$dnsport" --user=root ${DNS_TTL:+--local-ttl=$DNS_TTL} \
   "--txt-record=sender.test,v=spf1 ip4:127.0.0.1 -all" "--txt-record=_dmarc.sender.test,v=DMARC1; p=none" &
 dnspid=$!
 
