@@ -411,6 +411,79 @@ fn classify(e: &NetError) -> DnsFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A one-record DNS server on a loopback UDP socket: answers every
+    /// query with one TXT record ("v=spf1 -all", TTL 0, so nothing may be
+    /// cached) after `delay`, and counts the queries.
+    fn txt_server(delay: Duration) -> (SocketAddr, Arc<AtomicUsize>) {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&count);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while let Ok((n, peer)) = socket.recv_from(&mut buf) {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let q = &buf[..n];
+                // Header (12) and the question: name labels, type, class.
+                let mut end = 12;
+                while end < n && q[end] != 0 {
+                    end += 1 + usize::from(q[end]);
+                }
+                let question = &q[12..end + 5];
+                let text = b"v=spf1 -all";
+                let mut r = Vec::new();
+                r.extend_from_slice(&q[..2]); // id
+                r.extend_from_slice(&[0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]);
+                r.extend_from_slice(question);
+                r.extend_from_slice(&[0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 0]);
+                r.extend_from_slice(&u16::try_from(text.len() + 1).unwrap().to_be_bytes());
+                r.push(u8::try_from(text.len()).unwrap());
+                r.extend_from_slice(text);
+                std::thread::sleep(delay);
+                let _ = socket.send_to(&r, peer);
+            }
+        });
+        (addr, count)
+    }
+
+    /// hickory shares a query in flight among concurrent lookups of one
+    /// name and type, and keeps nothing a TTL of 0 forbids: the checks of
+    /// ten messages from one domain arriving together make one SPF query,
+    /// and the next message asks again (benches/README.md, stop 26: the
+    /// inbound bench's dnsmasq answers with TTL 0).
+    #[test]
+    fn concurrent_lookups_share_one_query_and_none_is_cached() {
+        let (addr, count) = txt_server(Duration::from_millis(500));
+        let dns = Dns::new(&[addr]).unwrap();
+        let answers: Vec<_> = smol::block_on(async {
+            let tasks: Vec<_> = (0..10)
+                .map(|_| {
+                    let dns = dns.clone();
+                    smol::spawn(async move { dns.txt("Sender.TEST").await })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await);
+            }
+            out
+        });
+        for a in &answers {
+            assert_eq!(a, &Ok(vec![b"v=spf1 -all".to_vec()]));
+        }
+        assert_eq!(
+            count.load(Ordering::SeqCst),
+            1,
+            "queries for 10 concurrent lookups"
+        );
+        // Once answered, nothing is kept: the next lookup asks again.
+        let again = smol::block_on(dns.txt("sender.test"));
+        assert_eq!(again, Ok(vec![b"v=spf1 -all".to_vec()]));
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+    }
 
     #[test]
     fn resolver_lists_parse() {
