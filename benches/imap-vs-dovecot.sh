@@ -22,9 +22,10 @@
 #
 # `--perf FILE` records sansmail with `perf record --call-graph dwarf` (linux-perf)
 # over the measured rounds only (not the prefill); read it with
-# `perf report -i FILE --no-children`; `PERF_FREQ=1000` and
-# `PERF_CALLGRAPH=fp` (for a build with `-C force-frame-pointers=yes`:
-# cheaper than DWARF unwinding, so the profile disturbs less) change how. `--bin-dir DIR` takes `sansmail`
+# `perf report -i FILE --no-children`. `PERF_FREQ=1000` and
+# `PERF_CALLGRAPH=fp` change the sampling (fp is for a build with
+# `-C force-frame-pointers=yes`: cheaper than DWARF unwinding, so the
+# profile disturbs the server less). `--bin-dir DIR` takes `sansmail`
 # and `imapload` from DIR instead of building them (to compare builds).
 # `--flag-sync MODE` writes `[imap] flag_sync = MODE` into sansmail's
 # config (default: not written, so the server's default, batched; builds

@@ -305,13 +305,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let (address, name) = parse_target(address, mailbox)?;
         let txn = self.inner.db.begin_read()?;
-        let record = {
-            let mailboxes = txn.open_table(MAILBOXES)?;
-            match index::get_mailbox(&mailboxes, &address.key(), &name)? {
-                Some(r) => r,
-                None => return Err(self.inner.missing(&address, &name)?),
-            }
-        };
+        let record = self.read_mailbox(&txn, &address, &name)?;
         let messages = txn.open_table(MESSAGES)?;
         let all = UidSet::all();
         for r in uids.unwrap_or(&all).ranges() {

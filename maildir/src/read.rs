@@ -65,7 +65,7 @@ fn status_of(r: &codec::MailboxRecord) -> MailboxStatus {
 }
 
 impl Store {
-    fn read_mailbox(
+    pub(crate) fn read_mailbox(
         &self,
         txn: &redb::ReadTransaction,
         address: &Address,

@@ -523,3 +523,50 @@ fn header_and_text_of_an_encoded_message_rfc822_part() {
     let r = c.ok("FETCH 1 (BODY.PEEK[1.HEADER])");
     assert_eq!(r.untagged, vec!["* 1 FETCH (BODY[1.HEADER] NIL)"]);
 }
+
+/// EXPUNGE and UID EXPUNGE with nothing `\Deleted` answer OK with no
+/// EXPUNGE response and remove nothing, and with `\Deleted` messages
+/// remove exactly those, in a small mailbox (checked on the connection's
+/// thread) and in one of more than 4,096 messages (checked on the pool).
+#[test]
+fn expunge_with_and_without_deleted_messages_in_small_and_large_mailboxes() {
+    let site = imap_site("loopback");
+    let server = site.start();
+    let addr = server.addr("imap");
+    let mut w = logged_in(addr);
+    for (mailbox, doublings) in [("Small", 2), ("Large", 13)] {
+        assert!(w.cmd(&format!("CREATE {mailbox}")).ok());
+        assert!(w.append(mailbox, "", &message("seed")).ok());
+        w.ok(&format!("SELECT {mailbox}"));
+        for _ in 0..doublings {
+            let r = w.cmd(&format!("UID COPY 1:* {mailbox}"));
+            assert!(r.ok(), "{r:?}");
+        }
+        let total = 1u32 << doublings;
+        w.ok("NOOP");
+        // Nothing flagged: no EXPUNGE response, nothing gone.
+        let r = w.ok("EXPUNGE");
+        assert!(r.untagged.is_empty(), "{mailbox}: {:?}", r.untagged);
+        let r = w.ok("UID EXPUNGE 1:3");
+        assert!(r.untagged.is_empty(), "{mailbox}: {:?}", r.untagged);
+        let status = w.ok(&format!("STATUS {mailbox} (MESSAGES)"));
+        assert_eq!(
+            status.untagged,
+            [format!("* STATUS {mailbox} (MESSAGES {total})")]
+        );
+        // Flag 2 and 4; UID EXPUNGE 1:3 takes only 2, EXPUNGE then 4
+        // (now message 3).
+        w.ok("STORE 2,4 +FLAGS.SILENT (\\Deleted)");
+        let r = w.ok("UID EXPUNGE 1:3");
+        assert_eq!(r.untagged, ["* 2 EXPUNGE"], "{mailbox}");
+        let r = w.ok("EXPUNGE");
+        assert_eq!(r.untagged, ["* 3 EXPUNGE"], "{mailbox}");
+        let r = w.ok("EXPUNGE");
+        assert!(r.untagged.is_empty(), "{mailbox}: {:?}", r.untagged);
+        let status = w.ok(&format!("STATUS {mailbox} (MESSAGES)"));
+        assert_eq!(
+            status.untagged,
+            [format!("* STATUS {mailbox} (MESSAGES {})", total - 2)]
+        );
+    }
+}
