@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 require_tools smtp-sink dnsmasq python3
 binA=$(cd "$1" && pwd) signA=$2 binB=$(cd "$3" && pwd) signB=$4 pairs=$5 messages=$6 connections=10 size=5120
 per_conn=$((messages/connections))
-work=$(mktemp -d /tmp/ob-ab.XXXXXX); chmod 755 $work
+work=$(mktemp -d /tmp/ob-ab.XXXXXX); chmod 755 $work; chattr +T $work 2>/dev/null || true
 read -r sinkport dnsport portA portB < <(free_ports 4)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf $work' EXIT
