@@ -331,6 +331,33 @@ fn body_length_signatures_are_neutral() {
     assert_eq!(disposition, Disposition::Accept);
 }
 
+/// A DKIM-Signature field mail-auth refuses (here an unsupported version,
+/// RFC 6376 §3.5 `v=1`) is a result of its own (mail-auth's neutral), not
+/// `dkim=none`: the no-signature shortcut in `checks::dkim::verify` must
+/// not skip it.
+#[test]
+fn malformed_signature_is_neutral_not_none() {
+    let rig = rig();
+    let mut msg =
+        b"DKIM-Signature: v=2; a=rsa-sha256; d=example.test; s=s1; h=From; bh=AAAA; b=AAAA\r\n"
+            .to_vec();
+    msg.extend_from_slice(&message("example.test"));
+    let (header, disposition) = run(
+        &rig,
+        &all_checks(),
+        ip("127.0.0.5"),
+        Some("a@example.test"),
+        &msg,
+    );
+    assert_eq!(
+        header,
+        ar(
+            "spf=pass smtp.mailfrom=example.test; dkim=neutral; dmarc=pass header.from=example.test"
+        )
+    );
+    assert_eq!(disposition, Disposition::Accept);
+}
+
 #[test]
 fn unreachable_dns_is_temperror_in_bounded_time() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -91,9 +91,10 @@ pub async fn verify(dns: &Dns, message: &[u8]) -> Vec<DkimVerdict> {
     let Some(parsed) = AuthenticatedMessage::parse_with_opts(message, None, false) else {
         return Vec::new();
     };
-    if parsed.dkim_headers.is_empty() {
-        // No DKIM-Signature field (parsed or not): `dkim=none`, and
-        // nothing to look up or hash.
+    if parsed.dkim_headers.is_empty() && !parsed.has_dkim_errors {
+        // No DKIM-Signature field at all: `dkim=none`, and nothing to look
+        // up or hash. (A malformed one is not in `dkim_headers` but in
+        // `errors`, and still gets its result below.)
         return Vec::new();
     }
     let cache = Prefetched::default();
