@@ -265,6 +265,26 @@ fn spf_dkim_dmarc_results_and_dispositions() {
         .1,
         Disposition::Reject
     );
+    // MAIL FROM in one domain, From: in another. The envelope's DMARC
+    // record is looked up early on the guess that From: shares its domain
+    // (`checks::start`); here it does not, and From:'s own policy applies:
+    // SPF passes for quarantine.test but is not aligned with example.test,
+    // whose p=reject (not quarantine.test's p=quarantine) decides.
+    assert_eq!(
+        run(
+            &rig,
+            &c,
+            ip("127.0.0.5"),
+            Some("a@quarantine.test"),
+            &message("example.test")
+        ),
+        (
+            ar(
+                "spf=pass smtp.mailfrom=quarantine.test; dkim=none; dmarc=fail header.from=example.test"
+            ),
+            Disposition::Reject
+        )
+    );
     // Only SPF enabled.
     let spf_only = ChecksConfig {
         spf: true,

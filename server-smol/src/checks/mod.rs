@@ -1,8 +1,10 @@
 //! Checks on receipt (docs/DESIGN.md §5.3): SPF (RFC 7208) for the client IP
 //! and MAIL FROM (or HELO for the null sender), DKIM (RFC 6376) for every
 //! signature, DMARC (RFC 7489) for the From: domain, all through
-//! `[outbound] resolvers`. The pipeline calls [`check`] at the end of DATA
-//! on `[smtp]` (never for authenticated senders), prepends
+//! `[outbound] resolvers`. On `[smtp]` (never for authenticated senders)
+//! the pipeline calls [`start`] when DATA begins, which sends the lookups
+//! the envelope allows, and [`finish`] at the end of DATA ([`check`] is
+//! both at once); it prepends
 //! [`Checked::header`] before its Received: field, drops incoming
 //! Authentication-Results that claim our name ([`strip_our_results`]),
 //! and applies [`Checked::disposition`].
@@ -69,12 +71,45 @@ pub struct Checked {
     pub disposition: Disposition,
 }
 
-/// Runs the enabled checks. Never fails: DNS trouble shows as `temperror`
-/// (and DMARC then asks for nothing).
-pub async fn check(dns: &Dns, config: &ChecksConfig, hostname: &str, req: Request<'_>) -> Checked {
-    let helo = req.helo.trim_end_matches('.').to_ascii_lowercase();
+/// The lookups that need only the envelope, started when DATA begins
+/// ([`start`]) so that their DNS round trips overlap the transfer of the
+/// body instead of following it: SPF (client IP, HELO, MAIL FROM), and the
+/// DMARC record of the MAIL FROM domain, on the guess that the From:
+/// domain is the same (the usual case: RFC 7489 §3.1 alignment). When
+/// From: turns out to differ, that guess is dropped and From:'s record is
+/// looked up at the end of DATA, one query more than without the guess.
+/// Dropping an `Early` (the message was refused or the client left)
+/// cancels its lookups.
+pub struct Early {
+    /// `(smtp.mailfrom or smtp.helo, domain)`, as in [`Checked::spf_identity`].
+    identity: (&'static str, String),
+    spf: Option<smol::Task<SpfVerdict>>,
+    /// The MAIL FROM domain and its DMARC record, being looked up.
+    dmarc: Option<(String, smol::Task<dmarc::Found>)>,
+}
+
+impl std::fmt::Debug for Early {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Early")
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts the envelope's lookups (see [`Early`]) on smol's executor, where
+/// the resolver's own background tasks run.
+#[must_use]
+pub fn start(
+    dns: &Dns,
+    config: &ChecksConfig,
+    hostname: &str,
+    client_ip: IpAddr,
+    helo: &str,
+    mail_from: Option<&str>,
+) -> Early {
+    let helo = helo.trim_end_matches('.').to_ascii_lowercase();
     // RFC 7208 §2.4: with a null reverse-path, check postmaster@<helo>.
-    let (identity, sender, spf_domain) = match req.mail_from {
+    let (identity, sender, spf_domain) = match mail_from {
         Some(addr) => {
             let domain = addr
                 .rsplit_once('@')
@@ -84,27 +119,70 @@ pub async fn check(dns: &Dns, config: &ChecksConfig, hostname: &str, req: Reques
         }
         None => ("smtp.helo", format!("postmaster@{helo}"), helo.clone()),
     };
-    // SPF and DKIM need different lookups: run them side by side.
+    let spf = config.spf.then(|| {
+        let (dns, domain, hostname) = (dns.clone(), spf_domain.clone(), hostname.to_owned());
+        smol::spawn(
+            async move { spf::check(&dns, client_ip, &helo, &sender, &domain, &hostname).await },
+        )
+    });
+    // A null sender (a bounce) names no domain worth guessing From: by.
+    let dmarc = (config.dmarc && mail_from.is_some()).then(|| {
+        let (dns, domain) = (dns.clone(), spf_domain.clone());
+        let task = smol::spawn(async move { dmarc::lookup(&dns, &domain).await });
+        (spf_domain.clone(), task)
+    });
+    Early {
+        identity: (identity, spf_domain),
+        spf,
+        dmarc,
+    }
+}
+
+/// Runs the enabled checks. Never fails: DNS trouble shows as `temperror`
+/// (and DMARC then asks for nothing).
+pub async fn check(dns: &Dns, config: &ChecksConfig, hostname: &str, req: Request<'_>) -> Checked {
+    let early = start(
+        dns,
+        config,
+        hostname,
+        req.client_ip,
+        req.helo,
+        req.mail_from,
+    );
+    finish(dns, config, early, req.message).await
+}
+
+/// Finishes the checks [`start`] began, now that the message is here:
+/// DKIM, and DMARC for the From: domain.
+pub async fn finish(dns: &Dns, config: &ChecksConfig, early: Early, message: &[u8]) -> Checked {
+    let Early {
+        identity,
+        spf,
+        dmarc: guessed,
+    } = early;
+    let spf_domain = identity.1.clone();
     let spf_check = async {
-        if config.spf {
-            Some(spf::check(dns, req.client_ip, &helo, &sender, &spf_domain, hostname).await)
-        } else {
-            None
+        match spf {
+            Some(task) => Some(task.await),
+            None => None,
         }
     };
     let dkim_check = async {
         if config.dkim || config.dmarc {
-            Some(dkim::verify(dns, req.message).await)
+            Some(dkim::verify(dns, message).await)
         } else {
             None
         }
     };
-    // The DMARC record depends on neither result: its lookup runs beside
-    // them instead of after (one DNS round trip less per message).
-    let from_domain = from_domain(req.message);
+    // The DMARC record depends on neither result: its lookup (if the
+    // guess in `start` missed) runs beside them instead of after.
+    let from_domain = from_domain(message);
     let dmarc_lookup = async {
         match (&from_domain, config.dmarc) {
-            (Some(from), true) => Some(dmarc::lookup(dns, from).await),
+            (Some(from), true) => Some(match guessed {
+                Some((domain, task)) if domain == *from => task.await,
+                _ => dmarc::lookup(dns, from).await,
+            }),
             _ => None,
         }
     };
@@ -136,7 +214,7 @@ pub async fn check(dns: &Dns, config: &ChecksConfig, hostname: &str, req: Reques
     };
     Checked {
         spf,
-        spf_identity: (identity, spf_domain),
+        spf_identity: identity,
         dkim: if config.dkim { dkim } else { None },
         dmarc,
         from_domain,

@@ -50,6 +50,9 @@ pub struct Message {
     /// end of DATA, checked (SPF, DKIM, DMARC), and only then delivered
     /// with `Authentication-Results:` in front.
     checked: Option<Vec<u8>>,
+    /// The checks' envelope lookups, started with the message
+    /// (`checks::start`): they run while the body arrives.
+    early: Option<crate::checks::Early>,
     /// Where local copies go: INBOX, or Junk after a DMARC quarantine.
     mailbox: &'static str,
 }
@@ -103,6 +106,7 @@ impl Message {
             ret: None,
             signed: None,
             checked: None,
+            early: None,
             mailbox: maildir::INBOX,
         }
         .with_signing()
@@ -132,10 +136,19 @@ impl Message {
     fn with_checks(mut self) -> Message {
         if self.origin.source == Source::Smtp
             && self.origin.authenticated.is_none()
-            && self.origin.client_ip.is_some()
-            && self.pipeline.inner.dns.is_some()
+            && let Some(ip) = self.origin.client_ip
+            && let Some(dns) = self.pipeline.inner.dns.as_ref()
         {
             self.checked = Some(Vec::new());
+            let config = &self.pipeline.inner.config;
+            self.early = Some(crate::checks::start(
+                dns,
+                &config.checks,
+                &config.hostname,
+                ip,
+                self.origin.helo.as_deref().unwrap_or(""),
+                self.sender.as_deref(),
+            ));
         }
         self
     }
@@ -148,18 +161,18 @@ impl Message {
         let config = &self.pipeline.inner.config;
         let dns = self.pipeline.inner.dns.as_ref()?;
         let ip = self.origin.client_ip?;
-        let checked = crate::checks::check(
-            dns,
-            &config.checks,
-            &config.hostname,
-            crate::checks::Request {
-                client_ip: ip,
-                helo: self.origin.helo.as_deref().unwrap_or(""),
-                mail_from: self.sender.as_deref(),
-                message: &body,
-            },
-        )
-        .await;
+        let early = match self.early.take() {
+            Some(e) => e,
+            None => crate::checks::start(
+                dns,
+                &config.checks,
+                &config.hostname,
+                ip,
+                self.origin.helo.as_deref().unwrap_or(""),
+                self.sender.as_deref(),
+            ),
+        };
+        let checked = crate::checks::finish(dns, &config.checks, early, &body).await;
         match checked.disposition {
             crate::checks::Disposition::Reject => {
                 return Some(Verdict::new(
@@ -296,6 +309,7 @@ impl Message {
                 return Ok::<_, Failure>((files, bytes, None));
             }
             let local = files.local.take().map(|d| d.commit());
+
             let queued = files.queue.take().map(|q| q.commit());
             let over_quota = std::mem::take(&mut files.over_quota);
             let raw = match files.spool.take() {
