@@ -140,17 +140,26 @@ impl Message {
             && let Some(dns) = self.pipeline.inner.dns.as_ref()
         {
             self.checked = Some(Vec::new());
-            let config = &self.pipeline.inner.config;
-            self.early = Some(crate::checks::start(
-                dns,
-                &config.checks,
-                &config.hostname,
-                ip,
-                self.origin.helo.as_deref().unwrap_or(""),
-                self.sender.as_deref(),
-            ));
+            self.early = Some(self.start_checks(dns, ip));
         }
         self
+    }
+
+    /// Starts the checks' envelope lookups (`checks::start`).
+    fn start_checks(
+        &self,
+        dns: &crate::outbound::dns::Dns,
+        ip: std::net::IpAddr,
+    ) -> crate::checks::Early {
+        let config = &self.pipeline.inner.config;
+        crate::checks::start(
+            dns,
+            &config.checks,
+            &config.hostname,
+            ip,
+            self.origin.helo.as_deref().unwrap_or(""),
+            self.sender.as_deref(),
+        )
     }
 
     /// Runs the checks on the held message: `Some(verdict)` refuses it
@@ -161,16 +170,11 @@ impl Message {
         let config = &self.pipeline.inner.config;
         let dns = self.pipeline.inner.dns.as_ref()?;
         let ip = self.origin.client_ip?;
+        // `with_checks` started them with the message; started here only
+        // if it did not.
         let early = match self.early.take() {
             Some(e) => e,
-            None => crate::checks::start(
-                dns,
-                &config.checks,
-                &config.hostname,
-                ip,
-                self.origin.helo.as_deref().unwrap_or(""),
-                self.sender.as_deref(),
-            ),
+            None => self.start_checks(dns, ip),
         };
         let checked = crate::checks::finish(dns, &config.checks, early, &body).await;
         match checked.disposition {
@@ -309,7 +313,6 @@ impl Message {
                 return Ok::<_, Failure>((files, bytes, None));
             }
             let local = files.local.take().map(|d| d.commit());
-
             let queued = files.queue.take().map(|q| q.commit());
             let over_quota = std::mem::take(&mut files.over_quota);
             let raw = match files.spool.take() {
