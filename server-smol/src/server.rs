@@ -132,7 +132,12 @@ impl Server {
                 .map_err(|e| StartError(format!("cannot listen on {name} {addr}: {e}")))?;
             bound.push((name, local, listener));
         }
-        let (pipeline, outbox_wake) = crate::pipeline::Pipeline::new(config.clone(), store.clone());
+        let executor = Arc::new(Executor::new());
+        let (pipeline, outbox_wake) = crate::pipeline::Pipeline::new(
+            config.clone(),
+            store.clone(),
+            crate::outbound::dns::Spawner::on(executor.clone()),
+        );
         let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
         let (halt_tx, halt_rx) = smol::channel::bounded::<()>(1);
         let shared = Arc::new(Shared {
@@ -183,7 +188,6 @@ impl Server {
             })
             .map_err(|e| StartError(format!("control socket: {e}")))?;
 
-        let executor = Arc::new(Executor::new());
         executor
             .spawn(crate::pipeline::webhook::run_outbox(
                 pipeline.clone(),

@@ -96,8 +96,8 @@ impl std::fmt::Debug for Early {
     }
 }
 
-/// Starts the envelope's lookups (see [`Early`]) on smol's executor, where
-/// the resolver's own background tasks run.
+/// Starts the envelope's lookups (see [`Early`]) where the resolver's own
+/// background tasks run ([`Dns::spawn`]).
 #[must_use]
 pub fn start(
     dns: &Dns,
@@ -120,15 +120,15 @@ pub fn start(
         None => ("smtp.helo", format!("postmaster@{helo}"), helo.clone()),
     };
     let spf = config.spf.then(|| {
-        let (dns, domain, hostname) = (dns.clone(), spf_domain.clone(), hostname.to_owned());
-        smol::spawn(
-            async move { spf::check(&dns, client_ip, &helo, &sender, &domain, &hostname).await },
-        )
+        let (resolver, domain, hostname) = (dns.clone(), spf_domain.clone(), hostname.to_owned());
+        dns.spawn(async move {
+            spf::check(&resolver, client_ip, &helo, &sender, &domain, &hostname).await
+        })
     });
     // A null sender (a bounce) names no domain worth guessing From: by.
     let dmarc = (config.dmarc && mail_from.is_some()).then(|| {
-        let (dns, domain) = (dns.clone(), spf_domain.clone());
-        let task = smol::spawn(async move { dmarc::lookup(&dns, &domain).await });
+        let (resolver, domain) = (dns.clone(), spf_domain.clone());
+        let task = dns.spawn(async move { dmarc::lookup(&resolver, &domain).await });
         (spf_domain.clone(), task)
     });
     Early {

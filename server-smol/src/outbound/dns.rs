@@ -2,8 +2,8 @@
 //!
 //! hickory talks to the network through its `RuntimeProvider` trait; the
 //! provider here puts its UDP sockets, TCP streams, timers and background
-//! tasks on async-io and smol's global executor, so no tokio runtime ever
-//! runs. The servers are `[outbound] resolvers` ("ip:port", UDP with TCP
+//! tasks on async-io and a smol executor ([`Spawner`]: the server's own, or
+//! smol's global one), so no tokio runtime ever runs. The servers are `[outbound] resolvers` ("ip:port", UDP with TCP
 //! fallback on truncation), or `/etc/resolv.conf` when that list is empty.
 //! Every lookup is bounded in time by an outer deadline as well as by
 //! hickory's own per-query timeout, whatever a broken server sends.
@@ -12,6 +12,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -36,18 +37,58 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 /// fallback included).
 pub const LOOKUP_DEADLINE: Duration = Duration::from_secs(10);
 
-/// hickory's runtime on async-io / smol.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SmolRuntime;
+/// Where hickory's background tasks (one per open connection to a DNS
+/// server) and the checks' lookups ([`Dns::spawn`]) run.
+///
+/// The server passes its own executor: then a lookup, the exchange that
+/// sends it and the connection task waiting for it share the executor
+/// threads, instead of each answer crossing to smol's global executor
+/// thread and back (a wake-up and two context switches per lookup; the
+/// inbound rig with checks ran about 5 % faster, benches/README.md
+/// "Stop 29"). The default is smol's global executor, for resolvers
+/// made outside a server (tests, the CLI).
+#[derive(Clone, Default)]
+pub struct Spawner(Option<Arc<smol::Executor<'static>>>);
 
-/// Spawns hickory's background tasks (one per open connection) on smol's
-/// global executor.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SmolHandle;
+impl Spawner {
+    /// Spawns on `executor`; its tasks stop when its threads do.
+    pub fn on(executor: Arc<smol::Executor<'static>>) -> Spawner {
+        Spawner(Some(executor))
+    }
+
+    /// Starts `future`; dropping the task cancels it.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> smol::Task<T> {
+        match &self.0 {
+            Some(executor) => executor.spawn(future),
+            None => smol::spawn(future),
+        }
+    }
+}
+
+impl std::fmt::Debug for Spawner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Spawner(server executor)"
+        } else {
+            "Spawner(smol global executor)"
+        })
+    }
+}
+
+/// hickory's runtime on async-io / smol.
+#[derive(Clone, Debug, Default)]
+pub struct SmolRuntime(Spawner);
+
+/// Spawns hickory's background tasks on the runtime's [`Spawner`].
+#[derive(Clone, Debug, Default)]
+pub struct SmolHandle(Spawner);
 
 impl Spawn for SmolHandle {
     fn spawn_bg(&mut self, future: impl Future<Output = ()> + Send + 'static) {
-        smol::spawn(future).detach();
+        self.0.spawn(future).detach();
     }
 }
 
@@ -154,7 +195,7 @@ impl RuntimeProvider for SmolRuntime {
     type Tcp = SmolTcp;
 
     fn create_handle(&self) -> SmolHandle {
-        SmolHandle
+        SmolHandle(self.0.clone())
     }
 
     fn connect_tcp(
@@ -214,6 +255,7 @@ impl std::fmt::Display for DnsFailure {
 pub struct Dns {
     resolver: Resolver<SmolRuntime>,
     deadline: Duration,
+    spawner: Spawner,
 }
 
 impl std::fmt::Debug for Dns {
@@ -243,15 +285,27 @@ impl Dns {
     ///
     /// # Errors
     /// A malformed entry, or as [`Dns::new`].
-    pub fn from_config(outbound: &crate::config::OutboundConfig) -> Result<Dns, String> {
-        Dns::new(&parse_resolvers(&outbound.resolvers)?)
+    pub fn from_config(
+        outbound: &crate::config::OutboundConfig,
+        spawner: Spawner,
+    ) -> Result<Dns, String> {
+        Dns::new_on(&parse_resolvers(&outbound.resolvers)?, spawner)
     }
 
-    /// A resolver over `servers`, or over `/etc/resolv.conf` when empty.
+    /// A resolver over `servers`, or over `/etc/resolv.conf` when empty,
+    /// on smol's global executor.
     ///
     /// # Errors
     /// An unreadable resolv.conf, or a server list hickory refuses.
     pub fn new(servers: &[SocketAddr]) -> Result<Dns, String> {
+        Dns::new_on(servers, Spawner::default())
+    }
+
+    /// As [`Dns::new`], its tasks on `spawner`.
+    ///
+    /// # Errors
+    /// As [`Dns::new`].
+    pub fn new_on(servers: &[SocketAddr], spawner: Spawner) -> Result<Dns, String> {
         let (config, mut opts) = if servers.is_empty() {
             hickory_resolver::system_conf::read_system_conf()
                 .map_err(|e| format!("cannot read /etc/resolv.conf: {e}"))?
@@ -272,14 +326,24 @@ impl Dns {
         opts.ndots = 0;
         opts.use_hosts_file = ResolveHosts::Never;
         opts.edns0 = true;
-        let resolver = Resolver::builder_with_config(config, SmolRuntime)
+        let resolver = Resolver::builder_with_config(config, SmolRuntime(spawner.clone()))
             .with_options(opts)
             .build()
             .map_err(|e| format!("cannot set up the DNS resolver: {e}"))?;
         Ok(Dns {
             resolver,
             deadline: LOOKUP_DEADLINE,
+            spawner,
         })
+    }
+
+    /// Starts `future` (a lookup through this resolver) where the
+    /// resolver's own tasks run ([`Spawner`]).
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> smol::Task<T> {
+        self.spawner.spawn(future)
     }
 
     /// One query, bounded by the deadline, classified.

@@ -93,7 +93,10 @@ pub async fn run(
     stop: smol::channel::Receiver<()>,
 ) {
     let config = pipeline.config().clone();
-    let dns = match Dns::from_config(&config.outbound) {
+    let dns = match Dns::from_config(
+        &config.outbound,
+        crate::outbound::dns::Spawner::on(executor.clone()),
+    ) {
         Ok(d) => Some(d),
         Err(e) => {
             tracing::warn!("outbound: no DNS resolver: {e}");

@@ -267,7 +267,13 @@ impl Pipeline {
     /// ([`webhook::run_outbox`]).
     /// Spool files left by a crash (no message is in flight at start) are
     /// removed here.
-    pub fn new(config: Config, store: Store) -> (Pipeline, smol::channel::Receiver<()>) {
+    /// The checks' resolver runs its tasks on `spawner` (the server's
+    /// executor, `outbound::dns::Spawner`).
+    pub fn new(
+        config: Config,
+        store: Store,
+        spawner: crate::outbound::dns::Spawner,
+    ) -> (Pipeline, smol::channel::Receiver<()>) {
         if let Ok(entries) = std::fs::read_dir(config.data_dir.join("spool")) {
             for entry in entries.flatten() {
                 let _ = std::fs::remove_file(entry.path());
@@ -276,7 +282,7 @@ impl Pipeline {
         let (outbox_wake, wake_rx) = smol::channel::bounded(1);
         let checks = &config.checks;
         let dns = if checks.spf || checks.dkim || checks.dmarc {
-            crate::outbound::dns::Dns::from_config(&config.outbound)
+            crate::outbound::dns::Dns::from_config(&config.outbound, spawner)
                 .map_err(|e| tracing::warn!("checks on receipt disabled: no resolver: {e}"))
                 .ok()
         } else {
@@ -556,7 +562,7 @@ mod tests {
         })
         .unwrap();
         store.add_user("alice@localhost", "pw").unwrap();
-        let (pipeline, _wake) = Pipeline::new(config, store.clone());
+        let (pipeline, _wake) = Pipeline::new(config, store.clone(), Default::default());
         let envelope = Envelope {
             origin: Origin::local(Source::Api),
             sender: Some("s@example.org".into()),
