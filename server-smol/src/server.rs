@@ -136,7 +136,7 @@ impl Server {
         let (pipeline, outbox_wake) = crate::pipeline::Pipeline::new(
             config.clone(),
             store.clone(),
-            crate::outbound::dns::Spawner::on(executor.clone()),
+            crate::outbound::dns::Spawner::on(&executor),
         );
         let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
         let (halt_tx, halt_rx) = smol::channel::bounded::<()>(1);

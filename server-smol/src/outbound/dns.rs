@@ -12,7 +12,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -47,13 +47,19 @@ pub const LOOKUP_DEADLINE: Duration = Duration::from_secs(10);
 /// inbound rig with checks ran about 5 % faster, benches/README.md
 /// "Stop 29"). The default is smol's global executor, for resolvers
 /// made outside a server (tests, the CLI).
+///
+/// It holds the executor weakly: the executor's tasks (a connection's
+/// message, hickory's exchange) hold resolvers, and a strong reference
+/// would make a cycle that keeps a stopped server's executor, and the
+/// store its tasks hold, alive. Once the executor is gone, spawns go to
+/// smol's global executor.
 #[derive(Clone, Default)]
-pub struct Spawner(Option<Arc<smol::Executor<'static>>>);
+pub struct Spawner(Option<Weak<smol::Executor<'static>>>);
 
 impl Spawner {
-    /// Spawns on `executor`; its tasks stop when its threads do.
-    pub fn on(executor: Arc<smol::Executor<'static>>) -> Spawner {
-        Spawner(Some(executor))
+    /// Spawns on `executor` while it exists.
+    pub fn on(executor: &Arc<smol::Executor<'static>>) -> Spawner {
+        Spawner(Some(Arc::downgrade(executor)))
     }
 
     /// Starts `future`; dropping the task cancels it.
@@ -61,7 +67,7 @@ impl Spawner {
         &self,
         future: impl Future<Output = T> + Send + 'static,
     ) -> smol::Task<T> {
-        match &self.0 {
+        match self.0.as_ref().and_then(Weak::upgrade) {
             Some(executor) => executor.spawn(future),
             None => smol::spawn(future),
         }

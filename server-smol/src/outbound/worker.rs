@@ -95,7 +95,7 @@ pub async fn run(
     let config = pipeline.config().clone();
     let dns = match Dns::from_config(
         &config.outbound,
-        crate::outbound::dns::Spawner::on(executor.clone()),
+        crate::outbound::dns::Spawner::on(&executor),
     ) {
         Ok(d) => Some(d),
         Err(e) => {
