@@ -561,6 +561,48 @@ mod tests {
         );
     }
 
+    /// A server's resolver runs its lookups on the server's executor, and
+    /// does not keep that executor alive once the server dropped it (a
+    /// strong reference would: its tasks hold the resolver); after that,
+    /// lookups go to smol's global executor and still get their answers.
+    #[test]
+    fn lookups_run_on_the_given_executor_and_do_not_keep_it_alive() {
+        let (addr, _) = txt_server(Duration::ZERO);
+        let executor = Arc::new(smol::Executor::new());
+        let dns = Dns::new_on(&[addr], Spawner::on(&executor)).unwrap();
+        let (stop, stopped) = smol::channel::bounded::<()>(1);
+        let thread = {
+            let executor = Arc::clone(&executor);
+            std::thread::Builder::new()
+                .name("test-executor".into())
+                .spawn(move || smol::block_on(executor.run(stopped.recv())))
+                .unwrap()
+        };
+        let resolver = dns.clone();
+        let (answer, ran_on) = smol::block_on(dns.spawn(async move {
+            let answer = resolver.txt("sender.test").await;
+            (answer, std::thread::current().name().map(str::to_owned))
+        }));
+        assert_eq!(answer, Ok(vec![b"v=spf1 -all".to_vec()]));
+        assert_eq!(ran_on.as_deref(), Some("test-executor"));
+
+        drop(stop);
+        let _ = thread.join().unwrap();
+        let weak = Arc::downgrade(&executor);
+        drop(executor);
+        assert!(
+            weak.upgrade().is_none(),
+            "the resolver (or a task it spawned) keeps its executor alive"
+        );
+        let resolver = dns.clone();
+        let (again, ran_on) = smol::block_on(dns.spawn(async move {
+            let answer = resolver.txt("sender.test").await;
+            (answer, std::thread::current().name().map(str::to_owned))
+        }));
+        assert_eq!(again, Ok(vec![b"v=spf1 -all".to_vec()]));
+        assert_ne!(ran_on.as_deref(), Some("test-executor"));
+    }
+
     #[test]
     fn resolver_lists_parse() {
         assert_eq!(
