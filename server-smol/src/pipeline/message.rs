@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use maildir::{Delivery, DeliveryError};
 
+use super::submission::{find, submission_fields};
 use super::{Origin, Pipeline, Recipient, Source, Target, Verdict, hook, unix_ms};
 
 /// Body bytes are written out in batches of this size, so a message in
@@ -17,7 +18,7 @@ const WRITE_BATCH: usize = 64 * 1024;
 
 /// The header section kept for the pre-receive hook and bounces: enough
 /// for any real header, bounded against a peer that never ends it.
-const MAX_HEADER: usize = 64 * 1024;
+pub(super) const MAX_HEADER: usize = 64 * 1024;
 
 /// A message between [`Pipeline::begin`] and [`Message::finish`]. Dropping
 /// it without `finish` abandons it (the tmp and spool files are removed).
@@ -785,50 +786,4 @@ fn local_failure(e: &DeliveryError, address: &str) -> Verdict {
     } else {
         Verdict::new(550, "5.1.1", &format!("Delivery failed: {e}"))
     }
-}
-
-/// [`submission_fields`] for a whole message held in memory (the raw form
-/// of `POST /api/v1/send`): the fields to put in front of it.
-pub(crate) fn missing_submission_fields(message: &[u8], hostname: &str) -> Vec<u8> {
-    let head = &message[..message.len().min(MAX_HEADER)];
-    match find(head, b"\r\n\r\n") {
-        Some(end) => submission_fields(&head[..end + 2], true, hostname),
-        None => Vec::new(),
-    }
-}
-
-/// RFC 6409 §8.3, §8.6: a submission server may add the `Message-ID:`
-/// and `Date:` a client left out. Only when the whole header section was
-/// seen (a header over [`MAX_HEADER`] is left alone).
-fn submission_fields(header: &[u8], complete: bool, hostname: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    if !complete {
-        return out;
-    }
-    let has = |name: &str| {
-        header.split(|&b| b == b'\n').any(|line| {
-            line.len() > name.len()
-                && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
-                && line[name.len()] == b':'
-        })
-    };
-    if !has("Message-ID") {
-        let id = format!(
-            "Message-ID: <{}.{}@{}>\r\n",
-            unix_ms(),
-            fastrand::u64(..),
-            hostname
-        );
-        out.extend_from_slice(id.as_bytes());
-    }
-    if !has("Date") {
-        let now = unix_ms() / 1000;
-        let date = mail_parser::DateTime::from_timestamp(now).to_rfc822();
-        out.extend_from_slice(format!("Date: {date}\r\n").as_bytes());
-    }
-    out
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }

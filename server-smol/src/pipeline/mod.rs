@@ -53,10 +53,11 @@ mod json;
 mod message;
 mod redis;
 pub mod rules;
+mod submission;
 pub mod webhook;
 
 pub use message::Message;
-pub(crate) use message::missing_submission_fields;
+pub(crate) use submission::missing_submission_fields;
 
 /// Where a message comes from; decides which policy applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
