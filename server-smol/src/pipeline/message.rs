@@ -10,15 +10,11 @@ use std::time::Duration;
 use maildir::{Delivery, DeliveryError};
 
 use super::submission::{find, submission_fields};
-use super::{Origin, Pipeline, Recipient, Source, Target, Verdict, hook, unix_ms};
+use super::{MAX_HEADER, Origin, Pipeline, Recipient, Source, Target, Verdict, hook, unix_ms};
 
 /// Body bytes are written out in batches of this size, so a message in
 /// flight holds at most this much of its body in memory.
 const WRITE_BATCH: usize = 64 * 1024;
-
-/// The header section kept for the pre-receive hook and bounces: enough
-/// for any real header, bounded against a peer that never ends it.
-pub(super) const MAX_HEADER: usize = 64 * 1024;
 
 /// A message between [`Pipeline::begin`] and [`Message::finish`]. Dropping
 /// it without `finish` abandons it (the tmp and spool files are removed).

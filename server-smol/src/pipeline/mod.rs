@@ -534,6 +534,11 @@ impl Pipeline {
     }
 }
 
+/// The header section a message keeps for the pre-receive hook and bounces
+/// (`message.rs`) and the submission fields look at (`submission.rs`):
+/// enough for any real header, bounded against a peer that never ends it.
+const MAX_HEADER: usize = 64 * 1024;
+
 /// Milliseconds since the Unix epoch (queue, outbox and handler times).
 pub(crate) fn unix_ms() -> i64 {
     SystemTime::now()

@@ -3,8 +3,7 @@
 //! the message streams through the pipeline (`message.rs`) and for the raw
 //! form of `POST /api/v1/send` (`http/inject.rs`).
 
-use super::message::MAX_HEADER;
-use super::unix_ms;
+use super::{MAX_HEADER, unix_ms};
 
 /// [`submission_fields`] for a whole message held in memory (the raw form
 /// of `POST /api/v1/send`): the fields to put in front of it.
