@@ -145,3 +145,42 @@ fn a_kept_connection_the_peer_closed_is_replaced_without_loss_or_delay() {
     );
     assert_eq!(log.matches("outbound: delivered").count(), N, "{log}");
 }
+
+#[test]
+fn a_domain_with_a_cached_connection_is_not_resolved_again() {
+    // Postfix's connection cache is looked up by next-hop domain before
+    // the DNS: while a connection to remote.test's MX is open, the next
+    // message to remote.test goes over it without an MX lookup. The DNS
+    // server is stopped after the first message, so the second can only
+    // arrive without one; once that connection closed (2 s idle), the
+    // third needs the DNS again and is deferred.
+    let sink = Sink::start(&["127.0.0.2"], Script::accept());
+    let dns = remote_test_dns();
+    let site = site(&dns, sink.port, "[dkim]\nsign = false\n");
+    let server = site.start();
+    submit_many(server.addr("submission"), "cached-a", 1);
+    sink.wait_for(1, Duration::from_secs(20));
+    drop(dns);
+    submit_many(server.addr("submission"), "cached-b", 1);
+    sink.wait_for(2, Duration::from_secs(20));
+    assert_eq!(
+        sink.connection_count(),
+        1,
+        "the second message needed a new connection"
+    );
+    // The kept connection closes after 2 s without a message.
+    std::thread::sleep(Duration::from_secs(4));
+    submit_many(server.addr("submission"), "cached-c", 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !server.output_text().contains("outbound: deferred")
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = server.output_text();
+    assert!(
+        log.contains("outbound: deferred"),
+        "without a connection or a DNS answer the third message must wait:\n{log}"
+    );
+    assert_eq!(sink.received().len(), 2, "{log}");
+}

@@ -115,6 +115,20 @@ impl Pool {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether a connection to this address (MX delivery: no implicit
+    /// TLS, no AUTH) with this server name and TLS policy is open or
+    /// being opened.
+    pub fn is_open(&self, addr: SocketAddr, server_name: &str, tls: OutboundTls) -> bool {
+        let key = Destination {
+            addr,
+            server_name: server_name.to_ascii_lowercase(),
+            tls,
+            implicit_tls: false,
+            auth_user: None,
+        };
+        self.entries().get(&key).is_some_and(|e| e.live > 0)
+    }
+
     /// Delivers one message to `attempt`'s destination over a cached or a
     /// new connection. Never fails as a whole (as [`transaction::deliver`]).
     pub async fn deliver(
