@@ -31,7 +31,9 @@ type Done = Result<Vec<QueueId>, StoreError>;
 
 #[derive(Default)]
 struct State {
-    queued: Vec<(u64, Work)>,
+    /// Each piece with its ticket and whether `queue/` must be fsynced
+    /// before its rows commit (a new queue file's directory entry).
+    queued: Vec<(u64, Work, bool)>,
     results: HashMap<u64, Done>,
     leading: bool,
     next_ticket: u64,
@@ -58,20 +60,56 @@ impl Batcher {
 
     /// Runs `work` in a durable transaction shared with whatever other
     /// work is queued; returns once that transaction committed (or failed).
-    pub(crate) fn run(&self, db: &IndexDb, work: Work) -> Done {
+    ///
+    /// With `needs_dir_sync` (an enqueue: its file's name in `queue/` must
+    /// be durable before its rows are), the leader calls `sync_dir` (every
+    /// caller passes the fsync of the same `queue/`) once for every such
+    /// piece of its batch, before the transaction. Concurrent enqueues so
+    /// share one directory fsync as they share one commit, where each paid
+    /// its own before (issue 12: 2.6 % of a signing outbound load's CPU).
+    /// A failed fsync fails the pieces that needed it, alone.
+    pub(crate) fn run(
+        &self,
+        db: &IndexDb,
+        work: Work,
+        needs_dir_sync: bool,
+        sync_dir: &dyn Fn() -> std::io::Result<()>,
+    ) -> Done {
         let mut state = self.lock();
         let ticket = state.next_ticket;
         state.next_ticket += 1;
-        state.queued.push((ticket, work));
+        state.queued.push((ticket, work, needs_dir_sync));
         loop {
             if let Some(done) = state.results.remove(&ticket) {
                 return done;
             }
             if !state.leading {
                 state.leading = true;
-                let batch = std::mem::take(&mut state.queued);
+                let mut batch = std::mem::take(&mut state.queued);
                 drop(state);
-                let results = commit(db, batch);
+                let mut results = Vec::new();
+                if batch.iter().any(|(_, _, sync)| *sync)
+                    && let Err(e) = sync_dir()
+                {
+                    let (unsynced, rest) = batch.into_iter().partition(|(_, _, sync)| *sync);
+                    batch = rest;
+                    let unsynced: Vec<(u64, Work, bool)> = unsynced;
+                    results.extend(unsynced.into_iter().map(|(t, _, _)| {
+                        (
+                            t,
+                            Err(StoreError::from(std::io::Error::new(
+                                e.kind(),
+                                e.to_string(),
+                            ))),
+                        )
+                    }));
+                }
+                if !batch.is_empty() {
+                    results.extend(commit(
+                        db,
+                        batch.into_iter().map(|(t, w, _)| (t, w)).collect(),
+                    ));
+                }
                 state = self.lock();
                 state.leading = false;
                 state.results.extend(results);

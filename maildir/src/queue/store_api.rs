@@ -243,11 +243,13 @@ impl Store {
             remove_empty(txn, &touched)
         };
         // Shared with concurrent updates and enqueues (one durable commit).
-        let emptied = self
-            .inner
+        let inner = &self.inner;
+        let emptied = inner
             .queue
             .batcher
-            .run(&self.inner.db, Box::new(work))?;
+            .run(&inner.db, Box::new(work), false, &|| {
+                inner.fs.fsync_dir(&queue_dir(inner))
+            })?;
         let mut claims = self.inner.queue.claims();
         for (r, _) in outcomes {
             claims.remove(r);
@@ -455,8 +457,9 @@ impl Enqueue {
         Ok(())
     }
 
-    /// Makes the message durable: the file fsynced, `queue/` fsynced, and
-    /// the rows committed durably (with the envelope's settles). Only after
+    /// Makes the message durable: the file fsynced, `queue/` fsynced (once
+    /// for every enqueue of a batch, by its leader) and the rows committed
+    /// durably (with the envelope's settles). Only after
     /// `Ok` may the message be acknowledged. On error nothing is queued.
     ///
     /// # Errors
@@ -474,20 +477,20 @@ impl Enqueue {
             return Err(DeliveryError::Io(e));
         }
         drop(file);
-        self.inner
-            .fs
-            .fsync_dir(&queue_dir(&self.inner))
-            .map_err(DeliveryError::Io)?;
         let (id, envelope, written, now) = (
             self.id,
             self.envelope.clone(),
             self.written,
             index::now_secs(),
         );
-        // Shared with concurrent enqueues and updates (one durable commit).
-        let settled = self.inner.queue.batcher.run(
-            &self.inner.db,
+        // Shared with concurrent enqueues and updates (one durable commit),
+        // after one fsync of `queue/` for every enqueue of the batch.
+        let inner = &self.inner;
+        let settled = inner.queue.batcher.run(
+            &inner.db,
             Box::new(move |txn| enqueue_rows(txn, id, &envelope, written, now)),
+            true,
+            &|| inner.fs.fsync_dir(&queue_dir(inner)),
         )?;
         self.committed = true;
         Store {
