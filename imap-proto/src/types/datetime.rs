@@ -125,7 +125,7 @@ impl DateTime {
         // Plain arithmetic: a SELECT converts one date per message.
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
+        let (y, m, d) = civil_from_days_cached(days);
         let epoch = DateTime {
             date: Date {
                 year: 1970,
@@ -181,6 +181,27 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// [`civil_from_days`] behind a one-entry cache per thread: a SELECT
+/// converts two dates per message (INTERNALDATE, SAVEDATE), and the
+/// messages of a mailbox arrive in runs on the same day, in UID order.
+/// The conversion was 13 % of a 100,000-message SELECT's samples (issue
+/// "IMAP performance": SELECT of 100,000 messages < 20 ms).
+fn civil_from_days_cached(days: i64) -> (i64, i64, i64) {
+    use std::cell::Cell;
+    thread_local! {
+        static LAST: Cell<(i64, (i64, i64, i64))> = const { Cell::new((0, (1970, 1, 1))) };
+    }
+    LAST.with(|last| {
+        let (day, civil) = last.get();
+        if day == days {
+            return civil;
+        }
+        let civil = civil_from_days(days);
+        last.set((days, civil));
+        civil
+    })
 }
 
 /// The proleptic Gregorian (year, month, day) of a count of days since
@@ -410,5 +431,47 @@ mod tests {
             );
             secs += 79_199_991;
         }
+    }
+
+    /// The one-day cache answers for the day it holds only: dates that
+    /// alternate between days, repeat within one, or fall before 1970
+    /// convert as without it.
+    #[test]
+    fn the_day_cache_changes_no_answer() {
+        let day = 86_400i64;
+        let samples = [
+            0,
+            day - 1,
+            day,
+            0,
+            1_764_547_200,
+            1_764_547_200 + 3_600,
+            1_764_547_200 - 1,
+            -1,
+            -day,
+            1_764_547_200 + 7 * day,
+            1_764_547_200,
+        ];
+        for secs in samples {
+            let ours = DateTime::from_unix_seconds(secs);
+            let (y, m, d) = civil_from_days(secs.div_euclid(day));
+            let expect = if (1..=9999).contains(&y) {
+                (y as u16, m as u8, d as u8)
+            } else {
+                (1970, 1, 1)
+            };
+            assert_eq!(
+                (ours.date().year(), ours.date().month(), ours.date().day()),
+                expect,
+                "{secs}"
+            );
+        }
+        // 1969-12-31 and 2025-12-01, each right after the other's day.
+        assert_eq!(DateTime::from_unix_seconds(-1).date().day(), 31);
+        assert_eq!(
+            DateTime::from_unix_seconds(1_764_547_200).date().month(),
+            12
+        );
+        assert_eq!(DateTime::from_unix_seconds(-1).date().year(), 1969);
     }
 }
