@@ -26,37 +26,12 @@ work=$(mktemp -d /tmp/in-ab.XXXXXX); chmod 755 "$work"; chattr +T "$work" 2>/dev
 read -r dnsport portA portB < <(free_ports 3)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --pid-file= \
-  --listen-address=127.0.0.1 --bind-interfaces --local=/test/ --port="$dnsport" --user=root ${DNS_TTL:+--local-ttl=$DNS_TTL} \
-  "--txt-record=sender.test,v=spf1 ip4:127.0.0.1 -all" "--txt-record=_dmarc.sender.test,v=DMARC1; p=none" & pids+=($!)
+inbound_dnsmasq "$dnsport"; pids+=($!)
 declare -A port pid bin
 port[A]=$portA port[B]=$portB bin[A]=$binA bin[B]=$binB
 for side in A B; do
   mkdir -p "$work/$side"
-  cat > "$work/$side/sansmail.toml" <<CONF
-data_dir = "data"
-hostname = "mx.bench.test"
-domains = ["localhost"]
-[smtp]
-listen = ["127.0.0.1:${port[$side]}"]
-listen_tls = []
-[submission]
-listen = []
-listen_tls = []
-[imap]
-listen = []
-listen_tls = []
-[pop3]
-listen = []
-listen_tls = []
-[http]
-listen = []
-[outbound]
-resolvers = ["127.0.0.1:$dnsport"]
-CONF
-  if [ "${CHECKS:-on}" = off ]; then
-    printf '[checks]\nspf = false\ndkim = false\ndmarc = false\n' >> "$work/$side/sansmail.toml"
-  fi
+  inbound_toml "${port[$side]}" "$dnsport" "${CHECKS:-on}" > "$work/$side/sansmail.toml"
   (cd "$work/$side" && echo secret | "${bin[$side]}/sansmail" --config sansmail.toml user add alice@localhost --password-stdin >/dev/null 2>&1)
   (cd "$work/$side" && exec "${bin[$side]}/sansmail" --config sansmail.toml serve > log 2>&1) & pid[$side]=$!; pids+=(${pid[$side]})
   wait_port "${port[$side]}" "sansmail-$side" "$work/$side/log"

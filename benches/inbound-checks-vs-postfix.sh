@@ -62,37 +62,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --pid-file= \
-  --listen-address=127.0.0.1 --bind-interfaces --local=/test/ --port="$dnsport" --user=root ${DNS_TTL:+--local-ttl=$DNS_TTL} \
-  "--txt-record=sender.test,v=spf1 ip4:127.0.0.1 -all" "--txt-record=_dmarc.sender.test,v=DMARC1; p=none" &
+inbound_dnsmasq "$dnsport"
 dnspid=$!
 
 # sansmail: [smtp] with the checks (their defaults: all on).
 mkdir -p "$work/sm"
-cat > "$work/sm/sansmail.toml" <<CONF
-data_dir = "data"
-hostname = "mx.bench.test"
-domains = ["localhost"]
-[smtp]
-listen = ["127.0.0.1:$smport"]
-listen_tls = []
-[submission]
-listen = []
-listen_tls = []
-[imap]
-listen = []
-listen_tls = []
-[pop3]
-listen = []
-listen_tls = []
-[http]
-listen = []
-[outbound]
-resolvers = ["127.0.0.1:$dnsport"]
-CONF
-if [ "$checks" = off ]; then
-  printf '[checks]\nspf = false\ndkim = false\ndmarc = false\n' >> "$work/sm/sansmail.toml"
-fi
+inbound_toml "$smport" "$dnsport" "$checks" > "$work/sm/sansmail.toml"
 (cd "$work/sm" && echo secret | "$bin/sansmail" --config sansmail.toml user add alice@localhost --password-stdin >/dev/null)
 (cd "$work/sm" && exec "$bin/sansmail" --config sansmail.toml serve > log 2>&1) &
 spid=$!

@@ -1,7 +1,7 @@
-# Shared by outbound-vs-postfix.sh and inbound-checks-vs-postfix.sh (sourced,
-# not run): tool checks, the binaries, free ports, waiting for a listener, a
-# private Postfix instance in a directory of its own, and the rate line of
-# one measured run.
+# Shared by the Postfix side-by-side and the A/B benches (sourced, not run):
+# tool checks, the binaries, free ports, waiting for a listener, the inbound
+# benches' dnsmasq and sansmail config, a private Postfix instance in a
+# directory of its own, and the rate line of one measured run.
 
 # require_tools TOOL...: exits unless every TOOL is on the PATH.
 require_tools() {
@@ -19,6 +19,47 @@ bench_bin() {
     dir=target/release
   fi
   (cd "$dir" && pwd)
+}
+
+# inbound_dnsmasq PORT: starts (in the background) the inbound benches'
+# dnsmasq on 127.0.0.1:PORT: SPF `v=spf1 ip4:127.0.0.1 -all` for
+# sender.test and DMARC `p=none` for _dmarc.sender.test, with TTL 0 unless
+# DNS_TTL=SECS (dnsmasq's --local-ttl). The caller takes its pid from $!.
+inbound_dnsmasq() {
+  dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --pid-file= \
+    --listen-address=127.0.0.1 --bind-interfaces --local=/test/ --port="$1" --user=root ${DNS_TTL:+--local-ttl=$DNS_TTL} \
+    "--txt-record=sender.test,v=spf1 ip4:127.0.0.1 -all" "--txt-record=_dmarc.sender.test,v=DMARC1; p=none" &
+}
+
+# inbound_toml SMTP_PORT DNS_PORT CHECKS: the sansmail.toml of an inbound
+# bench server on standard output: plain SMTP on 127.0.0.1:SMTP_PORT and
+# no other listener, the resolver at 127.0.0.1:DNS_PORT, and with CHECKS
+# `off` SPF, DKIM and DMARC turned off (else their defaults: all on).
+inbound_toml() {
+  cat <<CONF
+data_dir = "data"
+hostname = "mx.bench.test"
+domains = ["localhost"]
+[smtp]
+listen = ["127.0.0.1:$1"]
+listen_tls = []
+[submission]
+listen = []
+listen_tls = []
+[imap]
+listen = []
+listen_tls = []
+[pop3]
+listen = []
+listen_tls = []
+[http]
+listen = []
+[outbound]
+resolvers = ["127.0.0.1:$2"]
+CONF
+  if [ "$3" = off ]; then
+    printf '[checks]\nspf = false\ndkim = false\ndmarc = false\n'
+  fi
 }
 
 # N distinct ports free for TCP and UDP (dnsmasq binds both), all held
