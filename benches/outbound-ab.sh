@@ -34,30 +34,9 @@ port[A]=$portA port[B]=$portB bin[A]=$binA bin[B]=$binB
 for side in A B; do
   sign=$signA; [ $side = B ] && sign=$signB
   mkdir -p $work/$side
-  cat > "$work/$side/sansmail.toml" <<CONF
-data_dir = "data"
-hostname = "mx.bench.test"
-domains = ["localhost"]
-[smtp]
-listen = []
-listen_tls = []
-[submission]
-listen = ["127.0.0.1:${port[$side]}"]
-listen_tls = []
-[imap]
-listen = []
-listen_tls = []
-[pop3]
-listen = []
-listen_tls = []
-[http]
-listen = []
-[outbound]
-resolvers = ["127.0.0.1:$dnsport"]
-mx_port = $sinkport
-[dkim]
-sign = $sign
-CONF
+  { bench_toml submission "${port[$side]}" "$dnsport"
+    printf 'mx_port = %s\n[dkim]\nsign = %s\n' "$sinkport" "$sign"
+  } > "$work/$side/sansmail.toml"
   (cd "$work/$side" && echo secret | "${bin[$side]}/sansmail" --config sansmail.toml user add alice@localhost --password-stdin >/dev/null 2>&1)
   (cd "$work/$side" && exec "${bin[$side]}/sansmail" --config sansmail.toml serve > log 2>&1) & pid[$side]=$!; pids+=(${pid[$side]})
   wait_port "${port[$side]}" sansmail-$side "$work/$side/log"

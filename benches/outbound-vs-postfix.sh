@@ -77,30 +77,9 @@ dnspid=$!
 
 # sansmail: submission only, MX delivery to the sink.
 mkdir -p "$work/sm"
-cat > "$work/sm/sansmail.toml" <<CONF
-data_dir = "data"
-hostname = "mx.bench.test"
-domains = ["localhost"]
-[smtp]
-listen = []
-listen_tls = []
-[submission]
-listen = ["127.0.0.1:$subport"]
-listen_tls = []
-[imap]
-listen = []
-listen_tls = []
-[pop3]
-listen = []
-listen_tls = []
-[http]
-listen = []
-[outbound]
-resolvers = ["127.0.0.1:$dnsport"]
-mx_port = $sinkport
-[dkim]
-sign = $sign
-CONF
+{ bench_toml submission "$subport" "$dnsport"
+  printf 'mx_port = %s\n[dkim]\nsign = %s\n' "$sinkport" "$sign"
+} > "$work/sm/sansmail.toml"
 (cd "$work/sm" && echo secret | "$bin/sansmail" --config sansmail.toml user add alice@localhost --password-stdin >/dev/null)
 (cd "$work/sm" && exec "$bin/sansmail" --config sansmail.toml serve > log 2>&1) &
 spid=$!

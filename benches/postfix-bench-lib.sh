@@ -31,20 +31,27 @@ inbound_dnsmasq() {
     "--txt-record=sender.test,v=spf1 ip4:127.0.0.1 -all" "--txt-record=_dmarc.sender.test,v=DMARC1; p=none" &
 }
 
-# inbound_toml SMTP_PORT DNS_PORT CHECKS: the sansmail.toml of an inbound
-# bench server on standard output: plain SMTP on 127.0.0.1:SMTP_PORT and
-# no other listener, the resolver at 127.0.0.1:DNS_PORT, and with CHECKS
-# `off` SPF, DKIM and DMARC turned off (else their defaults: all on).
-inbound_toml() {
+# bench_toml LISTENER PORT DNS_PORT: the start of a bench server's
+# sansmail.toml on standard output: LISTENER (`smtp` or `submission`) on
+# 127.0.0.1:PORT and no other listener, ending inside `[outbound]` with the
+# resolver at 127.0.0.1:DNS_PORT, so the caller may add `[outbound]` keys
+# (mx_port) and further tables.
+bench_toml() {
+  local smtp="" submission=""
+  case "$1" in
+    smtp) smtp="\"127.0.0.1:$2\"" ;;
+    submission) submission="\"127.0.0.1:$2\"" ;;
+    *) echo "bench_toml: unknown listener $1" >&2; return 2 ;;
+  esac
   cat <<CONF
 data_dir = "data"
 hostname = "mx.bench.test"
 domains = ["localhost"]
 [smtp]
-listen = ["127.0.0.1:$1"]
+listen = [$smtp]
 listen_tls = []
 [submission]
-listen = []
+listen = [$submission]
 listen_tls = []
 [imap]
 listen = []
@@ -55,8 +62,15 @@ listen_tls = []
 [http]
 listen = []
 [outbound]
-resolvers = ["127.0.0.1:$2"]
+resolvers = ["127.0.0.1:$3"]
 CONF
+}
+
+# inbound_toml SMTP_PORT DNS_PORT CHECKS: an inbound bench server's
+# sansmail.toml: plain SMTP on 127.0.0.1:SMTP_PORT, and with CHECKS `off`
+# SPF, DKIM and DMARC turned off (else their defaults: all on).
+inbound_toml() {
+  bench_toml smtp "$1" "$2"
   if [ "$3" = off ]; then
     printf '[checks]\nspf = false\ndkim = false\ndmarc = false\n'
   fi
