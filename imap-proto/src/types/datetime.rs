@@ -122,7 +122,8 @@ impl DateTime {
     /// store's INTERNALDATE, RFC 9051 §2.3.3); a time outside the years
     /// `date-time` can write (1–9999) gives the epoch itself.
     pub fn from_unix_seconds(secs: i64) -> DateTime {
-        // Plain arithmetic: a SELECT converts one date per message.
+        // Plain arithmetic, the civil date cached per day: a SELECT
+        // converts two dates per message.
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days_cached(days);

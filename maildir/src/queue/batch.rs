@@ -91,9 +91,9 @@ impl Batcher {
                 if batch.iter().any(|(_, _, sync)| *sync)
                     && let Err(e) = sync_dir()
                 {
-                    let (unsynced, rest) = batch.into_iter().partition(|(_, _, sync)| *sync);
+                    let (unsynced, rest): (Vec<_>, Vec<_>) =
+                        batch.into_iter().partition(|(_, _, sync)| *sync);
                     batch = rest;
-                    let unsynced: Vec<(u64, Work, bool)> = unsynced;
                     results.extend(unsynced.into_iter().map(|(t, _, _)| {
                         (
                             t,
